@@ -1,0 +1,148 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every target shares: Swift 6 language mode is the package default; these add the
+/// upcoming rules the codebase already follows so new code cannot slip back.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "health-records-hub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hub", targets: ["hub"]),
+        .executable(name: "hubctl", targets: ["hubctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Configuration: a value read once at start. Knows nothing of HTTP or storage.
+        .target(
+            name: "HubConfig",
+            swiftSettings: swiftSettings
+        ),
+        // FHIR R4 resources the hub emits itself (OperationOutcome, CapabilityStatement).
+        .target(
+            name: "HubFHIR",
+            swiftSettings: swiftSettings
+        ),
+        // PostgreSQL access and migrations. Knows nothing of HTTP.
+        .target(
+            name: "HubStorage",
+            dependencies: [
+                "HubConfig",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP application assembly: TLS, middleware, routes. Thin handlers over services.
+        .target(
+            name: "HubServer",
+            dependencies: [
+                "HubConfig",
+                "HubFHIR",
+                "HubStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTPS client hubctl (and the tests) use to talk to a hub.
+        .target(
+            name: "HubClient",
+            dependencies: [
+                "HubConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hub",
+            dependencies: [
+                "HubConfig",
+                "HubServer",
+                "HubStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hubctl",
+            dependencies: [
+                "HubConfig",
+                "HubClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers shared by the test targets: a fresh database per test, a server on a free port,
+        // a TCP proxy that can cut the database connection.
+        .target(
+            name: "HubTestSupport",
+            dependencies: [
+                "HubConfig",
+                "HubServer",
+                "HubStorage",
+                "HubClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tests/HubTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubStorageTests",
+            dependencies: ["HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HubServerTests",
+            dependencies: [
+                "HubServer", "HubTestSupport", "HubClient", "HubConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,169 @@
+/// The table of settings: one row per setting, its documentation and how it is applied.
+///
+/// The file, the environment and `hub config settings` all read this one table, so a setting
+/// cannot exist in one place and be missing in another.
+public struct Setting: Sendable {
+    /// Dotted name as used in the file: `section.key`.
+    public let name: String
+    /// One line for `hub config settings` and the docs.
+    public let summary: String
+    /// Whether the value is secret (never printed back).
+    public let isSecret: Bool
+    let apply: @Sendable (inout HubConfiguration, ConfigEntry) throws(ConfigurationError) -> Void
+    let current: @Sendable (HubConfiguration) -> String?
+
+    /// The environment variable that overrides this setting: `HUB_SECTION_KEY`.
+    public var environmentName: String {
+        "HUB_" + self.name.replacingDots().uppercased()
+    }
+}
+
+extension String {
+    fileprivate func replacingDots() -> String {
+        String(self.map { $0 == "." ? "_" : $0 })
+    }
+}
+
+extension HubConfiguration {
+    /// Every setting the hub understands.
+    public static let settings: [Setting] = [
+        Setting(
+            name: "server.host", summary: "address to listen on (default 127.0.0.1)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                let host = try entry.string("server.host").trimmingSpaces()
+                guard !host.isEmpty else {
+                    throw ConfigurationError(setting: "server.host", message: "must not be empty", origin: entry.origin)
+                }
+                config.server.host = host
+            },
+            current: { $0.server.host }
+        ),
+        Setting(
+            name: "server.port", summary: "TCP port to listen on; 0 picks a free port (default 8443)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.server.port = try entry.integer("server.port", in: 0...65535)
+            },
+            current: { String($0.server.port) }
+        ),
+        Setting(
+            name: "server.max_body_bytes", summary: "largest request body; larger gets 413 (default 8388608)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.server.maxBodyBytes = try entry.integer("server.max_body_bytes", in: 1024...(1 << 30))
+            },
+            current: { String($0.server.maxBodyBytes) }
+        ),
+        Setting(
+            name: "tls.certificate_chain", summary: "PEM file: server certificate and chain (required)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.tls.certificateChain = try entry.string("tls.certificate_chain")
+            },
+            current: { $0.tls.certificateChain }
+        ),
+        Setting(
+            name: "tls.private_key", summary: "PEM file: server private key (required)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.tls.privateKey = try entry.string("tls.private_key")
+            },
+            current: { $0.tls.privateKey }
+        ),
+        Setting(
+            name: "tls.client_ca", summary: "PEM file: CAs trusted for client certificates (required unless client_auth is off)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.tls.clientCA = try entry.string("tls.client_ca")
+            },
+            current: { $0.tls.clientCA }
+        ),
+        Setting(
+            name: "tls.client_auth", summary: "mutual TLS: off, optional or required (default off)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.tls.clientAuthentication = try entry.choice("tls.client_auth", as: ClientAuthentication.self)
+            },
+            current: { $0.tls.clientAuthentication.rawValue }
+        ),
+        Setting(
+            name: "tls.minimum_version", summary: "lowest TLS version: 1.2 or 1.3 (default 1.2)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.tls.minimumVersion = try entry.choice("tls.minimum_version", as: TLSVersion.self)
+            },
+            current: { $0.tls.minimumVersion.rawValue }
+        ),
+        Setting(
+            name: "database.url", summary: "PostgreSQL URL, postgres://user:password@host:port/db?sslmode=… (required)",
+            isSecret: true,
+            apply: { config, entry throws(ConfigurationError) in
+                let text = try entry.string("database.url")
+                do throws(DatabaseURL.ParseError) {
+                    config.database.url = try DatabaseURL(parsing: text)
+                } catch {
+                    throw ConfigurationError(setting: "database.url", message: error.message, origin: entry.origin)
+                }
+            },
+            current: { $0.database.url?.redacted }
+        ),
+        Setting(
+            name: "database.max_connections", summary: "connections in the pool (default 4)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.maxConnections = try entry.integer("database.max_connections", in: 1...1000)
+            },
+            current: { String($0.database.maxConnections) }
+        ),
+        Setting(
+            name: "database.connect_timeout_seconds", summary: "wait for a new connection (default 5)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.connectTimeoutSeconds = try entry.integer("database.connect_timeout_seconds", in: 1...300)
+            },
+            current: { String($0.database.connectTimeoutSeconds) }
+        ),
+        Setting(
+            name: "database.operation_timeout_seconds",
+            summary: "limit for one database operation before 503 (default 10)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.operationTimeoutSeconds = try entry.integer(
+                    "database.operation_timeout_seconds",
+                    in: 1...3600
+                )
+            },
+            current: { String($0.database.operationTimeoutSeconds) }
+        ),
+        Setting(
+            name: "database.migrate_on_start", summary: "apply pending migrations at serve start (default false)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.migrateOnStart = try entry.boolean("database.migrate_on_start")
+            },
+            current: { String($0.database.migrateOnStart) }
+        ),
+        Setting(
+            name: "database.migrations_directory", summary: "folder of numbered .sql migrations (default migrations)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.migrationsDirectory = try entry.string("database.migrations_directory")
+            },
+            current: { $0.database.migrationsDirectory }
+        ),
+        Setting(
+            name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.log.level = try entry.choice("log.level", as: LogLevel.self)
+            },
+            current: { $0.log.level.rawValue }
+        ),
+        Setting(
+            name: "log.format", summary: "text or json (default text)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.log.format = try entry.choice("log.format", as: LogFormat.self)
+            },
+            current: { $0.log.format.rawValue }
+        ),
+    ]
+
+    /// The value each setting has in this configuration, secrets redacted; for `hub config show`.
+    public var describedSettings: [(name: String, value: String)] {
+        Self.settings.map { setting in
+            (setting.name, setting.current(self) ?? "(unset)")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+public import HubConfig
+public import HubStorage
+public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import Logging
+import NIOCore
+public import Prometheus
+
+/// Assembles the hub's HTTPS application from its parts.
+///
+/// `hub serve` and the tests call the same function with the same kinds of parts, so what the
+/// tests exercise is what production runs.
+public enum HubApplication {
+    /// The long-lived collaborators the application is built from.
+    public struct Dependencies: Sendable {
+        public var database: Database
+        public var migrator: Migrator
+        /// The registry `/metrics` exposes; the database's figures should be in it too.
+        public var metricsRegistry: PrometheusCollectorRegistry
+        public var logger: Logger
+
+        public init(database: Database, migrator: Migrator, metricsRegistry: PrometheusCollectorRegistry, logger: Logger) {
+            self.database = database
+            self.migrator = migrator
+            self.metricsRegistry = metricsRegistry
+            self.logger = logger
+        }
+    }
+
+    /// Builds the application. Run it with `runService()` (signals drain it) or inside a
+    /// service group.
+    ///
+    /// - Parameters:
+    ///   - onServerRunning: Called with the bound port once the listener is up (tests bind port 0).
+    /// - Throws: ``ConfigurationError`` when the TLS files cannot be used.
+    public static func build(
+        configuration: HubConfiguration,
+        dependencies: Dependencies,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws(ConfigurationError) -> some ApplicationProtocol {
+        let tls = try ServerTLS.configuration(configuration.tls)
+        let router = Router(context: HubRequestContext.self)
+        // Order matters: a middleware sees what those after it produce, and routes must be
+        // added after the middleware that should wrap them.
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
+        router.add(middleware: ErrorResponseMiddleware())
+        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
+
+        HealthRoutes(readiness: StorageReadiness(migrator: dependencies.migrator)).add(to: router)
+        MetricsRoutes(registry: dependencies.metricsRegistry).add(to: router)
+        WhoAmIRoutes().add(to: router)
+        MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
+
+        let server: HTTPServerBuilder
+        do {
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw ConfigurationError(setting: "tls", message: "cannot build the TLS server: \(error)")
+        }
+        var application = Application(
+            router: router,
+            server: server,
+            configuration: .init(
+                address: .hostname(configuration.server.host, port: configuration.server.port),
+                serverName: nil
+            ),
+            services: [dependencies.database],
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? 0)
+            },
+            logger: dependencies.logger
+        )
+        let migrator = dependencies.migrator
+        let logger = dependencies.logger
+        let migrateOnStart = configuration.database.migrateOnStart
+        application.beforeServerStarts {
+            try await StartupCheck(migrator: migrator, logger: logger, migrateOnStart: migrateOnStart).run()
+        }
+        return application
+    }
+}

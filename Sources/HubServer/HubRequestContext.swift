@@ -1,0 +1,32 @@
+public import Hummingbird
+public import NIOCore
+import NIOSSL
+
+/// The per-request context: Hummingbird's core storage plus the connection the request came on,
+/// so handlers can learn the client's network address and TLS client certificate.
+public struct HubRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The TCP/TLS connection; used to read the peer address and certificate.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// Bodies are collected, and limited, by ``BodyLimitMiddleware`` before any handler decodes
+    /// them; this keeps Hummingbird's own decoders from applying a second, different limit.
+    public var maxUploadSize: Int { .max }
+
+    /// The client's IP address (without port), for audit records and logs.
+    public var remoteAddress: String? {
+        self.channel.remoteAddress?.ipAddress
+    }
+
+    /// The client certificate presented in the TLS handshake, if any (already verified against
+    /// `tls.client_ca` by the handshake itself).
+    public func clientCertificate() async -> ClientCertificate? {
+        guard let certificate = try? await self.channel.nioSSL_peerCertificate().get() else { return nil }
+        return try? ClientCertificate(certificate)
+    }
+}

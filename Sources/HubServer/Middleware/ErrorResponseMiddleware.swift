@@ -1,0 +1,95 @@
+
+import HTTPTypes
+import HubFHIR
+import HubStorage
+public import Hummingbird
+import Logging
+
+/// Turns every error thrown below it into a deliberate response.
+///
+/// Hummingbird turns unknown errors into empty 500s logged only at debug level; here each error
+/// becomes a FHIR `OperationOutcome` (under `/fhir`) or a JSON error, with the right status, and
+/// anything unexpected is logged with its details under the request id — never sent out.
+public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error, context: context)
+            let isFHIR = request.uri.path == "/fhir" || request.uri.path.hasPrefix("/fhir/")
+            return Self.response(for: apiError, fhir: isFHIR)
+        }
+    }
+
+    static func apiError(for error: any Error, context: Context) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as StorageError:
+            if error.isTransient {
+                context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+                return .unavailable("the database is unavailable; retry later")
+            }
+            if error.code == .conflict {
+                return APIError(.conflict, code: .conflict, diagnostics: "the change conflicted with another; retry")
+            }
+            context.logger.error("storage failure", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError
+        case let error as any HTTPResponseError:
+            // Hummingbird's own errors: unknown route (404), body too large (413), bad request.
+            return APIError(error.status, code: Self.issueType(for: error.status), diagnostics: Self.sentence(for: error.status))
+        default:
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError
+        }
+    }
+
+    static func response(for error: APIError, fhir: Bool) -> Response {
+        if fhir {
+            let outcome = OperationOutcome(code: error.code, diagnostics: error.diagnostics, expression: error.expression)
+            return .json(outcome, status: error.status, contentType: HubMediaType.fhirJSON, headers: error.headers)
+        }
+        let body = PlainError(
+            error: .init(status: Int(error.status.code), code: error.code.rawValue, message: error.diagnostics)
+        )
+        return .json(body, status: error.status, headers: error.headers)
+    }
+
+    static func issueType(for status: HTTPResponse.Status) -> OperationOutcome.Issue.IssueType {
+        switch status.code {
+        case 404: .notFound
+        case 401: .login
+        case 403: .forbidden
+        case 409, 412: .conflict
+        case 413: .tooLong
+        case 405, 501: .notSupported
+        case 503: .transient
+        case 400..<500: .invalid
+        default: .exception
+        }
+    }
+
+    static func sentence(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: "no such endpoint"
+        case 413: "request body too large"
+        default: status.reasonPhrase
+        }
+    }
+
+    /// The error body outside `/fhir`: `{"error": {"status": 404, "code": "not-found", "message": "…"}}`.
+    struct PlainError: Encodable {
+        struct Detail: Encodable {
+            var status: Int
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+}

@@ -1,0 +1,52 @@
+public import HubStorage
+
+/// Whether the hub can serve requests now, and why not.
+public struct Readiness: Sendable, Codable, Equatable {
+    public struct Check: Sendable, Codable, Equatable {
+        public var name: String
+        public var ok: Bool
+        /// Operator-facing detail; never data.
+        public var detail: String
+    }
+
+    public var checks: [Check]
+    public var isReady: Bool { self.checks.allSatisfy(\.ok) }
+}
+
+/// Something `/readyz` asks before saying the hub is ready.
+public protocol ReadinessCheck: Sendable {
+    func check() async -> Readiness
+}
+
+/// Ready when the database answers and its schema matches the migration files exactly.
+public struct StorageReadiness: ReadinessCheck {
+    let migrator: Migrator
+
+    public init(migrator: Migrator) {
+        self.migrator = migrator
+    }
+
+    public func check() async -> Readiness {
+        do {
+            let status = try await self.migrator.status()
+            let migrationsOK = status.isCurrent
+            let detail: String
+            if let problem = status.problems.first {
+                detail = problem.message
+            } else if !status.pending.isEmpty {
+                detail = "\(status.pending.count) pending migration(s), from \(status.pending[0].label); run `hub migrate`"
+            } else {
+                detail = "\(status.applied.count) applied"
+            }
+            return Readiness(checks: [
+                .init(name: "database", ok: true, detail: "reachable"),
+                .init(name: "migrations", ok: migrationsOK, detail: detail),
+            ])
+        } catch {
+            return Readiness(checks: [
+                .init(name: "database", ok: false, detail: error.isTransient ? "unreachable" : "query failed"),
+                .init(name: "migrations", ok: false, detail: "unknown"),
+            ])
+        }
+    }
+}

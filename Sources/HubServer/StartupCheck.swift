@@ -1,0 +1,44 @@
+import HubStorage
+import Logging
+
+/// What `hub serve` does with the schema before it accepts requests.
+///
+/// - With `migrate_on_start`, pending migrations are applied; failure stops the hub.
+/// - Otherwise the schema is only checked: an applied migration whose file changed, or one no
+///   file describes, stops the hub (it would otherwise run against a schema it does not know);
+///   pending migrations or an unreachable database are logged and left to `/readyz`, so a hub
+///   started before its database comes up waits instead of crashing.
+struct StartupCheck: Sendable {
+    let migrator: Migrator
+    let logger: Logger
+    let migrateOnStart: Bool
+
+    func run() async throws {
+        if self.migrateOnStart {
+            let applied = try await self.migrator.migrate()
+            self.logger.notice("schema is current", metadata: ["applied_now": "\(applied.count)"])
+            return
+        }
+        guard let status = try await self.statusIfReachable() else { return }
+        if let problem = status.problems.first {
+            throw problem
+        }
+        if !status.pending.isEmpty {
+            self.logger.warning(
+                "schema has pending migrations; run `hub migrate` (/readyz reports not ready)",
+                metadata: ["pending": "\(status.pending.count)"]
+            )
+        }
+    }
+
+    /// The migration status, or nil (logged) when the database cannot be reached.
+    private func statusIfReachable() async throws(StorageError) -> MigrationStatus? {
+        do {
+            return try await self.migrator.status()
+        } catch {
+            guard error.isTransient else { throw error }
+            self.logger.warning("database unreachable at start; /readyz will report it", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}

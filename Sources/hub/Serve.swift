@@ -1,0 +1,53 @@
+import ArgumentParser
+import HubConfig
+import HubServer
+import HubStorage
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the hub over HTTPS until SIGTERM or SIGINT, which drain in-flight requests."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        try await self.reportingFailures {
+            let configuration = try self.options.load()
+            let runtime = try Runtime(configuration: configuration)
+            let logger = runtime.logger
+            let application: any ApplicationProtocol
+            do throws(ConfigurationError) {
+                application = try HubApplication.build(
+                    configuration: configuration,
+                    dependencies: .init(
+                        database: runtime.database,
+                        migrator: runtime.migrator,
+                        metricsRegistry: runtime.metricsRegistry,
+                        logger: logger
+                    ),
+                    onServerRunning: { port in
+                        logger.notice(
+                            "serving",
+                            metadata: [
+                                "url": "https://\(configuration.server.host):\(port)",
+                                "client_auth": "\(configuration.tls.clientAuthentication.rawValue)",
+                            ]
+                        )
+                    }
+                )
+            } catch {
+                throw FailureExit(message: error.description, code: .configuration)
+            }
+            do {
+                try await application.runService()
+            } catch let error as StorageError {
+                throw FailureExit(message: error.description)
+            } catch {
+                // Bind failures and the like: name them in one line.
+                throw FailureExit(message: "stopped: \(error)")
+            }
+        }
+    }
+}
