@@ -125,6 +125,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/HubTestSupport",
             swiftSettings: swiftSettings
@@ -141,7 +143,17 @@ let package = Package(
             dependencies: [
                 "HubServer", "HubTestSupport", "HubClient", "HubConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The executables, run as processes the way operators and clinicians run them.
+        .testTarget(name: "hubTests", dependencies: ["HubTestSupport", "HubConfig", "HubClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "hubctlTests",
+            dependencies: ["HubTestSupport", "HubConfig", "HubClient"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,126 @@
+import Foundation
+public import HubClient
+public import HubConfig
+import HubServer
+import HubStorage
+import Hummingbird
+import Logging
+public import Prometheus
+import ServiceLifecycle
+
+/// A hub running in the test process on a free port, with real TLS and a real database.
+public struct RunningHub: Sendable {
+    public let port: Int
+    public let configuration: HubConfiguration
+    public let metricsRegistry: PrometheusCollectorRegistry
+    public let pki: TestPKI
+
+    public var url: String { "https://127.0.0.1:\(self.port)" }
+
+    /// A client that trusts the test CA and presents `certificate` (a PKI's client identity), if given.
+    public func client(presenting certificate: TestPKI? = nil, trusting ca: String? = nil) throws -> HubClient {
+        try HubClient(
+            configuration: .init(
+                serverURL: self.url,
+                caCertificate: ca ?? self.pki.caCertificate,
+                clientCertificate: certificate?.clientCertificate,
+                clientKey: certificate?.clientKey
+            )
+        )
+    }
+
+    /// Sends one request with a fresh client and shuts the client down.
+    public func send(
+        _ method: String = "GET",
+        _ path: String,
+        headers: [(String, String)] = [],
+        body: [UInt8]? = nil,
+        presenting certificate: TestPKI? = nil
+    ) async throws -> HubClient.Reply {
+        let client = try self.client(presenting: certificate)
+        do {
+            let reply = try await client.send(method, path, headers: headers, body: body)
+            try await client.shutdown()
+            return reply
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+public enum TestHub {
+    public struct StartFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The configuration a test hub starts from: port 0, the test PKI, `database`, migrations
+    /// applied at start, and a short operation timeout so outage tests finish quickly.
+    public static func configuration(database: DatabaseURL) throws -> HubConfiguration {
+        let pki = try TestEnvironment.pki()
+        var configuration = HubConfiguration()
+        configuration.server.port = 0
+        configuration.tls.certificateChain = pki.serverCertificate
+        configuration.tls.privateKey = pki.serverKey
+        configuration.tls.clientCA = pki.caCertificate
+        configuration.database.url = database
+        configuration.database.maxConnections = 2
+        configuration.database.operationTimeoutSeconds = 2
+        configuration.database.connectTimeoutSeconds = 2
+        configuration.database.migrateOnStart = true
+        configuration.database.migrationsDirectory = try TestEnvironment.migrationsDirectory()
+        return configuration
+    }
+
+    /// Starts a hub with `configuration`, runs `body` against it, then shuts it down.
+    public static func withRunning<Result: Sendable>(
+        _ configuration: HubConfiguration,
+        _ body: @Sendable (RunningHub) async throws -> Result
+    ) async throws -> Result {
+        let logger = makeTestLogger("test.hub")
+        let registry = PrometheusCollectorRegistry()
+        let database = try Database(
+            configuration: configuration.database,
+            logger: logger,
+            metricsFactory: PrometheusMetricsFactory(registry: registry)
+        )
+        let migrator = Migrator(
+            migrations: try MigrationSet(directory: configuration.database.migrationsDirectory),
+            database: database,
+            logger: logger
+        )
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let application = try HubApplication.build(
+            configuration: configuration,
+            dependencies: .init(database: database, migrator: migrator, metricsRegistry: registry, logger: logger),
+            onServerRunning: { port in portContinuation.yield(port) }
+        )
+        let pki = try TestEnvironment.pki()
+        // A service group, so the hub stops the way `hub serve` does on SIGTERM: gracefully.
+        let serviceGroup = ServiceGroup(services: [application], logger: logger)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                defer { portContinuation.finish() }
+                try await serviceGroup.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else {
+                // The application stopped before listening: surface its error.
+                _ = try await group.next()
+                throw StartFailure(description: "the hub stopped before it listened")
+            }
+            let hub = RunningHub(port: port, configuration: configuration, metricsRegistry: registry, pki: pki)
+            do {
+                let result = try await body(hub)
+                await serviceGroup.triggerGracefulShutdown()
+                try await group.waitForAll()
+                return result
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+public import Foundation
+
+/// Runs the built `hub` and `hubctl` executables, as an operator would.
+public struct TestProcess: Sendable {
+    public struct Output: Sendable {
+        public var status: Int32
+        public var standardOutput: String
+        public var standardError: String
+    }
+
+    /// Runs `executable` (a product name, found in the build folder) to completion.
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil
+    ) async throws -> Output {
+        let process = try Self.makeProcess(executable, arguments, environment: environment, workingDirectory: workingDirectory)
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        // Blocking reads and waits run on threads of their own: on the two cooperative threads
+        // of a 2-core machine they would starve the in-process hub the child is talking to.
+        let exited = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in
+            exited.continuation.yield()
+            exited.continuation.finish()
+        }
+        try process.run()
+        async let outData = readToEnd(stdout.fileHandleForReading)
+        async let errData = readToEnd(stderr.fileHandleForReading)
+        let (out, err) = await (outData, errData)
+        for await _ in exited.stream {}
+        return Output(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: out, as: UTF8.self),
+            standardError: String(decoding: err, as: UTF8.self)
+        )
+    }
+
+    /// Reads a pipe to its end on a dedicated thread.
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: handle.readDataToEndOfFile())
+            }
+            thread.start()
+        }
+    }
+
+    /// A configured, not yet started process for `executable`; the environment is the test
+    /// process's own minus every `HUB_` variable, plus `environment`.
+    public static func makeProcess(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binDirectory() + "/" + executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HUB_") && !$0.key.hasPrefix("HUBCTL_") }
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        if let workingDirectory {
+            process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+        }
+        return process
+    }
+}
