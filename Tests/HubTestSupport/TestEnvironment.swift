@@ -38,6 +38,11 @@ public enum TestEnvironment {
         try require("HUB_TEST_MIGRATIONS")
     }
 
+    /// The checkout's root folder (the parent of `migrations/`).
+    public static func repositoryRoot() throws -> String {
+        URL(fileURLWithPath: try migrationsDirectory()).deletingLastPathComponent().path
+    }
+
     /// Where the built `hub` and `hubctl` executables are.
     public static func binDirectory() throws -> String {
         try require("HUB_TEST_BIN")

@@ -25,6 +25,17 @@ import Testing
         #expect(output.standardOutput == "hub \(HubVersion.current) (FHIR 4.0.1)\n")
     }
 
+    @Test func everySettingIsDocumented() async throws {
+        let output = try await TestProcess.run("hub", ["config", "settings"])
+        #expect(output.status == 0)
+        let names = output.standardOutput.split(separator: "\n").filter { !$0.hasPrefix(" ") }.compactMap { $0.split(separator: " ").first }
+        #expect(names.count == HubConfiguration.settings.count)
+        let documentation = try String(contentsOfFile: try TestEnvironment.repositoryRoot() + "/docs/configuration.md", encoding: .utf8)
+        for name in names {
+            #expect(documentation.contains("| `\(name)` |"), "docs/configuration.md does not document \(name)")
+        }
+    }
+
     @Test func aBadSettingStopsWithOneLineNamingIt() async throws {
         var environment = try Self.environment(database: try TestEnvironment.adminDatabaseURL())
         environment["HUB_SERVER_PORT"] = "eighty"
