@@ -36,6 +36,22 @@ let package = Package(
             name: "HubConfig",
             swiftSettings: swiftSettings
         ),
+        // The system OpenSSL 3 libcrypto, for the SM suite (SM2, SM3, SM4).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Crypto suites (SM via OpenSSL, international via swift-crypto), the self-describing
+        // formats, envelope encryption and key stores. Knows nothing of HTTP.
+        .target(
+            name: "HubCrypto",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // FHIR R4 resources the hub emits itself (OperationOutcome, CapabilityStatement).
         .target(
             name: "HubFHIR",
@@ -133,6 +149,12 @@ let package = Package(
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubCryptoTests",
+            dependencies: ["HubCrypto", "HubTestSupport"],
+            exclude: ["Peers"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HubStorageTests",
             dependencies: ["HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],

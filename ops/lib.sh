@@ -23,7 +23,8 @@ pg_bindir() {
 # refuses to run as root), ourselves otherwise.
 as_pg_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    # From / : the postgres user may not be allowed into the current folder (a checkout under /root).
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi

@@ -1,0 +1,32 @@
+/// A signature algorithm (SM2 with SM3, ECDSA P-256 with SHA-256): key generation and import.
+public protocol SignatureScheme: Sendable {
+    var algorithm: AlgorithmIdentifier { get }
+    func generateSigningKey() throws(CryptoError) -> any SigningKey
+    /// A private key from PEM (PKCS#8 `PRIVATE KEY`, or the SEC1 `EC PRIVATE KEY` form).
+    func signingKey(pem: String) throws(CryptoError) -> any SigningKey
+    /// A public key from DER SubjectPublicKeyInfo.
+    func verifyingKey(der: [UInt8]) throws(CryptoError) -> any VerifyingKey
+    /// A public key from PEM (`PUBLIC KEY`).
+    func verifyingKey(pem: String) throws(CryptoError) -> any VerifyingKey
+}
+
+/// A private signing key. Signatures are DER `SEQUENCE {r, s}`.
+public protocol SigningKey: Sendable {
+    var algorithm: AlgorithmIdentifier { get }
+    var verifyingKey: any VerifyingKey { get }
+    func signature(for message: [UInt8]) throws(CryptoError) -> [UInt8]
+    /// PKCS#8 PEM; for the file key store only (a hardware store never exports).
+    func pemRepresentation() throws(CryptoError) -> String
+}
+
+/// A public key that checks signatures.
+public protocol VerifyingKey: Sendable {
+    var algorithm: AlgorithmIdentifier { get }
+    /// DER SubjectPublicKeyInfo.
+    var derRepresentation: [UInt8] { get }
+    /// PEM `PUBLIC KEY`.
+    var pemRepresentation: String { get }
+    /// The uncompressed point `04 ‖ X ‖ Y` (65 bytes), as many Chinese SDKs want it.
+    var rawRepresentation: [UInt8] { get }
+    func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool
+}
