@@ -13,7 +13,7 @@ public protocol AuthenticatedCipher: Sendable {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> (ciphertext: [UInt8], tag: [UInt8])
+    ) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8])
 
     /// Decrypts, or throws `.authenticationFailed` — never returns unauthenticated plaintext.
     func open(
@@ -22,7 +22,7 @@ public protocol AuthenticatedCipher: Sendable {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> [UInt8]
+    ) throws(CryptographyError) -> [UInt8]
 }
 
 extension AuthenticatedCipher {
@@ -30,15 +30,15 @@ extension AuthenticatedCipher {
     /// block counter never wraps and one call's length fits OpenSSL's `int`.
     public var maximumPlaintextByteCount: Int { 1 << 30 }
 
-    func checkSizes(key: SecretKey, nonce: [UInt8], textCount: Int) throws(CryptoError) {
+    func checkSizes(key: SecretKey, nonce: [UInt8], textCount: Int) throws(CryptographyError) {
         guard key.byteCount == self.keyByteCount else {
-            throw CryptoError(.invalidKey, "\(self.algorithm) needs a \(self.keyByteCount)-byte key, got \(key.byteCount)")
+            throw CryptographyError(.invalidKey, "\(self.algorithm) needs a \(self.keyByteCount)-byte key, got \(key.byteCount)")
         }
         guard nonce.count == self.nonceByteCount else {
-            throw CryptoError(.malformed, "\(self.algorithm) needs a \(self.nonceByteCount)-byte nonce, got \(nonce.count)")
+            throw CryptographyError(.malformed, "\(self.algorithm) needs a \(self.nonceByteCount)-byte nonce, got \(nonce.count)")
         }
         guard textCount <= self.maximumPlaintextByteCount else {
-            throw CryptoError(.malformed, "\(self.algorithm) message of \(textCount) bytes exceeds \(self.maximumPlaintextByteCount)")
+            throw CryptographyError(.malformed, "\(self.algorithm) message of \(textCount) bytes exceeds \(self.maximumPlaintextByteCount)")
         }
     }
 }

@@ -26,7 +26,7 @@ public struct CryptoSuite: Sendable {
     }
 
     /// The Chinese national suite: SM3, HMAC-SM3, SM4-GCM, SM2 with SM3 (via the system OpenSSL).
-    public static func sm() throws(CryptoError) -> CryptoSuite {
+    public static func sm() throws(CryptographyError) -> CryptoSuite {
         CryptoSuite(name: "sm", hash: try SM3(), mac: HMACSM3(), cipher: try SM4GCM(), signature: SM2Signature())
     }
 

@@ -2,5 +2,5 @@
 public protocol HashFunction: Sendable {
     var algorithm: AlgorithmIdentifier { get }
     var digestByteCount: Int { get }
-    func digest(_ message: [UInt8]) throws(CryptoError) -> [UInt8]
+    func digest(_ message: [UInt8]) throws(CryptographyError) -> [UInt8]
 }

@@ -2,7 +2,7 @@
 public protocol MessageAuthenticator: Sendable {
     var algorithm: AlgorithmIdentifier { get }
     var outputByteCount: Int { get }
-    func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptoError) -> [UInt8]
+    func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptographyError) -> [UInt8]
 }
 
 extension MessageAuthenticator {
@@ -12,10 +12,10 @@ extension MessageAuthenticator {
         salt: [UInt8],
         info: [UInt8],
         byteCount: Int
-    ) throws(CryptoError) -> SecretKey {
+    ) throws(CryptographyError) -> SecretKey {
         let hashLength = self.outputByteCount
         guard byteCount > 0, byteCount <= 255 * hashLength else {
-            throw CryptoError(.invalidKey, "HKDF cannot derive \(byteCount) bytes with \(self.algorithm)")
+            throw CryptographyError(.invalidKey, "HKDF cannot derive \(byteCount) bytes with \(self.algorithm)")
         }
         let pseudorandomKey = try self.authenticationCode(
             for: inputKeyMaterial.bytes,

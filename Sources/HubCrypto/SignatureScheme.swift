@@ -1,22 +1,22 @@
 /// A signature algorithm (SM2 with SM3, ECDSA P-256 with SHA-256): key generation and import.
 public protocol SignatureScheme: Sendable {
     var algorithm: AlgorithmIdentifier { get }
-    func generateSigningKey() throws(CryptoError) -> any SigningKey
+    func generateSigningKey() throws(CryptographyError) -> any SigningKey
     /// A private key from PEM (PKCS#8 `PRIVATE KEY`, or the SEC1 `EC PRIVATE KEY` form).
-    func signingKey(pem: String) throws(CryptoError) -> any SigningKey
+    func signingKey(pem: String) throws(CryptographyError) -> any SigningKey
     /// A public key from DER SubjectPublicKeyInfo.
-    func verifyingKey(der: [UInt8]) throws(CryptoError) -> any VerifyingKey
+    func verifyingKey(der: [UInt8]) throws(CryptographyError) -> any VerifyingKey
     /// A public key from PEM (`PUBLIC KEY`).
-    func verifyingKey(pem: String) throws(CryptoError) -> any VerifyingKey
+    func verifyingKey(pem: String) throws(CryptographyError) -> any VerifyingKey
 }
 
 /// A private signing key. Signatures are DER `SEQUENCE {r, s}`.
 public protocol SigningKey: Sendable {
     var algorithm: AlgorithmIdentifier { get }
     var verifyingKey: any VerifyingKey { get }
-    func signature(for message: [UInt8]) throws(CryptoError) -> [UInt8]
+    func signature(for message: [UInt8]) throws(CryptographyError) -> [UInt8]
     /// PKCS#8 PEM; for the file key store only (a hardware store never exports).
-    func pemRepresentation() throws(CryptoError) -> String
+    func pemRepresentation() throws(CryptographyError) -> String
 }
 
 /// A public key that checks signatures.

@@ -1,4 +1,4 @@
-public import PostgresNIO
+import PostgresNIO
 
 /// A storage failure, typed by what the caller can do about it.
 ///

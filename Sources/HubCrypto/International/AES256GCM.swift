@@ -14,7 +14,7 @@ public struct AES256GCM: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> (ciphertext: [UInt8], tag: [UInt8]) {
+    ) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) {
         try self.checkSizes(key: key, nonce: nonce, textCount: plaintext.count)
         do {
             let box = try AES.GCM.seal(
@@ -25,7 +25,7 @@ public struct AES256GCM: AuthenticatedCipher {
             )
             return (Array(box.ciphertext), Array(box.tag))
         } catch {
-            throw CryptoError(.library, "AES-256-GCM seal failed: \(error)")
+            throw CryptographyError(.library, "AES-256-GCM seal failed: \(error)")
         }
     }
 
@@ -35,19 +35,19 @@ public struct AES256GCM: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> [UInt8] {
+    ) throws(CryptographyError) -> [UInt8] {
         try self.checkSizes(key: key, nonce: nonce, textCount: ciphertext.count)
-        guard tag.count == 16 else { throw CryptoError(.malformed, "AES-256-GCM tag must be 16 bytes") }
+        guard tag.count == 16 else { throw CryptographyError(.malformed, "AES-256-GCM tag must be 16 bytes") }
         let box: AES.GCM.SealedBox
         do {
             box = try AES.GCM.SealedBox(nonce: try AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
         } catch {
-            throw CryptoError(.malformed, "AES-256-GCM box: \(error)")
+            throw CryptographyError(.malformed, "AES-256-GCM box: \(error)")
         }
         do {
             return Array(try AES.GCM.open(box, using: SymmetricKey(data: key.bytes), authenticating: additionalData))
         } catch {
-            throw CryptoError(.authenticationFailed, "AES-256-GCM: wrong key, or ciphertext, tag, header or context altered")
+            throw CryptographyError(.authenticationFailed, "AES-256-GCM: wrong key, or ciphertext, tag, header or context altered")
         }
     }
 }

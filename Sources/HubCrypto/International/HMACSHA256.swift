@@ -7,9 +7,9 @@ public struct HMACSHA256: MessageAuthenticator {
 
     public init() {}
 
-    public func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptoError) -> [UInt8] {
+    public func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptographyError) -> [UInt8] {
         guard !key.bytes.isEmpty else {
-            throw CryptoError(.invalidKey, "HMAC-SHA256 needs a non-empty key")
+            throw CryptographyError(.invalidKey, "HMAC-SHA256 needs a non-empty key")
         }
         return Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key.bytes)))
     }

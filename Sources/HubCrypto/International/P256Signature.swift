@@ -6,31 +6,31 @@ public struct P256Signature: SignatureScheme {
 
     public init() {}
 
-    public func generateSigningKey() throws(CryptoError) -> any SigningKey {
+    public func generateSigningKey() throws(CryptographyError) -> any SigningKey {
         P256SigningKey(key: P256.Signing.PrivateKey())
     }
 
-    public func signingKey(pem: String) throws(CryptoError) -> any SigningKey {
+    public func signingKey(pem: String) throws(CryptographyError) -> any SigningKey {
         do {
             return P256SigningKey(key: try P256.Signing.PrivateKey(pemRepresentation: pem))
         } catch {
-            throw CryptoError(.invalidEncoding, "not a PEM P-256 private key")
+            throw CryptographyError(.invalidEncoding, "not a PEM P-256 private key")
         }
     }
 
-    public func verifyingKey(der: [UInt8]) throws(CryptoError) -> any VerifyingKey {
+    public func verifyingKey(der: [UInt8]) throws(CryptographyError) -> any VerifyingKey {
         do {
             return P256VerifyingKey(key: try P256.Signing.PublicKey(derRepresentation: der))
         } catch {
-            throw CryptoError(.invalidEncoding, "not a DER P-256 public key")
+            throw CryptographyError(.invalidEncoding, "not a DER P-256 public key")
         }
     }
 
-    public func verifyingKey(pem: String) throws(CryptoError) -> any VerifyingKey {
+    public func verifyingKey(pem: String) throws(CryptographyError) -> any VerifyingKey {
         do {
             return P256VerifyingKey(key: try P256.Signing.PublicKey(pemRepresentation: pem))
         } catch {
-            throw CryptoError(.invalidEncoding, "not a PEM P-256 public key")
+            throw CryptographyError(.invalidEncoding, "not a PEM P-256 public key")
         }
     }
 }
@@ -41,15 +41,15 @@ struct P256SigningKey: SigningKey {
 
     var verifyingKey: any VerifyingKey { P256VerifyingKey(key: self.key.publicKey) }
 
-    func signature(for message: [UInt8]) throws(CryptoError) -> [UInt8] {
+    func signature(for message: [UInt8]) throws(CryptographyError) -> [UInt8] {
         do {
             return Array(try self.key.signature(for: message).derRepresentation)
         } catch {
-            throw CryptoError(.library, "ES256 sign failed: \(error)")
+            throw CryptographyError(.library, "ES256 sign failed: \(error)")
         }
     }
 
-    func pemRepresentation() throws(CryptoError) -> String {
+    func pemRepresentation() throws(CryptographyError) -> String {
         self.key.pemRepresentation
     }
 }

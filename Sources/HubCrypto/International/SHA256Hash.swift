@@ -7,7 +7,7 @@ public struct SHA256Hash: HashFunction {
 
     public init() {}
 
-    public func digest(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
+    public func digest(_ message: [UInt8]) throws(CryptographyError) -> [UInt8] {
         Array(SHA256.hash(data: message))
     }
 }

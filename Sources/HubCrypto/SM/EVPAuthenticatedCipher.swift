@@ -25,7 +25,7 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> (ciphertext: [UInt8], tag: [UInt8]) {
+    ) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) {
         try self.checkSizes(key: key, nonce: nonce, textCount: plaintext.count)
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(context) }
@@ -46,7 +46,7 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
             )
         }
         var finalLength: Int32 = 0
-        try ciphertext.withUnsafeMutableBufferPointer { (buffer) throws(CryptoError) in
+        try ciphertext.withUnsafeMutableBufferPointer { (buffer) throws(CryptographyError) in
             try OpenSSL.check(EVP_EncryptFinal_ex(context, buffer.baseAddress! + Int(written), &finalLength), "\(self.algorithm) final")
         }
         var tag = [UInt8](repeating: 0, count: 16)
@@ -60,9 +60,9 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> [UInt8] {
+    ) throws(CryptographyError) -> [UInt8] {
         try self.checkSizes(key: key, nonce: nonce, textCount: ciphertext.count)
-        guard tag.count == 16 else { throw CryptoError(.malformed, "\(self.algorithm) tag must be 16 bytes") }
+        guard tag.count == 16 else { throw CryptographyError(.malformed, "\(self.algorithm) tag must be 16 bytes") }
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(context) }
         try OpenSSL.check(EVP_DecryptInit_ex2(context, self.cipher.pointer, key.bytes, nonce, nil), "\(self.algorithm) init")
@@ -89,7 +89,7 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
         }
         guard verified == 1 else {
             ERR_clear_error()
-            throw CryptoError(.authenticationFailed, "\(self.algorithm): wrong key, or ciphertext, tag, header or context altered")
+            throw CryptographyError(.authenticationFailed, "\(self.algorithm): wrong key, or ciphertext, tag, header or context altered")
         }
         return Array(plaintext.prefix(Int(written + finalLength)))
     }

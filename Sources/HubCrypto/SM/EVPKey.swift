@@ -15,37 +15,37 @@ final class EVPKey: @unchecked Sendable {
         EVP_PKEY_free(self.pointer)
     }
 
-    func requireSM2() throws(CryptoError) {
+    func requireSM2() throws(CryptographyError) {
         guard EVP_PKEY_is_a(self.pointer, "SM2") == 1 else {
-            throw CryptoError(.invalidEncoding, "the key is not an SM2 key")
+            throw CryptographyError(.invalidEncoding, "the key is not an SM2 key")
         }
     }
 
-    static func read(pem: String, private: Bool) throws(CryptoError) -> EVPKey {
+    static func read(pem: String, private: Bool) throws(CryptographyError) -> EVPKey {
         let bytes = Array(pem.utf8)
         guard let bio = BIO_new_mem_buf(bytes, Int32(bytes.count)) else { throw OpenSSL.failure("BIO_new_mem_buf") }
         defer { BIO_free(bio) }
         let key = `private` ? PEM_read_bio_PrivateKey(bio, nil, nil, nil) : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
         guard let key else {
             ERR_clear_error()
-            throw CryptoError(.invalidEncoding, "not a PEM \(`private` ? "private" : "public") key")
+            throw CryptographyError(.invalidEncoding, "not a PEM \(`private` ? "private" : "public") key")
         }
         return EVPKey(key)
     }
 
-    static func read(der: [UInt8]) throws(CryptoError) -> EVPKey {
+    static func read(der: [UInt8]) throws(CryptographyError) -> EVPKey {
         let key = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, buffer.count)
         }
         guard let key else {
             ERR_clear_error()
-            throw CryptoError(.invalidEncoding, "not a DER SubjectPublicKeyInfo")
+            throw CryptographyError(.invalidEncoding, "not a DER SubjectPublicKeyInfo")
         }
         return EVPKey(key)
     }
 
-    func privatePEM() throws(CryptoError) -> String {
+    func privatePEM() throws(CryptographyError) -> String {
         guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSL.failure("BIO_new") }
         defer { BIO_free(bio) }
         try OpenSSL.check(PEM_write_bio_PrivateKey(bio, self.pointer, nil, nil, 0, nil, nil), "PEM private key")

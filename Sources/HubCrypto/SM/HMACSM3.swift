@@ -7,9 +7,9 @@ public struct HMACSM3: MessageAuthenticator {
 
     public init() {}
 
-    public func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptoError) -> [UInt8] {
+    public func authenticationCode(for message: [UInt8], key: SecretKey) throws(CryptographyError) -> [UInt8] {
         guard !key.bytes.isEmpty else {
-            throw CryptoError(.invalidKey, "HMAC-SM3 needs a non-empty key")
+            throw CryptographyError(.invalidKey, "HMAC-SM3 needs a non-empty key")
         }
         var output = [UInt8](repeating: 0, count: 32)
         var length = 0

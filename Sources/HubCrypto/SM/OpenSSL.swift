@@ -2,7 +2,7 @@ import COpenSSL
 
 /// Small helpers around libcrypto's C API.
 enum OpenSSL {
-    /// The error queue as one line (and cleared), for `CryptoError.library` messages.
+    /// The error queue as one line (and cleared), for `CryptographyError.library` messages.
     static func drainErrors() -> String {
         var messages: [String] = []
         while true {
@@ -15,12 +15,12 @@ enum OpenSSL {
         return messages.isEmpty ? "no detail" : messages.joined(separator: "; ")
     }
 
-    static func failure(_ operation: String) -> CryptoError {
-        CryptoError(.library, "\(operation) failed: \(drainErrors())")
+    static func failure(_ operation: String) -> CryptographyError {
+        CryptographyError(.library, "\(operation) failed: \(drainErrors())")
     }
 
     /// Checks an OpenSSL status (1 = success).
-    static func check(_ status: Int32, _ operation: String) throws(CryptoError) {
+    static func check(_ status: Int32, _ operation: String) throws(CryptographyError) {
         guard status == 1 else { throw failure(operation) }
     }
 

@@ -16,7 +16,7 @@ public struct SM2Signature: SignatureScheme {
         self.distinguishingID = distinguishingID
     }
 
-    public func generateSigningKey() throws(CryptoError) -> any SigningKey {
+    public func generateSigningKey() throws(CryptographyError) -> any SigningKey {
         guard let context = EVP_PKEY_CTX_new_from_name(nil, "SM2", nil) else { throw OpenSSL.failure("SM2 key context") }
         defer { EVP_PKEY_CTX_free(context) }
         try OpenSSL.check(EVP_PKEY_keygen_init(context), "SM2 keygen init")
@@ -26,28 +26,28 @@ public struct SM2Signature: SignatureScheme {
         return SM2SigningKey(key: EVPKey(key), distinguishingID: self.distinguishingID)
     }
 
-    public func signingKey(pem: String) throws(CryptoError) -> any SigningKey {
+    public func signingKey(pem: String) throws(CryptographyError) -> any SigningKey {
         let key = try EVPKey.read(pem: pem, private: true)
         try key.requireSM2()
         return SM2SigningKey(key: key, distinguishingID: self.distinguishingID)
     }
 
-    public func verifyingKey(der: [UInt8]) throws(CryptoError) -> any VerifyingKey {
+    public func verifyingKey(der: [UInt8]) throws(CryptographyError) -> any VerifyingKey {
         let key = try EVPKey.read(der: der)
         try key.requireSM2()
         return SM2VerifyingKey(key: key, distinguishingID: self.distinguishingID)
     }
 
-    public func verifyingKey(pem: String) throws(CryptoError) -> any VerifyingKey {
+    public func verifyingKey(pem: String) throws(CryptographyError) -> any VerifyingKey {
         let key = try EVPKey.read(pem: pem, private: false)
         try key.requireSM2()
         return SM2VerifyingKey(key: key, distinguishingID: self.distinguishingID)
     }
 
     /// A public key from its uncompressed point `04 ‖ X ‖ Y`.
-    public func verifyingKey(rawPoint: [UInt8]) throws(CryptoError) -> any VerifyingKey {
+    public func verifyingKey(rawPoint: [UInt8]) throws(CryptographyError) -> any VerifyingKey {
         guard rawPoint.count == 65, rawPoint.first == 0x04 else {
-            throw CryptoError(.invalidEncoding, "an SM2 point is 65 bytes starting with 04")
+            throw CryptographyError(.invalidEncoding, "an SM2 point is 65 bytes starting with 04")
         }
         return try self.verifyingKey(der: Self.subjectPublicKeyInfoPrefix + rawPoint)
     }
@@ -69,23 +69,23 @@ struct SM2SigningKey: SigningKey {
         SM2VerifyingKey(key: self.key, distinguishingID: self.distinguishingID)
     }
 
-    func signature(for message: [UInt8]) throws(CryptoError) -> [UInt8] {
+    func signature(for message: [UInt8]) throws(CryptographyError) -> [UInt8] {
         try SM2DigestContext.with(key: self.key, distinguishingID: self.distinguishingID) {
-            (context) throws(CryptoError) -> [UInt8] in
+            (context) throws(CryptographyError) -> [UInt8] in
             try OpenSSL.check(EVP_DigestSignInit(context, nil, EVP_sm3(), nil, self.key.pointer), "SM2 sign init")
             var length = 0
-            try message.withNonNullPointer { (input, count) throws(CryptoError) in
+            try message.withNonNullPointer { (input, count) throws(CryptographyError) in
                 try OpenSSL.check(EVP_DigestSign(context, nil, &length, input, count), "SM2 sign (size)")
             }
             var signature = [UInt8](repeating: 0, count: length)
-            try message.withNonNullPointer { (input, count) throws(CryptoError) in
+            try message.withNonNullPointer { (input, count) throws(CryptographyError) in
                 try OpenSSL.check(EVP_DigestSign(context, &signature, &length, input, count), "SM2 sign")
             }
             return Array(signature.prefix(length))
         }
     }
 
-    func pemRepresentation() throws(CryptoError) -> String {
+    func pemRepresentation() throws(CryptographyError) -> String {
         try self.key.privatePEM()
     }
 }
@@ -103,7 +103,7 @@ struct SM2VerifyingKey: VerifyingKey {
     func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard !signature.isEmpty else { return false }
         let valid = try? SM2DigestContext.with(key: self.key, distinguishingID: self.distinguishingID) {
-            (context) throws(CryptoError) -> Bool in
+            (context) throws(CryptographyError) -> Bool in
             try OpenSSL.check(EVP_DigestVerifyInit(context, nil, EVP_sm3(), nil, self.key.pointer), "SM2 verify init")
             return message.withNonNullPointer { input, count in
                 EVP_DigestVerify(context, signature, signature.count, input, count) == 1
@@ -119,8 +119,8 @@ private enum SM2DigestContext {
     static func with<Result>(
         key: EVPKey,
         distinguishingID: [UInt8],
-        _ body: (OpaquePointer) throws(CryptoError) -> Result
-    ) throws(CryptoError) -> Result {
+        _ body: (OpaquePointer) throws(CryptographyError) -> Result
+    ) throws(CryptographyError) -> Result {
         guard let digestContext = EVP_MD_CTX_new() else { throw OpenSSL.failure("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(digestContext) }
         guard let keyContext = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else {

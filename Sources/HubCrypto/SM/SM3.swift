@@ -6,14 +6,14 @@ public struct SM3: HashFunction {
     public let digestByteCount = 32
     let md: FetchedAlgorithm
 
-    public init() throws(CryptoError) {
+    public init() throws(CryptographyError) {
         guard let md = FetchedAlgorithm.digest("SM3") else {
-            throw CryptoError(.configuration, "this OpenSSL (\(OpenSSL.version)) has no SM3")
+            throw CryptographyError(.configuration, "this OpenSSL (\(OpenSSL.version)) has no SM3")
         }
         self.md = md
     }
 
-    public func digest(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
+    public func digest(_ message: [UInt8]) throws(CryptographyError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let status = message.withUnsafeBytes { input in

@@ -28,13 +28,13 @@ public struct SM4GCM: AuthenticatedCipher {
 
     /// - Parameter preferNative: Use OpenSSL's SM4-GCM when it exists. Tests pass false to
     ///   exercise the assembled construction on systems that have both.
-    public init(preferNative: Bool = true) throws(CryptoError) {
+    public init(preferNative: Bool = true) throws(CryptographyError) {
         if preferNative, let native = EVPAuthenticatedCipher(name: "SM4-GCM", algorithm: .sm4GCM, keyByteCount: 16) {
             self.implementation = .native(native)
             return
         }
         guard let ecb = FetchedAlgorithm.cipher("SM4-ECB"), let ctr = FetchedAlgorithm.cipher("SM4-CTR") else {
-            throw CryptoError(.configuration, "this OpenSSL (\(OpenSSL.version)) has no SM4")
+            throw CryptographyError(.configuration, "this OpenSSL (\(OpenSSL.version)) has no SM4")
         }
         self.implementation = .assembled(ecb: ecb, ctr: ctr)
     }
@@ -44,14 +44,14 @@ public struct SM4GCM: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> (ciphertext: [UInt8], tag: [UInt8]) {
+    ) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) {
         switch self.implementation {
         case .native(let cipher):
             return try cipher.seal(plaintext, key: key, nonce: nonce, additionalData: additionalData)
         case .assembled(let ecb, let ctr):
             try self.checkSizes(key: key, nonce: nonce, textCount: plaintext.count)
             return try AssembledGCM.run(ecb: ecb, ctr: ctr, key: key, nonce: nonce, additionalData: additionalData) {
-                (gcm) throws(CryptoError) -> (ciphertext: [UInt8], tag: [UInt8]) in
+                (gcm) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) in
                 var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
                 if !plaintext.isEmpty {
                     let status = CRYPTO_gcm128_encrypt_ctr32(gcm, plaintext, &ciphertext, plaintext.count, AssembledGCM.ctr32)
@@ -70,15 +70,15 @@ public struct SM4GCM: AuthenticatedCipher {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8]
-    ) throws(CryptoError) -> [UInt8] {
+    ) throws(CryptographyError) -> [UInt8] {
         switch self.implementation {
         case .native(let cipher):
             return try cipher.open(ciphertext, tag: tag, key: key, nonce: nonce, additionalData: additionalData)
         case .assembled(let ecb, let ctr):
             try self.checkSizes(key: key, nonce: nonce, textCount: ciphertext.count)
-            guard tag.count == 16 else { throw CryptoError(.malformed, "SM4-GCM tag must be 16 bytes") }
+            guard tag.count == 16 else { throw CryptographyError(.malformed, "SM4-GCM tag must be 16 bytes") }
             return try AssembledGCM.run(ecb: ecb, ctr: ctr, key: key, nonce: nonce, additionalData: additionalData) {
-                (gcm) throws(CryptoError) -> [UInt8] in
+                (gcm) throws(CryptographyError) -> [UInt8] in
                 var plaintext = [UInt8](repeating: 0, count: ciphertext.count)
                 if !ciphertext.isEmpty {
                     let status = CRYPTO_gcm128_decrypt_ctr32(gcm, ciphertext, &plaintext, ciphertext.count, AssembledGCM.ctr32)
@@ -86,7 +86,7 @@ public struct SM4GCM: AuthenticatedCipher {
                 }
                 // CRYPTO_gcm128_finish compares tags in constant time; 0 means they match.
                 guard CRYPTO_gcm128_finish(gcm, tag, 16) == 0 else {
-                    throw CryptoError(.authenticationFailed, "SM4-GCM: wrong key, or ciphertext, tag, header or context altered")
+                    throw CryptographyError(.authenticationFailed, "SM4-GCM: wrong key, or ciphertext, tag, header or context altered")
                 }
                 return plaintext
             }
@@ -128,8 +128,8 @@ private enum AssembledGCM {
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8],
-        _ body: (OpaquePointer) throws(CryptoError) -> Result
-    ) throws(CryptoError) -> Result {
+        _ body: (OpaquePointer) throws(CryptographyError) -> Result
+    ) throws(CryptographyError) -> Result {
         guard let ecbContext = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ecbContext) }
         guard let ctrContext = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }

@@ -1,7 +1,7 @@
 /// A cryptographic operation that failed, typed by what went wrong.
 ///
 /// Messages name algorithms, key ids and sizes — never key material or plaintext.
-public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct CryptographyError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
