@@ -16,6 +16,18 @@ public struct TestProcess: Sendable {
         workingDirectory: String? = nil
     ) async throws -> Output {
         let process = try Self.makeProcess(executable, arguments, environment: environment, workingDirectory: workingDirectory)
+        return try await Self.run(process)
+    }
+
+    /// Runs a program found on `PATH` (`python3`, `openssl`) to completion.
+    public static func runTool(_ tool: String, _ arguments: [String]) async throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        return try await Self.run(process)
+    }
+
+    private static func run(_ process: Process) async throws -> Output {
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// ECDSA over P-256 with SHA-256 (ES256) through swift-crypto. Signatures are DER.
 public struct P256Signature: SignatureScheme {
@@ -11,11 +12,28 @@ public struct P256Signature: SignatureScheme {
     }
 
     public func signingKey(pem: String) throws(CryptographyError) -> any SigningKey {
+        // swift-crypto reads the scalar without checking the curve: an SM2 key (same structure,
+        // other curve) would load silently as a P-256 key. Require the P-256 curve OID.
+        guard Self.namesP256Curve(pem) else {
+            throw CryptographyError(.invalidEncoding, "not a PEM P-256 private key (curve is not prime256v1)")
+        }
         do {
             return P256SigningKey(key: try P256.Signing.PrivateKey(pemRepresentation: pem))
         } catch {
             throw CryptographyError(.invalidEncoding, "not a PEM P-256 private key")
         }
+    }
+
+    /// DER of OID 1.2.840.10045.3.1.7 (prime256v1).
+    static let p256CurveOID: [UInt8] = [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07]
+
+    static func namesP256Curve(_ pem: String) -> Bool {
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        guard let der = Data(base64Encoded: body) else { return false }
+        let bytes = [UInt8](der)
+        let oid = Self.p256CurveOID
+        guard bytes.count >= oid.count else { return false }
+        return (0...(bytes.count - oid.count)).contains { bytes[$0..<($0 + oid.count)].elementsEqual(oid) }
     }
 
     public func verifyingKey(der: [UInt8]) throws(CryptographyError) -> any VerifyingKey {
