@@ -48,7 +48,21 @@ let package = Package(
             name: "HubCrypto",
             dependencies: [
                 "COpenSSL",
+                "HubConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Data keys in PostgreSQL (envelope encryption, crypto-erasure) and the key jobs:
+        // re-wrapping after a KEK rotation, re-encryption to another suite.
+        .target(
+            name: "HubKeys",
+            dependencies: [
+                "HubCrypto",
+                "HubStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -149,6 +163,11 @@ let package = Package(
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubKeysTests",
+            dependencies: ["HubKeys", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HubCryptoTests",
             dependencies: ["HubCrypto", "HubTestSupport"],

@@ -11,8 +11,7 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
 
     /// A fresh random key of `byteCount` bytes from the system's secure generator.
     public static func random(byteCount: Int) -> SecretKey {
-        var generator = SystemRandomNumberGenerator()
-        return SecretKey(bytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        SecretKey(bytes: randomBytes(byteCount))
     }
 
     public var byteCount: Int { self.bytes.count }
@@ -22,7 +21,14 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
 }
 
 /// Random bytes from the system's secure generator (nonces, key ids).
+///
+/// Eight bytes per call to the generator: each call is a system call on Linux.
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(count + 8)
+    while bytes.count < count {
+        withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+    }
+    return Array(bytes.prefix(count))
 }

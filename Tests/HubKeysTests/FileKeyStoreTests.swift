@@ -1,0 +1,68 @@
+import Foundation
+import HubCrypto
+import Testing
+
+@Suite struct FileKeyStoreTests {
+    static func folder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("keystore-\(UUID().uuidString)").path
+    }
+
+    @Test func generatesWhatASuiteNeedsOnceWithPrivateFiles() async throws {
+        let directory = Self.folder()
+        let store = try FileKeyStore(directory: directory, registry: .standard())
+        let suite = try CryptoSuite.sm()
+        let created = try await store.generateMissingKeys(for: suite)
+        #expect(Set(created.map(\.purpose)) == Set(KeyPurpose.allCases))
+        #expect(try await store.generateMissingKeys(for: suite).isEmpty)
+        for description in try await store.inventory() {
+            let path = directory + "/" + description.id.value + (description.purpose == .signing ? ".pem" : ".key")
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        }
+        let folderMode = try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int
+        #expect(folderMode == 0o700)
+        // The inventory says what keys exist, never what they are.
+        let inventory = String(decoding: try Data(contentsOf: URL(fileURLWithPath: directory + "/keystore.json")), as: UTF8.self)
+        #expect(inventory.contains("SM4-GCM"))
+        #expect(!inventory.contains("PRIVATE KEY"))
+    }
+
+    @Test func refusesKeyFilesOthersCanRead() async throws {
+        let directory = Self.folder()
+        let store = try FileKeyStore(directory: directory, registry: .standard())
+        let suite = CryptoSuite.international()
+        _ = try await store.generateMissingKeys(for: suite)
+        let kek = try await store.currentKeyEncryptionKeyID(for: suite)
+        chmod(directory + "/" + kek.value + ".key", 0o644)
+        // A new store (nothing cached) must refuse the key.
+        let reopened = try FileKeyStore(directory: directory, registry: .standard())
+        let error = await #expect(throws: CryptographyError.self) {
+            _ = try await reopened.wrap(SecretKey.random(byteCount: 32), suite: suite, context: [])
+        }
+        #expect(error?.message.contains("readable by others") == true)
+    }
+
+    @Test func signsAndPublishesAndSeesAnotherProcessesRotation() async throws {
+        let directory = Self.folder()
+        let store = try FileKeyStore(directory: directory, registry: .standard())
+        let suite = try CryptoSuite.sm()
+        _ = try await store.generateMissingKeys(for: suite)
+        let signed = try await store.sign(Array("head".utf8), suite: suite)
+        let published = try await store.verifyingKeys()
+        #expect(published.count == 1)
+        #expect(signed.isValid(for: Array("head".utf8), key: published[0].verifyingKey))
+
+        let before = try await store.currentKeyEncryptionKeyID(for: suite)
+        // Another process (hub keys rotate-kek) rotates through its own store instance.
+        let other = try FileKeyStore(directory: directory, registry: .standard())
+        try await Task.sleep(for: .milliseconds(20))  // a distinct modification time
+        let rotated = try await other.rotateKeyEncryptionKey(for: suite)
+        #expect(try await store.currentKeyEncryptionKeyID(for: suite) == rotated.id)
+        #expect(rotated.id != before)
+        let states = try await store.inventory().filter { $0.purpose == .keyEncryption }.map(\.state)
+        #expect(states == [.retired, .current])
+        await #expect(throws: CryptographyError.self) { try await store.destroyRetiredKey(rotated.id) }
+        try await store.destroyRetiredKey(before)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/" + before.value + ".key"))
+    }
+}
