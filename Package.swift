@@ -90,6 +90,7 @@ let package = Package(
             name: "HubServer",
             dependencies: [
                 "HubConfig",
+                "HubCrypto",
                 "HubFHIR",
                 "HubStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -123,6 +124,8 @@ let package = Package(
                 "HubConfig",
                 "HubServer",
                 "HubStorage",
+                "HubCrypto",
+                "HubKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +149,7 @@ let package = Package(
             name: "HubTestSupport",
             dependencies: [
                 "HubConfig",
+                "HubCrypto",
                 "HubServer",
                 "HubStorage",
                 "HubClient",
@@ -182,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubTestSupport", "HubClient", "HubConfig",
+                "HubServer", "HubTestSupport", "HubClient", "HubConfig", "HubCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -87,6 +87,10 @@ extension HubConfiguration {
         for (setting, path) in files where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigurationError(setting: setting, message: "cannot read file \(path)")
         }
+        let profile = self.crypto.profilesDirectory + "/" + self.crypto.profile + ".toml"
+        guard FileManager.default.isReadableFile(atPath: profile) else {
+            throw ConfigurationError(setting: "crypto.profile", message: "no profile file \(profile)")
+        }
         var isDirectory: ObjCBool = false
         let migrations = self.database.migrationsDirectory
         guard FileManager.default.fileExists(atPath: migrations, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -144,6 +144,46 @@ extension HubConfiguration {
             current: { $0.database.migrationsDirectory }
         ),
         Setting(
+            name: "crypto.profile", summary: "crypto profile: sm (default) or intl, from crypto.profiles_directory",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                let name = try entry.string("crypto.profile").trimmingSpaces()
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                    throw ConfigurationError(setting: "crypto.profile", message: "must be a profile name such as sm or intl", origin: entry.origin)
+                }
+                config.crypto.profile = name
+            },
+            current: { $0.crypto.profile }
+        ),
+        Setting(
+            name: "crypto.profiles_directory", summary: "folder of crypto profiles (default profiles/crypto)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.crypto.profilesDirectory = try entry.string("crypto.profiles_directory")
+            },
+            current: { $0.crypto.profilesDirectory }
+        ),
+        Setting(
+            name: "crypto.key_store", summary: "key store: file (default; development)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.crypto.keyStore = try entry.choice("crypto.key_store", as: KeyStoreKind.self)
+            },
+            current: { $0.crypto.keyStore.rawValue }
+        ),
+        Setting(
+            name: "crypto.key_directory", summary: "folder of the file key store (default .hub/keys)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.crypto.keyDirectory = try entry.string("crypto.key_directory")
+            },
+            current: { $0.crypto.keyDirectory }
+        ),
+        Setting(
+            name: "crypto.generate_keys", summary: "create missing keys at serve start (default false)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.crypto.generateKeys = try entry.boolean("crypto.generate_keys")
+            },
+            current: { String($0.crypto.generateKeys) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

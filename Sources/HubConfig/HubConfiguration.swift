@@ -7,12 +7,20 @@ public struct HubConfiguration: Sendable, Equatable {
     public var server: Server
     public var tls: TLS
     public var database: Database
+    public var crypto: Crypto
     public var log: Log
 
-    public init(server: Server = .init(), tls: TLS = .init(), database: Database = .init(), log: Log = .init()) {
+    public init(
+        server: Server = .init(),
+        tls: TLS = .init(),
+        database: Database = .init(),
+        crypto: Crypto = .init(),
+        log: Log = .init()
+    ) {
         self.server = server
         self.tls = tls
         self.database = database
+        self.crypto = crypto
         self.log = log
     }
 
@@ -79,6 +87,28 @@ public struct HubConfiguration: Sendable, Equatable {
         public var migrationsDirectory: String = "migrations"
 
         public init() {}
+    }
+
+    /// Cryptography: the suite new data is written with, and where the keys are.
+    public struct Crypto: Sendable, Equatable {
+        /// The crypto profile: `profiles_directory/<profile>.toml`. Default `sm`, the Chinese
+        /// national suite; `intl` is the international one.
+        public var profile: String = "sm"
+        /// Folder of crypto profiles. Default `profiles/crypto`.
+        public var profilesDirectory: String = "profiles/crypto"
+        /// The key store. Only `file` (development) exists today; a hardware module would be another.
+        public var keyStore: KeyStoreKind = .file
+        /// Folder of the file key store. Default `.hub/keys`.
+        public var keyDirectory: String = ".hub/keys"
+        /// Create missing keys when `hub serve` starts. Default false: production creates keys
+        /// deliberately with `hub keys generate`.
+        public var generateKeys: Bool = false
+
+        public init() {}
+    }
+
+    public enum KeyStoreKind: String, Sendable, CaseIterable {
+        case file
     }
 
     /// Logging.

@@ -29,4 +29,10 @@ public protocol VerifyingKey: Sendable {
     /// The uncompressed point `04 ‖ X ‖ Y` (65 bytes), as many Chinese SDKs want it.
     var rawRepresentation: [UInt8] { get }
     func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool
+    /// SM2 only: the distinguishing ID that is part of every signature this key checks.
+    var distinguishingID: [UInt8]? { get }
+}
+
+extension VerifyingKey {
+    public var distinguishingID: [UInt8]? { nil }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import HubCrypto
 public import HubConfig
 public import HubStorage
 public import Hummingbird
@@ -17,13 +18,25 @@ public enum HubApplication {
     public struct Dependencies: Sendable {
         public var database: Database
         public var migrator: Migrator
+        /// The suite new data is written and signed with.
+        public var suite: CryptoSuite
+        public var keyStore: any KeyStore
         /// The registry `/metrics` exposes; the database's figures should be in it too.
         public var metricsRegistry: PrometheusCollectorRegistry
         public var logger: Logger
 
-        public init(database: Database, migrator: Migrator, metricsRegistry: PrometheusCollectorRegistry, logger: Logger) {
+        public init(
+            database: Database,
+            migrator: Migrator,
+            suite: CryptoSuite,
+            keyStore: any KeyStore,
+            metricsRegistry: PrometheusCollectorRegistry,
+            logger: Logger
+        ) {
             self.database = database
             self.migrator = migrator
+            self.suite = suite
+            self.keyStore = keyStore
             self.metricsRegistry = metricsRegistry
             self.logger = logger
         }
@@ -52,6 +65,7 @@ public enum HubApplication {
         HealthRoutes(readiness: StorageReadiness(migrator: dependencies.migrator)).add(to: router)
         MetricsRoutes(registry: dependencies.metricsRegistry).add(to: router)
         WhoAmIRoutes().add(to: router)
+        PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
 
         let server: HTTPServerBuilder
@@ -73,11 +87,16 @@ public enum HubApplication {
             },
             logger: dependencies.logger
         )
-        let migrator = dependencies.migrator
-        let logger = dependencies.logger
-        let migrateOnStart = configuration.database.migrateOnStart
+        let check = StartupCheck(
+            migrator: dependencies.migrator,
+            keyStore: dependencies.keyStore,
+            suite: dependencies.suite,
+            logger: dependencies.logger,
+            migrateOnStart: configuration.database.migrateOnStart,
+            generateKeys: configuration.crypto.generateKeys
+        )
         application.beforeServerStarts {
-            try await StartupCheck(migrator: migrator, logger: logger, migrateOnStart: migrateOnStart).run()
+            try await check.run()
         }
         return application
     }

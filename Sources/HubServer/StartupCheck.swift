@@ -1,3 +1,4 @@
+import HubCrypto
 import HubStorage
 import Logging
 
@@ -10,10 +11,34 @@ import Logging
 ///   started before its database comes up waits instead of crashing.
 struct StartupCheck: Sendable {
     let migrator: Migrator
+    let keyStore: any KeyStore
+    let suite: CryptoSuite
     let logger: Logger
     let migrateOnStart: Bool
+    let generateKeys: Bool
 
     func run() async throws {
+        try await self.checkKeys()
+        try await self.checkSchema()
+    }
+
+    /// The suite's keys must exist before anything is encrypted or signed with them.
+    private func checkKeys() async throws {
+        if self.generateKeys {
+            let created = try await self.keyStore.generateMissingKeys(for: self.suite)
+            for key in created {
+                self.logger.notice("created key", metadata: ["id": "\(key.id)", "purpose": "\(key.purpose.rawValue)", "algorithm": "\(key.algorithm)"])
+            }
+        }
+        _ = try await self.keyStore.currentKeyEncryptionKeyID(for: self.suite)
+        guard try await self.keyStore.verifyingKeys().contains(where: {
+            $0.description.state == .current && $0.description.algorithm == self.suite.signature.algorithm.name
+        }) else {
+            throw CryptographyError(.unknownKey, "no current \(self.suite.signature.algorithm) signing key: run `hub keys generate`")
+        }
+    }
+
+    private func checkSchema() async throws {
         if self.migrateOnStart {
             let applied = try await self.migrator.migrate()
             self.logger.notice("schema is current", metadata: ["applied_now": "\(applied.count)"])

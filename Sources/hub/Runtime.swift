@@ -1,5 +1,7 @@
 import Foundation
 import HubConfig
+import HubCrypto
+import HubKeys
 import HubServer
 import HubStorage
 import Logging
@@ -15,6 +17,9 @@ struct Runtime {
     let metricsRegistry: PrometheusCollectorRegistry
     let database: Database
     let migrator: Migrator
+    let suite: CryptoSuite
+    let registry: AlgorithmRegistry
+    let keyStore: any KeyStore
 
     init(configuration: HubConfiguration) throws {
         LoggingSystem.bootstrap { label in
@@ -41,5 +46,30 @@ struct Runtime {
         } catch {
             throw FailureExit(message: error.description)
         }
+        do {
+            let profile = try CryptoProfile.load(
+                named: configuration.crypto.profile,
+                directory: configuration.crypto.profilesDirectory
+            )
+            self.suite = try profile.makeSuite()
+            self.registry = AlgorithmRegistry.standard(preferring: self.suite)
+            switch configuration.crypto.keyStore {
+            case .file:
+                self.keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: self.registry)
+            }
+        } catch {
+            throw FailureExit(message: error.description, code: .configuration)
+        }
+    }
+
+    /// The data-key ring for commands that work on data keys (`hub keys …`).
+    func dataKeyRing() -> DataKeyRing {
+        DataKeyRing(
+            database: self.database,
+            keyStore: self.keyStore,
+            suite: self.suite,
+            registry: self.registry,
+            logger: self.logger
+        )
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HubConfig
+import HubCrypto
 import HubServer
 import HubStorage
 import Hummingbird
@@ -24,6 +25,8 @@ struct Serve: AsyncParsableCommand {
                     dependencies: .init(
                         database: runtime.database,
                         migrator: runtime.migrator,
+                        suite: runtime.suite,
+                        keyStore: runtime.keyStore,
                         metricsRegistry: runtime.metricsRegistry,
                         logger: logger
                     ),
@@ -43,6 +46,8 @@ struct Serve: AsyncParsableCommand {
             do {
                 try await application.runService()
             } catch let error as StorageError {
+                throw FailureExit(message: error.description)
+            } catch let error as CryptographyError {
                 throw FailureExit(message: error.description)
             } catch {
                 // Bind failures and the like: name them in one line.

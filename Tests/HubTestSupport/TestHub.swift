@@ -1,6 +1,7 @@
 import Foundation
 public import HubClient
 public import HubConfig
+import HubCrypto
 import HubServer
 import HubStorage
 import Hummingbird
@@ -69,6 +70,10 @@ public enum TestHub {
         configuration.database.connectTimeoutSeconds = 2
         configuration.database.migrateOnStart = true
         configuration.database.migrationsDirectory = try TestEnvironment.migrationsDirectory()
+        configuration.crypto.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/crypto"
+        configuration.crypto.keyDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("hub-keys-\(UUID().uuidString)").path
+        configuration.crypto.generateKeys = true
         return configuration
     }
 
@@ -90,9 +95,24 @@ public enum TestHub {
             logger: logger
         )
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let suite = try CryptoProfile.load(
+            named: configuration.crypto.profile,
+            directory: configuration.crypto.profilesDirectory
+        ).makeSuite()
+        let keyStore = try FileKeyStore(
+            directory: configuration.crypto.keyDirectory,
+            registry: AlgorithmRegistry.standard(preferring: suite)
+        )
         let application = try HubApplication.build(
             configuration: configuration,
-            dependencies: .init(database: database, migrator: migrator, metricsRegistry: registry, logger: logger),
+            dependencies: .init(
+                database: database,
+                migrator: migrator,
+                suite: suite,
+                keyStore: keyStore,
+                metricsRegistry: registry,
+                logger: logger
+            ),
             onServerRunning: { port in portContinuation.yield(port) }
         )
         let pki = try TestEnvironment.pki()

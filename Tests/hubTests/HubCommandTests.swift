@@ -15,6 +15,9 @@ import Testing
             "HUB_TLS_PRIVATE_KEY": pki.serverKey,
             "HUB_DATABASE_URL": "postgres://\(database.username)@\(host):\(pgPort)/\(database.database)?sslmode=disable",
             "HUB_DATABASE_MIGRATIONS_DIRECTORY": try migrations ?? TestEnvironment.migrationsDirectory(),
+            "HUB_CRYPTO_PROFILES_DIRECTORY": try TestEnvironment.repositoryRoot() + "/profiles/crypto",
+            "HUB_CRYPTO_KEY_DIRECTORY": FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path,
+            "HUB_CRYPTO_GENERATE_KEYS": "true",
             "HUB_LOG_LEVEL": "warning",
         ]
     }

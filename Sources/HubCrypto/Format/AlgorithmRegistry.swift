@@ -15,11 +15,15 @@ public struct AlgorithmRegistry: Sendable {
         }
     }
 
-    /// Both built-in suites; the SM suite only where the system OpenSSL has SM algorithms.
-    public static func standard() -> AlgorithmRegistry {
+    /// Both built-in suites (the SM suite only where the system OpenSSL has SM algorithms),
+    /// with `preferred`'s implementations taking precedence (its SM2 distinguishing ID, say).
+    public static func standard(preferring preferred: CryptoSuite? = nil) -> AlgorithmRegistry {
         var suites = [CryptoSuite.international()]
         if let sm = try? CryptoSuite.sm() {
             suites.append(sm)
+        }
+        if let preferred {
+            suites.append(preferred)
         }
         return AlgorithmRegistry(suites: suites)
     }

@@ -94,7 +94,14 @@ struct SM2SigningKey: SigningKey {
 struct SM2VerifyingKey: VerifyingKey {
     let algorithm = AlgorithmIdentifier.sm2WithSM3
     let key: EVPKey
-    let distinguishingID: [UInt8]
+    let sm2DistinguishingID: [UInt8]
+
+    init(key: EVPKey, distinguishingID: [UInt8]) {
+        self.key = key
+        self.sm2DistinguishingID = distinguishingID
+    }
+
+    var distinguishingID: [UInt8]? { self.sm2DistinguishingID }
 
     var derRepresentation: [UInt8] { self.key.publicDER() }
     var pemRepresentation: String { self.key.publicPEM() }
@@ -102,7 +109,7 @@ struct SM2VerifyingKey: VerifyingKey {
 
     func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard !signature.isEmpty else { return false }
-        let valid = try? SM2DigestContext.with(key: self.key, distinguishingID: self.distinguishingID) {
+        let valid = try? SM2DigestContext.with(key: self.key, distinguishingID: self.sm2DistinguishingID) {
             (context) throws(CryptographyError) -> Bool in
             try OpenSSL.check(EVP_DigestVerifyInit(context, nil, EVP_sm3(), nil, self.key.pointer), "SM2 verify init")
             return message.withNonNullPointer { input, count in
