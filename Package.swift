@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "hub", targets: ["hub"]),
         .executable(name: "hubctl", targets: ["hubctl"]),
+        .executable(name: "hub-bench", targets: ["hub-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -141,6 +142,12 @@ let package = Package(
                 "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks (ops/bench/…): measured in release builds beside OpenSSL's own figures.
+        .executableTarget(
+            name: "hub-bench",
+            dependencies: ["HubCrypto"],
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: a fresh database per test, a server on a free port,

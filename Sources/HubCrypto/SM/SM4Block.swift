@@ -31,3 +31,26 @@ struct SM4Block {
         return current
     }
 }
+
+/// SM4-CTR through the same EVP binding ``SM4GCM`` uses for its bulk, exposed to the benchmarks
+/// only, to show what the binding costs against `openssl speed -evp sm4-ctr`.
+@_spi(Benchmarks)
+public struct SM4CTRBinding: Sendable {
+    let ctr: FetchedAlgorithm
+
+    public init() throws(CryptographyError) {
+        guard let ctr = FetchedAlgorithm.cipher("SM4-CTR") else {
+            throw CryptographyError(.configuration, "this OpenSSL has no SM4")
+        }
+        self.ctr = ctr
+    }
+
+    /// Encrypts `input` into `output` (same length) from counter block `iv`.
+    public func encrypt(_ input: [UInt8], into output: inout [UInt8], key: SecretKey, iv: [UInt8]) throws(CryptographyError) {
+        guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
+        defer { EVP_CIPHER_CTX_free(context) }
+        try OpenSSL.check(EVP_EncryptInit_ex2(context, self.ctr.pointer, key.bytes, iv, nil), "SM4-CTR init")
+        var written: Int32 = 0
+        try OpenSSL.check(EVP_EncryptUpdate(context, &output, &written, input, Int32(input.count)), "SM4-CTR")
+    }
+}
