@@ -65,4 +65,23 @@ import Testing
         try await store.destroyRetiredKey(before)
         #expect(!FileManager.default.fileExists(atPath: directory + "/" + before.value + ".key"))
     }
+
+    @Test func blindIndexesUseTheirOwnKeyAndMatchAfterNormalisation() async throws {
+        let store = try FileKeyStore(directory: Self.folder(), registry: .standard())
+        let suite = try CryptoSuite.sm()
+        _ = try await store.generateMissingKeys(for: suite)
+        let a = try await store.blindIndex("11010519491231002X", normalization: .identifier, suite: suite)
+        let b = try await store.blindIndex("110105-1949 1231 002x", normalization: .identifier, suite: suite)
+        let other = try await store.blindIndex("110105194912310029", normalization: .identifier, suite: suite)
+        #expect(a == b)
+        #expect(a != other)
+        let header = try ObjectHeader.parse(a, expecting: .blindIndex).header
+        let bidx = try await store.inventory().first { $0.purpose == .blindIndex }
+        #expect(header.keyID == bidx?.id)
+        #expect(header.algorithm == .hmacSM3)
+        // Another store (another deployment) with its own key gives unrelated indexes.
+        let elsewhere = try FileKeyStore(directory: Self.folder(), registry: .standard())
+        _ = try await elsewhere.generateMissingKeys(for: suite)
+        #expect(try await elsewhere.blindIndex("11010519491231002X", normalization: .identifier, suite: suite) != a)
+    }
 }

@@ -5,8 +5,8 @@ import COpenSSL
 /// OpenSSL 3.0 has SM4 but no SM4-GCM, so on such a system the mode is assembled from
 /// OpenSSL's own parts: its generic GCM implementation (`CRYPTO_gcm128_*`, whose GHASH uses
 /// carry-less multiplication where the CPU has it — constant-time, unlike a table-driven GHASH
-/// written by hand) driven by OpenSSL's SM4 for single blocks (the hash key H and the tag mask)
-/// and SM4-CTR for the bulk. Where OpenSSL offers native SM4-GCM (3.3 and later), that is used
+/// written by hand) driven by OpenSSL's SM4-CTR, both for the bulk and for the single blocks
+/// (the hash key H = E(0) and the tag mask E(J0) are CTR keystream blocks). Where OpenSSL offers native SM4-GCM (3.3 and later), that is used
 /// instead; the output is identical.
 public struct SM4GCM: AuthenticatedCipher {
     public let algorithm = AlgorithmIdentifier.sm4GCM
@@ -16,7 +16,7 @@ public struct SM4GCM: AuthenticatedCipher {
 
     private enum Implementation: Sendable {
         case native(EVPAuthenticatedCipher)
-        case assembled(ecb: FetchedAlgorithm, ctr: FetchedAlgorithm)
+        case assembled(ctr: FetchedAlgorithm, contexts: ContextPool)
     }
     private let implementation: Implementation
 
@@ -33,10 +33,13 @@ public struct SM4GCM: AuthenticatedCipher {
             self.implementation = .native(native)
             return
         }
-        guard let ecb = FetchedAlgorithm.cipher("SM4-ECB"), let ctr = FetchedAlgorithm.cipher("SM4-CTR") else {
+        guard let ctr = FetchedAlgorithm.cipher("SM4-CTR") else {
             throw CryptographyError(.configuration, "this OpenSSL (\(OpenSSL.version)) has no SM4")
         }
-        self.implementation = .assembled(ecb: ecb, ctr: ctr)
+        self.implementation = .assembled(
+            ctr: ctr,
+            contexts: ContextPool(make: { EVP_CIPHER_CTX_new() }, free: { EVP_CIPHER_CTX_free($0) })
+        )
     }
 
     public func seal(
@@ -48,9 +51,9 @@ public struct SM4GCM: AuthenticatedCipher {
         switch self.implementation {
         case .native(let cipher):
             return try cipher.seal(plaintext, key: key, nonce: nonce, additionalData: additionalData)
-        case .assembled(let ecb, let ctr):
+        case .assembled(let ctr, let contexts):
             try self.checkSizes(key: key, nonce: nonce, textCount: plaintext.count)
-            return try AssembledGCM.run(ecb: ecb, ctr: ctr, key: key, nonce: nonce, additionalData: additionalData) {
+            return try AssembledGCM.run(ctr: ctr, contexts: contexts, key: key, nonce: nonce, additionalData: additionalData) {
                 (gcm) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) in
                 var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
                 if !plaintext.isEmpty {
@@ -74,10 +77,10 @@ public struct SM4GCM: AuthenticatedCipher {
         switch self.implementation {
         case .native(let cipher):
             return try cipher.open(ciphertext, tag: tag, key: key, nonce: nonce, additionalData: additionalData)
-        case .assembled(let ecb, let ctr):
+        case .assembled(let ctr, let contexts):
             try self.checkSizes(key: key, nonce: nonce, textCount: ciphertext.count)
             guard tag.count == 16 else { throw CryptographyError(.malformed, "SM4-GCM tag must be 16 bytes") }
-            return try AssembledGCM.run(ecb: ecb, ctr: ctr, key: key, nonce: nonce, additionalData: additionalData) {
+            return try AssembledGCM.run(ctr: ctr, contexts: contexts, key: key, nonce: nonce, additionalData: additionalData) {
                 (gcm) throws(CryptographyError) -> [UInt8] in
                 var plaintext = [UInt8](repeating: 0, count: ciphertext.count)
                 if !ciphertext.isEmpty {
@@ -96,18 +99,19 @@ public struct SM4GCM: AuthenticatedCipher {
 
 /// The glue between OpenSSL's generic GCM and SM4.
 private enum AssembledGCM {
-    /// What the C callbacks need, reached through GCM's opaque `key` pointer.
-    struct Engines {
-        var ecb: OpaquePointer
-        var ctr: OpaquePointer
-    }
+    /// Sixteen zero bytes: SM4-CTR over them from counter block X yields E(X).
+    static let zeroBlock = [UInt8](repeating: 0, count: 16)
 
-    /// One block through SM4 (ECB, no padding): GCM's H = E(0) and E(J0).
+    /// One block through SM4: GCM's H = E(0) and E(J0), as the CTR keystream from counter
+    /// block `input` (so one keyed context serves both single blocks and the bulk).
     static let block: block128_f = { input, output, key in
         guard let input, let output, let key else { return }
-        let engines = key.assumingMemoryBound(to: Engines.self).pointee
+        let context = OpaquePointer(key)
         var written: Int32 = 0
-        _ = EVP_EncryptUpdate(engines.ecb, output, &written, input, 16)
+        _ = EVP_EncryptInit_ex2(context, nil, nil, input, nil)
+        _ = AssembledGCM.zeroBlock.withUnsafeBufferPointer { zeros in
+            EVP_EncryptUpdate(context, output, &written, zeros.baseAddress, 16)
+        }
     }
 
     /// `blocks` blocks of SM4-CTR starting at counter block `ivec`. OpenSSL's CTR increments
@@ -115,41 +119,34 @@ private enum AssembledGCM {
     /// below 2^32 blocks, and GCM starts the counter at 2.
     static let ctr32: ctr128_f = { input, output, blocks, key, ivec in
         guard let input, let output, let key, let ivec else { return }
-        let engines = key.assumingMemoryBound(to: Engines.self).pointee
+        let context = OpaquePointer(key)
         var written: Int32 = 0
-        _ = EVP_EncryptInit_ex2(engines.ctr, nil, nil, ivec, nil)
-        _ = EVP_EncryptUpdate(engines.ctr, output, &written, input, Int32(blocks * 16))
+        _ = EVP_EncryptInit_ex2(context, nil, nil, ivec, nil)
+        _ = EVP_EncryptUpdate(context, output, &written, input, Int32(blocks * 16))
     }
 
-    /// Sets up SM4 contexts and a GCM context for one message, runs `body`, frees everything.
+    /// Keys a pooled SM4-CTR context and a GCM context for one message, runs `body`, releases them.
     static func run<Result>(
-        ecb: FetchedAlgorithm,
         ctr: FetchedAlgorithm,
+        contexts: ContextPool,
         key: SecretKey,
         nonce: [UInt8],
         additionalData: [UInt8],
         _ body: (OpaquePointer) throws(CryptographyError) -> Result
     ) throws(CryptographyError) -> Result {
-        guard let ecbContext = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ecbContext) }
-        guard let ctrContext = EVP_CIPHER_CTX_new() else { throw OpenSSL.failure("EVP_CIPHER_CTX_new") }
-        defer { EVP_CIPHER_CTX_free(ctrContext) }
-        try OpenSSL.check(EVP_EncryptInit_ex2(ecbContext, ecb.pointer, key.bytes, nil, nil), "SM4-ECB init")
-        _ = EVP_CIPHER_CTX_set_padding(ecbContext, 0)
-        let zeroCounter = [UInt8](repeating: 0, count: 16)
-        try OpenSSL.check(EVP_EncryptInit_ex2(ctrContext, ctr.pointer, key.bytes, zeroCounter, nil), "SM4-CTR init")
-
-        let engines = UnsafeMutablePointer<Engines>.allocate(capacity: 1)
-        engines.initialize(to: Engines(ecb: ecbContext, ctr: ctrContext))
-        defer { engines.deallocate() }
-        guard let gcm = CRYPTO_gcm128_new(engines, Self.block) else { throw OpenSSL.failure("CRYPTO_gcm128_new") }
-        defer { CRYPTO_gcm128_release(gcm) }
-        CRYPTO_gcm128_setiv(gcm, nonce, nonce.count)
-        if !additionalData.isEmpty {
-            guard CRYPTO_gcm128_aad(gcm, additionalData, additionalData.count) == 0 else {
-                throw OpenSSL.failure("SM4-GCM AAD")
+        try contexts.with { (context) throws(CryptographyError) -> Result in
+            try OpenSSL.check(EVP_EncryptInit_ex2(context, ctr.pointer, key.bytes, zeroBlock, nil), "SM4-CTR init")
+            guard let gcm = CRYPTO_gcm128_new(UnsafeMutableRawPointer(context), Self.block) else {
+                throw OpenSSL.failure("CRYPTO_gcm128_new")
             }
+            defer { CRYPTO_gcm128_release(gcm) }
+            CRYPTO_gcm128_setiv(gcm, nonce, nonce.count)
+            if !additionalData.isEmpty {
+                guard CRYPTO_gcm128_aad(gcm, additionalData, additionalData.count) == 0 else {
+                    throw OpenSSL.failure("SM4-GCM AAD")
+                }
+            }
+            return try body(gcm)
         }
-        return try body(gcm)
     }
 }
