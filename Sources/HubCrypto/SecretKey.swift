@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// Symmetric key bytes held in memory: a data key, or a key-encryption key in the file key store.
 ///
 /// Never printed: `description` shows only the size. (Swift cannot guarantee that copies of the
@@ -22,13 +24,13 @@ public struct SecretKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
 
 /// Random bytes from the system's secure generator (nonces, key ids).
 ///
-/// Eight bytes per call to the generator: each call is a system call on Linux.
+/// OpenSSL's DRBG (seeded and reseeded from the operating system) serves them without a system
+/// call per request; should it ever fail, the system generator is used instead.
 func randomBytes(_ count: Int) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    guard count > 0 else { return bytes }
+    if RAND_bytes(&bytes, Int32(count)) == 1 { return bytes }
     var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(count + 8)
-    while bytes.count < count {
-        withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
-    }
-    return Array(bytes.prefix(count))
+    for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
+    return bytes
 }

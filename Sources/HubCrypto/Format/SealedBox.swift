@@ -8,6 +8,8 @@ public struct SealedBox: Sendable, Equatable {
     public let nonce: [UInt8]
     public let ciphertext: [UInt8]
     public let tag: [UInt8]
+    /// The header as serialized (kept: it is the AEAD's associated data and the output's prefix).
+    let headerBytes: [UInt8]
 
     /// Encrypts `plaintext` under `key` (named `keyID` in the header).
     public static func seal(
@@ -19,9 +21,10 @@ public struct SealedBox: Sendable, Equatable {
         context: [UInt8]
     ) throws(CryptographyError) -> SealedBox {
         let header = ObjectHeader(kind: kind, algorithm: cipher.algorithm, keyID: keyID)
+        let headerBytes = header.serialized
         let nonce = randomBytes(cipher.nonceByteCount)
-        let (ciphertext, tag) = try cipher.seal(plaintext, key: key, nonce: nonce, additionalData: header.serialized + context)
-        return SealedBox(header: header, nonce: nonce, ciphertext: ciphertext, tag: tag)
+        let (ciphertext, tag) = try cipher.seal(plaintext, key: key, nonce: nonce, additionalData: headerBytes + context)
+        return SealedBox(header: header, headerBytes: headerBytes, nonce: nonce, ciphertext: ciphertext, tag: tag)
     }
 
     /// Parses stored bytes; the algorithm must be one `registry` knows (it fixes nonce and tag sizes).
@@ -32,13 +35,15 @@ public struct SealedBox: Sendable, Equatable {
             throw CryptographyError(.malformed, "\(header.algorithm) ciphertext is truncated")
         }
         self.header = header
+        self.headerBytes = Array(bytes[..<offset])
         self.nonce = Array(bytes[offset..<(offset + cipher.nonceByteCount)])
         self.ciphertext = Array(bytes[(offset + cipher.nonceByteCount)..<(bytes.count - cipher.tagByteCount)])
         self.tag = Array(bytes[(bytes.count - cipher.tagByteCount)...])
     }
 
-    private init(header: ObjectHeader, nonce: [UInt8], ciphertext: [UInt8], tag: [UInt8]) {
+    private init(header: ObjectHeader, headerBytes: [UInt8], nonce: [UInt8], ciphertext: [UInt8], tag: [UInt8]) {
         self.header = header
+        self.headerBytes = headerBytes
         self.nonce = nonce
         self.ciphertext = ciphertext
         self.tag = tag
@@ -53,11 +58,17 @@ public struct SealedBox: Sendable, Equatable {
             tag: self.tag,
             key: key,
             nonce: self.nonce,
-            additionalData: self.header.serialized + context
+            additionalData: self.headerBytes + context
         )
     }
 
     public var serialized: [UInt8] {
-        self.header.serialized + self.nonce + self.ciphertext + self.tag
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(self.headerBytes.count + self.nonce.count + self.ciphertext.count + self.tag.count)
+        bytes += self.headerBytes
+        bytes += self.nonce
+        bytes += self.ciphertext
+        bytes += self.tag
+        return bytes
     }
 }

@@ -11,15 +11,7 @@ public enum ServerTLS {
         guard let keyPath = settings.privateKey else {
             throw ConfigurationError(setting: "tls.private_key", message: "required")
         }
-        let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(chainPath)
-        } catch {
-            throw ConfigurationError(setting: "tls.certificate_chain", message: "not a PEM certificate file: \(chainPath)")
-        }
-        guard !chain.isEmpty else {
-            throw ConfigurationError(setting: "tls.certificate_chain", message: "no certificate in \(chainPath)")
-        }
+        let chain = try Self.certificates(chainPath, setting: "tls.certificate_chain")
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
@@ -35,15 +27,7 @@ public enum ServerTLS {
             guard let caPath = settings.clientCA else {
                 throw ConfigurationError(setting: "tls.client_ca", message: "required when tls.client_auth is not off")
             }
-            let roots: [NIOSSLCertificate]
-            do {
-                roots = try NIOSSLCertificate.fromPEMFile(caPath)
-            } catch {
-                throw ConfigurationError(setting: "tls.client_ca", message: "not a PEM certificate file: \(caPath)")
-            }
-            guard !roots.isEmpty else {
-                throw ConfigurationError(setting: "tls.client_ca", message: "no certificate in \(caPath)")
-            }
+            let roots = try Self.certificates(caPath, setting: "tls.client_ca")
             configuration = .makeServerConfigurationWithMTLS(
                 certificateChain: chain.map { .certificate($0) },
                 privateKey: .privateKey(key),
@@ -56,5 +40,19 @@ public enum ServerTLS {
         // swift-nio-ssl's server default is TLS 1.0.
         configuration.minimumTLSVersion = settings.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
         return configuration
+    }
+
+    /// The certificates of a PEM file, or an error naming `setting`.
+    private static func certificates(_ path: String, setting: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw ConfigurationError(setting: setting, message: "not a PEM certificate file: \(path)")
+        }
+        guard !certificates.isEmpty else {
+            throw ConfigurationError(setting: setting, message: "no certificate in \(path)")
+        }
+        return certificates
     }
 }
