@@ -67,6 +67,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The clinical record store: resource versions encrypted with patients' data keys,
+        // validation against the hub's profiles. Knows nothing of HTTP.
+        .target(
+            name: "HubResources",
+            dependencies: [
+                "HubConfig",
+                "HubFHIR",
+                "HubKeys",
+                "HubCrypto",
+                "HubStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // FHIR R4 resources the hub emits itself (OperationOutcome, CapabilityStatement).
         .target(
             name: "HubFHIR",
@@ -157,6 +173,7 @@ let package = Package(
             dependencies: [
                 "HubConfig",
                 "HubCrypto",
+                "HubKeys",
                 "HubServer",
                 "HubStorage",
                 "HubClient",
@@ -174,6 +191,11 @@ let package = Package(
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubResourcesTests",
+            dependencies: ["HubResources", "HubFHIR", "HubKeys", "HubCrypto", "HubStorage", "HubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HubKeysTests",
             dependencies: ["HubKeys", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],

@@ -70,6 +70,12 @@ public final class DataKeyRing: Sendable {
         return try SealedBox.seal(plaintext, cipher: self.suite.cipher, key: key, keyID: keyID, context: context).serialized
     }
 
+    /// Gets (or creates) and caches the subject's data key, so that a following ``seal`` needs no
+    /// database round trip (callers about to hold row locks use it first).
+    public func prepareDataKey(for subject: String) async throws {
+        _ = try await self.currentDataKey(for: subject)
+    }
+
     /// Opens what ``seal(_:subject:context:)`` produced, under whichever suite it was sealed.
     public func open(_ bytes: [UInt8], context: [UInt8]) async throws -> [UInt8] {
         let box = try SealedBox(parsing: bytes, registry: self.registry)

@@ -55,7 +55,7 @@ public struct Database: Sendable, Service {
         _ operation: String,
         timeout: Duration? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
-    ) async throws(StorageError) -> Result {
+    ) async throws -> Result {
         try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout) {
             try await self.client.withConnection { connection in
                 try await body(connection)
@@ -67,7 +67,7 @@ public struct Database: Sendable, Service {
     public func withTransaction<Result: Sendable>(
         _ operation: String,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
-    ) async throws(StorageError) -> Result {
+    ) async throws -> Result {
         try await self.withDeadline(operation, timeout: self.operationTimeout) {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 try await body(connection)
@@ -77,19 +77,25 @@ public struct Database: Sendable, Service {
 
     /// Checks that the database answers.
     public func ping() async throws(StorageError) {
-        try await self.withConnection("ping") { connection in
-            try await connection.query("SELECT 1", logger: self.logger)
-            return ()
+        try await StorageError.typed("ping") {
+            try await self.withConnection("ping") { connection in
+                try await connection.query("SELECT 1", logger: self.logger)
+                return ()
+            }
         }
     }
 
     /// Races `body` against the deadline; either way the loser is cancelled (a lease waiting for
     /// a connection is withdrawn, a running query is cancelled).
+    ///
+    /// Database failures come out as ``StorageError``; an error of the caller's own thrown from
+    /// `body` (a validation or precondition failure in a transaction) comes out unchanged, after
+    /// the transaction was rolled back.
     private func withDeadline<Result: Sendable>(
         _ operation: String,
         timeout: Duration,
         _ body: @escaping @Sendable () async throws -> Result
-    ) async throws(StorageError) -> Result {
+    ) async throws -> Result {
         let start = ContinuousClock.now
         self.metrics.inFlight.increment()
         defer { self.metrics.inFlight.decrement() }
@@ -109,7 +115,12 @@ public struct Database: Sendable, Service {
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: "ok")
             return result
         } catch {
-            let storageError = StorageError.classify(error, operation: operation)
+            let cause = StorageError.unwrapTransaction(error)
+            guard StorageError.isDatabaseFailure(cause) else {
+                self.metrics.recordDuration(ContinuousClock.now - start, outcome: "rejected")
+                throw cause
+            }
+            let storageError = StorageError.classify(cause, operation: operation)
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: storageError.code.description)
             throw storageError
         }

@@ -45,7 +45,8 @@ import Testing
             try await TestHub.withRunning(configuration) { hub in
                 let output = try await TestProcess.run("hubctl", ["status", "--server", hub.url, "--ca", hub.pki.caCertificate])
                 #expect(output.status == 1)
-                #expect(output.standardOutput.hasPrefix("\(hub.url): healthy, not ready\n  migrations: 2 pending migration(s), from 0001_instance"), "\(output.standardError)")
+                #expect(output.standardOutput.hasPrefix("\(hub.url): healthy, not ready\n  migrations: "), "\(output.standardError)")
+                #expect(output.standardOutput.contains(" pending migration(s), from 0001_instance; run `hub migrate`"))
             }
         }
     }

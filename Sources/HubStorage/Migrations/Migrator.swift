@@ -31,17 +31,19 @@ public struct Migrator: Sendable {
     public func migrate() async throws(StorageError) -> [Migration] {
         let migrations = self.migrations
         let logger = self.logger
-        return try await self.database.withConnection("migration", timeout: Self.deadline) { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-            do {
-                let applied = try await Self.apply(migrations, on: connection, logger: logger)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                return applied
-            } catch {
-                // The lock is per session: release it even though the migration failed, as the
-                // connection goes back to the pool.
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                throw error
+        return try await StorageError.typed("migration") {
+            try await self.database.withConnection("migration", timeout: Self.deadline) { connection in
+                try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+                do {
+                    let applied = try await Self.apply(migrations, on: connection, logger: logger)
+                    try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    return applied
+                } catch {
+                    // The lock is per session: release it even though the migration failed, as
+                    // the connection goes back to the pool.
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    throw error
+                }
             }
         }
     }
@@ -50,9 +52,11 @@ public struct Migrator: Sendable {
     public func status() async throws(StorageError) -> MigrationStatus {
         let migrations = self.migrations
         let logger = self.logger
-        return try await self.database.withConnection("migration status") { connection in
-            let applied = try await Self.appliedMigrations(on: connection, logger: logger)
-            return MigrationStatus(applied: applied, known: migrations)
+        return try await StorageError.typed("migration status") {
+            try await self.database.withConnection("migration status") { connection in
+                let applied = try await Self.appliedMigrations(on: connection, logger: logger)
+                return MigrationStatus(applied: applied, known: migrations)
+            }
         }
     }
 

@@ -1,21 +1,20 @@
 import Foundation
-import HubConfig
-import HubCrypto
-import HubKeys
-import HubStorage
-import HubTestSupport
-import Logging
+public import HubConfig
+public import HubCrypto
+public import HubKeys
+public import HubStorage
+public import Logging
 
 /// A migrated fresh database, a key folder with keys for both suites, and a ring per suite.
-struct KeysFixture: Sendable {
-    let url: DatabaseURL
-    let database: Database
-    let keyStore: FileKeyStore
-    let keyDirectory: String
-    let registry = AlgorithmRegistry.standard()
-    let logger = makeTestLogger("test.keys")
+public struct KeysFixture: Sendable {
+    public let url: DatabaseURL
+    public let database: Database
+    public let keyStore: FileKeyStore
+    public let keyDirectory: String
+    public let registry = AlgorithmRegistry.standard()
+    public let logger = makeTestLogger("test.keys")
 
-    static func with<Result: Sendable>(_ body: @escaping @Sendable (KeysFixture) async throws -> Result) async throws -> Result {
+    public static func with<Result: Sendable>(_ body: @escaping @Sendable (KeysFixture) async throws -> Result) async throws -> Result {
         try await TestDatabase.withFresh { url in
             let database = try TestDatabase.database(url)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
@@ -35,7 +34,7 @@ struct KeysFixture: Sendable {
         }
     }
 
-    func ring(_ suite: CryptoSuite, cacheLifetime: Duration = .seconds(300)) -> DataKeyRing {
+    public func ring(_ suite: CryptoSuite, cacheLifetime: Duration = .seconds(300)) -> DataKeyRing {
         DataKeyRing(
             database: self.database,
             keyStore: self.keyStore,
@@ -46,7 +45,8 @@ struct KeysFixture: Sendable {
         )
     }
 
-    func count(_ sql: String) async throws -> Int {
+    /// The integer a `SELECT count(*) …` (or any one-value query) returns.
+    public func count(_ sql: String) async throws -> Int {
         Int(try await TestDatabase.strings(self.url, "SELECT (\(sql))::text").first ?? "") ?? -1
     }
 }

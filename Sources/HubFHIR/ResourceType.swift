@@ -1,0 +1,48 @@
+/// The FHIR resource types the hub stores, with what the engine needs to know of each.
+///
+/// Adding a type is a new case here plus its row in ``definition``: the store, the REST routes
+/// and the CapabilityStatement are driven by this table.
+public enum ResourceType: String, Sendable, CaseIterable, Codable {
+    case patient = "Patient"
+    case practitioner = "Practitioner"
+    case practitionerRole = "PractitionerRole"
+    case organization = "Organization"
+    case encounter = "Encounter"
+    case condition = "Condition"
+    case procedure = "Procedure"
+    case allergyIntolerance = "AllergyIntolerance"
+    case medicationRequest = "MedicationRequest"
+    case observation = "Observation"
+    case diagnosticReport = "DiagnosticReport"
+    case documentReference = "DocumentReference"
+    case composition = "Composition"
+    case appointment = "Appointment"
+    case schedule = "Schedule"
+    case slot = "Slot"
+    case serviceRequest = "ServiceRequest"
+    case task = "Task"
+    case consent = "Consent"
+    case provenance = "Provenance"
+
+    /// What the engine knows of a type.
+    public struct Definition: Sendable {
+        /// Elements that reference the patient whose record this resource belongs to (its
+        /// compartment, FHIR R4 CompartmentDefinition "patient"), in order of preference. The
+        /// first present one decides whose data key encrypts the resource.
+        public var patientReferences: [String]
+    }
+
+    public var definition: Definition {
+        switch self {
+        case .patient: Definition(patientReferences: [])
+        case .practitioner, .practitionerRole, .organization, .schedule, .slot, .provenance:
+            Definition(patientReferences: [])
+        case .encounter, .condition, .procedure, .medicationRequest, .observation, .diagnosticReport,
+            .documentReference, .composition, .serviceRequest:
+            Definition(patientReferences: ["subject"])
+        case .allergyIntolerance, .consent: Definition(patientReferences: ["patient"])
+        case .appointment: Definition(patientReferences: ["participant.actor"])
+        case .task: Definition(patientReferences: ["for"])
+        }
+    }
+}

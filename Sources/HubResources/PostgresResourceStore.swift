@@ -1,0 +1,288 @@
+import Foundation
+public import HubFHIR
+public import HubKeys
+public import HubStorage
+public import Logging
+import NIOCore
+import PostgresNIO
+
+/// The resource store on PostgreSQL: versions in `resource_versions`, the current one named in
+/// `resources` (docs/storage.md).
+///
+/// Each version's JSON is sealed with the data key of the patient it belongs to (its patient
+/// compartment), or with a key of its own for resources outside any (Organization, Practitioner),
+/// under the context `Type/id/version`; crypto-erasing a patient makes every version of every
+/// resource of theirs unreadable.
+public struct PostgresResourceStore: ResourceStore {
+    let database: Database
+    let ring: DataKeyRing
+    let logger: Logger
+
+    public init(database: Database, ring: DataKeyRing, logger: Logger) {
+        self.database = database
+        self.ring = ring
+        self.logger = logger
+    }
+
+    /// The encrypted column that `hub keys migrate` re-encrypts.
+    public static func encryptedColumn() throws -> EncryptedColumn {
+        try EncryptedColumn(table: "resource_versions", keyColumn: "row_key", subjectColumn: "subject", valueColumn: "body") { rowKey, _ in
+            Array(rowKey.utf8)
+        }
+    }
+
+    public func create(_ resource: JSONObject, type: ResourceType) async throws -> StoredResource {
+        let id = UUID().uuidString.lowercased()
+        let now = Date().wholeMilliseconds
+        let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now)
+        let patient = Self.patientID(of: body, type: type, id: id)
+        let subject = Self.subject(type: type, id: id, patient: patient)
+        let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
+        let typeName = type.rawValue
+        try await self.database.withTransaction("create resource") { connection in
+            try await connection.query(
+                """
+                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+                VALUES (\(typeName), \(id), 1, \(now), false, \(subject), \(sealed))
+                """,
+                logger: self.logger
+            )
+            try await connection.query(
+                """
+                INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
+                VALUES (\(typeName), \(id), 1, \(now), false, \(patient))
+                """,
+                logger: self.logger
+            )
+            return ()
+        }
+        return stored
+    }
+
+    public func read(_ type: ResourceType, id: String) async throws -> StoredResource {
+        let typeName = type.rawValue
+        let row = try await self.database.withConnection("read resource") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT v.version, v.last_updated, v.deleted, v.body FROM resources r
+                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+                WHERE r.type = \(typeName) AND r.id = \(id)
+                """,
+                logger: self.logger
+            )
+            for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) {
+                return row as (Int, Date, Bool, ByteBuffer?)?
+            }
+            return nil
+        }
+        guard let (version, lastUpdated, deleted, body) = row else {
+            throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
+        }
+        guard !deleted else {
+            throw ResourceError(.gone, .deleted, "\(typeName)/\(id) was deleted (version \(version))")
+        }
+        return try await self.opened(type, id, version, lastUpdated, deleted, body)
+    }
+
+    public func read(_ type: ResourceType, id: String, version: Int) async throws -> StoredResource {
+        let typeName = type.rawValue
+        let row = try await self.database.withConnection("read resource version") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT last_updated, deleted, body FROM resource_versions
+                WHERE type = \(typeName) AND id = \(id) AND version = \(version)
+                """,
+                logger: self.logger
+            )
+            for try await row in rows.decode((Date, Bool, ByteBuffer?).self) {
+                return row as (Date, Bool, ByteBuffer?)?
+            }
+            return nil
+        }
+        guard let (lastUpdated, deleted, body) = row else {
+            throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) has no version \(version)")
+        }
+        return try await self.opened(type, id, version, lastUpdated, deleted, body)
+    }
+
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?) async throws -> StoredResource {
+        let typeName = type.rawValue
+        let patient = Self.patientID(of: resource, type: type, id: id)
+        let subject = Self.subject(type: type, id: id, patient: patient)
+        // Make sure the data key exists and is cached before the transaction holds its row lock.
+        try await self.ring.prepareDataKey(for: subject)
+        let ring = self.ring
+        let logger = self.logger
+        return try await self.database.withTransaction("update resource") { connection in
+            let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger)
+            guard let current else {
+                throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
+            }
+            if let ifMatch, ifMatch != current {
+                throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(current)")
+            }
+            let version = current + 1
+            let now = Date().wholeMilliseconds
+            let (stored, body) = Self.stamp(resource, type: type, id: id, version: version, at: now)
+            let sealed = ByteBuffer(bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, version)))
+            try await connection.query(
+                """
+                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+                VALUES (\(typeName), \(id), \(version), \(now), false, \(subject), \(sealed))
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE resources SET version = \(version), last_updated = \(now), deleted = false, patient_id = \(patient)
+                WHERE type = \(typeName) AND id = \(id)
+                """,
+                logger: logger
+            )
+            return stored
+        }
+    }
+
+    public func delete(_ type: ResourceType, id: String) async throws -> StoredResource {
+        let typeName = type.rawValue
+        let logger = self.logger
+        return try await self.database.withTransaction("delete resource") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT r.version, r.deleted, r.last_updated, v.subject FROM resources r
+                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+                WHERE r.type = \(typeName) AND r.id = \(id) FOR UPDATE OF r
+                """,
+                logger: logger
+            )
+            var found: (Int, Bool, Date, String)?
+            for try await row in rows.decode((Int, Bool, Date, String).self) { found = row }
+            guard let (current, deleted, lastUpdated, subject) = found else {
+                throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
+            }
+            if deleted {
+                return StoredResource(type: type, id: id, versionID: current, lastUpdated: lastUpdated.nearestMillisecond, isDeleted: true, resource: nil)
+            }
+            let version = current + 1
+            let now = Date().wholeMilliseconds
+            try await connection.query(
+                """
+                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+                VALUES (\(typeName), \(id), \(version), \(now), true, \(subject), NULL)
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE resources SET version = \(version), last_updated = \(now), deleted = true
+                WHERE type = \(typeName) AND id = \(id)
+                """,
+                logger: logger
+            )
+            return StoredResource(type: type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
+        }
+    }
+
+    public func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource] {
+        let typeName = type.rawValue
+        let limit = max(1, min(count, 1000))
+        let rows = try await self.database.withConnection("read history") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT version, last_updated, deleted, body FROM resource_versions
+                WHERE type = \(typeName) AND id = \(id) ORDER BY version DESC LIMIT \(limit)
+                """,
+                logger: self.logger
+            )
+            var result: [(Int, Date, Bool, ByteBuffer?)] = []
+            for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) { result.append(row) }
+            return result
+        }
+        guard !rows.isEmpty else {
+            throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
+        }
+        var versions: [StoredResource] = []
+        for (version, lastUpdated, deleted, body) in rows {
+            versions.append(try await self.opened(type, id, version, lastUpdated, deleted, body))
+        }
+        return versions
+    }
+
+    // MARK: Helpers
+
+    private func opened(
+        _ type: ResourceType,
+        _ id: String,
+        _ version: Int,
+        _ lastUpdated: Date,
+        _ deleted: Bool,
+        _ body: ByteBuffer?
+    ) async throws -> StoredResource {
+        let lastUpdated = lastUpdated.nearestMillisecond
+        guard let body else {
+            return StoredResource(type: type, id: id, versionID: version, lastUpdated: lastUpdated, isDeleted: deleted, resource: nil)
+        }
+        let plaintext = try await self.ring.open(Array(buffer: body), context: Self.context(type, id, version))
+        guard let object = (try? JSONParser.parse(plaintext))?.objectValue else {
+            throw StorageError(.queryFailed, "stored \(type.rawValue) version is not a JSON object")
+        }
+        return StoredResource(type: type, id: id, versionID: version, lastUpdated: lastUpdated, isDeleted: deleted, resource: object)
+    }
+
+    private static func lockCurrent(_ type: String, _ id: String, on connection: PostgresConnection, logger: Logger) async throws -> Int? {
+        let rows = try await connection.query(
+            "SELECT version FROM resources WHERE type = \(type) AND id = \(id) FOR UPDATE",
+            logger: logger
+        )
+        for try await version in rows.decode(Int.self) { return version }
+        return nil
+    }
+
+    /// The AEAD context of one version: a ciphertext moved to another resource or version does
+    /// not open.
+    static func context(_ type: ResourceType, _ id: String, _ version: Int) -> [UInt8] {
+        Array("\(type.rawValue)/\(id)/\(version)".utf8)
+    }
+
+    /// Whose data key seals a resource: its patient's, or its own outside any patient compartment.
+    static func subject(type: ResourceType, id: String, patient: String?) -> String {
+        if let patient { return "Patient/\(patient)" }
+        return "\(type.rawValue)/\(id)"
+    }
+
+    /// The patient a resource belongs to, from the first of its type's patient references that
+    /// names a Patient.
+    static func patientID(of resource: JSONObject, type: ResourceType, id: String) -> String? {
+        if type == .patient { return id }
+        for path in type.definition.patientReferences {
+            for value in Self.values(at: path.split(separator: ".").map(String.init), in: .object(resource)) {
+                guard let reference = value.objectValue?["reference"]?.stringValue else { continue }
+                let parts = reference.split(separator: "/")
+                if parts.count >= 2, parts[0] == "Patient" { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    static func values(at path: [String], in value: JSONValue) -> [JSONValue] {
+        guard let first = path.first else { return value.elements }
+        return value.elements.flatMap { element -> [JSONValue] in
+            guard let child = element.objectValue?[first] else { return [] }
+            return Self.values(at: Array(path.dropFirst()), in: child)
+        }
+    }
+
+    /// The resource as stored: server id, `meta.versionId` and `meta.lastUpdated` set, other
+    /// `meta` elements (profile, tag, security) kept.
+    static func stamp(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date) -> (StoredResource, JSONObject) {
+        var body = JSONObject([("resourceType", .string(type.rawValue)), ("id", .string(id))])
+        var meta = resource["meta"]?.objectValue ?? JSONObject()
+        meta["versionId"] = .string(String(version))
+        meta["lastUpdated"] = .string(time.fhirInstant)
+        body["meta"] = .object(meta)
+        for member in resource.members where !["resourceType", "id", "meta"].contains(member.key) {
+            body[member.key] = member.value
+        }
+        return (StoredResource(type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body), body)
+    }
+}

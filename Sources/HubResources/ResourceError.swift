@@ -1,0 +1,44 @@
+public import HubFHIR
+
+/// Why a resource operation was refused, with what the HTTP layer needs to answer it.
+///
+/// `diagnostics` go to the client: they name elements and rules, never other patients' data.
+public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// Malformed request or resource (HTTP 400).
+        public static let invalid = Code("invalid")
+        /// Well-formed, but breaks a profile rule (HTTP 422).
+        public static let unprocessable = Code("unprocessable")
+        /// No such resource (HTTP 404).
+        public static let notFound = Code("notFound")
+        /// The resource was deleted (HTTP 410).
+        public static let gone = Code("gone")
+        /// Conflicts with existing data, e.g. a second Patient with one resident ID (HTTP 409).
+        public static let conflict = Code("conflict")
+        /// `If-Match` names a version that is not current (HTTP 412).
+        public static let preconditionFailed = Code("preconditionFailed")
+        /// The interaction is not supported here, e.g. update of a resource that does not exist:
+        /// ids are assigned by the hub (HTTP 405).
+        public static let methodNotAllowed = Code("methodNotAllowed")
+
+        public var description: String { self.name }
+    }
+
+    public var code: Code
+    public var issueType: OperationOutcome.Issue.IssueType
+    public var diagnostics: String
+    /// FHIRPath of the element at fault, e.g. `Patient.identifier[0].value`.
+    public var expression: [String]?
+
+    public init(_ code: Code, _ issueType: OperationOutcome.Issue.IssueType, _ diagnostics: String, expression: [String]? = nil) {
+        self.code = code
+        self.issueType = issueType
+        self.diagnostics = diagnostics
+        self.expression = expression
+    }
+
+    public var description: String { "\(self.code): \(self.diagnostics)" }
+}

@@ -1,0 +1,26 @@
+public import HubFHIR
+
+/// Versioned storage of FHIR resources.
+///
+/// Every change writes a new version in one transaction; nothing is overwritten. Implementations
+/// encrypt what they store and validate nothing (``ResourceValidator`` does, before).
+public protocol ResourceStore: Sendable {
+    /// Stores a new resource under a server-assigned id, as version 1.
+    func create(_ resource: JSONObject, type: ResourceType) async throws -> StoredResource
+
+    /// The current version; `.notFound` if there never was one, `.gone` if it was deleted.
+    func read(_ type: ResourceType, id: String) async throws -> StoredResource
+
+    /// One version, deleted or not; `.notFound` if it does not exist.
+    func read(_ type: ResourceType, id: String, version: Int) async throws -> StoredResource
+
+    /// Stores a new version. With `ifMatch`, only when the current version is that one
+    /// (`.preconditionFailed` otherwise), so that of concurrent updates exactly one wins.
+    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?) async throws -> StoredResource
+
+    /// Records a deletion as a new version; deleting a deleted resource changes nothing.
+    func delete(_ type: ResourceType, id: String) async throws -> StoredResource
+
+    /// Versions of one resource, newest first.
+    func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource]
+}

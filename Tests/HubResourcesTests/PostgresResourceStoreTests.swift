@@ -1,0 +1,121 @@
+import HubCrypto
+import HubFHIR
+import HubKeys
+@testable import HubResources
+import HubTestSupport
+import Testing
+
+@Suite struct PostgresResourceStoreTests {
+    static func object(_ json: String) throws -> JSONObject {
+        try #require(try JSONParser.parse(Array(json.utf8)).objectValue)
+    }
+
+    @Test func createReadUpdateDeleteAndHistory() async throws {
+        try await KeysFixture.with { fixture in
+            let ring = fixture.ring(try CryptoSuite.sm())
+            let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
+            var patients = SyntheticPatients(seed: 11)
+            let created = try await store.create(try Self.object(patients.patientJSON()), type: .patient)
+            #expect(created.versionID == 1)
+            #expect(created.resource?["meta"]?.objectValue?["versionId"] == .string("1"))
+
+            let read = try await store.read(.patient, id: created.id)
+            #expect(read == created)
+
+            var changed = try #require(read.resource)
+            changed["active"] = .bool(true)
+            let updated = try await store.update(changed, type: .patient, id: created.id, ifMatch: 1)
+            #expect(updated.versionID == 2)
+            let stale = await #expect(throws: ResourceError.self) {
+                try await store.update(changed, type: .patient, id: created.id, ifMatch: 1)
+            }
+            #expect(stale?.code == .preconditionFailed)
+
+            let deleted = try await store.delete(.patient, id: created.id)
+            #expect(deleted.versionID == 3 && deleted.isDeleted)
+            let gone = await #expect(throws: ResourceError.self) { try await store.read(.patient, id: created.id) }
+            #expect(gone?.code == .gone)
+            #expect(try await store.delete(.patient, id: created.id).versionID == 3)  // idempotent
+
+            let versionOne = try await store.read(.patient, id: created.id, version: 1)
+            #expect(versionOne.resource?["active"] == nil)
+            let history = try await store.history(.patient, id: created.id, count: 10)
+            #expect(history.map(\.versionID) == [3, 2, 1])
+            #expect(history[1].resource?["active"] == .bool(true))
+
+            let missing = await #expect(throws: ResourceError.self) { try await store.read(.patient, id: "nope") }
+            #expect(missing?.code == .notFound)
+            let updateMissing = await #expect(throws: ResourceError.self) {
+                try await store.update(changed, type: .patient, id: "nope", ifMatch: nil)
+            }
+            #expect(updateMissing?.code == .methodNotAllowed)
+        }
+    }
+
+    @Test func bodiesAreEncryptedWithThePatientsKeyAndErasedWithIt() async throws {
+        try await KeysFixture.with { fixture in
+            let ring = fixture.ring(try CryptoSuite.sm())
+            let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
+            var patients = SyntheticPatients(seed: 5)
+            let patient = try await store.create(try Self.object(patients.patientJSON()), type: .patient)
+            let observation = try await store.create(
+                try Self.object(
+                    #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},"subject":{"reference":"Patient/\#(patient.id)"},"valueQuantity":{"value":13.50,"unit":"g/dL"}}"#
+                ),
+                type: .observation
+            )
+            // Nothing identifying is stored in clear.
+            let bodies = try await TestDatabase.strings(fixture.url, "SELECT encode(body, 'escape') FROM resource_versions")
+            #expect(!bodies.contains { $0.contains("urn:health-hub") || $0.contains("718-7") })
+            #expect(try await fixture.count("SELECT count(DISTINCT subject) FROM resource_versions") == 1)
+            #expect(try await fixture.count("SELECT count(*) FROM resources WHERE patient_id = '\(patient.id)'") == 2)
+            // The decimal keeps its precision through encryption and storage.
+            let read = try await store.read(.observation, id: observation.id)
+            #expect(read.resource?["valueQuantity"]?.objectValue?["value"] == .number("13.50"))
+
+            // Crypto-erasure of the patient: both resources become unreadable.
+            try await ring.erase(subject: "Patient/\(patient.id)")
+            let fresh = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            await #expect(throws: CryptographyError.self) { try await fresh.read(.observation, id: observation.id) }
+            await #expect(throws: CryptographyError.self) { try await fresh.read(.patient, id: patient.id) }
+        }
+    }
+
+    @Test func concurrentUpdatesWithIfMatchHaveExactlyOneWinner() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
+            let created = try await store.create(try Self.object(#"{"resourceType":"Organization","name":"市第一人民医院"}"#), type: .organization)
+            let resource = try #require(created.resource)
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<10 {
+                    var copy = resource
+                    copy["alias"] = .array([.string("院区\(index)")])
+                    group.addTask {
+                        do {
+                            _ = try await store.update(copy, type: .organization, id: created.id, ifMatch: 1)
+                            return true
+                        } catch let error as ResourceError where error.code == .preconditionFailed {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await store.read(.organization, id: created.id).versionID == 2)
+        }
+    }
+
+    @Test func everyTypeRoundTrips() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            for type in ResourceType.allCases {
+                let json = #"{"resourceType":"\#(type.rawValue)","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">测试</div>"}}"#
+                let created = try await store.create(try Self.object(json), type: type)
+                let read = try await store.read(type, id: created.id)
+                #expect(read.resource?["text"] == created.resource?["text"], "\(type)")
+                #expect(read.resource?["resourceType"] == .string(type.rawValue))
+            }
+        }
+    }
+}

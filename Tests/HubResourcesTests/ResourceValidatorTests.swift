@@ -1,0 +1,70 @@
+import HubFHIR
+@testable import HubResources
+import HubTestSupport
+import Testing
+
+@Suite struct ResourceValidatorTests {
+    static let validator = ResourceValidator(
+        identifierSystems: IdentifierSystems(
+            residentID: "urn:health-hub:sid:resident-id",
+            socialSecurityCard: "urn:health-hub:sid:social-security-card",
+            mrnPrefix: "urn:health-hub:sid:mrn:"
+        )
+    )
+
+    static func validate(_ json: String, as type: ResourceType = .patient, id: String? = nil) throws -> JSONObject {
+        try Self.validator.validate(try JSONParser.parse(Array(json.utf8)), as: type, expectedID: id)
+    }
+
+    @Test func acceptsSyntheticPatients() throws {
+        var patients = SyntheticPatients(seed: 7)
+        for _ in 0..<50 {
+            _ = try Self.validate(patients.patientJSON())
+        }
+    }
+
+    @Test func residentIDNumbersAreCheckedDigitByDigit() {
+        #expect(ResidentIDNumber.problem(with: "11010519491231002X") == nil)
+        #expect(ResidentIDNumber.problem(with: "11010519491231002x") == nil)
+        #expect(ResidentIDNumber.problem(with: "110105194912310021") == "the check digit of the resident ID number is wrong")
+        #expect(ResidentIDNumber.problem(with: "1101051949123100") == "a resident ID number has 18 characters")
+        #expect(ResidentIDNumber.problem(with: "11010519491331002X") != nil)  // month 13
+        var patients = SyntheticPatients(seed: 3)
+        for _ in 0..<200 {
+            #expect(ResidentIDNumber.problem(with: patients.person().residentID) == nil)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:resident-id","value":"110105194912310021"}]}"#,
+         ResourceError.Code.unprocessable, "Patient.identifier[0].value"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"http://other","value":"1"}]}"#, .unprocessable, "Patient.identifier"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"gender":"M"}"#, .invalid, "Patient.gender"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"birthDate":"1990-02-30"}"#, .invalid, "Patient.birthDate"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"name":[]}"#, .invalid, "Patient.name"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":""}]}"#, .invalid, "Patient.identifier[0].value"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":null}]}"#, .invalid, "Patient.identifier[0].value"),
+        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"generalPractitioner":[{"reference":"Practitioner/a b"}]}"#,
+         .invalid, "Patient.generalPractitioner[0].reference"),
+        (#"{"resourceType":"Patient","id":"bad id!"}"#, .invalid, "Patient.id"),
+        (#"{"resourceType":"Observation"}"#, .invalid, "resourceType"),
+        (#"{"identifier":[]}"#, .invalid, "resourceType"),
+        (#"{"resourceType":"Patient","bad-name":1}"#, .invalid, "Patient"),
+    ])
+    func refusesWithTheElementNamed(json: String, code: ResourceError.Code, expression: String) {
+        let error = #expect(throws: ResourceError.self) { try Self.validate(json) }
+        #expect(error?.code == code)
+        #expect(error?.expression == [expression], "\(error?.diagnostics ?? "")")
+    }
+
+    @Test func updatesMustCarryTheURLsID() {
+        let json = #"{"resourceType":"Organization","id":"a1","name":"协和医院"}"#
+        #expect(throws: Never.self) { try Self.validate(json, as: .organization, id: "a1") }
+        let other = #expect(throws: ResourceError.self) { try Self.validate(json, as: .organization, id: "a2") }
+        #expect(other?.expression == ["Organization.id"])
+        let missing = #expect(throws: ResourceError.self) {
+            try Self.validate(#"{"resourceType":"Organization","name":"x"}"#, as: .organization, id: "a2")
+        }
+        #expect(missing?.diagnostics == "an update must carry the resource's id")
+    }
+}
