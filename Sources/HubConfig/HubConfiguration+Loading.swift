@@ -91,6 +91,10 @@ extension HubConfiguration {
         guard FileManager.default.isReadableFile(atPath: profile) else {
             throw ConfigurationError(setting: "crypto.profile", message: "no profile file \(profile)")
         }
+        let identifierSystems = self.fhir.profilesDirectory + "/identifier-systems.toml"
+        guard FileManager.default.isReadableFile(atPath: identifierSystems) else {
+            throw ConfigurationError(setting: "fhir.profiles_directory", message: "no profile file \(identifierSystems)")
+        }
         var isDirectory: ObjCBool = false
         let migrations = self.database.migrationsDirectory
         guard FileManager.default.fileExists(atPath: migrations, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -184,6 +184,14 @@ extension HubConfiguration {
             current: { String($0.crypto.generateKeys) }
         ),
         Setting(
+            name: "fhir.profiles_directory", summary: "folder of the hub's FHIR profiles (default profiles/fhir)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.fhir.profilesDirectory = try entry.string("fhir.profiles_directory")
+            },
+            current: { $0.fhir.profilesDirectory }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -8,6 +8,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var tls: TLS
     public var database: Database
     public var crypto: Crypto
+    public var fhir: FHIR
     public var log: Log
 
     public init(
@@ -15,12 +16,14 @@ public struct HubConfiguration: Sendable, Equatable {
         tls: TLS = .init(),
         database: Database = .init(),
         crypto: Crypto = .init(),
+        fhir: FHIR = .init(),
         log: Log = .init()
     ) {
         self.server = server
         self.tls = tls
         self.database = database
         self.crypto = crypto
+        self.fhir = fhir
         self.log = log
     }
 
@@ -109,6 +112,15 @@ public struct HubConfiguration: Sendable, Equatable {
 
     public enum KeyStoreKind: String, Sendable, CaseIterable {
         case file
+    }
+
+    /// The FHIR API.
+    public struct FHIR: Sendable, Equatable {
+        /// Folder of the hub's FHIR profiles (identifier systems and their rules). Default
+        /// `profiles/fhir`.
+        public var profilesDirectory: String = "profiles/fhir"
+
+        public init() {}
     }
 
     /// Logging.

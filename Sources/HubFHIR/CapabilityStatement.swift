@@ -40,10 +40,19 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
     public struct Resource: Codable, Sendable, Equatable {
         public var type: String
         public var interaction: [Interaction]
+
+        public init(type: String, interaction: [Interaction]) {
+            self.type = type
+            self.interaction = interaction
+        }
     }
 
     public struct Interaction: Codable, Sendable, Equatable {
         public var code: String
+
+        public init(code: String) {
+            self.code = code
+        }
     }
 
     /// The statement for this hub.

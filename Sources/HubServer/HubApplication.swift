@@ -1,5 +1,6 @@
 import Foundation
 public import HubCrypto
+public import HubResources
 public import HubConfig
 public import HubStorage
 public import Hummingbird
@@ -21,6 +22,9 @@ public enum HubApplication {
         /// The suite new data is written and signed with.
         public var suite: CryptoSuite
         public var keyStore: any KeyStore
+        /// The clinical record store and the validator in front of it.
+        public var resources: any ResourceStore
+        public var validator: ResourceValidator
         /// The registry `/metrics` exposes; the database's figures should be in it too.
         public var metricsRegistry: PrometheusCollectorRegistry
         public var logger: Logger
@@ -30,6 +34,8 @@ public enum HubApplication {
             migrator: Migrator,
             suite: CryptoSuite,
             keyStore: any KeyStore,
+            resources: any ResourceStore,
+            validator: ResourceValidator,
             metricsRegistry: PrometheusCollectorRegistry,
             logger: Logger
         ) {
@@ -37,6 +43,8 @@ public enum HubApplication {
             self.migrator = migrator
             self.suite = suite
             self.keyStore = keyStore
+            self.resources = resources
+            self.validator = validator
             self.metricsRegistry = metricsRegistry
             self.logger = logger
         }
@@ -67,6 +75,8 @@ public enum HubApplication {
         WhoAmIRoutes().add(to: router)
         PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
+        let clinical = router.group("fhir").add(middleware: ClientCertificateGate())
+        FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
 
         let server: HTTPServerBuilder
         do {

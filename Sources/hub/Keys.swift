@@ -3,6 +3,7 @@ import Foundation
 import HubConfig
 import HubCrypto
 import HubKeys
+import HubResources
 import HubStorage
 import PostgresNIO
 
@@ -164,11 +165,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             try await self.reportingFailures {
                 let runtime = try Runtime(configuration: try self.options.load(checkFiles: false))
-                let columns = EncryptedColumns.all
-                guard !columns.isEmpty else {
-                    print("nothing to re-encrypt: no encrypted columns are registered yet")
-                    return
-                }
+                let columns = try EncryptedColumns.all
                 let migration = SuiteMigration(ring: runtime.dataKeyRing(), columns: columns)
                 try await runtime.databaseOperation {
                     try await runtime.database.whileRunning {
@@ -210,10 +207,11 @@ struct Keys: AsyncParsableCommand {
     }
 }
 
-/// The encrypted columns `hub keys migrate` re-encrypts. Storage modules add theirs here as
-/// they come (the resource store's record bodies, issue #4).
+/// The encrypted columns `hub keys migrate` re-encrypts: every stored resource version.
 enum EncryptedColumns {
-    static let all: [EncryptedColumn] = []
+    static var all: [EncryptedColumn] {
+        get throws { [try PostgresResourceStore.encryptedColumn()] }
+    }
 }
 
 extension String {

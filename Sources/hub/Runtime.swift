@@ -2,6 +2,7 @@ import Foundation
 import HubConfig
 import HubCrypto
 import HubKeys
+import HubResources
 import HubServer
 import HubStorage
 import Logging
@@ -60,6 +61,11 @@ struct Runtime {
         } catch {
             throw FailureExit(message: error.description, code: .configuration)
         }
+    }
+
+    /// The clinical record store over this runtime's database and keys.
+    func resourceStore() -> PostgresResourceStore {
+        PostgresResourceStore(database: self.database, ring: self.dataKeyRing(), logger: Logger(label: "hub.resources"))
     }
 
     /// The data-key ring for commands that work on data keys (`hub keys …`).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HubConfig
 import HubCrypto
+import HubResources
 import HubServer
 import HubStorage
 import Hummingbird
@@ -18,6 +19,12 @@ struct Serve: AsyncParsableCommand {
             let configuration = try self.options.load()
             let runtime = try Runtime(configuration: configuration)
             let logger = runtime.logger
+            let identifierSystems: IdentifierSystems
+            do throws(ConfigurationError) {
+                identifierSystems = try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory)
+            } catch {
+                throw FailureExit(message: error.description, code: .configuration)
+            }
             let application: any ApplicationProtocol
             do throws(ConfigurationError) {
                 application = try HubApplication.build(
@@ -27,6 +34,8 @@ struct Serve: AsyncParsableCommand {
                         migrator: runtime.migrator,
                         suite: runtime.suite,
                         keyStore: runtime.keyStore,
+                        resources: runtime.resourceStore(),
+                        validator: ResourceValidator(identifierSystems: identifierSystems),
                         metricsRegistry: runtime.metricsRegistry,
                         logger: logger
                     ),

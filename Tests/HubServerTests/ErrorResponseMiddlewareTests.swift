@@ -6,7 +6,7 @@ import Testing
 @Suite struct ErrorResponseMiddlewareTests {
     @Test func unknownFHIRPathsAnswerWithAnOperationOutcome() async throws {
         try await withHub { hub in
-            let reply = try await hub.send("GET", "/fhir/Patient/123")
+            let reply = try await hub.send("GET", "/fhir/Patient/123/_history/1/extra")
             #expect(reply.status == 404)
             #expect(reply.header("content-type") == "application/fhir+json; charset=utf-8")
             let outcome = try jsonObject(reply)

@@ -2,6 +2,8 @@ import Foundation
 public import HubClient
 public import HubConfig
 import HubCrypto
+import HubKeys
+import HubResources
 import HubServer
 import HubStorage
 import Hummingbird
@@ -74,6 +76,7 @@ public enum TestHub {
         configuration.crypto.keyDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("hub-keys-\(UUID().uuidString)").path
         configuration.crypto.generateKeys = true
+        configuration.fhir.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/fhir"
         return configuration
     }
 
@@ -99,10 +102,11 @@ public enum TestHub {
             named: configuration.crypto.profile,
             directory: configuration.crypto.profilesDirectory
         ).makeSuite()
-        let keyStore = try FileKeyStore(
-            directory: configuration.crypto.keyDirectory,
-            registry: AlgorithmRegistry.standard(preferring: suite)
-        )
+        let algorithms = AlgorithmRegistry.standard(preferring: suite)
+        let keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: algorithms)
+        let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: algorithms, logger: logger)
+        let resources = PostgresResourceStore(database: database, ring: ring, logger: logger)
+        let validator = ResourceValidator(identifierSystems: try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory))
         let application = try HubApplication.build(
             configuration: configuration,
             dependencies: .init(
@@ -110,6 +114,8 @@ public enum TestHub {
                 migrator: migrator,
                 suite: suite,
                 keyStore: keyStore,
+                resources: resources,
+                validator: validator,
                 metricsRegistry: registry,
                 logger: logger
             ),

@@ -18,6 +18,7 @@ import Testing
             "HUB_CRYPTO_PROFILES_DIRECTORY": try TestEnvironment.repositoryRoot() + "/profiles/crypto",
             "HUB_CRYPTO_KEY_DIRECTORY": FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path,
             "HUB_CRYPTO_GENERATE_KEYS": "true",
+            "HUB_FHIR_PROFILES_DIRECTORY": try TestEnvironment.repositoryRoot() + "/profiles/fhir",
             "HUB_LOG_LEVEL": "warning",
         ]
     }

@@ -1,6 +1,8 @@
 
 import HTTPTypes
+import HubCrypto
 import HubFHIR
+import HubResources
 import HubStorage
 public import Hummingbird
 import Logging
@@ -31,6 +33,12 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         switch error {
         case let error as APIError:
             return error
+        case let error as ResourceError:
+            return APIError(Self.status(for: error.code), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
+        case let error as CryptographyError where error.code == .unknownKey:
+            // A record whose patient was crypto-erased: gone for good.
+            context.logger.notice("record unreadable", metadata: ["error": "\(error)"])
+            return APIError(.gone, code: .deleted, diagnostics: "the record is no longer available (erased)")
         case let error as StorageError:
             if error.isTransient {
                 context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
@@ -59,6 +67,19 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             error: .init(status: Int(error.status.code), code: error.code.rawValue, message: error.diagnostics)
         )
         return .json(body, status: error.status, headers: error.headers)
+    }
+
+    static func status(for code: ResourceError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalid: .badRequest
+        case .unprocessable: .unprocessableContent
+        case .notFound: .notFound
+        case .gone: .gone
+        case .conflict: .conflict
+        case .preconditionFailed: .preconditionFailed
+        case .methodNotAllowed: .methodNotAllowed
+        default: .badRequest
+        }
     }
 
     static func issueType(for status: HTTPResponse.Status) -> OperationOutcome.Issue.IssueType {

@@ -1,6 +1,7 @@
 public import Foundation
 public import HubConfig
 import HubFHIR
+import HubResources
 public import Hummingbird
 
 /// `GET /fhir/metadata`: the FHIR CapabilityStatement.
@@ -18,7 +19,12 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             fhirVersion: HubVersion.fhirVersion,
             baseURL: nil,
             date: formatter.string(from: startedAt),
-            resources: [],
+            resources: ResourceType.allCases.map { type in
+                CapabilityStatement.Resource(
+                    type: type.rawValue,
+                    interaction: FHIRResourceRoutes.interactions.map { CapabilityStatement.Interaction(code: $0) }
+                )
+            },
             mutualTLS: mutualTLS.rawValue
         )
     }

@@ -1,0 +1,150 @@
+import Foundation
+import HTTPTypes
+import HubFHIR
+public import HubResources
+public import Hummingbird
+
+/// The FHIR REST interactions on single resources: create, read, vread, update, delete, history.
+///
+/// Handlers only translate between HTTP and the store: validation is ``ResourceValidator``'s,
+/// versioning and encryption the ``ResourceStore``'s.
+public struct FHIRResourceRoutes: Sendable {
+    let store: any ResourceStore
+    let validator: ResourceValidator
+
+    /// The interactions these routes implement, as the CapabilityStatement lists them.
+    public static let interactions = ["read", "vread", "update", "delete", "history-instance", "create"]
+
+    public init(store: any ResourceStore, validator: ResourceValidator) {
+        self.store = store
+        self.validator = validator
+    }
+
+    public func add(to group: RouterGroup<HubRequestContext>) {
+        group.post(":type") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: nil)
+            let stored = try await self.store.create(resource, type: type)
+            return Self.respond(stored, status: .created, request: request, format: format, location: true)
+        }
+        group.get(":type/:id") { request, context in
+            let format = try FHIRFormat(request: request)
+            let stored = try await self.store.read(try Self.type(context), id: try Self.id(context))
+            return Self.respond(stored, status: .ok, request: request, format: format, location: false)
+        }
+        group.put(":type/:id") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            let id = try Self.id(context)
+            let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: id)
+            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request))
+            return Self.respond(stored, status: .ok, request: request, format: format, location: true)
+        }
+        group.delete(":type/:id") { request, context in
+            let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context))
+            return Response(status: .noContent, headers: [.eTag: stored.eTag])
+        }
+        group.get(":type/:id/_history") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            let id = try Self.id(context)
+            let count = request.uri.queryParameters.get("_count").flatMap { Int($0) } ?? 100
+            let versions = try await self.store.history(type, id: id, count: count)
+            return format.response(.object(Self.historyBundle(versions, base: Self.base(request))))
+        }
+        group.get(":type/:id/_history/:version") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            let id = try Self.id(context)
+            guard let version = context.parameters.get("version").flatMap({ Int($0) }), version > 0 else {
+                throw APIError.badRequest("the version id must be a positive whole number")
+            }
+            let stored = try await self.store.read(type, id: id, version: version)
+            if stored.isDeleted {
+                throw ResourceError(.gone, .deleted, "version \(version) of \(type.rawValue)/\(id) is a deletion")
+            }
+            return Self.respond(stored, status: .ok, request: request, format: format, location: false)
+        }
+    }
+
+    // MARK: Request parts
+
+    static func type(_ context: HubRequestContext) throws(APIError) -> ResourceType {
+        let name = context.parameters.get("type") ?? ""
+        guard let type = ResourceType(rawValue: name) else {
+            throw APIError(.notFound, code: .notSupported, diagnostics: "resource type \(name) is not supported by this server (see /fhir/metadata)")
+        }
+        return type
+    }
+
+    static func id(_ context: HubRequestContext) throws(APIError) -> String {
+        let id = context.parameters.get("id") ?? ""
+        guard ResourceValidator.isValidID(id) else {
+            throw APIError.badRequest("\(id) is not a FHIR id (1-64 characters of A-Z a-z 0-9 - .)")
+        }
+        return id
+    }
+
+    /// `If-Match: W/"3"` (or `"3"`, or `3`) → 3.
+    static func ifMatch(_ request: Request) throws(APIError) -> Int? {
+        guard let header = request.headers[.ifMatch] else { return nil }
+        var text = Substring(header.trimmingCharacters(in: .whitespaces))
+        if text.hasPrefix("W/") { text = text.dropFirst(2) }
+        text = text.drop { $0 == "\"" }
+        while text.last == "\"" { text = text.dropLast() }
+        guard let version = Int(text), version > 0 else {
+            throw APIError.badRequest("If-Match must name a version as W/\"n\"")
+        }
+        return version
+    }
+
+    /// `https://host:port/fhir`, from the request's Host header.
+    static func base(_ request: Request) -> String {
+        "https://\(request.head.authority ?? "localhost")/fhir"
+    }
+
+    // MARK: Responses
+
+    static func respond(_ stored: StoredResource, status: HTTPResponse.Status, request: Request, format: FHIRFormat, location: Bool) -> Response {
+        var headers: HTTPFields = [.eTag: stored.eTag, .lastModified: stored.lastUpdated.httpDate]
+        if location {
+            headers[.location] = "\(Self.base(request))/\(stored.versionedReference)"
+        }
+        switch request.headers[.prefer]?.lowercased().replacingOccurrences(of: " ", with: "") {
+        case "return=minimal":
+            return Response(status: status, headers: headers)
+        case "return=operationoutcome":
+            let outcome = OperationOutcome(
+                issue: [.init(severity: .information, code: .informational, diagnostics: "\(stored.versionedReference) stored")]
+            )
+            return Response.json(outcome, status: status, contentType: HubMediaType.fhirJSON, headers: headers)
+        default:
+            return format.response(.object(stored.resource ?? JSONObject()), status: status, headers: headers)
+        }
+    }
+
+    static func historyBundle(_ versions: [StoredResource], base: String) -> JSONObject {
+        let entries: [JSONValue] = versions.map { version in
+            var entry = JSONObject([("fullUrl", .string("\(base)/\(version.type.rawValue)/\(version.id)"))])
+            if let resource = version.resource { entry["resource"] = .object(resource) }
+            let method = version.isDeleted ? "DELETE" : (version.versionID == 1 ? "POST" : "PUT")
+            let url = method == "POST" ? version.type.rawValue : "\(version.type.rawValue)/\(version.id)"
+            entry["request"] = .object(JSONObject([("method", .string(method)), ("url", .string(url))]))
+            entry["response"] = .object(
+                JSONObject([
+                    ("status", .string(version.isDeleted ? "204" : (version.versionID == 1 ? "201" : "200"))),
+                    ("etag", .string(version.eTag)),
+                    ("lastModified", .string(version.lastUpdated.fhirInstant)),
+                ])
+            )
+            return .object(entry)
+        }
+        return JSONObject([
+            ("resourceType", .string("Bundle")),
+            ("type", .string("history")),
+            ("total", .number(String(versions.count))),
+            ("entry", .array(entries)),
+        ])
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+@Suite struct FHIRResourceRoutesTests {
+    static let json = [("Content-Type", "application/fhir+json")]
+
+    @Test func createReadUpdateDeleteVreadAndHistoryOverHTTPS() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 21)
+            let created = try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki)
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.header("etag") == "W/\"1\"")
+            #expect(created.header("content-type") == "application/fhir+json; charset=utf-8")
+            let location = try #require(created.header("location"))
+            #expect(location.hasPrefix("https://127.0.0.1:\(hub.port)/fhir/Patient/") && location.hasSuffix("/_history/1"))
+            let patient = try jsonObject(created)
+            let id = try #require(patient["id"] as? String)
+            #expect((patient["meta"] as? [String: Any])?["versionId"] as? String == "1")
+
+            let read = try await hub.send("GET", "/fhir/Patient/\(id)", presenting: pki)
+            #expect(read.status == 200)
+            #expect(read.header("last-modified")?.hasSuffix(" GMT") == true)
+            #expect(try jsonObject(read)["birthDate"] as? String == patient["birthDate"] as? String)
+
+            // Update with the current version, then a stale one.
+            var body = try jsonObject(read)
+            body["active"] = true
+            let bytes = Array(try JSONSerialization.data(withJSONObject: body))
+            let updated = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")], body: bytes, presenting: pki)
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.header("etag") == "W/\"2\"")
+            let stale = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")], body: bytes, presenting: pki)
+            #expect(stale.status == 412)
+            #expect((try jsonObject(stale)["resourceType"] as? String) == "OperationOutcome")
+
+            let minimal = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("Prefer", "return=minimal")], body: bytes, presenting: pki)
+            #expect(minimal.status == 200 && minimal.body.isEmpty && minimal.header("etag") == "W/\"3\"")
+
+            let deleted = try await hub.send("DELETE", "/fhir/Patient/\(id)", presenting: pki)
+            #expect(deleted.status == 204)
+            #expect(try await hub.send("GET", "/fhir/Patient/\(id)", presenting: pki).status == 410)
+            #expect(try await hub.send("GET", "/fhir/Patient/\(id)/_history/1", presenting: pki).status == 200)
+            #expect(try await hub.send("GET", "/fhir/Patient/\(id)/_history/4", presenting: pki).status == 410)
+            #expect(try await hub.send("GET", "/fhir/Patient/\(id)/_history/9", presenting: pki).status == 404)
+
+            let history = try jsonObject(try await hub.send("GET", "/fhir/Patient/\(id)/_history", presenting: pki))
+            #expect(history["type"] as? String == "history")
+            let methods = (history["entry"] as? [[String: Any]])?.compactMap { ($0["request"] as? [String: Any])?["method"] as? String }
+            #expect(methods == ["DELETE", "PUT", "PUT", "POST"])
+        }
+    }
+
+    @Test func clinicalRoutesNeedAClientCertificate() async throws {
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let reply = try await hub.send("GET", "/fhir/Patient/abc")
+            #expect(reply.status == 401)
+            let issue = (try jsonObject(reply)["issue"] as? [[String: Any]])?.first
+            #expect(issue?["code"] as? String == "login")
+            // The CapabilityStatement stays public.
+            #expect(try await hub.send("GET", "/fhir/metadata").status == 200)
+        }
+    }
+
+    @Test(arguments: [
+        ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Patient\",", 400, "invalid"),
+        ("POST", "/fhir/Patient", "application/xml", "<Patient/>", 415, "not-supported"),
+        ("POST", "/fhir/Unicorn", "application/fhir+json", "{\"resourceType\":\"Unicorn\"}", 404, "not-supported"),
+        ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Observation\"}", 400, "invalid"),
+        ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:health-hub:sid:resident-id\",\"value\":\"110105194912310021\"}]}", 422, "value"),
+        ("PUT", "/fhir/Patient/abc", "application/fhir+json", "{\"resourceType\":\"Patient\",\"id\":\"xyz\"}", 400, "invalid"),
+        ("GET", "/fhir/Patient/abc?_format=xml", "application/fhir+json", "", 406, "not-supported"),
+        ("GET", "/fhir/Patient/not*an*id", "application/fhir+json", "", 400, "invalid"),
+    ])
+    func badRequestsGetAnOperationOutcome(method: String, path: String, contentType: String, body: String, status: Int, code: String) async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let reply = try await hub.send(
+                method,
+                path,
+                headers: [("Content-Type", contentType)],
+                body: body.isEmpty ? nil : Array(body.utf8),
+                presenting: pki
+            )
+            #expect(reply.status == status, "\(reply.text)")
+            let outcome = try jsonObject(reply)
+            #expect(outcome["resourceType"] as? String == "OperationOutcome")
+            #expect((outcome["issue"] as? [[String: Any]])?.first?["code"] as? String == code, "\(reply.text)")
+        }
+    }
+
+    @Test func theCapabilityStatementListsEveryStoredType() async throws {
+        try await withHub { hub in
+            let statement = try jsonObject(try await hub.send("GET", "/fhir/metadata"))
+            let resources = ((statement["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
+            #expect(resources.count == 20)
+            let patient = resources.first { $0["type"] as? String == "Patient" }
+            let interactions = (patient?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+            #expect(interactions == ["read", "vread", "update", "delete", "history-instance", "create"])
+        }
+    }
+}
