@@ -40,10 +40,22 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
     public struct Resource: Codable, Sendable, Equatable {
         public var type: String
         public var interaction: [Interaction]
+        public var searchParam: [SearchParam]?
 
-        public init(type: String, interaction: [Interaction]) {
+        public init(type: String, interaction: [Interaction], searchParam: [SearchParam]? = nil) {
             self.type = type
             self.interaction = interaction
+            self.searchParam = searchParam
+        }
+    }
+
+    public struct SearchParam: Codable, Sendable, Equatable {
+        public var name: String
+        public var type: String
+
+        public init(name: String, type: String) {
+            self.name = name
+            self.type = type
         }
     }
 

@@ -20,7 +20,7 @@ import Synchronization
 /// record sealed under them unreadable (crypto-erasure).
 public final class DataKeyRing: Sendable {
     let database: Database
-    let keyStore: any KeyStore
+    public let keyStore: any KeyStore
     /// What new data is sealed with.
     public let suite: CryptoSuite
     let registry: AlgorithmRegistry

@@ -1,4 +1,5 @@
 import Foundation
+import HubCrypto
 public import HubFHIR
 public import HubKeys
 public import HubStorage
@@ -17,11 +18,17 @@ public struct PostgresResourceStore: ResourceStore {
     let database: Database
     let ring: DataKeyRing
     let logger: Logger
+    let indexer: SearchIndexer
 
     public init(database: Database, ring: DataKeyRing, logger: Logger) {
         self.database = database
         self.ring = ring
         self.logger = logger
+        let keyStore = ring.keyStore
+        let suite = ring.suite
+        self.indexer = SearchIndexer { value, normalization in
+            try await keyStore.blindIndex(value, normalization: normalization, suite: suite)
+        }
     }
 
     /// The encrypted column that `hub keys migrate` re-encrypts.
@@ -38,7 +45,9 @@ public struct PostgresResourceStore: ResourceStore {
         let patient = Self.patientID(of: body, type: type, id: id)
         let subject = Self.subject(type: type, id: id, patient: patient)
         let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
+        let entries = try await self.indexer.entries(for: body, type: type)
         let typeName = type.rawValue
+        let logger = self.logger
         try await self.database.withTransaction("create resource") { connection in
             try await connection.query(
                 """
@@ -52,8 +61,9 @@ public struct PostgresResourceStore: ResourceStore {
                 INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
                 VALUES (\(typeName), \(id), 1, \(now), false, \(patient))
                 """,
-                logger: self.logger
+                logger: logger
             )
+            try await SearchIndexer.write(entries, type: typeName, id: id, on: connection, logger: logger)
             return ()
         }
         return stored
@@ -109,8 +119,10 @@ public struct PostgresResourceStore: ResourceStore {
         let typeName = type.rawValue
         let patient = Self.patientID(of: resource, type: type, id: id)
         let subject = Self.subject(type: type, id: id, patient: patient)
-        // Make sure the data key exists and is cached before the transaction holds its row lock.
+        // Make sure the data key exists and is cached before the transaction holds its row lock,
+        // and compute the blind indexes (key-store calls) outside it too.
         try await self.ring.prepareDataKey(for: subject)
+        let entries = try await self.indexer.entries(for: resource, type: type)
         let ring = self.ring
         let logger = self.logger
         return try await self.database.withTransaction("update resource") { connection in
@@ -139,6 +151,7 @@ public struct PostgresResourceStore: ResourceStore {
                 """,
                 logger: logger
             )
+            try await SearchIndexer.write(entries, type: typeName, id: id, on: connection, logger: logger)
             return stored
         }
     }
@@ -179,6 +192,7 @@ public struct PostgresResourceStore: ResourceStore {
                 """,
                 logger: logger
             )
+            try await SearchIndexer.write(nil, type: typeName, id: id, on: connection, logger: logger)
             return StoredResource(type: type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
         }
     }
@@ -210,7 +224,7 @@ public struct PostgresResourceStore: ResourceStore {
 
     // MARK: Helpers
 
-    private func opened(
+    func opened(
         _ type: ResourceType,
         _ id: String,
         _ version: Int,

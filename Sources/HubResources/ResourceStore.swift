@@ -23,4 +23,7 @@ public protocol ResourceStore: Sendable {
 
     /// Versions of one resource, newest first.
     func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource]
+
+    /// Current versions matching a search, one page at a time.
+    func search(_ query: SearchQuery) async throws -> SearchResult
 }

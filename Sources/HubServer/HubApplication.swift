@@ -77,6 +77,7 @@ public enum HubApplication {
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
         let clinical = router.group("fhir").add(middleware: ClientCertificateGate())
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
+        FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
 
         let server: HTTPServerBuilder
         do {

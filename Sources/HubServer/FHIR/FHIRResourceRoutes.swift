@@ -13,7 +13,7 @@ public struct FHIRResourceRoutes: Sendable {
     let validator: ResourceValidator
 
     /// The interactions these routes implement, as the CapabilityStatement lists them.
-    public static let interactions = ["read", "vread", "update", "delete", "history-instance", "create"]
+    public static let interactions = ["read", "vread", "update", "delete", "history-instance", "create", "search-type"]
 
     public init(store: any ResourceStore, validator: ResourceValidator) {
         self.store = store

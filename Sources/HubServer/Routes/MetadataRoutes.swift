@@ -22,7 +22,11 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             resources: ResourceType.allCases.map { type in
                 CapabilityStatement.Resource(
                     type: type.rawValue,
-                    interaction: FHIRResourceRoutes.interactions.map { CapabilityStatement.Interaction(code: $0) }
+                    interaction: FHIRResourceRoutes.interactions.map { CapabilityStatement.Interaction(code: $0) },
+                    searchParam: [
+                        CapabilityStatement.SearchParam(name: "_id", type: "token"),
+                        CapabilityStatement.SearchParam(name: "_lastUpdated", type: "date"),
+                    ] + type.searchParameters.map { CapabilityStatement.SearchParam(name: $0.name, type: $0.kind.rawValue) }
                 )
             },
             mutualTLS: mutualTLS.rawValue

@@ -1,0 +1,157 @@
+import Foundation
+import HubCrypto
+import HubFHIR
+import HubStorage
+import NIOCore
+import PostgresNIO
+
+extension PostgresResourceStore {
+    /// Runs a search: one SQL statement over the index tables of current versions, paged by id
+    /// (keyset: a page never shifts when rows are added or removed before it), then decrypts the
+    /// page. Every value is a bound parameter; many OR'd values are one array parameter.
+    public func search(_ query: SearchQuery) async throws -> SearchResult {
+        var sql = SQLBuilder()
+        let typeName = query.type.rawValue
+        let type = sql.bind(typeName)
+        var conditions = ["r.type = \(type)", "NOT r.deleted"]
+        for clause in query.clauses {
+            conditions.append(try await self.condition(clause, type: type, sql: &sql))
+        }
+        let whereClause = conditions.joined(separator: "\n  AND ")
+        let logger = self.logger
+
+        var total: Int?
+        if query.wantsTotal {
+            let countSQL = "SELECT count(*)::bigint FROM resources r WHERE \(whereClause)"
+            let countBinds = sql.bindings
+            total = try await self.database.withConnection("count search") { connection in
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: countSQL, binds: countBinds), logger: logger)
+                for try await count in rows.decode(Int.self) { return count }
+                return 0
+            }
+        }
+        if query.countOnly || query.count == 0 {
+            return SearchResult(resources: [], nextCursor: nil, total: total)
+        }
+
+        var pageConditions = whereClause
+        if let cursor = query.cursor {
+            pageConditions += "\n  AND r.id > \(sql.bind(cursor))"
+        }
+        let limit = sql.bind(query.count + 1)
+        let pageSQL = """
+            SELECT r.id, r.version, r.last_updated, v.body FROM resources r
+            JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+            WHERE \(pageConditions)
+            ORDER BY r.id LIMIT \(limit)
+            """
+        let binds = sql.bindings
+        let rows = try await self.database.withConnection("search") { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: pageSQL, binds: binds), logger: logger)
+            var result: [(String, Int, Date, ByteBuffer?)] = []
+            for try await row in rows.decode((String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            return result
+        }
+        var resources: [StoredResource] = []
+        for (id, version, lastUpdated, body) in rows.prefix(query.count) {
+            resources.append(try await self.opened(query.type, id, version, lastUpdated, false, body))
+        }
+        let next = rows.count > query.count ? resources.last?.id : nil
+        return SearchResult(resources: resources, nextCursor: next, total: total)
+    }
+
+    private func condition(_ clause: SearchQuery.Clause, type: String, sql: inout SQLBuilder) async throws -> String {
+        switch clause {
+        case .id(let ids):
+            return "r.id = ANY(\(sql.bind(ids)))"
+        case .lastUpdated(let values):
+            let alternatives = values.map { prefix, range in
+                Self.dateCondition(prefix, low: "r.last_updated", high: "r.last_updated + interval '1 millisecond'", range: range, sql: &sql)
+            }
+            return "(" + alternatives.joined(separator: " OR ") + ")"
+        case .token(let param, let values, let negated, let isBlind):
+            var alternatives: [String] = []
+            var pairs: [(String, String)] = []
+            var codes: [String] = []
+            var systems: [String] = []
+            for (system, code) in values {
+                let stored = try await code.asyncMap { isBlind ? try await self.indexer.blindToken($0) : $0 }
+                switch (system, stored) {
+                case (let system?, let code?): pairs.append((system, code))
+                case (nil, let code?): codes.append(code)
+                case (let system?, nil): systems.append(system)
+                case (nil, nil): break
+                }
+            }
+            if !pairs.isEmpty {
+                alternatives.append("(t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(sql.bind(pairs.map(\.1)))::text[]))")
+            }
+            if !codes.isEmpty { alternatives.append("t.code = ANY(\(sql.bind(codes)))") }
+            if !systems.isEmpty { alternatives.append("t.system = ANY(\(sql.bind(systems)))") }
+            let matching = """
+                SELECT t.id FROM search_token t WHERE t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))
+                """
+            return negated ? "r.id NOT IN (\(matching))" : "r.id IN (\(matching))"
+        case .string(let param, let values, let exact):
+            var keys: [ByteBuffer] = []
+            for value in values {
+                let normalized = SearchIndexer.normalizeName(value)
+                let key = exact ? "=" + normalized : String(Array(normalized).prefix(SearchIndexer.maximumPrefixLength))
+                keys.append(ByteBuffer(bytes: try await self.indexer.blindIndex(key, .exact)))
+            }
+            return """
+                r.id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(sql.bind(param)) AND s.value = ANY(\(sql.bind(keys))))
+                """
+        case .reference(let param, let values):
+            let typed = values.compactMap { value in value.type.map { ($0, value.id) } }
+            let untyped = values.filter { $0.type == nil }.map(\.id)
+            var alternatives: [String] = []
+            if !typed.isEmpty {
+                alternatives.append("(f.target_id, f.target_type) IN (SELECT * FROM unnest(\(sql.bind(typed.map(\.1)))::text[], \(sql.bind(typed.map(\.0)))::text[]))")
+            }
+            if !untyped.isEmpty { alternatives.append("f.target_id = ANY(\(sql.bind(untyped)))") }
+            return """
+                r.id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                """
+        case .date(let param, let values):
+            let alternatives = values.map { prefix, range in
+                Self.dateCondition(prefix, low: "d.low", high: "d.high", range: range, sql: &sql)
+            }
+            return """
+                r.id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                """
+        }
+    }
+
+    /// FHIR R4 §3.1.1.5.7: compares the target's range [low, high) with the search value's.
+    static func dateCondition(_ prefix: SearchQuery.DatePrefix, low: String, high: String, range: FHIRDateRange, sql: inout SQLBuilder) -> String {
+        let start = sql.bind(range.low)
+        let end = sql.bind(range.high)
+        let contained = "(\(low) >= \(start) AND \(high) <= \(end))"
+        switch prefix {
+        case .eq: return contained
+        case .ne: return "NOT \(contained)"
+        case .gt: return "\(high) > \(end)"
+        case .lt: return "\(low) < \(start)"
+        case .ge: return "(\(high) > \(end) OR \(contained))"
+        case .le: return "(\(low) < \(start) OR \(contained))"
+        }
+    }
+}
+
+/// Numbered placeholders and their bindings, built together so they cannot drift apart.
+struct SQLBuilder {
+    var bindings = PostgresBindings()
+
+    mutating func bind<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value) -> String {
+        self.bindings.append(value)
+        return "$\(self.bindings.count)"
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HubCrypto
+import HubFHIR
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Extracts a resource's search values and writes them to the index tables (docs/storage.md).
+///
+/// Identifying strings become blind indexes: every normalised prefix of a name (up to
+/// ``maximumPrefixLength`` characters, for FHIR's default starts-with match) and the whole value
+/// (for `:exact`); identifier values are blind-indexed whole. Codes, dates and references are
+/// stored as they are.
+struct SearchIndexer: Sendable {
+    /// Names longer than this are matched on their first this-many characters.
+    static let maximumPrefixLength = 24
+
+    /// Computes a blind index: the key store's, for the suite in force.
+    let blindIndex: @Sendable (String, BlindIndex.Normalization) async throws -> [UInt8]
+
+    struct Entries: Sendable {
+        var tokens: [(param: String, system: String, code: String)] = []
+        var strings: [(param: String, value: [UInt8])] = []
+        var references: [(param: String, targetType: String, targetID: String)] = []
+        var dates: [(param: String, low: Date, high: Date)] = []
+    }
+
+    func entries(for resource: JSONObject, type: ResourceType) async throws -> Entries {
+        var entries = Entries()
+        for parameter in type.searchParameters {
+            let values = parameter.paths.flatMap { Self.values(at: $0.split(separator: ".").map(String.init), in: .object(resource)) }
+            for value in values {
+                switch parameter.kind {
+                case .token:
+                    for (system, code) in Self.tokens(of: value) {
+                        let stored = parameter.isBlind ? try await self.blindToken(code) : code
+                        entries.tokens.append((parameter.name, system, stored))
+                    }
+                case .string:
+                    guard let text = value.stringValue else { continue }
+                    for key in try await self.stringKeys(text) {
+                        entries.strings.append((parameter.name, key))
+                    }
+                case .reference:
+                    guard let reference = value.objectValue?["reference"]?.stringValue else { continue }
+                    let parts = reference.split(separator: "/")
+                    guard parts.count == 2 || (parts.count == 4 && parts[2] == "_history") else { continue }
+                    if let targets = parameter.targets, !targets.contains(String(parts[0])) { continue }
+                    entries.references.append((parameter.name, String(parts[0]), String(parts[1])))
+                case .date:
+                    if let range = Self.dateRange(of: value) {
+                        entries.dates.append((parameter.name, range.low, range.high))
+                    }
+                }
+            }
+        }
+        return entries
+    }
+
+    /// The blind index (hex) of an identifier value, as stored in `search_token.code`.
+    func blindToken(_ value: String) async throws -> String {
+        try await self.blindIndex(value, .identifier).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The blind indexes under which a name is found: its prefixes, and `=` + the whole value.
+    func stringKeys(_ text: String) async throws -> [[UInt8]] {
+        let normalized = Self.normalizeName(text)
+        guard !normalized.isEmpty else { return [] }
+        var keys: [[UInt8]] = []
+        let characters = Array(normalized)
+        for length in 1...min(characters.count, Self.maximumPrefixLength) {
+            keys.append(try await self.blindIndex(String(characters[0..<length]), .exact))
+        }
+        keys.append(try await self.blindIndex("=" + normalized, .exact))
+        return keys
+    }
+
+    /// FHIR string matching is case- and accent-insensitive: NFKC, case-folded, accents removed,
+    /// white space collapsed.
+    static func normalizeName(_ text: String) -> String {
+        BlindIndex.normalize(text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil), .name)
+    }
+
+    static func values(at path: [String], in value: JSONValue) -> [JSONValue] {
+        guard let first = path.first else { return value.elements }
+        return value.elements.flatMap { element -> [JSONValue] in
+            guard let child = element.objectValue?[first] else { return [] }
+            return Self.values(at: Array(path.dropFirst()), in: child)
+        }
+    }
+
+    /// (system, code) pairs of a code, Coding, CodeableConcept, Identifier or boolean.
+    static func tokens(of value: JSONValue) -> [(String, String)] {
+        switch value {
+        case .string(let code): return [("", code)]
+        case .bool(let flag): return [("", flag ? "true" : "false")]
+        case .object(let object):
+            if let codings = object["coding"]?.arrayValue {
+                return codings.flatMap { Self.tokens(of: $0) }
+            }
+            if let code = object["code"]?.stringValue {
+                return [(object["system"]?.stringValue ?? "", code)]
+            }
+            if let identifierValue = object["value"]?.stringValue {
+                return [(object["system"]?.stringValue ?? "", identifierValue)]
+            }
+            return []
+        default: return []
+        }
+    }
+
+    /// The range of a date, dateTime, instant or Period (open ends reach the far past or future).
+    static func dateRange(of value: JSONValue) -> FHIRDateRange? {
+        if let text = value.stringValue { return FHIRDateRange(text) }
+        guard let period = value.objectValue else { return nil }
+        let start = period["start"]?.stringValue.flatMap { FHIRDateRange($0) }
+        let end = period["end"]?.stringValue.flatMap { FHIRDateRange($0) }
+        guard start != nil || end != nil else { return nil }
+        return FHIRDateRange(low: start?.low ?? .distantPast, high: end?.high ?? .distantFuture)
+    }
+
+    /// Replaces the index rows of `type`/`id` with `entries`, inside the caller's transaction.
+    static func write(_ entries: Entries?, type: String, id: String, on connection: PostgresConnection, logger: Logger) async throws {
+        for table in ["search_token", "search_string", "search_reference", "search_date"] {
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE type = $1 AND id = $2", binds: Self.bindings(type, id)),
+                logger: logger
+            )
+        }
+        guard let entries else { return }
+        if !entries.tokens.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO search_token (type, id, param, system, code)
+                SELECT \(type), \(id), * FROM unnest(\(entries.tokens.map(\.param))::text[], \(entries.tokens.map(\.system))::text[], \(entries.tokens.map(\.code))::text[])
+                """,
+                logger: logger
+            )
+        }
+        if !entries.strings.isEmpty {
+            let values = entries.strings.map { ByteBuffer(bytes: $0.value) }
+            try await connection.query(
+                """
+                INSERT INTO search_string (type, id, param, value)
+                SELECT \(type), \(id), * FROM unnest(\(entries.strings.map(\.param))::text[], \(values)::bytea[])
+                """,
+                logger: logger
+            )
+        }
+        if !entries.references.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO search_reference (type, id, param, target_type, target_id)
+                SELECT \(type), \(id), * FROM unnest(\(entries.references.map(\.param))::text[], \(entries.references.map(\.targetType))::text[], \(entries.references.map(\.targetID))::text[])
+                """,
+                logger: logger
+            )
+        }
+        if !entries.dates.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO search_date (type, id, param, low, high)
+                SELECT \(type), \(id), * FROM unnest(\(entries.dates.map(\.param))::text[], \(entries.dates.map(\.low))::timestamptz[], \(entries.dates.map(\.high))::timestamptz[])
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    static func bindings(_ values: String...) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { bindings.append(value) }
+        return bindings
+    }
+}

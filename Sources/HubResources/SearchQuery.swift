@@ -1,0 +1,159 @@
+import Foundation
+public import HubFHIR
+
+/// A FHIR search, parsed and checked against the type's parameters.
+///
+/// Parameters combine with AND; comma-separated values of one parameter with OR. Unknown or
+/// malformed parameters are errors (`.invalid`) unless `lenient`, where unknown ones are dropped
+/// and reported in ``ignored``.
+public struct SearchQuery: Sendable {
+    public enum DatePrefix: String, Sendable, CaseIterable {
+        case eq, ne, gt, lt, ge, le
+    }
+
+    public enum Clause: Sendable {
+        case id([String])
+        case lastUpdated([(DatePrefix, FHIRDateRange)])
+        case token(param: String, values: [(system: String?, code: String?)], negated: Bool, isBlind: Bool)
+        case string(param: String, values: [String], exact: Bool)
+        case reference(param: String, values: [(type: String?, id: String)])
+        case date(param: String, values: [(DatePrefix, FHIRDateRange)])
+    }
+
+    public var type: ResourceType
+    public var clauses: [Clause] = []
+    /// Page size: `_count`, default 20, at most 200.
+    public var count = 20
+    /// The keyset position: results after this id.
+    public var cursor: String?
+    /// Whether to count all matches (`_total=accurate` or `_summary=count`).
+    public var wantsTotal = false
+    /// `_summary=count`: the total only, no resources.
+    public var countOnly = false
+    /// Unknown parameters dropped under lenient handling.
+    public var ignored: [String] = []
+    /// The parameters as understood, for the Bundle's `self` and `next` links.
+    public var canonicalParameters: [(String, String)] = []
+
+    static let maximumCount = 200
+    /// Result parameters and formatting options that are not search criteria.
+    static let passThrough: Set = ["_format", "_pretty"]
+
+    public init(type: ResourceType, parameters: [(String, String)], lenient: Bool) throws(ResourceError) {
+        self.type = type
+        for (rawName, value) in parameters {
+            let parts = rawName.split(separator: ":", maxSplits: 1).map(String.init)
+            let name = parts.first ?? ""
+            let modifier = parts.count > 1 ? parts[1] : nil
+            if Self.passThrough.contains(name) { continue }
+            func invalid(_ message: String) -> ResourceError {
+                ResourceError(.invalid, .invalid, message, expression: [rawName])
+            }
+            let values = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.replacingOccurrences(of: "\\,", with: ",") }
+            guard !value.isEmpty, !values.contains(where: \.isEmpty) else { throw invalid("parameter \(rawName) has an empty value") }
+            switch name {
+            case "_count":
+                guard let count = Int(value), count >= 0 else { throw invalid("_count must be a whole number") }
+                self.count = min(count, Self.maximumCount)
+            case "_cursor":
+                guard ResourceValidator.isValidID(value) else { throw invalid("_cursor is not a position this server gave") }
+                self.cursor = value
+                continue
+            case "_total":
+                guard ["accurate", "none", "estimate"].contains(value) else { throw invalid("_total must be none, estimate or accurate") }
+                self.wantsTotal = value == "accurate"
+            case "_summary":
+                guard value == "count" else {
+                    throw ResourceError(.invalid, .notSupported, "_summary=\(value) is not supported; _summary=count is", expression: [rawName])
+                }
+                self.countOnly = true
+                self.wantsTotal = true
+            case "_id":
+                guard modifier == nil, values.allSatisfy(ResourceValidator.isValidID) else { throw invalid("_id takes resource ids") }
+                self.clauses.append(.id(values))
+            case "_lastUpdated":
+                self.clauses.append(.lastUpdated(try Self.dates(values, rawName)))
+            default:
+                guard let parameter = type.searchParameter(named: name) else {
+                    if lenient {
+                        self.ignored.append(rawName)
+                        continue
+                    }
+                    throw ResourceError(
+                        .invalid,
+                        .notSupported,
+                        "\(type.rawValue) has no search parameter \(name) on this server (see /fhir/metadata)",
+                        expression: [rawName]
+                    )
+                }
+                self.clauses.append(try Self.clause(parameter, modifier: modifier, values: values, rawName: rawName))
+            }
+            self.canonicalParameters.append((rawName, value))
+        }
+    }
+
+    static func clause(_ parameter: SearchParameter, modifier: String?, values: [String], rawName: String) throws(ResourceError) -> Clause {
+        func unsupported() -> ResourceError {
+            ResourceError(.invalid, .notSupported, "modifier :\(modifier ?? "") is not supported on \(parameter.name)", expression: [rawName])
+        }
+        switch parameter.kind {
+        case .token:
+            guard modifier == nil || modifier == "not" else { throw unsupported() }
+            let tokens = values.map { value -> (system: String?, code: String?) in
+                guard let bar = value.firstIndex(of: "|") else { return (nil, value) }
+                let system = String(value[..<bar])
+                let code = String(value[value.index(after: bar)...])
+                return (system, code.isEmpty ? nil : code)
+            }
+            return .token(param: parameter.name, values: tokens, negated: modifier == "not", isBlind: parameter.isBlind)
+        case .string:
+            guard modifier == nil || modifier == "exact" else { throw unsupported() }
+            return .string(param: parameter.name, values: values, exact: modifier == "exact")
+        case .reference:
+            var references: [(type: String?, id: String)] = []
+            for value in values {
+                let parts = value.split(separator: "/").map(String.init)
+                let type = modifier ?? (parts.count == 2 ? parts[0] : nil)
+                guard let id = parts.last, ResourceValidator.isValidID(id), parts.count <= 2 else {
+                    throw ResourceError(.invalid, .invalid, "\(value) is not a reference (Type/id or id)", expression: [rawName])
+                }
+                if let type, let targets = parameter.targets, !targets.contains(type) {
+                    throw ResourceError(.invalid, .invalid, "\(parameter.name) refers to \(targets.joined(separator: ", ")), not \(type)", expression: [rawName])
+                }
+                references.append((type ?? parameter.targets?.first, id))
+            }
+            return .reference(param: parameter.name, values: references)
+        case .date:
+            guard modifier == nil else { throw unsupported() }
+            return .date(param: parameter.name, values: try Self.dates(values, rawName))
+        }
+    }
+
+    static func dates(_ values: [String], _ rawName: String) throws(ResourceError) -> [(DatePrefix, FHIRDateRange)] {
+        var result: [(DatePrefix, FHIRDateRange)] = []
+        for value in values {
+            var text = Substring(value)
+            var prefix = DatePrefix.eq
+            if let candidate = DatePrefix(rawValue: String(text.prefix(2))) {
+                prefix = candidate
+                text = text.dropFirst(2)
+            } else if ["sa", "eb", "ap"].contains(String(text.prefix(2))) {
+                throw ResourceError(.invalid, .notSupported, "date prefix \(text.prefix(2)) is not supported yet", expression: [rawName])
+            }
+            guard let range = FHIRDateRange(String(text)) else {
+                throw ResourceError(.invalid, .invalid, "\(value) is not a FHIR date or dateTime", expression: [rawName])
+            }
+            result.append((prefix, range))
+        }
+        return result
+    }
+}
+
+/// One page of search results.
+public struct SearchResult: Sendable {
+    public var resources: [StoredResource]
+    /// Where the next page starts, if there is one.
+    public var nextCursor: String?
+    /// All matches, when asked for.
+    public var total: Int?
+}

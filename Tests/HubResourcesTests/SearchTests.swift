@@ -1,0 +1,137 @@
+import HubCrypto
+import HubFHIR
+import HubKeys
+@testable import HubResources
+import HubTestSupport
+import Testing
+
+@Suite struct SearchTests {
+    static func object(_ json: String) throws -> JSONObject {
+        try #require(try JSONParser.parse(Array(json.utf8)).objectValue)
+    }
+
+    /// Runs a search and returns the ids found, in order.
+    static func ids(_ store: PostgresResourceStore, _ type: ResourceType, _ parameters: [(String, String)]) async throws -> [String] {
+        try await store.search(try SearchQuery(type: type, parameters: parameters, lenient: false)).resources.map(\.id)
+    }
+
+    static func patient(_ family: String, _ given: String, _ residentID: String, gender: String, birthDate: String) -> String {
+        """
+        {"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(residentID)"}],
+         "name":[{"family":"\(family)","given":["\(given)"]}],"gender":"\(gender)","birthDate":"\(birthDate)"}
+        """
+    }
+
+    static func observation(_ patient: String, loinc: String, date: String, status: String = "final") -> String {
+        """
+        {"resourceType":"Observation","status":"\(status)",
+         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
+         "code":{"coding":[{"system":"http://loinc.org","code":"\(loinc)"}]},
+         "subject":{"reference":"Patient/\(patient)"},"effectiveDateTime":"\(date)",
+         "valueQuantity":{"value":5.4,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}
+        """
+    }
+
+    @Test func searchesByEveryKindOfParameter() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let wang = try await store.create(try Self.object(Self.patient("王", "秀英", "11010519491231002X", gender: "female", birthDate: "1949-12-31")), type: .patient)
+            let li = try await store.create(try Self.object(Self.patient("李", "娜", "310115198803070019", gender: "female", birthDate: "1988-03-07")), type: .patient)
+            let muller = try await store.create(try Self.object(Self.patient("Müller", "Jörg", "440305197001010011", gender: "male", birthDate: "1970")), type: .patient)
+            let glucose = try await store.create(try Self.object(Self.observation(wang.id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00")), type: .observation)
+            let hemoglobin = try await store.create(try Self.object(Self.observation(wang.id, loinc: "718-7", date: "2024-04-01")), type: .observation)
+            let other = try await store.create(try Self.object(Self.observation(li.id, loinc: "2345-7", date: "2023-12-31T23:00:00Z", status: "amended")), type: .observation)
+
+            // Identifier: blind-indexed, matched after normalisation.
+            #expect(try await Self.ids(store, .patient, [("identifier", "urn:health-hub:sid:resident-id|11010519491231002x")]) == [wang.id])
+            #expect(try await Self.ids(store, .patient, [("identifier", "310115198803070019")]) == [li.id])
+            #expect(try await Self.ids(store, .patient, [("identifier", "http://other|310115198803070019")]).isEmpty)
+            // Strings: starts-with, case- and accent-insensitive, Chinese; :exact.
+            #expect(try await Self.ids(store, .patient, [("name", "王")]) == [wang.id])
+            #expect(try await Self.ids(store, .patient, [("given", "秀")]) == [wang.id])
+            #expect(try await Self.ids(store, .patient, [("family", "mull")]) == [muller.id])
+            #expect(try await Self.ids(store, .patient, [("family:exact", "Müller")]) == [muller.id])
+            #expect(try await Self.ids(store, .patient, [("family:exact", "Mül")]).isEmpty)
+            #expect(Set(try await Self.ids(store, .patient, [("name", "王,李")])) == [wang.id, li.id])
+            // Tokens: code, system|code, system|, :not, OR.
+            #expect(try await Self.ids(store, .patient, [("gender", "male")]) == [muller.id])
+            #expect(Set(try await Self.ids(store, .observation, [("code", "http://loinc.org|2345-7")])) == [glucose.id, other.id])
+            #expect(Set(try await Self.ids(store, .observation, [("code", "http://loinc.org|")])).count == 3)
+            #expect(try await Self.ids(store, .observation, [("status:not", "final")]) == [other.id])
+            #expect(Set(try await Self.ids(store, .observation, [("code", "718-7,2345-7"), ("patient", wang.id)])) == [glucose.id, hemoglobin.id])
+            // References: Type/id, bare id, subject.
+            #expect(Set(try await Self.ids(store, .observation, [("patient", "Patient/\(wang.id)")])) == [glucose.id, hemoglobin.id])
+            #expect(try await Self.ids(store, .observation, [("subject", "Patient/\(li.id)")]) == [other.id])
+            // Dates at their precision (values without a zone are UTC+8).
+            #expect(try await Self.ids(store, .observation, [("date", "2024-03")]) == [glucose.id])
+            #expect(Set(try await Self.ids(store, .observation, [("date", "ge2024-03-05")])) == [glucose.id, hemoglobin.id])
+            // 2023-12-31T23:00Z is 2024-01-01T07:00 in UTC+8, the zone of zone-less search values.
+            #expect(try await Self.ids(store, .observation, [("date", "lt2024-01-01")]).isEmpty)
+            #expect(try await Self.ids(store, .observation, [("date", "lt2024-01-02")]) == [other.id])
+            #expect(try await Self.ids(store, .observation, [("date", "2023-12-31T23:00:00Z")]) == [other.id])
+            #expect(try await Self.ids(store, .patient, [("birthdate", "1970-06")]).isEmpty)  // 1970 is not within June
+            #expect(try await Self.ids(store, .patient, [("birthdate", "1970")]) == [muller.id])
+            #expect(try await Self.ids(store, .patient, [("birthdate", "le1950")]) == [wang.id])
+            // _id and AND of parameters.
+            #expect(try await Self.ids(store, .patient, [("_id", li.id), ("gender", "female")]) == [li.id])
+            #expect(try await Self.ids(store, .patient, [("_id", li.id), ("gender", "male")]).isEmpty)
+
+            // Deleted resources leave the index.
+            _ = try await store.delete(.observation, id: other.id)
+            #expect(try await Self.ids(store, .observation, [("status", "amended")]).isEmpty)
+            // An update re-indexes.
+            var changed = try #require(hemoglobin.resource)
+            changed["status"] = .string("cancelled")
+            _ = try await store.update(changed, type: .observation, id: hemoglobin.id, ifMatch: nil)
+            #expect(try await Self.ids(store, .observation, [("status", "cancelled")]) == [hemoglobin.id])
+            #expect(try await Self.ids(store, .observation, [("status", "final")]) == [glucose.id])
+        }
+    }
+
+    @Test func pagesByKeysetStayStableWhileDataChanges() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
+            var created: [String] = []
+            for index in 0..<7 {
+                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"医院\#(index)","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization).id)
+            }
+            var seen: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                var parameters = [("type", "prov"), ("_count", "3"), ("_total", "accurate")]
+                if let cursor { parameters.append(("_cursor", cursor)) }
+                let page = try await store.search(try SearchQuery(type: .organization, parameters: parameters, lenient: false))
+                #expect(page.total == 7 + (pages > 0 ? 1 : 0))
+                seen += page.resources.map(\.id)
+                cursor = page.nextCursor
+                pages += 1
+                if pages == 1 {
+                    // A new organization while paging: it lands in its key position or not at all,
+                    // never shifting what later pages return.
+                    created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"新医院","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization).id)
+                }
+            } while cursor != nil
+            #expect(Set(seen).count == seen.count)  // no duplicates
+            #expect(Set(seen).isSuperset(of: Set(created.prefix(7))))  // nothing skipped
+            #expect(seen == seen.sorted())
+
+            let countOnly = try await store.search(try SearchQuery(type: .organization, parameters: [("_summary", "count")], lenient: false))
+            #expect(countOnly.total == 8 && countOnly.resources.isEmpty)
+        }
+    }
+
+    @Test(arguments: [
+        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "ap2024")], [("patient", "Organization/1")],
+        [("_count", "-1")], [("_summary", "text")], [("gender", "")],
+    ])
+    func badParametersAreRefused(parameters: [(String, String)]) {
+        #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: parameters, lenient: false) }
+    }
+
+    @Test func lenientHandlingIgnoresAndReportsUnknownParameters() throws {
+        let query = try SearchQuery(type: .patient, parameters: [("shoe-size", "42"), ("gender", "male")], lenient: true)
+        #expect(query.ignored == ["shoe-size"])
+        #expect(query.clauses.count == 1)
+    }
+}
