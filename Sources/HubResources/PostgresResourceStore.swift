@@ -19,11 +19,15 @@ public struct PostgresResourceStore: ResourceStore {
     let ring: DataKeyRing
     let logger: Logger
     let indexer: SearchIndexer
+    /// Identifier systems whose values identify one Patient (the resident ID card): a second
+    /// Patient with the same value is refused.
+    let uniquePatientIdentifierSystems: Set<String>
 
-    public init(database: Database, ring: DataKeyRing, logger: Logger) {
+    public init(database: Database, ring: DataKeyRing, logger: Logger, uniquePatientIdentifierSystems: Set<String> = []) {
         self.database = database
         self.ring = ring
         self.logger = logger
+        self.uniquePatientIdentifierSystems = uniquePatientIdentifierSystems
         let keyStore = ring.keyStore
         let suite = ring.suite
         self.indexer = SearchIndexer { value, normalization in
@@ -46,9 +50,11 @@ public struct PostgresResourceStore: ResourceStore {
         let subject = Self.subject(type: type, id: id, patient: patient)
         let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
         let entries = try await self.indexer.entries(for: body, type: type)
+        let unique = self.uniqueTokens(entries, type: type)
         let typeName = type.rawValue
         let logger = self.logger
         try await self.database.withTransaction("create resource") { connection in
+            try await Self.checkUnique(unique, except: id, on: connection, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
@@ -123,9 +129,11 @@ public struct PostgresResourceStore: ResourceStore {
         // and compute the blind indexes (key-store calls) outside it too.
         try await self.ring.prepareDataKey(for: subject)
         let entries = try await self.indexer.entries(for: resource, type: type)
+        let unique = self.uniqueTokens(entries, type: type)
         let ring = self.ring
         let logger = self.logger
         return try await self.database.withTransaction("update resource") { connection in
+            try await Self.checkUnique(unique, except: id, on: connection, logger: logger)
             let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger)
             guard let current else {
                 throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
@@ -223,6 +231,39 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     // MARK: Helpers
+
+    /// The (system, blind value) pairs of a Patient's identifiers that must be unique.
+    private func uniqueTokens(_ entries: SearchIndexer.Entries, type: ResourceType) -> [(String, String)] {
+        guard type == .patient else { return [] }
+        return entries.tokens.filter { $0.param == "identifier" && self.uniquePatientIdentifierSystems.contains($0.system) }
+            .map { ($0.system, $0.code) }
+    }
+
+    /// Refuses a second current Patient with a unique identifier. A transaction-scoped advisory
+    /// lock per value serialises concurrent writers of the same identifier, so two simultaneous
+    /// creates cannot both pass the check.
+    private static func checkUnique(_ tokens: [(String, String)], except id: String, on connection: PostgresConnection, logger: Logger) async throws {
+        for (system, code) in tokens {
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(system + "|" + code), 0))", logger: logger)
+            let rows = try await connection.query(
+                """
+                SELECT t.id FROM search_token t JOIN resources r ON r.type = t.type AND r.id = t.id
+                WHERE t.type = 'Patient' AND t.param = 'identifier' AND t.system = \(system) AND t.code = \(code)
+                  AND t.id <> \(id) AND NOT r.deleted
+                LIMIT 1
+                """,
+                logger: logger
+            )
+            for try await existing in rows.decode(String.self) {
+                throw ResourceError(
+                    .conflict,
+                    .duplicate,
+                    "a Patient with this \(system) identifier exists: Patient/\(existing)",
+                    expression: ["Patient.identifier"]
+                )
+            }
+        }
+    }
 
     func opened(
         _ type: ResourceType,

@@ -64,8 +64,13 @@ struct Runtime {
     }
 
     /// The clinical record store over this runtime's database and keys.
-    func resourceStore() -> PostgresResourceStore {
-        PostgresResourceStore(database: self.database, ring: self.dataKeyRing(), logger: Logger(label: "hub.resources"))
+    func resourceStore(identifierSystems: IdentifierSystems) -> PostgresResourceStore {
+        PostgresResourceStore(
+            database: self.database,
+            ring: self.dataKeyRing(),
+            logger: Logger(label: "hub.resources"),
+            uniquePatientIdentifierSystems: [identifierSystems.residentID]
+        )
     }
 
     /// The data-key ring for commands that work on data keys (`hub keys …`).

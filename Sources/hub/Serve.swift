@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
                         migrator: runtime.migrator,
                         suite: runtime.suite,
                         keyStore: runtime.keyStore,
-                        resources: runtime.resourceStore(),
+                        resources: runtime.resourceStore(identifierSystems: identifierSystems),
                         validator: ResourceValidator(identifierSystems: identifierSystems),
                         metricsRegistry: runtime.metricsRegistry,
                         logger: logger

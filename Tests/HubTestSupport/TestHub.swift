@@ -105,8 +105,14 @@ public enum TestHub {
         let algorithms = AlgorithmRegistry.standard(preferring: suite)
         let keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: algorithms)
         let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: algorithms, logger: logger)
-        let resources = PostgresResourceStore(database: database, ring: ring, logger: logger)
-        let validator = ResourceValidator(identifierSystems: try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory))
+        let identifierSystems = try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory)
+        let resources = PostgresResourceStore(
+            database: database,
+            ring: ring,
+            logger: logger,
+            uniquePatientIdentifierSystems: [identifierSystems.residentID]
+        )
+        let validator = ResourceValidator(identifierSystems: identifierSystems)
         let application = try HubApplication.build(
             configuration: configuration,
             dependencies: .init(

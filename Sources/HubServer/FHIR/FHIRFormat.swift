@@ -58,8 +58,10 @@ struct FHIRFormat: Sendable {
 }
 
 extension HTTPField.Name {
-    /// `Prefer` (RFC 7240): `return=minimal|representation|OperationOutcome`.
+    /// `Prefer` (RFC 7240): `return=minimal|representation|OperationOutcome`, `handling=lenient`.
     static let prefer = HTTPField.Name("Prefer")!
+    /// FHIR conditional create: the search that must find nothing for the create to happen.
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
 }
 
 extension Date {

@@ -25,6 +25,18 @@ public struct FHIRResourceRoutes: Sendable {
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: nil)
+            if let condition = request.headers[.ifNoneExist] {
+                // Conditional create: no match creates, one match is returned as it is, more are 412.
+                let parameters = FHIRSearchRoutes.parameters(condition.hasPrefix("?") ? String(condition.dropFirst()) : condition)
+                guard !parameters.isEmpty else { throw APIError.badRequest("If-None-Exist needs search parameters") }
+                let matches = try await self.store.search(try SearchQuery(type: type, parameters: parameters + [("_count", "2")], lenient: false))
+                if matches.resources.count > 1 {
+                    throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "If-None-Exist matches more than one \(type.rawValue)")
+                }
+                if let existing = matches.resources.first {
+                    return Self.respond(existing, status: .ok, request: request, format: format, location: true)
+                }
+            }
             let stored = try await self.store.create(resource, type: type)
             return Self.respond(stored, status: .created, request: request, format: format, location: true)
         }
