@@ -83,6 +83,7 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
         baseURL: String?,
         date: String,
         resources: [Resource],
+        systemInteractions: [String] = [],
         mutualTLS: String
     ) -> CapabilityStatement {
         CapabilityStatement(
@@ -103,7 +104,7 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
                         description: "TLS with server certificate; client certificates: \(mutualTLS)."
                     ),
                     resource: resources.isEmpty ? nil : resources,
-                    interaction: nil
+                    interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) }
                 )
             ]
         )

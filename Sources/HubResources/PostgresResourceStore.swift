@@ -43,36 +43,171 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     public func create(_ resource: JSONObject, type: ResourceType) async throws -> StoredResource {
-        let id = UUID().uuidString.lowercased()
-        let now = Date().wholeMilliseconds
-        let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now)
-        let patient = Self.patientID(of: body, type: type, id: id)
-        let subject = Self.subject(type: type, id: id, patient: patient)
-        let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
-        let entries = try await self.indexer.entries(for: body, type: type)
-        let unique = self.uniqueTokens(entries, type: type)
-        let typeName = type.rawValue
+        try await self.transaction([.create(type, id: nil, resource)])[0]
+    }
+
+    /// Applies writes atomically, in order: all commit or none (a transaction Bundle).
+    ///
+    /// Encryption and blind indexes need the key store, so each write is prepared first, outside
+    /// the database transaction; the transaction then only writes rows (and seals updates, whose
+    /// version number it decides, with data keys already cached).
+    public func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource] {
+        var prepared: [PreparedWrite] = []
+        for operation in operations {
+            prepared.append(try await self.prepare(operation))
+        }
+        let ring = self.ring
         let logger = self.logger
-        try await self.database.withTransaction("create resource") { connection in
-            try await Self.checkUnique(unique, except: id, on: connection, logger: logger)
+        let writes = prepared
+        return try await self.database.withTransaction("write resources") { connection in
+            var results: [StoredResource] = []
+            for (index, write) in writes.enumerated() {
+                do {
+                    results.append(try await Self.apply(write, ring: ring, on: connection, logger: logger))
+                } catch let error as ResourceError where writes.count > 1 {
+                    var located = error
+                    located.diagnostics = "entry \(index): \(error.diagnostics)"
+                    throw located
+                }
+            }
+            return results
+        }
+    }
+
+    /// A write with everything that needs the key store done.
+    struct PreparedWrite: Sendable {
+        enum Kind: Sendable {
+            case create(StoredResource, sealed: ByteBuffer)
+            case update(JSONObject, ifMatch: Int?)
+            case delete
+        }
+        var type: ResourceType
+        var id: String
+        var kind: Kind
+        var patient: String?
+        var subject: String
+        var entries: SearchIndexer.Entries?
+        var unique: [(String, String)]
+    }
+
+    func prepare(_ operation: WriteOperation) async throws -> PreparedWrite {
+        switch operation {
+        case .create(let type, let givenID, let resource):
+            let id = givenID ?? UUID().uuidString.lowercased()
+            let now = Date().wholeMilliseconds
+            let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now)
+            let patient = Self.patientID(of: body, type: type, id: id)
+            let subject = Self.subject(type: type, id: id, patient: patient)
+            let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
+            let entries = try await self.indexer.entries(for: body, type: type)
+            return PreparedWrite(
+                type: type, id: id, kind: .create(stored, sealed: sealed), patient: patient, subject: subject,
+                entries: entries, unique: self.uniqueTokens(entries, type: type)
+            )
+        case .update(let type, let id, let resource, let ifMatch):
+            let patient = Self.patientID(of: resource, type: type, id: id)
+            let subject = Self.subject(type: type, id: id, patient: patient)
+            // The data key must be cached before the transaction holds row locks.
+            try await self.ring.prepareDataKey(for: subject)
+            let entries = try await self.indexer.entries(for: resource, type: type)
+            return PreparedWrite(
+                type: type, id: id, kind: .update(resource, ifMatch: ifMatch), patient: patient, subject: subject,
+                entries: entries, unique: self.uniqueTokens(entries, type: type)
+            )
+        case .delete(let type, let id):
+            return PreparedWrite(type: type, id: id, kind: .delete, patient: nil, subject: "", entries: nil, unique: [])
+        }
+    }
+
+    static func apply(_ write: PreparedWrite, ring: DataKeyRing, on connection: PostgresConnection, logger: Logger) async throws -> StoredResource {
+        let typeName = write.type.rawValue
+        let id = write.id
+        switch write.kind {
+        case .create(let stored, let sealed):
+            try await Self.checkUnique(write.unique, except: id, on: connection, logger: logger)
+            let now = stored.lastUpdated
             try await connection.query(
                 """
                 INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
-                VALUES (\(typeName), \(id), 1, \(now), false, \(subject), \(sealed))
+                VALUES (\(typeName), \(id), 1, \(now), false, \(write.subject), \(sealed))
                 """,
-                logger: self.logger
+                logger: logger
             )
             try await connection.query(
                 """
                 INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
-                VALUES (\(typeName), \(id), 1, \(now), false, \(patient))
+                VALUES (\(typeName), \(id), 1, \(now), false, \(write.patient))
                 """,
                 logger: logger
             )
-            try await SearchIndexer.write(entries, type: typeName, id: id, on: connection, logger: logger)
-            return ()
+            try await SearchIndexer.write(write.entries, type: typeName, id: id, on: connection, logger: logger)
+            return stored
+        case .update(let resource, let ifMatch):
+            try await Self.checkUnique(write.unique, except: id, on: connection, logger: logger)
+            guard let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
+                throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
+            }
+            if let ifMatch, ifMatch != current {
+                throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(current)")
+            }
+            let version = current + 1
+            let now = Date().wholeMilliseconds
+            let (stored, body) = Self.stamp(resource, type: write.type, id: id, version: version, at: now)
+            let sealed = ByteBuffer(
+                bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))
+            )
+            try await connection.query(
+                """
+                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+                VALUES (\(typeName), \(id), \(version), \(now), false, \(write.subject), \(sealed))
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE resources SET version = \(version), last_updated = \(now), deleted = false, patient_id = \(write.patient)
+                WHERE type = \(typeName) AND id = \(id)
+                """,
+                logger: logger
+            )
+            try await SearchIndexer.write(write.entries, type: typeName, id: id, on: connection, logger: logger)
+            return stored
+        case .delete:
+            let rows = try await connection.query(
+                """
+                SELECT r.version, r.deleted, r.last_updated, v.subject FROM resources r
+                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+                WHERE r.type = \(typeName) AND r.id = \(id) FOR UPDATE OF r
+                """,
+                logger: logger
+            )
+            var found: (Int, Bool, Date, String)?
+            for try await row in rows.decode((Int, Bool, Date, String).self) { found = row }
+            guard let (current, deleted, lastUpdated, subject) = found else {
+                throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
+            }
+            if deleted {
+                return StoredResource(type: write.type, id: id, versionID: current, lastUpdated: lastUpdated.nearestMillisecond, isDeleted: true, resource: nil)
+            }
+            let version = current + 1
+            let now = Date().wholeMilliseconds
+            try await connection.query(
+                """
+                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+                VALUES (\(typeName), \(id), \(version), \(now), true, \(subject), NULL)
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                UPDATE resources SET version = \(version), last_updated = \(now), deleted = true
+                WHERE type = \(typeName) AND id = \(id)
+                """,
+                logger: logger
+            )
+            try await SearchIndexer.write(nil, type: typeName, id: id, on: connection, logger: logger)
+            return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
         }
-        return stored
     }
 
     public func read(_ type: ResourceType, id: String) async throws -> StoredResource {
@@ -122,87 +257,11 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?) async throws -> StoredResource {
-        let typeName = type.rawValue
-        let patient = Self.patientID(of: resource, type: type, id: id)
-        let subject = Self.subject(type: type, id: id, patient: patient)
-        // Make sure the data key exists and is cached before the transaction holds its row lock,
-        // and compute the blind indexes (key-store calls) outside it too.
-        try await self.ring.prepareDataKey(for: subject)
-        let entries = try await self.indexer.entries(for: resource, type: type)
-        let unique = self.uniqueTokens(entries, type: type)
-        let ring = self.ring
-        let logger = self.logger
-        return try await self.database.withTransaction("update resource") { connection in
-            try await Self.checkUnique(unique, except: id, on: connection, logger: logger)
-            let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger)
-            guard let current else {
-                throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
-            }
-            if let ifMatch, ifMatch != current {
-                throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(current)")
-            }
-            let version = current + 1
-            let now = Date().wholeMilliseconds
-            let (stored, body) = Self.stamp(resource, type: type, id: id, version: version, at: now)
-            let sealed = ByteBuffer(bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, version)))
-            try await connection.query(
-                """
-                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
-                VALUES (\(typeName), \(id), \(version), \(now), false, \(subject), \(sealed))
-                """,
-                logger: logger
-            )
-            try await connection.query(
-                """
-                UPDATE resources SET version = \(version), last_updated = \(now), deleted = false, patient_id = \(patient)
-                WHERE type = \(typeName) AND id = \(id)
-                """,
-                logger: logger
-            )
-            try await SearchIndexer.write(entries, type: typeName, id: id, on: connection, logger: logger)
-            return stored
-        }
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)])[0]
     }
 
     public func delete(_ type: ResourceType, id: String) async throws -> StoredResource {
-        let typeName = type.rawValue
-        let logger = self.logger
-        return try await self.database.withTransaction("delete resource") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT r.version, r.deleted, r.last_updated, v.subject FROM resources r
-                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-                WHERE r.type = \(typeName) AND r.id = \(id) FOR UPDATE OF r
-                """,
-                logger: logger
-            )
-            var found: (Int, Bool, Date, String)?
-            for try await row in rows.decode((Int, Bool, Date, String).self) { found = row }
-            guard let (current, deleted, lastUpdated, subject) = found else {
-                throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
-            }
-            if deleted {
-                return StoredResource(type: type, id: id, versionID: current, lastUpdated: lastUpdated.nearestMillisecond, isDeleted: true, resource: nil)
-            }
-            let version = current + 1
-            let now = Date().wholeMilliseconds
-            try await connection.query(
-                """
-                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
-                VALUES (\(typeName), \(id), \(version), \(now), true, \(subject), NULL)
-                """,
-                logger: logger
-            )
-            try await connection.query(
-                """
-                UPDATE resources SET version = \(version), last_updated = \(now), deleted = true
-                WHERE type = \(typeName) AND id = \(id)
-                """,
-                logger: logger
-            )
-            try await SearchIndexer.write(nil, type: typeName, id: id, on: connection, logger: logger)
-            return StoredResource(type: type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
-        }
+        try await self.transaction([.delete(type, id: id)])[0]
     }
 
     public func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource] {

@@ -26,4 +26,16 @@ public protocol ResourceStore: Sendable {
 
     /// Current versions matching a search, one page at a time.
     func search(_ query: SearchQuery) async throws -> SearchResult
+
+    /// Applies writes atomically, in order: all commit or none.
+    func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource]
+}
+
+/// One write of a transaction.
+public enum WriteOperation: Sendable {
+    /// Create; `id` is nil for a server-assigned id, or one the caller assigned (a transaction
+    /// Bundle assigns ids first, to resolve `urn:uuid:` references between its entries).
+    case create(ResourceType, id: String?, JSONObject)
+    case update(ResourceType, id: String, JSONObject, ifMatch: Int?)
+    case delete(ResourceType, id: String)
 }

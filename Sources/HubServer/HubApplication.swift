@@ -78,6 +78,7 @@ public enum HubApplication {
         let clinical = router.group("fhir").add(middleware: ClientCertificateGate())
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
+        FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
 
         let server: HTTPServerBuilder
         do {

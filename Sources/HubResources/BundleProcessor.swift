@@ -1,0 +1,249 @@
+import Foundation
+public import HubFHIR
+
+/// Batch and transaction Bundles (`POST /fhir`).
+///
+/// A transaction is all-or-nothing: every entry is validated, `urn:uuid:` references between
+/// entries are resolved to the ids the hub assigns, and the writes run in one database
+/// transaction in FHIR's order (DELETE, POST, PUT, then reads). A batch runs each entry on its
+/// own and reports each outcome.
+public struct BundleProcessor: Sendable {
+    let store: any ResourceStore
+    let validator: ResourceValidator
+    /// Entries in one Bundle at most.
+    public static let maximumEntries = 10_000
+
+    public init(store: any ResourceStore, validator: ResourceValidator) {
+        self.store = store
+        self.validator = validator
+    }
+
+    enum Method: String {
+        case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+
+        var order: Int {
+            switch self {
+            case .delete: 0
+            case .post: 1
+            case .put: 2
+            case .get: 3
+            }
+        }
+    }
+
+    struct Entry {
+        var index: Int
+        var method: Method
+        var type: ResourceType
+        var id: String?
+        var fullURL: String?
+        var resource: JSONObject?
+        var ifMatch: Int?
+    }
+
+    /// Processes a Bundle and returns the response Bundle (`transaction-response` or `batch-response`).
+    public func process(_ value: JSONValue, base: String) async throws -> JSONObject {
+        guard let bundle = value.objectValue, bundle["resourceType"]?.stringValue == "Bundle" else {
+            throw ResourceError(.invalid, .invalid, "POST /fhir takes a Bundle", expression: ["Bundle"])
+        }
+        let kind = bundle["type"]?.stringValue
+        guard kind == "transaction" || kind == "batch" else {
+            throw ResourceError(.invalid, .value, "Bundle.type must be transaction or batch", expression: ["Bundle.type"])
+        }
+        let rawEntries = bundle["entry"]?.arrayValue ?? []
+        guard rawEntries.count <= Self.maximumEntries else {
+            throw ResourceError(.invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumEntries) entries", expression: ["Bundle.entry"])
+        }
+        if kind == "transaction" {
+            let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
+            return try await self.transaction(entries, base: base)
+        }
+        var responses: [JSONValue] = []
+        for (index, raw) in rawEntries.enumerated() {
+            do {
+                let entry = try Self.entry(raw, index: index)
+                responses.append(try await self.transaction([entry], base: base, single: true))
+            } catch let error as ResourceError {
+                responses.append(Self.errorEntry(error))
+            }
+        }
+        return JSONObject([("resourceType", .string("Bundle")), ("type", .string("batch-response")), ("entry", .array(responses))])
+    }
+
+    private func transaction(_ entries: [Entry], base: String) async throws -> JSONObject {
+        var entries = entries
+        // Assign ids to creates and resolve references to them.
+        var resolved: [String: String] = [:]
+        for index in entries.indices where entries[index].method == .post {
+            let id = UUID().uuidString.lowercased()
+            entries[index].id = id
+            if let fullURL = entries[index].fullURL {
+                guard resolved[fullURL] == nil else {
+                    throw ResourceError(.invalid, .duplicate, "fullUrl \(fullURL) appears twice", expression: ["Bundle.entry[\(index)].fullUrl"])
+                }
+                resolved[fullURL] = "\(entries[index].type.rawValue)/\(id)"
+            }
+        }
+        var operations: [(Int, WriteOperation)] = []
+        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) {
+            switch entry.method {
+            case .post, .put:
+                guard let resource = entry.resource else {
+                    throw ResourceError(.invalid, .required, "a \(entry.method.rawValue) entry needs a resource", expression: ["Bundle.entry[\(entry.index)].resource"])
+                }
+                let rewritten = Self.resolvingReferences(in: .object(resource), resolved)
+                if let unresolved = Self.firstUnresolvedReference(in: rewritten) {
+                    throw ResourceError(
+                        .invalid,
+                        .notFound,
+                        "reference \(unresolved) names no entry of this Bundle",
+                        expression: ["Bundle.entry[\(entry.index)].resource"]
+                    )
+                }
+                let valid: JSONObject
+                do {
+                    valid = try self.validator.validate(rewritten, as: entry.type, expectedID: entry.method == .put ? entry.id : nil)
+                } catch {
+                    var located = error
+                    located.expression = error.expression.map { $0.map { "Bundle.entry[\(entry.index)].resource.\($0)" } }
+                    located.diagnostics = "entry \(entry.index): \(error.diagnostics)"
+                    throw located
+                }
+                let operation: WriteOperation =
+                    entry.method == .post
+                    ? .create(entry.type, id: entry.id, valid)
+                    : .update(entry.type, id: entry.id ?? "", valid, ifMatch: entry.ifMatch)
+                operations.append((entry.index, operation))
+            case .delete:
+                operations.append((entry.index, .delete(entry.type, id: entry.id ?? "")))
+            case .get:
+                break
+            }
+        }
+        let results = try await self.store.transaction(operations.map(\.1))
+        var byIndex: [Int: StoredResource] = [:]
+        for ((index, _), stored) in zip(operations, results) { byIndex[index] = stored }
+        var responses: [JSONValue] = []
+        for entry in entries {
+            if entry.method == .get {
+                do {
+                    responses.append(Self.responseEntry(try await self.store.read(entry.type, id: entry.id ?? ""), status: "200 OK", base: base))
+                } catch let error as ResourceError {
+                    responses.append(Self.errorEntry(error))
+                }
+                continue
+            }
+            guard let stored = byIndex[entry.index] else { continue }
+            let status = entry.method == .post ? "201 Created" : (entry.method == .delete ? "204 No Content" : "200 OK")
+            responses.append(Self.responseEntry(stored, status: status, base: base))
+        }
+        return JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
+    }
+
+    /// One entry of a batch, as its own transaction; returns its response entry.
+    private func transaction(_ entries: [Entry], base: String, single: Bool) async throws -> JSONValue {
+        let response = try await self.transaction(entries, base: base)
+        return response["entry"]?.arrayValue?.first ?? .object(JSONObject())
+    }
+
+    // MARK: Parsing
+
+    static func entry(_ raw: JSONValue, index: Int) throws(ResourceError) -> Entry {
+        let path = "Bundle.entry[\(index)]"
+        guard let object = raw.objectValue, let request = object["request"]?.objectValue else {
+            throw ResourceError(.invalid, .required, "each entry needs a request", expression: ["\(path).request"])
+        }
+        guard let methodName = request["method"]?.stringValue, let method = Method(rawValue: methodName) else {
+            throw ResourceError(.invalid, .notSupported, "request.method must be GET, POST, PUT or DELETE", expression: ["\(path).request.method"])
+        }
+        guard let url = request["url"]?.stringValue, !url.contains("?") else {
+            throw ResourceError(.invalid, .notSupported, "request.url must be Type or Type/id (conditional URLs are not supported yet)", expression: ["\(path).request.url"])
+        }
+        let parts = url.split(separator: "/").map(String.init)
+        guard let typeName = parts.first, let type = ResourceType(rawValue: typeName) else {
+            throw ResourceError(.invalid, .notSupported, "\(url) names no supported resource type", expression: ["\(path).request.url"])
+        }
+        let needsID = method != .post
+        guard parts.count == (needsID ? 2 : 1), !needsID || ResourceValidator.isValidID(parts[1]) else {
+            throw ResourceError(.invalid, .invalid, "\(method.rawValue) takes \(needsID ? "Type/id" : "Type") as url, not \(url)", expression: ["\(path).request.url"])
+        }
+        var ifMatch: Int?
+        if let header = request["ifMatch"]?.stringValue {
+            let digits = header.filter(\.isNumber)
+            guard let version = Int(digits) else {
+                throw ResourceError(.invalid, .invalid, "ifMatch must name a version as W/\"n\"", expression: ["\(path).request.ifMatch"])
+            }
+            ifMatch = version
+        }
+        if request["ifNoneExist"] != nil {
+            throw ResourceError(.invalid, .notSupported, "conditional create inside a Bundle is not supported yet", expression: ["\(path).request.ifNoneExist"])
+        }
+        return Entry(
+            index: index,
+            method: method,
+            type: type,
+            id: needsID ? parts[1] : nil,
+            fullURL: object["fullUrl"]?.stringValue,
+            resource: object["resource"]?.objectValue,
+            ifMatch: ifMatch
+        )
+    }
+
+    static func resolvingReferences(in value: JSONValue, _ resolved: [String: String]) -> JSONValue {
+        switch value {
+        case .array(let values):
+            return .array(values.map { Self.resolvingReferences(in: $0, resolved) })
+        case .object(var object):
+            for member in object.members {
+                if member.key == "reference", let text = member.value.stringValue, let target = resolved[text] {
+                    object["reference"] = .string(target)
+                } else {
+                    object[member.key] = Self.resolvingReferences(in: member.value, resolved)
+                }
+            }
+            return .object(object)
+        default:
+            return value
+        }
+    }
+
+    static func firstUnresolvedReference(in value: JSONValue) -> String? {
+        switch value {
+        case .array(let values):
+            return values.lazy.compactMap { Self.firstUnresolvedReference(in: $0) }.first
+        case .object(let object):
+            if let reference = object["reference"]?.stringValue, reference.hasPrefix("urn:uuid:") { return reference }
+            return object.members.lazy.compactMap { Self.firstUnresolvedReference(in: $0.value) }.first
+        default:
+            return nil
+        }
+    }
+
+    static func responseEntry(_ stored: StoredResource, status: String, base: String) -> JSONValue {
+        var response = JSONObject([("status", .string(status)), ("etag", .string(stored.eTag)), ("lastModified", .string(stored.lastUpdated.fhirInstant))])
+        if !stored.isDeleted { response["location"] = .string("\(stored.versionedReference)") }
+        var entry = JSONObject([("fullUrl", .string("\(base)/\(stored.type.rawValue)/\(stored.id)"))])
+        if let resource = stored.resource { entry["resource"] = .object(resource) }
+        entry["response"] = .object(response)
+        return .object(entry)
+    }
+
+    static func errorEntry(_ error: ResourceError) -> JSONValue {
+        var issue = JSONObject([("severity", .string("error")), ("code", .string(error.issueType.rawValue)), ("diagnostics", .string(error.diagnostics))])
+        if let expression = error.expression { issue["expression"] = .array(expression.map(JSONValue.string)) }
+        let outcome = JSONObject([("resourceType", .string("OperationOutcome")), ("issue", .array([.object(issue)]))])
+        return .object(JSONObject([("response", .object(JSONObject([("status", .string(Self.statusLine(error.code))), ("outcome", .object(outcome))])))]))
+    }
+
+    static func statusLine(_ code: ResourceError.Code) -> String {
+        switch code {
+        case .notFound: "404 Not Found"
+        case .gone: "410 Gone"
+        case .conflict: "409 Conflict"
+        case .preconditionFailed: "412 Precondition Failed"
+        case .unprocessable: "422 Unprocessable Entity"
+        case .methodNotAllowed: "405 Method Not Allowed"
+        default: "400 Bad Request"
+        }
+    }
+}
