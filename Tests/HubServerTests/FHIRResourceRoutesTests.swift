@@ -99,7 +99,7 @@ import Testing
             #expect(resources.count == 20)
             let patient = resources.first { $0["type"] as? String == "Patient" }
             let interactions = (patient?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
-            #expect(interactions == ["read", "vread", "update", "delete", "history-instance", "create", "search-type"])
+            #expect(interactions == ["read", "vread", "update", "patch", "delete", "history-instance", "create", "search-type"])
             let parameters = (patient?["searchParam"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
             #expect(parameters.contains("identifier") && parameters.contains("birthdate") && parameters.contains("_id"))
         }
@@ -223,7 +223,7 @@ import Testing
             let response = try jsonObject(reply)
             #expect(response["type"] as? String == "transaction-response")
             let entries = response["entry"] as? [[String: Any]] ?? []
-            #expect(entries.count == 3)
+            try #require(entries.count == 3)
             #expect(entries.allSatisfy { ($0["response"] as? [String: Any])?["status"] as? String == "201 Created" })
             let patientID = ((entries[0]["resource"] as? [String: Any])?["id"] as? String) ?? ""
             let observationID = ((entries[1]["resource"] as? [String: Any])?["id"] as? String) ?? ""
@@ -273,6 +273,53 @@ import Testing
             #expect(reply.status == 200)
             let statuses = (try jsonObject(reply)["entry"] as? [[String: Any]])?.compactMap { ($0["response"] as? [String: Any])?["status"] as? String }
             #expect(statuses == ["201 Created", "404 Not Found", "400 Bad Request"])
+        }
+    }
+}
+
+@Suite struct FHIRPatchTests {
+    @Test func patchesWithJSONPatchUnderTheVersionRules() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let created = try await hub.send(
+                "POST", "/fhir/Organization", headers: FHIRResourceRoutesTests.json,
+                body: Array(#"{"resourceType":"Organization","name":"市中心医院","active":true}"#.utf8), presenting: pki
+            )
+            let id = try #require(try jsonObject(created)["id"] as? String)
+            let patchType = [("Content-Type", "application/json-patch+json")]
+            let patched = try await hub.send(
+                "PATCH", "/fhir/Organization/\(id)", headers: patchType + [("If-Match", "W/\"1\"")],
+                body: Array(#"[{"op":"replace","path":"/active","value":false},{"op":"add","path":"/alias","value":["中心医院"]}]"#.utf8),
+                presenting: pki
+            )
+            #expect(patched.status == 200, "\(patched.text)")
+            #expect(patched.header("etag") == "W/\"2\"")
+            let body = try jsonObject(patched)
+            #expect(body["active"] as? Bool == false)
+            #expect((body["alias"] as? [String]) == ["中心医院"])
+
+            let stale = try await hub.send(
+                "PATCH", "/fhir/Organization/\(id)", headers: patchType + [("If-Match", "W/\"1\"")],
+                body: Array(#"[{"op":"remove","path":"/alias"}]"#.utf8), presenting: pki
+            )
+            #expect(stale.status == 412)
+            let failing = try await hub.send(
+                "PATCH", "/fhir/Organization/\(id)", headers: patchType,
+                body: Array(#"[{"op":"test","path":"/name","value":"别的医院"}]"#.utf8), presenting: pki
+            )
+            #expect(failing.status == 422)
+            // A patch that would break the resource's rules (an empty string) is refused too.
+            let invalid = try await hub.send(
+                "PATCH", "/fhir/Organization/\(id)", headers: patchType,
+                body: Array(#"[{"op":"replace","path":"/name","value":""}]"#.utf8), presenting: pki
+            )
+            #expect(invalid.status == 400)
+            let changingID = try await hub.send(
+                "PATCH", "/fhir/Organization/\(id)", headers: patchType,
+                body: Array(#"[{"op":"replace","path":"/id","value":"other"}]"#.utf8), presenting: pki
+            )
+            #expect(changingID.status == 400)
+            #expect(try await hub.send("GET", "/fhir/Organization/\(id)", presenting: pki).header("etag") == "W/\"2\"")
         }
     }
 }

@@ -44,7 +44,8 @@ import Testing
             let proxy = try await TCPProxy(targetHost: host, targetPort: port)
             var throughProxy = url
             throughProxy.endpoint = .tcp(host: "127.0.0.1", port: proxy.port)
-            let configuration = try TestHub.configuration(database: throughProxy)
+            var configuration = try TestHub.configuration(database: throughProxy)
+            configuration.database.operationTimeoutSeconds = 2
             try await TestHub.withRunning(configuration) { hub in
                 #expect(try await hub.send("GET", "/readyz").status == 200)
 

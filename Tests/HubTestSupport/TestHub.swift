@@ -68,8 +68,10 @@ public enum TestHub {
         configuration.tls.clientCA = pki.caCertificate
         configuration.database.url = database
         configuration.database.maxConnections = 2
-        configuration.database.operationTimeoutSeconds = 2
-        configuration.database.connectTimeoutSeconds = 2
+        // Generous: a loaded 2-core machine must not turn slow answers into 503s. Outage tests
+        // shorten it themselves.
+        configuration.database.operationTimeoutSeconds = 10
+        configuration.database.connectTimeoutSeconds = 5
         configuration.database.migrateOnStart = true
         configuration.database.migrationsDirectory = try TestEnvironment.migrationsDirectory()
         configuration.crypto.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/crypto"

@@ -51,11 +51,25 @@ public struct TestProcess: Sendable {
         )
     }
 
-    /// Reads a pipe to its end on a dedicated thread.
+    /// Reads a pipe to its end on a dedicated thread, with read(2) retried on EINTR (Foundation's
+    /// readDataToEndOfFile traps when a signal interrupts it).
     private static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
+        let descriptor = handle.fileDescriptor
+        return await withCheckedContinuation { continuation in
             let thread = Thread {
-                continuation.resume(returning: handle.readDataToEndOfFile())
+                var data = Data()
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = read(descriptor, &buffer, buffer.count)
+                    if count > 0 {
+                        data.append(contentsOf: buffer[0..<count])
+                    } else if count < 0 && errno == EINTR {
+                        continue
+                    } else {
+                        break
+                    }
+                }
+                continuation.resume(returning: data)
             }
             thread.start()
         }

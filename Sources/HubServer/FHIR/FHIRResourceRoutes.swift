@@ -13,7 +13,7 @@ public struct FHIRResourceRoutes: Sendable {
     let validator: ResourceValidator
 
     /// The interactions these routes implement, as the CapabilityStatement lists them.
-    public static let interactions = ["read", "vread", "update", "delete", "history-instance", "create", "search-type"]
+    public static let interactions = ["read", "vread", "update", "patch", "delete", "history-instance", "create", "search-type"]
 
     public init(store: any ResourceStore, validator: ResourceValidator) {
         self.store = store
@@ -52,6 +52,36 @@ public struct FHIRResourceRoutes: Sendable {
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: id)
             let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request))
             return Self.respond(stored, status: .ok, request: request, format: format, location: true)
+        }
+        group.patch(":type/:id") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            let id = try Self.id(context)
+            let patch = try await Self.patch(of: request)
+            let explicitVersion = try Self.ifMatch(request)
+            // Without If-Match, the patch applies to whatever is current; a concurrent update in
+            // between is retried rather than lost.
+            for _ in 0..<3 {
+                let current = try await self.store.read(type, id: id)
+                guard let document = current.resource else { break }
+                if let explicitVersion, explicitVersion != current.versionID {
+                    throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
+                }
+                let patched: JSONValue
+                do throws(JSONPatch.PatchError) {
+                    patched = try patch.apply(to: .object(document))
+                } catch {
+                    throw APIError(.unprocessableContent, code: .processing, diagnostics: "the patch does not apply: \(error.message)")
+                }
+                let resource = try self.validator.validate(patched, as: type, expectedID: id)
+                do {
+                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID)
+                    return Self.respond(stored, status: .ok, request: request, format: format, location: true)
+                } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
+                    continue
+                }
+            }
+            throw APIError(.conflict, code: .conflict, diagnostics: "\(type.rawValue)/\(id) kept changing; retry the patch")
         }
         group.delete(":type/:id") { request, context in
             let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context))
@@ -96,6 +126,23 @@ public struct FHIRResourceRoutes: Sendable {
             throw APIError.badRequest("\(id) is not a FHIR id (1-64 characters of A-Z a-z 0-9 - .)")
         }
         return id
+    }
+
+    /// The request body as a JSON Patch (`application/json-patch+json`).
+    static func patch(of request: Request) async throws -> JSONPatch {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json-patch+json") else {
+            throw APIError(.unsupportedMediaType, code: .notSupported, diagnostics: "PATCH takes application/json-patch+json (JSON Patch)")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: .max)
+        do {
+            return try JSONPatch(try JSONParser.parse(Array(buffer: buffer)))
+        } catch let error as JSONParser.ParseError {
+            throw APIError.badRequest("the body is not valid JSON: \(error.description)")
+        } catch let error as JSONPatch.PatchError {
+            throw APIError.badRequest(error.message)
+        }
     }
 
     /// `If-Match: W/"3"` (or `"3"`, or `3`) → 3.
