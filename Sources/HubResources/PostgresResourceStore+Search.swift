@@ -60,6 +60,35 @@ extension PostgresResourceStore {
         return SearchResult(resources: resources, nextCursor: next, total: total)
     }
 
+    public func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult {
+        // The Patient must exist (and not be deleted): 404/410 otherwise.
+        _ = try await self.read(.patient, id: patientID)
+        let limit = max(1, min(count, SearchQuery.maximumCount))
+        let position = cursor ?? ""
+        let logger = self.logger
+        let rows = try await self.database.withConnection("everything") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT r.type, r.id, r.version, r.last_updated, v.body FROM resources r
+                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+                WHERE r.patient_id = \(patientID) AND NOT r.deleted AND (r.type || '/' || r.id) > \(position)
+                ORDER BY r.type || '/' || r.id LIMIT \(limit + 1)
+                """,
+                logger: logger
+            )
+            var result: [(String, String, Int, Date, ByteBuffer?)] = []
+            for try await row in rows.decode((String, String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            return result
+        }
+        var resources: [StoredResource] = []
+        for (typeName, id, version, lastUpdated, body) in rows.prefix(limit) {
+            guard let type = ResourceType(rawValue: typeName) else { continue }
+            resources.append(try await self.opened(type, id, version, lastUpdated, false, body))
+        }
+        let next = rows.count > limit ? resources.last.map { "\($0.type.rawValue)/\($0.id)" } : nil
+        return SearchResult(resources: resources, nextCursor: next, total: nil)
+    }
+
     private func condition(_ clause: SearchQuery.Clause, type: String, sql: inout SQLBuilder) async throws -> String {
         switch clause {
         case .id(let ids):

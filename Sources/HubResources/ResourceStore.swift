@@ -27,6 +27,10 @@ public protocol ResourceStore: Sendable {
     /// Current versions matching a search, one page at a time.
     func search(_ query: SearchQuery) async throws -> SearchResult
 
+    /// A patient's case history: the Patient and every current resource in their compartment,
+    /// one page at a time (keyset by `Type/id`).
+    func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult
+
     /// Applies writes atomically, in order: all commit or none.
     func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource]
 }

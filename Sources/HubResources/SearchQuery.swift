@@ -35,7 +35,7 @@ public struct SearchQuery: Sendable {
     /// The parameters as understood, for the Bundle's `self` and `next` links.
     public var canonicalParameters: [(String, String)] = []
 
-    static let maximumCount = 200
+    public static let maximumCount = 200
     /// Result parameters and formatting options that are not search criteria.
     static let passThrough: Set = ["_format", "_pretty"]
 

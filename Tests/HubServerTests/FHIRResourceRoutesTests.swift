@@ -323,3 +323,37 @@ import Testing
         }
     }
 }
+
+@Suite struct PatientEverythingTests {
+    @Test func returnsThePatientsCaseHistoryPaged() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 4242)
+            let patient = try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki))
+            let id = try #require(patient["id"] as? String)
+            var observationIDs: [String] = []
+            for code in ["2345-7", "718-7", "4548-4"] {
+                let body = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(id)"}}"#
+                let created = try jsonObject(try await hub.send("POST", "/fhir/Observation", headers: FHIRResourceRoutesTests.json, body: Array(body.utf8), presenting: pki))
+                observationIDs.append(try #require(created["id"] as? String))
+            }
+            _ = try await hub.send("POST", "/fhir/Organization", headers: FHIRResourceRoutesTests.json, body: Array(#"{"resourceType":"Organization","name":"外院"}"#.utf8), presenting: pki)
+            _ = try await hub.send("DELETE", "/fhir/Observation/\(observationIDs[2])", presenting: pki)
+
+            var seen: [String] = []
+            var path: String? = "/fhir/Patient/\(id)/$everything?_count=2"
+            while let current = path {
+                let page = try jsonObject(try await hub.send("GET", current, presenting: pki))
+                for entry in page["entry"] as? [[String: Any]] ?? [] {
+                    let resource = entry["resource"] as? [String: Any]
+                    seen.append("\(resource?["resourceType"] as? String ?? "")/\(resource?["id"] as? String ?? "")")
+                }
+                let next = (page["link"] as? [[String: Any]])?.first { $0["relation"] as? String == "next" }?["url"] as? String
+                path = next.map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
+            }
+            #expect(Set(seen) == Set(["Patient/\(id)", "Observation/\(observationIDs[0])", "Observation/\(observationIDs[1])"]))
+            #expect(seen.count == 3)
+            #expect(try await hub.send("GET", "/fhir/Patient/unknown/$everything", presenting: pki).status == 404)
+        }
+    }
+}

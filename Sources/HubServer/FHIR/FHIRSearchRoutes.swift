@@ -16,6 +16,38 @@ public struct FHIRSearchRoutes: Sendable {
         group.get(":type") { request, context in
             try await self.search(request, context, parameters: Self.parameters(request.uri.query ?? ""))
         }
+        // Registered for every type (the router does not backtrack from a constant `Patient`
+        // segment to `:type`), answered for Patient only.
+        group.get(":type/:id/$everything") { request, context in
+            let format = try FHIRFormat(request: request)
+            guard try FHIRResourceRoutes.type(context) == .patient else {
+                throw APIError(.notFound, code: .notSupported, diagnostics: "$everything is defined on Patient only")
+            }
+            let id = try FHIRResourceRoutes.id(context)
+            let parameters = Self.parameters(request.uri.query ?? "")
+            var count = 50
+            var cursor: String?
+            for (name, value) in parameters {
+                switch name {
+                case "_count":
+                    guard let number = Int(value), number > 0 else { throw APIError.badRequest("_count must be a positive whole number") }
+                    count = min(number, SearchQuery.maximumCount)
+                case "_cursor": cursor = value
+                case "_format", "_pretty": break
+                default: throw APIError.badRequest("$everything takes _count only (\(name) is not supported yet)")
+                }
+            }
+            let result = try await self.store.everything(patientID: id, count: count, after: cursor)
+            let base = FHIRResourceRoutes.base(request)
+            var bundle = Self.entriesBundle(result.resources, base: base)
+            var links: [JSONValue] = [Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)" + (cursor.map { "&_cursor=\($0)" } ?? ""))]
+            if let next = result.nextCursor {
+                let escaped = next.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? next
+                links.append(Self.link("next", "\(base)/Patient/\(id)/$everything?_count=\(count)&_cursor=\(escaped)"))
+            }
+            bundle["link"] = .array(links)
+            return format.response(.object(bundle))
+        }
         group.post(":type/_search") { request, context in
             var parameters = Self.parameters(request.uri.query ?? "")
             let contentType = request.headers[.contentType]?.lowercased() ?? ""
@@ -50,22 +82,14 @@ public struct FHIRSearchRoutes: Sendable {
         }
     }
 
-    static func bundle(_ result: SearchResult, query: SearchQuery, base: String) -> JSONObject {
-        func link(_ relation: String, cursor: String?) -> JSONValue {
-            var parameters = query.canonicalParameters
-            parameters.append(("_count", String(query.count)))
-            if let cursor { parameters.append(("_cursor", cursor)) }
-            let text = parameters.map { name, value in
-                "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? value)"
-            }.joined(separator: "&")
-            return .object(JSONObject([("relation", .string(relation)), ("url", .string("\(base)/\(query.type.rawValue)?\(text)"))]))
-        }
+    static func link(_ relation: String, _ url: String) -> JSONValue {
+        .object(JSONObject([("relation", .string(relation)), ("url", .string(url))]))
+    }
+
+    /// A searchset Bundle of `resources` (links added by the caller).
+    static func entriesBundle(_ resources: [StoredResource], base: String) -> JSONObject {
         var bundle = JSONObject([("resourceType", .string("Bundle")), ("type", .string("searchset"))])
-        if let total = result.total { bundle["total"] = .number(String(total)) }
-        var links = [link("self", cursor: query.cursor)]
-        if let next = result.nextCursor { links.append(link("next", cursor: next)) }
-        bundle["link"] = .array(links)
-        let entries: [JSONValue] = result.resources.compactMap { stored in
+        let entries: [JSONValue] = resources.compactMap { stored in
             guard let resource = stored.resource else { return nil }
             return .object(
                 JSONObject([
@@ -76,6 +100,24 @@ public struct FHIRSearchRoutes: Sendable {
             )
         }
         if !entries.isEmpty { bundle["entry"] = .array(entries) }
+        return bundle
+    }
+
+    static func bundle(_ result: SearchResult, query: SearchQuery, base: String) -> JSONObject {
+        func link(_ relation: String, cursor: String?) -> JSONValue {
+            var parameters = query.canonicalParameters
+            parameters.append(("_count", String(query.count)))
+            if let cursor { parameters.append(("_cursor", cursor)) }
+            let text = parameters.map { name, value in
+                "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? value)"
+            }.joined(separator: "&")
+            return .object(JSONObject([("relation", .string(relation)), ("url", .string("\(base)/\(query.type.rawValue)?\(text)"))]))
+        }
+        var bundle = Self.entriesBundle(result.resources, base: base)
+        if let total = result.total { bundle["total"] = .number(String(total)) }
+        var links = [link("self", cursor: query.cursor)]
+        if let next = result.nextCursor { links.append(link("next", cursor: next)) }
+        bundle["link"] = .array(links)
         if !query.ignored.isEmpty {
             let outcome = OperationOutcome(
                 issue: [.init(severity: .warning, code: .notSupported, diagnostics: "ignored parameters: \(query.ignored.joined(separator: ", "))")]
