@@ -224,6 +224,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         // The executables, run as processes the way operators and clinicians run them.
