@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import HubCrypto
 public import HubFHIR
 public import HubKeys
@@ -287,6 +287,50 @@ public struct PostgresResourceStore: ResourceStore {
             versions.append(try await self.opened(type, id, version, lastUpdated, deleted, body))
         }
         return versions
+    }
+
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (versions: [StoredResource], next: String?) {
+        let limit = max(1, min(count, 1000))
+        // The cursor is `<microseconds since 1970>:<row key>` of the last version returned: the
+        // order (time, row key) descending is total, so pages neither repeat nor skip.
+        var cursorTime: Date?
+        var cursorKey = ""
+        if let cursor {
+            let parts = cursor.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let micros = Int64(parts[0]) else {
+                throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+            }
+            cursorTime = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+            cursorKey = String(parts[1])
+        }
+        let typeName = type?.rawValue
+        let logger = self.logger
+        let (afterTime, afterKey) = (cursorTime, cursorKey)
+        let rows = try await self.database.withConnection("read history") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT type, id, version, last_updated, deleted, body, row_key FROM resource_versions
+                WHERE (\(typeName)::text IS NULL OR type = \(typeName))
+                  AND (\(since)::timestamptz IS NULL OR last_updated >= \(since))
+                  AND (\(afterTime)::timestamptz IS NULL OR (last_updated, row_key) < (\(afterTime), \(afterKey)))
+                ORDER BY last_updated DESC, row_key DESC LIMIT \(limit + 1)
+                """,
+                logger: logger
+            )
+            var result: [(String, String, Int, Date, Bool, ByteBuffer?, String)] = []
+            for try await row in rows.decode((String, String, Int, Date, Bool, ByteBuffer?, String).self) { result.append(row) }
+            return result
+        }
+        var versions: [StoredResource] = []
+        for (typeName, id, version, lastUpdated, deleted, body, _) in rows.prefix(limit) {
+            guard let rowType = ResourceType(rawValue: typeName) else { continue }
+            versions.append(try await self.opened(rowType, id, version, lastUpdated, deleted, body))
+        }
+        var next: String?
+        if rows.count > limit, let last = rows.prefix(limit).last {
+            next = "\(Int64((last.3.timeIntervalSince1970 * 1_000_000).rounded())):\(last.6)"
+        }
+        return (versions, next)
     }
 
     // MARK: Helpers

@@ -1,3 +1,4 @@
+public import Foundation
 public import HubFHIR
 
 /// Versioned storage of FHIR resources.
@@ -23,6 +24,10 @@ public protocol ResourceStore: Sendable {
 
     /// Versions of one resource, newest first.
     func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource]
+
+    /// Versions of all resources of a type (or of every type, for nil), newest first, written at
+    /// or after `since`; one page, continued from `cursor` (a position this store returned).
+    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (versions: [StoredResource], next: String?)
 
     /// Current versions matching a search, one page at a time.
     func search(_ query: SearchQuery) async throws -> SearchResult

@@ -13,7 +13,7 @@ public struct FHIRResourceRoutes: Sendable {
     let validator: ResourceValidator
 
     /// The interactions these routes implement, as the CapabilityStatement lists them.
-    public static let interactions = ["read", "vread", "update", "patch", "delete", "history-instance", "create", "search-type"]
+    public static let interactions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
 
     public init(store: any ResourceStore, validator: ResourceValidator) {
         self.store = store
@@ -87,6 +87,12 @@ public struct FHIRResourceRoutes: Sendable {
             let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context))
             return Response(status: .noContent, headers: [.eTag: stored.eTag])
         }
+        group.get(":type/_history") { request, context in
+            try await self.history(request, type: try Self.type(context))
+        }
+        group.get("_history") { request, _ in
+            try await self.history(request, type: nil)
+        }
         group.get(":type/:id/_history") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
@@ -108,6 +114,40 @@ public struct FHIRResourceRoutes: Sendable {
             }
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
+    }
+
+    /// Type and system history: `_since`, `_count`, and `_cursor` from a `next` link.
+    private func history(_ request: Request, type: ResourceType?) async throws -> Response {
+        let format = try FHIRFormat(request: request)
+        var since: Date?
+        var count = 100
+        var cursor: String?
+        for (name, value) in FHIRSearchRoutes.parameters(request.uri.query ?? "") {
+            switch name {
+            case "_since":
+                guard let range = FHIRDateRange(value) else { throw APIError.badRequest("_since must be a FHIR instant", expression: ["_since"]) }
+                since = range.low
+            case "_count":
+                guard let number = Int(value), number > 0 else { throw APIError.badRequest("_count must be a positive whole number") }
+                count = min(number, 1000)
+            case "_cursor": cursor = value
+            case "_format", "_pretty": break
+            default: throw APIError.badRequest("history takes _since and _count (\(name) is not supported)")
+            }
+        }
+        let (versions, next) = try await self.store.history(type, since: since, count: count, after: cursor)
+        let base = Self.base(request)
+        var bundle = Self.historyBundle(versions, base: base)
+        let path = "\(base)/\(type.map { "\($0.rawValue)/" } ?? "")_history"
+        var query = "_count=\(count)" + (since.map { "&_since=\($0.fhirInstant)" } ?? "")
+        query = query.replacingOccurrences(of: "+", with: "%2B")
+        var links: [JSONValue] = [FHIRSearchRoutes.link("self", "\(path)?\(query)")]
+        if let next {
+            links.append(FHIRSearchRoutes.link("next", "\(path)?\(query)&_cursor=\(next)"))
+        }
+        bundle["link"] = .array(links)
+        if versions.isEmpty { bundle["entry"] = nil }
+        return format.response(.object(bundle))
     }
 
     // MARK: Request parts
@@ -202,7 +242,6 @@ public struct FHIRResourceRoutes: Sendable {
         return JSONObject([
             ("resourceType", .string("Bundle")),
             ("type", .string("history")),
-            ("total", .number(String(versions.count))),
             ("entry", .array(entries)),
         ])
     }

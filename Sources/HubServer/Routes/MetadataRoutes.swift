@@ -29,7 +29,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                     ] + type.searchParameters.map { CapabilityStatement.SearchParam(name: $0.name, type: $0.kind.rawValue) }
                 )
             },
-            systemInteractions: ["transaction", "batch"],
+            systemInteractions: ["transaction", "batch", "history-system"],
             mutualTLS: mutualTLS.rawValue
         )
     }
