@@ -413,21 +413,13 @@ public struct PostgresResourceStore: ResourceStore {
     static func patientID(of resource: JSONObject, type: ResourceType, id: String) -> String? {
         if type == .patient { return id }
         for path in type.definition.patientReferences {
-            for value in Self.values(at: path.split(separator: ".").map(String.init), in: .object(resource)) {
+            for value in SearchIndexer.values(at: path.split(separator: ".").map(String.init), in: .object(resource)) {
                 guard let reference = value.objectValue?["reference"]?.stringValue else { continue }
                 let parts = reference.split(separator: "/")
                 if parts.count >= 2, parts[0] == "Patient" { return String(parts[1]) }
             }
         }
         return nil
-    }
-
-    static func values(at path: [String], in value: JSONValue) -> [JSONValue] {
-        guard let first = path.first else { return value.elements }
-        return value.elements.flatMap { element -> [JSONValue] in
-            guard let child = element.objectValue?[first] else { return [] }
-            return Self.values(at: Array(path.dropFirst()), in: child)
-        }
     }
 
     /// The resource as stored: server id, `meta.versionId` and `meta.lastUpdated` set, other

@@ -81,6 +81,7 @@ struct SearchIndexer: Sendable {
         BlindIndex.normalize(text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil), .name)
     }
 
+    /// The values at a dotted element path; repeating elements along the way are flattened.
     static func values(at path: [String], in value: JSONValue) -> [JSONValue] {
         guard let first = path.first else { return value.elements }
         return value.elements.flatMap { element -> [JSONValue] in
