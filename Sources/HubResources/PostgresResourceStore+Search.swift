@@ -35,15 +35,30 @@ extension PostgresResourceStore {
         }
 
         var pageConditions = whereClause
-        if let cursor = query.cursor {
-            pageConditions += "\n  AND r.id > \(sql.bind(cursor))"
+        let order: String
+        switch query.sort {
+        case .id(let descending):
+            if let cursor = query.cursor {
+                pageConditions += "\n  AND r.id \(descending ? "<" : ">") \(sql.bind(cursor))"
+            }
+            order = "r.id\(descending ? " DESC" : "")"
+        case .lastUpdated(let descending):
+            if let cursor = query.cursor {
+                let parts = cursor.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let micros = Int64(parts[0]) else {
+                    throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+                }
+                let time = sql.bind(Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+                pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time), \(sql.bind(String(parts[1]))))"
+            }
+            order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
         }
         let limit = sql.bind(query.count + 1)
         let pageSQL = """
             SELECT r.id, r.version, r.last_updated, v.body FROM resources r
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             WHERE \(pageConditions)
-            ORDER BY r.id LIMIT \(limit)
+            ORDER BY \(order) LIMIT \(limit)
             """
         let binds = sql.bindings
         let rows = try await self.database.withConnection("search") { connection in
@@ -56,7 +71,13 @@ extension PostgresResourceStore {
         for (id, version, lastUpdated, body) in rows.prefix(query.count) {
             resources.append(try await self.opened(query.type, id, version, lastUpdated, false, body))
         }
-        let next = rows.count > query.count ? resources.last?.id : nil
+        var next: String?
+        if rows.count > query.count, let last = rows.prefix(query.count).last {
+            switch query.sort {
+            case .id: next = last.0
+            case .lastUpdated: next = "\(Int64((last.2.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)"
+            }
+        }
         return SearchResult(resources: resources, nextCursor: next, total: total)
     }
 

@@ -20,8 +20,15 @@ public struct SearchQuery: Sendable {
         case date(param: String, values: [(DatePrefix, FHIRDateRange)])
     }
 
+    /// `_sort`: by id (the default) or by `_lastUpdated`, either way round.
+    public enum Sort: Sendable, Equatable {
+        case id(descending: Bool)
+        case lastUpdated(descending: Bool)
+    }
+
     public var type: ResourceType
     public var clauses: [Clause] = []
+    public var sort: Sort = .id(descending: false)
     /// Page size: `_count`, default 20, at most 200.
     public var count = 20
     /// The keyset position: results after this id.
@@ -56,9 +63,21 @@ public struct SearchQuery: Sendable {
                 guard let count = Int(value), count >= 0 else { throw invalid("_count must be a whole number") }
                 self.count = min(count, Self.maximumCount)
             case "_cursor":
-                guard ResourceValidator.isValidID(value) else { throw invalid("_cursor is not a position this server gave") }
+                // An id, or `<microseconds>:<id>` when sorting by _lastUpdated; checked when used.
+                guard value.split(separator: ":").last.map({ ResourceValidator.isValidID(String($0)) }) == true else {
+                    throw invalid("_cursor is not a position this server gave")
+                }
                 self.cursor = value
                 continue
+            case "_sort":
+                switch value {
+                case "_id": self.sort = .id(descending: false)
+                case "-_id": self.sort = .id(descending: true)
+                case "_lastUpdated": self.sort = .lastUpdated(descending: false)
+                case "-_lastUpdated": self.sort = .lastUpdated(descending: true)
+                default:
+                    throw ResourceError(.invalid, .notSupported, "_sort=\(value) is not supported; _id and _lastUpdated are (prefix - to reverse)", expression: [rawName])
+                }
             case "_total":
                 guard ["accurate", "none", "estimate"].contains(value) else { throw invalid("_total must be none, estimate or accurate") }
                 self.wantsTotal = value == "accurate"

@@ -134,4 +134,32 @@ import Testing
         #expect(query.ignored == ["shoe-size"])
         #expect(query.clauses.count == 1)
     }
+
+    @Test func sortsByLastUpdatedOrIdEitherWayAcrossPages() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
+            var created: [String] = []
+            for index in 0..<5 {
+                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"机构\#(index)"}"#), type: .organization).id)
+                try await Task.sleep(for: .milliseconds(3))
+            }
+            func all(_ sort: String) async throws -> [String] {
+                var ids: [String] = []
+                var cursor: String?
+                repeat {
+                    var parameters = [("_sort", sort), ("_count", "2")]
+                    if let cursor { parameters.append(("_cursor", cursor)) }
+                    let page = try await store.search(try SearchQuery(type: .organization, parameters: parameters, lenient: false))
+                    ids += page.resources.map(\.id)
+                    cursor = page.nextCursor
+                } while cursor != nil
+                return ids
+            }
+            #expect(try await all("_lastUpdated") == created)
+            #expect(try await all("-_lastUpdated") == created.reversed())
+            #expect(try await all("_id") == created.sorted())
+            #expect(try await all("-_id") == created.sorted().reversed())
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .organization, parameters: [("_sort", "name")], lenient: false) }
+        }
+    }
 }
