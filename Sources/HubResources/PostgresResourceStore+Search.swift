@@ -78,7 +78,62 @@ extension PostgresResourceStore {
             case .lastUpdated: next = "\(Int64((last.2.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)"
             }
         }
-        return SearchResult(resources: resources, nextCursor: next, total: total)
+        let included = try await self.included(for: resources, query: query)
+        return SearchResult(resources: resources, included: included, nextCursor: next, total: total)
+    }
+
+    /// Resources `_include` and `_revinclude` ask for, at most ``maximumIncluded``, each once.
+    static let maximumIncluded = 1000
+
+    private func included(for matches: [StoredResource], query: SearchQuery) async throws -> [StoredResource] {
+        guard !matches.isEmpty, !query.includes.isEmpty || !query.reverseIncludes.isEmpty else { return [] }
+        let ids = matches.map(\.id)
+        let typeName = query.type.rawValue
+        let logger = self.logger
+        var targets: [(String, String)] = []
+        if !query.includes.isEmpty {
+            let params = query.includes
+            targets += try await self.database.withConnection("include") { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT DISTINCT target_type, target_id FROM search_reference
+                    WHERE type = \(typeName) AND id = ANY(\(ids)) AND param = ANY(\(params))
+                    LIMIT \(Self.maximumIncluded)
+                    """,
+                    logger: logger
+                )
+                var found: [(String, String)] = []
+                for try await row in rows.decode((String, String).self) { found.append(row) }
+                return found
+            }
+        }
+        for (source, param) in query.reverseIncludes {
+            let sourceName = source.rawValue
+            targets += try await self.database.withConnection("revinclude") { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT DISTINCT f.type, f.id FROM search_reference f
+                    JOIN resources r ON r.type = f.type AND r.id = f.id AND NOT r.deleted
+                    WHERE f.type = \(sourceName) AND f.param = \(param) AND f.target_type = \(typeName) AND f.target_id = ANY(\(ids))
+                    LIMIT \(Self.maximumIncluded)
+                    """,
+                    logger: logger
+                )
+                var found: [(String, String)] = []
+                for try await row in rows.decode((String, String).self) { found.append(row) }
+                return found
+            }
+        }
+        var seen = Set(matches.map { "\($0.type.rawValue)/\($0.id)" })
+        var included: [StoredResource] = []
+        for (targetType, targetID) in targets where seen.insert("\(targetType)/\(targetID)").inserted {
+            guard included.count < Self.maximumIncluded, let type = ResourceType(rawValue: targetType) else { continue }
+            // A target that is gone (or was never stored here) is simply not included.
+            if let resource = try? await self.read(type, id: targetID) {
+                included.append(resource)
+            }
+        }
+        return included
     }
 
     public func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult {

@@ -29,6 +29,10 @@ public struct SearchQuery: Sendable {
     public var type: ResourceType
     public var clauses: [Clause] = []
     public var sort: Sort = .id(descending: false)
+    /// `_include=Type:param`: reference parameters of the matches whose targets to add.
+    public var includes: [String] = []
+    /// `_revinclude=Type:param`: resources of `Type` that point at the matches through `param`.
+    public var reverseIncludes: [(type: ResourceType, param: String)] = []
     /// Page size: `_count`, default 20, at most 200.
     public var count = 20
     /// The keyset position: results after this id.
@@ -69,6 +73,22 @@ public struct SearchQuery: Sendable {
                 }
                 self.cursor = value
                 continue
+            case "_include":
+                let parts = value.split(separator: ":").map(String.init)
+                guard parts.count == 2 || parts.count == 3, parts[0] == type.rawValue,
+                    type.searchParameter(named: parts[1])?.kind == .reference
+                else {
+                    throw invalid("_include takes \(type.rawValue):<reference parameter>")
+                }
+                self.includes.append(parts[1])
+            case "_revinclude":
+                let parts = value.split(separator: ":").map(String.init)
+                guard parts.count == 2 || parts.count == 3, let source = ResourceType(rawValue: parts[0]),
+                    source.searchParameter(named: parts[1])?.kind == .reference
+                else {
+                    throw invalid("_revinclude takes <Type>:<reference parameter>")
+                }
+                self.reverseIncludes.append((source, parts[1]))
             case "_sort":
                 switch value {
                 case "_id": self.sort = .id(descending: false)
@@ -171,8 +191,17 @@ public struct SearchQuery: Sendable {
 /// One page of search results.
 public struct SearchResult: Sendable {
     public var resources: [StoredResource]
+    /// Added by `_include` and `_revinclude` (each once, matches excluded).
+    public var included: [StoredResource] = []
     /// Where the next page starts, if there is one.
     public var nextCursor: String?
     /// All matches, when asked for.
     public var total: Int?
+
+    public init(resources: [StoredResource], included: [StoredResource] = [], nextCursor: String?, total: Int?) {
+        self.resources = resources
+        self.included = included
+        self.nextCursor = nextCursor
+        self.total = total
+    }
 }

@@ -162,4 +162,23 @@ import Testing
             #expect(throws: ResourceError.self) { try SearchQuery(type: .organization, parameters: [("_sort", "name")], lenient: false) }
         }
     }
+
+    @Test func includesAndReverseIncludesDeclaredReferences() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let zhang = try await store.create(try Self.object(Self.patient("张", "伟", "330106198001011235", gender: "male", birthDate: "1980-01-01")), type: .patient)
+            let a = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "2345-7", date: "2025-01-01")), type: .observation)
+            let b = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "718-7", date: "2025-01-02")), type: .observation)
+
+            let withPatient = try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7"), ("_include", "Observation:patient")], lenient: false))
+            #expect(withPatient.resources.map(\.id) == [a.id])
+            #expect(withPatient.included.map(\.id) == [zhang.id])
+
+            let withObservations = try await store.search(try SearchQuery(type: .patient, parameters: [("_id", zhang.id), ("_revinclude", "Observation:patient")], lenient: false))
+            #expect(Set(withObservations.included.map(\.id)) == [a.id, b.id])
+
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_include", "Observation:code")], lenient: false) }
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_include", "Patient:organization")], lenient: false) }
+        }
+    }
 }

@@ -87,7 +87,7 @@ public struct FHIRSearchRoutes: Sendable {
     }
 
     /// A searchset Bundle of `resources` (links added by the caller).
-    static func entriesBundle(_ resources: [StoredResource], base: String) -> JSONObject {
+    static func entriesBundle(_ resources: [StoredResource], base: String, mode: String = "match") -> JSONObject {
         var bundle = JSONObject([("resourceType", .string("Bundle")), ("type", .string("searchset"))])
         let entries: [JSONValue] = resources.compactMap { stored in
             guard let resource = stored.resource else { return nil }
@@ -95,7 +95,7 @@ public struct FHIRSearchRoutes: Sendable {
                 JSONObject([
                     ("fullUrl", .string("\(base)/\(stored.type.rawValue)/\(stored.id)")),
                     ("resource", .object(resource)),
-                    ("search", .object(JSONObject([("mode", .string("match"))]))),
+                    ("search", .object(JSONObject([("mode", .string(mode))]))),
                 ])
             )
         }
@@ -114,6 +114,11 @@ public struct FHIRSearchRoutes: Sendable {
             return .object(JSONObject([("relation", .string(relation)), ("url", .string("\(base)/\(query.type.rawValue)?\(text)"))]))
         }
         var bundle = Self.entriesBundle(result.resources, base: base)
+        if !result.included.isEmpty {
+            var entries = bundle["entry"]?.arrayValue ?? []
+            entries += Self.entriesBundle(result.included, base: base, mode: "include")["entry"]?.arrayValue ?? []
+            bundle["entry"] = .array(entries)
+        }
         if let total = result.total { bundle["total"] = .number(String(total)) }
         var links = [link("self", cursor: query.cursor)]
         if let next = result.nextCursor { links.append(link("next", cursor: next)) }
