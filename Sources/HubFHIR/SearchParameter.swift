@@ -4,7 +4,7 @@
 /// CapabilityStatement, so a parameter works everywhere or nowhere.
 public struct SearchParameter: Sendable, Equatable {
     public enum Kind: String, Sendable {
-        case token, string, reference, date
+        case token, string, reference, date, quantity
     }
 
     public var name: String
@@ -90,6 +90,7 @@ extension ResourceType {
                 P("code", .token, ["code"]), P("category", .token, ["category"]), status,
                 P("date", .date, ["effectiveDateTime", "effectivePeriod", "effectiveInstant"]), encounter,
                 P("performer", .reference, ["performer"]), P("based-on", .reference, ["basedOn"]),
+                P("value-quantity", .quantity, ["valueQuantity"]),
             ]
         case .diagnosticReport:
             return subjectAndPatient("subject") + [

@@ -218,6 +218,27 @@ extension PostgresResourceStore {
             return """
                 r.id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
+        case .quantity(let param, let values):
+            let alternatives = values.map { prefix, number, system, code -> String in
+                let value = sql.bind(number)
+                let half = sql.bind(Self.precisionHalf(number))
+                let within = "q.value >= \(value)::numeric - \(half)::numeric AND q.value < \(value)::numeric + \(half)::numeric"
+                var parts: [String]
+                switch prefix {
+                case .eq: parts = [within]
+                case .ne: parts = ["NOT (\(within))"]
+                case .gt: parts = ["q.value > \(value)::numeric"]
+                case .lt: parts = ["q.value < \(value)::numeric"]
+                case .ge: parts = ["q.value >= \(value)::numeric"]
+                case .le: parts = ["q.value <= \(value)::numeric"]
+                }
+                if let system { parts.append("q.system = \(sql.bind(system))") }
+                if let code { parts.append("q.code = \(sql.bind(code))") }
+                return "(" + parts.joined(separator: " AND ") + ")"
+            }
+            return """
+                r.id IN (SELECT q.id FROM search_quantity q WHERE q.type = \(type) AND q.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                """
         case .date(let param, let values):
             let alternatives = values.map { prefix, range in
                 Self.dateCondition(prefix, low: "d.low", high: "d.high", range: range, sql: &sql)
@@ -226,6 +247,14 @@ extension PostgresResourceStore {
                 r.id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
         }
+    }
+
+    /// Half a unit in the last place of a decimal's text: a value stands for the range ± that
+    /// (FHIR R4 §3.1.1.4.1): `5.4` is [5.35, 5.45), `100` is [99.5, 100.5). PostgreSQL's numeric
+    /// does the arithmetic exactly.
+    static func precisionHalf(_ number: String) -> String {
+        let decimals = number.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+        return "0." + String(repeating: "0", count: decimals) + "5"
     }
 
     /// FHIR R4 §3.1.1.5.7: compares the target's range [low, high) with the search value's.

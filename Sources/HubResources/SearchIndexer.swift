@@ -23,6 +23,7 @@ struct SearchIndexer: Sendable {
         var strings: [(param: String, value: [UInt8])] = []
         var references: [(param: String, targetType: String, targetID: String)] = []
         var dates: [(param: String, low: Date, high: Date)] = []
+        var quantities: [(param: String, value: String, system: String, code: String)] = []
     }
 
     func entries(for resource: JSONObject, type: ResourceType) async throws -> Entries {
@@ -51,6 +52,10 @@ struct SearchIndexer: Sendable {
                     if let range = Self.dateRange(of: value) {
                         entries.dates.append((parameter.name, range.low, range.high))
                     }
+                case .quantity:
+                    guard let quantity = value.objectValue, let number = quantity["value"]?.numberText else { continue }
+                    let code = quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? ""
+                    entries.quantities.append((parameter.name, number, quantity["system"]?.stringValue ?? "", code))
                 }
             }
         }
@@ -122,7 +127,7 @@ struct SearchIndexer: Sendable {
 
     /// Replaces the index rows of `type`/`id` with `entries`, inside the caller's transaction.
     static func write(_ entries: Entries?, type: String, id: String, on connection: PostgresConnection, logger: Logger) async throws {
-        for table in ["search_token", "search_string", "search_reference", "search_date"] {
+        for table in ["search_token", "search_string", "search_reference", "search_date", "search_quantity"] {
             try await connection.query(
                 PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE type = $1 AND id = $2", binds: Self.bindings(type, id)),
                 logger: logger
@@ -153,6 +158,15 @@ struct SearchIndexer: Sendable {
                 """
                 INSERT INTO search_reference (type, id, param, target_type, target_id)
                 SELECT \(type), \(id), * FROM unnest(\(entries.references.map(\.param))::text[], \(entries.references.map(\.targetType))::text[], \(entries.references.map(\.targetID))::text[])
+                """,
+                logger: logger
+            )
+        }
+        if !entries.quantities.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO search_quantity (type, id, param, value, system, code)
+                SELECT \(type), \(id), * FROM unnest(\(entries.quantities.map(\.param))::text[], \(entries.quantities.map(\.value))::numeric[], \(entries.quantities.map(\.system))::text[], \(entries.quantities.map(\.code))::text[])
                 """,
                 logger: logger
             )

@@ -18,6 +18,8 @@ public struct SearchQuery: Sendable {
         case string(param: String, values: [String], exact: Bool)
         case reference(param: String, values: [(type: String?, id: String)])
         case date(param: String, values: [(DatePrefix, FHIRDateRange)])
+        /// Numbers keep their text: `5.4` means [5.35, 5.45) under `eq`, per its precision.
+        case quantity(param: String, values: [(prefix: DatePrefix, number: String, system: String?, code: String?)])
     }
 
     /// `_sort`: by id (the default) or by `_lastUpdated`, either way round.
@@ -165,7 +167,38 @@ public struct SearchQuery: Sendable {
         case .date:
             guard modifier == nil else { throw unsupported() }
             return .date(param: parameter.name, values: try Self.dates(values, rawName))
+        case .quantity:
+            guard modifier == nil else { throw unsupported() }
+            var quantities: [(prefix: DatePrefix, number: String, system: String?, code: String?)] = []
+            for value in values {
+                let parts = value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 1 || parts.count == 3 else {
+                    throw ResourceError(.invalid, .invalid, "\(value) is not number or number|system|code", expression: [rawName])
+                }
+                var number = Substring(parts[0])
+                var prefix = DatePrefix.eq
+                if let candidate = DatePrefix(rawValue: String(number.prefix(2))) {
+                    prefix = candidate
+                    number = number.dropFirst(2)
+                }
+                guard Self.isDecimal(number) else {
+                    throw ResourceError(.invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le)", expression: [rawName])
+                }
+                quantities.append((prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil, parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil))
+            }
+            return .quantity(param: parameter.name, values: quantities)
         }
+    }
+
+    /// `-12`, `5.40`: an optional minus, digits, an optional fraction (no exponents).
+    static func isDecimal(_ text: Substring) -> Bool {
+        var rest = text
+        if rest.first == "-" { rest = rest.dropFirst() }
+        let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+            return false
+        }
+        return true
     }
 
     static func dates(_ values: [String], _ rawName: String) throws(ResourceError) -> [(DatePrefix, FHIRDateRange)] {

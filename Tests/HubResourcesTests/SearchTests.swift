@@ -181,4 +181,27 @@ import Testing
             #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_include", "Patient:organization")], lenient: false) }
         }
     }
+
+    @Test func quantitiesMatchAtTheirPrecision() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
+            var ids: [String: String] = [:]
+            for value in ["5.4", "5.44", "5.46", "6.1", "100"] {
+                let json = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#
+                ids[value] = try await store.create(try Self.object(json), type: .observation).id
+            }
+            func found(_ query: String) async throws -> Set<String> {
+                let matched = try await Self.ids(store, .observation, [("value-quantity", query)])
+                return Set(ids.filter { matched.contains($0.value) }.keys)
+            }
+            #expect(try await found("5.4") == ["5.4", "5.44"])          // [5.35, 5.45)
+            #expect(try await found("5.40") == ["5.4"])                  // [5.395, 5.405)
+            #expect(try await found("gt5.44") == ["5.46", "6.1", "100"])
+            #expect(try await found("le5.44|http://unitsofmeasure.org|mmol/L") == ["5.4", "5.44"])
+            #expect(try await found("ge6.1||mg/dL").isEmpty)
+            #expect(try await found("100") == ["100"])
+            #expect(try await found("ne5.4").count == 3)
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("value-quantity", "1e3")], lenient: false) }
+        }
+    }
 }
