@@ -35,7 +35,12 @@ public struct Database: Sendable, Service {
         var clientConfiguration = try Self.clientConfiguration(url: url)
         clientConfiguration.options.maximumConnections = configuration.maxConnections
         clientConfiguration.options.connectTimeout = .seconds(configuration.connectTimeoutSeconds)
-        clientConfiguration.options.additionalStartupParameters = [("application_name", "health-records-hub")]
+        // The server cancels statements that outlive the operation deadline itself, so an
+        // abandoned query stops using the database too (SQLSTATE 57014 → 503).
+        clientConfiguration.options.additionalStartupParameters = [
+            ("application_name", "health-records-hub"),
+            ("statement_timeout", "\(configuration.operationTimeoutSeconds * 1000)"),
+        ]
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         self.operationTimeout = .seconds(configuration.operationTimeoutSeconds)
         self.logger = logger

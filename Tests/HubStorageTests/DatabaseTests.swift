@@ -48,4 +48,22 @@ import Testing
             #expect(error?.debugDescription.contains("no_such_table_here") == true)
         }
     }
+
+    @Test func aStatementThatRunsTooLongIsCancelledAsATimeout() async throws {
+        let database = try TestDatabase.database(try TestEnvironment.adminDatabaseURL(), operationTimeoutSeconds: 1)
+        let start = ContinuousClock.now
+        try await database.whileRunning {
+            let error = await #expect(throws: StorageError.self) {
+                try await database.withConnection("slow query") { connection in
+                    try await connection.query("SELECT pg_sleep(5)", logger: makeTestLogger("t"))
+                    return ()
+                }
+            }
+            #expect(error?.code == .timeout)
+            #expect(error?.isTransient == true)
+            // The pool is usable afterwards.
+            try await database.ping()
+        }
+        #expect(ContinuousClock.now - start < .seconds(4))
+    }
 }

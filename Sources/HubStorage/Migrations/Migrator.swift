@@ -33,15 +33,20 @@ public struct Migrator: Sendable {
         let logger = self.logger
         return try await StorageError.typed("migration") {
             try await self.database.withConnection("migration", timeout: Self.deadline) { connection in
+                // Waiting for another migrator and running long migrations must not hit the
+                // pool's statement timeout; the session's setting is restored afterwards.
+                try await connection.query("SET statement_timeout = 0", logger: logger)
                 try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
                 do {
                     let applied = try await Self.apply(migrations, on: connection, logger: logger)
                     try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    try await connection.query("RESET statement_timeout", logger: logger)
                     return applied
                 } catch {
                     // The lock is per session: release it even though the migration failed, as
                     // the connection goes back to the pool.
                     _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    _ = try? await connection.query("RESET statement_timeout", logger: logger)
                     throw error
                 }
             }
