@@ -48,8 +48,8 @@ extension PostgresResourceStore {
                 guard parts.count == 2, let micros = Int64(parts[0]) else {
                     throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
                 }
-                let time = sql.bind(Date(timeIntervalSince1970: Double(micros) / 1_000_000))
-                pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time), \(sql.bind(String(parts[1]))))"
+                let time = sql.bind(Self.timestampLiteral(microseconds: micros))
+                pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time)::timestamptz, \(sql.bind(String(parts[1]))))"
             }
             order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
         }
@@ -270,6 +270,19 @@ extension PostgresResourceStore {
         case .ge: return "(\(high) > \(end) OR \(contained))"
         case .le: return "(\(low) < \(start) OR \(contained))"
         }
+    }
+}
+
+extension PostgresResourceStore {
+    /// An exact timestamp literal for a keyset cursor, `2026-11-30T17:06:56.934000Z`.
+    ///
+    /// Binding a `Date` would go through floating point on the way to PostgreSQL's microseconds
+    /// and can land one microsecond off, which repeats or skips the row at a page boundary.
+    static func timestampLiteral(microseconds: Int64) -> String {
+        let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
+        let fraction = microseconds - seconds * 1_000_000
+        let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+        return String(whole.dropLast()) + "." + String(format: "%06lld", fraction) + "Z"
     }
 }
 

@@ -293,14 +293,14 @@ public struct PostgresResourceStore: ResourceStore {
         let limit = max(1, min(count, 1000))
         // The cursor is `<microseconds since 1970>:<row key>` of the last version returned: the
         // order (time, row key) descending is total, so pages neither repeat nor skip.
-        var cursorTime: Date?
+        var cursorTime: String?
         var cursorKey = ""
         if let cursor {
             let parts = cursor.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let micros = Int64(parts[0]) else {
                 throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
             }
-            cursorTime = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+            cursorTime = Self.timestampLiteral(microseconds: micros)
             cursorKey = String(parts[1])
         }
         let typeName = type?.rawValue
@@ -312,7 +312,7 @@ public struct PostgresResourceStore: ResourceStore {
                 SELECT type, id, version, last_updated, deleted, body, row_key FROM resource_versions
                 WHERE (\(typeName)::text IS NULL OR type = \(typeName))
                   AND (\(since)::timestamptz IS NULL OR last_updated >= \(since))
-                  AND (\(afterTime)::timestamptz IS NULL OR (last_updated, row_key) < (\(afterTime), \(afterKey)))
+                  AND (\(afterTime)::timestamptz IS NULL OR (last_updated, row_key) < (\(afterTime)::timestamptz, \(afterKey)))
                 ORDER BY last_updated DESC, row_key DESC LIMIT \(limit + 1)
                 """,
                 logger: logger

@@ -204,4 +204,10 @@ import Testing
             #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("value-quantity", "1e3")], lenient: false) }
         }
     }
+
+    @Test func cursorTimestampsAreExact() {
+        #expect(PostgresResourceStore.timestampLiteral(microseconds: 1_764_522_416_934_000) == "2025-11-30T17:06:56.934000Z")
+        #expect(PostgresResourceStore.timestampLiteral(microseconds: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(PostgresResourceStore.timestampLiteral(microseconds: 1_764_522_416_000_001) == "2025-11-30T17:06:56.000001Z")
+    }
 }
