@@ -14,6 +14,8 @@ public struct CryptographyError: Error, Sendable, Equatable, CustomStringConvert
         public static let unknownAlgorithm = Code("unknownAlgorithm")
         /// The header names a key the key store does not have (or no longer has: crypto-erased).
         public static let unknownKey = Code("unknownKey")
+        /// The data key was destroyed on purpose (crypto-erasure): what it sealed is gone for good.
+        public static let erased = Code("erased")
         /// A key is the wrong size or type for the algorithm.
         public static let invalidKey = Code("invalidKey")
         /// PEM or DER that cannot be read as a key of the expected kind.

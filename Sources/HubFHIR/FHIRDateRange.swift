@@ -2,7 +2,8 @@ public import Foundation
 
 /// The span of time a FHIR date, dateTime or instant stands for, at its precision.
 ///
-/// `2024` is all of 2024, `2024-03` all of March, `2024-03-05T10:00:00+08:00` one second. Search
+/// `2024` is all of 2024, `2024-03` all of March, `2024-03-05T10:00:00+08:00` one second;
+/// search values may also stop at the minute (`2024-03-05T10:00`). Search
 /// compares these ranges as FHIR R4 §3.1.1.5.7 says. Values without a time zone (dates, and
 /// dateTimes without an offset) are taken as UTC+8, the zone of the hub's hospitals.
 public struct FHIRDateRange: Sendable, Equatable {

@@ -197,7 +197,7 @@ public final class DataKeyRing: Sendable {
             throw CryptographyError(.unknownKey, "no data key \(keyID)")
         }
         guard let wrapped else {
-            throw CryptographyError(.unknownKey, "data key \(keyID) was erased")
+            throw CryptographyError(.erased, "data key \(keyID) was erased")
         }
         let key = try await self.unwrap(id: keyID.value, subject: subject, wrapped: wrapped)
         self.remember(keyID.value, key, currentFor: nil)

@@ -52,7 +52,7 @@ import Testing
             #expect(try await ring.erase(subject: "patient-erase") == 1)
 
             let error = await #expect(throws: CryptographyError.self) { try await ring.open(erased, context: []) }
-            #expect(error?.code == .unknownKey)
+            #expect(error?.code == .erased)
             #expect(error?.message.hasSuffix("was erased") == true)
             // Not only this ring: a fresh one (another process after its cache expired) cannot either.
             await #expect(throws: CryptographyError.self) { try await fixture.ring(try CryptoSuite.sm()).open(erased, context: []) }

@@ -35,7 +35,7 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             return error
         case let error as ResourceError:
             return APIError(Self.status(for: error.code), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
-        case let error as CryptographyError where error.code == .unknownKey:
+        case let error as CryptographyError where error.code == .erased:
             // A record whose patient was crypto-erased: gone for good.
             context.logger.notice("record unreadable", metadata: ["error": "\(error)"])
             return APIError(.gone, code: .deleted, diagnostics: "the record is no longer available (erased)")
