@@ -193,7 +193,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
+        .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HubResourcesTests",
             dependencies: ["HubResources", "HubFHIR", "HubKeys", "HubCrypto", "HubStorage", "HubTestSupport"],

@@ -91,9 +91,11 @@ extension HubConfiguration {
         guard FileManager.default.isReadableFile(atPath: profile) else {
             throw ConfigurationError(setting: "crypto.profile", message: "no profile file \(profile)")
         }
-        let identifierSystems = self.fhir.profilesDirectory + "/identifier-systems.toml"
-        guard FileManager.default.isReadableFile(atPath: identifierSystems) else {
-            throw ConfigurationError(setting: "fhir.profiles_directory", message: "no profile file \(identifierSystems)")
+        for name in ["identifier-systems.toml", "r4-structure.json"] {
+            let file = self.fhir.profilesDirectory + "/" + name
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw ConfigurationError(setting: "fhir.profiles_directory", message: "no profile file \(file)")
+            }
         }
         var isDirectory: ObjCBool = false
         let migrations = self.database.migrationsDirectory

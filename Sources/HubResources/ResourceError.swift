@@ -32,6 +32,8 @@ public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible
     public var diagnostics: String
     /// FHIRPath of the element at fault, e.g. `Patient.identifier[0].value`.
     public var expression: [String]?
+    /// Further problems found in the same resource, reported together.
+    public var additionalIssues: [OperationOutcome.Issue] = []
 
     public init(_ code: Code, _ issueType: OperationOutcome.Issue.IssueType, _ diagnostics: String, expression: [String]? = nil) {
         self.code = code

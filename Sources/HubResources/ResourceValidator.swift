@@ -1,18 +1,34 @@
 import Foundation
+public import HubConfig
 public import HubFHIR
 
 /// Checks a resource before it is stored: FHIR JSON's rules, the resource's shape, and the hub's
 /// own profiles. Each problem names the element (`issue.expression`).
 ///
-/// Checked today: the JSON rules of FHIR (no nulls, no empty arrays, objects or strings), element
-/// names, `resourceType`, `id` syntax, reference syntax, and the Patient profile (identifiers from
-/// known systems, resident ID check digit, gender and birth date). Per-type element tables and
-/// value sets follow with the search index work (issue #4).
+/// In order: the JSON rules of FHIR (no nulls, no empty arrays, objects or strings), `resourceType`
+/// and `id`, reference syntax; then the R4 element tables (``StructureValidator``: elements,
+/// cardinality, datatypes, required value sets, reference targets) — all 400, as the base
+/// specification is broken; then the hub's own profiles (identifiers from known systems, the
+/// resident ID check digit) — 422.
 public struct ResourceValidator: Sendable {
-    let identifierSystems: IdentifierSystems
+    public let identifierSystems: IdentifierSystems
+    let structure: StructureValidator
 
-    public init(identifierSystems: IdentifierSystems) {
+    public init(identifierSystems: IdentifierSystems, structure: StructureTable) {
         self.identifierSystems = identifierSystems
+        self.structure = StructureValidator(table: structure)
+    }
+
+    /// Reads the profiles (`identifier-systems.toml`, `r4-structure.json`) from `directory`.
+    public static func load(profilesDirectory directory: String) throws(ConfigurationError) -> ResourceValidator {
+        let identifierSystems = try IdentifierSystems.load(directory: directory)
+        let table: StructureTable
+        do {
+            table = try StructureTable(contentsOf: URL(fileURLWithPath: directory + "/r4-structure.json"))
+        } catch {
+            throw ConfigurationError(setting: "fhir.profiles_directory", message: error.description)
+        }
+        return ResourceValidator(identifierSystems: identifierSystems, structure: table)
     }
 
     /// The resource's JSON object, validated as a `type`.
@@ -45,6 +61,7 @@ public struct ResourceValidator: Sendable {
             throw ResourceError(.invalid, .value, "id must be 1-64 characters of A-Z a-z 0-9 - .", expression: ["\(type.rawValue).id"])
         }
         try Self.checkJSONRules(value, path: type.rawValue)
+        try self.checkStructure(object, as: type)
         if type == .patient {
             try self.checkPatientProfile(object)
         }
@@ -53,11 +70,25 @@ public struct ResourceValidator: Sendable {
 
     /// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
     public static func isValidID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count)
-            && id.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        FHIRPrimitive.isID(id)
+    }
+
+    func checkStructure(_ object: JSONObject, as type: ResourceType) throws(ResourceError) {
+        let issues = self.structure.issues(in: object, as: type.rawValue)
+        guard let first = issues.first else { return }
+        func issueType(_ kind: StructureValidator.Issue.Kind) -> OperationOutcome.Issue.IssueType {
+            switch kind {
+            case .structure: .structure
+            case .required: .required
+            case .value, .reference: .value
+            case .code: .codeInvalid
             }
+        }
+        var error = ResourceError(.invalid, issueType(first.kind), first.message, expression: [first.path])
+        error.additionalIssues = issues.dropFirst().map {
+            OperationOutcome.Issue(severity: .error, code: issueType($0.kind), diagnostics: $0.message, expression: [$0.path])
+        }
+        throw error
     }
 
     /// FHIR JSON (R4 §2.6.2): no nulls, no empty arrays, objects or strings; element names are
@@ -145,25 +176,5 @@ public struct ResourceValidator: Sendable {
                 expression: ["Patient.identifier"]
             )
         }
-        if let gender = patient["gender"] {
-            guard let code = gender.stringValue, ["male", "female", "other", "unknown"].contains(code) else {
-                throw ResourceError(.invalid, .codeInvalid, "gender must be male, female, other or unknown", expression: ["Patient.gender"])
-            }
-        }
-        if let birthDate = patient["birthDate"] {
-            guard let text = birthDate.stringValue, Self.isFHIRDate(text) else {
-                throw ResourceError(.invalid, .value, "birthDate must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", expression: ["Patient.birthDate"])
-            }
-        }
-    }
-
-    static func isFHIRDate(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count), parts[0].count == 4, parts.dropFirst().allSatisfy({ $0.count == 2 }),
-            parts.allSatisfy({ $0.allSatisfy(\.isASCII) && Int($0) != nil })
-        else { return false }
-        if parts.count == 3 { return ResidentIDNumber.isValidDate(parts.joined()) }
-        if parts.count == 2 { return (1...12).contains(Int(parts[1]) ?? 0) }
-        return true
     }
 }

@@ -14,6 +14,8 @@ public struct APIError: Error, Sendable {
     public var code: OperationOutcome.Issue.IssueType
     public var diagnostics: String
     public var expression: [String]?
+    /// Issues reported after the first (e.g. every validation problem of a resource).
+    public var additionalIssues: [OperationOutcome.Issue] = []
     /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
     public var headers: HTTPFields
 

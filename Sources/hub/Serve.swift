@@ -19,9 +19,9 @@ struct Serve: AsyncParsableCommand {
             let configuration = try self.options.load()
             let runtime = try Runtime(configuration: configuration)
             let logger = runtime.logger
-            let identifierSystems: IdentifierSystems
+            let validator: ResourceValidator
             do throws(ConfigurationError) {
-                identifierSystems = try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory)
+                validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
             } catch {
                 throw FailureExit(message: error.description, code: .configuration)
             }
@@ -34,8 +34,8 @@ struct Serve: AsyncParsableCommand {
                         migrator: runtime.migrator,
                         suite: runtime.suite,
                         keyStore: runtime.keyStore,
-                        resources: runtime.resourceStore(identifierSystems: identifierSystems),
-                        validator: ResourceValidator(identifierSystems: identifierSystems),
+                        resources: runtime.resourceStore(identifierSystems: validator.identifierSystems),
+                        validator: validator,
                         metricsRegistry: runtime.metricsRegistry,
                         logger: logger
                     ),

@@ -4,13 +4,7 @@ import HubTestSupport
 import Testing
 
 @Suite struct ResourceValidatorTests {
-    static let validator = ResourceValidator(
-        identifierSystems: IdentifierSystems(
-            residentID: "urn:health-hub:sid:resident-id",
-            socialSecurityCard: "urn:health-hub:sid:social-security-card",
-            mrnPrefix: "urn:health-hub:sid:mrn:"
-        )
-    )
+    static let validator = try! ResourceValidator.load(profilesDirectory: TestEnvironment.repositoryRoot() + "/profiles/fhir")
 
     static func validate(_ json: String, as type: ResourceType = .patient, id: String? = nil) throws -> JSONObject {
         try Self.validator.validate(try JSONParser.parse(Array(json.utf8)), as: type, expectedID: id)

@@ -74,6 +74,8 @@ import Testing
         ("PUT", "/fhir/Patient/abc", "application/fhir+json", "{\"resourceType\":\"Patient\",\"id\":\"xyz\"}", 400, "invalid"),
         ("GET", "/fhir/Patient/abc?_format=xml", "application/fhir+json", "", 406, "not-supported"),
         ("GET", "/fhir/Patient/not*an*id", "application/fhir+json", "", 400, "invalid"),
+        ("POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"status\":\"done\",\"code\":{\"text\":\"血糖\"}}", 400, "code-invalid"),
+        ("POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"血糖\"},\"valueBoolean\":\"yes\"}", 400, "value"),
     ])
     func badRequestsGetAnOperationOutcome(method: String, path: String, contentType: String, body: String, status: Int, code: String) async throws {
         let pki = try TestEnvironment.pki()

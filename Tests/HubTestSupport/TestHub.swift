@@ -107,14 +107,14 @@ public enum TestHub {
         let algorithms = AlgorithmRegistry.standard(preferring: suite)
         let keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: algorithms)
         let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: algorithms, logger: logger)
-        let identifierSystems = try IdentifierSystems.load(directory: configuration.fhir.profilesDirectory)
+        let validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
+        let identifierSystems = validator.identifierSystems
         let resources = PostgresResourceStore(
             database: database,
             ring: ring,
             logger: logger,
             uniquePatientIdentifierSystems: [identifierSystems.residentID]
         )
-        let validator = ResourceValidator(identifierSystems: identifierSystems)
         let application = try HubApplication.build(
             configuration: configuration,
             dependencies: .init(

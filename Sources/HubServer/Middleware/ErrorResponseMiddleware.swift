@@ -34,7 +34,9 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         case let error as APIError:
             return error
         case let error as ResourceError:
-            return APIError(Self.status(for: error.code), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
+            var apiError = APIError(Self.status(for: error.code), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
+            apiError.additionalIssues = error.additionalIssues
+            return apiError
         case let error as CryptographyError where error.code == .erased:
             // A record whose patient was crypto-erased: gone for good.
             context.logger.notice("record unreadable", metadata: ["error": "\(error)"])
@@ -60,7 +62,8 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
 
     static func response(for error: APIError, fhir: Bool) -> Response {
         if fhir {
-            let outcome = OperationOutcome(code: error.code, diagnostics: error.diagnostics, expression: error.expression)
+            var outcome = OperationOutcome(code: error.code, diagnostics: error.diagnostics, expression: error.expression)
+            outcome.issue += error.additionalIssues
             return .json(outcome, status: error.status, contentType: HubMediaType.fhirJSON, headers: error.headers)
         }
         let body = PlainError(

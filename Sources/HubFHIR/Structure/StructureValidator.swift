@@ -1,0 +1,196 @@
+/// Checks a resource against FHIR R4's element tables: every element known to its type, lists
+/// where the element repeats and single values where it does not, required elements and choices
+/// present, primitives well-formed, codes of required bindings in their value set, and reference
+/// targets of the declared types.
+///
+/// It reports every problem it finds (up to `limit`), each naming its element, so a client fixes
+/// them in one round trip.
+public struct StructureValidator: Sendable {
+    /// One rule a resource breaks.
+    public struct Issue: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: Sendable, Equatable {
+            /// Unknown element, list where one value is allowed, object where a primitive is expected.
+            case structure
+            /// A required element or choice is missing.
+            case required
+            /// A primitive is malformed.
+            case value
+            /// A code outside its required value set.
+            case code
+            /// A reference to a resource type the element does not allow.
+            case reference
+        }
+
+        public var kind: Kind
+        /// FHIRPath-style location: `Observation.component[1].valueQuantity.value`.
+        public var path: String
+        public var message: String
+
+        public var description: String { "\(self.path): \(self.message)" }
+    }
+
+    public let table: StructureTable
+    public let limit: Int
+
+    public init(table: StructureTable, limit: Int = 20) {
+        self.table = table
+        self.limit = limit
+    }
+
+    /// The problems of `resource` as a `type` (empty when it conforms).
+    public func issues(in resource: JSONObject, as type: String) -> [Issue] {
+        var issues: [Issue] = []
+        self.check(resource, as: type, path: type, isResource: true, issues: &issues)
+        return issues
+    }
+
+    private func check(_ object: JSONObject, as typeName: String, path: String, isResource: Bool, issues: inout [Issue]) {
+        guard let definition = self.table[typeName] else {
+            issues.append(Issue(kind: .structure, path: path, message: "\(typeName) is not a type the hub supports"))
+            return
+        }
+        var presentChoices: [String: String] = [:]
+        for member in object.members {
+            guard issues.count < self.limit else { return }
+            var name = member.key
+            if isResource, name == "resourceType" { continue }
+            let isExtensionOfPrimitive = name.hasPrefix("_")
+            if isExtensionOfPrimitive { name.removeFirst() }
+            let childPath = "\(path).\(member.key)"
+            guard let element = definition.elements[name] else {
+                issues.append(Issue(kind: .structure, path: childPath, message: "\(typeName) has no element \"\(name)\""))
+                continue
+            }
+            if let group = element.choice, !isExtensionOfPrimitive {
+                if let other = presentChoices[group] {
+                    issues.append(Issue(kind: .structure, path: childPath, message: "only one of \(group)[x] may appear (\(other) is there too)"))
+                    continue
+                }
+                presentChoices[group] = name
+            }
+            if isExtensionOfPrimitive {
+                guard FHIRPrimitive.isPrimitive(element.type) else {
+                    issues.append(Issue(kind: .structure, path: childPath, message: "\"_\(name)\" is only allowed for primitive elements"))
+                    continue
+                }
+                self.checkEach(member.value, element: element, path: childPath, issues: &issues) { value, itemPath, issues in
+                    guard let extensionObject = value.objectValue else {
+                        issues.append(Issue(kind: .structure, path: itemPath, message: "must be an object (id, extension)"))
+                        return
+                    }
+                    self.checkPrimitiveExtension(extensionObject, path: itemPath, issues: &issues)
+                }
+                continue
+            }
+            self.checkEach(member.value, element: element, path: childPath, issues: &issues) { value, itemPath, issues in
+                self.checkValue(value, element: element, path: itemPath, issues: &issues)
+            }
+        }
+        for (name, element) in definition.elements.sorted(by: { $0.key < $1.key })
+        where element.isRequired && object[name] == nil && object["_\(name)"] == nil {
+            issues.append(Issue(kind: .required, path: "\(path).\(name)", message: "\(typeName).\(name) is required"))
+        }
+        for group in definition.requiredChoices where presentChoices[group] == nil {
+            issues.append(Issue(kind: .required, path: "\(path).\(group)[x]", message: "one of \(typeName).\(group)[x] is required"))
+        }
+    }
+
+    /// Applies the element's cardinality, then `body` to each value.
+    private func checkEach(
+        _ value: JSONValue,
+        element: StructureTable.Element,
+        path: String,
+        issues: inout [Issue],
+        _ body: (JSONValue, String, inout [Issue]) -> Void
+    ) {
+        if element.isList {
+            guard let values = value.arrayValue else {
+                issues.append(Issue(kind: .structure, path: path, message: "repeats, so it must be a JSON array"))
+                return
+            }
+            for (index, item) in values.enumerated() where issues.count < self.limit {
+                body(item, "\(path)[\(index)]", &issues)
+            }
+        } else {
+            if value.arrayValue != nil {
+                issues.append(Issue(kind: .structure, path: path, message: "does not repeat, so it must not be an array"))
+                return
+            }
+            body(value, path, &issues)
+        }
+    }
+
+    private func checkValue(_ value: JSONValue, element: StructureTable.Element, path: String, issues: inout [Issue]) {
+        if FHIRPrimitive.isPrimitive(element.type) {
+            if let problem = FHIRPrimitive.problem(with: value, as: element.type) {
+                issues.append(Issue(kind: .value, path: path, message: "\(element.type) \(problem)"))
+            } else if let codes = element.codes, let code = value.stringValue, !codes.contains(code) {
+                issues.append(Issue(kind: .code, path: path, message: "\"\(code)\" is not one of \(codes.sorted().joined(separator: ", "))"))
+            }
+            return
+        }
+        guard let object = value.objectValue else {
+            issues.append(Issue(kind: .structure, path: path, message: "must be a JSON object (\(element.type))"))
+            return
+        }
+        if element.type == "Resource" {
+            guard let type = object["resourceType"]?.stringValue else {
+                issues.append(Issue(kind: .required, path: "\(path).resourceType", message: "a contained resource needs a resourceType"))
+                return
+            }
+            guard self.table.resources.contains(type) else {
+                issues.append(Issue(kind: .structure, path: path, message: "contained \(type) is not a type the hub supports"))
+                return
+            }
+            self.check(object, as: type, path: path, isResource: true, issues: &issues)
+            return
+        }
+        self.check(object, as: element.type, path: path, isResource: false, issues: &issues)
+        if element.type == "Reference", let targets = element.targets, let reference = object["reference"]?.stringValue,
+            let target = Self.literalType(of: reference), !targets.contains(target)
+        {
+            issues.append(Issue(
+                kind: .reference,
+                path: "\(path).reference",
+                message: "must refer to \(targets.sorted().joined(separator: ", ")), not \(target)"
+            ))
+        }
+    }
+
+    /// `id` and `extension` only: what a primitive's `_element` may carry.
+    private func checkPrimitiveExtension(_ object: JSONObject, path: String, issues: inout [Issue]) {
+        for member in object.members {
+            switch member.key {
+            case "id":
+                if member.value.stringValue == nil {
+                    issues.append(Issue(kind: .value, path: "\(path).id", message: "must be a string"))
+                }
+            case "extension":
+                let element = StructureTable.Element(type: "Extension", isRequired: false, isList: true)
+                self.checkEach(member.value, element: element, path: "\(path).extension", issues: &issues) { value, itemPath, issues in
+                    self.checkValue(value, element: element, path: itemPath, issues: &issues)
+                }
+            default:
+                issues.append(Issue(kind: .structure, path: "\(path).\(member.key)", message: "a primitive's extension holds only id and extension"))
+            }
+        }
+    }
+
+    /// The resource type of a relative literal reference (`Patient/1`, `Patient/1/_history/2`,
+    /// or the same under a base URL); nil for `#local`, `urn:` and unparseable references.
+    static func literalType(of reference: String) -> String? {
+        if reference.hasPrefix("#") || reference.hasPrefix("urn:") { return nil }
+        var parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count >= 4, parts[parts.count - 2] == "_history" { parts.removeLast(2) }
+        guard parts.count >= 2 else { return nil }
+        let type = parts[parts.count - 2]
+        guard let first = type.first, first.isUppercase else { return nil }
+        return String(type)
+    }
+}
+
+extension StructureTable.Element {
+    init(type: String, isRequired: Bool, isList: Bool) {
+        self.init(type: type, isRequired: isRequired, isList: isList, choice: nil, codes: nil, targets: nil)
+    }
+}
