@@ -91,6 +91,8 @@ extension ResourceType {
                 P("date", .date, ["effectiveDateTime", "effectivePeriod", "effectiveInstant"]), encounter,
                 P("performer", .reference, ["performer"]), P("based-on", .reference, ["basedOn"]),
                 P("value-quantity", .quantity, ["valueQuantity"]),
+                P("component-code", .token, ["component.code"]),
+                P("component-value-quantity", .quantity, ["component.valueQuantity"]),
             ]
         case .diagnosticReport:
             return subjectAndPatient("subject") + [

@@ -35,6 +35,8 @@ extension PostgresResourceStore {
         }
 
         var pageConditions = whereClause
+        var sortJoin = ""
+        var sortKey = "NULL::text"
         let order: String
         switch query.sort {
         case .id(let descending):
@@ -52,23 +54,42 @@ extension PostgresResourceStore {
                 pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time)::timestamptz, \(sql.bind(String(parts[1]))))"
             }
             order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
+        case .parameter(let name, let kind, let descending):
+            // The resource's earliest date or lowest code for the parameter; none sorts last.
+            let param = sql.bind(name)
+            let (table, column) = kind == .date ? ("search_date", "low") : ("search_token", "code")
+            sortJoin = "LEFT JOIN LATERAL (SELECT min(k.\(column)) AS key FROM \(table) k WHERE k.type = r.type AND k.id = r.id AND k.param = \(param)) s ON true"
+            sortKey = kind == .date ? "(extract(epoch FROM s.key) * 1000000)::bigint::text" : "s.key"
+            if let cursor = query.cursor {
+                let position = try Self.parameterCursor(cursor)
+                let id = sql.bind(position.id)
+                let before = descending ? "<" : ">"
+                if let keyText = position.key {
+                    let key = kind == .date ? "\(sql.bind(Self.timestampLiteral(microseconds: Int64(keyText) ?? 0)))::timestamptz" : sql.bind(keyText)
+                    pageConditions += "\n  AND (s.key \(before) \(key) OR (s.key = \(key) AND r.id \(before) \(id)) OR s.key IS NULL)"
+                } else {
+                    pageConditions += "\n  AND s.key IS NULL AND r.id \(before) \(id)"
+                }
+            }
+            order = descending ? "s.key DESC NULLS LAST, r.id DESC" : "s.key ASC NULLS LAST, r.id"
         }
         let limit = sql.bind(query.count + 1)
         let pageSQL = """
-            SELECT r.id, r.version, r.last_updated, v.body FROM resources r
+            SELECT r.id, r.version, r.last_updated, v.body, \(sortKey) FROM resources r
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+            \(sortJoin)
             WHERE \(pageConditions)
             ORDER BY \(order) LIMIT \(limit)
             """
         let binds = sql.bindings
         let rows = try await self.database.withConnection("search") { connection in
             let rows = try await connection.query(PostgresQuery(unsafeSQL: pageSQL, binds: binds), logger: logger)
-            var result: [(String, Int, Date, ByteBuffer?)] = []
-            for try await row in rows.decode((String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            var result: [(String, Int, Date, ByteBuffer?, String?)] = []
+            for try await row in rows.decode((String, Int, Date, ByteBuffer?, String?).self) { result.append(row) }
             return result
         }
         var resources: [StoredResource] = []
-        for (id, version, lastUpdated, body) in rows.prefix(query.count) {
+        for (id, version, lastUpdated, body, _) in rows.prefix(query.count) {
             resources.append(try await self.opened(query.type, id, version, lastUpdated, false, body))
         }
         var next: String?
@@ -76,6 +97,7 @@ extension PostgresResourceStore {
             switch query.sort {
             case .id: next = last.0
             case .lastUpdated: next = "\(Int64((last.2.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)"
+            case .parameter: next = Self.parameterCursor(key: last.4, id: last.0)
             }
         }
         let included = try await self.included(for: resources, query: query)
@@ -165,13 +187,15 @@ extension PostgresResourceStore {
         return SearchResult(resources: resources, nextCursor: next, total: nil)
     }
 
-    private func condition(_ clause: SearchQuery.Clause, type: String, sql: inout SQLBuilder) async throws -> String {
+    /// The SQL condition for one clause on the resources row `alias` (`r`, or `c` inside a chain)
+    /// of the type bound as `type`.
+    private func condition(_ clause: SearchQuery.Clause, type: String, alias r: String = "r", sql: inout SQLBuilder) async throws -> String {
         switch clause {
         case .id(let ids):
-            return "r.id = ANY(\(sql.bind(ids)))"
+            return "\(r).id = ANY(\(sql.bind(ids)))"
         case .lastUpdated(let values):
             let alternatives = values.map { prefix, range in
-                Self.dateCondition(prefix, low: "r.last_updated", high: "r.last_updated + interval '1 millisecond'", range: range, sql: &sql)
+                Self.dateCondition(prefix, low: "\(r).last_updated", high: "\(r).last_updated + interval '1 millisecond'", range: range, sql: &sql)
             }
             return "(" + alternatives.joined(separator: " OR ") + ")"
         case .token(let param, let values, let negated, let isBlind):
@@ -196,17 +220,24 @@ extension PostgresResourceStore {
             let matching = """
                 SELECT t.id FROM search_token t WHERE t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))
                 """
-            return negated ? "r.id NOT IN (\(matching))" : "r.id IN (\(matching))"
-        case .string(let param, let values, let exact):
-            var keys: [ByteBuffer] = []
+            return negated ? "\(r).id NOT IN (\(matching))" : "\(r).id IN (\(matching))"
+        case .string(let param, let values, let match):
+            let paramBinding = sql.bind(param)
+            var alternatives: [String] = []
             for value in values {
-                let normalized = SearchIndexer.normalizeName(value)
-                let key = exact ? "=" + normalized : String(Array(normalized).prefix(SearchIndexer.maximumPrefixLength))
-                keys.append(ByteBuffer(bytes: try await self.indexer.blindIndex(key, .exact)))
+                var groups: [String] = []
+                for texts in SearchIndexer.searchKeyTexts(value, match: match) {
+                    var keys: [ByteBuffer] = []
+                    for text in texts {
+                        keys.append(ByteBuffer(bytes: try await self.indexer.blindIndex(text, .exact)))
+                    }
+                    groups.append("""
+                        \(r).id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(paramBinding) AND s.value = ANY(\(sql.bind(keys))))
+                        """)
+                }
+                alternatives.append("(" + groups.joined(separator: " AND ") + ")")
             }
-            return """
-                r.id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(sql.bind(param)) AND s.value = ANY(\(sql.bind(keys))))
-                """
+            return "(" + alternatives.joined(separator: " OR ") + ")"
         case .reference(let param, let values):
             let typed = values.compactMap { value in value.type.map { ($0, value.id) } }
             let untyped = values.filter { $0.type == nil }.map(\.id)
@@ -216,7 +247,7 @@ extension PostgresResourceStore {
             }
             if !untyped.isEmpty { alternatives.append("f.target_id = ANY(\(sql.bind(untyped)))") }
             return """
-                r.id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                \(r).id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
         case .quantity(let param, let values):
             let alternatives = values.map { prefix, number, system, code -> String in
@@ -227,8 +258,9 @@ extension PostgresResourceStore {
                 switch prefix {
                 case .eq: parts = [within]
                 case .ne: parts = ["NOT (\(within))"]
-                case .gt: parts = ["q.value > \(value)::numeric"]
-                case .lt: parts = ["q.value < \(value)::numeric"]
+                case .gt, .sa: parts = ["q.value > \(value)::numeric"]
+                case .lt, .eb: parts = ["q.value < \(value)::numeric"]
+                case .ap: parts = ["q.value BETWEEN \(value)::numeric - abs(\(value)::numeric) * 0.1 AND \(value)::numeric + abs(\(value)::numeric) * 0.1"]
                 case .ge: parts = ["q.value >= \(value)::numeric"]
                 case .le: parts = ["q.value <= \(value)::numeric"]
                 }
@@ -237,14 +269,21 @@ extension PostgresResourceStore {
                 return "(" + parts.joined(separator: " AND ") + ")"
             }
             return """
-                r.id IN (SELECT q.id FROM search_quantity q WHERE q.type = \(type) AND q.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                \(r).id IN (SELECT q.id FROM search_quantity q WHERE q.type = \(type) AND q.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                """
+        case .chain(let param, let target, let inner):
+            let targetType = sql.bind(target.rawValue)
+            let innerCondition = try await self.condition(inner, type: targetType, alias: "c", sql: &sql)
+            return """
+                \(r).id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND f.target_type = \(targetType)
+                  AND f.target_id IN (SELECT c.id FROM resources c WHERE c.type = \(targetType) AND NOT c.deleted AND \(innerCondition)))
                 """
         case .date(let param, let values):
             let alternatives = values.map { prefix, range in
                 Self.dateCondition(prefix, low: "d.low", high: "d.high", range: range, sql: &sql)
             }
             return """
-                r.id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                \(r).id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
         }
     }
@@ -269,11 +308,42 @@ extension PostgresResourceStore {
         case .lt: return "\(low) < \(start)"
         case .ge: return "(\(high) > \(end) OR \(contained))"
         case .le: return "(\(low) < \(start) OR \(contained))"
+        case .sa: return "\(low) >= \(end)"
+        case .eb: return "\(high) <= \(start)"
+        case .ap:
+            // Overlaps the value widened by 10% of its distance from now (at least a day), as
+            // the specification suggests for an approximate date.
+            let margin = max(abs(range.low.timeIntervalSinceNow) * 0.1, 86_400)
+            let wideStart = sql.bind(range.low.addingTimeInterval(-margin))
+            let wideEnd = sql.bind(range.high.addingTimeInterval(margin))
+            return "(\(low) < \(wideEnd) AND \(high) > \(wideStart))"
         }
     }
 }
 
 extension PostgresResourceStore {
+    /// A keyset position under a parameter sort: `k<hex of the key>:<id>`, or `n:<id>` after the
+    /// resources without a value (hex, because codes may hold `:`).
+    static func parameterCursor(key: String?, id: String) -> String {
+        guard let key else { return "n:\(id)" }
+        return "k" + key.utf8.map { String(format: "%02x", $0) }.joined() + ":" + id
+    }
+
+    static func parameterCursor(_ cursor: String) throws(ResourceError) -> (key: String?, id: String) {
+        let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
+        let bad = ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+        guard parts.count == 2 else { throw bad }
+        if parts[0] == "n" { return (nil, parts[1]) }
+        let hex = Array(parts[0].utf8.dropFirst())
+        guard parts[0].hasPrefix("k"), hex.count % 2 == 0 else { throw bad }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: hex.count, by: 2) {
+            guard let byte = UInt8(String(decoding: hex[index..<(index + 2)], as: UTF8.self), radix: 16) else { throw bad }
+            bytes.append(byte)
+        }
+        return (String(decoding: bytes, as: UTF8.self), parts[1])
+    }
+
     /// An exact timestamp literal for a keyset cursor, `2026-11-30T17:06:56.934000Z`.
     ///
     /// Binding a `Date` would go through floating point on the way to PostgreSQL's microseconds

@@ -14,6 +14,9 @@ import PostgresNIO
 struct SearchIndexer: Sendable {
     /// Names longer than this are matched on their first this-many characters.
     static let maximumPrefixLength = 24
+    /// `:contains` finds substrings through blind indexes of every substring up to this length
+    /// (a longer search string must have all its windows of this length in the value).
+    static let containsWindow = 6
 
     /// Computes a blind index: the key store's, for the suite in force.
     let blindIndex: @Sendable (String, BlindIndex.Normalization) async throws -> [UInt8]
@@ -67,17 +70,47 @@ struct SearchIndexer: Sendable {
         try await self.blindIndex(value, .identifier).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The blind indexes under which a name is found: its prefixes, and `=` + the whole value.
+    /// The blind indexes under which a name is found: its prefixes, `=` + the whole value, and
+    /// `~` + each substring not at the start up to ``containsWindow`` characters (for
+    /// `:contains`; substrings at the start are the prefixes).
     func stringKeys(_ text: String) async throws -> [[UInt8]] {
         let normalized = Self.normalizeName(text)
         guard !normalized.isEmpty else { return [] }
-        var keys: [[UInt8]] = []
         let characters = Array(normalized)
+        var texts: [String] = []
         for length in 1...min(characters.count, Self.maximumPrefixLength) {
-            keys.append(try await self.blindIndex(String(characters[0..<length]), .exact))
+            texts.append(String(characters[0..<length]))
         }
-        keys.append(try await self.blindIndex("=" + normalized, .exact))
+        texts.append("=" + normalized)
+        var infixes = Set<String>()
+        for start in characters.indices.dropFirst() {
+            for length in 1...min(characters.count - start, Self.containsWindow) {
+                infixes.insert("~" + String(characters[start..<(start + length)]))
+            }
+        }
+        texts += infixes.sorted()
+        var keys: [[UInt8]] = []
+        for text in texts {
+            keys.append(try await self.blindIndex(text, .exact))
+        }
         return keys
+    }
+
+    /// The groups of keys a search string is found under: a value matches when, for every
+    /// group, one of the group's keys is among its own.
+    static func searchKeyTexts(_ text: String, match: SearchQuery.StringMatch) -> [[String]] {
+        let normalized = Self.normalizeName(text)
+        switch match {
+        case .exact:
+            return [["=" + normalized]]
+        case .startsWith:
+            return [[String(Array(normalized).prefix(Self.maximumPrefixLength))]]
+        case .contains:
+            let characters = Array(normalized)
+            let width = min(characters.count, Self.containsWindow)
+            let windows = Set((0...(characters.count - width)).map { String(characters[$0..<($0 + width)]) })
+            return windows.sorted().map { [$0, "~" + $0] }
+        }
     }
 
     /// FHIR string matching is case- and accent-insensitive: NFKC, case-folded, accents removed,

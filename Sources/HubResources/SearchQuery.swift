@@ -7,25 +7,45 @@ public import HubFHIR
 /// malformed parameters are errors (`.invalid`) unless `lenient`, where unknown ones are dropped
 /// and reported in ``ignored``.
 public struct SearchQuery: Sendable {
+    /// FHIR R4 §3.1.1.4.6's comparison prefixes of dates, numbers and quantities.
     public enum DatePrefix: String, Sendable, CaseIterable {
         case eq, ne, gt, lt, ge, le
+        /// Starts after / ends before the search value's range.
+        case sa, eb
+        /// Approximately: within 10% (of the value, or for dates of the distance from now).
+        case ap
     }
 
     public enum Clause: Sendable {
         case id([String])
         case lastUpdated([(DatePrefix, FHIRDateRange)])
         case token(param: String, values: [(system: String?, code: String?)], negated: Bool, isBlind: Bool)
-        case string(param: String, values: [String], exact: Bool)
+        case string(param: String, values: [String], match: StringMatch)
         case reference(param: String, values: [(type: String?, id: String)])
         case date(param: String, values: [(DatePrefix, FHIRDateRange)])
         /// Numbers keep their text: `5.4` means [5.35, 5.45) under `eq`, per its precision.
         case quantity(param: String, values: [(prefix: DatePrefix, number: String, system: String?, code: String?)])
+        /// A chained parameter, one level (`subject:Patient.identifier=…`): resources whose
+        /// reference `param` points at a `target` that matches `inner`.
+        indirect case chain(param: String, target: ResourceType, inner: Clause)
     }
 
-    /// `_sort`: by id (the default) or by `_lastUpdated`, either way round.
+    /// How a string parameter matches (FHIR R4 §3.1.1.4.7).
+    public enum StringMatch: Sendable {
+        /// The default: the value starts with the search string.
+        case startsWith
+        /// `:exact`: the whole value, case and accents included (after normalisation).
+        case exact
+        /// `:contains`: anywhere in the value.
+        case contains
+    }
+
+    /// `_sort`: by id (the default), by `_lastUpdated`, or by a date or token parameter (its
+    /// earliest date or lowest code; resources without one come last), either way round.
     public enum Sort: Sendable, Equatable {
         case id(descending: Bool)
         case lastUpdated(descending: Bool)
+        case parameter(name: String, kind: SearchParameter.Kind, descending: Bool)
     }
 
     public var type: ResourceType
@@ -35,6 +55,8 @@ public struct SearchQuery: Sendable {
     public var includes: [String] = []
     /// `_revinclude=Type:param`: resources of `Type` that point at the matches through `param`.
     public var reverseIncludes: [(type: ResourceType, param: String)] = []
+    /// `_elements`: the top-level elements to return (nil: all).
+    public var elements: [String]?
     /// Page size: `_count`, default 20, at most 200.
     public var count = 20
     /// The keyset position: results after this id.
@@ -64,6 +86,11 @@ public struct SearchQuery: Sendable {
             }
             let values = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.replacingOccurrences(of: "\\,", with: ",") }
             guard !value.isEmpty, !values.contains(where: \.isEmpty) else { throw invalid("parameter \(rawName) has an empty value") }
+            if !name.hasPrefix("_"), rawName.contains(".") {
+                self.clauses.append(try Self.chain(rawName, type: type, values: values))
+                self.canonicalParameters.append((rawName, value))
+                continue
+            }
             switch name {
             case "_count":
                 guard let count = Int(value), count >= 0 else { throw invalid("_count must be a whole number") }
@@ -92,14 +119,28 @@ public struct SearchQuery: Sendable {
                 }
                 self.reverseIncludes.append((source, parts[1]))
             case "_sort":
-                switch value {
-                case "_id": self.sort = .id(descending: false)
-                case "-_id": self.sort = .id(descending: true)
-                case "_lastUpdated": self.sort = .lastUpdated(descending: false)
-                case "-_lastUpdated": self.sort = .lastUpdated(descending: true)
+                let descending = value.hasPrefix("-")
+                let key = descending ? String(value.dropFirst()) : value
+                switch key {
+                case "_id": self.sort = .id(descending: descending)
+                case "_lastUpdated": self.sort = .lastUpdated(descending: descending)
                 default:
-                    throw ResourceError(.invalid, .notSupported, "_sort=\(value) is not supported; _id and _lastUpdated are (prefix - to reverse)", expression: [rawName])
+                    guard let parameter = type.searchParameter(named: key), [.date, .token].contains(parameter.kind), !parameter.isBlind else {
+                        throw ResourceError(
+                            .invalid,
+                            .notSupported,
+                            "_sort=\(value) is not supported: sort by one of _id, _lastUpdated or a date or code parameter (prefix - to reverse)",
+                            expression: [rawName]
+                        )
+                    }
+                    self.sort = .parameter(name: key, kind: parameter.kind, descending: descending)
                 }
+            case "_elements":
+                let names = values.map { $0.trimmingCharacters(in: .whitespaces) }
+                guard names.allSatisfy({ ResourceValidator.isElementName($0) && !$0.hasPrefix("_") }) else {
+                    throw invalid("_elements takes element names (name,birthDate)")
+                }
+                self.elements = names
             case "_total":
                 guard ["accurate", "none", "estimate"].contains(value) else { throw invalid("_total must be none, estimate or accurate") }
                 self.wantsTotal = value == "accurate"
@@ -148,8 +189,14 @@ public struct SearchQuery: Sendable {
             }
             return .token(param: parameter.name, values: tokens, negated: modifier == "not", isBlind: parameter.isBlind)
         case .string:
-            guard modifier == nil || modifier == "exact" else { throw unsupported() }
-            return .string(param: parameter.name, values: values, exact: modifier == "exact")
+            let match: StringMatch
+            switch modifier {
+            case nil: match = .startsWith
+            case "exact": match = .exact
+            case "contains": match = .contains
+            default: throw unsupported()
+            }
+            return .string(param: parameter.name, values: values, match: match)
         case .reference:
             var references: [(type: String?, id: String)] = []
             for value in values {
@@ -182,12 +229,37 @@ public struct SearchQuery: Sendable {
                     number = number.dropFirst(2)
                 }
                 guard Self.isDecimal(number) else {
-                    throw ResourceError(.invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le)", expression: [rawName])
+                    throw ResourceError(.invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap)", expression: [rawName])
                 }
                 quantities.append((prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil, parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil))
             }
             return .quantity(param: parameter.name, values: quantities)
         }
+    }
+
+    /// `subject:Patient.identifier`, `patient.name:contains`: one level of chaining through a
+    /// reference parameter to a parameter of its target type.
+    static func chain(_ rawName: String, type: ResourceType, values: [String]) throws(ResourceError) -> Clause {
+        guard let dot = rawName.firstIndex(of: ".") else { throw ResourceError(.invalid, .invalid, "not a chain", expression: [rawName]) }
+        let head = rawName[..<dot].split(separator: ":", maxSplits: 1).map(String.init)
+        let tail = rawName[rawName.index(after: dot)...].split(separator: ":", maxSplits: 1).map(String.init)
+        guard let referenceName = head.first, let reference = type.searchParameter(named: referenceName), reference.kind == .reference else {
+            throw ResourceError(.invalid, .notSupported, "a chain starts with a reference parameter of \(type.rawValue)", expression: [rawName])
+        }
+        let targetName = head.count > 1 ? head[1] : (reference.targets?.count == 1 ? reference.targets?.first : nil)
+        guard let targetName, let target = ResourceType(rawValue: targetName), reference.targets?.contains(targetName) ?? true else {
+            throw ResourceError(
+                .invalid,
+                .invalid,
+                "\(referenceName) may refer to several types: name one (\(referenceName):Patient.identifier)",
+                expression: [rawName]
+            )
+        }
+        guard let innerName = tail.first, !innerName.contains("."), let inner = target.searchParameter(named: innerName) else {
+            throw ResourceError(.invalid, .notSupported, "\(target.rawValue) has no search parameter \(tail.first ?? "") to chain to (one level only)", expression: [rawName])
+        }
+        let clause = try Self.clause(inner, modifier: tail.count > 1 ? tail[1] : nil, values: values, rawName: rawName)
+        return .chain(param: reference.name, target: target, inner: clause)
     }
 
     /// `-12`, `5.40`: an optional minus, digits, an optional fraction (no exponents).
@@ -209,8 +281,6 @@ public struct SearchQuery: Sendable {
             if let candidate = DatePrefix(rawValue: String(text.prefix(2))) {
                 prefix = candidate
                 text = text.dropFirst(2)
-            } else if ["sa", "eb", "ap"].contains(String(text.prefix(2))) {
-                throw ResourceError(.invalid, .notSupported, "date prefix \(text.prefix(2)) is not supported yet", expression: [rawName])
             }
             guard let range = FHIRDateRange(String(text)) else {
                 throw ResourceError(.invalid, .invalid, "\(value) is not a FHIR date or dateTime", expression: [rawName])

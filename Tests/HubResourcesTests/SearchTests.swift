@@ -122,11 +122,66 @@ import Testing
     }
 
     @Test(arguments: [
-        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "ap2024")], [("patient", "Organization/1")],
+        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")], [("patient.shoe", "1")], [("patient:Patient.name.family", "王")],
+        [("_sort", "name")], [("_sort", "identifier")], [("_elements", "a b")], [("patient", "Organization/1")],
         [("_count", "-1")], [("_summary", "text")], [("gender", "")],
     ])
     func badParametersAreRefused(parameters: [(String, String)]) {
         #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: parameters, lenient: false) }
+    }
+
+    @Test func searchesWithContainsChainsApproximationsAndParameterSorts() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let wang = try await store.create(try Self.object(Self.patient("王", "秀英", "11010519491231002X", gender: "female", birthDate: "1949-12-31")), type: .patient)
+            let ouyang = try await store.create(try Self.object(Self.patient("欧阳", "娜娜", "310115198803070019", gender: "female", birthDate: "1988-03-07")), type: .patient)
+            let alexander = try await store.create(try Self.object(Self.patient("Smith", "Alexander", "440305197001010011", gender: "male", birthDate: "1970")), type: .patient)
+            let march = try await store.create(try Self.object(Self.observation(wang.id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00")), type: .observation)
+            let april = try await store.create(try Self.object(Self.observation(wang.id, loinc: "718-7", date: "2024-04-01")), type: .observation)
+            let december = try await store.create(try Self.object(Self.observation(alexander.id, loinc: "2345-7", date: "2023-12-31T23:00:00Z", status: "amended")), type: .observation)
+            var undated = try Self.object(Self.observation(ouyang.id, loinc: "718-7", date: "2024"))
+            undated["effectiveDateTime"] = nil
+            let none = try await store.create(undated, type: .observation)
+
+            // :contains, anywhere in the name, also past the blind index's window of 6 characters.
+            #expect(try await Self.ids(store, .patient, [("name:contains", "秀英")]) == [wang.id])
+            #expect(try await Self.ids(store, .patient, [("given:contains", "娜")]) == [ouyang.id])
+            #expect(try await Self.ids(store, .patient, [("family:contains", "阳")]) == [ouyang.id])
+            #expect(try await Self.ids(store, .patient, [("name:contains", "LEXANDE")]) == [alexander.id])
+            #expect(try await Self.ids(store, .patient, [("name:contains", "lexandr")]).isEmpty)
+            #expect(Set(try await Self.ids(store, .patient, [("name:contains", "秀,mit")])) == [wang.id, alexander.id])
+            // Chains, one level.
+            #expect(Set(try await Self.ids(store, .observation, [("subject:Patient.identifier", "urn:health-hub:sid:resident-id|11010519491231002X")])) == [march.id, april.id])
+            #expect(try await Self.ids(store, .observation, [("patient.name", "smi")]) == [december.id])
+            #expect(try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜")]) == [none.id])
+            // sa, eb and ap on dates and quantities.
+            #expect(try await Self.ids(store, .observation, [("date", "sa2024-03-05")]) == [april.id])
+            #expect(try await Self.ids(store, .observation, [("date", "eb2024-03-05")]) == [december.id])
+            #expect(Set(try await Self.ids(store, .observation, [("date", "ap2024-03")])) == [march.id, april.id, december.id])
+            #expect(try await Self.ids(store, .observation, [("date", "ap2015")]).isEmpty)
+            #expect(try await Self.ids(store, .observation, [("value-quantity", "ap5"), ("patient", alexander.id)]) == [december.id])
+            #expect(try await Self.ids(store, .observation, [("value-quantity", "ap4.8")]).isEmpty)
+            #expect(try await Self.ids(store, .observation, [("value-quantity", "sa5"), ("patient", alexander.id)]) == [december.id])
+            #expect(try await Self.ids(store, .observation, [("value-quantity", "eb5")]).isEmpty)
+
+            // _sort by a date or code parameter, either way, across pages; no value sorts last.
+            func all(_ sort: String) async throws -> [String] {
+                var ids: [String] = []
+                var cursor: String?
+                repeat {
+                    var parameters = [("_sort", sort), ("_count", "1")]
+                    if let cursor { parameters.append(("_cursor", cursor)) }
+                    let page = try await store.search(try SearchQuery(type: .observation, parameters: parameters, lenient: false))
+                    ids += page.resources.map(\.id)
+                    cursor = page.nextCursor
+                } while cursor != nil && ids.count < 10
+                return ids
+            }
+            #expect(try await all("date") == [december.id, march.id, april.id, none.id])
+            #expect(try await all("-date") == [april.id, march.id, december.id, none.id])
+            let byCode = try await all("code")
+            #expect(byCode.count == 4 && Set(byCode.prefix(2)) == [march.id, december.id])
+        }
     }
 
     @Test func lenientHandlingIgnoresAndReportsUnknownParameters() throws {

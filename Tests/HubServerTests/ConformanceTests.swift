@@ -35,6 +35,8 @@ import Testing
             }
             let patientID = references.first { $0.hasPrefix("Patient/") }.map { String($0.dropFirst("Patient/".count)) } ?? ""
             keep("search", try await hub.send("GET", "/fhir/Observation?patient=\(patientID)&code=http://loinc.org|2345-7&_total=accurate", presenting: pki))
+            keep("search-elements", try await hub.send("GET", "/fhir/Patient?_elements=gender,birthDate&_id=\(patientID)", presenting: pki))
+            keep("search-chained", try await hub.send("GET", "/fhir/Observation?patient.gender=male,female&_sort=-date&_count=1", presenting: pki))
             keep("search-lenient", try await hub.send("GET", "/fhir/Patient?shoe=1", headers: [("Prefer", "handling=lenient")], presenting: pki))
             keep("everything", try await hub.send("GET", "/fhir/Patient/\(patientID)/$everything", presenting: pki))
             keep("history", try await hub.send("GET", "/fhir/Patient/\(patientID)/_history", presenting: pki))
@@ -51,7 +53,10 @@ import Testing
                 try Data(body).write(to: URL(fileURLWithPath: path))
                 paths.append(path)
             }
-            #expect(paths.count >= 14)
+            #expect(paths.count >= 16)
+            let subset = try #require(documents["search-elements"])
+            let subsetText = String(decoding: subset, as: UTF8.self)
+            #expect(subsetText.contains("SUBSETTED") && !subsetText.contains("\"identifier\""), "\(subsetText)")
             let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhir_validate.py"
             let output = try await TestProcess.runTool(python, [script] + paths.sorted())
             #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")

@@ -87,10 +87,11 @@ public struct FHIRSearchRoutes: Sendable {
     }
 
     /// A searchset Bundle of `resources` (links added by the caller).
-    static func entriesBundle(_ resources: [StoredResource], base: String, mode: String = "match") -> JSONObject {
+    static func entriesBundle(_ resources: [StoredResource], base: String, mode: String = "match", elements: [String]? = nil) -> JSONObject {
         var bundle = JSONObject([("resourceType", .string("Bundle")), ("type", .string("searchset"))])
         let entries: [JSONValue] = resources.compactMap { stored in
-            guard let resource = stored.resource else { return nil }
+            guard var resource = stored.resource else { return nil }
+            if let elements { resource = Self.subsetted(resource, keeping: elements) }
             return .object(
                 JSONObject([
                     ("fullUrl", .string("\(base)/\(stored.type.rawValue)/\(stored.id)")),
@@ -103,6 +104,22 @@ public struct FHIRSearchRoutes: Sendable {
         return bundle
     }
 
+    /// `_elements`: the listed top-level elements plus what a resource cannot be without
+    /// (`resourceType`, `id`, `meta`), tagged SUBSETTED as FHIR R4 §3.1.1.5.9 requires.
+    static func subsetted(_ resource: JSONObject, keeping elements: [String]) -> JSONObject {
+        let keep = Set(elements + ["resourceType", "id", "meta"])
+        var subset = JSONObject(resource.members.filter { keep.contains($0.key) || ($0.key.hasPrefix("_") && keep.contains(String($0.key.dropFirst()))) }.map { ($0.key, $0.value) })
+        var meta = subset["meta"]?.objectValue ?? JSONObject()
+        var tags = meta["tag"]?.arrayValue ?? []
+        tags.append(.object(JSONObject([
+            ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationValue")),
+            ("code", .string("SUBSETTED")),
+        ])))
+        meta["tag"] = .array(tags)
+        subset["meta"] = .object(meta)
+        return subset
+    }
+
     static func bundle(_ result: SearchResult, query: SearchQuery, base: String) -> JSONObject {
         func link(_ relation: String, cursor: String?) -> JSONValue {
             var parameters = query.canonicalParameters
@@ -113,7 +130,7 @@ public struct FHIRSearchRoutes: Sendable {
             }.joined(separator: "&")
             return .object(JSONObject([("relation", .string(relation)), ("url", .string("\(base)/\(query.type.rawValue)?\(text)"))]))
         }
-        var bundle = Self.entriesBundle(result.resources, base: base)
+        var bundle = Self.entriesBundle(result.resources, base: base, elements: query.elements)
         if !result.included.isEmpty {
             var entries = bundle["entry"]?.arrayValue ?? []
             entries += Self.entriesBundle(result.included, base: base, mode: "include")["entry"]?.arrayValue ?? []
