@@ -40,7 +40,17 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
     public struct Resource: Codable, Sendable, Equatable {
         public var type: String
         public var interaction: [Interaction]
+        public var versioning: String?
+        public var readHistory: Bool?
+        public var updateCreate: Bool?
+        public var conditionalCreate: Bool?
+        public var conditionalRead: String?
+        public var conditionalUpdate: Bool?
+        public var conditionalDelete: String?
+        public var searchInclude: [String]?
+        public var searchRevInclude: [String]?
         public var searchParam: [SearchParam]?
+        public var operation: [Operation]?
 
         public init(type: String, interaction: [Interaction], searchParam: [SearchParam]? = nil) {
             self.type = type
@@ -51,11 +61,25 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
 
     public struct SearchParam: Codable, Sendable, Equatable {
         public var name: String
+        public var definition: String?
         public var type: String
+        public var documentation: String?
 
-        public init(name: String, type: String) {
+        public init(name: String, type: String, definition: String? = nil, documentation: String? = nil) {
             self.name = name
+            self.definition = definition
             self.type = type
+            self.documentation = documentation
+        }
+    }
+
+    public struct Operation: Codable, Sendable, Equatable {
+        public var name: String
+        public var definition: String
+
+        public init(name: String, definition: String) {
+            self.name = name
+            self.definition = definition
         }
     }
 

@@ -104,6 +104,36 @@ import Testing
             #expect(interactions == ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"])
             let parameters = (patient?["searchParam"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
             #expect(parameters.contains("identifier") && parameters.contains("birthdate") && parameters.contains("_id"))
+            #expect((patient?["operation"] as? [[String: Any]])?.first?["name"] as? String == "everything")
+        }
+    }
+
+    /// What the CapabilityStatement declares, the hub does: every search parameter, include and
+    /// reverse include of every type is accepted and answered with a searchset.
+    @Test func everythingTheCapabilityStatementDeclaresWorks() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let statement = try jsonObject(try await hub.send("GET", "/fhir/metadata"))
+            let resources = ((statement["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
+            let samples = ["token": "x", "string": "a", "reference": "abc", "date": "ge2024", "quantity": "5"]
+            var requests = 0
+            for resource in resources {
+                let type = try #require(resource["type"] as? String)
+                var queries: [String] = []
+                for parameter in (resource["searchParam"] as? [[String: Any]]) ?? [] {
+                    let name = try #require(parameter["name"] as? String)
+                    let sample = try #require(samples[parameter["type"] as? String ?? ""])
+                    queries.append("\(name)=\(sample)")
+                }
+                queries += ((resource["searchInclude"] as? [String]) ?? []).map { "_include=\($0)" }
+                queries += ((resource["searchRevInclude"] as? [String]) ?? []).map { "_revinclude=\($0)" }
+                for query in queries {
+                    let reply = try await hub.send("GET", "/fhir/\(type)?\(query)", presenting: pki)
+                    #expect(reply.status == 200, "\(type)?\(query): \(reply.text)")
+                    requests += 1
+                }
+            }
+            #expect(requests > 250)
         }
     }
 }

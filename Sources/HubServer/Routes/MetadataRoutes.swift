@@ -19,20 +19,58 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             fhirVersion: HubVersion.fhirVersion,
             baseURL: nil,
             date: formatter.string(from: startedAt),
-            resources: ResourceType.allCases.map { type in
-                CapabilityStatement.Resource(
-                    type: type.rawValue,
-                    interaction: FHIRResourceRoutes.interactions.map { CapabilityStatement.Interaction(code: $0) },
-                    searchParam: [
-                        CapabilityStatement.SearchParam(name: "_id", type: "token"),
-                        CapabilityStatement.SearchParam(name: "_lastUpdated", type: "date"),
-                    ] + type.searchParameters.map { CapabilityStatement.SearchParam(name: $0.name, type: $0.kind.rawValue) }
-                )
-            },
+            resources: ResourceType.allCases.map(Self.resource),
             systemInteractions: ["transaction", "batch", "history-system"],
             mutualTLS: mutualTLS.rawValue
         )
     }
+
+    /// What the hub does with one type: exactly the routes, parameters and modifiers it serves.
+    static func resource(_ type: ResourceType) -> CapabilityStatement.Resource {
+        var resource = CapabilityStatement.Resource(
+            type: type.rawValue,
+            interaction: FHIRResourceRoutes.interactions.map { CapabilityStatement.Interaction(code: $0) },
+            searchParam: [
+                CapabilityStatement.SearchParam(name: "_id", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Resource-id"),
+                CapabilityStatement.SearchParam(
+                    name: "_lastUpdated",
+                    type: "date",
+                    definition: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+                    documentation: Self.modifiers[.date]
+                ),
+            ] + type.searchParameters.map { parameter in
+                CapabilityStatement.SearchParam(name: parameter.name, type: parameter.kind.rawValue, documentation: Self.modifiers[parameter.kind])
+            }
+        )
+        resource.versioning = "versioned"
+        resource.readHistory = true
+        resource.updateCreate = false
+        resource.conditionalCreate = true
+        resource.conditionalRead = "not-supported"
+        resource.conditionalUpdate = false
+        resource.conditionalDelete = "not-supported"
+        let references = type.searchParameters.filter { $0.kind == .reference }
+        resource.searchInclude = references.isEmpty ? nil : references.map { "\(type.rawValue):\($0.name)" }
+        let referrers = ResourceType.allCases.flatMap { source in
+            source.searchParameters
+                .filter { $0.kind == .reference && ($0.targets?.contains(type.rawValue) ?? true) }
+                .map { "\(source.rawValue):\($0.name)" }
+        }
+        resource.searchRevInclude = referrers.isEmpty ? nil : referrers
+        if type == .patient {
+            resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
+        }
+        return resource
+    }
+
+    /// The modifiers and prefixes each kind of parameter takes here (SearchQuery).
+    static var modifiers: [SearchParameter.Kind: String] { [
+        .token: "system|code, code, system|; modifier :not",
+        .string: "starts-with, case- and accent-insensitive; modifiers :exact, :contains",
+        .reference: "Type/id or id; chained one level (param:Type.param or param.param)",
+        .date: "prefixes eq ne gt lt ge le sa eb ap, at the value's precision",
+        .quantity: "[prefix]number[|system|code], at the number's precision; prefixes eq ne gt lt ge le sa eb ap",
+    ] }
 
     public func add(to router: Router<Context>) {
         router.get("fhir/metadata") { _, _ in
