@@ -218,7 +218,8 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubTestSupport", "HubClient", "HubConfig", "HubCrypto",
+                "HubServer", "HubTestSupport", "HubClient", "HubConfig", "HubCrypto", "HubStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

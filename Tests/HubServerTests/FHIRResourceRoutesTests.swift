@@ -1,6 +1,8 @@
 import Foundation
 import HubClient
 import HubConfig
+import HubStorage
+import PostgresNIO
 import HubTestSupport
 import Testing
 
@@ -423,6 +425,34 @@ import Testing
             let types = ((recent["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["fullUrl"] as? String)?.components(separatedBy: "/fhir/").last?.components(separatedBy: "/").first }
             #expect(types == ["Patient", "Organization"])
             #expect(try await hub.send("GET", "/fhir/_history?_since=yesterday", presenting: pki).status == 400)
+        }
+    }
+}
+
+@Suite struct FHIRTimeoutTests {
+    /// A search held up past the database deadline (here by a lock another session holds) is
+    /// cancelled by PostgreSQL's statement timeout and answered 503 with an OperationOutcome.
+    @Test func aSearchHeldPastTheDeadlineIsAnswered503() async throws {
+        let pki = try TestEnvironment.pki()
+        try await TestDatabase.withFresh { url in
+            var configuration = try TestHub.configuration(database: url)
+            configuration.database.operationTimeoutSeconds = 1
+            configuration.tls.clientAuthentication = .optional
+            try await TestHub.withRunning(configuration) { hub in
+                let blocker = try TestDatabase.database(url)
+                try await blocker.whileRunning {
+                    try await blocker.withTransaction("hold a lock") { connection in
+                        try await connection.query("LOCK TABLE resources IN ACCESS EXCLUSIVE MODE", logger: makeTestLogger("test.sql"))
+                        let started = ContinuousClock.now
+                        let reply = try await hub.send("GET", "/fhir/Patient?gender=male", presenting: pki)
+                        #expect(reply.status == 503, "\(reply.text)")
+                        #expect(reply.header("retry-after") != nil)
+                        #expect(try jsonObject(reply)["resourceType"] as? String == "OperationOutcome")
+                        #expect(ContinuousClock.now - started < .seconds(5))
+                    }
+                }
+                #expect(try await hub.send("GET", "/fhir/Patient?gender=male", presenting: pki).status == 200)
+            }
         }
     }
 }
