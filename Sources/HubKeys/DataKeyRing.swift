@@ -76,6 +76,76 @@ public final class DataKeyRing: Sendable {
         _ = try await self.currentDataKey(for: subject)
     }
 
+    /// ``prepareDataKey(for:)`` for many subjects in two round trips, whatever their number: one
+    /// read of the live keys, one insert of the missing ones (a transaction Bundle of a hundred
+    /// new patients would otherwise cost three hundred).
+    public func prepareDataKeys(for subjects: some Collection<String>) async throws {
+        let missing = Array(Set(subjects.filter { subject in
+            guard let id = self.cache.withLock({ $0.current[subject] }) else { return true }
+            return self.cached(id) == nil
+        })).sorted()
+        guard !missing.isEmpty else { return }
+        if missing.count == 1 {
+            try await self.prepareDataKey(for: missing[0])
+            return
+        }
+        let algorithm = self.suite.cipher.algorithm.name
+        var found = try await self.liveKeyRows(subjects: missing, algorithm: algorithm)
+        for (subject, (id, wrapped)) in found {
+            self.remember(id, try await self.unwrap(id: id, subject: subject, wrapped: wrapped), currentFor: subject)
+        }
+        let toCreate = missing.filter { found[$0] == nil }
+        guard !toCreate.isEmpty else { return }
+        var ids: [String] = []
+        var keys: [String: SecretKey] = [:]
+        var wrappedKeys: [ByteBuffer] = []
+        var kekIDs: [String] = []
+        for subject in toCreate {
+            let newID = KeyID.random(prefix: "dek")
+            let newKey = SecretKey.random(byteCount: self.suite.cipher.keyByteCount)
+            let wrapped = try await self.keyStore.wrap(newKey, suite: self.suite, context: Self.wrappingContext(keyID: newID.value, subject: subject))
+            ids.append(newID.value)
+            keys[newID.value] = newKey
+            wrappedKeys.append(ByteBuffer(bytes: wrapped.serialized))
+            kekIDs.append(wrapped.header.keyID.value)
+        }
+        let (newIDs, newSubjects, newWrapped, newKEKs) = (ids, toCreate, wrappedKeys, kekIDs)
+        try await self.database.withConnection("create data keys") { connection in
+            try await connection.query(
+                """
+                INSERT INTO data_keys (key_id, subject, algorithm, wrapped, kek_id)
+                SELECT k, s, \(algorithm), w, e FROM unnest(\(newIDs)::text[], \(newSubjects)::text[], \(newWrapped)::bytea[], \(newKEKs)::text[]) AS n(k, s, w, e)
+                ON CONFLICT (subject, algorithm) WHERE erased_at IS NULL DO NOTHING
+                """,
+                logger: self.logger
+            )
+            return ()
+        }
+        // Another hub may have won a race for some subject: read back which key is live.
+        found = try await self.liveKeyRows(subjects: toCreate, algorithm: algorithm)
+        for (subject, (id, wrapped)) in found {
+            let key = try await keys[id].asyncOr { try await self.unwrap(id: id, subject: subject, wrapped: wrapped) }
+            self.remember(id, key, currentFor: subject)
+        }
+    }
+
+    private func liveKeyRows(subjects: [String], algorithm: String) async throws -> [String: (String, [UInt8])] {
+        try await self.database.withConnection("read live data keys") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT subject, key_id, wrapped FROM data_keys
+                WHERE subject = ANY(\(subjects)) AND algorithm = \(algorithm) AND erased_at IS NULL
+                """,
+                logger: self.logger
+            )
+            var found: [String: (String, [UInt8])] = [:]
+            for try await (subject, id, wrapped) in rows.decode((String, String, ByteBuffer).self) {
+                found[subject] = (id, Array(buffer: wrapped))
+            }
+            return found
+        }
+    }
+
     /// Opens what ``seal(_:subject:context:)`` produced, under whichever suite it was sealed.
     public func open(_ bytes: [UInt8], context: [UInt8]) async throws -> [UInt8] {
         let box = try SealedBox(parsing: bytes, registry: self.registry)
@@ -223,5 +293,12 @@ public final class DataKeyRing: Sendable {
     func unwrap(id: String, subject: String, wrapped: [UInt8]) async throws -> SecretKey {
         let box = try SealedBox(parsing: wrapped, kind: .wrappedKey, registry: self.registry)
         return try await self.keyStore.unwrap(box, context: Self.wrappingContext(keyID: id, subject: subject))
+    }
+}
+
+extension Optional {
+    fileprivate func asyncOr(_ fallback: () async throws -> Wrapped) async rethrows -> Wrapped {
+        if let value = self { return value }
+        return try await fallback()
     }
 }

@@ -52,6 +52,12 @@ public struct PostgresResourceStore: ResourceStore {
     /// the database transaction; the transaction then only writes rows (and seals updates, whose
     /// version number it decides, with data keys already cached).
     public func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource] {
+        // Ids first, so every data key the writes need is fetched or made in one go.
+        let operations = operations.map { operation -> WriteOperation in
+            guard case .create(let type, nil, let resource) = operation else { return operation }
+            return .create(type, id: UUID().uuidString.lowercased(), resource)
+        }
+        try await self.ring.prepareDataKeys(for: operations.compactMap(Self.subject(of:)))
         var prepared: [PreparedWrite] = []
         for operation in operations {
             prepared.append(try await self.prepare(operation))
@@ -61,17 +67,84 @@ public struct PostgresResourceStore: ResourceStore {
         let writes = prepared
         return try await self.database.withTransaction("write resources") { connection in
             var results: [StoredResource] = []
-            for (index, write) in writes.enumerated() {
+            var index = 0
+            while index < writes.count {
+                // Consecutive creates go in together: a few statements for the whole run.
+                var end = index
+                while end < writes.count, case .create = writes[end].kind { end += 1 }
                 do {
-                    results.append(try await Self.apply(write, ring: ring, on: connection, logger: logger))
+                    if end > index {
+                        results += try await Self.applyCreates(Array(writes[index..<end]), on: connection, logger: logger)
+                        index = end
+                    } else {
+                        results.append(try await Self.apply(writes[index], ring: ring, on: connection, logger: logger))
+                        index += 1
+                    }
                 } catch let error as ResourceError where writes.count > 1 {
                     var located = error
-                    located.diagnostics = "entry \(index): \(error.diagnostics)"
+                    if let entry = error.entry.map({ index + $0 }) ?? (end > index ? nil : index) {
+                        located.diagnostics = "entry \(entry): \(error.diagnostics)"
+                    }
+                    located.entry = nil
                     throw located
                 }
             }
             return results
         }
+    }
+
+    /// Whose data key a write will use (nil for a delete, which seals nothing).
+    static func subject(of operation: WriteOperation) -> String? {
+        switch operation {
+        case .create(let type, let id?, let resource), .update(let type, let id, let resource, _):
+            return Self.subject(type: type, id: id, patient: Self.patientID(of: resource, type: type, id: id))
+        case .create, .delete:
+            return nil
+        }
+    }
+
+    /// Writes a run of creates: their unique identifiers checked together, then one INSERT per
+    /// table for all of them.
+    static func applyCreates(_ writes: [PreparedWrite], on connection: PostgresConnection, logger: Logger) async throws -> [StoredResource] {
+        try await Self.checkUnique(writes.map(\.unique), on: connection, logger: logger)
+        var types: [String] = []
+        var ids: [String] = []
+        var times: [Date] = []
+        var subjects: [String] = []
+        var bodies: [ByteBuffer] = []
+        var patients: [String] = []
+        var results: [StoredResource] = []
+        for write in writes {
+            guard case .create(let stored, let sealed) = write.kind else { continue }
+            types.append(write.type.rawValue)
+            ids.append(write.id)
+            times.append(stored.lastUpdated)
+            subjects.append(write.subject)
+            bodies.append(sealed)
+            patients.append(write.patient ?? "")
+            results.append(stored)
+        }
+        try await connection.query(
+            """
+            INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+            SELECT t, i, 1, u, false, s, b FROM unnest(\(types)::text[], \(ids)::text[], \(times)::timestamptz[], \(subjects)::text[], \(bodies)::bytea[]) AS w(t, i, u, s, b)
+            """,
+            logger: logger
+        )
+        try await connection.query(
+            """
+            INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
+            SELECT t, i, 1, u, false, NULLIF(p, '') FROM unnest(\(types)::text[], \(ids)::text[], \(times)::timestamptz[], \(patients)::text[]) AS w(t, i, u, p)
+            """,
+            logger: logger
+        )
+        try await SearchIndexer.write(
+            writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) },
+            replacing: false,
+            on: connection,
+            logger: logger
+        )
+        return results
     }
 
     /// A write with everything that needs the key store done.
@@ -123,27 +196,10 @@ public struct PostgresResourceStore: ResourceStore {
         let typeName = write.type.rawValue
         let id = write.id
         switch write.kind {
-        case .create(let stored, let sealed):
-            try await Self.checkUnique(write.unique, except: id, on: connection, logger: logger)
-            let now = stored.lastUpdated
-            try await connection.query(
-                """
-                INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
-                VALUES (\(typeName), \(id), 1, \(now), false, \(write.subject), \(sealed))
-                """,
-                logger: logger
-            )
-            try await connection.query(
-                """
-                INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
-                VALUES (\(typeName), \(id), 1, \(now), false, \(write.patient))
-                """,
-                logger: logger
-            )
-            try await SearchIndexer.write(write.entries, type: typeName, id: id, on: connection, logger: logger)
-            return stored
+        case .create:
+            return try await Self.applyCreates([write], on: connection, logger: logger)[0]
         case .update(let resource, let ifMatch):
-            try await Self.checkUnique(write.unique, except: id, on: connection, logger: logger)
+            try await Self.checkUnique([write.unique], except: id, on: connection, logger: logger)
             guard let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
                 throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
             }
@@ -170,7 +226,7 @@ public struct PostgresResourceStore: ResourceStore {
                 """,
                 logger: logger
             )
-            try await SearchIndexer.write(write.entries, type: typeName, id: id, on: connection, logger: logger)
+            try await SearchIndexer.write([.init(type: typeName, id: id, entries: write.entries)], replacing: true, on: connection, logger: logger)
             return stored
         case .delete:
             let rows = try await connection.query(
@@ -205,7 +261,7 @@ public struct PostgresResourceStore: ResourceStore {
                 """,
                 logger: logger
             )
-            try await SearchIndexer.write(nil, type: typeName, id: id, on: connection, logger: logger)
+            try await SearchIndexer.write([.init(type: typeName, id: id, entries: nil)], replacing: true, on: connection, logger: logger)
             return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
         }
     }
@@ -342,29 +398,45 @@ public struct PostgresResourceStore: ResourceStore {
             .map { ($0.system, $0.code) }
     }
 
-    /// Refuses a second current Patient with a unique identifier. A transaction-scoped advisory
-    /// lock per value serialises concurrent writers of the same identifier, so two simultaneous
-    /// creates cannot both pass the check.
-    private static func checkUnique(_ tokens: [(String, String)], except id: String, on connection: PostgresConnection, logger: Logger) async throws {
-        for (system, code) in tokens {
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(system + "|" + code), 0))", logger: logger)
-            let rows = try await connection.query(
-                """
-                SELECT t.id FROM search_token t JOIN resources r ON r.type = t.type AND r.id = t.id
-                WHERE t.type = 'Patient' AND t.param = 'identifier' AND t.system = \(system) AND t.code = \(code)
-                  AND t.id <> \(id) AND NOT r.deleted
-                LIMIT 1
-                """,
-                logger: logger
-            )
-            for try await existing in rows.decode(String.self) {
-                throw ResourceError(
-                    .conflict,
-                    .duplicate,
-                    "a Patient with this \(system) identifier exists: Patient/\(existing)",
-                    expression: ["Patient.identifier"]
-                )
+    /// Refuses a second current Patient with a unique identifier, whether it exists already or
+    /// comes twice among `tokens` (one list per write; an error's `entry` says which). A
+    /// transaction-scoped advisory lock per value, taken in a fixed order, serialises concurrent
+    /// writers of the same identifier, so two simultaneous creates cannot both pass the check.
+    private static func checkUnique(_ tokens: [[(String, String)]], except id: String = "", on connection: PostgresConnection, logger: Logger) async throws {
+        var owner: [String: Int] = [:]
+        for (entry, list) in tokens.enumerated() {
+            for (system, code) in list {
+                if owner.updateValue(entry, forKey: system + "|" + code) != nil {
+                    var error = ResourceError(.conflict, .duplicate, "two Patients in this request share a \(system) identifier", expression: ["Patient.identifier"])
+                    error.entry = entry
+                    throw error
+                }
             }
+        }
+        guard !owner.isEmpty else { return }
+        let keys = owner.keys.sorted()
+        let pairs = keys.map { key in key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
+        let systems = pairs.map { $0[0] }
+        let codes = pairs.map { $0.count > 1 ? $0[1] : "" }
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(\(keys)::text[]) AS u(k) ORDER BY k) AS ordered",
+            logger: logger
+        )
+        let rows = try await connection.query(
+            """
+            SELECT t.system || '|' || t.code, t.id FROM search_token t JOIN resources r ON r.type = t.type AND r.id = t.id
+            WHERE t.type = 'Patient' AND t.param = 'identifier'
+              AND (t.system, t.code) IN (SELECT * FROM unnest(\(systems)::text[], \(codes)::text[]))
+              AND t.id <> \(id) AND NOT r.deleted
+            LIMIT 1
+            """,
+            logger: logger
+        )
+        for try await (key, existing) in rows.decode((String, String).self) {
+            let system = key.split(separator: "|").first.map(String.init) ?? ""
+            var error = ResourceError(.conflict, .duplicate, "a Patient with this \(system) identifier exists: Patient/\(existing)", expression: ["Patient.identifier"])
+            error.entry = owner[key]
+            throw error
         }
     }
 

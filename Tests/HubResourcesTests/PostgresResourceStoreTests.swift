@@ -106,6 +106,40 @@ import Testing
         }
     }
 
+    /// A run of creates is written with a few statements for all of them; a resident ID given
+    /// twice in one transaction, or already taken, fails the whole transaction and names the entry.
+    @Test func aBatchOfCreatesKeepsResidentIDsUnique() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(
+                database: fixture.database,
+                ring: fixture.ring(try CryptoSuite.sm()),
+                logger: fixture.logger,
+                uniquePatientIdentifierSystems: ["urn:health-hub:sid:resident-id"]
+            )
+            var patients = SyntheticPatients(seed: 99)
+            let documents = try (0..<50).map { _ in try #require(try JSONParser.parse(Array(patients.patientJSON().utf8)).objectValue) }
+            let created = try await store.transaction(documents.map { .create(.patient, id: nil, $0) })
+            #expect(created.count == 50 && Set(created.map(\.id)).count == 50)
+            for stored in created.prefix(3) {
+                #expect(try await store.read(.patient, id: stored.id).resource == stored.resource)
+            }
+            let fresh = try #require(try JSONParser.parse(Array(patients.patientJSON().utf8)).objectValue)
+            let twice = [fresh, documents[7], fresh].map { WriteOperation.create(.patient, id: nil, $0) }
+            await #expect {
+                try await store.transaction([twice[0], twice[2]])
+            } throws: { error in
+                (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.hasPrefix("entry 1:") == true
+            }
+            await #expect {
+                try await store.transaction(twice.prefix(2).map { $0 })
+            } throws: { error in
+                (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.contains("Patient/\(created[7].id)") == true
+            }
+            let all = try await store.search(try SearchQuery(type: .patient, parameters: [("_summary", "count")], lenient: false))
+            #expect(all.total == 50)
+        }
+    }
+
     @Test func everyTypeRoundTrips() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
