@@ -165,14 +165,21 @@ let package = Package(
         // Benchmarks (ops/bench/…): measured in release builds beside OpenSSL's own figures.
         .executableTarget(
             name: "hub-bench",
-            dependencies: ["HubCrypto"],
+            dependencies: [
+                "HubCrypto", "HubSynthetic", "HubClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
+        // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
+        // for tests, fixtures and the benchmark loader; never real data.
+        .target(name: "HubSynthetic", swiftSettings: swiftSettings),
         // Helpers shared by the test targets: a fresh database per test, a server on a free port,
         // a TCP proxy that can cut the database connection.
         .target(
             name: "HubTestSupport",
             dependencies: [
+                "HubSynthetic",
                 "HubConfig",
                 "HubCrypto",
                 "HubKeys",

@@ -21,6 +21,8 @@ public final class HubClient: Sendable {
         public var clientKey: String?
         /// Limit for one request, connection included.
         public var timeout: Duration = .seconds(10)
+        /// Connections kept open to the hub (keep-alive); concurrent requests beyond wait.
+        public var maximumConnections = 8
 
         public init(serverURL: String, caCertificate: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
             self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
@@ -83,6 +85,7 @@ public final class HubClient: Sendable {
         }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(5))
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 

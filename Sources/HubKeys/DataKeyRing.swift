@@ -65,6 +65,9 @@ public final class DataKeyRing: Sendable {
     ///
     /// - Parameter context: Bound to the ciphertext and required again to open it (for a record:
     ///   its type and id), so a ciphertext copied to another record does not open.
+    // Not inlined: Swift 6.3.1's optimizer crashes (LLVM coroutine splitting) when it inlines
+    // this into SuiteMigration's re-encryption closure.
+    @inline(never)
     public func seal(_ plaintext: [UInt8], subject: String, context: [UInt8]) async throws -> [UInt8] {
         let (keyID, key) = try await self.currentDataKey(for: subject)
         return try SealedBox.seal(plaintext, cipher: self.suite.cipher, key: key, keyID: keyID, context: context).serialized

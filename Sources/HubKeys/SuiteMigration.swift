@@ -54,25 +54,8 @@ public struct SuiteMigration: Sendable {
                 let ring = self.ring
                 let limit = self.batchSize
                 let cursor = job.cursor
-                let (count, resealed, last) = try await ring.database.withTransaction("re-encryption batch") { connection in
-                    let values = try await column.batch(after: cursor, limit: limit, on: connection, logger: logger)
-                    var resealed = 0
-                    for value in values where try ring.header(of: value.ciphertext).algorithm != target {
-                        let plaintext = try await ring.open(value.ciphertext, context: value.context)
-                        let sealed = try await ring.seal(plaintext, subject: value.subject, context: value.context)
-                        try await column.store(sealed, rowKey: value.rowKey, on: connection, logger: logger)
-                        resealed += 1
-                    }
-                    try await CryptoJobProgress.advance(
-                        name: name,
-                        cursor: values.last?.rowKey ?? cursor,
-                        by: values.count,
-                        done: values.count < limit,
-                        on: connection,
-                        logger: logger
-                    )
-                    return (values.count, resealed, values.last?.rowKey)
-                }
+                let batch = try await Self.reencryptBatch(column, after: cursor, limit: limit, to: target, job: name, ring: ring, logger: logger)
+                let (count, resealed, last) = (batch.count, batch.resealed, batch.last)
                 batches += 1
                 examined += count
                 job.cursor = last ?? job.cursor
@@ -85,5 +68,45 @@ public struct SuiteMigration: Sendable {
         }
         report.finished = true
         return report
+    }
+
+    /// One batch in one transaction: re-seals the rows not yet under `target` and records the
+    /// job's progress with them, so an interrupted run resumes after the last committed batch.
+    private static func reencryptBatch(
+        _ column: EncryptedColumn,
+        after cursor: String?,
+        limit: Int,
+        to target: AlgorithmIdentifier,
+        job name: String,
+        ring: DataKeyRing,
+        logger: Logger
+    ) async throws -> BatchOutcome {
+        try await ring.database.withTransaction("re-encryption batch") { connection in
+            let values = try await column.batch(after: cursor, limit: limit, on: connection, logger: logger)
+            var resealed = 0
+            for value in values {
+                guard try ring.header(of: value.ciphertext).algorithm != target else { continue }
+                let plaintext = try await ring.open(value.ciphertext, context: value.context)
+                let sealed = try await ring.seal(plaintext, subject: value.subject, context: value.context)
+                try await column.store(sealed, rowKey: value.rowKey, on: connection, logger: logger)
+                resealed += 1
+            }
+            try await CryptoJobProgress.advance(
+                name: name,
+                cursor: values.last?.rowKey ?? cursor,
+                by: values.count,
+                done: values.count < limit,
+                on: connection,
+                logger: logger
+            )
+            return BatchOutcome(count: values.count, resealed: resealed, last: values.last?.rowKey)
+        }
+    }
+
+    /// Rows examined and re-sealed by one batch, and the last row key.
+    struct BatchOutcome: Sendable {
+        var count: Int
+        var resealed: Int
+        var last: String?
     }
 }

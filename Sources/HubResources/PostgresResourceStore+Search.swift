@@ -227,10 +227,7 @@ extension PostgresResourceStore {
             for value in values {
                 var groups: [String] = []
                 for texts in SearchIndexer.searchKeyTexts(value, match: match) {
-                    var keys: [ByteBuffer] = []
-                    for text in texts {
-                        keys.append(ByteBuffer(bytes: try await self.indexer.blindIndex(text, .exact)))
-                    }
+                    let keys = try await self.indexer.blindIndexes(texts, .exact).map { ByteBuffer(bytes: $0) }
                     groups.append("""
                         \(r).id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(paramBinding) AND s.value = ANY(\(sql.bind(keys))))
                         """)
@@ -349,10 +346,7 @@ extension PostgresResourceStore {
     /// Binding a `Date` would go through floating point on the way to PostgreSQL's microseconds
     /// and can land one microsecond off, which repeats or skips the row at a page boundary.
     static func timestampLiteral(microseconds: Int64) -> String {
-        let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
-        let fraction = microseconds - seconds * 1_000_000
-        let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        return String(whole.dropLast()) + "." + String(format: "%06lld", fraction) + "Z"
+        UTCTime(microsecondsSince1970: microseconds).timestampLiteral
     }
 }
 

@@ -30,8 +30,8 @@ public struct PostgresResourceStore: ResourceStore {
         self.uniquePatientIdentifierSystems = uniquePatientIdentifierSystems
         let keyStore = ring.keyStore
         let suite = ring.suite
-        self.indexer = SearchIndexer { value, normalization in
-            try await keyStore.blindIndex(value, normalization: normalization, suite: suite)
+        self.indexer = SearchIndexer { values, normalization in
+            try await keyStore.blindIndexes(values, normalization: normalization, suite: suite)
         }
     }
 
@@ -65,6 +65,15 @@ public struct PostgresResourceStore: ResourceStore {
         let ring = self.ring
         let logger = self.logger
         let writes = prepared
+        // Creates with nothing to check are one statement: atomic without BEGIN and COMMIT.
+        if writes.allSatisfy({ write in
+            guard case .create = write.kind else { return false }
+            return write.unique.isEmpty
+        }) {
+            return try await self.database.withConnection("write resources") { connection in
+                try await Self.applyCreates(writes, on: connection, logger: logger)
+            }
+        }
         return try await self.database.withTransaction("write resources") { connection in
             var results: [StoredResource] = []
             var index = 0
@@ -124,26 +133,23 @@ public struct PostgresResourceStore: ResourceStore {
             patients.append(write.patient ?? "")
             results.append(stored)
         }
-        try await connection.query(
+        // One statement: the versions, the current rows and every index row.
+        var sql = SQLBuilder()
+        let typeList = sql.bind(types)
+        let idList = sql.bind(ids)
+        let timeList = sql.bind(times)
+        var members = [
             """
-            INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
-            SELECT t, i, 1, u, false, s, b FROM unnest(\(types)::text[], \(ids)::text[], \(times)::timestamptz[], \(subjects)::text[], \(bodies)::bytea[]) AS w(t, i, u, s, b)
+            v AS (INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
+            SELECT t, i, 1, u, false, s, b FROM unnest(\(typeList)::text[], \(idList)::text[], \(timeList)::timestamptz[], \(sql.bind(subjects))::text[], \(sql.bind(bodies))::bytea[]) AS w(t, i, u, s, b))
             """,
-            logger: logger
-        )
-        try await connection.query(
             """
-            INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
-            SELECT t, i, 1, u, false, NULLIF(p, '') FROM unnest(\(types)::text[], \(ids)::text[], \(times)::timestamptz[], \(patients)::text[]) AS w(t, i, u, p)
+            c AS (INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
+            SELECT t, i, 1, u, false, NULLIF(p, '') FROM unnest(\(typeList)::text[], \(idList)::text[], \(timeList)::timestamptz[], \(sql.bind(patients))::text[]) AS w(t, i, u, p))
             """,
-            logger: logger
-        )
-        try await SearchIndexer.write(
-            writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) },
-            replacing: false,
-            on: connection,
-            logger: logger
-        )
+        ]
+        members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
+        try await connection.query(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         return results
     }
 

@@ -129,11 +129,13 @@ public struct ResourceValidator: Sendable {
         }
     }
 
+    /// `[A-Za-z][A-Za-z0-9_]*`, optionally after one `_` (a primitive's extensions).
     static func isElementName(_ name: String) -> Bool {
-        var scalars = Substring(name).unicodeScalars[...]
-        if scalars.first == "_" { scalars = scalars.dropFirst() }
-        guard let first = scalars.first, first.isASCII, CharacterSet.letters.contains(first) else { return false }
-        return scalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
+        var bytes = Substring(name).utf8[...]
+        if bytes.first == UInt8(ascii: "_") { bytes = bytes.dropFirst() }
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        guard let first = bytes.first, isLetter(first) else { return false }
+        return bytes.allSatisfy { isLetter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }
     }
 
     static func isValidReference(_ reference: String) -> Bool {

@@ -18,8 +18,12 @@ struct SearchIndexer: Sendable {
     /// (a longer search string must have all its windows of this length in the value).
     static let containsWindow = 6
 
-    /// Computes a blind index: the key store's, for the suite in force.
-    let blindIndex: @Sendable (String, BlindIndex.Normalization) async throws -> [UInt8]
+    /// Computes blind indexes, many at once: the key store's, for the suite in force.
+    let blindIndexes: @Sendable ([String], BlindIndex.Normalization) async throws -> [[UInt8]]
+
+    func blindIndex(_ value: String, _ normalization: BlindIndex.Normalization) async throws -> [UInt8] {
+        try await self.blindIndexes([value], normalization)[0]
+    }
 
     struct Entries: Sendable {
         var tokens: [(param: String, system: String, code: String)] = []
@@ -89,11 +93,7 @@ struct SearchIndexer: Sendable {
             }
         }
         texts += infixes.sorted()
-        var keys: [[UInt8]] = []
-        for text in texts {
-            keys.append(try await self.blindIndex(text, .exact))
-        }
-        return keys
+        return try await self.blindIndexes(texts, .exact)
     }
 
     /// The groups of keys a search string is found under: a value matches when, for every
@@ -166,27 +166,33 @@ struct SearchIndexer: Sendable {
         var entries: Entries?
     }
 
-    /// Writes the index rows of many resources inside the caller's transaction: one INSERT per
-    /// index table whatever the number of resources (the values travel as arrays).
+    /// Writes the index rows of many resources inside the caller's transaction: at most two
+    /// statements whatever the number of resources and rows (the values travel as arrays).
     ///
     /// - Parameter replacing: Whether the resources may have rows already (updates, deletes),
-    ///   which are removed first; a create has none, which saves five statements.
+    ///   which are removed first; a create has none.
     static func write(_ rows: [Row], replacing: Bool, on connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]
         if replacing {
-            let types = rows.map(\.type)
-            let ids = rows.map(\.id)
-            for table in tables {
-                var bindings = PostgresBindings()
-                bindings.append(types)
-                bindings.append(ids)
-                try await connection.query(
-                    PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE (type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))", binds: bindings),
-                    logger: logger
-                )
+            var sql = SQLBuilder()
+            let types = sql.bind(rows.map(\.type))
+            let ids = sql.bind(rows.map(\.id))
+            let deletes = Self.tables.enumerated().map { index, table in
+                "d\(index) AS (DELETE FROM \(table) WHERE (type, id) IN (SELECT * FROM unnest(\(types)::text[], \(ids)::text[])))"
             }
+            try await connection.query(PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         }
+        var sql = SQLBuilder()
+        let inserts = Self.insertions(rows, sql: &sql)
+        guard !inserts.isEmpty else { return }
+        try await connection.query(PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+    }
+
+    static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]
+
+    /// The INSERTs of `rows`' index entries as CTE members (`i0 AS (INSERT …)`), one per table
+    /// that gets rows, for a caller to run in one statement (with other writes, for a create).
+    static func insertions(_ rows: [Row], sql: inout SQLBuilder) -> [String] {
         var tokens: (types: [String], ids: [String], params: [String], systems: [String], codes: [String]) = ([], [], [], [], [])
         var strings: (types: [String], ids: [String], params: [String], values: [ByteBuffer]) = ([], [], [], [])
         var references: (types: [String], ids: [String], params: [String], targetTypes: [String], targetIDs: [String]) = ([], [], [], [], [])
@@ -216,51 +222,38 @@ struct SearchIndexer: Sendable {
                 dates.params.append(date.param); dates.lows.append(date.low); dates.highs.append(date.high)
             }
         }
+        var inserts: [String] = []
         if !tokens.ids.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO search_token (type, id, param, system, code)
-                SELECT * FROM unnest(\(tokens.types)::text[], \(tokens.ids)::text[], \(tokens.params)::text[], \(tokens.systems)::text[], \(tokens.codes)::text[])
-                """,
-                logger: logger
-            )
+            inserts.append("""
+                i\(inserts.count) AS (INSERT INTO search_token (type, id, param, system, code)
+                SELECT * FROM unnest(\(sql.bind(tokens.types))::text[], \(sql.bind(tokens.ids))::text[], \(sql.bind(tokens.params))::text[], \(sql.bind(tokens.systems))::text[], \(sql.bind(tokens.codes))::text[]))
+                """)
         }
         if !strings.ids.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO search_string (type, id, param, value)
-                SELECT * FROM unnest(\(strings.types)::text[], \(strings.ids)::text[], \(strings.params)::text[], \(strings.values)::bytea[])
-                """,
-                logger: logger
-            )
+            inserts.append("""
+                i\(inserts.count) AS (INSERT INTO search_string (type, id, param, value)
+                SELECT * FROM unnest(\(sql.bind(strings.types))::text[], \(sql.bind(strings.ids))::text[], \(sql.bind(strings.params))::text[], \(sql.bind(strings.values))::bytea[]))
+                """)
         }
         if !references.ids.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO search_reference (type, id, param, target_type, target_id)
-                SELECT * FROM unnest(\(references.types)::text[], \(references.ids)::text[], \(references.params)::text[], \(references.targetTypes)::text[], \(references.targetIDs)::text[])
-                """,
-                logger: logger
-            )
+            inserts.append("""
+                i\(inserts.count) AS (INSERT INTO search_reference (type, id, param, target_type, target_id)
+                SELECT * FROM unnest(\(sql.bind(references.types))::text[], \(sql.bind(references.ids))::text[], \(sql.bind(references.params))::text[], \(sql.bind(references.targetTypes))::text[], \(sql.bind(references.targetIDs))::text[]))
+                """)
         }
         if !quantities.ids.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO search_quantity (type, id, param, value, system, code)
-                SELECT * FROM unnest(\(quantities.types)::text[], \(quantities.ids)::text[], \(quantities.params)::text[], \(quantities.values)::numeric[], \(quantities.systems)::text[], \(quantities.codes)::text[])
-                """,
-                logger: logger
-            )
+            inserts.append("""
+                i\(inserts.count) AS (INSERT INTO search_quantity (type, id, param, value, system, code)
+                SELECT * FROM unnest(\(sql.bind(quantities.types))::text[], \(sql.bind(quantities.ids))::text[], \(sql.bind(quantities.params))::text[], \(sql.bind(quantities.values))::numeric[], \(sql.bind(quantities.systems))::text[], \(sql.bind(quantities.codes))::text[]))
+                """)
         }
         if !dates.ids.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO search_date (type, id, param, low, high)
-                SELECT * FROM unnest(\(dates.types)::text[], \(dates.ids)::text[], \(dates.params)::text[], \(dates.lows)::timestamptz[], \(dates.highs)::timestamptz[])
-                """,
-                logger: logger
-            )
+            inserts.append("""
+                i\(inserts.count) AS (INSERT INTO search_date (type, id, param, low, high)
+                SELECT * FROM unnest(\(sql.bind(dates.types))::text[], \(sql.bind(dates.ids))::text[], \(sql.bind(dates.params))::text[], \(sql.bind(dates.lows))::timestamptz[], \(sql.bind(dates.highs))::timestamptz[]))
+                """)
         }
+        return inserts
     }
 
     static func bindings(_ values: String...) -> PostgresBindings {

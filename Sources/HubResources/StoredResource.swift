@@ -33,6 +33,6 @@ extension Date {
 
     /// FHIR `instant`: `2026-11-30T16:30:00.123Z`.
     public var fhirInstant: String {
-        self.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        UTCTime(self).instant
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HubFHIR
 public import Logging
 
 /// Writes one JSON object per line to standard error, for log collectors.
@@ -23,7 +24,7 @@ public struct JSONLogHandler: LogHandler {
         var fields: [String: String] = [:]
         for (key, value) in self.metadata { fields[key] = "\(value)" }
         for (key, value) in event.metadata ?? [:] { fields[key] = "\(value)" }
-        fields["time"] = Date().formatted(.iso8601)
+        fields["time"] = UTCTime(Date()).instant
         fields["level"] = event.level.rawValue
         fields["logger"] = self.label
         fields["message"] = "\(event.message)"

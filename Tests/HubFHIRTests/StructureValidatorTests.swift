@@ -62,6 +62,20 @@ import Testing
         #expect((FHIRPrimitive.problem(with: .number(text), as: type) == nil) == valid)
     }
 
+    /// What the benchmark loader and the tests generate is valid FHIR R4.
+    @Test func syntheticRecordsAreValid() throws {
+        var generator = SyntheticPatients(seed: 5)
+        for number in 0..<40 {
+            let person = generator.person(number: number * 7919)
+            #expect(try Self.issues(generator.patientJSON(person)) == [])
+            let day = generator.recentDay()
+            #expect(try Self.issues(generator.encounterJSON(patient: "Patient/p\(number)", day: day, organization: "Organization/o1")) == [])
+            for test in LabTest.common {
+                #expect(try Self.issues(generator.observationJSON(test: test, patient: "urn:uuid:c757873d-ec9a-4326-a141-556f43239520", encounter: "Encounter/e", day: day)) == [])
+            }
+        }
+    }
+
     @Test func aTableWithoutAResourcesDefinitionIsRefused() {
         let json = #"{"fhirVersion":"4.0.1","resources":["Patient"],"types":{}}"#
         #expect(throws: StructureTableError.self) { try StructureTable(json: Data(json.utf8)) }

@@ -10,6 +10,14 @@ import Testing
         try Self.validator.validate(try JSONParser.parse(Array(json.utf8)), as: type, expectedID: id)
     }
 
+    /// The loader's numbered people never share a resident ID, and every one is valid.
+    @Test func numberedPeopleHaveDistinctValidResidentIDs() {
+        var generator = SyntheticPatients(seed: 11)
+        let ids = (0..<20_000).map { generator.person(number: $0 * 3331).residentID }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { ResidentIDNumber.problem(with: $0) == nil })
+    }
+
     @Test func acceptsSyntheticPatients() throws {
         var patients = SyntheticPatients(seed: 7)
         for _ in 0..<50 {

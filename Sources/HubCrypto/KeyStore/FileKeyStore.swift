@@ -16,6 +16,7 @@ public actor FileKeyStore: KeyStore {
     let registry: AlgorithmRegistry
     private var manifest: Manifest = Manifest(keys: [])
     private var manifestModified: Date?
+    private var lastInventoryCheck = ContinuousClock.now - .seconds(60)
     private var symmetricKeys: [KeyID: SecretKey] = [:]
     private var signingKeys: [KeyID: any SigningKey] = [:]
 
@@ -64,7 +65,8 @@ public actor FileKeyStore: KeyStore {
     }
 
     public func wrap(_ dataKey: SecretKey, suite: CryptoSuite, context: [UInt8]) throws(CryptographyError) -> SealedBox {
-        let kekID = try self.currentKeyEncryptionKeyID(for: suite)
+        try self.reloadIfStale()
+        let kekID = try self.currentKEKID(for: suite)
         return try SealedBox.seal(
             dataKey.bytes,
             cipher: suite.cipher,
@@ -105,17 +107,25 @@ public actor FileKeyStore: KeyStore {
         normalization: BlindIndex.Normalization,
         suite: CryptoSuite
     ) throws(CryptographyError) -> [UInt8] {
-        try self.reloadIfChanged()
+        try self.blindIndexes([value], normalization: normalization, suite: suite)[0]
+    }
+
+    public func blindIndexes(
+        _ values: [String],
+        normalization: BlindIndex.Normalization,
+        suite: CryptoSuite
+    ) throws(CryptographyError) -> [[UInt8]] {
+        try self.reloadIfStale()
         guard let description = self.current(.blindIndex, algorithm: suite.mac.algorithm.name) else {
             throw CryptographyError(.unknownKey, "no current \(suite.mac.algorithm) blind-index key: run `hub keys generate`")
         }
-        return try BlindIndex.compute(
-            value,
-            normalization: normalization,
-            authenticator: suite.mac,
-            key: try self.symmetricKey(description.id),
-            keyID: description.id
-        )
+        let key = try self.symmetricKey(description.id)
+        var indexes: [[UInt8]] = []
+        indexes.reserveCapacity(values.count)
+        for value in values {
+            indexes.append(try BlindIndex.compute(value, normalization: normalization, authenticator: suite.mac, key: key, keyID: description.id))
+        }
+        return indexes
     }
 
     public func rotateKeyEncryptionKey(for suite: CryptoSuite) throws(CryptographyError) -> KeyDescription {
@@ -134,6 +144,10 @@ public actor FileKeyStore: KeyStore {
 
     public func currentKeyEncryptionKeyID(for suite: CryptoSuite) throws(CryptographyError) -> KeyID {
         try self.reloadIfChanged()
+        return try self.currentKEKID(for: suite)
+    }
+
+    private func currentKEKID(for suite: CryptoSuite) throws(CryptographyError) -> KeyID {
         guard let description = self.current(.keyEncryption, algorithm: suite.cipher.algorithm.name) else {
             throw CryptographyError(.unknownKey, "no current \(suite.cipher.algorithm) key-encryption key: run `hub keys generate`")
         }
@@ -272,7 +286,17 @@ public actor FileKeyStore: KeyStore {
         self.manifestModified = Self.modificationDate(self.manifestPath)
     }
 
+    /// ``reloadIfChanged()`` at most once a second: the hot paths (blind indexes, wrapping new
+    /// data keys) may see another process's rotation up to a second late, which is harmless as
+    /// retired keys keep working until destroyed.
+    private func reloadIfStale() throws(CryptographyError) {
+        let now = ContinuousClock.now
+        guard now - self.lastInventoryCheck >= .seconds(1) else { return }
+        try self.reloadIfChanged()
+    }
+
     private func reloadIfChanged() throws(CryptographyError) {
+        self.lastInventoryCheck = ContinuousClock.now
         let modified = Self.modificationDate(self.manifestPath)
         guard modified != self.manifestModified else { return }
         guard let modified else {

@@ -36,6 +36,14 @@ public protocol KeyStore: Sendable {
         suite: CryptoSuite
     ) async throws(CryptographyError) -> [UInt8]
 
+    /// The blind indexes of many values at once (a resource's names have dozens of keys): one
+    /// call into the store instead of one each.
+    func blindIndexes(
+        _ values: [String],
+        normalization: BlindIndex.Normalization,
+        suite: CryptoSuite
+    ) async throws(CryptographyError) -> [[UInt8]]
+
     /// Makes a new key-encryption key current for the suite; the previous one is retired but
     /// still unwraps until every data key has been re-wrapped and it is destroyed.
     func rotateKeyEncryptionKey(for suite: CryptoSuite) async throws(CryptographyError) -> KeyDescription
@@ -83,4 +91,18 @@ public struct KeyDescription: Codable, Sendable, Equatable {
 public struct PublishedKey: Sendable {
     public var description: KeyDescription
     public var verifyingKey: any VerifyingKey
+}
+
+extension KeyStore {
+    public func blindIndexes(
+        _ values: [String],
+        normalization: BlindIndex.Normalization,
+        suite: CryptoSuite
+    ) async throws(CryptographyError) -> [[UInt8]] {
+        var indexes: [[UInt8]] = []
+        for value in values {
+            indexes.append(try await self.blindIndex(value, normalization: normalization, suite: suite))
+        }
+        return indexes
+    }
 }

@@ -67,10 +67,6 @@ extension HTTPField.Name {
 extension Date {
     /// An HTTP date (RFC 9110 IMF-fixdate) for `Last-Modified`.
     var httpDate: String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: self)
+        UTCTime(self).httpDate
     }
 }

@@ -1,13 +1,24 @@
-// Crypto throughput of the hub's bindings, printed as JSON lines for ops/bench/crypto, which
-// sets them beside `openssl speed` measured in the same run.
-//
-//   hub-bench crypto [--seconds S] [--rounds N] [--only NAME]
-//
-// Each figure is the median of N rounds of S seconds. `--only` runs the measurements whose name
-// starts with NAME, so that the script can interleave them with `openssl speed` (both then see
-// the same machine conditions). Release builds only: debug numbers mean nothing.
+import ArgumentParser
 import Foundation
 @_spi(Benchmarks) import HubCrypto
+
+/// Crypto throughput of the hub's bindings, printed as JSON lines for ops/bench/crypto, which
+/// sets them beside `openssl speed` measured in the same run.
+///
+/// Each figure is the median of N rounds of S seconds. `--only` runs the measurements whose name
+/// starts with NAME, so that the script can interleave them with `openssl speed` (both then see
+/// the same machine conditions).
+struct CryptoBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "crypto", abstract: "Crypto throughput as JSON lines.")
+
+    @Option(help: "Seconds per round.") var seconds = 1.0
+    @Option(help: "Rounds per figure (the median is reported).") var rounds = 5
+    @Option(help: "Only the measurements whose name starts with this.") var only = ""
+
+    func run() throws {
+        try runCrypto(Plan(seconds: self.seconds, rounds: self.rounds, only: self.only))
+    }
+}
 
 struct Measurement: Encodable {
     var name: String
@@ -120,29 +131,3 @@ func runCrypto(_ plan: Plan) throws {
     }
 }
 
-var arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.first == "crypto" else {
-    FileHandle.standardError.write(Data("usage: hub-bench crypto [--seconds S] [--rounds N]\n".utf8))
-    exit(2)
-}
-var plan = Plan()
-var index = 1
-while index < arguments.count {
-    switch arguments[index] {
-    case "--seconds": plan.seconds = Double(arguments[safe: index + 1] ?? "") ?? plan.seconds
-    case "--rounds": plan.rounds = Int(arguments[safe: index + 1] ?? "") ?? plan.rounds
-    case "--only": plan.only = arguments[safe: index + 1] ?? ""
-    default: break
-    }
-    index += 2
-}
-do {
-    try runCrypto(plan)
-} catch {
-    FileHandle.standardError.write(Data("hub-bench: \(error)\n".utf8))
-    exit(1)
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
-}

@@ -17,7 +17,8 @@ public struct SyntheticPatients: Sendable {
         self.state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     }
 
-    private mutating func next(_ bound: Int) -> Int {
+    /// A random whole number in 0 ..< bound.
+    public mutating func next(_ bound: Int) -> Int {
         // xorshift64*: fine for test data, not for anything secret.
         self.state ^= self.state >> 12
         self.state ^= self.state << 25
@@ -33,16 +34,29 @@ public struct SyntheticPatients: Sendable {
         public var residentID: String
     }
 
+    /// A random person; resident IDs may repeat after a few thousand (the birthday problem).
     public mutating func person() -> Person {
+        self.person(number: self.next(Self.distinctPeople))
+    }
+
+    /// How many people ``person(number:)`` can tell apart.
+    public static let distinctPeople = 500 * 80 * 12 * 28 * 5
+
+    /// Person `number` (0 ..< ``distinctPeople``): every number gets its own resident ID (address,
+    /// birth date and sequence number are digits of it), the rest is random. For loaders that
+    /// must not create the same resident twice.
+    public mutating func person(number: Int) -> Person {
+        var rest = number % Self.distinctPeople
+        let sequenceNumber = rest % 500; rest /= 500
+        let year = 1940 + rest % 80; rest /= 80
+        let month = 1 + rest % 12; rest /= 12
+        let day = 1 + rest % 28; rest /= 28
+        let address = Self.addressCodes[rest % Self.addressCodes.count]
         let family = String(Self.surnames[self.next(Self.surnames.count)])
         let given = (0..<(1 + self.next(2))).map { _ in String(Self.givenCharacters[self.next(Self.givenCharacters.count)]) }.joined()
-        let year = 1940 + self.next(80)
-        let month = 1 + self.next(12)
-        let day = 1 + self.next(28)
         let male = self.next(2) == 0
-        let sequence = self.next(500) * 2 + (male ? 1 : 0)
-        let body = Self.addressCodes[self.next(Self.addressCodes.count)]
-            + String(format: "%04d%02d%02d%03d", year, month, day, sequence)
+        let sequence = sequenceNumber * 2 + (male ? 1 : 0)
+        let body = address + String(format: "%04d%02d%02d%03d", year, month, day, sequence)
         return Person(
             family: family,
             given: given,
@@ -59,8 +73,12 @@ public struct SyntheticPatients: Sendable {
 
     /// A Patient resource as JSON text.
     public mutating func patientJSON(mrnSystem: String = "urn:health-hub:sid:mrn:H001") -> String {
-        let person = self.person()
-        return """
+        self.patientJSON(self.person(), mrnSystem: mrnSystem)
+    }
+
+    /// `person` as a Patient resource in JSON text.
+    public mutating func patientJSON(_ person: Person, mrnSystem: String = "urn:health-hub:sid:mrn:H001") -> String {
+        """
             {"resourceType":"Patient",
              "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
                            {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],

@@ -1,0 +1,30 @@
+import Foundation
+import HubFHIR
+import Testing
+
+@Suite struct UTCTimeTests {
+    @Test func agreesWithFoundationAcrossCenturies() {
+        var state: UInt64 = 0x1234_5678
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime]
+        let http = DateFormatter()
+        http.locale = Locale(identifier: "en_US_POSIX")
+        http.timeZone = TimeZone(identifier: "GMT")
+        http.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        for _ in 0..<2000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // 1900 … 2100, whole seconds.
+            let seconds = Int64(state >> 33) % 6_311_390_400 - 2_208_988_800
+            let date = Date(timeIntervalSince1970: Double(seconds))
+            let time = UTCTime(microsecondsSince1970: seconds * 1_000_000)
+            #expect(String(time.instant.prefix(19)) + "Z" == iso.string(from: date))
+            #expect(time.httpDate == http.string(from: date))
+        }
+    }
+
+    @Test func keepsFractionsExact() {
+        #expect(UTCTime(microsecondsSince1970: 1_764_520_016_934_001).timestampLiteral == "2025-11-30T16:26:56.934001Z")
+        #expect(UTCTime(microsecondsSince1970: -1).timestampLiteral == "1969-12-31T23:59:59.999999Z")
+        #expect(UTCTime(microsecondsSince1970: 951_782_400_000_000).instant == "2000-02-29T00:00:00.000Z")
+    }
+}

@@ -1,0 +1,15 @@
+-- pgbench twin of GET /fhir/Observation?patient=…&code=http://loinc.org|…&date=ge…: the hub's
+-- search query for a random loaded patient, test and day.
+\set n random(1, :samples)
+SELECT r.id, r.version, r.last_updated, v.body, NULL::text FROM resources r
+JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+JOIN bench_samples s ON s.n = :n
+WHERE r.type = 'Observation' AND NOT r.deleted
+  AND r.id IN (SELECT f.id FROM search_reference f WHERE f.type = 'Observation' AND f.param = 'patient'
+               AND ((f.target_id, f.target_type) IN (SELECT * FROM unnest(ARRAY[s.patient_id], ARRAY['Patient']))))
+  AND r.id IN (SELECT t.id FROM search_token t WHERE t.type = 'Observation' AND t.param = 'code'
+               AND ((t.system, t.code) IN (SELECT * FROM unnest(ARRAY['http://loinc.org'], ARRAY[s.loinc]))))
+  AND r.id IN (SELECT d.id FROM search_date d WHERE d.type = 'Observation' AND d.param = 'date'
+               AND ((d.high > (s.day + 1)::timestamp AT TIME ZONE '+08' OR (d.low >= s.day::timestamp AT TIME ZONE '+08'
+                     AND d.high <= (s.day + 1)::timestamp AT TIME ZONE '+08'))))
+ORDER BY r.id LIMIT 21;
