@@ -28,14 +28,21 @@ public enum FHIRPrimitive {
     static func problem(withText text: String, as type: String) -> String? {
         switch type {
         case "code":
-            // [^\s]+(\s[^\s]+)*
-            let hasEdgeSpace = text.first?.isWhitespace == true || text.last?.isWhitespace == true
-            return hasEdgeSpace || text.contains("  ") || text.contains(where: { $0.isNewline || $0 == "\t" })
-                ? "a code has no leading, trailing or repeated whitespace" : nil
+            // [^\s]+(\s[^\s]+)*: single spaces between non-space characters.
+            var previousWasSpace = true
+            for byte in text.utf8 {
+                if Self.isASCIIWhitespace(byte) {
+                    if previousWasSpace || byte != UInt8(ascii: " ") { return "a code has no leading, trailing or repeated whitespace" }
+                    previousWasSpace = true
+                } else {
+                    previousWasSpace = false
+                }
+            }
+            return previousWasSpace ? "a code has no leading, trailing or repeated whitespace" : nil
         case "id":
             return Self.isID(text) ? nil : "must be 1-64 characters of A-Z a-z 0-9 - ."
         case "uri", "url", "canonical":
-            return text.contains(where: \.isWhitespace) ? "a URI has no whitespace" : nil
+            return text.utf8.contains(where: Self.isASCIIWhitespace) ? "a URI has no whitespace" : nil
         case "oid":
             return Self.isOID(text) ? nil : "must be urn:oid: followed by a dotted number"
         case "uuid":
@@ -56,6 +63,10 @@ public enum FHIRPrimitive {
             // string, markdown, xhtml: any non-empty text (emptiness is a JSON rule, checked apart).
             return nil
         }
+    }
+
+    static func isASCIIWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     /// `[A-Za-z0-9\-\.]{1,64}`.

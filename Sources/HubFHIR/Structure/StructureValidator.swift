@@ -32,6 +32,35 @@ public struct StructureValidator: Sendable {
     public let table: StructureTable
     public let limit: Int
 
+    /// Where the walk is: components pushed and popped as it descends, joined into text only
+    /// when there is an issue to report (most resources have none).
+    struct Path {
+        enum Component {
+            case name(String)
+            case index(Int)
+        }
+        var components: [Component]
+
+        var text: String {
+            var text = ""
+            for component in self.components {
+                switch component {
+                case .name(let name): text += text.isEmpty ? name : "." + name
+                case .index(let index): text += "[\(index)]"
+                }
+            }
+            return text
+        }
+
+        func appending(_ name: String) -> String { self.text + "." + name }
+
+        mutating func with<T>(_ component: Component, _ body: (inout Path) -> T) -> T {
+            self.components.append(component)
+            defer { self.components.removeLast() }
+            return body(&self)
+        }
+    }
+
     public init(table: StructureTable, limit: Int = 20) {
         self.table = table
         self.limit = limit
@@ -40,13 +69,14 @@ public struct StructureValidator: Sendable {
     /// The problems of `resource` as a `type` (empty when it conforms).
     public func issues(in resource: JSONObject, as type: String) -> [Issue] {
         var issues: [Issue] = []
-        self.check(resource, as: type, path: type, isResource: true, issues: &issues)
+        var path = Path(components: [.name(type)])
+        self.check(resource, as: type, path: &path, isResource: true, issues: &issues)
         return issues
     }
 
-    private func check(_ object: JSONObject, as typeName: String, path: String, isResource: Bool, issues: inout [Issue]) {
+    private func check(_ object: JSONObject, as typeName: String, path: inout Path, isResource: Bool, issues: inout [Issue]) {
         guard let definition = self.table[typeName] else {
-            issues.append(Issue(kind: .structure, path: path, message: "\(typeName) is not a type the hub supports"))
+            issues.append(Issue(kind: .structure, path: path.text, message: "\(typeName) is not a type the hub supports"))
             return
         }
         var presentChoices: [String: String] = [:]
@@ -54,44 +84,45 @@ public struct StructureValidator: Sendable {
             guard issues.count < self.limit else { return }
             var name = member.key
             if isResource, name == "resourceType" { continue }
-            let isExtensionOfPrimitive = name.hasPrefix("_")
+            let isExtensionOfPrimitive = name.utf8.first == UInt8(ascii: "_")
             if isExtensionOfPrimitive { name.removeFirst() }
-            let childPath = "\(path).\(member.key)"
             guard let element = definition.elements[name] else {
-                issues.append(Issue(kind: .structure, path: childPath, message: "\(typeName) has no element \"\(name)\""))
+                issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "\(typeName) has no element \"\(name)\""))
                 continue
             }
             if let group = element.choice, !isExtensionOfPrimitive {
                 if let other = presentChoices[group] {
-                    issues.append(Issue(kind: .structure, path: childPath, message: "only one of \(group)[x] may appear (\(other) is there too)"))
+                    issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "only one of \(group)[x] may appear (\(other) is there too)"))
                     continue
                 }
                 presentChoices[group] = name
             }
-            if isExtensionOfPrimitive {
-                guard FHIRPrimitive.isPrimitive(element.type) else {
-                    issues.append(Issue(kind: .structure, path: childPath, message: "\"_\(name)\" is only allowed for primitive elements"))
-                    continue
-                }
-                self.checkEach(member.value, element: element, path: childPath, issues: &issues) { value, itemPath, issues in
-                    guard let extensionObject = value.objectValue else {
-                        issues.append(Issue(kind: .structure, path: itemPath, message: "must be an object (id, extension)"))
+            path.with(.name(member.key)) { path in
+                if isExtensionOfPrimitive {
+                    guard FHIRPrimitive.isPrimitive(element.type) else {
+                        issues.append(Issue(kind: .structure, path: path.text, message: "\"_\(name)\" is only allowed for primitive elements"))
                         return
                     }
-                    self.checkPrimitiveExtension(extensionObject, path: itemPath, issues: &issues)
+                    self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                        guard let extensionObject = value.objectValue else {
+                            issues.append(Issue(kind: .structure, path: path.text, message: "must be an object (id, extension)"))
+                            return
+                        }
+                        self.checkPrimitiveExtension(extensionObject, path: &path, issues: &issues)
+                    }
+                    return
                 }
-                continue
-            }
-            self.checkEach(member.value, element: element, path: childPath, issues: &issues) { value, itemPath, issues in
-                self.checkValue(value, element: element, path: itemPath, issues: &issues)
+                self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                    self.checkValue(value, element: element, path: &path, issues: &issues)
+                }
             }
         }
         for (name, element) in definition.elements.sorted(by: { $0.key < $1.key })
         where element.isRequired && object[name] == nil && object["_\(name)"] == nil {
-            issues.append(Issue(kind: .required, path: "\(path).\(name)", message: "\(typeName).\(name) is required"))
+            issues.append(Issue(kind: .required, path: path.appending(name), message: "\(typeName).\(name) is required"))
         }
         for group in definition.requiredChoices where presentChoices[group] == nil {
-            issues.append(Issue(kind: .required, path: "\(path).\(group)[x]", message: "one of \(typeName).\(group)[x] is required"))
+            issues.append(Issue(kind: .required, path: path.appending("\(group)[x]"), message: "one of \(typeName).\(group)[x] is required"))
         }
     }
 
@@ -99,79 +130,81 @@ public struct StructureValidator: Sendable {
     private func checkEach(
         _ value: JSONValue,
         element: StructureTable.Element,
-        path: String,
+        path: inout Path,
         issues: inout [Issue],
-        _ body: (JSONValue, String, inout [Issue]) -> Void
+        _ body: (JSONValue, inout Path, inout [Issue]) -> Void
     ) {
         if element.isList {
             guard let values = value.arrayValue else {
-                issues.append(Issue(kind: .structure, path: path, message: "repeats, so it must be a JSON array"))
+                issues.append(Issue(kind: .structure, path: path.text, message: "repeats, so it must be a JSON array"))
                 return
             }
             for (index, item) in values.enumerated() where issues.count < self.limit {
-                body(item, "\(path)[\(index)]", &issues)
+                path.with(.index(index)) { path in body(item, &path, &issues) }
             }
         } else {
             if value.arrayValue != nil {
-                issues.append(Issue(kind: .structure, path: path, message: "does not repeat, so it must not be an array"))
+                issues.append(Issue(kind: .structure, path: path.text, message: "does not repeat, so it must not be an array"))
                 return
             }
-            body(value, path, &issues)
+            body(value, &path, &issues)
         }
     }
 
-    private func checkValue(_ value: JSONValue, element: StructureTable.Element, path: String, issues: inout [Issue]) {
+    private func checkValue(_ value: JSONValue, element: StructureTable.Element, path: inout Path, issues: inout [Issue]) {
         if FHIRPrimitive.isPrimitive(element.type) {
             if let problem = FHIRPrimitive.problem(with: value, as: element.type) {
-                issues.append(Issue(kind: .value, path: path, message: "\(element.type) \(problem)"))
+                issues.append(Issue(kind: .value, path: path.text, message: "\(element.type) \(problem)"))
             } else if let codes = element.codes, let code = value.stringValue, !codes.contains(code) {
-                issues.append(Issue(kind: .code, path: path, message: "\"\(code)\" is not one of \(codes.sorted().joined(separator: ", "))"))
+                issues.append(Issue(kind: .code, path: path.text, message: "\"\(code)\" is not one of \(codes.sorted().joined(separator: ", "))"))
             }
             return
         }
         guard let object = value.objectValue else {
-            issues.append(Issue(kind: .structure, path: path, message: "must be a JSON object (\(element.type))"))
+            issues.append(Issue(kind: .structure, path: path.text, message: "must be a JSON object (\(element.type))"))
             return
         }
         if element.type == "Resource" {
             guard let type = object["resourceType"]?.stringValue else {
-                issues.append(Issue(kind: .required, path: "\(path).resourceType", message: "a contained resource needs a resourceType"))
+                issues.append(Issue(kind: .required, path: path.appending("resourceType"), message: "a contained resource needs a resourceType"))
                 return
             }
             guard self.table.resources.contains(type) else {
-                issues.append(Issue(kind: .structure, path: path, message: "contained \(type) is not a type the hub supports"))
+                issues.append(Issue(kind: .structure, path: path.text, message: "contained \(type) is not a type the hub supports"))
                 return
             }
-            self.check(object, as: type, path: path, isResource: true, issues: &issues)
+            self.check(object, as: type, path: &path, isResource: true, issues: &issues)
             return
         }
-        self.check(object, as: element.type, path: path, isResource: false, issues: &issues)
+        self.check(object, as: element.type, path: &path, isResource: false, issues: &issues)
         if element.type == "Reference", let targets = element.targets, let reference = object["reference"]?.stringValue,
             let target = Self.literalType(of: reference), !targets.contains(target)
         {
             issues.append(Issue(
                 kind: .reference,
-                path: "\(path).reference",
+                path: path.appending("reference"),
                 message: "must refer to \(targets.sorted().joined(separator: ", ")), not \(target)"
             ))
         }
     }
 
     /// `id` and `extension` only: what a primitive's `_element` may carry.
-    private func checkPrimitiveExtension(_ object: JSONObject, path: String, issues: inout [Issue]) {
+    private func checkPrimitiveExtension(_ object: JSONObject, path: inout Path, issues: inout [Issue]) {
         for member in object.members {
             switch member.key {
             case "id":
                 if member.value.stringValue == nil {
-                    issues.append(Issue(kind: .value, path: "\(path).id", message: "must be a string"))
+                    issues.append(Issue(kind: .value, path: path.appending("id"), message: "must be a string"))
                 }
             case "extension":
                 let element = StructureTable.Element(type: "Extension", isRequired: false, isList: true)
-                self.checkEach(member.value, element: element, path: "\(path).extension", issues: &issues) { value, itemPath, issues in
-                    self.checkValue(value, element: element, path: itemPath, issues: &issues)
+                path.with(.name("extension")) { path in
+                    self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                        self.checkValue(value, element: element, path: &path, issues: &issues)
+                    }
                 }
             default:
-                issues.append(Issue(kind: .structure, path: "\(path).\(member.key)", message: "a primitive's extension holds only id and extension"))
+                issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "a primitive's extension holds only id and extension"))
             }
         }
     }
