@@ -171,6 +171,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The tamper-evident audit log: RFC 9162 Merkle tree, proofs, signed tree heads.
+        .target(name: "HubAudit", dependencies: ["HubCrypto"], swiftSettings: swiftSettings),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
         // for tests, fixtures and the benchmark loader; never real data.
         .target(name: "HubSynthetic", swiftSettings: swiftSettings),
@@ -200,6 +202,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubAuditTests",
+            dependencies: ["HubAudit", "HubCrypto", "HubTestSupport"],
+            exclude: ["Peers"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HubResourcesTests",

@@ -42,7 +42,9 @@ public final class DataKeyRing: Sendable {
     /// - Parameters:
     ///   - cacheLifetime: How long an unwrapped data key is reused before it is read again;
     ///     bounds how long another hub process may still decrypt after a crypto-erasure.
-    ///   - cacheCapacity: Unwrapped keys kept at most (the cache is emptied when full).
+    ///   - cacheCapacity: Unwrapped keys kept at most (the cache is emptied when full). A key
+    ///     takes about a hundred bytes; the default holds the working set of a regional hub (a
+    ///     read whose key is not cached costs a database round trip and an unwrap).
     public init(
         database: Database,
         keyStore: any KeyStore,
@@ -50,7 +52,7 @@ public final class DataKeyRing: Sendable {
         registry: AlgorithmRegistry,
         logger: Logger,
         cacheLifetime: Duration = .seconds(300),
-        cacheCapacity: Int = 10_000
+        cacheCapacity: Int = 100_000
     ) {
         self.database = database
         self.keyStore = keyStore

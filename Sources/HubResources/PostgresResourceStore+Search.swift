@@ -213,7 +213,13 @@ extension PostgresResourceStore {
                 }
             }
             if !pairs.isEmpty {
-                alternatives.append("(t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(sql.bind(pairs.map(\.1)))::text[]))")
+                // `code = ANY` first: PostgreSQL estimates it from its statistics (an unnest of
+                // pairs it cannot see into), so a rare code drives the query and a common one
+                // does not.
+                let pairCodes = sql.bind(pairs.map(\.1))
+                alternatives.append(
+                    "(t.code = ANY(\(pairCodes)) AND (t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(pairCodes)::text[])))"
+                )
             }
             if !codes.isEmpty { alternatives.append("t.code = ANY(\(sql.bind(codes)))") }
             if !systems.isEmpty { alternatives.append("t.system = ANY(\(sql.bind(systems)))") }
@@ -240,7 +246,10 @@ extension PostgresResourceStore {
             let untyped = values.filter { $0.type == nil }.map(\.id)
             var alternatives: [String] = []
             if !typed.isEmpty {
-                alternatives.append("(f.target_id, f.target_type) IN (SELECT * FROM unnest(\(sql.bind(typed.map(\.1)))::text[], \(sql.bind(typed.map(\.0)))::text[]))")
+                let targetIDs = sql.bind(typed.map(\.1))
+                alternatives.append(
+                    "(f.target_id = ANY(\(targetIDs)) AND (f.target_id, f.target_type) IN (SELECT * FROM unnest(\(targetIDs)::text[], \(sql.bind(typed.map(\.0)))::text[])))"
+                )
             }
             if !untyped.isEmpty { alternatives.append("f.target_id = ANY(\(sql.bind(untyped)))") }
             return """

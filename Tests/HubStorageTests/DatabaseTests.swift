@@ -51,19 +51,21 @@ import Testing
 
     @Test func aStatementThatRunsTooLongIsCancelledAsATimeout() async throws {
         let database = try TestDatabase.database(try TestEnvironment.adminDatabaseURL(), operationTimeoutSeconds: 1)
-        let start = ContinuousClock.now
         try await database.whileRunning {
+            let start = ContinuousClock.now
             let error = await #expect(throws: StorageError.self) {
                 try await database.withConnection("slow query") { connection in
                     try await connection.query("SELECT pg_sleep(5)", logger: makeTestLogger("t"))
                     return ()
                 }
             }
+            // Cut short: the 5 s sleep did not run to its end (the bound is loose, as the whole
+            // suite shares two cores; alone it takes about 1 s).
+            #expect(ContinuousClock.now - start < .milliseconds(4500))
             #expect(error?.code == .timeout)
             #expect(error?.isTransient == true)
             // The pool is usable afterwards.
             try await database.ping()
         }
-        #expect(ContinuousClock.now - start < .seconds(4))
     }
 }

@@ -1,8 +1,10 @@
 -- pgbench twin of POST /fhir/Observation: the rows the hub writes for one laboratory
 -- Observation (the version with a sealed body of the same size, the current-version row, and
 -- its index rows: code, category, status; subject, patient; date; value), in one transaction.
+-- Its ids start with `pgbench-`: ops/bench/fhir deletes these rows afterwards, as their bodies
+-- are random bytes the hub could not open.
 \set n random(1, :samples)
-WITH o AS (SELECT gen_random_uuid()::text AS id, now() AS at, patient_id AS p FROM bench_samples WHERE n = :n),
+WITH o AS (SELECT 'pgbench-' || gen_random_uuid()::text AS id, now() AS at, patient_id AS p FROM bench_samples WHERE n = :n::bigint),
 v AS (INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
       SELECT 'Observation', id, 1, at, false, 'Patient/' || p, decode(repeat(md5(random()::text), :body_blocks), 'hex') FROM o),
 c AS (INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
