@@ -32,15 +32,37 @@ import Testing
         """
     }
 
+    /// Three patients named `names` (female 1949-12-31, female 1988-03-07, male 1970) and three
+    /// Observations: glucose of the first on 2024-03-05 08:30 (UTC+8), haemoglobin of the first on
+    /// 2024-04-01, and an amended glucose of patient `thirdObservationOf` on 2023-12-31 23:00 UTC.
+    static func seed(
+        _ store: PostgresResourceStore,
+        names: [(String, String)],
+        thirdObservationOf third: Int
+    ) async throws -> (patients: [StoredResource], observations: [StoredResource]) {
+        let people = [("11010519491231002X", "female", "1949-12-31"), ("310115198803070019", "female", "1988-03-07"), ("440305197001010011", "male", "1970")]
+        var patients: [StoredResource] = []
+        for ((family, given), (residentID, gender, birthDate)) in zip(names, people) {
+            patients.append(try await store.create(try Self.object(Self.patient(family, given, residentID, gender: gender, birthDate: birthDate)), type: .patient))
+        }
+        let observations = [
+            Self.observation(patients[0].id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00"),
+            Self.observation(patients[0].id, loinc: "718-7", date: "2024-04-01"),
+            Self.observation(patients[third].id, loinc: "2345-7", date: "2023-12-31T23:00:00Z", status: "amended"),
+        ]
+        var stored: [StoredResource] = []
+        for observation in observations {
+            stored.append(try await store.create(try Self.object(observation), type: .observation))
+        }
+        return (patients, stored)
+    }
+
     @Test func searchesByEveryKindOfParameter() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            let wang = try await store.create(try Self.object(Self.patient("王", "秀英", "11010519491231002X", gender: "female", birthDate: "1949-12-31")), type: .patient)
-            let li = try await store.create(try Self.object(Self.patient("李", "娜", "310115198803070019", gender: "female", birthDate: "1988-03-07")), type: .patient)
-            let muller = try await store.create(try Self.object(Self.patient("Müller", "Jörg", "440305197001010011", gender: "male", birthDate: "1970")), type: .patient)
-            let glucose = try await store.create(try Self.object(Self.observation(wang.id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00")), type: .observation)
-            let hemoglobin = try await store.create(try Self.object(Self.observation(wang.id, loinc: "718-7", date: "2024-04-01")), type: .observation)
-            let other = try await store.create(try Self.object(Self.observation(li.id, loinc: "2345-7", date: "2023-12-31T23:00:00Z", status: "amended")), type: .observation)
+            let (patients, observations) = try await Self.seed(store, names: [("王", "秀英"), ("李", "娜"), ("Müller", "Jörg")], thirdObservationOf: 1)
+            let (wang, li, muller) = (patients[0], patients[1], patients[2])
+            let (glucose, hemoglobin, other) = (observations[0], observations[1], observations[2])
 
             // Identifier: blind-indexed, matched after normalisation.
             #expect(try await Self.ids(store, .patient, [("identifier", "urn:health-hub:sid:resident-id|11010519491231002x")]) == [wang.id])
@@ -133,12 +155,9 @@ import Testing
     @Test func searchesWithContainsChainsApproximationsAndParameterSorts() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            let wang = try await store.create(try Self.object(Self.patient("王", "秀英", "11010519491231002X", gender: "female", birthDate: "1949-12-31")), type: .patient)
-            let ouyang = try await store.create(try Self.object(Self.patient("欧阳", "娜娜", "310115198803070019", gender: "female", birthDate: "1988-03-07")), type: .patient)
-            let alexander = try await store.create(try Self.object(Self.patient("Smith", "Alexander", "440305197001010011", gender: "male", birthDate: "1970")), type: .patient)
-            let march = try await store.create(try Self.object(Self.observation(wang.id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00")), type: .observation)
-            let april = try await store.create(try Self.object(Self.observation(wang.id, loinc: "718-7", date: "2024-04-01")), type: .observation)
-            let december = try await store.create(try Self.object(Self.observation(alexander.id, loinc: "2345-7", date: "2023-12-31T23:00:00Z", status: "amended")), type: .observation)
+            let (patients, observations) = try await Self.seed(store, names: [("王", "秀英"), ("欧阳", "娜娜"), ("Smith", "Alexander")], thirdObservationOf: 2)
+            let (wang, ouyang, alexander) = (patients[0], patients[1], patients[2])
+            let (march, april, december) = (observations[0], observations[1], observations[2])
             var undated = try Self.object(Self.observation(ouyang.id, loinc: "718-7", date: "2024"))
             undated["effectiveDateTime"] = nil
             let none = try await store.create(undated, type: .observation)
