@@ -212,10 +212,14 @@ extension PostgresResourceStore {
                 case (nil, nil): break
                 }
             }
-            if !pairs.isEmpty {
+            if pairs.count == 1 {
+                // One value as scalars: PostgreSQL plans with its statistics for that very code,
+                // so a common code (a LOINC test) does not drive the query past a rare clause
+                // (the patient). An array hides the value from the planner.
+                alternatives.append("(t.system = \(sql.bind(pairs[0].0)) AND t.code = \(sql.bind(pairs[0].1)))")
+            } else if !pairs.isEmpty {
                 // `code = ANY` first: PostgreSQL estimates it from its statistics (an unnest of
-                // pairs it cannot see into), so a rare code drives the query and a common one
-                // does not.
+                // pairs it cannot see into).
                 let pairCodes = sql.bind(pairs.map(\.1))
                 alternatives.append(
                     "(t.code = ANY(\(pairCodes)) AND (t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(pairCodes)::text[])))"
@@ -245,7 +249,9 @@ extension PostgresResourceStore {
             let typed = values.compactMap { value in value.type.map { ($0, value.id) } }
             let untyped = values.filter { $0.type == nil }.map(\.id)
             var alternatives: [String] = []
-            if !typed.isEmpty {
+            if typed.count == 1 {
+                alternatives.append("(f.target_id = \(sql.bind(typed[0].1)) AND f.target_type = \(sql.bind(typed[0].0)))")
+            } else if !typed.isEmpty {
                 let targetIDs = sql.bind(typed.map(\.1))
                 alternatives.append(
                     "(f.target_id = ANY(\(targetIDs)) AND (f.target_id, f.target_type) IN (SELECT * FROM unnest(\(targetIDs)::text[], \(sql.bind(typed.map(\.0)))::text[])))"
