@@ -62,4 +62,24 @@ import Testing
             #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
         }
     }
+
+    /// A standard FHIR client (SMART on FHIR's Python `fhirclient`, R4 models) works against the
+    /// hub unchanged: capability statement, create, read, update, search with paging, delete.
+    @Test func aStandardFHIRClientWorksUnchanged() async throws {
+        let pki = try TestEnvironment.pki()
+        guard let python = ProcessInfo.processInfo.environment["HUB_TEST_FHIR_PYTHON"] else {
+            Issue.record("HUB_TEST_FHIR_PYTHON is not set: run the tests with ops/test")
+            return
+        }
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 4301)
+            let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhirclient_session.py"
+            let output = try await TestProcess.runTool(
+                python,
+                [script, "\(hub.url)/fhir", pki.caCertificate, pki.clientCertificate, pki.clientKey, patients.patientJSON()]
+            )
+            #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
+            #expect(output.standardOutput.contains("deleted one Observation"), "\(output.standardOutput)")
+        }
+    }
 }
