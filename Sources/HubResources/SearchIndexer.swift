@@ -255,10 +255,4 @@ struct SearchIndexer: Sendable {
         }
         return inserts
     }
-
-    static func bindings(_ values: String...) -> PostgresBindings {
-        var bindings = PostgresBindings()
-        for value in values { bindings.append(value) }
-        return bindings
-    }
 }
