@@ -61,7 +61,7 @@ public struct CryptoJobProgress: Sendable, Equatable {
         logger: Logger
     ) async throws {
         let state = done ? "done" : "running"
-        try await connection.query(
+        try await connection.run(
             """
             UPDATE crypto_jobs SET cursor = \(cursor), processed = processed + \(count), state = \(state), updated_at = now()
             WHERE name = \(name)

@@ -69,7 +69,7 @@ public struct DataKeyRewrap: Sendable {
                     )
                     let bytes = ByteBuffer(bytes: rewrapped.serialized)
                     let kekID = rewrapped.header.keyID.value
-                    try await connection.query(
+                    try await connection.run(
                         "UPDATE data_keys SET wrapped = \(bytes), kek_id = \(kekID) WHERE key_id = \(id)",
                         logger: logger
                     )

@@ -116,7 +116,7 @@ public final class DataKeyRing: Sendable {
         }
         let (newIDs, newSubjects, newWrapped, newKEKs) = (ids, toCreate, wrappedKeys, kekIDs)
         try await self.database.withConnection("create data keys") { connection in
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO data_keys (key_id, subject, algorithm, wrapped, kek_id)
                 SELECT k, s, \(algorithm), w, e FROM unnest(\(newIDs)::text[], \(newSubjects)::text[], \(newWrapped)::bytea[], \(newKEKs)::text[]) AS n(k, s, w, e)
@@ -238,7 +238,7 @@ public final class DataKeyRing: Sendable {
         let wrappedBytes = ByteBuffer(bytes: wrapped.serialized)
         let kekID = wrapped.header.keyID.value
         try await self.database.withConnection("create data key") { connection in
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO data_keys (key_id, subject, algorithm, wrapped, kek_id)
                 VALUES (\(newID.value), \(subject), \(algorithm), \(wrappedBytes), \(kekID))

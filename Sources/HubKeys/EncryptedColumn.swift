@@ -1,4 +1,5 @@
 import NIOCore
+import HubStorage
 import PostgresNIO
 import Logging
 
@@ -71,7 +72,7 @@ public struct EncryptedColumn: Sendable {
         var bindings = PostgresBindings()
         bindings.append(ByteBuffer(bytes: ciphertext))
         bindings.append(rowKey)
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
     }
 }
 

@@ -149,7 +149,7 @@ public struct PostgresResourceStore: ResourceStore {
             """,
         ]
         members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
-        try await connection.query(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         return results
     }
 
@@ -218,14 +218,14 @@ public struct PostgresResourceStore: ResourceStore {
             let sealed = ByteBuffer(
                 bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))
             )
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
                 VALUES (\(typeName), \(id), \(version), \(now), false, \(write.subject), \(sealed))
                 """,
                 logger: logger
             )
-            try await connection.query(
+            try await connection.run(
                 """
                 UPDATE resources SET version = \(version), last_updated = \(now), deleted = false, patient_id = \(write.patient)
                 WHERE type = \(typeName) AND id = \(id)
@@ -253,14 +253,14 @@ public struct PostgresResourceStore: ResourceStore {
             }
             let version = current + 1
             let now = Date().wholeMilliseconds
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO resource_versions (type, id, version, last_updated, deleted, subject, body)
                 VALUES (\(typeName), \(id), \(version), \(now), true, \(subject), NULL)
                 """,
                 logger: logger
             )
-            try await connection.query(
+            try await connection.run(
                 """
                 UPDATE resources SET version = \(version), last_updated = \(now), deleted = true
                 WHERE type = \(typeName) AND id = \(id)
@@ -424,7 +424,7 @@ public struct PostgresResourceStore: ResourceStore {
         let pairs = keys.map { key in key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
         let systems = pairs.map { $0[0] }
         let codes = pairs.map { $0.count > 1 ? $0[1] : "" }
-        try await connection.query(
+        try await connection.run(
             "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(\(keys)::text[]) AS u(k) ORDER BY k) AS ordered",
             logger: logger
         )

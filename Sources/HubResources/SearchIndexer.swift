@@ -3,6 +3,7 @@ import HubCrypto
 import HubFHIR
 import Logging
 import NIOCore
+import HubStorage
 import PostgresNIO
 
 /// Extracts a resource's search values and writes them to the index tables (docs/storage.md).
@@ -180,12 +181,12 @@ struct SearchIndexer: Sendable {
             let deletes = Self.tables.enumerated().map { index, table in
                 "d\(index) AS (DELETE FROM \(table) WHERE (type, id) IN (SELECT * FROM unnest(\(types)::text[], \(ids)::text[])))"
             }
-            try await connection.query(PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+            try await connection.run(PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         }
         var sql = SQLBuilder()
         let inserts = Self.insertions(rows, sql: &sql)
         guard !inserts.isEmpty else { return }
-        try await connection.query(PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
     }
 
     static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]

@@ -84,7 +84,7 @@ public struct Database: Sendable, Service {
     public func ping() async throws(StorageError) {
         try await StorageError.typed("ping") {
             try await self.withConnection("ping") { connection in
-                try await connection.query("SELECT 1", logger: self.logger)
+                try await connection.run("SELECT 1", logger: self.logger)
                 return ()
             }
         }

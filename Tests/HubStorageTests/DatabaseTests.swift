@@ -33,6 +33,24 @@ import Testing
         try await proxy.close()
     }
 
+    @Test func anErrorWhileARowReturningStatementExecutesIsReported() async throws {
+        // A write inside `WITH … SELECT` fails only after the server has bound the statement,
+        // which is when PostgresNIO already hands back its (unread) rows.
+        let database = try TestDatabase.database(try TestEnvironment.adminDatabaseURL())
+        try await database.whileRunning {
+            let error = await #expect(throws: StorageError.self) {
+                try await database.withTransaction("duplicate") { connection in
+                    let logger = makeTestLogger("t")
+                    try await connection.run("CREATE TEMPORARY TABLE run_probe (k int PRIMARY KEY) ON COMMIT DROP", logger: logger)
+                    try await connection.run("INSERT INTO run_probe VALUES (1)", logger: logger)
+                    try await connection.run("WITH i AS (INSERT INTO run_probe VALUES (2), (1) RETURNING k) SELECT 1", logger: logger)
+                    return ()
+                }
+            }
+            #expect(error?.code == .conflict)
+        }
+    }
+
     @Test func errorsAreClassifiedAndCarryNoSQLInTheirDescription() async throws {
         let database = try TestDatabase.database(try TestEnvironment.adminDatabaseURL())
         try await database.whileRunning {
@@ -54,8 +72,7 @@ import Testing
         try await database.whileRunning {
             let error = await #expect(throws: StorageError.self) {
                 try await database.withConnection("slow query") { connection in
-                    try await connection.query("SELECT pg_sleep(5) -- cancelled-by-timeout-test", logger: makeTestLogger("t"))
-                    return ()
+                    try await connection.run("SELECT pg_sleep(5) -- cancelled-by-timeout-test", logger: makeTestLogger("t"))
                 }
             }
             #expect(error?.code == .timeout)

@@ -35,18 +35,18 @@ public struct Migrator: Sendable {
             try await self.database.withConnection("migration", timeout: Self.deadline) { connection in
                 // Waiting for another migrator and running long migrations must not hit the
                 // pool's statement timeout; the session's setting is restored afterwards.
-                try await connection.query("SET statement_timeout = 0", logger: logger)
-                try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+                try await connection.run("SET statement_timeout = 0", logger: logger)
+                try await connection.run("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
                 do {
                     let applied = try await Self.apply(migrations, on: connection, logger: logger)
-                    try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                    try await connection.query("RESET statement_timeout", logger: logger)
+                    try await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    try await connection.run("RESET statement_timeout", logger: logger)
                     return applied
                 } catch {
                     // The lock is per session: release it even though the migration failed, as
                     // the connection goes back to the pool.
-                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                    _ = try? await connection.query("RESET statement_timeout", logger: logger)
+                    try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                    try? await connection.run("RESET statement_timeout", logger: logger)
                     throw error
                 }
             }
@@ -70,7 +70,7 @@ public struct Migrator: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> [Migration] {
-        try await connection.query(
+        try await connection.run(
             """
             CREATE TABLE IF NOT EXISTS hub_schema_migrations (
                 version    integer PRIMARY KEY,
@@ -91,9 +91,9 @@ public struct Migrator: Sendable {
             do {
                 try await connection.withTransaction(logger: logger) { connection in
                     for statement in migration.statements {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await connection.query(
+                    try await connection.run(
                         """
                         INSERT INTO hub_schema_migrations (version, name, checksum)
                         VALUES (\(migration.version), \(migration.name), \(migration.checksum))
