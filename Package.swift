@@ -172,7 +172,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The tamper-evident audit log: RFC 9162 Merkle tree, proofs, signed tree heads.
-        .target(name: "HubAudit", dependencies: ["HubCrypto"], swiftSettings: swiftSettings),
+        .target(
+            name: "HubAudit",
+            dependencies: [
+                "HubCrypto",
+                "HubFHIR",
+                "HubStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
         // for tests, fixtures and the benchmark loader; never real data.
         .target(name: "HubSynthetic", swiftSettings: swiftSettings),
@@ -181,6 +193,7 @@ let package = Package(
         .target(
             name: "HubTestSupport",
             dependencies: [
+                "HubAudit",
                 "HubSynthetic",
                 "HubConfig",
                 "HubCrypto",
@@ -204,7 +217,7 @@ let package = Package(
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HubAuditTests",
-            dependencies: ["HubAudit", "HubCrypto", "HubTestSupport"],
+            dependencies: ["HubAudit", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+public import HubAudit
 public import HubConfig
 public import HubCrypto
 public import HubKeys
@@ -48,5 +49,17 @@ public struct KeysFixture: Sendable {
     /// The integer a `SELECT count(*) …` (or any one-value query) returns.
     public func count(_ sql: String) async throws -> Int {
         Int(try await TestDatabase.strings(self.url, "SELECT (\(sql))::text").first ?? "") ?? -1
+    }
+}
+
+extension KeysFixture {
+    /// The audit log over this fixture's database, signed with its keys.
+    public func auditLog(_ suite: CryptoSuite, origin: String = "hub.test/audit") -> AuditLog {
+        AuditLog(database: self.database, suite: suite, keyStore: self.keyStore, origin: origin, logger: self.logger)
+    }
+
+    /// The fixture's published keys, as a verifier downloads them.
+    public func publishedKeys(_ suite: CryptoSuite) async throws -> [String: any VerifyingKey] {
+        try PublishedKeysDocument(suite: suite.name, keys: try await self.keyStore.verifyingKeys()).verifyingKeys(registry: self.registry)
     }
 }

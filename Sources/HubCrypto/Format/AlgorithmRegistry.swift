@@ -6,12 +6,14 @@ public struct AlgorithmRegistry: Sendable {
     private var ciphers: [AlgorithmIdentifier: any AuthenticatedCipher] = [:]
     private var signatureSchemes: [AlgorithmIdentifier: any SignatureScheme] = [:]
     private var authenticators: [AlgorithmIdentifier: any MessageAuthenticator] = [:]
+    private var hashes: [AlgorithmIdentifier: any HashFunction] = [:]
 
     public init(suites: [CryptoSuite]) {
         for suite in suites {
             self.ciphers[suite.cipher.algorithm] = suite.cipher
             self.signatureSchemes[suite.signature.algorithm] = suite.signature
             self.authenticators[suite.mac.algorithm] = suite.mac
+            self.hashes[suite.hash.algorithm] = suite.hash
         }
     }
 
@@ -40,6 +42,13 @@ public struct AlgorithmRegistry: Sendable {
             throw CryptographyError(.unknownAlgorithm, "no signature scheme for algorithm \(algorithm)")
         }
         return scheme
+    }
+
+    public func hashFunction(for algorithm: AlgorithmIdentifier) throws(CryptographyError) -> any HashFunction {
+        guard let hash = self.hashes[algorithm] else {
+            throw CryptographyError(.unknownAlgorithm, "no hash function for algorithm \(algorithm)")
+        }
+        return hash
     }
 
     public func authenticator(for algorithm: AlgorithmIdentifier) throws(CryptographyError) -> any MessageAuthenticator {

@@ -1,0 +1,212 @@
+import Foundation
+import HubAudit
+import HubCrypto
+import HubStorage
+import HubTestSupport
+import Testing
+
+@Suite struct AuditLogTests {
+    static func records(_ count: Int, from first: Int = 0) -> [AuditRecord] {
+        (first..<(first + count)).map { number in
+            AuditRecord(
+                time: Date(timeIntervalSince1970: 1_796_000_000 + Double(number)),
+                action: .read,
+                interaction: "read",
+                status: 200,
+                caller: Caller(client: "his-\(number % 3)", organization: "org-\(number % 3)", address: "10.0.0.\(number % 250)", requestID: "req-\(number)"),
+                patient: "p\(number % 5)",
+                resourceType: "Observation",
+                entities: ["Observation/o\(number)/_history/1"]
+            )
+        }
+    }
+
+    /// Builds a log of `sizes.reduce(+)` records, integrating after each batch.
+    static func build(_ log: AuditLog, batches sizes: [Int]) async throws -> [[UInt8]] {
+        var leaves: [[UInt8]] = []
+        for size in sizes {
+            let batch = Self.records(size, from: leaves.count)
+            try await log.enqueue(batch)
+            leaves += batch.map(\.leafBytes)
+            #expect(try await log.integrate() == size)
+        }
+        return leaves
+    }
+
+    @Test(arguments: ["sm", "intl"])
+    func integratedRecordsHaveTheTreesRootsAndProofs(suiteName: String) async throws {
+        try await KeysFixture.with { fixture in
+            let suite = suiteName == "sm" ? try CryptoSuite.sm() : CryptoSuite.international()
+            let log = fixture.auditLog(suite)
+            let tree = MerkleTree(hash: suite.hash)
+            var leaves: [[UInt8]] = []
+            var checkpoints: [SignedCheckpoint] = []
+            // Batches of odd sizes, so that complete subtrees span batch boundaries.
+            for size in [1, 2, 5, 8, 13, 1, 7] {
+                let batch = Self.records(size, from: leaves.count)
+                try await log.enqueue(batch)
+                leaves += batch.map(\.leafBytes)
+                #expect(try await log.integrate() == size)
+                let hashes = try leaves.map { try tree.leafHash($0) }
+                #expect(try await log.root(size: leaves.count) == tree.root(leafHashes: hashes))
+                checkpoints.append(try await log.checkpoint())
+            }
+            #expect(try await log.integrate() == 0)
+            let keys = try await fixture.publishedKeys(suite)
+            let hashes = try leaves.map { try tree.leafHash($0) }
+            for signed in checkpoints {
+                try signed.verify(with: keys)
+                #expect(signed.checkpoint.rootHash == (try tree.root(leafHashes: Array(hashes.prefix(signed.checkpoint.size)))))
+                #expect(try await log.checkpoint(size: signed.checkpoint.size) == signed)
+            }
+            let latest = try #require(try await log.latestCheckpoint())
+            #expect(latest.checkpoint.size == leaves.count)
+            // Signing again without growth returns the same head.
+            #expect(try await log.checkpoint() == latest)
+
+            for index in [0, 1, 6, 20, leaves.count - 1] {
+                let proof = try await log.inclusionProof(index: index, size: leaves.count)
+                #expect(tree.verifyInclusion(leafHash: hashes[index], index: index, size: leaves.count, proof: proof, root: latest.checkpoint.rootHash))
+            }
+            for old in checkpoints.dropLast() {
+                let proof = try await log.consistencyProof(oldSize: old.checkpoint.size, newSize: latest.checkpoint.size)
+                #expect(tree.verifyConsistency(
+                    oldSize: old.checkpoint.size, newSize: latest.checkpoint.size,
+                    oldRoot: old.checkpoint.rootHash, newRoot: latest.checkpoint.rootHash, proof: proof
+                ))
+            }
+            // A segment of the log verifies offline against the signed head and the public keys.
+            let verifier = AuditLogVerifier(keys: keys, registry: fixture.registry)
+            for range in [0..<leaves.count, 3..<11, (leaves.count - 1)..<leaves.count] {
+                let segment = AuditLogSegment(
+                    checkpoint: latest,
+                    start: range.lowerBound,
+                    records: try await log.records(range),
+                    proof: try await log.rangeProof(range, size: latest.checkpoint.size)
+                )
+                let verified = try verifier.verify(segment)
+                #expect(verified.range == range)
+                #expect(verified.records.map(\.leafBytes) == Array(leaves[range]))
+            }
+            await #expect(throws: AuditLogError.self) { try await log.inclusionProof(index: 0, size: leaves.count + 1) }
+        }
+    }
+
+    @Test func changingDeletingInsertingOrReorderingRowsIsDetected() async throws {
+        try await KeysFixture.with { fixture in
+            let suite = try CryptoSuite.sm()
+            let log = fixture.auditLog(suite)
+            _ = try await Self.build(log, batches: [20])
+            let checkpoint = try await log.checkpoint()
+            let keys = try await fixture.publishedKeys(suite)
+            let verifier = AuditLogVerifier(keys: keys, registry: fixture.registry)
+            func segment() async throws -> AuditLogSegment {
+                let size = try await log.size()
+                return AuditLogSegment(checkpoint: checkpoint, start: 0, records: try await log.records(0..<min(size, 20)), proof: [])
+            }
+            #expect(try verifier.verify(try await segment()).records.count == 20)
+
+            let cases: [(tamper: String, undo: String)] = [
+                // One byte of one record (a user id rewritten).
+                ("UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-1', 'his-2'), 'UTF8') WHERE idx = 7",
+                 "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-2', 'his-1'), 'UTF8') WHERE idx = 7"),
+                // A record deleted and the rest moved up to close the gap.
+                ("CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 5; INSERT INTO audit_log SELECT idx - 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx > 5",
+                 "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+                // A forged record inserted in the middle.
+                ("CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 9; INSERT INTO audit_log SELECT idx + 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx >= 9; INSERT INTO audit_log SELECT 9, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx = 3",
+                 "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+                // Two records swapped.
+                ("UPDATE audit_log SET idx = CASE idx WHEN 2 THEN -1 ELSE idx END WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1",
+                 "UPDATE audit_log SET idx = -1 WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1"),
+                // The last record deleted.
+                ("CREATE TABLE saved AS SELECT * FROM audit_log WHERE idx = 19; DELETE FROM audit_log WHERE idx = 19",
+                 "INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+            ]
+            // One statement at a time (the extended protocol takes no scripts).
+            func run(_ script: String) async throws {
+                for statement in script.components(separatedBy: "; ") { try await TestDatabase.execute(fixture.url, statement) }
+            }
+            for (tamper, undo) in cases {
+                try await run("ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_log DROP CONSTRAINT audit_log_idx_check")
+                try await run(tamper)
+                let tampered = try await segment()
+                #expect(throws: AuditVerificationError.self, "undetected: \(tamper)") { try verifier.verify(tampered) }
+                try await run(undo)
+                try await run("ALTER TABLE audit_log ADD CONSTRAINT audit_log_idx_check CHECK (idx >= 0); ALTER TABLE audit_log ENABLE TRIGGER USER")
+                #expect(try verifier.verify(try await segment()).records.count == 20)
+            }
+        }
+    }
+
+    @Test func theLogTablesRefuseUpdatesAndDeletes() async throws {
+        try await KeysFixture.with { fixture in
+            let log = fixture.auditLog(try CryptoSuite.sm())
+            _ = try await Self.build(log, batches: [4])
+            _ = try await log.checkpoint()
+            for statement in [
+                "UPDATE audit_log SET action = 'C' WHERE idx = 1",
+                "DELETE FROM audit_log WHERE idx = 3",
+                "TRUNCATE audit_log",
+                "DELETE FROM audit_nodes",
+                "UPDATE audit_checkpoints SET note = ''",
+                "TRUNCATE audit_checkpoints CASCADE",
+            ] {
+                await #expect(throws: (any Error).self, "allowed: \(statement)") { try await TestDatabase.execute(fixture.url, statement) }
+            }
+            #expect(try await fixture.count("SELECT count(*) FROM audit_log") == 4)
+            #expect(try await fixture.count("SELECT count(*) FROM audit_log WHERE action = 'R'") == 4)
+        }
+    }
+
+    @Test func concurrentWritersShareBatchesAndLoseNothing() async throws {
+        try await KeysFixture.with { fixture in
+            let log = fixture.auditLog(try CryptoSuite.sm())
+            let writer = AuditWriter(log: log, maximumBatch: 50)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<300 {
+                    group.addTask { try await writer.write(Self.records(1 + number % 3, from: number * 10)) }
+                }
+                try await group.waitForAll()
+            }
+            let expected = (0..<300).reduce(0) { $0 + 1 + $1 % 3 }
+            #expect(try await fixture.count("SELECT count(*) FROM audit_queue") == expected)
+            while try await log.integrate(limit: 97) > 0 {}
+            #expect(try await log.size() == expected)
+            #expect(try await fixture.count("SELECT count(*) FROM audit_queue") == 0)
+            // Every request's records are together and in their order.
+            #expect(try await fixture.count("SELECT count(DISTINCT record) FROM audit_log") == expected)
+        }
+    }
+
+    @Test func aCheckpointNoteIsACheckpointInASignedNote() async throws {
+        try await KeysFixture.with { fixture in
+            let suite = try CryptoSuite.sm()
+            let log = fixture.auditLog(suite, origin: "hub.example.cn/audit")
+            _ = try await Self.build(log, batches: [3])
+            let signed = try await log.checkpoint()
+            let lines = signed.note.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines[0] == "hub.example.cn/audit")
+            #expect(lines[1] == "3")
+            #expect(lines[3] == "hash SM3")
+            #expect(lines[4].hasPrefix("time "))
+            #expect(lines[5] == "")
+            #expect(lines[6].hasPrefix("\u{2014} hub.example.cn/audit "))
+            #expect(try SignedCheckpoint(note: signed.note) == signed)
+            let keys = try await fixture.publishedKeys(suite)
+            try signed.verify(with: keys)
+            // Another size, another root, another origin, or another key: refused.
+            for forged in [
+                signed.note.replacingOccurrences(of: "\n3\n", with: "\n4\n"),
+                signed.note.replacingOccurrences(of: "hub.example.cn/audit\n", with: "hub.example.com/audit\n"),
+            ] {
+                #expect(throws: CheckpointError.self) { try SignedCheckpoint(note: forged).verify(with: keys) }
+            }
+            let international = try await fixture.publishedKeys(CryptoSuite.international()).filter { $0.value.algorithm == .ecdsaP256SHA256 }
+            #expect(throws: CheckpointError.self) { try signed.verify(with: international) }
+            // A witness's cosignature line is ignored by the parser.
+            let cosigned = signed.note + "\u{2014} witness.example AAAA\n"
+            #expect(try SignedCheckpoint(note: cosigned) == signed)
+        }
+    }
+}
