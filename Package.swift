@@ -72,6 +72,7 @@ let package = Package(
         .target(
             name: "HubResources",
             dependencies: [
+                "HubAudit",
                 "HubConfig",
                 "HubFHIR",
                 "HubKeys",
@@ -106,6 +107,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
+                "HubAudit",
                 "HubConfig",
                 "HubCrypto",
                 "HubFHIR",
@@ -139,6 +141,7 @@ let package = Package(
         .executableTarget(
             name: "hub",
             dependencies: [
+                "HubAudit",
                 "HubConfig",
                 "HubServer",
                 "HubStorage",

@@ -38,23 +38,28 @@ public struct AuditLog: Sendable {
     /// commit or roll back with the write.
     public static func enqueue(_ records: [AuditRecord], on connection: PostgresConnection, logger: Logger) async throws {
         guard !records.isEmpty else { return }
+        var sql = SQLBuilder()
+        let insertion = Self.queueInsertion(records, sql: &sql)
+        try await connection.run(sql.query("WITH \(insertion)\nSELECT 1"), logger: logger)
+    }
+
+    /// A `WITH` member that queues `records`, for a write that is one statement (the record
+    /// store's creates): the records are part of the very statement that writes the data.
+    public static func queueInsertion(_ records: [AuditRecord], sql: inout SQLBuilder, name: String = "audit_queued") -> String {
+        // Arrays bind without NULLs: "" stands for absent.
         let leaves = records.map { ByteBuffer(bytes: $0.leafBytes) }
         let times = records.map { UTCTime($0.time).instant }
         let actions = records.map(\.action.rawValue)
-        // Arrays bind without NULLs: "" stands for absent.
         let patients = records.map { $0.patient ?? "" }
         let clients = records.map { $0.caller.client ?? "" }
         let organizations = records.map { $0.caller.organization ?? "" }
         let users = records.map { $0.caller.user ?? "" }
-        try await connection.run(
-            """
-            INSERT INTO audit_queue (record, recorded_at, action, patient, client, organization, user_id)
+        return """
+            \(name) AS (INSERT INTO audit_queue (record, recorded_at, action, patient, client, organization, user_id)
             SELECT r, t, a, NULLIF(p, ''), NULLIF(c, ''), NULLIF(o, ''), NULLIF(u, '')
-            FROM unnest(\(leaves)::bytea[], \(times)::timestamptz[], \(actions)::text[], \(patients)::text[], \(clients)::text[], \(organizations)::text[], \(users)::text[])
-                AS n(r, t, a, p, c, o, u)
-            """,
-            logger: logger
-        )
+            FROM unnest(\(sql.bind(leaves))::bytea[], \(sql.bind(times))::timestamptz[], \(sql.bind(actions))::text[], \(sql.bind(patients))::text[], \(sql.bind(clients))::text[], \(sql.bind(organizations))::text[], \(sql.bind(users))::text[])
+                AS n(r, t, a, p, c, o, u))
+            """
     }
 
     /// Queues records in a transaction of their own (one statement): durable when this returns.

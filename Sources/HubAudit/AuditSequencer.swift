@@ -3,8 +3,8 @@ public import Logging
 public import ServiceLifecycle
 
 /// Integrates queued audit records into the tree every `interval`, and signs a checkpoint every
-/// `checkpointInterval` when the tree has grown. On shutdown it integrates what is queued and
-/// signs a last checkpoint.
+/// `checkpointInterval` when the tree has grown. On a graceful shutdown it integrates what is
+/// queued and signs a last checkpoint.
 public struct AuditSequencer: Service {
     let log: AuditLog
     let interval: Duration
@@ -20,22 +20,37 @@ public struct AuditSequencer: Service {
 
     public func run() async throws {
         var lastCheckpoint = ContinuousClock.now
+        var failures = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            await self.step(checkpoint: ContinuousClock.now - lastCheckpoint >= self.checkpointInterval)
-            if ContinuousClock.now - lastCheckpoint >= self.checkpointInterval { lastCheckpoint = .now }
-            try? await Task.sleep(for: self.interval)
+            let due = ContinuousClock.now - lastCheckpoint >= self.checkpointInterval
+            if await self.step(checkpoint: due, report: failures == 0) {
+                failures = 0
+                if due { lastCheckpoint = .now }
+            } else {
+                failures += 1
+            }
+            // After a failure (database down, schema not migrated yet) wait longer, up to 10 s;
+            // the records stay queued.
+            let pause = failures == 0 ? self.interval : min(self.interval * (1 << min(failures, 6)), .seconds(10))
+            try? await Task.sleep(for: pause)
         }
-        await self.step(checkpoint: true)
+        // A graceful stop integrates what is queued; a cancelled one (the hub failed to start,
+        // the database service is gone) leaves it queued for the next start.
+        guard !Task.isCancelled else { return }
+        await self.step(checkpoint: true, report: true)
     }
 
-    /// One round: integrate until the queue is empty, then sign if asked. Failures are logged
-    /// and retried next round: records stay queued, nothing is lost.
-    func step(checkpoint: Bool) async {
+    /// One round: integrate until the queue is empty, then sign if asked. Returns whether it
+    /// succeeded; a failure is logged once per run of failures.
+    @discardableResult
+    func step(checkpoint: Bool, report: Bool) async -> Bool {
         do {
             while try await self.log.integrate() > 0 {}
             if checkpoint { _ = try await self.log.checkpoint() }
+            return true
         } catch {
-            self.logger.warning("audit log integration failed; retrying", metadata: ["error": "\(error)"])
+            if report { self.logger.warning("audit log integration failed; will retry", metadata: ["error": "\(error)"]) }
+            return false
         }
     }
 }

@@ -192,6 +192,26 @@ extension HubConfiguration {
             current: { $0.fhir.profilesDirectory }
         ),
         Setting(
+            name: "audit.origin", summary: "the audit log's name in signed checkpoints (default hub.local/audit)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                let origin = try entry.string("audit.origin")
+                guard !origin.isEmpty, !origin.contains(where: { $0 == " " || $0 == "\n" || $0.asciiValue.map { $0 < 0x20 } == true }) else {
+                    throw ConfigurationError(setting: "audit.origin", message: "must be a non-empty name without spaces, e.g. hub.example.org/audit")
+                }
+                config.audit.origin = origin
+            },
+            current: { $0.audit.origin }
+        ),
+        Setting(
+            name: "audit.checkpoint_interval_seconds", summary: "how often a checkpoint is signed while the log grows (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.checkpointIntervalSeconds = try entry.integer("audit.checkpoint_interval_seconds", in: 1...86_400)
+            },
+            current: { String($0.audit.checkpointIntervalSeconds) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -9,6 +9,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var database: Database
     public var crypto: Crypto
     public var fhir: FHIR
+    public var audit: Audit
     public var log: Log
 
     public init(
@@ -17,6 +18,7 @@ public struct HubConfiguration: Sendable, Equatable {
         database: Database = .init(),
         crypto: Crypto = .init(),
         fhir: FHIR = .init(),
+        audit: Audit = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -24,6 +26,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.database = database
         self.crypto = crypto
         self.fhir = fhir
+        self.audit = audit
         self.log = log
     }
 
@@ -112,6 +115,17 @@ public struct HubConfiguration: Sendable, Equatable {
 
     public enum KeyStoreKind: String, Sendable, CaseIterable {
         case file
+    }
+
+    /// The audit trail.
+    public struct Audit: Sendable, Equatable {
+        /// The log's name in its signed checkpoints, a schema-less URL by signed-note custom
+        /// (`hub.example.org/audit`). Changing it starts a new series of checkpoints for verifiers.
+        public var origin: String = "hub.local/audit"
+        /// How often a checkpoint is signed when the log has grown. Default 10 s.
+        public var checkpointIntervalSeconds: Int = 10
+
+        public init() {}
     }
 
     /// The FHIR API.

@@ -1,4 +1,5 @@
 import Foundation
+public import HubAudit
 public import HubFHIR
 
 /// Batch and transaction Bundles (`POST /fhir`).
@@ -41,8 +42,17 @@ public struct BundleProcessor: Sendable {
         var ifMatch: Int?
     }
 
-    /// Processes a Bundle and returns the response Bundle (`transaction-response` or `batch-response`).
-    public func process(_ value: JSONValue, base: String) async throws -> JSONObject {
+    /// What processing a Bundle produced.
+    public struct Outcome: Sendable {
+        /// The `transaction-response` or `batch-response` Bundle.
+        public var response: JSONObject
+        /// What the Bundle's GET entries returned, for the audit trail (writes are audited by
+        /// the store, in their transaction).
+        public var read: [StoredResource]
+    }
+
+    /// Processes a Bundle for `caller`.
+    public func process(_ value: JSONValue, base: String, caller: Caller) async throws -> Outcome {
         guard let bundle = value.objectValue, bundle["resourceType"]?.stringValue == "Bundle" else {
             throw ResourceError(.invalid, .invalid, "POST /fhir takes a Bundle", expression: ["Bundle"])
         }
@@ -56,21 +66,25 @@ public struct BundleProcessor: Sendable {
         }
         if kind == "transaction" {
             let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
-            return try await self.transaction(entries, base: base)
+            return try await self.transaction(entries, base: base, audit: AuditContext(caller: caller, interaction: "transaction"))
         }
         var responses: [JSONValue] = []
+        var read: [StoredResource] = []
         for (index, raw) in rawEntries.enumerated() {
             do {
                 let entry = try Self.entry(raw, index: index)
-                responses.append(try await self.transaction([entry], base: base, single: true))
+                let outcome = try await self.transaction([entry], base: base, audit: AuditContext(caller: caller, interaction: "batch"))
+                responses.append(outcome.response["entry"]?.arrayValue?.first ?? .object(JSONObject()))
+                read += outcome.read
             } catch let error as ResourceError {
                 responses.append(Self.errorEntry(error))
             }
         }
-        return JSONObject([("resourceType", .string("Bundle")), ("type", .string("batch-response")), ("entry", .array(responses))])
+        let response = JSONObject([("resourceType", .string("Bundle")), ("type", .string("batch-response")), ("entry", .array(responses))])
+        return Outcome(response: response, read: read)
     }
 
-    private func transaction(_ entries: [Entry], base: String) async throws -> JSONObject {
+    private func transaction(_ entries: [Entry], base: String, audit: AuditContext) async throws -> Outcome {
         var entries = entries
         // Assign ids to creates and resolve references to them.
         var resolved: [String: String] = [:]
@@ -120,14 +134,17 @@ public struct BundleProcessor: Sendable {
                 break
             }
         }
-        let results = try await self.store.transaction(operations.map(\.1))
+        let results = operations.isEmpty ? [] : try await self.store.transaction(operations.map(\.1), audit: audit)
         var byIndex: [Int: StoredResource] = [:]
         for ((index, _), stored) in zip(operations, results) { byIndex[index] = stored }
         var responses: [JSONValue] = []
+        var read: [StoredResource] = []
         for entry in entries {
             if entry.method == .get {
                 do {
-                    responses.append(Self.responseEntry(try await self.store.read(entry.type, id: entry.id ?? ""), status: "200 OK", base: base))
+                    let stored = try await self.store.read(entry.type, id: entry.id ?? "")
+                    read.append(stored)
+                    responses.append(Self.responseEntry(stored, status: "200 OK", base: base))
                 } catch let error as ResourceError {
                     responses.append(Self.errorEntry(error))
                 }
@@ -137,13 +154,8 @@ public struct BundleProcessor: Sendable {
             let status = entry.method == .post ? "201 Created" : (entry.method == .delete ? "204 No Content" : "200 OK")
             responses.append(Self.responseEntry(stored, status: status, base: base))
         }
-        return JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
-    }
-
-    /// One entry of a batch, as its own transaction; returns its response entry.
-    private func transaction(_ entries: [Entry], base: String, single: Bool) async throws -> JSONValue {
-        let response = try await self.transaction(entries, base: base)
-        return response["entry"]?.arrayValue?.first ?? .object(JSONObject())
+        let response = JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
+        return Outcome(response: response, read: read)
     }
 
     // MARK: Parsing

@@ -365,16 +365,6 @@ extension PostgresResourceStore {
     }
 }
 
-/// Numbered placeholders and their bindings, built together so they cannot drift apart.
-struct SQLBuilder {
-    var bindings = PostgresBindings()
-
-    mutating func bind<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value) -> String {
-        self.bindings.append(value)
-        return "$\(self.bindings.count)"
-    }
-}
-
 extension Optional {
     fileprivate func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
         guard let value = self else { return nil }

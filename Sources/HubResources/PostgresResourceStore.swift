@@ -1,5 +1,6 @@
 public import Foundation
 import HubCrypto
+public import HubAudit
 public import HubFHIR
 public import HubKeys
 public import HubStorage
@@ -42,16 +43,17 @@ public struct PostgresResourceStore: ResourceStore {
         }
     }
 
-    public func create(_ resource: JSONObject, type: ResourceType) async throws -> StoredResource {
-        try await self.transaction([.create(type, id: nil, resource)])[0]
+    public func create(_ resource: JSONObject, type: ResourceType, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.create(type, id: nil, resource)], audit: audit)[0]
     }
 
     /// Applies writes atomically, in order: all commit or none (a transaction Bundle).
     ///
     /// Encryption and blind indexes need the key store, so each write is prepared first, outside
     /// the database transaction; the transaction then only writes rows (and seals updates, whose
-    /// version number it decides, with data keys already cached).
-    public func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource] {
+    /// version number it decides, with data keys already cached). The audit records of the
+    /// writes are queued in the same transaction (in the same statement, for creates).
+    public func transaction(_ operations: [WriteOperation], audit: AuditContext) async throws -> [StoredResource] {
         // Ids first, so every data key the writes need is fetched or made in one go.
         let operations = operations.map { operation -> WriteOperation in
             guard case .create(let type, nil, let resource) = operation else { return operation }
@@ -65,13 +67,19 @@ public struct PostgresResourceStore: ResourceStore {
         let ring = self.ring
         let logger = self.logger
         let writes = prepared
+        let recordAudit = Self.auditRecords(for: operations, audit: audit)
         // Creates with nothing to check are one statement: atomic without BEGIN and COMMIT.
         if writes.allSatisfy({ write in
             guard case .create = write.kind else { return false }
             return write.unique.isEmpty
         }) {
+            let created: [StoredResource] = writes.compactMap { write in
+                guard case .create(let stored, _) = write.kind else { return nil }
+                return stored
+            }
+            let records = recordAudit(created)
             return try await self.database.withConnection("write resources") { connection in
-                try await Self.applyCreates(writes, on: connection, logger: logger)
+                try await Self.applyCreates(writes, auditing: records, on: connection, logger: logger)
             }
         }
         return try await self.database.withTransaction("write resources") { connection in
@@ -83,7 +91,7 @@ public struct PostgresResourceStore: ResourceStore {
                 while end < writes.count, case .create = writes[end].kind { end += 1 }
                 do {
                     if end > index {
-                        results += try await Self.applyCreates(Array(writes[index..<end]), on: connection, logger: logger)
+                        results += try await Self.applyCreates(Array(writes[index..<end]), auditing: [], on: connection, logger: logger)
                         index = end
                     } else {
                         results.append(try await Self.apply(writes[index], ring: ring, on: connection, logger: logger))
@@ -98,7 +106,36 @@ public struct PostgresResourceStore: ResourceStore {
                     throw located
                 }
             }
+            try await AuditLog.enqueue(recordAudit(results), on: connection, logger: logger)
             return results
+        }
+    }
+
+    /// How the results of `operations` are audited: one record per patient written to.
+    static func auditRecords(for operations: [WriteOperation], audit: AuditContext) -> @Sendable ([StoredResource]) -> [AuditRecord] {
+        let actions = Set(operations.map { operation -> AuditRecord.Action in
+            switch operation {
+            case .create: .create
+            case .update: .update
+            case .delete: .delete
+            }
+        })
+        let action = actions.count == 1 ? actions.first ?? .execute : .execute
+        let types = Set(operations.map { operation -> ResourceType in
+            switch operation {
+            case .create(let type, _, _), .update(let type, _, _, _), .delete(let type, _): type
+            }
+        })
+        let status = action == .create ? 201 : action == .delete ? 204 : 200
+        return { results in
+            AuditRecord.records(
+                of: results,
+                action: action,
+                interaction: audit.interaction,
+                status: status,
+                caller: audit.caller,
+                resourceType: types.count == 1 ? types.first?.rawValue : nil
+            )
         }
     }
 
@@ -114,7 +151,12 @@ public struct PostgresResourceStore: ResourceStore {
 
     /// Writes a run of creates: their unique identifiers checked together, then one INSERT per
     /// table for all of them.
-    static func applyCreates(_ writes: [PreparedWrite], on connection: PostgresConnection, logger: Logger) async throws -> [StoredResource] {
+    static func applyCreates(
+        _ writes: [PreparedWrite],
+        auditing records: [AuditRecord],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [StoredResource] {
         try await Self.checkUnique(writes.map(\.unique), on: connection, logger: logger)
         var types: [String] = []
         var ids: [String] = []
@@ -149,6 +191,7 @@ public struct PostgresResourceStore: ResourceStore {
             """,
         ]
         members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
+        if !records.isEmpty { members.append(AuditLog.queueInsertion(records, sql: &sql)) }
         try await connection.run(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         return results
     }
@@ -203,7 +246,7 @@ public struct PostgresResourceStore: ResourceStore {
         let id = write.id
         switch write.kind {
         case .create:
-            return try await Self.applyCreates([write], on: connection, logger: logger)[0]
+            return try await Self.applyCreates([write], auditing: [], on: connection, logger: logger)[0]
         case .update(let resource, let ifMatch):
             try await Self.checkUnique([write.unique], except: id, on: connection, logger: logger)
             guard let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
@@ -248,8 +291,12 @@ public struct PostgresResourceStore: ResourceStore {
             guard let (current, deleted, lastUpdated, subject) = found else {
                 throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
             }
+            let patient = subject.hasPrefix("Patient/") ? String(subject.dropFirst("Patient/".count)) : nil
             if deleted {
-                return StoredResource(type: write.type, id: id, versionID: current, lastUpdated: lastUpdated.nearestMillisecond, isDeleted: true, resource: nil)
+                return StoredResource(
+                    type: write.type, id: id, versionID: current, lastUpdated: lastUpdated.nearestMillisecond, isDeleted: true, resource: nil,
+                    patientID: patient
+                )
             }
             let version = current + 1
             let now = Date().wholeMilliseconds
@@ -268,7 +315,7 @@ public struct PostgresResourceStore: ResourceStore {
                 logger: logger
             )
             try await SearchIndexer.write([.init(type: typeName, id: id, entries: nil)], replacing: true, on: connection, logger: logger)
-            return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil)
+            return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil, patientID: patient)
         }
     }
 
@@ -318,12 +365,12 @@ public struct PostgresResourceStore: ResourceStore {
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
     }
 
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?) async throws -> StoredResource {
-        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)])[0]
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], audit: audit)[0]
     }
 
-    public func delete(_ type: ResourceType, id: String) async throws -> StoredResource {
-        try await self.transaction([.delete(type, id: id)])[0]
+    public func delete(_ type: ResourceType, id: String, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.delete(type, id: id)], audit: audit)[0]
     }
 
     public func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource] {
@@ -462,7 +509,10 @@ public struct PostgresResourceStore: ResourceStore {
         guard let object = (try? JSONParser.parse(plaintext))?.objectValue else {
             throw StorageError(.queryFailed, "stored \(type.rawValue) version is not a JSON object")
         }
-        return StoredResource(type: type, id: id, versionID: version, lastUpdated: lastUpdated, isDeleted: deleted, resource: object)
+        return StoredResource(
+            type: type, id: id, versionID: version, lastUpdated: lastUpdated, isDeleted: deleted, resource: object,
+            patientID: Self.patientID(of: object, type: type, id: id)
+        )
     }
 
     private static func lockCurrent(_ type: String, _ id: String, on connection: PostgresConnection, logger: Logger) async throws -> Int? {
@@ -511,6 +561,10 @@ public struct PostgresResourceStore: ResourceStore {
         for member in resource.members where !["resourceType", "id", "meta"].contains(member.key) {
             body[member.key] = member.value
         }
-        return (StoredResource(type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body), body)
+        let stored = StoredResource(
+            type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body,
+            patientID: Self.patientID(of: body, type: type, id: id)
+        )
+        return (stored, body)
     }
 }

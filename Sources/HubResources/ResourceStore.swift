@@ -1,4 +1,5 @@
 public import Foundation
+public import HubAudit
 public import HubFHIR
 
 /// Versioned storage of FHIR resources.
@@ -7,7 +8,10 @@ public import HubFHIR
 /// encrypt what they store and validate nothing (``ResourceValidator`` does, before).
 public protocol ResourceStore: Sendable {
     /// Stores a new resource under a server-assigned id, as version 1.
-    func create(_ resource: JSONObject, type: ResourceType) async throws -> StoredResource
+    ///
+    /// Every write takes the ``AuditContext`` it is audited under: its audit records commit in
+    /// the same transaction as the data.
+    func create(_ resource: JSONObject, type: ResourceType, audit: AuditContext) async throws -> StoredResource
 
     /// The current version; `.notFound` if there never was one, `.gone` if it was deleted.
     func read(_ type: ResourceType, id: String) async throws -> StoredResource
@@ -17,10 +21,10 @@ public protocol ResourceStore: Sendable {
 
     /// Stores a new version. With `ifMatch`, only when the current version is that one
     /// (`.preconditionFailed` otherwise), so that of concurrent updates exactly one wins.
-    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?) async throws -> StoredResource
+    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, audit: AuditContext) async throws -> StoredResource
 
     /// Records a deletion as a new version; deleting a deleted resource changes nothing.
-    func delete(_ type: ResourceType, id: String) async throws -> StoredResource
+    func delete(_ type: ResourceType, id: String, audit: AuditContext) async throws -> StoredResource
 
     /// Versions of one resource, newest first.
     func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource]
@@ -37,7 +41,7 @@ public protocol ResourceStore: Sendable {
     func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult
 
     /// Applies writes atomically, in order: all commit or none.
-    func transaction(_ operations: [WriteOperation]) async throws -> [StoredResource]
+    func transaction(_ operations: [WriteOperation], audit: AuditContext) async throws -> [StoredResource]
 }
 
 /// One write of a transaction.

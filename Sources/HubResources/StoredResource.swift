@@ -11,6 +11,9 @@ public struct StoredResource: Sendable, Equatable {
     public var isDeleted: Bool
     /// The resource, with `id` and `meta.versionId`/`meta.lastUpdated` set; nil for a deletion.
     public var resource: JSONObject?
+    /// The patient whose compartment it is in (the Patient's own id for a Patient), if any:
+    /// whose data an access to it is, for the audit trail and access rules.
+    public var patientID: String? = nil
 
     /// `W/"3"`: the weak ETag FHIR uses for versions.
     public var eTag: String { "W/\"\(self.versionID)\"" }

@@ -1,4 +1,5 @@
 import Foundation
+public import HubAudit
 public import HubCrypto
 public import HubResources
 public import HubConfig
@@ -25,6 +26,9 @@ public enum HubApplication {
         /// The clinical record store and the validator in front of it.
         public var resources: any ResourceStore
         public var validator: ResourceValidator
+        /// The audit log and the group-committing writer that request records go through.
+        public var auditLog: AuditLog
+        public var auditWriter: AuditWriter
         /// The registry `/metrics` exposes; the database's figures should be in it too.
         public var metricsRegistry: PrometheusCollectorRegistry
         public var logger: Logger
@@ -36,6 +40,8 @@ public enum HubApplication {
             keyStore: any KeyStore,
             resources: any ResourceStore,
             validator: ResourceValidator,
+            auditLog: AuditLog,
+            auditWriter: AuditWriter,
             metricsRegistry: PrometheusCollectorRegistry,
             logger: Logger
         ) {
@@ -45,6 +51,8 @@ public enum HubApplication {
             self.keyStore = keyStore
             self.resources = resources
             self.validator = validator
+            self.auditLog = auditLog
+            self.auditWriter = auditWriter
             self.metricsRegistry = metricsRegistry
             self.logger = logger
         }
@@ -67,6 +75,7 @@ public enum HubApplication {
         // added after the middleware that should wrap them.
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
+        router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter))
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
 
@@ -79,6 +88,7 @@ public enum HubApplication {
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
+        AuditLogRoutes(log: dependencies.auditLog).add(to: router)
 
         let server: HTTPServerBuilder
         do {
@@ -93,7 +103,16 @@ public enum HubApplication {
                 address: .hostname(configuration.server.host, port: configuration.server.port),
                 serverName: nil
             ),
-            services: [dependencies.database],
+            // Shut down in reverse: the sequencer integrates what is queued while the database
+            // is still up.
+            services: [
+                dependencies.database,
+                AuditSequencer(
+                    log: dependencies.auditLog,
+                    checkpointInterval: .seconds(configuration.audit.checkpointIntervalSeconds),
+                    logger: dependencies.logger
+                ),
+            ],
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? 0)
             },

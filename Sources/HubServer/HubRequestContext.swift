@@ -1,3 +1,4 @@
+public import HubAudit
 public import Hummingbird
 public import NIOCore
 import NIOSSL
@@ -8,6 +9,10 @@ public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The TCP/TLS connection; used to read the peer address and certificate.
     public let channel: any Channel
+    /// Who is calling; set by ``AuditMiddleware`` for the clinical and audit APIs.
+    public var caller = Caller()
+    /// What the handler reports to the audit trail.
+    public let audit = RequestAudit()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HubAudit
 import HubConfig
 import HubCrypto
 import HubResources
@@ -25,6 +26,13 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw FailureExit(message: error.description, code: .configuration)
             }
+            let auditLog = AuditLog(
+                database: runtime.database,
+                suite: runtime.suite,
+                keyStore: runtime.keyStore,
+                origin: configuration.audit.origin,
+                logger: logger
+            )
             let application: any ApplicationProtocol
             do throws(ConfigurationError) {
                 application = try HubApplication.build(
@@ -36,6 +44,8 @@ struct Serve: AsyncParsableCommand {
                         keyStore: runtime.keyStore,
                         resources: runtime.resourceStore(identifierSystems: validator.identifierSystems),
                         validator: validator,
+                        auditLog: auditLog,
+                        auditWriter: AuditWriter(log: auditLog),
                         metricsRegistry: runtime.metricsRegistry,
                         logger: logger
                     ),

@@ -15,7 +15,7 @@ import Testing
             let ring = fixture.ring(try CryptoSuite.sm())
             let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
             var patients = SyntheticPatients(seed: 11)
-            let created = try await store.create(try Self.object(patients.patientJSON()), type: .patient)
+            let created = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
             #expect(created.versionID == 1)
             #expect(created.resource?["meta"]?.objectValue?["versionId"] == .string("1"))
 
@@ -24,18 +24,18 @@ import Testing
 
             var changed = try #require(read.resource)
             changed["active"] = .bool(true)
-            let updated = try await store.update(changed, type: .patient, id: created.id, ifMatch: 1)
+            let updated = try await store.update(changed, type: .patient, id: created.id, ifMatch: 1, audit: .test)
             #expect(updated.versionID == 2)
             let stale = await #expect(throws: ResourceError.self) {
-                try await store.update(changed, type: .patient, id: created.id, ifMatch: 1)
+                try await store.update(changed, type: .patient, id: created.id, ifMatch: 1, audit: .test)
             }
             #expect(stale?.code == .preconditionFailed)
 
-            let deleted = try await store.delete(.patient, id: created.id)
+            let deleted = try await store.delete(.patient, id: created.id, audit: .test)
             #expect(deleted.versionID == 3 && deleted.isDeleted)
             let gone = await #expect(throws: ResourceError.self) { try await store.read(.patient, id: created.id) }
             #expect(gone?.code == .gone)
-            #expect(try await store.delete(.patient, id: created.id).versionID == 3)  // idempotent
+            #expect(try await store.delete(.patient, id: created.id, audit: .test).versionID == 3)  // idempotent
 
             let versionOne = try await store.read(.patient, id: created.id, version: 1)
             #expect(versionOne.resource?["active"] == nil)
@@ -46,7 +46,7 @@ import Testing
             let missing = await #expect(throws: ResourceError.self) { try await store.read(.patient, id: "nope") }
             #expect(missing?.code == .notFound)
             let updateMissing = await #expect(throws: ResourceError.self) {
-                try await store.update(changed, type: .patient, id: "nope", ifMatch: nil)
+                try await store.update(changed, type: .patient, id: "nope", ifMatch: nil, audit: .test)
             }
             #expect(updateMissing?.code == .methodNotAllowed)
         }
@@ -57,13 +57,13 @@ import Testing
             let ring = fixture.ring(try CryptoSuite.sm())
             let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
             var patients = SyntheticPatients(seed: 5)
-            let patient = try await store.create(try Self.object(patients.patientJSON()), type: .patient)
+            let patient = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
             let observation = try await store.create(
                 try Self.object(
                     #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},"subject":{"reference":"Patient/\#(patient.id)"},"valueQuantity":{"value":13.50,"unit":"g/dL"}}"#
                 ),
                 type: .observation
-            )
+            , audit: .test)
             // Nothing identifying is stored in clear.
             let bodies = try await TestDatabase.strings(fixture.url, "SELECT encode(body, 'escape') FROM resource_versions")
             #expect(!bodies.contains { $0.contains("urn:health-hub") || $0.contains("718-7") })
@@ -84,7 +84,7 @@ import Testing
     @Test func concurrentUpdatesWithIfMatchHaveExactlyOneWinner() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
-            let created = try await store.create(try Self.object(#"{"resourceType":"Organization","name":"市第一人民医院"}"#), type: .organization)
+            let created = try await store.create(try Self.object(#"{"resourceType":"Organization","name":"市第一人民医院"}"#), type: .organization, audit: .test)
             let resource = try #require(created.resource)
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<10 {
@@ -92,7 +92,7 @@ import Testing
                     copy["alias"] = .array([.string("院区\(index)")])
                     group.addTask {
                         do {
-                            _ = try await store.update(copy, type: .organization, id: created.id, ifMatch: 1)
+                            _ = try await store.update(copy, type: .organization, id: created.id, ifMatch: 1, audit: .test)
                             return true
                         } catch let error as ResourceError where error.code == .preconditionFailed {
                             return false
@@ -118,7 +118,7 @@ import Testing
             )
             var patients = SyntheticPatients(seed: 99)
             let documents = try (0..<50).map { _ in try #require(try JSONParser.parse(Array(patients.patientJSON().utf8)).objectValue) }
-            let created = try await store.transaction(documents.map { .create(.patient, id: nil, $0) })
+            let created = try await store.transaction(documents.map { .create(.patient, id: nil, $0) }, audit: .test)
             #expect(created.count == 50 && Set(created.map(\.id)).count == 50)
             for stored in created.prefix(3) {
                 #expect(try await store.read(.patient, id: stored.id).resource == stored.resource)
@@ -126,12 +126,12 @@ import Testing
             let fresh = try #require(try JSONParser.parse(Array(patients.patientJSON().utf8)).objectValue)
             let twice = [fresh, documents[7], fresh].map { WriteOperation.create(.patient, id: nil, $0) }
             await #expect {
-                try await store.transaction([twice[0], twice[2]])
+                try await store.transaction([twice[0], twice[2]], audit: .test)
             } throws: { error in
                 (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.hasPrefix("entry 1:") == true
             }
             await #expect {
-                try await store.transaction(twice.prefix(2).map { $0 })
+                try await store.transaction(twice.prefix(2).map { $0 }, audit: .test)
             } throws: { error in
                 (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.contains("Patient/\(created[7].id)") == true
             }
@@ -145,7 +145,7 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
             for type in ResourceType.allCases {
                 let json = #"{"resourceType":"\#(type.rawValue)","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">测试</div>"}}"#
-                let created = try await store.create(try Self.object(json), type: type)
+                let created = try await store.create(try Self.object(json), type: type, audit: .test)
                 let read = try await store.read(type, id: created.id)
                 #expect(read.resource?["text"] == created.resource?["text"], "\(type)")
                 #expect(read.resource?["resourceType"] == .string(type.rawValue))

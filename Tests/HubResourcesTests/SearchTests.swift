@@ -43,7 +43,7 @@ import Testing
         let people = [("11010519491231002X", "female", "1949-12-31"), ("310115198803070019", "female", "1988-03-07"), ("440305197001010011", "male", "1970")]
         var patients: [StoredResource] = []
         for ((family, given), (residentID, gender, birthDate)) in zip(names, people) {
-            patients.append(try await store.create(try Self.object(Self.patient(family, given, residentID, gender: gender, birthDate: birthDate)), type: .patient))
+            patients.append(try await store.create(try Self.object(Self.patient(family, given, residentID, gender: gender, birthDate: birthDate)), type: .patient, audit: .test))
         }
         let observations = [
             Self.observation(patients[0].id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00"),
@@ -52,7 +52,7 @@ import Testing
         ]
         var stored: [StoredResource] = []
         for observation in observations {
-            stored.append(try await store.create(try Self.object(observation), type: .observation))
+            stored.append(try await store.create(try Self.object(observation), type: .observation, audit: .test))
         }
         return (patients, stored)
     }
@@ -99,12 +99,12 @@ import Testing
             #expect(try await Self.ids(store, .patient, [("_id", li.id), ("gender", "male")]).isEmpty)
 
             // Deleted resources leave the index.
-            _ = try await store.delete(.observation, id: other.id)
+            _ = try await store.delete(.observation, id: other.id, audit: .test)
             #expect(try await Self.ids(store, .observation, [("status", "amended")]).isEmpty)
             // An update re-indexes.
             var changed = try #require(hemoglobin.resource)
             changed["status"] = .string("cancelled")
-            _ = try await store.update(changed, type: .observation, id: hemoglobin.id, ifMatch: nil)
+            _ = try await store.update(changed, type: .observation, id: hemoglobin.id, ifMatch: nil, audit: .test)
             #expect(try await Self.ids(store, .observation, [("status", "cancelled")]) == [hemoglobin.id])
             #expect(try await Self.ids(store, .observation, [("status", "final")]) == [glucose.id])
         }
@@ -115,7 +115,7 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
             var created: [String] = []
             for index in 0..<7 {
-                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"医院\#(index)","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization).id)
+                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"医院\#(index)","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization, audit: .test).id)
             }
             var seen: [String] = []
             var cursor: String?
@@ -131,7 +131,7 @@ import Testing
                 if pages == 1 {
                     // A new organization while paging: it lands in its key position or not at all,
                     // never shifting what later pages return.
-                    created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"新医院","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization).id)
+                    created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"新医院","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization, audit: .test).id)
                 }
             } while cursor != nil
             #expect(Set(seen).count == seen.count)  // no duplicates
@@ -160,7 +160,7 @@ import Testing
             let (march, april, december) = (observations[0], observations[1], observations[2])
             var undated = try Self.object(Self.observation(ouyang.id, loinc: "718-7", date: "2024"))
             undated["effectiveDateTime"] = nil
-            let none = try await store.create(undated, type: .observation)
+            let none = try await store.create(undated, type: .observation, audit: .test)
 
             // :contains, anywhere in the name, also past the blind index's window of 6 characters.
             #expect(try await Self.ids(store, .patient, [("name:contains", "秀英")]) == [wang.id])
@@ -214,7 +214,7 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
             var created: [String] = []
             for index in 0..<5 {
-                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"机构\#(index)"}"#), type: .organization).id)
+                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"机构\#(index)"}"#), type: .organization, audit: .test).id)
                 try await Task.sleep(for: .milliseconds(3))
             }
             func all(_ sort: String) async throws -> [String] {
@@ -240,9 +240,9 @@ import Testing
     @Test func includesAndReverseIncludesDeclaredReferences() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            let zhang = try await store.create(try Self.object(Self.patient("张", "伟", "330106198001011235", gender: "male", birthDate: "1980-01-01")), type: .patient)
-            let a = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "2345-7", date: "2025-01-01")), type: .observation)
-            let b = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "718-7", date: "2025-01-02")), type: .observation)
+            let zhang = try await store.create(try Self.object(Self.patient("张", "伟", "330106198001011235", gender: "male", birthDate: "1980-01-01")), type: .patient, audit: .test)
+            let a = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "2345-7", date: "2025-01-01")), type: .observation, audit: .test)
+            let b = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "718-7", date: "2025-01-02")), type: .observation, audit: .test)
 
             let withPatient = try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7"), ("_include", "Observation:patient")], lenient: false))
             #expect(withPatient.resources.map(\.id) == [a.id])
@@ -262,7 +262,7 @@ import Testing
             var ids: [String: String] = [:]
             for value in ["5.4", "5.44", "5.46", "6.1", "100"] {
                 let json = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#
-                ids[value] = try await store.create(try Self.object(json), type: .observation).id
+                ids[value] = try await store.create(try Self.object(json), type: .observation, audit: .test).id
             }
             func found(_ query: String) async throws -> Set<String> {
                 let matched = try await Self.ids(store, .observation, [("value-quantity", query)])

@@ -63,3 +63,8 @@ extension KeysFixture {
         try PublishedKeysDocument(suite: suite.name, keys: try await self.keyStore.verifyingKeys()).verifyingKeys(registry: self.registry)
     }
 }
+
+extension AuditContext {
+    /// What tests write as.
+    public static let test = AuditContext(caller: Caller(client: "test-client", organization: "test-org"), interaction: "test")
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HubAudit
 public import HubClient
 public import HubConfig
 import HubCrypto
@@ -115,6 +116,7 @@ public enum TestHub {
             logger: logger,
             uniquePatientIdentifierSystems: [identifierSystems.residentID]
         )
+        let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         let application = try HubApplication.build(
             configuration: configuration,
             dependencies: .init(
@@ -124,6 +126,8 @@ public enum TestHub {
                 keyStore: keyStore,
                 resources: resources,
                 validator: validator,
+                auditLog: auditLog,
+                auditWriter: AuditWriter(log: auditLog),
                 metricsRegistry: registry,
                 logger: logger
             ),

@@ -1,3 +1,4 @@
+import HubAudit
 import HubFHIR
 public import HubResources
 public import Hummingbird
@@ -11,11 +12,15 @@ public struct FHIRBundleRoutes: Sendable {
     }
 
     public func add(to router: Router<HubRequestContext>) {
-        router.group("fhir").add(middleware: ClientCertificateGate()).post { request, _ in
+        router.group("fhir").add(middleware: ClientCertificateGate()).post { request, context in
             let format = try FHIRFormat(request: request)
             let body = try await FHIRFormat.body(of: request)
-            let response = try await self.processor.process(body, base: FHIRResourceRoutes.base(request))
-            return format.response(.object(response))
+            context.audit.interaction(body.objectValue?["type"]?.stringValue == "batch" ? "batch" : "transaction", action: .execute)
+            let outcome = try await self.processor.process(body, base: FHIRResourceRoutes.base(request), caller: context.caller)
+            // The writes were recorded with their transactions; what GET entries read is recorded here.
+            context.audit.recordedByStore()
+            context.audit.returned(outcome.read)
+            return format.response(.object(outcome.response))
         }
     }
 }

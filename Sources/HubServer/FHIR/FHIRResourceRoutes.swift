@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HubAudit
 import HubFHIR
 public import HubResources
 public import Hummingbird
@@ -24,6 +25,7 @@ public struct FHIRResourceRoutes: Sendable {
         group.post(":type") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
+            context.audit.interaction("create", action: .create, type: type.rawValue)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: nil)
             if let condition = request.headers[.ifNoneExist] {
                 // Conditional create: no match creates, one match is returned as it is, more are 412.
@@ -34,29 +36,37 @@ public struct FHIRResourceRoutes: Sendable {
                     throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "If-None-Exist matches more than one \(type.rawValue)")
                 }
                 if let existing = matches.resources.first {
+                    context.audit.interaction("create", action: .read, type: type.rawValue)
+                    context.audit.returned([existing])
                     return Self.respond(existing, status: .ok, request: request, format: format, location: true)
                 }
             }
-            let stored = try await self.store.create(resource, type: type)
+            let stored = try await self.store.create(resource, type: type, audit: AuditContext(caller: context.caller, interaction: "create"))
+            context.audit.recordedByStore()
             return Self.respond(stored, status: .created, request: request, format: format, location: true)
         }
         group.get(":type/:id") { request, context in
             let format = try FHIRFormat(request: request)
+            context.audit.interaction("read", action: .read)
             let stored = try await self.store.read(try Self.type(context), id: try Self.id(context))
+            context.audit.returned([stored])
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
         group.put(":type/:id") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let id = try Self.id(context)
+            context.audit.interaction("update", action: .update, type: type.rawValue)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: id)
-            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request))
+            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request), audit: AuditContext(caller: context.caller, interaction: "update"))
+            context.audit.recordedByStore()
             return Self.respond(stored, status: .ok, request: request, format: format, location: true)
         }
         group.patch(":type/:id") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let id = try Self.id(context)
+            context.audit.interaction("patch", action: .update, type: type.rawValue)
             let patch = try await Self.patch(of: request)
             let explicitVersion = try Self.ifMatch(request)
             // Without If-Match, the patch applies to whatever is current; a concurrent update in
@@ -75,7 +85,8 @@ public struct FHIRResourceRoutes: Sendable {
                 }
                 let resource = try self.validator.validate(patched, as: type, expectedID: id)
                 do {
-                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID)
+                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID, audit: AuditContext(caller: context.caller, interaction: "patch"))
+                    context.audit.recordedByStore()
                     return Self.respond(stored, status: .ok, request: request, format: format, location: true)
                 } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
                     continue
@@ -84,31 +95,39 @@ public struct FHIRResourceRoutes: Sendable {
             throw APIError(.conflict, code: .conflict, diagnostics: "\(type.rawValue)/\(id) kept changing; retry the patch")
         }
         group.delete(":type/:id") { request, context in
-            let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context))
+            context.audit.interaction("delete", action: .delete)
+            let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context), audit: AuditContext(caller: context.caller, interaction: "delete"))
+            context.audit.recordedByStore()
             return Response(status: .noContent, headers: [.eTag: stored.eTag])
         }
         group.get(":type/_history") { request, context in
-            try await self.history(request, type: try Self.type(context))
+            context.audit.interaction("history-type", action: .read)
+            return try await self.history(request, context, type: try Self.type(context))
         }
-        group.get("_history") { request, _ in
-            try await self.history(request, type: nil)
+        group.get("_history") { request, context in
+            context.audit.interaction("history-system", action: .read)
+            return try await self.history(request, context, type: nil)
         }
         group.get(":type/:id/_history") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let id = try Self.id(context)
             let count = request.uri.queryParameters.get("_count").flatMap { Int($0) } ?? 100
+            context.audit.interaction("history-instance", action: .read)
             let versions = try await self.store.history(type, id: id, count: count)
+            context.audit.returned(versions)
             return format.response(.object(Self.historyBundle(versions, base: Self.base(request))))
         }
         group.get(":type/:id/_history/:version") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let id = try Self.id(context)
+            context.audit.interaction("vread", action: .read)
             guard let version = context.parameters.get("version").flatMap({ Int($0) }), version > 0 else {
                 throw APIError.badRequest("the version id must be a positive whole number")
             }
             let stored = try await self.store.read(type, id: id, version: version)
+            context.audit.returned([stored])
             if stored.isDeleted {
                 throw ResourceError(.gone, .deleted, "version \(version) of \(type.rawValue)/\(id) is a deletion")
             }
@@ -117,7 +136,7 @@ public struct FHIRResourceRoutes: Sendable {
     }
 
     /// Type and system history: `_since`, `_count`, and `_cursor` from a `next` link.
-    private func history(_ request: Request, type: ResourceType?) async throws -> Response {
+    private func history(_ request: Request, _ context: HubRequestContext, type: ResourceType?) async throws -> Response {
         let format = try FHIRFormat(request: request)
         var since: Date?
         var count = 100
@@ -136,6 +155,7 @@ public struct FHIRResourceRoutes: Sendable {
             }
         }
         let (versions, next) = try await self.store.history(type, since: since, count: count, after: cursor)
+        context.audit.returned(versions)
         let base = Self.base(request)
         var bundle = Self.historyBundle(versions, base: base)
         let path = "\(base)/\(type.map { "\($0.rawValue)/" } ?? "")_history"

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HubAudit
 import HubFHIR
 public import HubResources
 public import Hummingbird
@@ -24,6 +25,7 @@ public struct FHIRSearchRoutes: Sendable {
                 throw APIError(.notFound, code: .notSupported, diagnostics: "$everything is defined on Patient only")
             }
             let id = try FHIRResourceRoutes.id(context)
+            context.audit.interaction("operation", action: .read, type: "Patient")
             let parameters = Self.parameters(request.uri.query ?? "")
             var count = 50
             var cursor: String?
@@ -38,6 +40,7 @@ public struct FHIRSearchRoutes: Sendable {
                 }
             }
             let result = try await self.store.everything(patientID: id, count: count, after: cursor)
+            context.audit.returned(result.resources)
             let base = FHIRResourceRoutes.base(request)
             var bundle = Self.entriesBundle(result.resources, base: base)
             var links: [JSONValue] = [Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)" + (cursor.map { "&_cursor=\($0)" } ?? ""))]
@@ -65,8 +68,10 @@ public struct FHIRSearchRoutes: Sendable {
         let format = try FHIRFormat(request: request)
         let type = try FHIRResourceRoutes.type(context)
         let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
+        context.audit.interaction("search-type", action: .read, type: type.rawValue)
         let query = try SearchQuery(type: type, parameters: parameters, lenient: lenient)
         let result = try await self.store.search(query)
+        context.audit.returned(result.resources + result.included)
         let base = FHIRResourceRoutes.base(request)
         return format.response(.object(Self.bundle(result, query: query, base: base)))
     }

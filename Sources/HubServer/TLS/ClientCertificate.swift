@@ -12,11 +12,14 @@ public struct ClientCertificate: Sendable, Equatable, Codable {
     public var issuer: String
     /// SHA-256 of the DER encoding, lower-case hex without separators.
     public var fingerprintSHA256: String
+    /// The subject's organization (`O=`), if it names one.
+    public var organization: String?
 
     public init(_ certificate: NIOSSLCertificate) throws {
         self.subject = Self.format(certificate.subjectName)
         self.issuer = Self.format(certificate.issuerName)
         self.fingerprintSHA256 = SHA256.hash(data: try certificate.toDERBytes()).hexString
+        self.organization = certificate.subjectName.first { $0.type == .organization }?.value
     }
 
     private static func format(_ names: [SSLCertificateName]) -> String {

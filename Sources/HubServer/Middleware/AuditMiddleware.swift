@@ -1,0 +1,105 @@
+import Foundation
+import HTTPTypes
+public import HubAudit
+import HubFHIR
+public import Hummingbird
+import Logging
+import HubResources
+import Synchronization
+
+/// Records every request to the clinical and audit APIs — reads, searches, writes, failures and
+/// denials — before its response leaves; if the record cannot be written, the caller gets a 503
+/// instead of the response (fail closed).
+///
+/// It sits outside ``ErrorResponseMiddleware`` so that it sees the status actually answered.
+/// It also establishes the request's ``Caller`` for the handlers.
+public struct AuditMiddleware: RouterMiddleware {
+    public typealias Context = HubRequestContext
+    let writer: AuditWriter
+
+    public init(writer: AuditWriter) {
+        self.writer = writer
+    }
+
+    public func handle(
+        _ request: Request,
+        context: HubRequestContext,
+        next: (Request, HubRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let path = request.uri.path
+        guard Self.isAudited(path) else { return try await next(request, context) }
+        var context = context
+        context.caller = await Self.caller(of: context)
+        let response = try await next(request, context)
+        let records = Self.records(request: request, context: context, status: Int(response.status.code))
+        guard !records.isEmpty else { return response }
+        do {
+            try await self.writer.write(records)
+        } catch {
+            context.logger.error("audit trail unavailable; request refused", metadata: ["error": "\(error)"])
+            return ErrorResponseMiddleware<HubRequestContext>.response(
+                for: .unavailable("the audit trail cannot be written; retry later"),
+                fhir: path.hasPrefix("/fhir")
+            )
+        }
+        return response
+    }
+
+    static func isAudited(_ path: String) -> Bool {
+        path == "/fhir" || path.hasPrefix("/fhir/") || path == "/audit" || path.hasPrefix("/audit/")
+    }
+
+    /// Who is calling: until registrations exist, a hospital system is its client certificate.
+    static func caller(of context: HubRequestContext) async -> Caller {
+        let certificate = await context.clientCertificate()
+        return Caller(
+            client: certificate.map { "cert:" + $0.fingerprintSHA256.prefix(16) },
+            organization: certificate?.organization,
+            address: context.remoteAddress,
+            requestID: context.id
+        )
+    }
+
+    static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {
+        let state = context.audit.state.withLock { $0 }
+        var (interaction, action) = state.interaction.map { ($0, state.action ?? .read) } ?? Self.interaction(of: request)
+        if state.recordedByStore, status < 400 {
+            // The writes are recorded already; what remains is what the request read (a
+            // Bundle's GET entries), if anything.
+            guard !state.returned.isEmpty else { return [] }
+            action = .read
+        }
+        var parameters: [String] = []
+        for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
+            parameters.append(String(name))
+        }
+        return AuditRecord.records(
+            of: status < 400 ? state.returned : [],
+            action: action,
+            interaction: interaction,
+            status: status,
+            caller: context.caller,
+            resourceType: state.resourceType ?? Self.resourceType(of: request.uri.path),
+            parameters: parameters.sorted()
+        )
+    }
+
+    /// For requests that failed before a handler said what they were.
+    static func interaction(of request: Request) -> (String, AuditRecord.Action) {
+        let segments = request.uri.path.split(separator: "/")
+        switch request.method {
+        case .get: return (segments.count >= 3 ? "read" : "search-type", .read)
+        case .post: return (segments.count <= 1 ? "transaction" : "create", segments.count <= 1 ? .execute : .create)
+        case .put: return ("update", .update)
+        case .patch: return ("patch", .update)
+        case .delete: return ("delete", .delete)
+        default: return (request.method.rawValue.lowercased(), .execute)
+        }
+    }
+
+    static func resourceType(of path: String) -> String? {
+        let segments = path.split(separator: "/")
+        guard segments.count >= 2, segments[0] == "fhir", let type = ResourceType(rawValue: String(segments[1])) else { return nil }
+        return type.rawValue
+    }
+}

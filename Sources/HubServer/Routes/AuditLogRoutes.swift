@@ -1,0 +1,113 @@
+import Foundation
+public import HubAudit
+import HubFHIR
+public import Hummingbird
+
+/// The audit log's public face (docs/audit.md): signed checkpoints, inclusion, consistency and
+/// range proofs, and log segments for offline verification.
+///
+/// Until identities and roles exist (the rest of issue #5), these answer callers with a client
+/// certificate of the hub's client CA, like the clinical API.
+public struct AuditLogRoutes: Sendable {
+    let log: AuditLog
+    /// Records in one segment at most.
+    public static let maximumSegment = 100_000
+
+    public init(log: AuditLog) {
+        self.log = log
+    }
+
+    public func add(to router: Router<HubRequestContext>) {
+        let group = router.group("audit").add(middleware: ClientCertificateGate())
+        // The latest checkpoint, or the one for `size`: a signed note, as text.
+        group.get("checkpoint") { request, context in
+            context.audit.interaction("audit-checkpoint", action: .read)
+            let signed: SignedCheckpoint?
+            if let size = try Self.integer(request, "size", required: false) {
+                signed = try await self.log.checkpoint(size: size)
+            } else {
+                signed = try await self.log.latestCheckpoint()
+            }
+            guard let signed else { throw APIError(.notFound, code: .notFound, diagnostics: "no checkpoint was signed for that size") }
+            return Self.note(signed)
+        }
+        // Integrates what is queued and signs a checkpoint now (or returns the current one).
+        group.post("checkpoint") { _, context in
+            context.audit.interaction("audit-checkpoint", action: .execute)
+            while try await self.log.integrate() > 0 {}
+            return Self.note(try await self.log.checkpoint())
+        }
+        group.get("proof/inclusion") { request, context in
+            context.audit.interaction("audit-proof", action: .read)
+            let index = try Self.integer(request, "index") ?? 0
+            let size = try Self.integer(request, "size") ?? 0
+            guard index < size else { throw APIError.badRequest("index must be below size") }
+            let proof = try await self.log.inclusionProof(index: index, size: size)
+            return Response.json(InclusionProof(index: index, treeSize: size, hashes: proof.map(Self.base64)))
+        }
+        group.get("proof/consistency") { request, context in
+            context.audit.interaction("audit-proof", action: .read)
+            let from = try Self.integer(request, "from") ?? 0
+            let to = try Self.integer(request, "to") ?? 0
+            guard from <= to else { throw APIError.badRequest("from must not exceed to") }
+            let proof = try await self.log.consistencyProof(oldSize: from, newSize: to)
+            return Response.json(ConsistencyProof(from: from, to: to, hashes: proof.map(Self.base64)))
+        }
+        // Records start..<end with the range proof to the checkpoint of `size` (default: the latest).
+        group.get("log/segment") { request, context in
+            context.audit.interaction("audit-export", action: .read)
+            let start = try Self.integer(request, "start") ?? 0
+            let end = try Self.integer(request, "end") ?? 0
+            guard start < end else { throw APIError.badRequest("start must be below end") }
+            guard end - start <= Self.maximumSegment else {
+                throw APIError(.contentTooLarge, code: .tooCostly, diagnostics: "a segment holds at most \(Self.maximumSegment) records; ask for several")
+            }
+            let requested = try Self.integer(request, "size", required: false)
+            let found = if let requested { try await self.log.checkpoint(size: requested) } else { try await self.log.latestCheckpoint() }
+            guard let checkpoint = found else {
+                throw APIError(.notFound, code: .notFound, diagnostics: "no checkpoint was signed for that size")
+            }
+            guard end <= checkpoint.checkpoint.size else {
+                throw APIError.badRequest("end lies beyond the checkpoint's \(checkpoint.checkpoint.size) records; POST /audit/checkpoint first")
+            }
+            let segment = AuditLogSegment(
+                checkpoint: checkpoint,
+                start: start,
+                records: try await self.log.records(start..<end),
+                proof: try await self.log.rangeProof(start..<end, size: checkpoint.checkpoint.size)
+            )
+            return Response.json(segment)
+        }
+    }
+
+    struct InclusionProof: Encodable {
+        var index: Int
+        var treeSize: Int
+        var hashes: [String]
+    }
+
+    struct ConsistencyProof: Encodable {
+        var from: Int
+        var to: Int
+        var hashes: [String]
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+
+    static func note(_ signed: SignedCheckpoint) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: .init(string: signed.note))
+        )
+    }
+
+    static func integer(_ request: Request, _ name: String, required: Bool = true) throws(APIError) -> Int? {
+        guard let text = request.uri.queryParameters.get(name) else {
+            if required { throw APIError.badRequest("\(name) is required") }
+            return nil
+        }
+        guard let value = Int(text), value >= 0 else { throw APIError.badRequest("\(name) must be a whole number ≥ 0") }
+        return value
+    }
+}
