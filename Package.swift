@@ -159,6 +159,8 @@ let package = Package(
         .executableTarget(
             name: "hubctl",
             dependencies: [
+                "HubAudit",
+                "HubCrypto",
                 "HubConfig",
                 "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -14,7 +14,7 @@ struct HubCtl: AsyncParsableCommand {
             when it is not signed by a CA in the system trust store.
             """,
         version: HubVersion.current,
-        subcommands: [Status.self, Version.self]
+        subcommands: [Status.self, Audit.self, Version.self]
     )
 }
 

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import HubAudit
+import HubClient
+import HubCrypto
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch the audit log's checkpoints, segments and keys, and verify them offline.",
+        discussion: """
+            A regulator's round trip: `hubctl audit keys -o hub-keys.json` (once, and compare with \
+            what the hub operator published), `hubctl audit download --output log.json`, then \
+            `hubctl audit verify log.json --keys hub-keys.json` anywhere, without the hub.
+            """,
+        subcommands: [Checkpoint.self, Keys.self, Download.self, Verify.self]
+    )
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the latest signed checkpoint (a C2SP signed note).")
+
+        @OptionGroup var server: ServerOptions
+
+        @Flag(name: .long, help: "Ask the hub to integrate what is queued and sign a checkpoint now.")
+        var sign = false
+
+        func run() async throws {
+            let reply = try await Audit.call(self.server, self.sign ? "POST" : "GET", "/audit/checkpoint")
+            print(String(decoding: reply.body, as: UTF8.self), terminator: "")
+        }
+    }
+
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Save the hub's published signing keys (/.well-known/hub-keys).")
+
+        @OptionGroup var server: ServerOptions
+
+        @Option(name: [.short, .long], help: "File to write.")
+        var output: String
+
+        func run() async throws {
+            let reply = try await Audit.call(self.server, "GET", "/.well-known/hub-keys")
+            try Audit.write(reply.body, to: self.output)
+        }
+    }
+
+    struct Download: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Save a segment of the audit log with its checkpoint and range proof.")
+
+        @OptionGroup var server: ServerOptions
+
+        @Option(name: .long, help: "First record (default 0).")
+        var start = 0
+
+        @Option(name: .long, help: "End of the segment, exclusive (default: the checkpoint's size).")
+        var end: Int?
+
+        @Flag(name: .long, help: "Have the hub sign a fresh checkpoint first, covering everything recorded so far.")
+        var sign = false
+
+        @Option(name: [.short, .long], help: "File to write.")
+        var output: String
+
+        func run() async throws {
+            let checkpointReply = try await Audit.call(self.server, self.sign ? "POST" : "GET", "/audit/checkpoint")
+            let signed: SignedCheckpoint
+            do {
+                signed = try SignedCheckpoint(note: String(decoding: checkpointReply.body, as: UTF8.self))
+            } catch {
+                throw CLIFailure(message: "the hub's checkpoint does not parse: \(error)").exit()
+            }
+            let size = signed.checkpoint.size
+            let end = self.end ?? size
+            guard self.start < end, end <= size else {
+                throw CLIFailure(message: "the segment \(self.start)..<\(end) is not within the checkpoint's \(size) records", exitCode: 2).exit()
+            }
+            let reply = try await Audit.call(self.server, "GET", "/audit/log/segment?start=\(self.start)&end=\(end)&size=\(size)")
+            try Audit.write(reply.body, to: self.output)
+            FileHandle.standardError.write(Data("records \(self.start)..<\(end) of \(size) written to \(self.output)\n".utf8))
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify a downloaded segment offline against the hub's published keys.",
+            discussion: "Exit 0 when the signature and every record check out, 1 otherwise (with the reason)."
+        )
+
+        @Argument(help: "A segment written by `hubctl audit download` (or GET /audit/log/segment).")
+        var segment: String
+
+        @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.")
+        var keys: String
+
+        @Flag(name: .long, help: "Print the result as JSON: {verified, treeSize, rootHash, signedAt, start, end, records, error}.")
+        var json = false
+
+        struct Report: Encodable {
+            var verified: Bool
+            var treeSize: Int?
+            var rootHash: String?
+            var signedAt: String?
+            var start: Int?
+            var end: Int?
+            var records: Int?
+            var error: String?
+        }
+
+        func run() throws {
+            var report = Report(verified: false)
+            do {
+                let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
+                let segment = try JSONDecoder().decode(AuditLogSegment.self, from: try Audit.read(self.segment))
+                let verified = try AuditLogVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(segment)
+                report = Report(
+                    verified: true,
+                    treeSize: verified.checkpoint.size,
+                    rootHash: Data(verified.checkpoint.rootHash).base64EncodedString(),
+                    signedAt: verified.checkpoint.time.formatted(.iso8601),
+                    start: verified.range.lowerBound,
+                    end: verified.range.upperBound,
+                    records: verified.records.count
+                )
+            } catch let error as CLIFailure {
+                report.error = error.message
+            } catch let error as DecodingError {
+                report.error = "not a segment or keys document: \(error)"
+            } catch {
+                report.error = "\(error)"
+            }
+            if self.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                if !report.verified { throw ExitCode(1) }
+            } else if let error = report.error {
+                throw CLIFailure(message: "NOT verified: \(error)").exit()
+            } else {
+                print("verified: records \(report.start ?? 0)..<\(report.end ?? 0) are in the log of \(report.treeSize ?? 0) records signed at \(report.signedAt ?? "")")
+            }
+        }
+    }
+
+    static func call(_ options: ServerOptions, _ method: String, _ path: String) async throws -> HubClient.Reply {
+        let client: HubClient
+        do {
+            client = try options.makeClient()
+        } catch let failure as CLIFailure {
+            throw failure.exit()
+        }
+        let reply: HubClient.Reply
+        do {
+            reply = try await client.send(method, path)
+        } catch {
+            try? await client.shutdown()
+            throw CLIFailure(message: "\(client.configuration.serverURL): \(error.description)").exit()
+        }
+        try? await client.shutdown()
+        switch reply.status {
+        case 200: return reply
+        case 401, 403: throw CLIFailure(message: "denied (\(reply.status)): present a client certificate the hub accepts (--cert, --key)", exitCode: 4).exit()
+        case 404: throw CLIFailure(message: "not found (\(reply.status))", exitCode: 3).exit()
+        default: throw CLIFailure(message: "the hub answered \(reply.status)").exit()
+        }
+    }
+
+    static func read(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure(message: "cannot read \(path)") }
+        return data
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw CLIFailure(message: "cannot write \(path)").exit()
+        }
+    }
+}
