@@ -210,3 +210,46 @@ import Testing
         }
     }
 }
+
+@Suite struct AuditSegmentPeerTests {
+    /// A verifier written in Python from docs/audit.md alone agrees: segments verify under both
+    /// suites, and a changed record or a wrong proof does not.
+    @Test(arguments: ["sm", "intl"])
+    func anIndependentVerifierAcceptsTheSegmentsAndRefusesTampering(suiteName: String) async throws {
+        try await KeysFixture.with { fixture in
+            let suite = suiteName == "sm" ? try CryptoSuite.sm() : CryptoSuite.international()
+            let log = fixture.auditLog(suite)
+            var records = AuditLogTests.records(23)
+            records[4].caller.breakGlassReason = "急诊抢救 \"昏迷\"\n\t无家属"
+            try await log.enqueue(records)
+            while try await log.integrate() > 0 {}
+            let checkpoint = try await log.checkpoint()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let keys = PublishedKeysDocument(suite: suite.name, keys: try await fixture.keyStore.verifyingKeys())
+            try JSONEncoder().encode(keys).write(to: URL(fileURLWithPath: "\(directory)/keys.json"))
+            let script = try TestEnvironment.repositoryRoot() + "/Tests/HubAuditTests/Peers/segment_verifier.py"
+            func peer(_ segment: AuditLogSegment) async throws -> [String: Any] {
+                try JSONEncoder().encode(segment).write(to: URL(fileURLWithPath: "\(directory)/segment.json"))
+                let output = try await TestProcess.runTool("python3", [script, "\(directory)/segment.json", "\(directory)/keys.json"])
+                #expect(output.status == 0, "\(output.standardError)")
+                return try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any] ?? [:]
+            }
+            for range in [0..<23, 4..<9, 22..<23] {
+                let segment = AuditLogSegment(
+                    checkpoint: checkpoint, start: range.lowerBound,
+                    records: try await log.records(range), proof: try await log.rangeProof(range, size: 23)
+                )
+                let answer = try await peer(segment)
+                #expect(answer["verified"] as? Bool == true, "\(range): \(answer)")
+                #expect(answer["records"] as? Int == range.count)
+                var changed = segment
+                changed.records[0] = changed.records[0].replacingOccurrences(of: "\"R\"", with: "\"C\"")
+                #expect(try await peer(changed)["verified"] as? Bool == false)
+                var shifted = segment
+                shifted.start += range.upperBound < 23 ? 1 : -1
+                #expect(try await peer(shifted)["verified"] as? Bool == false)
+            }
+        }
+    }
+}
