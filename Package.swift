@@ -171,8 +171,10 @@ let package = Package(
         .executableTarget(
             name: "hub-bench",
             dependencies: [
-                "HubCrypto", "HubSynthetic", "HubClient",
+                "HubAudit", "HubConfig", "HubCrypto", "HubStorage", "HubSynthetic", "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
