@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import HubCrypto
 
@@ -53,19 +54,7 @@ public struct AuditLogVerifier: Sendable {
             guard let bytes = Data(base64Encoded: hash) else { throw AuditVerificationError("proof hash \(position) is not base64") }
             proof.append(Array(bytes))
         }
-        var leafHashes: [[UInt8]] = []
-        leafHashes.reserveCapacity(segment.records.count)
-        var records: [AuditRecord] = []
-        records.reserveCapacity(segment.records.count)
-        for (offset, text) in segment.records.enumerated() {
-            let bytes = Array(text.utf8)
-            do {
-                leafHashes.append(try tree.leafHash(bytes))
-                records.append(try AuditRecord(leafBytes: bytes))
-            } catch {
-                throw AuditVerificationError("record \(segment.start + offset): \(error)")
-            }
-        }
+        let (leafHashes, records) = try Self.hashAndParse(segment.records, start: segment.start, tree: tree)
         guard let root = tree.root(fromRange: range, leafHashes: leafHashes, size: checkpoint.size, proof: proof) else {
             throw AuditVerificationError("the range proof does not fit records \(range.lowerBound)..<\(range.upperBound) of \(checkpoint.size)")
         }
@@ -73,6 +62,61 @@ public struct AuditLogVerifier: Sendable {
             throw AuditVerificationError("the records do not hash to the signed root of \(checkpoint.size) records: the log was altered")
         }
         return Verified(checkpoint: checkpoint, range: range, records: records)
+    }
+}
+
+extension AuditLogVerifier {
+    /// Leaf hashes and parsed records, computed in parallel chunks (the bulk of the work).
+    static func hashAndParse(_ texts: [String], start: Int, tree: MerkleTree) throws(AuditVerificationError) -> ([[UInt8]], [AuditRecord]) {
+        let chunkSize = 4_096
+        let chunks = (texts.count + chunkSize - 1) / chunkSize
+        let results = ChunkResults(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (chunk * chunkSize)..<min(texts.count, (chunk + 1) * chunkSize)
+            var hashes: [[UInt8]] = []
+            var records: [AuditRecord] = []
+            hashes.reserveCapacity(range.count)
+            records.reserveCapacity(range.count)
+            for offset in range {
+                let bytes = Array(texts[offset].utf8)
+                do {
+                    hashes.append(try tree.leafHash(bytes))
+                    records.append(try AuditRecord(leafBytes: bytes))
+                } catch {
+                    results.set(chunk, .failure(AuditVerificationError("record \(start + offset): \(error)")))
+                    return
+                }
+            }
+            results.set(chunk, .success((hashes, records)))
+        }
+        var hashes: [[UInt8]] = []
+        var records: [AuditRecord] = []
+        hashes.reserveCapacity(texts.count)
+        records.reserveCapacity(texts.count)
+        for result in results.values {
+            switch result {
+            case .success(let (chunkHashes, chunkRecords)):
+                hashes += chunkHashes
+                records += chunkRecords
+            case .failure(let error):
+                throw error
+            case nil:
+                throw AuditVerificationError("a chunk of records was not verified")
+            }
+        }
+        return (hashes, records)
+    }
+}
+
+/// Per-chunk results written by concurrent workers, each to its own slot.
+private final class ChunkResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Result<([[UInt8]], [AuditRecord]), AuditVerificationError>?]
+
+    init(count: Int) { self.values = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<([[UInt8]], [AuditRecord]), AuditVerificationError>) {
+        self.lock.withLock { self.values[index] = result }
     }
 }
 

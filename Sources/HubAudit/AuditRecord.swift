@@ -136,7 +136,7 @@ public struct AuditRecord: Sendable, Equatable {
         func string(_ key: String) -> String? { object[key]?.stringValue }
         func integer(_ key: String) -> Int? { object[key]?.numberText.flatMap { Int($0) } }
         guard integer("v") == Self.formatVersion else { throw AuditRecordError("unknown record format \(object["v"]?.numberText ?? "none")") }
-        guard let id = string("id"), let timeText = string("time"), let time = FHIRDateRange(timeText)?.low,
+        guard let id = string("id"), let timeText = string("time"), let time = UTCTime.parseInstant(timeText),
             let action = string("action").flatMap(Action.init(rawValue:)), let interaction = string("interaction"),
             let status = integer("status"), let purpose = string("purpose")
         else {

@@ -27,4 +27,17 @@ import Testing
         #expect(UTCTime(microsecondsSince1970: -1).timestampLiteral == "1969-12-31T23:59:59.999999Z")
         #expect(UTCTime(microsecondsSince1970: 951_782_400_000_000).instant == "2000-02-29T00:00:00.000Z")
     }
+
+    @Test func instantsParseBackExactlyAndOnlyInTheirOwnForm() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let milliseconds = Int64.random(in: -2_000_000_000_000...5_000_000_000_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = UTCTime(date).instant
+            #expect(UTCTime.parseInstant(text).map { UTCTime($0).instant } == text)
+        }
+        for bad in ["2026-02-30T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-30T24:00:00.000Z", "2026-11-30T10:00:00Z", "2026-11-30T10:00:00.000+08:00", ""] {
+            #expect(UTCTime.parseInstant(bad) == nil, "\(bad)")
+        }
+    }
 }
