@@ -4,7 +4,8 @@ public import HubCrypto
 
 /// Checks a downloaded segment of the audit log offline, against the hub's published keys only:
 /// the checkpoint's signature, then that the segment's records, hashed as leaves and combined
-/// with the range proof, give the checkpoint's root. Any changed, missing, added or reordered
+/// with the range proof, give the checkpoint's root. Reading the records' contents is a separate
+/// step (``Verified/records()``). Any changed, missing, added or reordered
 /// record changes that root.
 public struct AuditLogVerifier: Sendable {
     let keys: [String: any VerifyingKey]
@@ -22,8 +23,22 @@ public struct AuditLogVerifier: Sendable {
         public var checkpoint: Checkpoint
         /// The leaf indexes verified.
         public var range: Range<Int>
-        /// The records, parsed.
-        public var records: [AuditRecord]
+        /// The verified leaves' bytes, in order.
+        public var leaves: [[UInt8]]
+
+        /// The records, parsed (a leaf of an unknown format is an error).
+        public func records() throws(AuditVerificationError) -> [AuditRecord] {
+            var records: [AuditRecord] = []
+            records.reserveCapacity(self.leaves.count)
+            for (offset, leaf) in self.leaves.enumerated() {
+                do {
+                    records.append(try AuditRecord(leafBytes: leaf))
+                } catch {
+                    throw AuditVerificationError("record \(self.range.lowerBound + offset): \(error)")
+                }
+            }
+            return records
+        }
     }
 
     public func verify(_ segment: AuditLogSegment) throws(AuditVerificationError) -> Verified {
@@ -54,69 +69,43 @@ public struct AuditLogVerifier: Sendable {
             guard let bytes = Data(base64Encoded: hash) else { throw AuditVerificationError("proof hash \(position) is not base64") }
             proof.append(Array(bytes))
         }
-        let (leafHashes, records) = try Self.hashAndParse(segment.records, start: segment.start, tree: tree)
+        let leaves = segment.records.map { Array($0.utf8) }
+        let leafHashes = try Self.leafHashes(leaves, tree: tree)
         guard let root = tree.root(fromRange: range, leafHashes: leafHashes, size: checkpoint.size, proof: proof) else {
             throw AuditVerificationError("the range proof does not fit records \(range.lowerBound)..<\(range.upperBound) of \(checkpoint.size)")
         }
         guard root == checkpoint.rootHash else {
             throw AuditVerificationError("the records do not hash to the signed root of \(checkpoint.size) records: the log was altered")
         }
-        return Verified(checkpoint: checkpoint, range: range, records: records)
+        return Verified(checkpoint: checkpoint, range: range, leaves: leaves)
     }
 }
 
 extension AuditLogVerifier {
-    /// Leaf hashes and parsed records, computed in parallel chunks (the bulk of the work).
-    static func hashAndParse(_ texts: [String], start: Int, tree: MerkleTree) throws(AuditVerificationError) -> ([[UInt8]], [AuditRecord]) {
-        let chunkSize = 4_096
-        let chunks = (texts.count + chunkSize - 1) / chunkSize
+    /// Leaf hashes, computed in parallel chunks (the bulk of the work).
+    static func leafHashes(_ leaves: [[UInt8]], tree: MerkleTree) throws(AuditVerificationError) -> [[UInt8]] {
+        let chunkSize = 8_192
+        let chunks = (leaves.count + chunkSize - 1) / chunkSize
         let results = ChunkResults(count: chunks)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = (chunk * chunkSize)..<min(texts.count, (chunk + 1) * chunkSize)
-            var hashes: [[UInt8]] = []
-            var records: [AuditRecord] = []
-            hashes.reserveCapacity(range.count)
-            records.reserveCapacity(range.count)
-            for offset in range {
-                let bytes = Array(texts[offset].utf8)
-                do {
-                    hashes.append(try tree.leafHash(bytes))
-                    records.append(try AuditRecord(leafBytes: bytes))
-                } catch {
-                    results.set(chunk, .failure(AuditVerificationError("record \(start + offset): \(error)")))
-                    return
-                }
-            }
-            results.set(chunk, .success((hashes, records)))
+            let range = (chunk * chunkSize)..<min(leaves.count, (chunk + 1) * chunkSize)
+            results.set(chunk, range.compactMap { try? tree.leafHash(leaves[$0]) })
         }
-        var hashes: [[UInt8]] = []
-        var records: [AuditRecord] = []
-        hashes.reserveCapacity(texts.count)
-        records.reserveCapacity(texts.count)
-        for result in results.values {
-            switch result {
-            case .success(let (chunkHashes, chunkRecords)):
-                hashes += chunkHashes
-                records += chunkRecords
-            case .failure(let error):
-                throw error
-            case nil:
-                throw AuditVerificationError("a chunk of records was not verified")
-            }
-        }
-        return (hashes, records)
+        let hashes = results.values.flatMap { $0 }
+        guard hashes.count == leaves.count else { throw AuditVerificationError("the leaves could not be hashed") }
+        return hashes
     }
 }
 
 /// Per-chunk results written by concurrent workers, each to its own slot.
 private final class ChunkResults: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var values: [Result<([[UInt8]], [AuditRecord]), AuditVerificationError>?]
+    private(set) var values: [[[UInt8]]]
 
-    init(count: Int) { self.values = Array(repeating: nil, count: count) }
+    init(count: Int) { self.values = Array(repeating: [], count: count) }
 
-    func set(_ index: Int, _ result: Result<([[UInt8]], [AuditRecord]), AuditVerificationError>) {
-        self.lock.withLock { self.values[index] = result }
+    func set(_ index: Int, _ hashes: [[UInt8]]) {
+        self.lock.withLock { self.values[index] = hashes }
     }
 }
 

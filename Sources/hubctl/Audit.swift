@@ -118,7 +118,7 @@ struct Audit: AsyncParsableCommand {
                     signedAt: verified.checkpoint.time.formatted(.iso8601),
                     start: verified.range.lowerBound,
                     end: verified.range.upperBound,
-                    records: verified.records.count
+                    records: try verified.records().count
                 )
             } catch let error as CLIFailure {
                 report.error = error.message

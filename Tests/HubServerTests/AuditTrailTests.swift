@@ -22,7 +22,7 @@ import Testing
         let reply = try await hub.send("GET", "/audit/log/segment?start=0&end=\(size)&size=\(size)", presenting: pki)
         #expect(reply.status == 200)
         let segment = try JSONDecoder().decode(AuditLogSegment.self, from: Data(reply.body))
-        return try verifier.verify(segment).records
+        return try verifier.verify(segment).records()
     }
 
     @Test func everyInteractionIsRecordedOncePerPatientAndTheLogVerifies() async throws {
