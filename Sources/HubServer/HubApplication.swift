@@ -85,6 +85,7 @@ public enum HubApplication {
         PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
         let clinical = router.group("fhir").add(middleware: ClientCertificateGate())
+        AuditEventRoutes(log: dependencies.auditLog).add(to: clinical)
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)

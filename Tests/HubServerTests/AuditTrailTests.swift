@@ -79,6 +79,39 @@ import Testing
             let denied = try #require(records.first { $0.status == 401 })
             #expect(denied.caller.client == nil)
             #expect(denied.patient == nil)
+            // A patient's access history as FHIR AuditEvents, paged, valid R4.
+            var events: [[String: Any]] = []
+            var path: String? = "/fhir/AuditEvent?patient=\(patients[0])&_count=2"
+            var pages: [Data] = []
+            while let current = path {
+                let reply = try await hub.send("GET", current, presenting: pki)
+                #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
+                pages.append(Data(reply.body))
+                let page = try jsonObject(reply)
+                events += ((page["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
+                let next = (page["link"] as? [[String: Any]])?.first { $0["relation"] as? String == "next" }?["url"] as? String
+                path = next.map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
+            }
+            let expected = records.filter { $0.patient == patients[0] }
+            #expect(events.count == expected.count)
+            #expect(Set(events.compactMap { $0["id"] as? String }) == Set(expected.map(\.id)))
+            #expect(events.contains { ($0["subtype"] as? [[String: Any]])?.first?["code"] as? String == "read" })
+            if let python = ConformanceTests.fhirPython() {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("auditevents-\(UUID().uuidString)").path
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                var paths: [String] = []
+                for (number, page) in pages.enumerated() {
+                    let file = "\(directory)/page-\(number).json"
+                    try page.write(to: URL(fileURLWithPath: file))
+                    paths.append(file)
+                }
+                let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhir_validate.py"
+                let output = try await TestProcess.runTool(python, [script] + paths)
+                #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
+            }
+            #expect(try await hub.send("POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki).status >= 400)
+            #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki).status == 400)
+
             // No identifier of a patient anywhere in the log.
             for record in records {
                 let text = String(decoding: record.leafBytes, as: UTF8.self)
