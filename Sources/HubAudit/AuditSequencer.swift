@@ -3,8 +3,8 @@ public import Logging
 public import ServiceLifecycle
 
 /// Integrates queued audit records into the tree every `interval`, and signs a checkpoint every
-/// `checkpointInterval` when the tree has grown. On a graceful shutdown it integrates what is
-/// queued and signs a last checkpoint.
+/// `checkpointInterval` when the tree has grown. Records still queued at shutdown are
+/// integrated after the next start.
 public struct AuditSequencer: Service {
     let log: AuditLog
     let interval: Duration
@@ -34,10 +34,9 @@ public struct AuditSequencer: Service {
             let pause = failures == 0 ? self.interval : min(self.interval * (1 << min(failures, 6)), .seconds(10))
             try? await Task.sleep(for: pause)
         }
-        // A graceful stop integrates what is queued; a cancelled one (the hub failed to start,
-        // the database service is gone) leaves it queued for the next start.
-        guard !Task.isCancelled else { return }
-        await self.step(checkpoint: true, report: true)
+        // Nothing more at shutdown: what is queued is durable and is integrated at the next
+        // start. (The database pool may already be stopping, and a lease on a stopped pool does
+        // not end.)
     }
 
     /// One round: integrate until the queue is empty, then sign if asked. Returns whether it
