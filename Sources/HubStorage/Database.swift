@@ -4,6 +4,7 @@ public import Metrics
 public import PostgresNIO
 public import ServiceLifecycle
 import NIOSSL
+import Synchronization
 
 /// The hub's way into PostgreSQL: a connection pool with a deadline on every operation.
 ///
@@ -93,6 +94,10 @@ public struct Database: Sendable, Service {
     /// Races `body` against the deadline; either way the loser is cancelled (a lease waiting for
     /// a connection is withdrawn, a running query is cancelled).
     ///
+    /// The caller is answered as soon as one side finishes, without waiting for the other to
+    /// wind down: a lease on a pool that has stopped (the hub failing to start, shutting down)
+    /// does not end even when cancelled, and must not hold its caller forever.
+    ///
     /// Database failures come out as ``StorageError``; an error of the caller's own thrown from
     /// `body` (a validation or precondition failure in a transaction) comes out unchanged, after
     /// the transaction was rolled back.
@@ -105,17 +110,28 @@ public struct Database: Sendable, Service {
         self.metrics.inFlight.increment()
         defer { self.metrics.inFlight.decrement() }
         do {
-            let result = try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
+            let outcome = FirstOutcome<Result>()
+            let result = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+                    outcome.start(continuation)
+                    let work = Task {
+                        do {
+                            outcome.finish(.success(try await body()))
+                        } catch {
+                            outcome.finish(.failure(error))
+                        }
+                    }
+                    let timer = Task {
+                        try? await Task.sleep(for: timeout)
+                        outcome.finish(.failure(StorageError(.timeout, "\(operation) took longer than \(timeout)")))
+                    }
+                    outcome.onFinish {
+                        work.cancel()
+                        timer.cancel()
+                    }
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StorageError(.timeout, "\(operation) took longer than \(timeout)")
-                }
-                return value
+            } onCancel: {
+                outcome.finish(.failure(CancellationError()))
             }
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: "ok")
             return result
@@ -168,5 +184,50 @@ public struct Database: Sendable, Service {
                 tls: tls
             )
         }
+    }
+}
+
+/// The first of several racing outcomes, delivered once; the rest are dropped.
+final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Swift.Result<Value, any Error>?
+        var done = false
+        var cleanup: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early: Swift.Result<Value, any Error>? = self.state.withLock { state in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    /// Runs `cleanup` once the outcome is known (at once if it already is).
+    func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
+        let finished = self.state.withLock { state in
+            if state.done { return true }
+            state.cleanup = cleanup
+            return false
+        }
+        if finished { cleanup() }
+    }
+
+    func finish(_ result: Swift.Result<Value, any Error>) {
+        let (continuation, cleanup): (CheckedContinuation<Value, any Error>?, (@Sendable () -> Void)?) = self.state.withLock { state in
+            guard !state.done else { return (nil, nil) }
+            state.done = true
+            if state.continuation == nil { state.early = result }
+            let taken = (state.continuation, state.cleanup)
+            state.continuation = nil
+            state.cleanup = nil
+            return taken
+        }
+        continuation?.resume(with: result)
+        cleanup?()
     }
 }
