@@ -212,28 +212,27 @@ public struct AuditLog: Sendable {
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
     public func inclusionProof(index: Int, size: Int) async throws -> [[UInt8]] {
         let tree = self.tree
-        let ranges = try tree.rangesNeeded { source in _ = try tree.inclusionProof(index: index, size: size, in: source) }
-        return try await self.withStoredSubtrees(of: ranges, size: size) { source in
-            try tree.inclusionProof(index: index, size: size, in: source)
-        }
+        return try await self.proof(size: size) { try tree.inclusionProof(index: index, size: size, in: $0) }
     }
 
     /// The consistency proof between the trees of `oldSize` and `newSize` leaves.
     public func consistencyProof(oldSize: Int, newSize: Int) async throws -> [[UInt8]] {
         let tree = self.tree
-        let ranges = try tree.rangesNeeded { source in _ = try tree.consistencyProof(oldSize: oldSize, newSize: newSize, in: source) }
-        return try await self.withStoredSubtrees(of: ranges, size: newSize) { source in
-            try tree.consistencyProof(oldSize: oldSize, newSize: newSize, in: source)
-        }
+        return try await self.proof(size: newSize) { try tree.consistencyProof(oldSize: oldSize, newSize: newSize, in: $0) }
     }
 
     /// The range proof for leaves `range` in the tree of `size` leaves.
     public func rangeProof(_ range: Range<Int>, size: Int) async throws -> [[UInt8]] {
         let tree = self.tree
-        let ranges = try tree.rangesNeeded { source in _ = try tree.rangeProof(range, size: size, in: source) }
-        return try await self.withStoredSubtrees(of: ranges, size: size) { source in
-            try tree.rangeProof(range, size: size, in: source)
-        }
+        return try await self.proof(size: size) { try tree.rangeProof(range, size: size, in: $0) }
+    }
+
+    /// Computes a proof twice: first against placeholders, to learn which subtrees it needs;
+    /// then against those subtrees, fetched in one query.
+    func proof(size: Int, _ compute: @escaping @Sendable (any SubtreeHashing) throws -> [[UInt8]]) async throws -> [[UInt8]] {
+        let recorder = RecordingSubtrees(placeholder: [UInt8](repeating: 0, count: self.tree.hash.digestByteCount))
+        _ = try compute(recorder)
+        return try await self.withStoredSubtrees(of: recorder.ranges, size: size) { try compute($0) }
     }
 
     /// The leaf bytes of the records at `range`, in order.
@@ -339,20 +338,6 @@ public struct AuditLog: Sendable {
         let rows = try await connection.query("SELECT note FROM audit_checkpoints WHERE tree_size = \(Int64(size))", logger: logger)
         for try await note in rows.decode(String.self) { return try SignedCheckpoint(note: note) }
         return nil
-    }
-
-    /// Checkpoints signed for sizes in `sizes`, oldest first, at most `limit`.
-    public func checkpoints(from first: Int, limit: Int) async throws -> [SignedCheckpoint] {
-        let logger = self.logger
-        return try await self.database.withConnection("audit checkpoints") { connection in
-            let rows = try await connection.query(
-                "SELECT note FROM audit_checkpoints WHERE tree_size >= \(Int64(first)) ORDER BY tree_size LIMIT \(limit)",
-                logger: logger
-            )
-            var found: [SignedCheckpoint] = []
-            for try await note in rows.decode(String.self) { found.append(try SignedCheckpoint(note: note)) }
-            return found
-        }
     }
 }
 

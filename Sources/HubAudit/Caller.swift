@@ -37,7 +37,4 @@ public struct Caller: Sendable, Equatable {
         self.breakGlassReason = breakGlassReason
         self.requestID = requestID
     }
-
-    /// The hub itself (migrations, key jobs, the benchmark loader): audited like anyone.
-    public static let hub = Caller(client: "hub", purposeOfUse: "HOPERAT")
 }

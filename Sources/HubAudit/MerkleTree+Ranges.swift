@@ -80,30 +80,23 @@ extension MerkleTree {
         }
         return subtrees
     }
-
-    /// The ranges a proof will ask its source for, so that a stored log can fetch their perfect
-    /// subtrees in one query before computing it.
-    public func rangesNeeded(_ proof: (RecordingSubtrees) throws -> Void) rethrows -> [Range<Int>] {
-        let recorder = RecordingSubtrees(placeholder: [UInt8](repeating: 0, count: self.hash.digestByteCount))
-        try proof(recorder)
-        return recorder.ranges
-    }
 }
 
-/// A source that answers with placeholders and remembers what was asked.
-public final class RecordingSubtrees: SubtreeHashing {
-    public private(set) var ranges: [Range<Int>] = []
+/// A source that answers with placeholders and remembers what was asked: which subtrees a
+/// proof needs, so that a stored log can fetch them all in one query.
+final class RecordingSubtrees: SubtreeHashing {
+    private(set) var ranges: [Range<Int>] = []
     let placeholder: [UInt8]
 
     init(placeholder: [UInt8]) { self.placeholder = placeholder }
 
-    public func hash(of range: Range<Int>) throws -> [UInt8] {
+    func hash(of range: Range<Int>) throws -> [UInt8] {
         self.ranges.append(range)
         return self.placeholder
     }
 }
 
-/// Subtree hashes from stored perfect subtrees (fetched ahead, see ``MerkleTree/rangesNeeded(_:)``).
+/// Subtree hashes from stored perfect subtrees, fetched ahead of a proof.
 public struct StoredSubtrees: SubtreeHashing, Sendable {
     let tree: MerkleTree
     let perfect: [MerkleTree.PerfectSubtree: [UInt8]]

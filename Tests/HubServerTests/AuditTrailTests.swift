@@ -109,6 +109,16 @@ import Testing
                 let output = try await TestProcess.runTool(python, [script] + paths)
                 #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
             }
+            // By the requesting system, and by time.
+            let client = try #require(read.caller.client)
+            let byAgent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?agent=\(client)&_count=1000", presenting: pki))
+            let agentEvents = (byAgent["entry"] as? [[String: Any]]) ?? []
+            #expect(agentEvents.count == records.filter { $0.caller.client == client }.count)
+            let old = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=lt2000-01-01&_count=1000", presenting: pki))
+            #expect(old["entry"] == nil)
+            let recent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=ge2000-01-01&_count=1000", presenting: pki))
+            #expect(((recent["entry"] as? [[String: Any]]) ?? []).count >= records.count)
+            #expect(try await hub.send("GET", "/fhir/AuditEvent?date=eq2026-01-01", presenting: pki).status == 400)
             #expect(try await hub.send("POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki).status >= 400)
             #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki).status == 400)
 
@@ -173,6 +183,11 @@ import Testing
             #expect(try await hub.send("GET", "/audit/proof/inclusion?index=9&size=3", presenting: pki).status == 400)
             #expect(try await hub.send("GET", "/audit/log/segment?start=0&end=999999", presenting: pki).status == 413)
             #expect(try await hub.send("GET", "/audit/checkpoint?size=999999", presenting: pki).status == 404)
+            for path in ["/audit/proof/inclusion?index=0&size=999999", "/audit/proof/consistency?from=1&to=999999"] {
+                let beyond = try await hub.send("GET", path, presenting: pki)
+                #expect(beyond.status == 404, "\(path)")
+                #expect(String(decoding: beyond.body, as: UTF8.self).contains("fewer than 999999"))
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 
 import HTTPTypes
+import HubAudit
 import HubCrypto
 import HubFHIR
 import HubResources
@@ -50,6 +51,11 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
                 return APIError(.conflict, code: .conflict, diagnostics: "the change conflicted with another; retry")
             }
             context.logger.error("storage failure", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError
+        case AuditLogError.beyondLog(let size):
+            return APIError(.notFound, code: .notFound, diagnostics: "the audit log has fewer than \(size) records")
+        case let error as AuditLogError:
+            context.logger.error("audit log inconsistent", metadata: ["error": "\(error)"])
             return .internalError
         case let error as any HTTPResponseError:
             // Hummingbird's own errors: unknown route (404), body too large (413), bad request.
