@@ -107,6 +107,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
+                "HubAccess",
                 "HubAudit",
                 "HubConfig",
                 "HubCrypto",
@@ -141,6 +142,7 @@ let package = Package(
         .executableTarget(
             name: "hub",
             dependencies: [
+                "HubAccess",
                 "HubAudit",
                 "HubConfig",
                 "HubServer",
@@ -159,6 +161,7 @@ let package = Package(
         .executableTarget(
             name: "hubctl",
             dependencies: [
+                "HubAccess",
                 "HubAudit",
                 "HubCrypto",
                 "HubConfig",
@@ -192,6 +195,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Who may do what: organizations, clients and users, bearer tokens, signed client
+        // assertions, SMART scopes, and the grant a request carries. Knows nothing of HTTP.
+        .target(
+            name: "HubAccess",
+            dependencies: [
+                "HubAudit",
+                "HubCrypto",
+                "HubFHIR",
+                "HubResources",
+                "HubStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
         // for tests, fixtures and the benchmark loader; never real data.
         .target(name: "HubSynthetic", swiftSettings: swiftSettings),
@@ -200,6 +218,7 @@ let package = Package(
         .target(
             name: "HubTestSupport",
             dependencies: [
+                "HubAccess",
                 "HubAudit",
                 "HubSynthetic",
                 "HubConfig",
@@ -226,6 +245,11 @@ let package = Package(
             name: "HubAuditTests",
             dependencies: ["HubAudit", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             exclude: ["Peers"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HubAccessTests",
+            dependencies: ["HubAccess", "HubAudit", "HubCrypto", "HubFHIR", "HubResources", "HubStorage", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),

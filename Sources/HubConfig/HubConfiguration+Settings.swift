@@ -212,6 +212,22 @@ extension HubConfiguration {
             current: { String($0.audit.checkpointIntervalSeconds) }
         ),
         Setting(
+            name: "access.token_lifetime_minutes", summary: "how long a bearer token lives (default 60)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.tokenLifetimeMinutes = try entry.integer("access.token_lifetime_minutes", in: 1...1_440)
+            },
+            current: { String($0.access.tokenLifetimeMinutes) }
+        ),
+        Setting(
+            name: "access.break_glass_minutes", summary: "how long a break-glass (emergency) token lives (default 60)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.breakGlassMinutes = try entry.integer("access.break_glass_minutes", in: 1...1_440)
+            },
+            current: { String($0.access.breakGlassMinutes) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -10,6 +10,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var crypto: Crypto
     public var fhir: FHIR
     public var audit: Audit
+    public var access: Access
     public var log: Log
 
     public init(
@@ -19,6 +20,7 @@ public struct HubConfiguration: Sendable, Equatable {
         crypto: Crypto = .init(),
         fhir: FHIR = .init(),
         audit: Audit = .init(),
+        access: Access = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -27,6 +29,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.crypto = crypto
         self.fhir = fhir
         self.audit = audit
+        self.access = access
         self.log = log
     }
 
@@ -124,6 +127,16 @@ public struct HubConfiguration: Sendable, Equatable {
         public var origin: String = "hub.local/audit"
         /// How often a checkpoint is signed when the log has grown. Default 10 s.
         public var checkpointIntervalSeconds: Int = 10
+
+        public init() {}
+    }
+
+    /// Authentication and authorization (docs/security.md).
+    public struct Access: Sendable, Equatable {
+        /// How long a bearer token lives. Default 60 minutes.
+        public var tokenLifetimeMinutes: Int = 60
+        /// How long a break-glass token lives. Default 60 minutes.
+        public var breakGlassMinutes: Int = 60
 
         public init() {}
     }

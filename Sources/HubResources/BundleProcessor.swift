@@ -51,8 +51,8 @@ public struct BundleProcessor: Sendable {
         public var read: [StoredResource]
     }
 
-    /// Processes a Bundle for `caller`.
-    public func process(_ value: JSONValue, base: String, caller: Caller) async throws -> Outcome {
+    /// Processes a Bundle for `caller`, who may see and write what `access` allows.
+    public func process(_ value: JSONValue, base: String, caller: Caller, access: RecordAccess) async throws -> Outcome {
         guard let bundle = value.objectValue, bundle["resourceType"]?.stringValue == "Bundle" else {
             throw ResourceError(.invalid, .invalid, "POST /fhir takes a Bundle", expression: ["Bundle"])
         }
@@ -66,14 +66,14 @@ public struct BundleProcessor: Sendable {
         }
         if kind == "transaction" {
             let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
-            return try await self.transaction(entries, base: base, audit: AuditContext(caller: caller, interaction: "transaction"))
+            return try await self.transaction(entries, base: base, access: access, audit: AuditContext(caller: caller, interaction: "transaction"))
         }
         var responses: [JSONValue] = []
         var read: [StoredResource] = []
         for (index, raw) in rawEntries.enumerated() {
             do {
                 let entry = try Self.entry(raw, index: index)
-                let outcome = try await self.transaction([entry], base: base, audit: AuditContext(caller: caller, interaction: "batch"))
+                let outcome = try await self.transaction([entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"))
                 responses.append(outcome.response["entry"]?.arrayValue?.first ?? .object(JSONObject()))
                 read += outcome.read
             } catch let error as ResourceError {
@@ -84,8 +84,17 @@ public struct BundleProcessor: Sendable {
         return Outcome(response: response, read: read)
     }
 
-    private func transaction(_ entries: [Entry], base: String, audit: AuditContext) async throws -> Outcome {
+    private func transaction(_ entries: [Entry], base: String, access: RecordAccess, audit: AuditContext) async throws -> Outcome {
         var entries = entries
+        for entry in entries {
+            do {
+                try access.require(entry.type, write: entry.method != .get)
+            } catch {
+                var located = error
+                located.diagnostics = "entry \(entry.index): \(error.diagnostics)"
+                throw located
+            }
+        }
         // Assign ids to creates and resolve references to them.
         var resolved: [String: String] = [:]
         for index in entries.indices where entries[index].method == .post {
@@ -134,7 +143,7 @@ public struct BundleProcessor: Sendable {
                 break
             }
         }
-        let results = operations.isEmpty ? [] : try await self.store.transaction(operations.map(\.1), audit: audit)
+        let results = operations.isEmpty ? [] : try await self.store.transaction(operations.map(\.1), access: access, audit: audit)
         var byIndex: [Int: StoredResource] = [:]
         for ((index, _), stored) in zip(operations, results) { byIndex[index] = stored }
         var responses: [JSONValue] = []
@@ -142,7 +151,7 @@ public struct BundleProcessor: Sendable {
         for entry in entries {
             if entry.method == .get {
                 do {
-                    let stored = try await self.store.read(entry.type, id: entry.id ?? "")
+                    let stored = try await self.store.read(entry.type, id: entry.id ?? "", access: access)
                     read.append(stored)
                     responses.append(Self.responseEntry(stored, status: "200 OK", base: base))
                 } catch let error as ResourceError {

@@ -9,11 +9,11 @@ extension PostgresResourceStore {
     /// Runs a search: one SQL statement over the index tables of current versions, paged by id
     /// (keyset: a page never shifts when rows are added or removed before it), then decrypts the
     /// page. Every value is a bound parameter; many OR'd values are one array parameter.
-    public func search(_ query: SearchQuery) async throws -> SearchResult {
+    public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {
         var sql = SQLBuilder()
         let typeName = query.type.rawValue
         let type = sql.bind(typeName)
-        var conditions = ["r.type = \(type)", "NOT r.deleted"]
+        var conditions = ["r.type = \(type)", "NOT r.deleted", access.condition("r", sql: &sql)]
         for clause in query.clauses {
             conditions.append(try await self.condition(clause, type: type, sql: &sql))
         }
@@ -100,14 +100,14 @@ extension PostgresResourceStore {
             case .parameter: next = Self.parameterCursor(key: last.4, id: last.0)
             }
         }
-        let included = try await self.included(for: resources, query: query)
+        let included = try await self.included(for: resources, query: query, access: access)
         return SearchResult(resources: resources, included: included, nextCursor: next, total: total)
     }
 
     /// Resources `_include` and `_revinclude` ask for, at most ``maximumIncluded``, each once.
     static let maximumIncluded = 1000
 
-    private func included(for matches: [StoredResource], query: SearchQuery) async throws -> [StoredResource] {
+    private func included(for matches: [StoredResource], query: SearchQuery, access: RecordAccess) async throws -> [StoredResource] {
         guard !matches.isEmpty, !query.includes.isEmpty || !query.reverseIncludes.isEmpty else { return [] }
         let ids = matches.map(\.id)
         let typeName = query.type.rawValue
@@ -130,17 +130,17 @@ extension PostgresResourceStore {
             }
         }
         for (source, param) in query.reverseIncludes {
-            let sourceName = source.rawValue
+            var sql = SQLBuilder()
+            let text = """
+                SELECT DISTINCT f.type, f.id FROM search_reference f
+                JOIN resources r ON r.type = f.type AND r.id = f.id AND NOT r.deleted
+                WHERE f.type = \(sql.bind(source.rawValue)) AND f.param = \(sql.bind(param)) AND f.target_type = \(sql.bind(typeName))
+                  AND f.target_id = ANY(\(sql.bind(ids))) AND \(access.condition("r", sql: &sql))
+                LIMIT \(sql.bind(Self.maximumIncluded))
+                """
+            let statement = sql.query(text)
             targets += try await self.database.withConnection("revinclude") { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT DISTINCT f.type, f.id FROM search_reference f
-                    JOIN resources r ON r.type = f.type AND r.id = f.id AND NOT r.deleted
-                    WHERE f.type = \(sourceName) AND f.param = \(param) AND f.target_type = \(typeName) AND f.target_id = ANY(\(ids))
-                    LIMIT \(Self.maximumIncluded)
-                    """,
-                    logger: logger
-                )
+                let rows = try await connection.query(statement, logger: logger)
                 var found: [(String, String)] = []
                 for try await row in rows.decode((String, String).self) { found.append(row) }
                 return found
@@ -151,29 +151,30 @@ extension PostgresResourceStore {
         for (targetType, targetID) in targets where seen.insert("\(targetType)/\(targetID)").inserted {
             guard included.count < Self.maximumIncluded, let type = ResourceType(rawValue: targetType) else { continue }
             // A target that is gone (or was never stored here) is simply not included.
-            if let resource = try? await self.read(type, id: targetID) {
+            if let resource = try? await self.read(type, id: targetID, access: access) {
                 included.append(resource)
             }
         }
         return included
     }
 
-    public func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult {
-        // The Patient must exist (and not be deleted): 404/410 otherwise.
-        _ = try await self.read(.patient, id: patientID)
+    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+        // The Patient must exist (and not be deleted) and be visible: 404/410 otherwise.
+        _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
         let limit = max(1, min(count, SearchQuery.maximumCount))
         let position = cursor ?? ""
         let logger = self.logger
+        var sql = SQLBuilder()
+        let text = """
+            SELECT r.type, r.id, r.version, r.last_updated, v.body FROM resources r
+            JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+            WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted AND (r.type || '/' || r.id) > \(sql.bind(position))
+              AND \(access.condition("r", sql: &sql))
+            ORDER BY r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
+            """
+        let statement = sql.query(text)
         let rows = try await self.database.withConnection("everything") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT r.type, r.id, r.version, r.last_updated, v.body FROM resources r
-                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-                WHERE r.patient_id = \(patientID) AND NOT r.deleted AND (r.type || '/' || r.id) > \(position)
-                ORDER BY r.type || '/' || r.id LIMIT \(limit + 1)
-                """,
-                logger: logger
-            )
+            let rows = try await connection.query(statement, logger: logger)
             var result: [(String, String, Int, Date, ByteBuffer?)] = []
             for try await row in rows.decode((String, String, Int, Date, ByteBuffer?).self) { result.append(row) }
             return result

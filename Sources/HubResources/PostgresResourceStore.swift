@@ -43,8 +43,8 @@ public struct PostgresResourceStore: ResourceStore {
         }
     }
 
-    public func create(_ resource: JSONObject, type: ResourceType, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.create(type, id: nil, resource)], audit: audit)[0]
+    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
     }
 
     /// Applies writes atomically, in order: all commit or none (a transaction Bundle).
@@ -53,7 +53,7 @@ public struct PostgresResourceStore: ResourceStore {
     /// the database transaction; the transaction then only writes rows (and seals updates, whose
     /// version number it decides, with data keys already cached). The audit records of the
     /// writes are queued in the same transaction (in the same statement, for creates).
-    public func transaction(_ operations: [WriteOperation], audit: AuditContext) async throws -> [StoredResource] {
+    public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
         // Ids first, so every data key the writes need is fetched or made in one go.
         let operations = operations.map { operation -> WriteOperation in
             guard case .create(let type, nil, let resource) = operation else { return operation }
@@ -61,9 +61,11 @@ public struct PostgresResourceStore: ResourceStore {
         }
         try await self.ring.prepareDataKeys(for: operations.compactMap(Self.subject(of:)))
         var prepared: [PreparedWrite] = []
+        let writer = access.organization ?? audit.caller.organization
         for operation in operations {
-            prepared.append(try await self.prepare(operation))
+            prepared.append(try await self.prepare(operation, writer: writer))
         }
+        try await self.checkWritable(prepared, access: access)
         let ring = self.ring
         let logger = self.logger
         let writes = prepared
@@ -164,6 +166,7 @@ public struct PostgresResourceStore: ResourceStore {
         var subjects: [String] = []
         var bodies: [ByteBuffer] = []
         var patients: [String] = []
+        var organizations: [String] = []
         var results: [StoredResource] = []
         for write in writes {
             guard case .create(let stored, let sealed) = write.kind else { continue }
@@ -173,6 +176,7 @@ public struct PostgresResourceStore: ResourceStore {
             subjects.append(write.subject)
             bodies.append(sealed)
             patients.append(write.patient ?? "")
+            organizations.append(write.organization ?? "")
             results.append(stored)
         }
         // One statement: the versions, the current rows and every index row.
@@ -186,11 +190,12 @@ public struct PostgresResourceStore: ResourceStore {
             SELECT t, i, 1, u, false, s, b FROM unnest(\(typeList)::text[], \(idList)::text[], \(timeList)::timestamptz[], \(sql.bind(subjects))::text[], \(sql.bind(bodies))::bytea[]) AS w(t, i, u, s, b))
             """,
             """
-            c AS (INSERT INTO resources (type, id, version, last_updated, deleted, patient_id)
-            SELECT t, i, 1, u, false, NULLIF(p, '') FROM unnest(\(typeList)::text[], \(idList)::text[], \(timeList)::timestamptz[], \(sql.bind(patients))::text[]) AS w(t, i, u, p))
+            c AS (INSERT INTO resources (type, id, version, last_updated, deleted, patient_id, organization)
+            SELECT t, i, 1, u, false, NULLIF(p, ''), NULLIF(o, '') FROM unnest(\(typeList)::text[], \(idList)::text[], \(timeList)::timestamptz[], \(sql.bind(patients))::text[], \(sql.bind(organizations))::text[]) AS w(t, i, u, p, o))
             """,
         ]
         members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
+        members += AccessFacts.insertions(writes.compactMap(\.facts), sql: &sql)
         if !records.isEmpty { members.append(AuditLog.queueInsertion(records, sql: &sql)) }
         try await connection.run(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         return results
@@ -207,12 +212,16 @@ public struct PostgresResourceStore: ResourceStore {
         var id: String
         var kind: Kind
         var patient: String?
+        /// The organization of the caller writing.
+        var organization: String?
         var subject: String
         var entries: SearchIndexer.Entries?
+        /// What the new version tells access control (nil for a deletion).
+        var facts: AccessFacts?
         var unique: [(String, String)]
     }
 
-    func prepare(_ operation: WriteOperation) async throws -> PreparedWrite {
+    func prepare(_ operation: WriteOperation, writer: String?) async throws -> PreparedWrite {
         switch operation {
         case .create(let type, let givenID, let resource):
             let id = givenID ?? UUID().uuidString.lowercased()
@@ -223,8 +232,9 @@ public struct PostgresResourceStore: ResourceStore {
             let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
             let entries = try await self.indexer.entries(for: body, type: type)
             return PreparedWrite(
-                type: type, id: id, kind: .create(stored, sealed: sealed), patient: patient, subject: subject,
-                entries: entries, unique: self.uniqueTokens(entries, type: type)
+                type: type, id: id, kind: .create(stored, sealed: sealed), patient: patient, organization: writer, subject: subject,
+                entries: entries, facts: AccessFacts(body, type: type, id: id, patient: patient, writer: writer, creating: true),
+                unique: self.uniqueTokens(entries, type: type)
             )
         case .update(let type, let id, let resource, let ifMatch):
             let patient = Self.patientID(of: resource, type: type, id: id)
@@ -233,11 +243,12 @@ public struct PostgresResourceStore: ResourceStore {
             try await self.ring.prepareDataKey(for: subject)
             let entries = try await self.indexer.entries(for: resource, type: type)
             return PreparedWrite(
-                type: type, id: id, kind: .update(resource, ifMatch: ifMatch), patient: patient, subject: subject,
-                entries: entries, unique: self.uniqueTokens(entries, type: type)
+                type: type, id: id, kind: .update(resource, ifMatch: ifMatch), patient: patient, organization: writer, subject: subject,
+                entries: entries, facts: AccessFacts(resource, type: type, id: id, patient: patient, writer: writer, creating: false),
+                unique: self.uniqueTokens(entries, type: type)
             )
         case .delete(let type, let id):
-            return PreparedWrite(type: type, id: id, kind: .delete, patient: nil, subject: "", entries: nil, unique: [])
+            return PreparedWrite(type: type, id: id, kind: .delete, patient: nil, organization: writer, subject: "", entries: nil, facts: nil, unique: [])
         }
     }
 
@@ -276,6 +287,7 @@ public struct PostgresResourceStore: ResourceStore {
                 logger: logger
             )
             try await SearchIndexer.write([.init(type: typeName, id: id, entries: write.entries)], replacing: true, on: connection, logger: logger)
+            try await Self.replaceFacts(of: write, on: connection, logger: logger)
             return stored
         case .delete:
             let rows = try await connection.query(
@@ -315,21 +327,22 @@ public struct PostgresResourceStore: ResourceStore {
                 logger: logger
             )
             try await SearchIndexer.write([.init(type: typeName, id: id, entries: nil)], replacing: true, on: connection, logger: logger)
+            try await Self.replaceFacts(of: write, on: connection, logger: logger)
             return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil, patientID: patient)
         }
     }
 
-    public func read(_ type: ResourceType, id: String) async throws -> StoredResource {
+    public func read(_ type: ResourceType, id: String, access: RecordAccess) async throws -> StoredResource {
         let typeName = type.rawValue
+        var sql = SQLBuilder()
+        let text = """
+            SELECT v.version, v.last_updated, v.deleted, v.body FROM resources r
+            JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+            WHERE r.type = \(sql.bind(typeName)) AND r.id = \(sql.bind(id)) AND \(access.condition("r", sql: &sql))
+            """
+        let statement = sql.query(text)
         let row = try await self.database.withConnection("read resource") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT v.version, v.last_updated, v.deleted, v.body FROM resources r
-                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-                WHERE r.type = \(typeName) AND r.id = \(id)
-                """,
-                logger: self.logger
-            )
+            let rows = try await connection.query(statement, logger: self.logger)
             for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) {
                 return row as (Int, Date, Bool, ByteBuffer?)?
             }
@@ -344,16 +357,17 @@ public struct PostgresResourceStore: ResourceStore {
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
     }
 
-    public func read(_ type: ResourceType, id: String, version: Int) async throws -> StoredResource {
+    public func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess) async throws -> StoredResource {
         let typeName = type.rawValue
+        var sql = SQLBuilder()
+        let text = """
+            SELECT v.last_updated, v.deleted, v.body FROM resource_versions v
+            JOIN resources r ON r.type = v.type AND r.id = v.id
+            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND v.version = \(sql.bind(version)) AND \(access.condition("r", sql: &sql))
+            """
+        let statement = sql.query(text)
         let row = try await self.database.withConnection("read resource version") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT last_updated, deleted, body FROM resource_versions
-                WHERE type = \(typeName) AND id = \(id) AND version = \(version)
-                """,
-                logger: self.logger
-            )
+            let rows = try await connection.query(statement, logger: self.logger)
             for try await row in rows.decode((Date, Bool, ByteBuffer?).self) {
                 return row as (Date, Bool, ByteBuffer?)?
             }
@@ -365,25 +379,98 @@ public struct PostgresResourceStore: ResourceStore {
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
     }
 
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], audit: audit)[0]
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
     }
 
-    public func delete(_ type: ResourceType, id: String, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.delete(type, id: id)], audit: audit)[0]
+    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
     }
 
-    public func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource] {
+    public func register(patientID: String, access: RecordAccess) async throws {
+        guard let organization = access.organization else { return }
+        var sql = SQLBuilder()
+        let members = AccessFacts.insertions([AccessFacts(source: "Patient/\(patientID)", care: .init(patient: patientID, organization: organization, basis: "registration"))], sql: &sql)
+        let logger = self.logger
+        let statement = sql.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1")
+        try await self.database.withConnection("register patient") { connection in
+            try await connection.run(statement, logger: logger)
+        }
+    }
+
+    /// Replaces what earlier versions of the written resource told access control (two
+    /// statements: a statement does not see its own deletions).
+    static func replaceFacts(of write: PreparedWrite, on connection: PostgresConnection, logger: Logger) async throws {
+        var removal = SQLBuilder()
+        let members = AccessFacts.removals(["\(write.type.rawValue)/\(write.id)"], sql: &removal)
+        try await connection.run(removal.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
+        guard let facts = write.facts else { return }
+        var insertion = SQLBuilder()
+        let inserts = AccessFacts.insertions([facts], sql: &insertion)
+        guard !inserts.isEmpty else { return }
+        try await connection.run(insertion.query("WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
+    }
+
+    /// A restricted caller writes only where it may see: every resource it changes, and the
+    /// patient of every resource it creates (unless the same writes create that patient).
+    /// Checked before the transaction; a consent withdrawn meanwhile applies from the next write.
+    func checkWritable(_ writes: [PreparedWrite], access: RecordAccess) async throws {
+        var changed: [String] = []
+        var patients: Set<String> = []
+        var creating: Set<String> = []
+        for write in writes {
+            try access.require(write.type, write: true)
+            switch write.kind {
+            case .create:
+                if write.type == .patient { creating.insert(write.id) } else if let patient = write.patient { patients.insert(patient) }
+            case .update, .delete:
+                changed.append("\(write.type.rawValue)/\(write.id)")
+                if let patient = write.patient, write.type != .patient { patients.insert(patient) }
+            }
+        }
+        patients.subtract(creating)
+        guard access.rule != .unrestricted, !changed.isEmpty || !patients.isEmpty else { return }
+        var sql = SQLBuilder()
+        let condition = RecordAccess(access.rule).condition("r", sql: &sql)
+        let keys = sql.bind(changed)
+        let patientList = sql.bind(patients.sorted())
+        let statement = sql.query(
+            """
+            SELECT r.type || '/' || r.id, (\(condition)) FROM resources r
+            WHERE (r.type || '/' || r.id) = ANY(\(keys)) OR (r.type = 'Patient' AND r.id = ANY(\(patientList)) AND NOT r.deleted)
+            """
+        )
+        let logger = self.logger
+        let visible = try await self.database.withConnection("check access") { connection in
+            let rows = try await connection.query(statement, logger: logger)
+            var visible: [String: Bool] = [:]
+            for try await (key, allowed) in rows.decode((String, Bool).self) { visible[key] = allowed }
+            return visible
+        }
+        for key in changed where visible[key] == false {
+            throw ResourceError(.notFound, .notFound, "\(key) does not exist")
+        }
+        for patient in patients.sorted() where visible["Patient/\(patient)"] != true {
+            throw ResourceError(
+                .forbidden, .forbidden,
+                "no access to the records of Patient/\(patient): the organization has no care relationship or consent for this patient"
+            )
+        }
+    }
+
+    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
         let typeName = type.rawValue
         let limit = max(1, min(count, 1000))
+        var sql = SQLBuilder()
+        let text = """
+            SELECT v.version, v.last_updated, v.deleted, v.body FROM resource_versions v
+            JOIN resources r ON r.type = v.type AND r.id = v.id
+            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND \(access.condition("r", sql: &sql))
+            ORDER BY v.version DESC LIMIT \(sql.bind(limit))
+            """
+        let statement = sql.query(text)
         let rows = try await self.database.withConnection("read history") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT version, last_updated, deleted, body FROM resource_versions
-                WHERE type = \(typeName) AND id = \(id) ORDER BY version DESC LIMIT \(limit)
-                """,
-                logger: self.logger
-            )
+            let rows = try await connection.query(statement, logger: self.logger)
             var result: [(Int, Date, Bool, ByteBuffer?)] = []
             for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) { result.append(row) }
             return result
@@ -398,7 +485,7 @@ public struct PostgresResourceStore: ResourceStore {
         return versions
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (versions: [StoredResource], next: String?) {
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?) {
         let limit = max(1, min(count, 1000))
         // The cursor is `<microseconds since 1970>:<row key>` of the last version returned: the
         // order (time, row key) descending is total, so pages neither repeat nor skip.
@@ -415,17 +502,22 @@ public struct PostgresResourceStore: ResourceStore {
         let typeName = type?.rawValue
         let logger = self.logger
         let (afterTime, afterKey) = (cursorTime, cursorKey)
+        var sql = SQLBuilder()
+        let typeBind = sql.bind(typeName)
+        let sinceBind = sql.bind(since)
+        let afterTimeBind = sql.bind(afterTime)
+        let text = """
+            SELECT v.type, v.id, v.version, v.last_updated, v.deleted, v.body, v.row_key FROM resource_versions v
+            JOIN resources r ON r.type = v.type AND r.id = v.id
+            WHERE (\(typeBind)::text IS NULL OR v.type = \(typeBind))
+              AND (\(sinceBind)::timestamptz IS NULL OR v.last_updated >= \(sinceBind))
+              AND (\(afterTimeBind)::timestamptz IS NULL OR (v.last_updated, v.row_key) < (\(afterTimeBind)::timestamptz, \(sql.bind(afterKey))))
+              AND \(access.condition("r", sql: &sql))
+            ORDER BY v.last_updated DESC, v.row_key DESC LIMIT \(sql.bind(limit + 1))
+            """
+        let statement = sql.query(text)
         let rows = try await self.database.withConnection("read history") { connection in
-            let rows = try await connection.query(
-                """
-                SELECT type, id, version, last_updated, deleted, body, row_key FROM resource_versions
-                WHERE (\(typeName)::text IS NULL OR type = \(typeName))
-                  AND (\(since)::timestamptz IS NULL OR last_updated >= \(since))
-                  AND (\(afterTime)::timestamptz IS NULL OR (last_updated, row_key) < (\(afterTime)::timestamptz, \(afterKey)))
-                ORDER BY last_updated DESC, row_key DESC LIMIT \(limit + 1)
-                """,
-                logger: logger
-            )
+            let rows = try await connection.query(statement, logger: logger)
             var result: [(String, String, Int, Date, Bool, ByteBuffer?, String)] = []
             for try await row in rows.decode((String, String, Int, Date, Bool, ByteBuffer?, String).self) { result.append(row) }
             return result

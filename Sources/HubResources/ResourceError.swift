@@ -20,6 +20,9 @@ public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible
         public static let conflict = Code("conflict")
         /// `If-Match` names a version that is not current (HTTP 412).
         public static let preconditionFailed = Code("preconditionFailed")
+        /// The caller may not do this with these records (HTTP 403): no care relationship or
+        /// consent for a patient it writes to.
+        public static let forbidden = Code("forbidden")
         /// The interaction is not supported here, e.g. update of a resource that does not exist:
         /// ids are assigned by the hub (HTTP 405).
         public static let methodNotAllowed = Code("methodNotAllowed")

@@ -9,39 +9,45 @@ public import HubFHIR
 public protocol ResourceStore: Sendable {
     /// Stores a new resource under a server-assigned id, as version 1.
     ///
-    /// Every write takes the ``AuditContext`` it is audited under: its audit records commit in
-    /// the same transaction as the data.
-    func create(_ resource: JSONObject, type: ResourceType, audit: AuditContext) async throws -> StoredResource
+    /// Every call takes the ``RecordAccess`` of its caller: what the caller may not see does not
+    /// exist for it (`.notFound`), and it may write only into patient records it may see. Every
+    /// write takes the ``AuditContext`` it is audited under: its audit records commit in the same
+    /// transaction as the data.
+    func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
 
     /// The current version; `.notFound` if there never was one, `.gone` if it was deleted.
-    func read(_ type: ResourceType, id: String) async throws -> StoredResource
+    func read(_ type: ResourceType, id: String, access: RecordAccess) async throws -> StoredResource
 
     /// One version, deleted or not; `.notFound` if it does not exist.
-    func read(_ type: ResourceType, id: String, version: Int) async throws -> StoredResource
+    func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess) async throws -> StoredResource
 
     /// Stores a new version. With `ifMatch`, only when the current version is that one
     /// (`.preconditionFailed` otherwise), so that of concurrent updates exactly one wins.
-    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, audit: AuditContext) async throws -> StoredResource
+    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
 
     /// Records a deletion as a new version; deleting a deleted resource changes nothing.
-    func delete(_ type: ResourceType, id: String, audit: AuditContext) async throws -> StoredResource
+    func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
 
     /// Versions of one resource, newest first.
-    func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource]
+    func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource]
 
     /// Versions of all resources of a type (or of every type, for nil), newest first, written at
     /// or after `since`; one page, continued from `cursor` (a position this store returned).
-    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (versions: [StoredResource], next: String?)
+    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?)
 
     /// Current versions matching a search, one page at a time.
-    func search(_ query: SearchQuery) async throws -> SearchResult
+    func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult
 
     /// A patient's case history: the Patient and every current resource in their compartment,
     /// one page at a time (keyset by `Type/id`).
-    func everything(patientID: String, count: Int, after cursor: String?) async throws -> SearchResult
+    func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult
+
+    /// Relates the caller's organization to a patient it registered (conditional create by the
+    /// resident ID number matched an existing Patient): a care relationship, `registration`.
+    func register(patientID: String, access: RecordAccess) async throws
 
     /// Applies writes atomically, in order: all commit or none.
-    func transaction(_ operations: [WriteOperation], audit: AuditContext) async throws -> [StoredResource]
+    func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource]
 }
 
 /// One write of a transaction.

@@ -1,4 +1,5 @@
 import Foundation
+import HubAccess
 public import HubAudit
 public import HubCrypto
 public import HubResources
@@ -75,6 +76,16 @@ public enum HubApplication {
         // added after the middleware that should wrap them.
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
+        let registry = AlgorithmRegistry.standard(preferring: dependencies.suite)
+        let directory = IdentityDirectory(database: dependencies.database, registry: registry, logger: dependencies.logger)
+        let tokens = AccessTokens(
+            database: dependencies.database,
+            lifetime: .seconds(60 * configuration.access.tokenLifetimeMinutes),
+            emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes),
+            logger: dependencies.logger
+        )
+        let authenticator = Authenticator(directory: directory, tokens: tokens, registry: registry)
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter))
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
@@ -84,12 +95,14 @@ public enum HubApplication {
         WhoAmIRoutes().add(to: router)
         PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
-        let clinical = router.group("fhir").add(middleware: ClientCertificateGate())
-        AuditEventRoutes(log: dependencies.auditLog).add(to: clinical)
+        AuditEventRoutes(log: dependencies.auditLog).add(to: router)
+        let clinical = router.group("fhir").add(middleware: AccessGate.clinical)
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(log: dependencies.auditLog).add(to: router)
+        AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
+        AdminRoutes(directory: directory).add(to: router)
 
         let server: HTTPServerBuilder
         do {

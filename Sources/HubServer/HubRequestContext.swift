@@ -1,4 +1,7 @@
+public import HubAccess
 public import HubAudit
+public import HubFHIR
+public import HubResources
 public import Hummingbird
 public import NIOCore
 import NIOSSL
@@ -13,6 +16,11 @@ public struct HubRequestContext: RequestContext {
     public var caller = Caller()
     /// What the handler reports to the audit trail.
     public let audit = RequestAudit()
+    /// What the caller may do; set by ``AuthenticationMiddleware`` from its credentials.
+    public var grant: AccessGrant?
+    /// Why the credentials presented were refused; ``AccessGate`` answers it (401), inside the
+    /// audit middleware so that the refusal is recorded.
+    public var authenticationError: AccessError?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -22,6 +30,16 @@ public struct HubRequestContext: RequestContext {
     /// Bodies are collected, and limited, by ``BodyLimitMiddleware`` before any handler decodes
     /// them; this keeps Hummingbird's own decoders from applying a second, different limit.
     public var maxUploadSize: Int { .max }
+
+    /// What a clinical caller may see and write, having checked its scopes allow reading (or
+    /// writing) `type`: 403 otherwise.
+    public func recordAccess(_ type: ResourceType?, write: Bool = false) throws -> RecordAccess {
+        guard let access = self.grant?.recordAccess else {
+            throw APIError(.forbidden, code: .forbidden, diagnostics: "the clinical API is for hospital systems and clinicians")
+        }
+        if let type { try access.require(type, write: write) }
+        return access
+    }
 
     /// The client's IP address (without port), for audit records and logs.
     public var remoteAddress: String? {

@@ -14,6 +14,13 @@ public struct SQLBuilder: Sendable {
         return "$\(self.bindings.count)"
     }
 
+    /// NULL for nil (give the placeholder a type cast where PostgreSQL cannot infer one).
+    public mutating func bind<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value?) -> String {
+        if let value { return self.bind(value) }
+        self.bindings.appendNull()
+        return "$\(self.bindings.count)"
+    }
+
     /// A statement of these bindings.
     public func query(_ text: String) -> PostgresQuery {
         PostgresQuery(unsafeSQL: text, binds: self.bindings)

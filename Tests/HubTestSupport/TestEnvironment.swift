@@ -52,9 +52,27 @@ public enum TestEnvironment {
 /// Paths of one PKI made by `ops/dev-certs`.
 public struct TestPKI: Sendable {
     public let directory: String
+    /// Whose client certificate this presents: `client` (the test hospital's system),
+    /// `other-client` (another hospital's) or `regulator`.
+    public var identity = "client"
     public var caCertificate: String { self.directory + "/ca.crt" }
     public var serverCertificate: String { self.directory + "/server.crt" }
     public var serverKey: String { self.directory + "/server.key" }
-    public var clientCertificate: String { self.directory + "/client.crt" }
-    public var clientKey: String { self.directory + "/client.key" }
+    public var clientCertificate: String { self.directory + "/\(self.identity).crt" }
+    public var clientKey: String { self.directory + "/\(self.identity).key" }
+
+    public init(directory: String, identity: String = "client") {
+        self.directory = directory
+        self.identity = identity
+    }
+
+    /// The same PKI presenting another of its client certificates.
+    public func presenting(_ identity: String) -> TestPKI {
+        TestPKI(directory: self.directory, identity: identity)
+    }
+
+    /// The other hospital's system.
+    public var otherHospital: TestPKI { self.presenting("other-client") }
+    /// The health commission's regulator.
+    public var regulator: TestPKI { self.presenting("regulator") }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import HubAccess
 import HubAudit
 public import HubClient
 public import HubConfig
@@ -18,6 +19,15 @@ public struct RunningHub: Sendable {
     public let configuration: HubConfiguration
     public let metricsRegistry: PrometheusCollectorRegistry
     public let pki: TestPKI
+    /// The hub's registry of organizations and principals (see ``TestHub/Identities``).
+    public let directory: IdentityDirectory
+    let tokens: AccessTokens
+
+    /// A bearer token for `principal`, issued the way `POST /auth/token` would.
+    public func token(for principal: String, scopes: [String]? = nil) async throws -> String {
+        let found = try await self.directory.principal(id: principal)
+        return try await self.tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login")).accessToken
+    }
 
     public var url: String { "https://127.0.0.1:\(self.port)" }
 
@@ -39,11 +49,12 @@ public struct RunningHub: Sendable {
         _ path: String,
         headers: [(String, String)] = [],
         body: [UInt8]? = nil,
-        presenting certificate: TestPKI? = nil
+        presenting certificate: TestPKI? = nil,
+        bearer: String? = nil
     ) async throws -> HubClient.Reply {
         let client = try self.client(presenting: certificate)
         do {
-            let reply = try await client.send(method, path, headers: headers, body: body)
+            let reply = try await client.send(method, path, headers: headers + (bearer.map { [("Authorization", "Bearer \($0)")] } ?? []), body: body)
             try await client.shutdown()
             return reply
         } catch {
@@ -54,6 +65,54 @@ public struct RunningHub: Sendable {
 }
 
 public enum TestHub {
+    /// Who a test hub knows from the start: two hospitals with a system each (the PKI's
+    /// `client` and `other-client` certificates, scopes `system/*.*`) and a clinician each
+    /// (`user/*.*`), and the health commission with a regulator (the `regulator` certificate)
+    /// and an administrator.
+    public enum Identities {
+        public static let hospital = "test-hospital"
+        public static let otherHospital = "other-hospital"
+        public static let commission = "health-commission"
+        public static let system = "test-system"
+        public static let otherSystem = "other-system"
+        public static let clinician = "test-clinician"
+        public static let otherClinician = "other-clinician"
+        public static let regulator = "test-regulator"
+        public static let administrator = "test-admin"
+
+        static func register(in directory: IdentityDirectory, pki: TestPKI) async throws {
+            let audit = AuditContext(caller: Caller(user: "test-setup"), interaction: "admin")
+            for (id, name, kind) in [
+                (hospital, "第一人民医院", Organization.Kind.hospital), (otherHospital, "第二人民医院", .hospital),
+                (commission, "市卫生健康委员会", .commission),
+            ] {
+                _ = try await directory.add(Organization(id: id, name: name, kind: kind), audit: audit)
+            }
+            let principals = [
+                Principal(id: system, role: .system, organization: hospital, name: "HIS", scopes: ["system/*.*"],
+                          certificateSHA256: try fingerprint(pki.clientCertificate)),
+                Principal(id: otherSystem, role: .system, organization: otherHospital, name: "HIS", scopes: ["system/*.*"],
+                          certificateSHA256: try fingerprint(pki.otherHospital.clientCertificate)),
+                Principal(id: clinician, role: .clinician, organization: hospital, name: "李医生", scopes: ["user/*.*"]),
+                Principal(id: otherClinician, role: .clinician, organization: otherHospital, name: "王医生", scopes: ["user/*.*"]),
+                Principal(id: regulator, role: .regulator, organization: commission, name: "监管员",
+                          certificateSHA256: try fingerprint(pki.regulator.clientCertificate)),
+                Principal(id: administrator, role: .administrator, organization: commission, name: "管理员"),
+            ]
+            for principal in principals {
+                _ = try await directory.add(principal, audit: audit)
+            }
+        }
+
+        /// SHA-256 of a PEM certificate's DER, lowercase hex — what registrations bind to.
+        public static func fingerprint(_ path: String) throws -> String {
+            let pem = try String(contentsOfFile: path, encoding: .utf8)
+            let base64 = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+            guard let der = Data(base64Encoded: base64) else { throw StartFailure(description: "\(path) is not a PEM certificate") }
+            return try SHA256Hash().digest(Array(der)).map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
     public struct StartFailure: Error, CustomStringConvertible {
         public var description: String
     }
@@ -148,7 +207,18 @@ public enum TestHub {
                 _ = try await group.next()
                 throw StartFailure(description: "the hub stopped before it listened")
             }
-            let hub = RunningHub(port: port, configuration: configuration, metricsRegistry: registry, pki: pki)
+            let directory = IdentityDirectory(database: database, registry: algorithms, logger: logger)
+            let tokens = AccessTokens(database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: logger)
+            let hub = RunningHub(
+                port: port, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory, tokens: tokens
+            )
+            do {
+                try await Identities.register(in: directory, pki: pki)
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
+            }
             do {
                 let result = try await body(hub)
                 await serviceGroup.triggerGracefulShutdown()

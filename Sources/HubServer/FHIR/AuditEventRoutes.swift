@@ -8,8 +8,8 @@ public import Hummingbird
 /// sequencer has integrated them (within a fraction of a second).
 ///
 /// Read-only: AuditEvents are not a stored resource type, so no FHIR interaction can create,
-/// change or delete one. Until roles exist (issue #5), any hospital system with a client
-/// certificate may search; then only regulators, and patients for their own history.
+/// change or delete one. Regulators only (a patient's own access history reaches the patient
+/// through their hospital, which asks the commission; the hub has no patient logins).
 public struct AuditEventRoutes: Sendable {
     let log: AuditLog
 
@@ -17,8 +17,8 @@ public struct AuditEventRoutes: Sendable {
         self.log = log
     }
 
-    public func add(to group: RouterGroup<HubRequestContext>) {
-        group.get("AuditEvent") { request, context in
+    public func add(to router: Router<HubRequestContext>) {
+        router.group("fhir").add(middleware: AccessGate.regulators).get("AuditEvent") { request, context in
             let format = try FHIRFormat(request: request)
             context.audit.interaction("search-type", action: .read, type: "AuditEvent")
             var patient: String?

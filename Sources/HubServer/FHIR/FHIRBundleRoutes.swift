@@ -12,11 +12,11 @@ public struct FHIRBundleRoutes: Sendable {
     }
 
     public func add(to router: Router<HubRequestContext>) {
-        router.group("fhir").add(middleware: ClientCertificateGate()).post { request, context in
+        router.group("fhir").add(middleware: AccessGate.clinical).post { request, context in
             let format = try FHIRFormat(request: request)
             let body = try await FHIRFormat.body(of: request)
             context.audit.interaction(body.objectValue?["type"]?.stringValue == "batch" ? "batch" : "transaction", action: .execute)
-            let outcome = try await self.processor.process(body, base: FHIRResourceRoutes.base(request), caller: context.caller)
+            let outcome = try await self.processor.process(body, base: FHIRResourceRoutes.base(request), caller: context.caller, access: try context.recordAccess(nil))
             // The writes were recorded with their transactions; what GET entries read is recorded here.
             context.audit.recordedByStore()
             context.audit.returned(outcome.read)

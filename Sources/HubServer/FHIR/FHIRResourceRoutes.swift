@@ -26,29 +26,42 @@ public struct FHIRResourceRoutes: Sendable {
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             context.audit.interaction("create", action: .create, type: type.rawValue)
+            let access = try context.recordAccess(type, write: true)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: nil)
             if let condition = request.headers[.ifNoneExist] {
                 // Conditional create: no match creates, one match is returned as it is, more are 412.
                 let parameters = FHIRSearchRoutes.parameters(condition.hasPrefix("?") ? String(condition.dropFirst()) : condition)
                 guard !parameters.isEmpty else { throw APIError.badRequest("If-None-Exist needs search parameters") }
-                let matches = try await self.store.search(try SearchQuery(type: type, parameters: parameters + [("_count", "2")], lenient: false))
+                // Registering a patient by the number on their resident ID card finds them
+                // wherever they were registered, and relates the registering organization to
+                // them (docs/security.md); every other condition matches only what it may see.
+                let registering = type == .patient && parameters.count == 1 && parameters[0].0 == "identifier"
+                    && parameters[0].1.hasPrefix(self.validator.identifierSystems.residentID + "|")
+                let matches = try await self.store.search(
+                    try SearchQuery(type: type, parameters: parameters + [("_count", "2")], lenient: false),
+                    access: registering ? .unrestricted : access
+                )
                 if matches.resources.count > 1 {
                     throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "If-None-Exist matches more than one \(type.rawValue)")
                 }
                 if let existing = matches.resources.first {
                     context.audit.interaction("create", action: .read, type: type.rawValue)
+                    if registering {
+                        try await self.store.register(patientID: existing.id, access: access)
+                    }
                     context.audit.returned([existing])
                     return Self.respond(existing, status: .ok, request: request, format: format, location: true)
                 }
             }
-            let stored = try await self.store.create(resource, type: type, audit: AuditContext(caller: context.caller, interaction: "create"))
+            let stored = try await self.store.create(resource, type: type, access: access, audit: AuditContext(caller: context.caller, interaction: "create"))
             context.audit.recordedByStore()
             return Self.respond(stored, status: .created, request: request, format: format, location: true)
         }
         group.get(":type/:id") { request, context in
             let format = try FHIRFormat(request: request)
             context.audit.interaction("read", action: .read)
-            let stored = try await self.store.read(try Self.type(context), id: try Self.id(context))
+            let type = try Self.type(context)
+            let stored = try await self.store.read(type, id: try Self.id(context), access: try context.recordAccess(type))
             context.audit.returned([stored])
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
@@ -57,8 +70,9 @@ public struct FHIRResourceRoutes: Sendable {
             let type = try Self.type(context)
             let id = try Self.id(context)
             context.audit.interaction("update", action: .update, type: type.rawValue)
+            let access = try context.recordAccess(type, write: true)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: id)
-            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request), audit: AuditContext(caller: context.caller, interaction: "update"))
+            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request), access: access, audit: AuditContext(caller: context.caller, interaction: "update"))
             context.audit.recordedByStore()
             return Self.respond(stored, status: .ok, request: request, format: format, location: true)
         }
@@ -67,12 +81,13 @@ public struct FHIRResourceRoutes: Sendable {
             let type = try Self.type(context)
             let id = try Self.id(context)
             context.audit.interaction("patch", action: .update, type: type.rawValue)
+            let access = try context.recordAccess(type, write: true)
             let patch = try await Self.patch(of: request)
             let explicitVersion = try Self.ifMatch(request)
             // Without If-Match, the patch applies to whatever is current; a concurrent update in
             // between is retried rather than lost.
             for _ in 0..<3 {
-                let current = try await self.store.read(type, id: id)
+                let current = try await self.store.read(type, id: id, access: access)
                 guard let document = current.resource else { break }
                 if let explicitVersion, explicitVersion != current.versionID {
                     throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
@@ -85,7 +100,7 @@ public struct FHIRResourceRoutes: Sendable {
                 }
                 let resource = try self.validator.validate(patched, as: type, expectedID: id)
                 do {
-                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID, audit: AuditContext(caller: context.caller, interaction: "patch"))
+                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID, access: access, audit: AuditContext(caller: context.caller, interaction: "patch"))
                     context.audit.recordedByStore()
                     return Self.respond(stored, status: .ok, request: request, format: format, location: true)
                 } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
@@ -96,13 +111,16 @@ public struct FHIRResourceRoutes: Sendable {
         }
         group.delete(":type/:id") { request, context in
             context.audit.interaction("delete", action: .delete)
-            let stored = try await self.store.delete(try Self.type(context), id: try Self.id(context), audit: AuditContext(caller: context.caller, interaction: "delete"))
+            let type = try Self.type(context)
+            let access = try context.recordAccess(type, write: true)
+            let stored = try await self.store.delete(type, id: try Self.id(context), access: access, audit: AuditContext(caller: context.caller, interaction: "delete"))
             context.audit.recordedByStore()
             return Response(status: .noContent, headers: [.eTag: stored.eTag])
         }
         group.get(":type/_history") { request, context in
             context.audit.interaction("history-type", action: .read)
-            return try await self.history(request, context, type: try Self.type(context))
+            let type = try Self.type(context)
+            return try await self.history(request, context, type: type)
         }
         group.get("_history") { request, context in
             context.audit.interaction("history-system", action: .read)
@@ -114,7 +132,7 @@ public struct FHIRResourceRoutes: Sendable {
             let id = try Self.id(context)
             let count = request.uri.queryParameters.get("_count").flatMap { Int($0) } ?? 100
             context.audit.interaction("history-instance", action: .read)
-            let versions = try await self.store.history(type, id: id, count: count)
+            let versions = try await self.store.history(type, id: id, count: count, access: try context.recordAccess(type))
             context.audit.returned(versions)
             return format.response(.object(Self.historyBundle(versions, base: Self.base(request))))
         }
@@ -126,7 +144,7 @@ public struct FHIRResourceRoutes: Sendable {
             guard let version = context.parameters.get("version").flatMap({ Int($0) }), version > 0 else {
                 throw APIError.badRequest("the version id must be a positive whole number")
             }
-            let stored = try await self.store.read(type, id: id, version: version)
+            let stored = try await self.store.read(type, id: id, version: version, access: try context.recordAccess(type))
             context.audit.returned([stored])
             if stored.isDeleted {
                 throw ResourceError(.gone, .deleted, "version \(version) of \(type.rawValue)/\(id) is a deletion")
@@ -154,7 +172,7 @@ public struct FHIRResourceRoutes: Sendable {
             default: throw APIError.badRequest("history takes _since and _count (\(name) is not supported)")
             }
         }
-        let (versions, next) = try await self.store.history(type, since: since, count: count, after: cursor)
+        let (versions, next) = try await self.store.history(type, since: since, count: count, after: cursor, access: try context.recordAccess(type))
         context.audit.returned(versions)
         let base = Self.base(request)
         var bundle = Self.historyBundle(versions, base: base)

@@ -39,7 +39,7 @@ public struct FHIRSearchRoutes: Sendable {
                 default: throw APIError.badRequest("$everything takes _count only (\(name) is not supported yet)")
                 }
             }
-            let result = try await self.store.everything(patientID: id, count: count, after: cursor)
+            let result = try await self.store.everything(patientID: id, count: count, after: cursor, access: try context.recordAccess(.patient))
             context.audit.returned(result.resources)
             let base = FHIRResourceRoutes.base(request)
             var bundle = Self.entriesBundle(result.resources, base: base)
@@ -70,7 +70,7 @@ public struct FHIRSearchRoutes: Sendable {
         let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
         context.audit.interaction("search-type", action: .read, type: type.rawValue)
         let query = try SearchQuery(type: type, parameters: parameters, lenient: lenient)
-        let result = try await self.store.search(query)
+        let result = try await self.store.search(query, access: try context.recordAccess(type))
         context.audit.returned(result.resources + result.included)
         let base = FHIRResourceRoutes.base(request)
         return format.response(.object(Self.bundle(result, query: query, base: base)))

@@ -11,8 +11,8 @@ import Synchronization
 /// denials — before its response leaves; if the record cannot be written, the caller gets a 503
 /// instead of the response (fail closed).
 ///
-/// It sits outside ``ErrorResponseMiddleware`` so that it sees the status actually answered.
-/// It also establishes the request's ``Caller`` for the handlers.
+/// It sits outside ``ErrorResponseMiddleware`` so that it sees the status actually answered,
+/// and inside ``AuthenticationMiddleware``, which established the request's ``Caller``.
 public struct AuditMiddleware: RouterMiddleware {
     public typealias Context = HubRequestContext
     let writer: AuditWriter
@@ -28,8 +28,6 @@ public struct AuditMiddleware: RouterMiddleware {
     ) async throws -> Response {
         let path = request.uri.path
         guard Self.isAudited(path) else { return try await next(request, context) }
-        var context = context
-        context.caller = await Self.caller(of: context)
         let response = try await next(request, context)
         let records = Self.records(request: request, context: context, status: Int(response.status.code))
         guard !records.isEmpty else { return response }
@@ -46,18 +44,7 @@ public struct AuditMiddleware: RouterMiddleware {
     }
 
     static func isAudited(_ path: String) -> Bool {
-        path == "/fhir" || path.hasPrefix("/fhir/") || path == "/audit" || path.hasPrefix("/audit/")
-    }
-
-    /// Who is calling: until registrations exist, a hospital system is its client certificate.
-    static func caller(of context: HubRequestContext) async -> Caller {
-        let certificate = await context.clientCertificate()
-        return Caller(
-            client: certificate.map { "cert:" + $0.fingerprintSHA256.prefix(16) },
-            organization: certificate?.organization,
-            address: context.remoteAddress,
-            requestID: context.id
-        )
+        ["/fhir", "/audit", "/admin", "/auth"].contains { path == $0 || path.hasPrefix($0 + "/") }
     }
 
     static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {

@@ -1,5 +1,6 @@
 
 import HTTPTypes
+import HubAccess
 import HubAudit
 import HubCrypto
 import HubFHIR
@@ -52,6 +53,19 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             }
             context.logger.error("storage failure", metadata: ["error": "\(String(reflecting: error))"])
             return .internalError
+        case let error as AccessError:
+            var headers = HTTPFields()
+            let status: HTTPResponse.Status
+            switch error.code {
+            case .unauthenticated:
+                status = .unauthorized
+                headers[.wwwAuthenticate] = #"Bearer realm="hub""#
+            case .forbidden: status = .forbidden
+            case .notFound: status = .notFound
+            case .conflict: status = .conflict
+            default: status = .badRequest
+            }
+            return APIError(status, code: Self.issueType(for: status), diagnostics: error.message, headers: headers)
         case AuditLogError.beyondLog(let size):
             return APIError(.notFound, code: .notFound, diagnostics: "the audit log has fewer than \(size) records")
         case let error as AuditLogError:
@@ -87,6 +101,7 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
         case .methodNotAllowed: .methodNotAllowed
+        case .forbidden: .forbidden
         default: .badRequest
         }
     }

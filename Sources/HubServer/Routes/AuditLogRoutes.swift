@@ -18,7 +18,7 @@ public struct AuditLogRoutes: Sendable {
     }
 
     public func add(to router: Router<HubRequestContext>) {
-        let group = router.group("audit").add(middleware: ClientCertificateGate())
+        let group = router.group("audit").add(middleware: AccessGate.regulators)
         // The latest checkpoint, or the one for `size`: a signed note, as text.
         group.get("checkpoint") { request, context in
             context.audit.interaction("audit-checkpoint", action: .read)

@@ -1,0 +1,21 @@
+import Foundation
+
+/// A hospital, laboratory or the health commission. Its id is what FHIR references name
+/// (`Organization/<id>` in a Consent's actors or a referral Task's owner).
+public struct Organization: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case hospital, laboratory, commission, other
+    }
+
+    public var id: String
+    public var name: String
+    public var kind: Kind
+    public var active: Bool
+
+    public init(id: String, name: String, kind: Kind, active: Bool = true) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.active = active
+    }
+}

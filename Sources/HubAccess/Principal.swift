@@ -1,0 +1,43 @@
+import Foundation
+
+/// Someone the hub knows: a client (hospital system) or a user (clinician, regulator,
+/// administrator), always of one organization.
+public struct Principal: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case client, user
+    }
+
+    public var id: String
+    public var kind: Kind
+    public var role: Role
+    public var organization: String
+    public var name: String
+    /// The SMART scopes it may be granted (a token may carry fewer).
+    public var scopes: [String]
+    /// SHA-256 of the DER client certificate it authenticates with (mutual TLS), lowercase hex.
+    public var certificateSHA256: String?
+    /// PEM public key (P-256 or SM2) of the signed JWT assertions it authenticates with.
+    public var publicKey: String?
+    public var active: Bool
+
+    public init(
+        id: String,
+        role: Role,
+        organization: String,
+        name: String,
+        scopes: [String] = [],
+        certificateSHA256: String? = nil,
+        publicKey: String? = nil,
+        active: Bool = true
+    ) {
+        self.id = id
+        self.kind = role == .system ? .client : .user
+        self.role = role
+        self.organization = organization
+        self.name = name
+        self.scopes = scopes
+        self.certificateSHA256 = certificateSHA256
+        self.publicKey = publicKey
+        self.active = active
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import HubFHIR
+import HubStorage
+
+/// What a write tells access control (``RecordAccess``): the care relationship a resource
+/// establishes, and the sharing rules of a patient's Consent. The store keeps both in the write's
+/// transaction, so a decision never sees a record without the facts that go with it.
+struct AccessFacts: Sendable, Equatable {
+    /// A care relationship: `organization` treats `patient` on the strength of `basis`.
+    struct Care: Sendable, Equatable {
+        var patient: String
+        var organization: String
+        var basis: String
+    }
+
+    /// One rule of a Consent: permit or deny sharing with an organization (nil: everyone).
+    struct ConsentRule: Sendable, Equatable {
+        var patient: String
+        var organization: String?
+        var permit: Bool
+        var start: Date?
+        var end: Date?
+    }
+
+    /// The resource the facts come from (`Type/id`); a new version replaces its facts.
+    var source: String
+    var care: Care?
+    var consentRules: [ConsentRule] = []
+
+    init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
+        self.source = source
+        self.care = care
+        self.consentRules = consentRules
+    }
+
+    /// Statuses under which an encounter, appointment or referral no longer relates anyone.
+    static let inactiveStatuses: Set<String> = ["cancelled", "entered-in-error", "noshow", "rejected", "failed"]
+    /// Task statuses meaning the owner took the referral on.
+    static let acceptedTaskStatuses: Set<String> = ["accepted", "in-progress", "on-hold", "completed"]
+
+    /// The facts of `resource` (version 1 when `creating`), written by a caller of `writer`.
+    init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool) {
+        self.source = "\(type.rawValue)/\(id)"
+        let status = resource["status"]?.stringValue ?? ""
+        switch type {
+        case .patient:
+            // Registering the patient relates the registering organization; the basis is not
+            // this resource, so later versions and other organizations' registrations keep it.
+            if creating, let writer { self.care = Care(patient: id, organization: writer, basis: "registration") }
+        case .encounter, .appointment:
+            if let patient, let writer, !Self.inactiveStatuses.contains(status) {
+                self.care = Care(patient: patient, organization: writer, basis: self.source)
+            }
+        case .task:
+            // A referral accepted by its owner relates the owner, whoever wrote the Task.
+            let owner = resource["owner"]?.objectValue?["reference"]?.stringValue
+            if let patient, let owner, owner.hasPrefix("Organization/"), Self.acceptedTaskStatuses.contains(status) {
+                self.care = Care(patient: patient, organization: String(owner.dropFirst("Organization/".count)), basis: self.source)
+            }
+        case .consent:
+            if let patient, status == "active" { self.consentRules = Self.rules(of: resource, patient: patient) }
+        default:
+            break
+        }
+    }
+
+    /// The rules of an active Consent: its root provision and each nested one, each a permit or
+    /// deny for its actors that are organizations (none: everyone), within the provision's
+    /// period (or the root's). A provision without a type is a deny: sharing is what must be
+    /// stated.
+    static func rules(of consent: JSONObject, patient: String) -> [ConsentRule] {
+        guard let root = consent["provision"]?.objectValue else { return [] }
+        var rules: [ConsentRule] = []
+        func add(_ provision: JSONObject, inherited: (Date?, Date?)) {
+            let period = provision["period"]?.objectValue
+            let start = period?["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low ?? inherited.0
+            let end = period?["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high ?? inherited.1
+            let permit = provision["type"]?.stringValue == "permit"
+            let organizations = (provision["actor"]?.arrayValue ?? []).compactMap { actor -> String? in
+                guard let reference = actor.objectValue?["reference"]?.objectValue?["reference"]?.stringValue,
+                    reference.hasPrefix("Organization/")
+                else { return nil }
+                return String(reference.dropFirst("Organization/".count))
+            }
+            if provision["type"] != nil || provision["actor"] != nil || provision["provision"] == nil {
+                if organizations.isEmpty {
+                    rules.append(ConsentRule(patient: patient, organization: nil, permit: permit, start: start, end: end))
+                } else {
+                    for organization in organizations {
+                        rules.append(ConsentRule(patient: patient, organization: organization, permit: permit, start: start, end: end))
+                    }
+                }
+            }
+            for nested in provision["provision"]?.arrayValue ?? [] {
+                if let nested = nested.objectValue { add(nested, inherited: (start, end)) }
+            }
+        }
+        add(root, inherited: (nil, nil))
+        return rules
+    }
+
+    /// `WITH` members inserting the facts of `facts`.
+    static func insertions(_ facts: [AccessFacts], sql: inout SQLBuilder) -> [String] {
+        var members: [String] = []
+        let care = facts.compactMap(\.care)
+        if !care.isEmpty {
+            members.append(
+                """
+                care AS (INSERT INTO care_relationships (patient_id, organization_id, basis)
+                SELECT DISTINCT p, o, b FROM unnest(\(sql.bind(care.map(\.patient)))::text[], \(sql.bind(care.map(\.organization)))::text[], \(sql.bind(care.map(\.basis)))::text[]) AS w(p, o, b)
+                ON CONFLICT DO NOTHING)
+                """
+            )
+        }
+        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String]) = ([], [], [], [], [], [])
+        for fact in facts {
+            for rule in fact.consentRules {
+                consents.ids.append(String(fact.source.dropFirst("Consent/".count)))
+                consents.patients.append(rule.patient)
+                consents.organizations.append(rule.organization ?? "")
+                consents.permits.append(rule.permit)
+                consents.starts.append(rule.start.map { $0.formatted(.iso8601) } ?? "")
+                consents.ends.append(rule.end.map { $0.formatted(.iso8601) } ?? "")
+            }
+        }
+        if !consents.ids.isEmpty {
+            members.append(
+                """
+                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period)
+                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)')
+                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[]) AS w(c, p, o, k, s, e))
+                """
+            )
+        }
+        return members
+    }
+
+    /// `WITH` members removing the facts earlier versions of `sources` (`Type/id`) established.
+    static func removals(_ sources: [String], sql: inout SQLBuilder) -> [String] {
+        let list = sql.bind(sources)
+        let consents = sql.bind(sources.filter { $0.hasPrefix("Consent/") }.map { String($0.dropFirst("Consent/".count)) })
+        return [
+            "uncare AS (DELETE FROM care_relationships WHERE basis = ANY(\(list)))",
+            "unconsent AS (DELETE FROM consent_rules WHERE consent_id = ANY(\(consents)))",
+        ]
+    }
+}

@@ -1,0 +1,80 @@
+public import HubFHIR
+import HubStorage
+
+/// Which stored records a caller may see, as a condition the store puts into its SQL — so that
+/// paging, `_count` and `_summary=count` only ever count what the caller may see.
+///
+/// The rule (docs/security.md): a resource outside every patient compartment is visible to any
+/// clinical caller; a resource in a patient's compartment is visible to organization O when
+/// - O created it (an organization always sees its own records), or
+/// - the patient's Consent permits sharing with O by name (and none denies O by name), or
+/// - O has a care relationship with the patient, and no active Consent denies sharing with O
+///   (by name or with everyone) — the Patient resource itself stays visible under a denial, so
+///   that the hospital treating the patient can still identify them, or
+/// - the caller declared an emergency for this patient (break-glass).
+public struct RecordAccess: Sendable, Equatable {
+    public enum Rule: Sendable, Equatable {
+        /// The hub's own jobs and tools (migrations, benchmarks, tests of the store).
+        case unrestricted
+        /// A caller acting for `organization`; `emergencyPatient` is opened by break-glass.
+        case organization(String, emergencyPatient: String? = nil)
+    }
+
+    public var rule: Rule
+    /// The resource types the caller's scopes let it read; nil for all. Included resources and
+    /// a patient's `$everything` are limited to these.
+    public var readableTypes: Set<ResourceType>?
+    /// The resource types the caller's scopes let it write; nil for all.
+    public var writableTypes: Set<ResourceType>?
+
+    public init(_ rule: Rule, readableTypes: Set<ResourceType>? = nil, writableTypes: Set<ResourceType>? = nil) {
+        self.rule = rule
+        self.readableTypes = readableTypes
+        self.writableTypes = writableTypes
+    }
+
+    /// Whether the caller's scopes allow reading (or writing) resources of `type` at all.
+    public func permits(_ type: ResourceType, write: Bool = false) -> Bool {
+        (write ? self.writableTypes : self.readableTypes)?.contains(type) ?? true
+    }
+
+    /// Refuses (403) an interaction with `type` that the caller's scopes do not grant.
+    public func require(_ type: ResourceType, write: Bool = false) throws(ResourceError) {
+        guard self.permits(type, write: write) else {
+            throw ResourceError(.forbidden, .forbidden, "the caller's scopes do not allow \(write ? "writing" : "reading") \(type.rawValue) resources")
+        }
+    }
+
+    public static let unrestricted = RecordAccess(.unrestricted)
+
+    /// The organization writes are attributed to.
+    public var organization: String? {
+        if case .organization(let organization, _) = self.rule { return organization }
+        return nil
+    }
+
+    /// The SQL condition on the `resources` row aliased `r`.
+    func condition(_ r: String, sql: inout SQLBuilder) -> String {
+        var conditions: [String] = []
+        if let types = self.readableTypes {
+            conditions.append("\(r).type = ANY(\(sql.bind(types.map(\.rawValue).sorted())))")
+        }
+        if case .organization(let organization, let emergencyPatient) = self.rule {
+            let o = sql.bind(organization)
+            let patient = "\(r).patient_id"
+            let emergency = emergencyPatient.map { " OR \(patient) = \(sql.bind($0))" } ?? ""
+            let rules = "SELECT 1 FROM consent_rules k WHERE k.patient_id = \(patient) AND k.period @> now()"
+            conditions.append(
+                """
+                (\(patient) IS NULL OR \(r).organization = \(o)\(emergency)
+                  OR (EXISTS (\(rules) AND k.permit AND k.organization_id = \(o))
+                      AND NOT EXISTS (\(rules) AND NOT k.permit AND k.organization_id = \(o)))
+                  OR (EXISTS (SELECT 1 FROM care_relationships c WHERE c.patient_id = \(patient) AND c.organization_id = \(o))
+                      AND (\(r).type = 'Patient'
+                           OR NOT EXISTS (\(rules) AND NOT k.permit AND (k.organization_id = \(o) OR k.organization_id IS NULL)))))
+                """
+            )
+        }
+        return conditions.isEmpty ? "true" : conditions.joined(separator: " AND ")
+    }
+}

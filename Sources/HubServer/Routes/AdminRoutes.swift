@@ -1,0 +1,94 @@
+import Foundation
+public import HubAccess
+import HubAudit
+public import Hummingbird
+
+/// `/admin`: organizations and principals (clients and users), for administrators only. Every
+/// change is audited in its own transaction; reads are audited by ``AuditMiddleware``.
+public struct AdminRoutes: Sendable {
+    let directory: IdentityDirectory
+
+    public init(directory: IdentityDirectory) {
+        self.directory = directory
+    }
+
+    public func add(to router: Router<HubRequestContext>) {
+        let group = router.group("admin").add(middleware: AccessGate.administrators)
+        group.get("organizations") { _, context in
+            context.audit.interaction("admin", action: .read, type: "Organization")
+            return Response.json(try await self.directory.organizations())
+        }
+        group.post("organizations") { request, context in
+            context.audit.interaction("admin", action: .create, type: "Organization")
+            let organization = try await Self.decode(Organization.self, request)
+            let added = try await self.directory.add(organization, audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response.json(added, status: .created)
+        }
+        group.patch("organizations/:id") { request, context in
+            context.audit.interaction("admin", action: .update, type: "Organization")
+            let id = context.parameters.get("id") ?? ""
+            let change = try await Self.decode(OrganizationChange.self, request)
+            try await self.directory.setActive(organization: id, change.active, audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response(status: .noContent)
+        }
+        group.get("principals") { request, context in
+            context.audit.interaction("admin", action: .read, type: "Principal")
+            let organization = request.uri.queryParameters.get("organization")
+            return Response.json(try await self.directory.principals(organization: organization))
+        }
+        group.get("principals/:id") { _, context in
+            context.audit.interaction("admin", action: .read, type: "Principal")
+            return Response.json(try await self.directory.principal(id: context.parameters.get("id") ?? ""))
+        }
+        group.post("principals") { request, context in
+            context.audit.interaction("admin", action: .create, type: "Principal")
+            let principal = try await Self.decode(NewPrincipal.self, request).principal
+            let added = try await self.directory.add(principal, audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response.json(added, status: .created)
+        }
+        group.patch("principals/:id") { request, context in
+            context.audit.interaction("admin", action: .update, type: "Principal")
+            let change = try await Self.decode(IdentityDirectory.PrincipalChange.self, request)
+            let updated = try await self.directory.update(
+                principal: context.parameters.get("id") ?? "", change, audit: AuditContext(caller: context.caller, interaction: "admin")
+            )
+            context.audit.recordedByStore()
+            return Response.json(updated)
+        }
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, _ request: Request) async throws -> Value {
+        var request = request
+        let body = try await request.collectBody(upTo: 65_536)
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(body.readableBytesView))
+        } catch {
+            throw AccessError(.invalid, "the body is not the JSON this endpoint takes (see docs/security.md)")
+        }
+    }
+
+    struct OrganizationChange: Decodable {
+        var active: Bool
+    }
+
+    /// A principal as an administrator registers it (`kind` follows from `role`).
+    struct NewPrincipal: Decodable {
+        var id: String
+        var role: Role
+        var organization: String
+        var name: String
+        var scopes: [String]?
+        var certificateSHA256: String?
+        var publicKey: String?
+
+        var principal: Principal {
+            Principal(
+                id: self.id, role: self.role, organization: self.organization, name: self.name, scopes: self.scopes ?? [],
+                certificateSHA256: self.certificateSHA256, publicKey: self.publicKey
+            )
+        }
+    }
+}

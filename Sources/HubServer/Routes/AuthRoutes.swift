@@ -1,0 +1,100 @@
+import Foundation
+import HTTPTypes
+public import HubAccess
+import HubAudit
+public import Hummingbird
+
+/// `POST /auth/token`: the OAuth 2 client-credentials grant with a signed JWT assertion (SMART
+/// Backend Services); `POST /auth/break-glass`: a clinician's emergency access to one patient;
+/// `POST /auth/revoke`: the presented token ends (logout). docs/security.md has the details.
+public struct AuthRoutes: Sendable {
+    let authenticator: Authenticator
+    let tokens: AccessTokens
+
+    public init(authenticator: Authenticator, tokens: AccessTokens) {
+        self.authenticator = authenticator
+        self.tokens = tokens
+    }
+
+    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    public func add(to router: Router<HubRequestContext>) {
+        let group = router.group("auth")
+        group.post("token") { request, context in
+            do {
+                let contentType = request.headers[.contentType]?.lowercased() ?? ""
+                guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+                    throw AccessError(.invalid, "the token request is application/x-www-form-urlencoded", oauthError: "invalid_request")
+                }
+                var request = request
+                let body = try await request.collectBody(upTo: 16_384)
+                var form: [String: String] = [:]
+                for (name, value) in FHIRSearchRoutes.parameters(String(buffer: body)) { form[name] = value }
+                guard form["grant_type"] == "client_credentials" else {
+                    throw AccessError(.invalid, "grant_type must be client_credentials", oauthError: "unsupported_grant_type")
+                }
+                guard form["client_assertion_type"] == Self.assertionType, let assertion = form["client_assertion"] else {
+                    throw AccessError(.invalid, "client_assertion_type must be \(Self.assertionType), with a client_assertion", oauthError: "invalid_request")
+                }
+                let host = request.head.authority ?? ""
+                let issued = try await self.authenticator.exchange(
+                    assertion: assertion,
+                    scope: form["scope"],
+                    audience: "https://\(host)/auth/token",
+                    address: context.remoteAddress,
+                    requestID: context.id
+                )
+                context.audit.interaction("login", action: .execute)
+                context.audit.recordedByStore()
+                return Response.json(issued, headers: [.cacheControl: "no-store"])
+            } catch let error as AccessError {
+                // RFC 6749 §5.2: errors as {error, error_description}.
+                context.audit.interaction("login", action: .execute)
+                let status: HTTPResponse.Status = error.code == .unauthenticated ? .unauthorized : .badRequest
+                return Response.json(
+                    OAuthError(error: error.oauthError ?? "invalid_request", errorDescription: error.message),
+                    status: status,
+                    headers: [.cacheControl: "no-store"]
+                )
+            }
+        }
+        group.group("break-glass").add(middleware: AccessGate.clinicians).post { request, context in
+            context.audit.interaction("break-glass", action: .execute, type: "Patient")
+            guard let grant = context.grant else { throw AccessError(.unauthenticated, "present a bearer token") }
+            var request = request
+            let body = try await request.collectBody(upTo: 16_384)
+            guard let declaration = try? JSONDecoder().decode(EmergencyDeclaration.self, from: Data(body.readableBytesView)) else {
+                throw AccessError(.invalid, #"the body is {"patient": "<Patient id>", "reason": "<why>"}"#)
+            }
+            let issued = try await self.authenticator.declareEmergency(
+                grant, patient: declaration.patient, reason: declaration.reason, address: context.remoteAddress, requestID: context.id
+            )
+            context.audit.recordedByStore()
+            return Response.json(issued, headers: [.cacheControl: "no-store"])
+        }
+        group.group("revoke").add(middleware: AccessGate(Set(Role.allCases), purpose: "revoking a token")).post { request, context in
+            context.audit.interaction("logout", action: .execute)
+            let authorization = request.headers[.authorization] ?? ""
+            guard authorization.lowercased().hasPrefix("bearer ") else {
+                throw AccessError(.invalid, "revoke ends the bearer token presented in Authorization")
+            }
+            try await self.tokens.revoke(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            return Response(status: .noContent)
+        }
+    }
+
+    struct OAuthError: Encodable {
+        var error: String
+        var errorDescription: String
+
+        enum CodingKeys: String, CodingKey {
+            case error
+            case errorDescription = "error_description"
+        }
+    }
+
+    struct EmergencyDeclaration: Decodable {
+        var patient: String
+        var reason: String
+    }
+}
