@@ -8,7 +8,7 @@ import PostgresNIO
 /// The registry of organizations and principals, in PostgreSQL. Every change is audited in its
 /// own transaction (interaction `admin`), like any write.
 public struct IdentityDirectory: Sendable {
-    let database: Database
+    public let database: Database
     let registry: AlgorithmRegistry
     let logger: Logger
 

@@ -1,4 +1,5 @@
 import Foundation
+import HubCrypto
 
 /// Someone the hub knows: a client (hospital system) or a user (clinician, regulator,
 /// administrator), always of one organization.
@@ -39,5 +40,17 @@ public struct Principal: Sendable, Codable, Equatable {
         self.certificateSHA256 = certificateSHA256
         self.publicKey = publicKey
         self.active = active
+    }
+}
+
+extension Principal {
+    /// What a certificate registration binds to: SHA-256 of the PEM certificate's DER, lowercase
+    /// hex (the fingerprint `GET /whoami` shows).
+    public static func fingerprint(certificatePEM pem: String) throws(AccessError) -> String {
+        let base64 = pem.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
+        guard let der = Data(base64Encoded: base64), let digest = try? SHA256Hash().digest(Array(der)) else {
+            throw AccessError(.invalid, "not a PEM certificate")
+        }
+        return digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -12,14 +12,14 @@ import Testing
     /// The hub's audit log, downloaded and verified the way a regulator would: the published
     /// keys, a fresh checkpoint and a segment, checked offline.
     static func verifiedLog(_ hub: RunningHub, pki: TestPKI) async throws -> [AuditRecord] {
-        let checkpoint = try await hub.send("POST", "/audit/checkpoint", presenting: pki)
+        let checkpoint = try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator)
         #expect(checkpoint.status == 200)
         let signed = try SignedCheckpoint(note: String(decoding: checkpoint.body, as: UTF8.self))
         let keysReply = try await hub.send("GET", "/.well-known/hub-keys")
         let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: Data(keysReply.body))
         let verifier = AuditLogVerifier(keys: try document.verifyingKeys(registry: .standard()))
         let size = signed.checkpoint.size
-        let reply = try await hub.send("GET", "/audit/log/segment?start=0&end=\(size)&size=\(size)", presenting: pki)
+        let reply = try await hub.send("GET", "/audit/log/segment?start=0&end=\(size)&size=\(size)", presenting: pki.regulator)
         #expect(reply.status == 200)
         let segment = try JSONDecoder().decode(AuditLogSegment.self, from: Data(reply.body))
         return try verifier.verify(segment).records()
@@ -63,7 +63,8 @@ import Testing
             let read = try #require(records.first { $0.interaction == "read" && $0.status == 200 })
             #expect(read.patient == patients[0])
             #expect(read.entities == ["Patient/\(patients[0])/_history/1"])
-            #expect(read.caller.client?.hasPrefix("cert:") == true)
+            #expect(read.caller.client == TestHub.Identities.system)
+            #expect(read.caller.organization == TestHub.Identities.hospital)
             #expect(read.caller.address == "127.0.0.1")
             #expect(read.caller.requestID?.isEmpty == false)
             // The search that returned both patients' results: one record per patient.
@@ -84,7 +85,7 @@ import Testing
             var path: String? = "/fhir/AuditEvent?patient=\(patients[0])&_count=2"
             var pages: [Data] = []
             while let current = path {
-                let reply = try await hub.send("GET", current, presenting: pki)
+                let reply = try await hub.send("GET", current, presenting: pki.regulator)
                 #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
                 pages.append(Data(reply.body))
                 let page = try jsonObject(reply)
@@ -111,7 +112,7 @@ import Testing
             }
             // By the requesting system, and by time.
             let client = try #require(read.caller.client)
-            let byAgent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?agent=\(client)&_count=1000", presenting: pki))
+            let byAgent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?agent=\(client)&_count=1000", presenting: pki.regulator))
             let agentEvents = ((byAgent["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
             // The requests since the checkpoint (these searches among them) are audited too and
             // may be integrated by now: every record the checkpoint covers is there, and only
@@ -119,13 +120,13 @@ import Testing
             let agentIDs = Set(agentEvents.compactMap { $0["id"] as? String })
             #expect(agentIDs.isSuperset(of: records.filter { $0.caller.client == client }.map(\.id)))
             #expect(agentIDs.isDisjoint(with: records.filter { $0.caller.client != client }.map(\.id)))
-            let old = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=lt2000-01-01&_count=1000", presenting: pki))
+            let old = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=lt2000-01-01&_count=1000", presenting: pki.regulator))
             #expect(old["entry"] == nil)
-            let recent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=ge2000-01-01&_count=1000", presenting: pki))
+            let recent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=ge2000-01-01&_count=1000", presenting: pki.regulator))
             #expect(((recent["entry"] as? [[String: Any]]) ?? []).count >= records.count)
-            #expect(try await hub.send("GET", "/fhir/AuditEvent?date=eq2026-01-01", presenting: pki).status == 400)
-            #expect(try await hub.send("POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki).status >= 400)
-            #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki).status == 400)
+            #expect(try await hub.send("GET", "/fhir/AuditEvent?date=eq2026-01-01", presenting: pki.regulator).status == 400)
+            #expect(try await hub.send("POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki.regulator).status >= 400)
+            #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki.regulator).status == 400)
 
             // No identifier of a patient anywhere in the log.
             for record in records {
@@ -159,16 +160,16 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             for _ in 0..<5 { _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki) }
-            let first = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki).body, as: UTF8.self))
+            let first = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
             for _ in 0..<4 { _ = try await hub.send("GET", "/fhir/Observation?_count=1", presenting: pki) }
-            let second = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki).body, as: UTF8.self))
+            let second = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
             #expect(second.checkpoint.size > first.checkpoint.size)
-            let latest = try await hub.send("GET", "/audit/checkpoint", presenting: pki)
+            let latest = try await hub.send("GET", "/audit/checkpoint", presenting: pki.regulator)
             #expect(try SignedCheckpoint(note: String(decoding: latest.body, as: UTF8.self)).checkpoint.size >= second.checkpoint.size)
             let tree = MerkleTree(hash: try SM3())
 
             let consistency = try jsonObject(try await hub.send(
-                "GET", "/audit/proof/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)", presenting: pki
+                "GET", "/audit/proof/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)", presenting: pki.regulator
             ))
             let path = ((consistency["hashes"] as? [String]) ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
             #expect(tree.verifyConsistency(
@@ -177,19 +178,19 @@ import Testing
             ))
             let segment = try JSONDecoder().decode(
                 AuditLogSegment.self,
-                from: Data(try await hub.send("GET", "/audit/log/segment?start=2&end=3&size=\(second.checkpoint.size)", presenting: pki).body)
+                from: Data(try await hub.send("GET", "/audit/log/segment?start=2&end=3&size=\(second.checkpoint.size)", presenting: pki.regulator).body)
             )
             let leaf = try tree.leafHash(Array(segment.records[0].utf8))
-            let inclusion = try jsonObject(try await hub.send("GET", "/audit/proof/inclusion?index=2&size=\(second.checkpoint.size)", presenting: pki))
+            let inclusion = try jsonObject(try await hub.send("GET", "/audit/proof/inclusion?index=2&size=\(second.checkpoint.size)", presenting: pki.regulator))
             let steps = ((inclusion["hashes"] as? [String]) ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
             #expect(tree.verifyInclusion(leafHash: leaf, index: 2, size: second.checkpoint.size, proof: steps, root: second.checkpoint.rootHash))
 
             #expect(try await hub.send("GET", "/audit/checkpoint").status == 401)
-            #expect(try await hub.send("GET", "/audit/proof/inclusion?index=9&size=3", presenting: pki).status == 400)
-            #expect(try await hub.send("GET", "/audit/log/segment?start=0&end=999999", presenting: pki).status == 413)
-            #expect(try await hub.send("GET", "/audit/checkpoint?size=999999", presenting: pki).status == 404)
+            #expect(try await hub.send("GET", "/audit/proof/inclusion?index=9&size=3", presenting: pki.regulator).status == 400)
+            #expect(try await hub.send("GET", "/audit/log/segment?start=0&end=999999", presenting: pki.regulator).status == 413)
+            #expect(try await hub.send("GET", "/audit/checkpoint?size=999999", presenting: pki.regulator).status == 404)
             for path in ["/audit/proof/inclusion?index=0&size=999999", "/audit/proof/consistency?from=1&to=999999"] {
-                let beyond = try await hub.send("GET", path, presenting: pki)
+                let beyond = try await hub.send("GET", path, presenting: pki.regulator)
                 #expect(beyond.status == 404, "\(path)")
                 #expect(String(decoding: beyond.body, as: UTF8.self).contains("fewer than 999999"))
             }

@@ -106,10 +106,7 @@ public enum TestHub {
 
         /// SHA-256 of a PEM certificate's DER, lowercase hex — what registrations bind to.
         public static func fingerprint(_ path: String) throws -> String {
-            let pem = try String(contentsOfFile: path, encoding: .utf8)
-            let base64 = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-            guard let der = Data(base64Encoded: base64) else { throw StartFailure(description: "\(path) is not a PEM certificate") }
-            return try SHA256Hash().digest(Array(der)).map { String(format: "%02x", $0) }.joined()
+            try Principal.fingerprint(certificatePEM: try String(contentsOfFile: path, encoding: .utf8))
         }
     }
 
@@ -213,7 +210,8 @@ public enum TestHub {
                 port: port, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory, tokens: tokens
             )
             do {
-                try await Identities.register(in: directory, pki: pki)
+                // A hub that has not migrated (readiness tests) has no tables to register in.
+                if configuration.database.migrateOnStart { try await Identities.register(in: directory, pki: pki) }
             } catch {
                 await serviceGroup.triggerGracefulShutdown()
                 try? await group.waitForAll()

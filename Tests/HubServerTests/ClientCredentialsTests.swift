@@ -1,0 +1,72 @@
+import Foundation
+import HubAccess
+import HubClient
+import HubConfig
+import HubCrypto
+import HubTestSupport
+import Testing
+
+/// `POST /auth/token`: SMART Backend Services' client-credentials grant with signed JWT
+/// assertions, ES256 and SM2SM3.
+@Suite struct ClientCredentialsTests {
+    static let form = [("Content-Type", "application/x-www-form-urlencoded")]
+
+    static func tokenRequest(_ assertion: String, scope: String? = nil, grant: String = "client_credentials") -> [UInt8] {
+        var body = "grant_type=\(grant)&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=\(assertion)"
+        if let scope { body += "&scope=\(scope.replacingOccurrences(of: " ", with: "+").replacingOccurrences(of: "/", with: "%2F"))" }
+        return Array(body.utf8)
+    }
+
+    @Test func clientsExchangeSignedAssertionsForScopedTokens() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let audience = "\(hub.url)/auth/token"
+            let admin = try await hub.token(for: TestHub.Identities.administrator)
+            let json = [("Content-Type", "application/json")]
+
+            // An SM2-keyed laboratory system without a certificate.
+            let smKey = try CryptoSuite.sm().signature.generateSigningKey()
+            let lab = #"{"id":"lab-system","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Observation.*","system/Patient.read"],"publicKey":\#(Self.quoted(smKey.verifyingKey.pemRepresentation))}"#
+            #expect(try await hub.send("POST", "/admin/principals", headers: json, body: Array(lab.utf8), bearer: admin).status == 201)
+            let assertion = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
+            let reply = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(assertion, scope: "system/Patient.read"))
+            #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
+            let issued = try jsonObject(reply)
+            let token = try #require(issued["access_token"] as? String)
+            #expect(issued["token_type"] as? String == "Bearer")
+            #expect(issued["scope"] as? String == "system/Patient.read")
+            #expect((issued["expires_in"] as? Int ?? 0) > 0)
+            #expect(reply.headers.first { $0.0.lowercased() == "cache-control" }?.1 == "no-store")
+            #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: token).status == 200)
+            #expect(try await hub.send("GET", "/fhir/Observation", bearer: token).status == 403)
+            // The same assertion twice is a replay.
+            let replay = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(assertion))
+            #expect(replay.status == 401)
+            #expect(try jsonObject(replay)["error"] as? String == "invalid_client")
+            // A scope it does not hold, another audience, another key, another grant type.
+            let wide = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
+            #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(wide, scope: "system/*.*")))["error"] as? String == "invalid_scope")
+            let elsewhere = try ClientAssertion.make(issuer: "lab-system", audience: "https://elsewhere/auth/token", key: smKey)
+            #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(elsewhere)).status == 401)
+            let forged = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: try CryptoSuite.sm().signature.generateSigningKey())
+            #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged)).status == 401)
+            let password = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
+            #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(password, grant: "password")))["error"] as? String == "unsupported_grant_type")
+
+            // A P-256-keyed system registered with a certificate: its tokens need the certificate too.
+            let p256 = try CryptoSuite.international().signature.generateSigningKey()
+            let change = #"{"publicKey":\#(Self.quoted(p256.verifyingKey.pemRepresentation))}"#
+            #expect(try await hub.send("PATCH", "/admin/principals/\(TestHub.Identities.otherSystem)", headers: json, body: Array(change.utf8), bearer: admin).status == 200)
+            let es256 = try ClientAssertion.make(issuer: TestHub.Identities.otherSystem, audience: audience, key: p256)
+            let bound = try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(es256)))
+            let boundToken = try #require(bound["access_token"] as? String)
+            #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: boundToken).status == 401)
+            #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki.otherHospital, bearer: boundToken).status == 200)
+            #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki, bearer: boundToken).status == 401)
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
+    }
+}
