@@ -206,6 +206,7 @@ let package = Package(
                 "HubResources",
                 "HubStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
@@ -291,7 +292,7 @@ let package = Package(
         .testTarget(name: "hubTests", dependencies: ["HubTestSupport", "HubConfig", "HubClient"], swiftSettings: swiftSettings),
         .testTarget(
             name: "hubctlTests",
-            dependencies: ["HubTestSupport", "HubConfig", "HubClient"],
+            dependencies: ["HubTestSupport", "HubAccess", "HubAudit", "HubConfig", "HubClient", "HubCrypto"],
             swiftSettings: swiftSettings
         ),
     ]

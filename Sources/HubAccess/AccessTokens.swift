@@ -3,6 +3,7 @@ public import HubAudit
 import HubCrypto
 public import HubStorage
 public import Logging
+import NIOCore
 import PostgresNIO
 
 /// Bearer tokens: opaque, random (256 bits), stored only as their SHA-256, expiring, revocable,
@@ -45,11 +46,14 @@ public struct AccessTokens: Sendable {
     ) async throws -> Issued {
         guard principal.active else { throw AccessError(.unauthenticated, "the principal is inactive", oauthError: "invalid_client") }
         let scopes = requested ?? principal.scopes
-        for scope in scopes where !principal.scopes.contains(scope) {
-            throw AccessError(.invalid, "\(scope) is not granted to \(principal.id)", oauthError: "invalid_scope")
+        let held = principal.scopes.compactMap(Scope.init)
+        for text in scopes {
+            guard let scope = Scope(text), held.contains(where: { $0.covers(scope) }) else {
+                throw AccessError(.invalid, "\(text) is not granted to \(principal.id)", oauthError: "invalid_scope")
+            }
         }
         let token = "hub." + ClientAssertion.base64URLEncode(SecretKey.random(byteCount: 32).bytes)
-        let hash = try SHA256Hash().digest(Array(token.utf8))
+        let hash = try Self.hash(token)
         let lifetime = emergency == nil ? self.lifetime : self.emergencyLifetime
         let seconds = Int(lifetime.components.seconds)
         let now = Date()
@@ -76,7 +80,7 @@ public struct AccessTokens: Sendable {
     /// emergency. Unknown, expired and revoked tokens are all simply not valid (401).
     public func grant(for token: String) async throws -> (Principal, [String], AccessGrant.Emergency?) {
         guard token.utf8.count <= 200 else { throw AccessError(.unauthenticated, "the bearer token is not valid") }
-        let hash = try SHA256Hash().digest(Array(token.utf8))
+        let hash = try Self.hash(token)
         let logger = self.logger
         let row = try await self.database.withConnection("resolve token") { connection in
             let rows = try await connection.query(
@@ -102,11 +106,17 @@ public struct AccessTokens: Sendable {
 
     /// Revokes one token (RFC 7009: revoking an unknown token is not an error).
     public func revoke(_ token: String) async throws {
-        let hash = try SHA256Hash().digest(Array(token.utf8))
+        let hash = try Self.hash(token)
         let logger = self.logger
         try await self.database.withConnection("revoke token") { connection in
             try await connection.run("UPDATE access_tokens SET revoked_at = now() WHERE token_hash = \(hash) AND revoked_at IS NULL", logger: logger)
         }
+    }
+
+    /// What is stored of a token: its SHA-256 (a token has 256 random bits; a slow hash would
+    /// add nothing).
+    static func hash(_ token: String) throws -> ByteBuffer {
+        ByteBuffer(bytes: try SHA256Hash().digest(Array(token.utf8)))
     }
 
     /// Records an assertion's `jti`; false if it was seen before (a replay).

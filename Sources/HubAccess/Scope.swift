@@ -44,6 +44,13 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible {
         "\(self.context.rawValue)/\(self.type?.rawValue ?? "*").\(self.read && self.write ? "*" : self.read ? "read" : "write")"
     }
 
+    /// Whether holding this scope allows everything `other` allows (a token may be narrower
+    /// than its principal: `user/Patient.read` within `user/*.*`).
+    public func covers(_ other: Scope) -> Bool {
+        self.context == other.context && (self.type == nil || self.type == other.type)
+            && (self.read || !other.read) && (self.write || !other.write)
+    }
+
     /// The types a set of scopes lets one read (or write); nil when it covers every type.
     public static func types(_ scopes: [Scope], write: Bool) -> Set<ResourceType>? {
         let granting = scopes.filter { write ? $0.write : $0.read }

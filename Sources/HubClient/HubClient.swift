@@ -19,6 +19,8 @@ public final class HubClient: Sendable {
         /// PEM files of a client certificate and key, for hubs that require mutual TLS.
         public var clientCertificate: String?
         public var clientKey: String?
+        /// A bearer token sent with every request (`Authorization: Bearer …`), if any.
+        public var bearerToken: String?
         /// Limit for one request, connection included.
         public var timeout: Duration = .seconds(10)
         /// Connections kept open to the hub (keep-alive); concurrent requests beyond wait.
@@ -98,6 +100,9 @@ public final class HubClient: Sendable {
     ) async throws(ClientError) -> Reply {
         var request = HTTPClientRequest(url: self.configuration.serverURL + path)
         request.method = HTTPMethod(rawValue: method)
+        if let token = self.configuration.bearerToken, !headers.contains(where: { $0.0.lowercased() == "authorization" }) {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         for (name, value) in headers {
             request.headers.add(name: name, value: value)
         }

@@ -34,7 +34,19 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
 
     public struct Security: Codable, Sendable, Equatable {
         public var cors: Bool
+        public var service: [Service]?
         public var description: String
+    }
+
+    /// A `CodeableConcept` of restful-security-service.
+    public struct Service: Codable, Sendable, Equatable {
+        public struct Coding: Codable, Sendable, Equatable {
+            public var system: String
+            public var code: String
+        }
+
+        public var coding: [Coding]
+        public var text: String?
     }
 
     public struct Resource: Codable, Sendable, Equatable {
@@ -125,7 +137,13 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
                     documentation: "HTTPS only (TLS 1.2 or later).",
                     security: Security(
                         cors: false,
-                        description: "TLS with server certificate; client certificates: \(mutualTLS)."
+                        service: [
+                            Service(
+                                coding: [.init(system: "http://terminology.hl7.org/CodeSystem/restful-security-service", code: "SMART-on-FHIR")],
+                                text: "SMART Backend Services: POST /auth/token (client_credentials, private_key_jwt with ES256 or SM2SM3)"
+                            )
+                        ],
+                        description: "TLS with server certificate; client certificates: \(mutualTLS). Hospital systems authenticate with a registered client certificate or a bearer token; access needs SMART scopes and a care relationship or consent with the patient (docs/security.md). AuditEvent: regulators only."
                     ),
                     resource: resources.isEmpty ? nil : resources,
                     interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) }

@@ -577,9 +577,15 @@ public struct PostgresResourceStore: ResourceStore {
             """,
             logger: logger
         )
-        for try await (key, existing) in rows.decode((String, String).self) {
+        for try await (key, _) in rows.decode((String, String).self) {
             let system = key.split(separator: "|").first.map(String.init) ?? ""
-            var error = ResourceError(.conflict, .duplicate, "a Patient with this \(system) identifier exists: Patient/\(existing)", expression: ["Patient.identifier"])
+            // Not which Patient: the caller may not be allowed to see it. Registering the patient
+            // (conditional create) finds it, relates the caller's organization, and is audited.
+            var error = ResourceError(
+                .conflict, .duplicate,
+                "a Patient with this \(system) identifier exists; register the patient with If-None-Exist: identifier=\(system)|<value>",
+                expression: ["Patient.identifier"]
+            )
             error.entry = owner[key]
             throw error
         }

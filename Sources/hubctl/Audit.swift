@@ -157,7 +157,7 @@ struct Audit: AsyncParsableCommand {
         try? await client.shutdown()
         switch reply.status {
         case 200: return reply
-        case 401, 403: throw CLIFailure(message: "denied (\(reply.status)): present a client certificate the hub accepts (--cert, --key)", exitCode: 4).exit()
+        case 401, 403: throw CLIFailure(message: "denied (\(reply.status)): log in (`hubctl login`) or present a registered client certificate (--cert, --key)", exitCode: 4).exit()
         case 404: throw CLIFailure(message: "not found (\(reply.status))", exitCode: 3).exit()
         default: throw CLIFailure(message: "the hub answered \(reply.status)").exit()
         }

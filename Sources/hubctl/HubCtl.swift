@@ -14,7 +14,7 @@ struct HubCtl: AsyncParsableCommand {
             when it is not signed by a CA in the system trust store.
             """,
         version: HubVersion.current,
-        subcommands: [Status.self, Audit.self, Version.self]
+        subcommands: [Status.self, Login.self, Logout.self, BreakGlass.self, Audit.self, Version.self]
     )
 }
 
@@ -32,14 +32,29 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "PEM key of the client certificate (default: $HUBCTL_KEY).")
     var key: String?
 
-    func makeClient() throws -> HubClient {
+    @Option(name: .customLong("token-file"), help: "Where `hubctl login` keeps the bearer token (default: $HUBCTL_TOKEN_FILE or ~/.config/hubctl/token).")
+    var tokenFile: String?
+
+    var serverURL: String {
+        self.server ?? ProcessInfo.processInfo.environment["HUBCTL_SERVER"] ?? "https://127.0.0.1:8443"
+    }
+
+    /// The token file in use.
+    var tokenPath: String {
         let environment = ProcessInfo.processInfo.environment
-        let configuration = HubClient.Configuration(
-            serverURL: self.server ?? environment["HUBCTL_SERVER"] ?? "https://127.0.0.1:8443",
+        return self.tokenFile ?? environment["HUBCTL_TOKEN_FILE"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config/hubctl/token").path
+    }
+
+    func makeClient(sendingToken: Bool = true) throws -> HubClient {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = HubClient.Configuration(
+            serverURL: self.serverURL,
             caCertificate: self.ca ?? environment["HUBCTL_CA"],
             clientCertificate: self.cert ?? environment["HUBCTL_CERT"],
             clientKey: self.key ?? environment["HUBCTL_KEY"]
         )
+        if sendingToken { configuration.bearerToken = try TokenFile(path: self.tokenPath).read() }
         do {
             return try HubClient(configuration: configuration)
         } catch {

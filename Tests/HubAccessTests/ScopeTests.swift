@@ -31,3 +31,15 @@ import Testing
         #expect(Scope.types(["system/*.read"].compactMap(Scope.init), write: true) == [])
     }
 }
+
+@Suite struct ScopeCoverageTests {
+    @Test func aTokenMayBeNarrowerThanItsPrincipal() throws {
+        let all = try #require(Scope("user/*.*"))
+        #expect(all.covers(try #require(Scope("user/Patient.read"))))
+        #expect(all.covers(try #require(Scope("user/Observation.cud"))))
+        #expect(!all.covers(try #require(Scope("system/Patient.read"))))
+        let readPatients = try #require(Scope("user/Patient.read"))
+        #expect(!readPatients.covers(try #require(Scope("user/Patient.write"))))
+        #expect(!readPatients.covers(try #require(Scope("user/*.read"))))
+    }
+}

@@ -133,7 +133,8 @@ import Testing
             await #expect {
                 try await store.transaction(twice.prefix(2).map { $0 }, audit: .test)
             } throws: { error in
-                (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.contains("Patient/\(created[7].id)") == true
+                (error as? ResourceError)?.code == .conflict && (error as? ResourceError)?.diagnostics.contains("If-None-Exist") == true
+                    && (error as? ResourceError)?.diagnostics.contains(created[7].id) == false
             }
             let all = try await store.search(try SearchQuery(type: .patient, parameters: [("_summary", "count")], lenient: false))
             #expect(all.total == 50)

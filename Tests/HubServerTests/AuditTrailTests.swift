@@ -51,7 +51,7 @@ import Testing
 
             let records = try await Self.verifiedLog(hub, pki: pki)
             // Writes: one per resource created, each naming its patient and version.
-            let creates = records.filter { $0.action == .create && $0.status == 201 }
+            let creates = records.filter { $0.interaction == "create" && $0.status == 201 }
             #expect(creates.count == 6)
             for patient in patients {
                 #expect(creates.contains { $0.patient == patient && $0.entities == ["Patient/\(patient)/_history/1"] })

@@ -42,7 +42,7 @@ import Testing
                 // against the same signed checkpoint.
                 for statement in [
                     "ALTER TABLE audit_log DISABLE TRIGGER USER",
-                    "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), '\"R\"', '\"C\"'), 'UTF8') WHERE idx = 2",
+                    "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), '\"R\"', '\"C\"'), 'UTF8') WHERE idx = (SELECT min(idx) FROM audit_log WHERE action = 'R')",
                     "ALTER TABLE audit_log ENABLE TRIGGER USER",
                 ] {
                     try await TestDatabase.execute(url, statement)

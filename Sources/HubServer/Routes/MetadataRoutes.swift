@@ -19,7 +19,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             fhirVersion: HubVersion.fhirVersion,
             baseURL: nil,
             date: formatter.string(from: startedAt),
-            resources: ResourceType.allCases.map(Self.resource),
+            resources: ResourceType.allCases.map(Self.resource) + [Self.auditEvent],
             systemInteractions: ["transaction", "batch", "history-system"],
             mutualTLS: mutualTLS.rawValue
         )
@@ -60,6 +60,26 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         if type == .patient {
             resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
         }
+        return resource
+    }
+
+    /// The audit trail, read-only, for regulators (``AuditEventRoutes``).
+    static var auditEvent: CapabilityStatement.Resource {
+        var resource = CapabilityStatement.Resource(
+            type: "AuditEvent",
+            interaction: [CapabilityStatement.Interaction(code: "search-type")],
+            searchParam: [
+                .init(name: "patient", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-patient"),
+                .init(name: "agent", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-agent",
+                      documentation: "the hub's id of the requesting client"),
+                .init(name: "date", type: "date", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-date", documentation: "prefixes ge and lt"),
+                .init(name: "organization", type: "token", documentation: "the hub's id of the requesting organization"),
+            ]
+        )
+        resource.versioning = "no-version"
+        resource.readHistory = false
+        resource.updateCreate = false
+        resource.conditionalCreate = false
         return resource
     }
 
