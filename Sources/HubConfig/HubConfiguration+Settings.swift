@@ -212,6 +212,14 @@ extension HubConfiguration {
             current: { String($0.audit.checkpointIntervalSeconds) }
         ),
         Setting(
+            name: "audit.record_reads", summary: "benchmarks only: false stops recording reads (needs HUB_BENCHMARK_ONLY=1)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.recordReads = try entry.boolean("audit.record_reads")
+            },
+            current: { String($0.audit.recordReads) }
+        ),
+        Setting(
             name: "access.token_lifetime_minutes", summary: "how long a bearer token lives (default 60)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -127,6 +127,10 @@ public struct HubConfiguration: Sendable, Equatable {
         public var origin: String = "hub.local/audit"
         /// How often a checkpoint is signed when the log has grown. Default 10 s.
         public var checkpointIntervalSeconds: Int = 10
+        /// Whether reads, searches and denials are recorded. Always, except to measure what
+        /// recording costs: `hub serve` refuses `false` unless `HUB_BENCHMARK_ONLY=1` is set.
+        /// Writes are recorded in their transaction regardless.
+        public var recordReads: Bool = true
 
         public init() {}
     }

@@ -86,7 +86,7 @@ public enum HubApplication {
         )
         let authenticator = Authenticator(directory: directory, tokens: tokens, registry: registry)
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-        router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter))
+        router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
 

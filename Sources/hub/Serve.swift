@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import HubAudit
 import HubConfig
@@ -18,8 +19,17 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try await self.reportingFailures {
             let configuration = try self.options.load()
+            if !configuration.audit.recordReads, ProcessInfo.processInfo.environment["HUB_BENCHMARK_ONLY"] != "1" {
+                throw FailureExit(
+                    message: "audit.record_reads = false is for measuring the audit trail's cost only: set HUB_BENCHMARK_ONLY=1 to confirm",
+                    code: .configuration
+                )
+            }
             let runtime = try Runtime(configuration: configuration)
             let logger = runtime.logger
+            if !configuration.audit.recordReads {
+                logger.warning("BENCHMARK MODE: reads, searches and denials are not audited")
+            }
             let validator: ResourceValidator
             do throws(ConfigurationError) {
                 validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)

@@ -16,9 +16,12 @@ import Synchronization
 public struct AuditMiddleware: RouterMiddleware {
     public typealias Context = HubRequestContext
     let writer: AuditWriter
+    /// False only in benchmarks that measure what recording costs (`audit.record_reads`).
+    let recordReads: Bool
 
-    public init(writer: AuditWriter) {
+    public init(writer: AuditWriter, recordReads: Bool = true) {
         self.writer = writer
+        self.recordReads = recordReads
     }
 
     public func handle(
@@ -29,6 +32,7 @@ public struct AuditMiddleware: RouterMiddleware {
         let path = request.uri.path
         guard Self.isAudited(path) else { return try await next(request, context) }
         let response = try await next(request, context)
+        guard self.recordReads else { return response }
         let records = Self.records(request: request, context: context, status: Int(response.status.code))
         guard !records.isEmpty else { return response }
         do {
