@@ -142,6 +142,7 @@ let package = Package(
         .executableTarget(
             name: "hub",
             dependencies: [
+                "HubWorkflows",
                 "HubAccess",
                 "HubAudit",
                 "HubConfig",
@@ -211,6 +212,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Workflows across hospitals (issue #6): rules that writes entail beyond validation —
+        // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
+        .target(
+            name: "HubWorkflows",
+            dependencies: ["HubAudit", "HubFHIR", "HubResources"],
+            swiftSettings: swiftSettings
+        ),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
         // for tests, fixtures and the benchmark loader; never real data.
         .target(name: "HubSynthetic", swiftSettings: swiftSettings),
@@ -220,6 +228,7 @@ let package = Package(
             name: "HubTestSupport",
             dependencies: [
                 "HubAccess",
+                "HubWorkflows",
                 "HubAudit",
                 "HubSynthetic",
                 "HubConfig",
@@ -251,6 +260,11 @@ let package = Package(
         .testTarget(
             name: "HubAccessTests",
             dependencies: ["HubAccess", "HubAudit", "HubCrypto", "HubFHIR", "HubResources", "HubStorage", "HubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HubWorkflowsTests",
+            dependencies: ["HubWorkflows", "HubAudit", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),

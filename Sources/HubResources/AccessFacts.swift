@@ -5,7 +5,7 @@ import HubStorage
 /// What a write tells access control (``RecordAccess``): the care relationship a resource
 /// establishes, and the sharing rules of a patient's Consent. The store keeps both in the write's
 /// transaction, so a decision never sees a record without the facts that go with it.
-struct AccessFacts: Sendable, Equatable {
+struct AccessFacts: Sendable {
     /// A care relationship: `organization` treats `patient` on the strength of `basis`.
     struct Care: Sendable, Equatable {
         var patient: String
@@ -25,6 +25,10 @@ struct AccessFacts: Sendable, Equatable {
     /// The resource the facts come from (`Type/id`); a new version replaces its facts.
     var source: String
     var care: Care?
+    /// An appointment's Slots: the organizations that published them treat the patient too
+    /// (a booking at another hospital relates that hospital). Resolved in SQL, in the write's
+    /// statement.
+    var bookedSlots: (patient: String, slots: [String])?
     var consentRules: [ConsentRule] = []
 
     init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
@@ -50,6 +54,13 @@ struct AccessFacts: Sendable, Equatable {
         case .encounter, .appointment:
             if let patient, let writer, !Self.inactiveStatuses.contains(status) {
                 self.care = Care(patient: patient, organization: writer, basis: self.source)
+            }
+            if type == .appointment, let patient, !Self.inactiveStatuses.contains(status) {
+                let slots = (resource["slot"]?.arrayValue ?? []).compactMap { value -> String? in
+                    guard let reference = value.objectValue?["reference"]?.stringValue, reference.hasPrefix("Slot/") else { return nil }
+                    return String(reference.dropFirst("Slot/".count))
+                }
+                if !slots.isEmpty { self.bookedSlots = (patient, slots) }
             }
         case .task:
             // A referral accepted by its owner relates the owner, whoever wrote the Task.
@@ -108,6 +119,25 @@ struct AccessFacts: Sendable, Equatable {
                 """
                 care AS (INSERT INTO care_relationships (patient_id, organization_id, basis)
                 SELECT DISTINCT p, o, b FROM unnest(\(sql.bind(care.map(\.patient)))::text[], \(sql.bind(care.map(\.organization)))::text[], \(sql.bind(care.map(\.basis)))::text[]) AS w(p, o, b)
+                ON CONFLICT DO NOTHING)
+                """
+            )
+        }
+        var booked: (patients: [String], slots: [String], bases: [String]) = ([], [], [])
+        for fact in facts {
+            guard let (patient, slots) = fact.bookedSlots else { continue }
+            for slot in slots {
+                booked.patients.append(patient)
+                booked.slots.append(slot)
+                booked.bases.append(fact.source)
+            }
+        }
+        if !booked.slots.isEmpty {
+            members.append(
+                """
+                care_slots AS (INSERT INTO care_relationships (patient_id, organization_id, basis)
+                SELECT DISTINCT w.p, s.organization, w.b FROM unnest(\(sql.bind(booked.patients))::text[], \(sql.bind(booked.slots))::text[], \(sql.bind(booked.bases))::text[]) AS w(p, s, b)
+                JOIN resources s ON s.type = 'Slot' AND s.id = w.s AND s.organization IS NOT NULL
                 ON CONFLICT DO NOTHING)
                 """
             )

@@ -101,10 +101,11 @@ public struct PostgresResourceStore: ResourceStore {
                     }
                 } catch let error as ResourceError where writes.count > 1 {
                     var located = error
-                    if let entry = error.entry.map({ index + $0 }) ?? (end > index ? nil : index) {
+                    let entry = error.entry.map({ index + $0 }) ?? (end > index ? nil : index)
+                    if let entry {
                         located.diagnostics = "entry \(entry): \(error.diagnostics)"
                     }
-                    located.entry = nil
+                    located.entry = entry
                     throw located
                 }
             }

@@ -37,8 +37,8 @@ public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible
     public var expression: [String]?
     /// Further problems found in the same resource, reported together.
     public var additionalIssues: [OperationOutcome.Issue] = []
-    /// Which of a batch of writes failed (counted within the batch), while the store locates it.
-    var entry: Int?
+    /// Which of a run of writes failed (its position in the list the store was given).
+    public internal(set) var entry: Int?
 
     public init(_ code: Code, _ issueType: OperationOutcome.Issue.IssueType, _ diagnostics: String, expression: [String]? = nil) {
         self.code = code

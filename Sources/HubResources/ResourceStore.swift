@@ -57,4 +57,11 @@ public enum WriteOperation: Sendable {
     case create(ResourceType, id: String?, JSONObject)
     case update(ResourceType, id: String, JSONObject, ifMatch: Int?)
     case delete(ResourceType, id: String)
+
+    /// The type written.
+    public var type: ResourceType {
+        switch self {
+        case .create(let type, _, _), .update(let type, _, _, _), .delete(let type, _): type
+        }
+    }
 }

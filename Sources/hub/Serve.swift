@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import HubAudit
 import HubConfig
+import HubWorkflows
 import HubCrypto
 import HubResources
 import HubServer
@@ -52,7 +53,10 @@ struct Serve: AsyncParsableCommand {
                         migrator: runtime.migrator,
                         suite: runtime.suite,
                         keyStore: runtime.keyStore,
-                        resources: runtime.resourceStore(identifierSystems: validator.identifierSystems),
+                        resources: WorkflowStore(
+                            base: runtime.resourceStore(identifierSystems: validator.identifierSystems),
+                            rules: WorkflowStore.hubRules
+                        ),
                         validator: validator,
                         auditLog: auditLog,
                         auditWriter: AuditWriter(log: auditLog),

@@ -1,6 +1,7 @@
 import Foundation
 public import HubAccess
 import HubAudit
+import HubWorkflows
 public import HubClient
 public import HubConfig
 import HubCrypto
@@ -180,7 +181,7 @@ public enum TestHub {
                 migrator: migrator,
                 suite: suite,
                 keyStore: keyStore,
-                resources: resources,
+                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules),
                 validator: validator,
                 auditLog: auditLog,
                 auditWriter: AuditWriter(log: auditLog),

@@ -1,0 +1,106 @@
+public import Foundation
+public import HubAudit
+public import HubFHIR
+public import HubResources
+
+/// A ``ResourceStore`` that applies ``WriteRule``s: every write of a governed type is expanded
+/// into the writes it entails, and all of them commit in one transaction or none do. Reads pass
+/// through unchanged.
+///
+/// Being a store itself, it serves the REST routes and transaction Bundles alike.
+public struct WorkflowStore: ResourceStore {
+    let base: any ResourceStore
+    let rules: [ResourceType: any WriteRule]
+
+    /// The rules the hub enforces.
+    public static var hubRules: [any WriteRule] { [AppointmentBooking()] }
+
+    public init(base: any ResourceStore, rules: [any WriteRule]) {
+        self.base = base
+        self.rules = Dictionary(rules.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
+    }
+
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
+    }
+
+    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
+    }
+
+    public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
+        guard operations.contains(where: { self.rules[$0.type] != nil }) else {
+            return try await self.base.transaction(operations, access: access, audit: audit)
+        }
+        // Creates get their ids now, so that what a rule derives can name them.
+        var expanded: [WriteOperation] = []
+        var origin: [(original: Int, derived: DerivedWrite?)] = []
+        for (index, operation) in operations.enumerated() {
+            var operation = operation
+            if case .create(let type, nil, let resource) = operation {
+                operation = .create(type, id: UUID().uuidString.lowercased(), resource)
+            }
+            guard let rule = self.rules[operation.type] else {
+                expanded.append(operation)
+                origin.append((index, nil))
+                continue
+            }
+            let derived = try await rule.expand(operation, store: self.base, access: access)
+            expanded.append(operation)
+            origin.append((index, nil))
+            for write in derived {
+                expanded.append(write.operation)
+                origin.append((index, write))
+            }
+        }
+        let results: [StoredResource]
+        do {
+            results = try await self.base.transaction(expanded, access: access, audit: audit)
+        } catch var error as ResourceError {
+            guard let entry = error.entry, entry < origin.count else { throw error }
+            if let derived = origin[entry].derived, [.preconditionFailed, .notFound, .gone].contains(error.code) {
+                throw ResourceError(.conflict, .conflict, derived.conflict, expression: derived.expression.map { [$0] })
+            }
+            // Number the failing write as the caller did.
+            let prefix = "entry \(entry): "
+            if error.diagnostics.hasPrefix(prefix) {
+                let rest = String(error.diagnostics.dropFirst(prefix.count))
+                error.diagnostics = operations.count > 1 ? "entry \(origin[entry].original): \(rest)" : rest
+            }
+            throw error
+        }
+        return zip(origin, results).filter { $0.0.derived == nil }.map(\.1)
+    }
+
+    public func read(_ type: ResourceType, id: String, access: RecordAccess) async throws -> StoredResource {
+        try await self.base.read(type, id: id, access: access)
+    }
+
+    public func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess) async throws -> StoredResource {
+        try await self.base.read(type, id: id, version: version, access: access)
+    }
+
+    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
+        try await self.base.history(type, id: id, count: count, access: access)
+    }
+
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?) {
+        try await self.base.history(type, since: since, count: count, after: cursor, access: access)
+    }
+
+    public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {
+        try await self.base.search(query, access: access)
+    }
+
+    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+        try await self.base.everything(patientID: patientID, count: count, after: cursor, access: access)
+    }
+
+    public func register(patientID: String, access: RecordAccess) async throws {
+        try await self.base.register(patientID: patientID, access: access)
+    }
+}

@@ -1,0 +1,30 @@
+public import HubAudit
+public import HubResources
+
+/// Rules a write of one resource type must follow beyond validation: the other writes it
+/// entails, applied in the same transaction (an Appointment takes its Slot), and the refusals it
+/// entails (a status that may not follow the current one).
+public protocol WriteRule: Sendable {
+    /// The type whose writes this rule governs.
+    var type: ResourceType { get }
+
+    /// The writes `operation` entails, after checking it may happen; `store` reads what the
+    /// decision needs (with the caller's `access`).
+    func expand(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> [DerivedWrite]
+}
+
+/// A write a rule adds, and what to tell the caller when it fails because what it depends on
+/// changed meanwhile (the Slot was taken by a concurrent booking).
+public struct DerivedWrite: Sendable {
+    public var operation: WriteOperation
+    /// The 409's diagnostics when this write's precondition fails.
+    public var conflict: String
+    /// The FHIRPath of the element the conflict is about.
+    public var expression: String?
+
+    public init(_ operation: WriteOperation, conflict: String, expression: String? = nil) {
+        self.operation = operation
+        self.conflict = conflict
+        self.expression = expression
+    }
+}
