@@ -1,4 +1,4 @@
-public import HubAudit
+public import HubFHIR
 public import HubResources
 
 /// Rules a write of one resource type must follow beyond validation: the other writes it
