@@ -29,6 +29,8 @@ struct AccessFacts: Sendable {
     /// (a booking at another hospital relates that hospital). Resolved in SQL, in the write's
     /// statement.
     var bookedSlots: (patient: String, slots: [String])?
+    /// Records shared with an organization: `(type, id, organization)`.
+    var shares: [(type: String, id: String, organization: String)] = []
     var consentRules: [ConsentRule] = []
 
     init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
@@ -63,10 +65,25 @@ struct AccessFacts: Sendable {
                 if !slots.isEmpty { self.bookedSlots = (patient, slots) }
             }
         case .task:
-            // A referral accepted by its owner relates the owner, whoever wrote the Task.
+            // A referral is visible to its owner from the start (the Task and what it is based
+            // on); accepted, it relates the owner to the patient, whoever wrote the Task.
             let owner = resource["owner"]?.objectValue?["reference"]?.stringValue
-            if let patient, let owner, owner.hasPrefix("Organization/"), Self.acceptedTaskStatuses.contains(status) {
-                self.care = Care(patient: patient, organization: String(owner.dropFirst("Organization/".count)), basis: self.source)
+            if let owner, owner.hasPrefix("Organization/") {
+                let organization = String(owner.dropFirst("Organization/".count))
+                self.shares.append((type.rawValue, id, organization))
+                for basedOn in resource["basedOn"]?.arrayValue ?? [] {
+                    guard let reference = basedOn.objectValue?["reference"]?.stringValue, reference.hasPrefix("ServiceRequest/") else { continue }
+                    self.shares.append(("ServiceRequest", String(reference.dropFirst("ServiceRequest/".count)), organization))
+                }
+                if let patient, Self.acceptedTaskStatuses.contains(status) {
+                    self.care = Care(patient: patient, organization: organization, basis: self.source)
+                }
+            }
+        case .serviceRequest:
+            // A request addressed to organizations (a referral's performer) is visible to them.
+            for performer in resource["performer"]?.arrayValue ?? [] {
+                guard let reference = performer.objectValue?["reference"]?.stringValue, reference.hasPrefix("Organization/") else { continue }
+                self.shares.append((type.rawValue, id, String(reference.dropFirst("Organization/".count))))
             }
         case .consent:
             if let patient, status == "active" { self.consentRules = Self.rules(of: resource, patient: patient) }
@@ -142,6 +159,16 @@ struct AccessFacts: Sendable {
                 """
             )
         }
+        let shares = facts.flatMap { fact in fact.shares.map { (fact.source, $0) } }
+        if !shares.isEmpty {
+            members.append(
+                """
+                shares AS (INSERT INTO resource_shares (type, id, organization_id, basis)
+                SELECT DISTINCT t, i, o, b FROM unnest(\(sql.bind(shares.map(\.1.type)))::text[], \(sql.bind(shares.map(\.1.id)))::text[], \(sql.bind(shares.map(\.1.organization)))::text[], \(sql.bind(shares.map(\.0)))::text[]) AS w(t, i, o, b)
+                ON CONFLICT DO NOTHING)
+                """
+            )
+        }
         var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String]) = ([], [], [], [], [], [])
         for fact in facts {
             for rule in fact.consentRules {
@@ -172,6 +199,7 @@ struct AccessFacts: Sendable {
         return [
             "uncare AS (DELETE FROM care_relationships WHERE basis = ANY(\(list)))",
             "unconsent AS (DELETE FROM consent_rules WHERE consent_id = ANY(\(consents)))",
+            "unshare AS (DELETE FROM resource_shares WHERE basis = ANY(\(list)))",
         ]
     }
 }

@@ -413,45 +413,53 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     /// A restricted caller writes only where it may see: every resource it changes, and the
-    /// patient of every resource it creates (unless the same writes create that patient).
+    /// patient of every resource it creates or moves to another patient (unless the same writes
+    /// create that patient). A record shared with the caller (a referral addressed to it) may be
+    /// changed without seeing the rest of the patient's records.
     /// Checked before the transaction; a consent withdrawn meanwhile applies from the next write.
     func checkWritable(_ writes: [PreparedWrite], access: RecordAccess) async throws {
         var changed: [String] = []
-        var patients: Set<String> = []
         var creating: Set<String> = []
         for write in writes {
             try access.require(write.type, write: true)
             switch write.kind {
-            case .create:
-                if write.type == .patient { creating.insert(write.id) } else if let patient = write.patient { patients.insert(patient) }
-            case .update, .delete:
-                changed.append("\(write.type.rawValue)/\(write.id)")
-                if let patient = write.patient, write.type != .patient { patients.insert(patient) }
+            case .create where write.type == .patient: creating.insert(write.id)
+            case .create: break
+            case .update, .delete: changed.append("\(write.type.rawValue)/\(write.id)")
             }
         }
-        patients.subtract(creating)
-        guard access.rule != .unrestricted, !changed.isEmpty || !patients.isEmpty else { return }
+        let candidates = Set(writes.compactMap { $0.type == .patient ? nil : $0.patient }).subtracting(creating)
+        guard access.rule != .unrestricted, !changed.isEmpty || !candidates.isEmpty else { return }
         var sql = SQLBuilder()
         let condition = RecordAccess(access.rule).condition("r", sql: &sql)
         let keys = sql.bind(changed)
-        let patientList = sql.bind(patients.sorted())
+        let patientList = sql.bind(candidates.sorted())
         let statement = sql.query(
             """
-            SELECT r.type || '/' || r.id, (\(condition)) FROM resources r
+            SELECT r.type || '/' || r.id, (\(condition)), r.patient_id FROM resources r
             WHERE (r.type || '/' || r.id) = ANY(\(keys)) OR (r.type = 'Patient' AND r.id = ANY(\(patientList)) AND NOT r.deleted)
             """
         )
         let logger = self.logger
-        let visible = try await self.database.withConnection("check access") { connection in
+        let rows = try await self.database.withConnection("check access") { connection in
             let rows = try await connection.query(statement, logger: logger)
-            var visible: [String: Bool] = [:]
-            for try await (key, allowed) in rows.decode((String, Bool).self) { visible[key] = allowed }
-            return visible
+            var found: [String: (visible: Bool, patient: String?)] = [:]
+            for try await (key, allowed, patient) in rows.decode((String, Bool, String?).self) { found[key] = (allowed, patient) }
+            return found
         }
-        for key in changed where visible[key] == false {
+        for key in changed where rows[key]?.visible == false {
             throw ResourceError(.notFound, .notFound, "\(key) does not exist")
         }
-        for patient in patients.sorted() where visible["Patient/\(patient)"] != true {
+        var patients: Set<String> = []
+        for write in writes where write.type != .patient {
+            guard let patient = write.patient, !creating.contains(patient) else { continue }
+            if case .create = write.kind {
+                patients.insert(patient)
+            } else if rows["\(write.type.rawValue)/\(write.id)"]?.patient != patient {
+                patients.insert(patient)
+            }
+        }
+        for patient in patients.sorted() where rows["Patient/\(patient)"]?.visible != true {
             throw ResourceError(
                 .forbidden, .forbidden,
                 "no access to the records of Patient/\(patient): the organization has no care relationship or consent for this patient"

@@ -11,7 +11,8 @@ import HubStorage
 /// - O has a care relationship with the patient, and no active Consent denies sharing with O
 ///   (by name or with everyone) — the Patient resource itself stays visible under a denial, so
 ///   that the hospital treating the patient can still identify them, or
-/// - the caller declared an emergency for this patient (break-glass).
+/// - the caller declared an emergency for this patient (break-glass), or
+/// - the record itself is shared with O (a referral addressed to O: its Task and ServiceRequest).
 public struct RecordAccess: Sendable, Equatable {
     public enum Rule: Sendable, Equatable {
         /// The hub's own jobs and tools (migrations, benchmarks, tests of the store).
@@ -67,6 +68,7 @@ public struct RecordAccess: Sendable, Equatable {
             conditions.append(
                 """
                 (\(patient) IS NULL OR \(r).organization = \(o)\(emergency)
+                  OR EXISTS (SELECT 1 FROM resource_shares s WHERE s.type = \(r).type AND s.id = \(r).id AND s.organization_id = \(o))
                   OR (EXISTS (\(rules) AND k.permit AND k.organization_id = \(o))
                       AND NOT EXISTS (\(rules) AND NOT k.permit AND k.organization_id = \(o)))
                   OR (EXISTS (SELECT 1 FROM care_relationships c WHERE c.patient_id = \(patient) AND c.organization_id = \(o))

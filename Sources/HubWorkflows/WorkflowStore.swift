@@ -13,7 +13,7 @@ public struct WorkflowStore: ResourceStore {
     let rules: [ResourceType: any WriteRule]
 
     /// The rules the hub enforces.
-    public static var hubRules: [any WriteRule] { [AppointmentBooking()] }
+    public static var hubRules: [any WriteRule] { [AppointmentBooking(), ReferralWorkflow()] }
 
     public init(base: any ResourceStore, rules: [any WriteRule]) {
         self.base = base
