@@ -108,6 +108,8 @@ let package = Package(
             name: "HubServer",
             dependencies: [
                 "HubAccess",
+                "HubHL7",
+                "HubWorkflows",
                 "HubAudit",
                 "HubConfig",
                 "HubCrypto",
@@ -212,11 +214,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HL7 v2 (ER7) messages: parsing, ORU^R01 lab results as FHIR resources, ACKs. Pure: no
+        // storage, no network.
+        .target(name: "HubHL7", dependencies: ["HubFHIR"], swiftSettings: swiftSettings),
         // Workflows across hospitals (issue #6): rules that writes entail beyond validation —
         // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
         .target(
             name: "HubWorkflows",
-            dependencies: ["HubAudit", "HubFHIR", "HubResources"],
+            dependencies: ["HubAudit", "HubFHIR", "HubHL7", "HubResources"],
             swiftSettings: swiftSettings
         ),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
@@ -267,6 +272,7 @@ let package = Package(
             dependencies: ["HubWorkflows", "HubAudit", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HubHL7Tests", dependencies: ["HubHL7", "HubFHIR"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HubResourcesTests",

@@ -1,5 +1,6 @@
 import Foundation
 import HubAccess
+import HubWorkflows
 public import HubAudit
 public import HubCrypto
 public import HubResources
@@ -103,6 +104,7 @@ public enum HubApplication {
         AuditLogRoutes(log: dependencies.auditLog).add(to: router)
         AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
         AdminRoutes(directory: directory).add(to: router)
+        HL7Routes(intake: LabResultIntake(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
 
         let server: HTTPServerBuilder
         do {

@@ -48,7 +48,7 @@ public struct AuditMiddleware: RouterMiddleware {
     }
 
     static func isAudited(_ path: String) -> Bool {
-        ["/fhir", "/audit", "/admin", "/auth"].contains { path == $0 || path.hasPrefix($0 + "/") }
+        ["/fhir", "/audit", "/admin", "/auth", "/hl7v2"].contains { path == $0 || path.hasPrefix($0 + "/") }
     }
 
     static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {

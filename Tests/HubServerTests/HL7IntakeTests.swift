@@ -1,0 +1,70 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+/// Lab results over HL7 v2 (issue #6): an ORU^R01 posted by a hospital's lab system becomes a
+/// DiagnosticReport with its Observations, all or nothing, answered with an ACK.
+@Suite struct HL7IntakeTests {
+    static let er7 = [("Content-Type", "x-application/hl7-v2+er7")]
+
+    static func oru(residentID: String, value: String = "5.6", control: String = "MSG1") -> [UInt8] {
+        Array([
+            "MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|\(control)|P|2.5",
+            "PID|1||\(residentID)^^^^NNCHN||张^伟",
+            "OBR|1|ORD-1|FIL-9|24323-8^Comprehensive metabolic 2000 panel^LN|||202611280830|||||||||||||||202611281030|||F",
+            "OBX|1|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.6|mmol/L^^UCUM|3.9-6.1|N|||F",
+            "OBX|2|NM|2823-3^Potassium [Moles/volume] in Serum or Plasma^LN||\(value)|mmol/L^^UCUM|3.5-5.3|H|||F",
+        ].joined(separator: "\r").utf8) + [13]
+    }
+
+    static func acknowledgement(_ reply: HubClient.Reply) -> (code: String, text: String) {
+        let msa = reply.text.split(separator: "\r").first { $0.hasPrefix("MSA|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) } ?? []
+        return (msa.count > 1 ? String(msa[1]) : "", reply.text)
+    }
+
+    @Test func aLabResultArrivesAsHL7v2AndIsStoredWhole() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 95)
+            let person = people.person()
+            let patient = try #require(try jsonObject(try await hub.send(
+                "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON(person).utf8), presenting: pki
+            ))["id"] as? String)
+
+            let stored = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki)
+            #expect(stored.status == 200)
+            #expect(stored.headers.first { $0.name.lowercased() == "content-type" }?.value == "x-application/hl7-v2+er7")
+            let ack = Self.acknowledgement(stored)
+            #expect(ack.code == "AA", "\(ack.text)")
+            #expect(ack.text.contains("|MSG1|"))
+            let reports = try jsonObject(try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&_include=DiagnosticReport:result", presenting: pki))
+            let resources = ((reports["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
+            #expect(resources.filter { $0["resourceType"] as? String == "DiagnosticReport" }.count == 1)
+            let observations = resources.filter { $0["resourceType"] as? String == "Observation" }
+            #expect(observations.count == 2)
+            let potassium = try #require(observations.first { (($0["code"] as? [String: Any])?["coding"] as? [[String: Any]])?.first?["code"] as? String == "2823-3" })
+            #expect(((potassium["performer"] as? [[String: Any]])?.first?["reference"]) as? String == "Organization/\(TestHub.Identities.hospital)")
+            #expect(((potassium["interpretation"] as? [[String: Any]])?.first?["coding"] as? [[String: Any]])?.first?["code"] as? String == "H")
+
+            // A malformed result: AE naming OBX(5)-5, and nothing of the message is stored.
+            let malformed = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, value: "high", control: "MSG2"), presenting: pki)
+            let refused = Self.acknowledgement(malformed)
+            #expect(refused.code == "AE")
+            #expect(refused.text.contains("ERR||OBX^5^5|102"))
+            let count = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
+            #expect(count["total"] as? Int == 2)
+            // A patient the sender may not see is unknown to it; another message type is refused.
+            let other = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, control: "MSG3"), presenting: pki.otherHospital)
+            #expect(Self.acknowledgement(other).code == "AE")
+            #expect(other.text.contains("PID^2^3|204"))
+            let adt = String(decoding: Self.oru(residentID: person.residentID), as: UTF8.self).replacingOccurrences(of: "ORU^R01^ORU_R01", with: "ADT^A01^ADT_A01")
+            #expect(Self.acknowledgement(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Array(adt.utf8), presenting: pki)).code == "AR")
+            // Not HL7: 415; not a hospital system: 403; no credentials: 401.
+            #expect(try await hub.send("POST", "/hl7v2", headers: [("Content-Type", "text/plain")], body: Self.oru(residentID: person.residentID), presenting: pki).status == 415)
+            #expect(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki.regulator).status == 403)
+            #expect(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID)).status == 401)
+        }
+    }
+}
