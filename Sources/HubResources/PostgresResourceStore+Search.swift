@@ -158,6 +158,41 @@ extension PostgresResourceStore {
         return included
     }
 
+    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+        // The patient must be visible (404 otherwise), like $everything.
+        _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
+        var sql = SQLBuilder()
+        let codeFilter = codes.isEmpty ? "" : " AND c.code = ANY(\(sql.bind(codes)))"
+        let text = """
+            SELECT type, id, version, last_updated, body FROM (
+              SELECT r.type, r.id, r.version, r.last_updated, v.body,
+                     row_number() OVER (PARTITION BY c.system, c.code ORDER BY d.high DESC NULLS LAST, r.id) AS rank
+              FROM resources r
+              JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+              JOIN search_token c ON c.type = r.type AND c.id = r.id AND c.param = 'code'\(codeFilter)
+              LEFT JOIN search_date d ON d.type = r.type AND d.id = r.id AND d.param = 'date'
+              WHERE r.type = 'Observation' AND r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
+                AND \(access.condition("r", sql: &sql))
+            ) ranked WHERE rank <= \(sql.bind(max))
+            ORDER BY id
+            """
+        let statement = sql.query(text)
+        let logger = self.logger
+        let rows = try await self.database.withConnection("lastn") { connection in
+            let rows = try await connection.query(statement, logger: logger)
+            var result: [(String, String, Int, Date, ByteBuffer?)] = []
+            for try await row in rows.decode((String, String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            return result
+        }
+        // An Observation with several codes ranks once per code: return it once.
+        var seen: Set<String> = []
+        var resources: [StoredResource] = []
+        for (_, id, version, lastUpdated, body) in rows where seen.insert(id).inserted {
+            resources.append(try await self.opened(.observation, id, version, lastUpdated, false, body))
+        }
+        return resources
+    }
+
     public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
         // The Patient must exist (and not be deleted) and be visible: 404/410 otherwise.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))

@@ -42,6 +42,10 @@ public protocol ResourceStore: Sendable {
     /// one page at a time (keyset by `Type/id`).
     func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult
 
+    /// `Observation/$lastn`: a patient's most recent `max` Observations of each code (of
+    /// `codes`, or of every code), newest first by effective time, within what `access` sees.
+    func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource]
+
     /// Relates the caller's organization to a patient it registered (conditional create by the
     /// resident ID number matched an existing Patient): a care relationship, `registration`.
     func register(patientID: String, access: RecordAccess) async throws

@@ -99,7 +99,13 @@ public enum HubApplication {
         AuditEventRoutes(log: dependencies.auditLog).add(to: router)
         let clinical = router.group("fhir").add(middleware: AccessGate.clinical)
         FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
-        FHIRSearchRoutes(store: dependencies.resources).add(to: clinical)
+        let recognition: MutualRecognitionPolicy
+        do {
+            recognition = try MutualRecognitionPolicy.load(profilesDirectory: configuration.fhir.profilesDirectory)
+        } catch {
+            throw ConfigurationError(setting: "fhir.profiles_directory", message: "mutual-recognition.json is not a valid policy: \(error)")
+        }
+        FHIRSearchRoutes(store: dependencies.resources, recognition: recognition).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(log: dependencies.auditLog).add(to: router)
         AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)

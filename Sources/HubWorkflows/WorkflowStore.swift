@@ -100,6 +100,10 @@ public struct WorkflowStore: ResourceStore {
         try await self.base.everything(patientID: patientID, count: count, after: cursor, access: access)
     }
 
+    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+        try await self.base.lastN(patientID: patientID, codes: codes, max: max, access: access)
+    }
+
     public func register(patientID: String, access: RecordAccess) async throws {
         try await self.base.register(patientID: patientID, access: access)
     }

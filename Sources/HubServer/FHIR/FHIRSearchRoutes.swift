@@ -3,19 +3,55 @@ import HTTPTypes
 import HubAudit
 import HubFHIR
 public import HubResources
+public import HubWorkflows
 public import Hummingbird
 
-/// FHIR search: `GET /fhir/{type}?…` and `POST /fhir/{type}/_search` (form-encoded).
+/// FHIR search: `GET /fhir/{type}?…` and `POST /fhir/{type}/_search` (form-encoded), and
+/// `Observation/$lastn`. Observations are returned with the mutual-recognition tag where the
+/// policy recognises them.
 public struct FHIRSearchRoutes: Sendable {
     let store: any ResourceStore
+    let recognition: MutualRecognitionPolicy
 
-    public init(store: any ResourceStore) {
+    public init(store: any ResourceStore, recognition: MutualRecognitionPolicy = .init(accreditedOrganizations: [], maximumAgeDays: [:])) {
         self.store = store
+        self.recognition = recognition
     }
 
     public func add(to group: RouterGroup<HubRequestContext>) {
         group.get(":type") { request, context in
             try await self.search(request, context, parameters: Self.parameters(request.uri.query ?? ""))
+        }
+        // `Observation/$lastn` (FHIR R4): a patient's latest results per code.
+        group.get(":type/$lastn") { request, context in
+            let format = try FHIRFormat(request: request)
+            guard try FHIRResourceRoutes.type(context) == .observation else {
+                throw APIError(.notFound, code: .notSupported, diagnostics: "$lastn is defined on Observation only")
+            }
+            context.audit.interaction("operation", action: .read, type: "Observation")
+            var patient: String?
+            var codes: [String] = []
+            var max = 1
+            for (name, value) in Self.parameters(request.uri.query ?? "") {
+                switch name {
+                case "patient", "subject":
+                    patient = value.hasPrefix("Patient/") ? String(value.dropFirst(8)) : value
+                case "code":
+                    codes += value.split(separator: ",").map { String($0.split(separator: "|").last ?? "") }
+                case "max":
+                    guard let number = Int(value), (1...100).contains(number) else { throw APIError.badRequest("max is a whole number from 1 to 100") }
+                    max = number
+                case "category" where value.hasSuffix("laboratory") || value == "laboratory": break
+                case "_format", "_pretty": break
+                default: throw APIError.badRequest("$lastn takes patient, code, max and category=laboratory (\(name) is not supported)")
+                }
+            }
+            guard let patient, ResourceValidator.isValidID(patient) else { throw APIError.badRequest("$lastn needs patient=<Patient id>") }
+            let found = try await self.store.lastN(patientID: patient, codes: codes, max: max, access: try context.recordAccess(.observation))
+            context.audit.returned(found)
+            let now = Date()
+            let bundle = Self.entriesBundle(found.map { self.recognition.flagged($0, at: now) }, base: FHIRResourceRoutes.base(request))
+            return format.response(.object(bundle))
         }
         // Registered for every type (the router does not backtrack from a constant `Patient`
         // segment to `:type`), answered for Patient only.
@@ -70,7 +106,11 @@ public struct FHIRSearchRoutes: Sendable {
         let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
         context.audit.interaction("search-type", action: .read, type: type.rawValue)
         let query = try SearchQuery(type: type, parameters: parameters, lenient: lenient)
-        let result = try await self.store.search(query, access: try context.recordAccess(type))
+        var result = try await self.store.search(query, access: try context.recordAccess(type))
+        if type == .observation {
+            let now = Date()
+            result.resources = result.resources.map { self.recognition.flagged($0, at: now) }
+        }
         context.audit.returned(result.resources + result.included)
         let base = FHIRResourceRoutes.base(request)
         return format.response(.object(Self.bundle(result, query: query, base: base)))

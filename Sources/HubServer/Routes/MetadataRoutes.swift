@@ -60,6 +60,9 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         if type == .patient {
             resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
         }
+        if type == .observation {
+            resource.operation = [.init(name: "lastn", definition: "http://hl7.org/fhir/OperationDefinition/Observation-lastn")]
+        }
         return resource
     }
 
