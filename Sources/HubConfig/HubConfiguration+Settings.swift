@@ -236,6 +236,22 @@ extension HubConfiguration {
             current: { String($0.access.breakGlassMinutes) }
         ),
         Setting(
+            name: "hl7.mllp_enabled", summary: "run the HL7 v2 MLLP listener (TLS, registered client certificates; default false)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.hl7.mllpEnabled = try entry.boolean("hl7.mllp_enabled")
+            },
+            current: { String($0.hl7.mllpEnabled) }
+        ),
+        Setting(
+            name: "hl7.mllp_port", summary: "the MLLP listener's port, 0 for any free one (default 2575)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.hl7.mllpPort = try entry.integer("hl7.mllp_port", in: 0...65_535)
+            },
+            current: { String($0.hl7.mllpPort) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -11,6 +11,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var fhir: FHIR
     public var audit: Audit
     public var access: Access
+    public var hl7: HL7
     public var log: Log
 
     public init(
@@ -21,6 +22,7 @@ public struct HubConfiguration: Sendable, Equatable {
         fhir: FHIR = .init(),
         audit: Audit = .init(),
         access: Access = .init(),
+        hl7: HL7 = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -30,6 +32,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.fhir = fhir
         self.audit = audit
         self.access = access
+        self.hl7 = hl7
         self.log = log
     }
 
@@ -141,6 +144,17 @@ public struct HubConfiguration: Sendable, Equatable {
         public var tokenLifetimeMinutes: Int = 60
         /// How long a break-glass token lives. Default 60 minutes.
         public var breakGlassMinutes: Int = 60
+
+        public init() {}
+    }
+
+    /// HL7 v2 over MLLP (lab systems that do not speak HTTP).
+    public struct HL7: Sendable, Equatable {
+        /// Whether the MLLP listener runs (over TLS, senders authenticated by their registered
+        /// client certificates). Default false.
+        public var mllpEnabled: Bool = false
+        /// Its port; 0 picks a free one. Default 2575 (IANA's port for HL7 over MLLP).
+        public var mllpPort: Int = 2575
 
         public init() {}
     }

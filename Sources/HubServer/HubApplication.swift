@@ -9,6 +9,7 @@ public import HubStorage
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import ServiceLifecycle
 public import Logging
 import NIOCore
 public import Prometheus
@@ -69,7 +70,8 @@ public enum HubApplication {
     public static func build(
         configuration: HubConfiguration,
         dependencies: Dependencies,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onMLLPListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(ConfigurationError) -> some ApplicationProtocol {
         let tls = try ServerTLS.configuration(configuration.tls)
         let router = Router(context: HubRequestContext.self)
@@ -110,7 +112,28 @@ public enum HubApplication {
         AuditLogRoutes(log: dependencies.auditLog).add(to: router)
         AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
         AdminRoutes(directory: directory).add(to: router)
-        HL7Routes(intake: LabResultIntake(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
+        let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)
+        HL7Routes(intake: intake).add(to: router)
+        var services: [any Service] = [
+            dependencies.database,
+            AuditSequencer(
+                log: dependencies.auditLog,
+                checkpointInterval: .seconds(configuration.audit.checkpointIntervalSeconds),
+                logger: dependencies.logger
+            ),
+        ]
+        if configuration.hl7.mllpEnabled {
+            guard configuration.tls.clientCA != nil else {
+                throw ConfigurationError(setting: "hl7.mllp_enabled", message: "MLLP senders are authenticated by client certificates: set tls.client_ca")
+            }
+            services.append(
+                MLLPListener(
+                    host: configuration.server.host, port: configuration.hl7.mllpPort, tls: tls,
+                    authenticator: authenticator, intake: intake, auditWriter: dependencies.auditWriter,
+                    logger: dependencies.logger, onListening: onMLLPListening
+                )
+            )
+        }
 
         let server: HTTPServerBuilder
         do {
@@ -127,14 +150,7 @@ public enum HubApplication {
             ),
             // Shut down in reverse: the sequencer integrates what is queued while the database
             // is still up.
-            services: [
-                dependencies.database,
-                AuditSequencer(
-                    log: dependencies.auditLog,
-                    checkpointInterval: .seconds(configuration.audit.checkpointIntervalSeconds),
-                    logger: dependencies.logger
-                ),
-            ],
+            services: services,
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? 0)
             },

@@ -17,6 +17,8 @@ import ServiceLifecycle
 /// A hub running in the test process on a free port, with real TLS and a real database.
 public struct RunningHub: Sendable {
     public let port: Int
+    /// The MLLP listener's port, when `hl7.mllp_enabled`.
+    public let mllpPort: Int?
     public let configuration: HubConfiguration
     public let metricsRegistry: PrometheusCollectorRegistry
     public let pki: TestPKI
@@ -158,6 +160,7 @@ public enum TestHub {
             logger: logger
         )
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let (mllpPorts, mllpContinuation) = AsyncStream<Int>.makeStream()
         let suite = try CryptoProfile.load(
             named: configuration.crypto.profile,
             directory: configuration.crypto.profilesDirectory
@@ -188,7 +191,8 @@ public enum TestHub {
                 metricsRegistry: registry,
                 logger: logger
             ),
-            onServerRunning: { port in portContinuation.yield(port) }
+            onServerRunning: { port in portContinuation.yield(port) },
+            onMLLPListening: { port in mllpContinuation.yield(port) }
         )
         let pki = try TestEnvironment.pki()
         // A service group, so the hub stops the way `hub serve` does on SIGTERM: gracefully.
@@ -205,10 +209,16 @@ public enum TestHub {
                 _ = try await group.next()
                 throw StartFailure(description: "the hub stopped before it listened")
             }
+            var mllpPort: Int?
+            if configuration.hl7.mllpEnabled {
+                var mllpIterator = mllpPorts.makeAsyncIterator()
+                mllpPort = await mllpIterator.next()
+            }
+            mllpContinuation.finish()
             let directory = IdentityDirectory(database: database, registry: algorithms, logger: logger)
             let tokens = AccessTokens(database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: logger)
             let hub = RunningHub(
-                port: port, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory, tokens: tokens
+                port: port, mllpPort: mllpPort, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory, tokens: tokens
             )
             do {
                 // A hub that has not migrated (readiness tests) has no tables to register in.
