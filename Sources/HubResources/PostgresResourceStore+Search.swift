@@ -197,29 +197,47 @@ extension PostgresResourceStore {
         // The Patient must exist (and not be deleted) and be visible: 404/410 otherwise.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
         let limit = max(1, min(count, SearchQuery.maximumCount))
-        let position = cursor ?? ""
+        // The case history in time order: each resource at its earliest clinical date (birth for
+        // the Patient, effective time, period start, onset…), or when it was written if it has
+        // none; keyset paging on (time, Type/id), the cursor `<µs since 1970>:<Type/id>`.
+        var cursorTime: String?
+        var cursorKey = ""
+        if let cursor {
+            let parts = cursor.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let micros = Int64(parts[0]) else {
+                throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+            }
+            cursorTime = Self.timestampLiteral(microseconds: micros)
+            cursorKey = String(parts[1])
+        }
         let logger = self.logger
         var sql = SQLBuilder()
+        let afterTime = sql.bind(cursorTime)
         let text = """
-            SELECT r.type, r.id, r.version, r.last_updated, v.body FROM resources r
+            SELECT r.type, r.id, r.version, r.last_updated, v.body, t.at FROM resources r
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-            WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted AND (r.type || '/' || r.id) > \(sql.bind(position))
+            CROSS JOIN LATERAL (SELECT coalesce((SELECT min(k.low) FROM search_date k WHERE k.type = r.type AND k.id = r.id), r.last_updated) AS at) t
+            WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
+              AND (\(afterTime)::timestamptz IS NULL OR (t.at, r.type || '/' || r.id) > (\(afterTime)::timestamptz, \(sql.bind(cursorKey))))
               AND \(access.condition("r", sql: &sql))
-            ORDER BY r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
+            ORDER BY t.at, r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
             """
         let statement = sql.query(text)
         let rows = try await self.database.withConnection("everything") { connection in
             let rows = try await connection.query(statement, logger: logger)
-            var result: [(String, String, Int, Date, ByteBuffer?)] = []
-            for try await row in rows.decode((String, String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            var result: [(String, String, Int, Date, ByteBuffer?, Date)] = []
+            for try await row in rows.decode((String, String, Int, Date, ByteBuffer?, Date).self) { result.append(row) }
             return result
         }
         var resources: [StoredResource] = []
-        for (typeName, id, version, lastUpdated, body) in rows.prefix(limit) {
+        for (typeName, id, version, lastUpdated, body, _) in rows.prefix(limit) {
             guard let type = ResourceType(rawValue: typeName) else { continue }
             resources.append(try await self.opened(type, id, version, lastUpdated, false, body))
         }
-        let next = rows.count > limit ? resources.last.map { "\($0.type.rawValue)/\($0.id)" } : nil
+        var next: String?
+        if rows.count > limit, let last = rows.prefix(limit).last {
+            next = "\(Int64((last.5.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)/\(last.1)"
+        }
         return SearchResult(resources: resources, nextCursor: next, total: nil)
     }
 

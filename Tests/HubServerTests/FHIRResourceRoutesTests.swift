@@ -372,8 +372,9 @@ import Testing
             let patient = try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki))
             let id = try #require(patient["id"] as? String)
             var observationIDs: [String] = []
-            for code in ["2345-7", "718-7", "4548-4"] {
-                let body = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(id)"}}"#
+            // Written out of clinical order: $everything returns them by their dates.
+            for (code, day) in [("2345-7", "2026-03-01"), ("718-7", "2025-06-15"), ("4548-4", "2026-01-10")] {
+                let body = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(id)"},"effectiveDateTime":"\#(day)T08:00:00+08:00"}"#
                 let created = try jsonObject(try await hub.send("POST", "/fhir/Observation", headers: FHIRResourceRoutesTests.json, body: Array(body.utf8), presenting: pki))
                 observationIDs.append(try #require(created["id"] as? String))
             }
@@ -391,8 +392,8 @@ import Testing
                 let next = (page["link"] as? [[String: Any]])?.first { $0["relation"] as? String == "next" }?["url"] as? String
                 path = next.map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
             }
-            #expect(Set(seen) == Set(["Patient/\(id)", "Observation/\(observationIDs[0])", "Observation/\(observationIDs[1])"]))
-            #expect(seen.count == 3)
+            // In time order: the Patient (born first), then the 2025 result, then the 2026 one.
+            #expect(seen == ["Patient/\(id)", "Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
             #expect(try await hub.send("GET", "/fhir/Patient/unknown/$everything", presenting: pki).status == 404)
         }
     }
