@@ -57,9 +57,14 @@ public struct WorkflowStore: ResourceStore {
                 origin.append((index, write))
             }
         }
+        // What a permitted write entails is permitted with it: booking with Appointment scopes
+        // frees and takes Slots (the caller's own writes were checked against its scopes).
+        for operation in operations { try access.require(operation.type, write: true) }
+        var entailed = access
+        entailed.writableTypes?.formUnion(origin.compactMap { $0.derived?.operation.type })
         let results: [StoredResource]
         do {
-            results = try await self.base.transaction(expanded, access: access, audit: audit)
+            results = try await self.base.transaction(expanded, access: entailed, audit: audit)
         } catch var error as ResourceError {
             guard let entry = error.entry, entry < origin.count else { throw error }
             if let derived = origin[entry].derived, [.preconditionFailed, .notFound, .gone].contains(error.code) {

@@ -100,6 +100,12 @@ import Testing
             #expect(cancelled.status == 200, "\(cancelled.text)")
             #expect(try await Self.slotStatus(hub, slots[2], pki) == "free")
             #expect(try await hub.send("POST", "/fhir/Appointment", headers: Self.json, body: Self.appointment(patient: patient, slot: slots[2]), presenting: hospitalA).status == 201)
+            // A clinician allowed to write Appointments (not Slots) books: the Slot goes with it.
+            let clinician = try await hub.token(for: TestHub.Identities.clinician, scopes: ["user/Appointment.*", "user/Slot.read", "user/Patient.read"])
+            let byClinician = try await hub.send("POST", "/fhir/Appointment", headers: Self.json, body: Self.appointment(patient: patient, slot: slots[0]), bearer: clinician)
+            #expect(byClinician.status == 201, "\(byClinician.text)")
+            #expect(try await Self.slotStatus(hub, slots[0], pki) == "busy")
+            #expect(try await hub.send("PUT", "/fhir/Slot/\(slots[1])", headers: Self.json, body: Array(#"{"resourceType":"Slot","id":"\#(slots[1])"}"#.utf8), bearer: clinician).status == 403)
             // A slot that does not exist is not bookable.
             #expect(try await hub.send("POST", "/fhir/Appointment", headers: Self.json, body: Self.appointment(patient: patient, slot: "no-such-slot"), presenting: hospitalA).status == 422)
         }
