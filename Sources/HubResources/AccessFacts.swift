@@ -65,16 +65,14 @@ struct AccessFacts: Sendable {
                 if !slots.isEmpty { self.bookedSlots = (patient, slots) }
             }
         case .task:
-            // A referral is visible to its owner from the start (the Task and what it is based
-            // on); accepted, it relates the owner to the patient, whoever wrote the Task.
+            // A referral's Task is visible to its owner from the start (its ServiceRequest is
+            // shared by naming the owner as performer — never through the Task's basedOn, which
+            // could name another patient's request); accepted, it relates the owner to the
+            // patient, whoever wrote the Task.
             let owner = resource["owner"]?.objectValue?["reference"]?.stringValue
             if let owner, owner.hasPrefix("Organization/") {
                 let organization = String(owner.dropFirst("Organization/".count))
                 self.shares.append((type.rawValue, id, organization))
-                for basedOn in resource["basedOn"]?.arrayValue ?? [] {
-                    guard let reference = basedOn.objectValue?["reference"]?.stringValue, reference.hasPrefix("ServiceRequest/") else { continue }
-                    self.shares.append(("ServiceRequest", String(reference.dropFirst("ServiceRequest/".count)), organization))
-                }
                 if let patient, Self.acceptedTaskStatuses.contains(status) {
                     self.care = Care(patient: patient, organization: organization, basis: self.source)
                 }

@@ -9,9 +9,10 @@ public import HubResources
 ///
 /// Only B moves a referral forward, only A creates, cancels or withdraws it (403 otherwise);
 /// any other change of status is 409; who and what it is about (`requester`, `owner`, `for`,
-/// `basedOn`) never change (422). The store shares the Task and its ServiceRequest with B from
-/// the start and relates B to the patient once B accepts (docs/security.md). A Task whose owner
-/// is not an organization is not a referral and follows no rule here.
+/// `basedOn`) never change (422). The store shares the Task (owner B) and the ServiceRequest
+/// (performer B) with B from the start and relates B to the patient once B accepts
+/// (docs/security.md). A Task whose owner is not an organization is not a referral and follows
+/// no rule here.
 public struct ReferralWorkflow: WriteRule {
     public init() {}
 
