@@ -73,6 +73,8 @@ public struct TestPKI: Sendable {
 
     /// The other hospital's system.
     public var otherHospital: TestPKI { self.presenting("other-client") }
+    /// A third hospital's system.
+    public var thirdHospital: TestPKI { self.presenting("third-client") }
     /// The health commission's regulator.
     public var regulator: TestPKI { self.presenting("regulator") }
 }

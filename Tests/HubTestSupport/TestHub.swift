@@ -75,9 +75,11 @@ public enum TestHub {
     public enum Identities {
         public static let hospital = "test-hospital"
         public static let otherHospital = "other-hospital"
+        public static let thirdHospital = "third-hospital"
         public static let commission = "health-commission"
         public static let system = "test-system"
         public static let otherSystem = "other-system"
+        public static let thirdSystem = "third-system"
         public static let clinician = "test-clinician"
         public static let otherClinician = "other-clinician"
         public static let regulator = "test-regulator"
@@ -87,6 +89,7 @@ public enum TestHub {
             let audit = AuditContext(caller: Caller(user: "test-setup"), interaction: "admin")
             for (id, name, kind) in [
                 (hospital, "第一人民医院", Organization.Kind.hospital), (otherHospital, "第二人民医院", .hospital),
+                (thirdHospital, "第三人民医院", .hospital),
                 (commission, "市卫生健康委员会", .commission),
             ] {
                 _ = try await directory.add(Organization(id: id, name: name, kind: kind), audit: audit)
@@ -96,6 +99,8 @@ public enum TestHub {
                           certificateSHA256: try fingerprint(pki.clientCertificate)),
                 Principal(id: otherSystem, role: .system, organization: otherHospital, name: "HIS", scopes: ["system/*.*"],
                           certificateSHA256: try fingerprint(pki.otherHospital.clientCertificate)),
+                Principal(id: thirdSystem, role: .system, organization: thirdHospital, name: "HIS", scopes: ["system/*.*"],
+                          certificateSHA256: try fingerprint(pki.thirdHospital.clientCertificate)),
                 Principal(id: clinician, role: .clinician, organization: hospital, name: "李医生", scopes: ["user/*.*"]),
                 Principal(id: otherClinician, role: .clinician, organization: otherHospital, name: "王医生", scopes: ["user/*.*"]),
                 Principal(id: regulator, role: .regulator, organization: commission, name: "监管员",
