@@ -227,7 +227,14 @@ public enum TestHub {
             )
             do {
                 // A hub that has not migrated (readiness tests) has no tables to register in.
-                if configuration.database.migrateOnStart { try await Identities.register(in: directory, pki: pki) }
+                // Registered through a pool of its own: outage tests give the hub's pool
+                // deadlines too short for set-up on a loaded machine.
+                if configuration.database.migrateOnStart, let url = configuration.database.url {
+                    let setup = try TestDatabase.database(url)
+                    try await setup.whileRunning {
+                        try await Identities.register(in: IdentityDirectory(database: setup, registry: algorithms, logger: logger), pki: pki)
+                    }
+                }
             } catch {
                 await serviceGroup.triggerGracefulShutdown()
                 try? await group.waitForAll()
