@@ -52,7 +52,7 @@ public struct AccessTokens: Sendable {
                 throw AccessError(.invalid, "\(text) is not granted to \(principal.id)", oauthError: "invalid_scope")
             }
         }
-        let token = "hub." + ClientAssertion.base64URLEncode(SecretKey.random(byteCount: 32).bytes)
+        let token = "hub." + Base64URL.encode(SecretKey.random(byteCount: 32).bytes)
         let hash = try Self.hash(token)
         let lifetime = emergency == nil ? self.lifetime : self.emergencyLifetime
         let seconds = Int(lifetime.components.seconds)
@@ -100,7 +100,8 @@ public struct AccessTokens: Sendable {
             throw AccessError(.unauthenticated, "the bearer token is not valid (unknown, expired or revoked)")
         }
         let principal = Principal(id: id, role: role, organization: organization, name: name, scopes: scopes, certificateSHA256: certificate)
-        let emergency = zip(patient, reason).map { AccessGrant.Emergency(patient: $0, reason: $1) }
+        var emergency: AccessGrant.Emergency?
+        if let patient, let reason { emergency = AccessGrant.Emergency(patient: patient, reason: reason) }
         return (principal, scopes, emergency)
     }
 
@@ -135,10 +136,4 @@ public struct AccessTokens: Sendable {
             return false
         }
     }
-}
-
-/// Both values, or nil.
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }

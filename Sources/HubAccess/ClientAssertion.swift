@@ -28,8 +28,8 @@ public struct ClientAssertion: Sendable {
         func invalid(_ why: String) -> AccessError { AccessError(.unauthenticated, "client_assertion \(why)", oauthError: "invalid_client") }
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
         guard compact.utf8.count <= 8192, parts.count == 3 else { throw invalid("is not a compact JWS (three base64url parts)") }
-        guard let headerBytes = Self.base64URLDecode(parts[0]), let payloadBytes = Self.base64URLDecode(parts[1]),
-            let signature = Self.base64URLDecode(parts[2]),
+        guard let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
             let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any],
             let claims = try? JSONSerialization.jsonObject(with: Data(payloadBytes)) as? [String: Any]
         else { throw invalid("is not base64url JSON") }
@@ -91,9 +91,9 @@ public struct ClientAssertion: Sendable {
             ] as [String: Any],
             options: .sortedKeys
         )
-        let input = "\(Self.base64URLEncode(Array(header))).\(Self.base64URLEncode(Array(claims)))"
+        let input = "\(Base64URL.encode(Array(header))).\(Base64URL.encode(Array(claims)))"
         let signature = try SignatureEncoding.raw(fromDER: key.signature(for: Array(input.utf8)))
-        return "\(input).\(Self.base64URLEncode(signature))"
+        return "\(input).\(Base64URL.encode(signature))"
     }
 
     /// A registered PEM public key, as a P-256 or an SM2 key (whichever it is).
@@ -104,19 +104,5 @@ public struct ClientAssertion: Sendable {
             }
         }
         return nil
-    }
-
-    static func base64URLEncode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func base64URLDecode(_ text: Substring) -> [UInt8]? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64).map(Array.init)
     }
 }

@@ -58,10 +58,7 @@ struct AccessFacts: Sendable {
                 self.care = Care(patient: patient, organization: writer, basis: self.source)
             }
             if type == .appointment, let patient, !Self.inactiveStatuses.contains(status) {
-                let slots = (resource["slot"]?.arrayValue ?? []).compactMap { value -> String? in
-                    guard let reference = value.objectValue?["reference"]?.stringValue, reference.hasPrefix("Slot/") else { return nil }
-                    return String(reference.dropFirst("Slot/".count))
-                }
+                let slots = (resource["slot"]?.arrayValue ?? []).compactMap { $0.referencedID("Slot") }
                 if !slots.isEmpty { self.bookedSlots = (patient, slots) }
             }
         case .task:
@@ -69,9 +66,7 @@ struct AccessFacts: Sendable {
             // shared by naming the owner as performer — never through the Task's basedOn, which
             // could name another patient's request); accepted, it relates the owner to the
             // patient, whoever wrote the Task.
-            let owner = resource["owner"]?.objectValue?["reference"]?.stringValue
-            if let owner, owner.hasPrefix("Organization/") {
-                let organization = String(owner.dropFirst("Organization/".count))
+            if let organization = resource["owner"]?.referencedID("Organization") {
                 self.shares.append((type.rawValue, id, organization))
                 if let patient, Self.acceptedTaskStatuses.contains(status) {
                     self.care = Care(patient: patient, organization: organization, basis: self.source)
@@ -79,9 +74,8 @@ struct AccessFacts: Sendable {
             }
         case .serviceRequest:
             // A request addressed to organizations (a referral's performer) is visible to them.
-            for performer in resource["performer"]?.arrayValue ?? [] {
-                guard let reference = performer.objectValue?["reference"]?.stringValue, reference.hasPrefix("Organization/") else { continue }
-                self.shares.append((type.rawValue, id, String(reference.dropFirst("Organization/".count))))
+            for organization in (resource["performer"]?.arrayValue ?? []).compactMap({ $0.referencedID("Organization") }) {
+                self.shares.append((type.rawValue, id, organization))
             }
         case .consent:
             if let patient, status == "active" { self.consentRules = Self.rules(of: resource, patient: patient) }
@@ -102,13 +96,13 @@ struct AccessFacts: Sendable {
             let start = period?["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low ?? inherited.0
             let end = period?["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high ?? inherited.1
             let permit = provision["type"]?.stringValue == "permit"
-            let organizations = (provision["actor"]?.arrayValue ?? []).compactMap { actor -> String? in
-                guard let reference = actor.objectValue?["reference"]?.objectValue?["reference"]?.stringValue,
-                    reference.hasPrefix("Organization/")
-                else { return nil }
-                return String(reference.dropFirst("Organization/".count))
-            }
-            if provision["type"] != nil || provision["actor"] != nil || provision["provision"] == nil {
+            let actors = provision["actor"]?.arrayValue ?? []
+            let organizations = actors.compactMap { $0.objectValue?["reference"]?.referencedID("Organization") }
+            let states = provision["type"] != nil || !actors.isEmpty || provision["provision"] == nil
+            // A provision about other actors only (a practitioner, a relative) says nothing about
+            // organizations: it must not widen into a rule for everyone.
+            let aboutOthersOnly = !actors.isEmpty && organizations.isEmpty
+            if states && !aboutOthersOnly {
                 if organizations.isEmpty {
                     rules.append(ConsentRule(patient: patient, organization: nil, permit: permit, start: start, end: end))
                 } else {

@@ -45,13 +45,9 @@ extension PostgresResourceStore {
             }
             order = "r.id\(descending ? " DESC" : "")"
         case .lastUpdated(let descending):
-            if let cursor = query.cursor {
-                let parts = cursor.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, let micros = Int64(parts[0]) else {
-                    throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
-                }
-                let time = sql.bind(Self.timestampLiteral(microseconds: micros))
-                pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time)::timestamptz, \(sql.bind(String(parts[1]))))"
+            if let cursor = try query.cursor.map(TimeCursor.init(parsing:)) {
+                let time = sql.bind(cursor.timestampLiteral)
+                pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time)::timestamptz, \(sql.bind(cursor.key)))"
             }
             order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
         case .parameter(let name, let kind, let descending):
@@ -65,7 +61,7 @@ extension PostgresResourceStore {
                 let id = sql.bind(position.id)
                 let before = descending ? "<" : ">"
                 if let keyText = position.key {
-                    let key = kind == .date ? "\(sql.bind(Self.timestampLiteral(microseconds: Int64(keyText) ?? 0)))::timestamptz" : sql.bind(keyText)
+                    let key = kind == .date ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
                     pageConditions += "\n  AND (s.key \(before) \(key) OR (s.key = \(key) AND r.id \(before) \(id)) OR s.key IS NULL)"
                 } else {
                     pageConditions += "\n  AND s.key IS NULL AND r.id \(before) \(id)"
@@ -96,7 +92,7 @@ extension PostgresResourceStore {
         if rows.count > query.count, let last = rows.prefix(query.count).last {
             switch query.sort {
             case .id: next = last.0
-            case .lastUpdated: next = "\(Int64((last.2.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)"
+            case .lastUpdated: next = TimeCursor.encode(last.2, last.0)
             case .parameter: next = Self.parameterCursor(key: last.4, id: last.0)
             }
         }
@@ -200,25 +196,16 @@ extension PostgresResourceStore {
         // The case history in time order: each resource at its earliest clinical date (birth for
         // the Patient, effective time, period start, onset…), or when it was written if it has
         // none; keyset paging on (time, Type/id), the cursor `<µs since 1970>:<Type/id>`.
-        var cursorTime: String?
-        var cursorKey = ""
-        if let cursor {
-            let parts = cursor.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let micros = Int64(parts[0]) else {
-                throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
-            }
-            cursorTime = Self.timestampLiteral(microseconds: micros)
-            cursorKey = String(parts[1])
-        }
+        let position = try cursor.map(TimeCursor.init(parsing:))
         let logger = self.logger
         var sql = SQLBuilder()
-        let afterTime = sql.bind(cursorTime)
+        let afterTime = sql.bind(position?.timestampLiteral)
         let text = """
             SELECT r.type, r.id, r.version, r.last_updated, v.body, t.at FROM resources r
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             CROSS JOIN LATERAL (SELECT coalesce((SELECT min(k.low) FROM search_date k WHERE k.type = r.type AND k.id = r.id), r.last_updated) AS at) t
             WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
-              AND (\(afterTime)::timestamptz IS NULL OR (t.at, r.type || '/' || r.id) > (\(afterTime)::timestamptz, \(sql.bind(cursorKey))))
+              AND (\(afterTime)::timestamptz IS NULL OR (t.at, r.type || '/' || r.id) > (\(afterTime)::timestamptz, \(sql.bind(position?.key ?? ""))))
               AND \(access.condition("r", sql: &sql))
             ORDER BY t.at, r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
             """
@@ -236,7 +223,7 @@ extension PostgresResourceStore {
         }
         var next: String?
         if rows.count > limit, let last = rows.prefix(limit).last {
-            next = "\(Int64((last.5.timeIntervalSince1970 * 1_000_000).rounded())):\(last.0)/\(last.1)"
+            next = TimeCursor.encode(last.5, "\(last.0)/\(last.1)")
         }
         return SearchResult(resources: resources, nextCursor: next, total: nil)
     }
@@ -408,14 +395,6 @@ extension PostgresResourceStore {
             bytes.append(byte)
         }
         return (String(decoding: bytes, as: UTF8.self), parts[1])
-    }
-
-    /// An exact timestamp literal for a keyset cursor, `2026-11-30T17:06:56.934000Z`.
-    ///
-    /// Binding a `Date` would go through floating point on the way to PostgreSQL's microseconds
-    /// and can land one microsecond off, which repeats or skips the row at a page boundary.
-    static func timestampLiteral(microseconds: Int64) -> String {
-        UTCTime(microsecondsSince1970: microseconds).timestampLiteral
     }
 }
 

@@ -498,19 +498,10 @@ public struct PostgresResourceStore: ResourceStore {
         let limit = max(1, min(count, 1000))
         // The cursor is `<microseconds since 1970>:<row key>` of the last version returned: the
         // order (time, row key) descending is total, so pages neither repeat nor skip.
-        var cursorTime: String?
-        var cursorKey = ""
-        if let cursor {
-            let parts = cursor.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let micros = Int64(parts[0]) else {
-                throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
-            }
-            cursorTime = Self.timestampLiteral(microseconds: micros)
-            cursorKey = String(parts[1])
-        }
+        let position = try cursor.map(TimeCursor.init(parsing:))
         let typeName = type?.rawValue
         let logger = self.logger
-        let (afterTime, afterKey) = (cursorTime, cursorKey)
+        let (afterTime, afterKey) = (position?.timestampLiteral, position?.key ?? "")
         var sql = SQLBuilder()
         let typeBind = sql.bind(typeName)
         let sinceBind = sql.bind(since)
@@ -538,7 +529,7 @@ public struct PostgresResourceStore: ResourceStore {
         }
         var next: String?
         if rows.count > limit, let last = rows.prefix(limit).last {
-            next = "\(Int64((last.3.timeIntervalSince1970 * 1_000_000).rounded())):\(last.6)"
+            next = TimeCursor.encode(last.3, last.6)
         }
         return (versions, next)
     }
@@ -649,9 +640,7 @@ public struct PostgresResourceStore: ResourceStore {
         if type == .patient { return id }
         for path in type.definition.patientReferences {
             for value in SearchIndexer.values(at: path.split(separator: ".").map(String.init), in: .object(resource)) {
-                guard let reference = value.objectValue?["reference"]?.stringValue else { continue }
-                let parts = reference.split(separator: "/")
-                if parts.count >= 2, parts[0] == "Patient" { return String(parts[1]) }
+                if let patient = value.referencedID("Patient") { return patient }
             }
         }
         return nil

@@ -95,9 +95,6 @@ public struct AppointmentBooking: WriteRule {
 
     /// The ids of the Slots an Appointment names (`Slot/<id>` references).
     static func slots(of appointment: JSONObject) -> [String] {
-        (appointment["slot"]?.arrayValue ?? []).compactMap { value in
-            guard let reference = value.objectValue?["reference"]?.stringValue, reference.hasPrefix("Slot/") else { return nil }
-            return String(reference.dropFirst("Slot/".count))
-        }
+        (appointment["slot"]?.arrayValue ?? []).compactMap { $0.referencedID("Slot") }
     }
 }

@@ -54,8 +54,12 @@ public struct LabResultIntake: Sendable {
         } catch let error as HL7Error {
             let ack = HL7Acknowledgement(error)
             return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, stored: [])
-        } catch let error as ResourceError where error.code == .forbidden {
-            let ack = HL7Acknowledgement(HL7Error(.applicationError, segment: "PID", field: 3, error.diagnostics))
+        } catch let error as ResourceError {
+            // The store refused the content (no access to the patient's records, a conflict):
+            // an AE the sender can act on, on HTTP and MLLP alike. Only storage failures throw.
+            let location = error.code == .forbidden ? HL7Error(.applicationError, segment: "PID", field: 3, error.diagnostics)
+                : HL7Error(.applicationError, error.diagnostics)
+            let ack = HL7Acknowledgement(location)
             return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, stored: [])
         }
     }

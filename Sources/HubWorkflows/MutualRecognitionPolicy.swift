@@ -34,8 +34,8 @@ public struct MutualRecognitionPolicy: Sendable, Codable, Equatable {
     /// an accredited organization, coded with a listed LOINC code, effective within its days.
     public func recognizes(_ observation: JSONObject, at now: Date) -> Bool {
         guard ["final", "corrected", "amended"].contains(observation["status"]?.stringValue ?? "") else { return false }
-        let performers = (observation["performer"]?.arrayValue ?? []).compactMap { $0.objectValue?["reference"]?.stringValue }
-        guard performers.contains(where: { $0.hasPrefix("Organization/") && self.accreditedOrganizations.contains(String($0.dropFirst(13))) }) else {
+        let performers = (observation["performer"]?.arrayValue ?? []).compactMap { $0.referencedID("Organization") }
+        guard performers.contains(where: self.accreditedOrganizations.contains) else {
             return false
         }
         let codings = observation["code"]?.objectValue?["coding"]?.arrayValue ?? []

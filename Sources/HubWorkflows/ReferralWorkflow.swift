@@ -90,7 +90,6 @@ public struct ReferralWorkflow: WriteRule {
 
     /// The hub organization id of an `Organization/<id>` reference.
     static func organization(_ value: JSONValue?) -> String? {
-        guard let reference = value?.objectValue?["reference"]?.stringValue, reference.hasPrefix("Organization/") else { return nil }
-        return String(reference.dropFirst("Organization/".count))
+        value?.referencedID("Organization")
     }
 }

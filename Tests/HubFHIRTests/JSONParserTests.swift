@@ -55,3 +55,15 @@ import Testing
         #expect(throws: Never.self) { try Self.parse(fine) }
     }
 }
+
+@Suite struct ReferenceTests {
+    @Test func aReferenceNamesAnIdOnlyForItsType() throws {
+        func reference(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(#"{"reference":"\#(text)"}"#.utf8)) }
+        #expect(try reference("Organization/county-lab").referencedID("Organization") == "county-lab")
+        #expect(try reference("Patient/p1/_history/3").referencedID("Patient") == "p1")
+        #expect(try reference("Organization/x").referencedID("Patient") == nil)
+        #expect(try reference("urn:uuid:5d1b0c1e").referencedID("Slot") == nil)
+        #expect(try reference("Slot/").referencedID("Slot") == nil)
+        #expect(try JSONParser.parse(Array(#"{"display":"x"}"#.utf8)).referencedID("Slot") == nil)
+    }
+}

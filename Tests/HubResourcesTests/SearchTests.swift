@@ -1,3 +1,4 @@
+import Foundation
 import HubCrypto
 import HubFHIR
 import HubKeys
@@ -279,9 +280,17 @@ import Testing
         }
     }
 
-    @Test func cursorTimestampsAreExact() {
-        #expect(PostgresResourceStore.timestampLiteral(microseconds: 1_764_522_416_934_000) == "2025-11-30T17:06:56.934000Z")
-        #expect(PostgresResourceStore.timestampLiteral(microseconds: 0) == "1970-01-01T00:00:00.000000Z")
-        #expect(PostgresResourceStore.timestampLiteral(microseconds: 1_764_522_416_000_001) == "2025-11-30T17:06:56.000001Z")
+    @Test func cursorTimestampsAreExact() throws {
+        #expect(try TimeCursor(parsing: "1764522416934000:Patient/a").timestampLiteral == "2025-11-30T17:06:56.934000Z")
+        #expect(try TimeCursor(parsing: "0:x").timestampLiteral == "1970-01-01T00:00:00.000000Z")
+        let cursor = try TimeCursor(parsing: "1764522416000001:Observation/b:c")
+        #expect(cursor.timestampLiteral == "2025-11-30T17:06:56.000001Z")
+        #expect(cursor.key == "Observation/b:c")
+        // What a page ends with comes back as the same position.
+        let time = Date(timeIntervalSince1970: 1_764_522_416.934)
+        #expect(try TimeCursor(parsing: TimeCursor.encode(time, "k")).timestampLiteral == "2025-11-30T17:06:56.934000Z")
+        for bad in ["", "12", "x:y", ":k"] {
+            #expect(throws: ResourceError.self) { try TimeCursor(parsing: bad) }
+        }
     }
 }

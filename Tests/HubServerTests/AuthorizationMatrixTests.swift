@@ -93,6 +93,11 @@ import Testing
                 headers: [("Content-Type", "application/json")]
             )
             #expect(glass.status == 200)
+            // A declaration without a patient, or without a real reason, is refused.
+            for body in [#"{"reason":"unconscious patient in the emergency room"}"#, #"{"patient":"\#(patients["P6"] ?? "")","reason":"urgent"}"#] {
+                let refused = try await Self.send(hub, clinicianB, "POST", "/auth/break-glass", body: body, headers: [("Content-Type", "application/json")])
+                #expect(refused.status == 400, "\(body)")
+            }
             let emergencyB = Caller(name: "clinician B, break-glass for P6", token: try #require(try jsonObject(glass)["access_token"] as? String))
             let onBehalf = Caller(name: "system A for clinician A", certificate: pki, headers: [("X-On-Behalf-Of", TestHub.Identities.clinician)])
             let regulator = Caller(name: "regulator", certificate: pki.regulator)

@@ -41,15 +41,8 @@ public struct PublishedKeysDocument: Codable, Sendable {
             self.publicKeyPoint = point.map { String(format: "%02x", $0) }.joined()
             self.sm2DistinguishingId = published.verifyingKey.distinguishingID.map { String(decoding: $0, as: UTF8.self) }
             if published.verifyingKey.algorithm == .ecdsaP256SHA256, point.count == 65 {
-                self.jwk = JWK(kid: self.kid, x: Self.base64URL(point[1...32]), y: Self.base64URL(point[33...64]))
+                self.jwk = JWK(kid: self.kid, x: Base64URL.encode(point[1...32]), y: Base64URL.encode(point[33...64]))
             }
-        }
-
-        static func base64URL(_ bytes: ArraySlice<UInt8>) -> String {
-            Data(bytes).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
         }
     }
 

@@ -60,13 +60,18 @@ public struct AdminRoutes: Sendable {
         }
     }
 
-    static func decode<Value: Decodable>(_ type: Value.Type, _ request: Request) async throws -> Value {
+    /// The JSON body of an identity or token request; 400 naming what was expected otherwise.
+    static func decode<Value: Decodable>(
+        _ type: Value.Type,
+        _ request: Request,
+        expected: String = "the JSON this endpoint takes (see docs/security.md)"
+    ) async throws -> Value {
         var request = request
         let body = try await request.collectBody(upTo: 65_536)
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body.readableBytesView))
         } catch {
-            throw AccessError(.invalid, "the body is not the JSON this endpoint takes (see docs/security.md)")
+            throw AccessError(.invalid, "the body is not \(expected)")
         }
     }
 

@@ -61,11 +61,7 @@ public struct AuthRoutes: Sendable {
         group.group("break-glass").add(middleware: AccessGate.clinicians).post { request, context in
             context.audit.interaction("break-glass", action: .execute, type: "Patient")
             guard let grant = context.grant else { throw AccessError(.unauthenticated, "present a bearer token") }
-            var request = request
-            let body = try await request.collectBody(upTo: 16_384)
-            guard let declaration = try? JSONDecoder().decode(EmergencyDeclaration.self, from: Data(body.readableBytesView)) else {
-                throw AccessError(.invalid, #"the body is {"patient": "<Patient id>", "reason": "<why>"}"#)
-            }
+            let declaration = try await AdminRoutes.decode(EmergencyDeclaration.self, request, expected: #"{"patient": "<Patient id>", "reason": "<why>"}"#)
             let issued = try await self.authenticator.declareEmergency(
                 grant, patient: declaration.patient, reason: declaration.reason, address: context.remoteAddress, requestID: context.id
             )
