@@ -109,6 +109,7 @@ let package = Package(
             dependencies: [
                 "HubAccess",
                 "HubHL7",
+                "HubNotifications",
                 "HubWorkflows",
                 "HubAudit",
                 "HubConfig",
@@ -225,6 +226,22 @@ let package = Package(
             dependencies: ["HubAudit", "HubFHIR", "HubHL7", "HubResources"],
             swiftSettings: swiftSettings
         ),
+        // Notifications for Subscriptions: the outbox in PostgreSQL, matching by the store's own
+        // search, delivery over HTTPS with retries. Knows nothing of the hub's HTTP server.
+        .target(
+            name: "HubNotifications",
+            dependencies: [
+                "HubClient",
+                "HubFHIR",
+                "HubResources",
+                "HubStorage",
+                "HubWorkflows",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Synthetic, realistic records (Chinese names, valid resident IDs, LOINC-coded results)
         // for tests, fixtures and the benchmark loader; never real data.
         .target(name: "HubSynthetic", swiftSettings: swiftSettings),
@@ -235,6 +252,7 @@ let package = Package(
             dependencies: [
                 "HubAccess",
                 "HubWorkflows",
+                "HubNotifications",
                 "HubAudit",
                 "HubSynthetic",
                 "HubConfig",
@@ -246,6 +264,8 @@ let package = Package(
                 "HubClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -271,6 +291,11 @@ let package = Package(
         .testTarget(
             name: "HubWorkflowsTests",
             dependencies: ["HubWorkflows", "HubAudit", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HubNotificationsTests",
+            dependencies: ["HubNotifications", "HubWorkflows", "HubClient", "HubFHIR", "HubResources", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubHL7Tests", dependencies: ["HubHL7", "HubFHIR"], swiftSettings: swiftSettings),

@@ -25,6 +25,11 @@ public final class HubClient: Sendable {
         public var timeout: Duration = .seconds(10)
         /// Connections kept open to the hub (keep-alive); concurrent requests beyond wait.
         public var maximumConnections = 8
+        /// Whether redirects are followed. The hub's outgoing notifications do not: a
+        /// subscriber's endpoint is where they go, nowhere else.
+        public var followsRedirects = true
+        /// The largest response body read; the rest is refused.
+        public var maximumResponseBytes = 64 * 1024 * 1024
 
         public init(serverURL: String, caCertificate: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
             self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
@@ -62,7 +67,6 @@ public final class HubClient: Sendable {
     public let configuration: Configuration
     private let http: HTTPClient
     /// Largest body read from the hub (audit reports can be large).
-    static let maxBodyBytes = 64 * 1024 * 1024
 
     public init(configuration: Configuration) throws(ClientError) {
         self.configuration = configuration
@@ -87,6 +91,7 @@ public final class HubClient: Sendable {
         }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(5))
+        if !configuration.followsRedirects { httpConfiguration.redirectConfiguration = .disallow }
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
@@ -98,7 +103,17 @@ public final class HubClient: Sendable {
         headers: [(String, String)] = [],
         body: [UInt8]? = nil
     ) async throws(ClientError) -> Reply {
-        var request = HTTPClientRequest(url: self.configuration.serverURL + path)
+        try await self.send(method, url: self.configuration.serverURL + path, headers: headers, body: body)
+    }
+
+    /// Sends one request to an absolute `url` (with this client's TLS settings and token).
+    public func send(
+        _ method: String = "GET",
+        url: String,
+        headers: [(String, String)] = [],
+        body: [UInt8]? = nil
+    ) async throws(ClientError) -> Reply {
+        var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         if let token = self.configuration.bearerToken, !headers.contains(where: { $0.0.lowercased() == "authorization" }) {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -111,7 +126,7 @@ public final class HubClient: Sendable {
         }
         do {
             let response = try await self.http.execute(request, timeout: .nanoseconds(self.configuration.timeout.wholeNanoseconds))
-            let collected = try await response.body.collect(upTo: Self.maxBodyBytes)
+            let collected = try await response.body.collect(upTo: self.configuration.maximumResponseBytes)
             return Reply(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },

@@ -84,6 +84,7 @@ extension HubConfiguration {
         if let clientCA = self.tls.clientCA, self.tls.clientAuthentication != .off {
             files.append(("tls.client_ca", clientCA))
         }
+        if let roots = self.subscriptions.trustRoots { files.append(("subscriptions.trust_roots", roots)) }
         for (setting, path) in files where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigurationError(setting: setting, message: "cannot read file \(path)")
         }

@@ -252,6 +252,66 @@ extension HubConfiguration {
             current: { String($0.hl7.mllpPort) }
         ),
         Setting(
+            name: "server.public_url", summary: "the URL clients reach the hub at, for URLs in notifications (default https://host:port)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                let url = try entry.string("server.public_url")
+                guard url.hasPrefix("https://"), !url.hasSuffix("/") else {
+                    throw ConfigurationError(setting: "server.public_url", message: "an https URL without a trailing slash")
+                }
+                config.server.publicURL = url
+            },
+            current: { $0.server.publicURL }
+        ),
+        Setting(
+            name: "subscriptions.retry_initial_seconds", summary: "first retry of a failed notification, doubling after (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.retryInitialSeconds = try entry.integer("subscriptions.retry_initial_seconds", in: 1...3_600)
+            },
+            current: { String($0.subscriptions.retryInitialSeconds) }
+        ),
+        Setting(
+            name: "subscriptions.retry_max_seconds", summary: "longest wait between notification retries (default 600)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.retryMaxSeconds = try entry.integer("subscriptions.retry_max_seconds", in: 1...86_400)
+            },
+            current: { String($0.subscriptions.retryMaxSeconds) }
+        ),
+        Setting(
+            name: "subscriptions.give_up_after_seconds", summary: "after this long a notification is dead-lettered (default 86400)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.giveUpAfterSeconds = try entry.integer("subscriptions.give_up_after_seconds", in: 1...2_592_000)
+            },
+            current: { String($0.subscriptions.giveUpAfterSeconds) }
+        ),
+        Setting(
+            name: "subscriptions.poll_milliseconds", summary: "how often new events and due retries are looked for (default 500)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.pollMilliseconds = try entry.integer("subscriptions.poll_milliseconds", in: 50...60_000)
+            },
+            current: { String($0.subscriptions.pollMilliseconds) }
+        ),
+        Setting(
+            name: "subscriptions.delivery_timeout_seconds", summary: "deadline of one notification delivery (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.deliveryTimeoutSeconds = try entry.integer("subscriptions.delivery_timeout_seconds", in: 1...300)
+            },
+            current: { String($0.subscriptions.deliveryTimeoutSeconds) }
+        ),
+        Setting(
+            name: "subscriptions.trust_roots", summary: "PEM file: CAs trusted for subscribers' endpoints (default: the system's)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.subscriptions.trustRoots = try entry.string("subscriptions.trust_roots")
+            },
+            current: { $0.subscriptions.trustRoots }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

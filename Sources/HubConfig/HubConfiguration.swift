@@ -12,6 +12,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var audit: Audit
     public var access: Access
     public var hl7: HL7
+    public var subscriptions: Subscriptions
     public var log: Log
 
     public init(
@@ -23,6 +24,7 @@ public struct HubConfiguration: Sendable, Equatable {
         audit: Audit = .init(),
         access: Access = .init(),
         hl7: HL7 = .init(),
+        subscriptions: Subscriptions = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -33,6 +35,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.audit = audit
         self.access = access
         self.hl7 = hl7
+        self.subscriptions = subscriptions
         self.log = log
     }
 
@@ -45,6 +48,13 @@ public struct HubConfiguration: Sendable, Equatable {
         /// Largest request body accepted; larger ones get 413. Default 8 MiB, enough for a
         /// transaction Bundle of a few hundred resources.
         public var maxBodyBytes: Int = 8 * 1024 * 1024
+        /// The URL clients reach the hub at (behind a proxy or a DNS name), for the absolute
+        /// URLs the hub writes into what it sends (notification Bundles). Default
+        /// `https://host:port`.
+        public var publicURL: String?
+
+        /// ``publicURL``, or the listener's own address.
+        public var baseURL: String { self.publicURL ?? "https://\(self.host):\(self.port)" }
 
         public init() {}
     }
@@ -155,6 +165,25 @@ public struct HubConfiguration: Sendable, Equatable {
         public var mllpEnabled: Bool = false
         /// Its port; 0 picks a free one. Default 2575 (IANA's port for HL7 over MLLP).
         public var mllpPort: Int = 2575
+
+        public init() {}
+    }
+
+    /// Notifications for FHIR Subscriptions (rest-hook), docs/workflows.md.
+    public struct Subscriptions: Sendable, Equatable {
+        /// The first retry of a failed notification; each next waits twice as long. Default 10.
+        public var retryInitialSeconds: Int = 10
+        /// The longest wait between retries. Default 600.
+        public var retryMaxSeconds: Int = 600
+        /// How long after it was queued a notification is given up (dead-lettered). Default
+        /// 86400 (a day).
+        public var giveUpAfterSeconds: Int = 86_400
+        /// How often the hub looks for new events and due retries. Default 500.
+        public var pollMilliseconds: Int = 500
+        /// Deadline of one delivery, connection included. Default 10.
+        public var deliveryTimeoutSeconds: Int = 10
+        /// PEM file of the CAs trusted for subscribers' endpoints; unset, the system's.
+        public var trustRoots: String?
 
         public init() {}
     }

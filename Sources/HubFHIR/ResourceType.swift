@@ -23,6 +23,7 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
     case task = "Task"
     case consent = "Consent"
     case provenance = "Provenance"
+    case subscription = "Subscription"
 
     /// What the engine knows of a type.
     public struct Definition: Sendable {
@@ -30,6 +31,10 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
         /// compartment, FHIR R4 CompartmentDefinition "patient"), in order of preference. The
         /// first present one decides whose data key encrypts the resource.
         public var patientReferences: [String]
+        /// Whether only the organization that wrote it may see it (a hospital's Subscriptions
+        /// name its endpoints and their credentials); other resources outside every patient
+        /// compartment are visible to every clinical caller.
+        public var isPrivateToWriter = false
     }
 
     public var definition: Definition {
@@ -43,6 +48,7 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
         case .allergyIntolerance, .consent: Definition(patientReferences: ["patient"])
         case .appointment: Definition(patientReferences: ["participant.actor"])
         case .task: Definition(patientReferences: ["for"])
+        case .subscription: Definition(patientReferences: [], isPrivateToWriter: true)
         }
     }
 }

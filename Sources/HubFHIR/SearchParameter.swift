@@ -140,6 +140,8 @@ extension ResourceType {
             ]
         case .provenance:
             return [P("target", .reference, ["target"]), P("agent", .reference, ["agent.who"]), P("recorded", .date, ["recorded"])]
+        case .subscription:
+            return [status, P("type", .token, ["channel.type"])]
         }
     }
 

@@ -5,7 +5,7 @@ import HubStorage
 /// paging, `_count` and `_summary=count` only ever count what the caller may see.
 ///
 /// The rule (docs/security.md): a resource outside every patient compartment is visible to any
-/// clinical caller; a resource in a patient's compartment is visible to organization O when
+/// clinical caller (except a Subscription: only to its own organization); a resource in a patient's compartment is visible to organization O when
 /// - O created it (an organization always sees its own records), or
 /// - the patient's Consent permits sharing with O by name (and none denies O by name), or
 /// - O has a care relationship with the patient, and no active Consent denies sharing with O
@@ -48,6 +48,9 @@ public struct RecordAccess: Sendable, Equatable {
 
     public static let unrestricted = RecordAccess(.unrestricted)
 
+    /// Types outside patient compartments that only their writer's organization sees.
+    static let privateTypes = ResourceType.allCases.filter(\.definition.isPrivateToWriter).map(\.rawValue)
+
     /// The organization writes are attributed to.
     public var organization: String? {
         if case .organization(let organization, _) = self.rule { return organization }
@@ -65,9 +68,10 @@ public struct RecordAccess: Sendable, Equatable {
             let patient = "\(r).patient_id"
             let emergency = emergencyPatient.map { " OR \(patient) = \(sql.bind($0))" } ?? ""
             let rules = "SELECT 1 FROM consent_rules k WHERE k.patient_id = \(patient) AND k.period @> now()"
+            let outside = "(\(patient) IS NULL AND \(r).type <> ALL(\(sql.bind(Self.privateTypes))))"
             conditions.append(
                 """
-                (\(patient) IS NULL OR \(r).organization = \(o)\(emergency)
+                (\(outside) OR \(r).organization = \(o)\(emergency)
                   OR EXISTS (SELECT 1 FROM resource_shares s WHERE s.type = \(r).type AND s.id = \(r).id AND s.organization_id = \(o))
                   OR (EXISTS (\(rules) AND k.permit AND k.organization_id = \(o))
                       AND NOT EXISTS (\(rules) AND NOT k.permit AND k.organization_id = \(o)))

@@ -1,5 +1,6 @@
 import Foundation
 import HubAccess
+import HubNotifications
 import HubWorkflows
 public import HubAudit
 public import HubCrypto
@@ -122,6 +123,26 @@ public enum HubApplication {
                 logger: dependencies.logger
             ),
         ]
+        let outbox = NotificationOutbox(database: dependencies.database, logger: dependencies.logger)
+        NotificationRoutes(outbox: outbox).add(to: router)
+        let subscriptions = configuration.subscriptions
+        services.append(
+            NotificationDispatcher(
+                outbox: outbox, store: dependencies.resources,
+                channel: { try RestHookChannel(trustRoots: subscriptions.trustRoots, timeout: .seconds(subscriptions.deliveryTimeoutSeconds)) },
+                settings: .init(
+                    baseURL: configuration.server.baseURL + "/fhir",
+                    schedule: RetrySchedule(
+                        initial: .seconds(subscriptions.retryInitialSeconds),
+                        maximum: .seconds(subscriptions.retryMaxSeconds),
+                        giveUpAfter: .seconds(subscriptions.giveUpAfterSeconds)
+                    ),
+                    pollInterval: .milliseconds(subscriptions.pollMilliseconds),
+                    lease: .seconds(2 * subscriptions.deliveryTimeoutSeconds + 5)
+                ),
+                logger: dependencies.logger
+            )
+        )
         if configuration.hl7.mllpEnabled {
             guard configuration.tls.clientCA != nil else {
                 throw ConfigurationError(setting: "hl7.mllp_enabled", message: "MLLP senders are authenticated by client certificates: set tls.client_ca")

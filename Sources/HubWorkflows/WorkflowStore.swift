@@ -13,7 +13,7 @@ public struct WorkflowStore: ResourceStore {
     let rules: [ResourceType: any WriteRule]
 
     /// The rules the hub enforces.
-    public static var hubRules: [any WriteRule] { [AppointmentBooking(), ReferralWorkflow()] }
+    public static var hubRules: [any WriteRule] { [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule()] }
 
     public init(base: any ResourceStore, rules: [any WriteRule]) {
         self.base = base
@@ -49,6 +49,7 @@ public struct WorkflowStore: ResourceStore {
                 origin.append((index, nil))
                 continue
             }
+            operation = try rule.admit(operation, access: access)
             let derived = try await rule.expand(operation, store: self.base, access: access)
             expanded.append(operation)
             origin.append((index, nil))

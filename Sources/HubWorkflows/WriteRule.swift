@@ -8,9 +8,17 @@ public protocol WriteRule: Sendable {
     /// The type whose writes this rule governs.
     var type: ResourceType { get }
 
+    /// The write as it will be stored: the rule's checks of the resource alone, and what the
+    /// server rather than the client settles in it. Before ``expand(_:store:access:)``.
+    func admit(_ operation: WriteOperation, access: RecordAccess) throws -> WriteOperation
+
     /// The writes `operation` entails, after checking it may happen; `store` reads what the
     /// decision needs (with the caller's `access`).
     func expand(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> [DerivedWrite]
+}
+
+extension WriteRule {
+    public func admit(_ operation: WriteOperation, access: RecordAccess) throws -> WriteOperation { operation }
 }
 
 /// A write a rule adds, and what to tell the caller when it fails because what it depends on

@@ -232,7 +232,11 @@ public enum TestHub {
                 if configuration.database.migrateOnStart, let url = configuration.database.url {
                     let setup = try TestDatabase.database(url)
                     try await setup.whileRunning {
-                        try await Identities.register(in: IdentityDirectory(database: setup, registry: algorithms, logger: logger), pki: pki)
+                        let directory = IdentityDirectory(database: setup, registry: algorithms, logger: logger)
+                        // A restarted hub (same database) finds them registered.
+                        if (try? await directory.principal(id: Identities.system)) == nil {
+                            try await Identities.register(in: directory, pki: pki)
+                        }
                     }
                 }
             } catch {

@@ -60,7 +60,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     static func needsIdentity(_ path: String) -> Bool {
-        ["/fhir", "/audit", "/admin", "/auth", "/hl7v2", "/whoami"].contains { path == $0 || path.hasPrefix($0 + "/") }
+        ["/fhir", "/audit", "/admin", "/auth", "/hl7v2", "/notifications", "/whoami"].contains { path == $0 || path.hasPrefix($0 + "/") }
     }
 }
 

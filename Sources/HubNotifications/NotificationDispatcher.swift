@@ -1,0 +1,161 @@
+import Foundation
+import HubFHIR
+public import HubResources
+import HubStorage
+import HubWorkflows
+public import Logging
+public import ServiceLifecycle
+
+/// Turns written resources into notifications and delivers them, as a service of `hub serve`.
+///
+/// Each round: match the events the database recorded against the active subscriptions (each
+/// criterion evaluated by the store's search with the subscriber's access, so an organization
+/// is only ever told of what it may read), then post what is due. At-least-once: a notification
+/// is marked delivered only after a 2xx, so a hub stopped mid-delivery sends it again after its
+/// next start; receivers recognise repeats by subscription and event number.
+public struct NotificationDispatcher: Service {
+    public struct Settings: Sendable {
+        /// The hub's FHIR base URL, for the absolute references in notification Bundles.
+        public var baseURL: String
+        public var schedule: RetrySchedule
+        public var pollInterval: Duration
+        /// How long a claimed delivery may take before another round may try it again.
+        public var lease: Duration
+        /// How long delivered notifications stay listed.
+        public var keepDelivered: Duration = .seconds(7 * 24 * 3600)
+
+        public init(baseURL: String, schedule: RetrySchedule, pollInterval: Duration, lease: Duration) {
+            self.baseURL = baseURL
+            self.schedule = schedule
+            self.pollInterval = pollInterval
+            self.lease = lease
+        }
+    }
+
+    let outbox: NotificationOutbox
+    let directory: SubscriptionDirectory
+    let store: any ResourceStore
+    let makeChannel: @Sendable () throws -> any NotificationChannel
+    let settings: Settings
+    let logger: Logger
+
+    /// - Parameter channel: Makes the channel when the service starts; it is shut down when
+    ///   the service ends.
+    public init(
+        outbox: NotificationOutbox,
+        store: any ResourceStore,
+        channel: @escaping @Sendable () throws -> any NotificationChannel,
+        settings: Settings,
+        logger: Logger
+    ) {
+        self.outbox = outbox
+        self.directory = SubscriptionDirectory(database: outbox.database, store: store, logger: logger)
+        self.store = store
+        self.makeChannel = channel
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let channel = try self.makeChannel()
+        await self.run(channel: channel)
+        try await channel.shutdown()
+    }
+
+    func run(channel: any NotificationChannel) async {
+        var subscriptions: [String: SubscriptionDirectory.Entry] = [:]
+        var failures = 0
+        var lastPurge = ContinuousClock.now - .seconds(3600)
+        var lastReport = ContinuousClock.now - .seconds(3600)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                subscriptions = try await self.directory.refresh(subscriptions)
+                while try await self.match(subscriptions) > 0, !Task.isShuttingDownGracefully {}
+                while try await self.deliverDue(subscriptions, channel: channel) > 0, !Task.isShuttingDownGracefully {}
+                if ContinuousClock.now - lastPurge > .seconds(3600) {
+                    try await self.outbox.purgeDelivered(before: Date().addingTimeInterval(-RetrySchedule.seconds(self.settings.keepDelivered)))
+                    lastPurge = .now
+                }
+                failures = 0
+            } catch {
+                // Database down or not migrated yet: what is queued stays queued.
+                // Reported at most once a minute, so a lasting failure is seen but does not flood.
+                if ContinuousClock.now - lastReport > .seconds(60) {
+                    self.logger.warning("notification round failed; will retry", metadata: ["error": "\(error)"])
+                    lastReport = .now
+                }
+                failures += 1
+            }
+            let pause = failures == 0 ? self.settings.pollInterval : min(self.settings.pollInterval * (1 << min(failures, 5)), .seconds(10))
+            try? await Task.sleep(for: pause)
+        }
+    }
+
+    /// Matches one batch of events; returns how many events it settled.
+    func match(_ subscriptions: [String: SubscriptionDirectory.Entry]) async throws -> Int {
+        let events = try await self.outbox.events(limit: 100)
+        guard !events.isEmpty else { return 0 }
+        let now = Date()
+        let active = subscriptions.compactMap { id, entry -> (String, String, RestHookSubscription)? in
+            guard let subscription = entry.subscription, subscription.isActive(at: now) else { return nil }
+            return (id, entry.organization, subscription)
+        }.sorted { $0.0 < $1.0 }
+        var matches: [(event: NotificationOutbox.Event, subscription: String, organization: String)] = []
+        // A deletion is not notified: its criteria cannot be evaluated (the hub's workflows end
+        // Tasks and Appointments by status, not by deleting them).
+        for event in events where !event.deleted {
+            for (id, organization, subscription) in active where subscription.criteria.type.rawValue == event.type {
+                let found = try await self.store.search(subscription.criteria.query(for: event.id), access: RecordAccess(.organization(organization)))
+                if found.resources.contains(where: { $0.id == event.id }) {
+                    matches.append((event, id, organization))
+                }
+            }
+        }
+        try await self.outbox.settle(events, matches: matches)
+        return events.count
+    }
+
+    /// Delivers one batch of due notifications, concurrently; returns how many it tried.
+    func deliverDue(_ subscriptions: [String: SubscriptionDirectory.Entry], channel: any NotificationChannel) async throws -> Int {
+        let due = try await self.outbox.claimDue(limit: 16, lease: self.settings.lease)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for notification in due {
+                group.addTask { try await self.deliver(notification, subscription: subscriptions[notification.subscription]?.subscription, channel: channel) }
+            }
+            try await group.waitForAll()
+        }
+        return due.count
+    }
+
+    func deliver(_ notification: NotificationOutbox.Notification, subscription: RestHookSubscription?, channel: any NotificationChannel) async throws {
+        let now = Date()
+        guard let subscription, subscription.isActive(at: now) else {
+            try await self.outbox.failed(notification.id, reason: "the subscription is no longer active", retryAt: nil)
+            return
+        }
+        var headers = subscription.headers.map { ($0.name, $0.value) }
+        var body: [UInt8]?
+        if subscription.sendsBundle {
+            body = JSONValue.object(NotificationBundle.make(notification, base: self.settings.baseURL, now: now)).serialized()
+            headers.append(("Content-Type", RestHookSubscription.payloadType))
+        }
+        let reason: String
+        do {
+            let status = try await channel.post(to: subscription.endpoint, headers: headers, body: body)
+            if (200..<300).contains(status) {
+                try await self.outbox.delivered(notification.id)
+                return
+            }
+            reason = "the endpoint answered HTTP \(status)"
+        } catch {
+            reason = "the endpoint could not be reached: \(error)"
+        }
+        let retryAt = self.settings.schedule.nextAttempt(
+            after: notification.attempts, queuedAt: notification.createdAt, now: Date(), jitter: Double.random(in: 0..<1)
+        )
+        if retryAt == nil {
+            self.logger.notice("notification given up", metadata: ["subscription": "\(notification.subscription)", "notification": "\(notification.id)"])
+        }
+        try await self.outbox.failed(notification.id, reason: String(reason.prefix(500)), retryAt: retryAt)
+    }
+}
