@@ -223,9 +223,18 @@ let package = Package(
         // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
         .target(
             name: "HubWorkflows",
-            dependencies: ["HubAudit", "HubFHIR", "HubHL7", "HubResources"],
+            dependencies: ["HubAudit", "HubDocuments", "HubFHIR", "HubHL7", "HubResources"],
             swiftSettings: swiftSettings
         ),
+        // The system libxml2, to check XML documents are well-formed and read CDA headers.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // Clinical documents (CDA R2, as WS/T 500 shares EMR documents): well-formedness and
+        // header fields. Pure: no storage, no network.
+        .target(name: "HubDocuments", dependencies: ["CLibXML2", "HubHL7"], swiftSettings: swiftSettings),
         // Notifications for Subscriptions: the outbox in PostgreSQL, matching by the store's own
         // search, delivery over HTTPS with retries. Knows nothing of the hub's HTTP server.
         .target(
@@ -298,6 +307,7 @@ let package = Package(
             dependencies: ["HubNotifications", "HubWorkflows", "HubClient", "HubFHIR", "HubResources", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HubDocumentsTests", dependencies: ["HubDocuments", "HubSynthetic"], swiftSettings: swiftSettings),
         .testTarget(name: "HubHL7Tests", dependencies: ["HubHL7", "HubFHIR"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

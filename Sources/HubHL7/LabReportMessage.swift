@@ -229,26 +229,12 @@ public struct LabReportMessage: Sendable {
         return range.members.isEmpty ? nil : range
     }
 
-    /// HL7 DTM (`YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ]`) as a FHIR dateTime.
+    /// HL7 DTM as a FHIR dateTime (``HL7DateTime``), or an error locating the field.
     static func dateTime(_ text: String, offset: String, at segment: HL7Message.Segment, field: Int) throws(HL7Error) -> String {
-        func invalid() -> HL7Error { HL7Error(.dataTypeError, segment: segment.id, sequence: segment.sequence, field: field, "\(text) is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])") }
-        guard let match = text.wholeMatch(of: /([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(\.[0-9]{1,4})?([+-][0-9]{4})?/) else { throw invalid() }
-        var result = String(match.1)
-        guard let month = match.2 else { return result }
-        result += "-\(month)"
-        guard let day = match.3 else { return result }
-        result += "-\(day)"
-        guard let hour = match.4 else { return result }
-        let minute = match.5 ?? "00"
-        let second = match.6 ?? "00"
-        result += "T\(hour):\(minute):\(second)\(match.7 ?? "")"
-        if let zone = match.8 {
-            result += "\(zone.prefix(3)):\(zone.suffix(2))"
-        } else {
-            result += offset
+        guard let value = HL7DateTime.fhirDateTime(text, defaultOffset: offset) else {
+            throw HL7Error(.dataTypeError, segment: segment.id, sequence: segment.sequence, field: field, "\(text) is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])")
         }
-        guard FHIRDateRange(result) != nil else { throw invalid() }
-        return result
+        return value
     }
 
     /// An HL7 DTM to the second or finer, as a FHIR instant.
