@@ -13,12 +13,12 @@ public import HubResources
 public struct LabResultIntake: Sendable {
     let store: any ResourceStore
     let validator: ResourceValidator
-    let residentIDSystem: String
+    let patients: PatientDirectory
 
     public init(store: any ResourceStore, validator: ResourceValidator) {
         self.store = store
         self.validator = validator
-        self.residentIDSystem = validator.identifierSystems.residentID
+        self.patients = PatientDirectory(store: store, residentIDSystem: validator.identifierSystems.residentID)
     }
 
     public struct Outcome: Sendable {
@@ -72,10 +72,7 @@ public struct LabResultIntake: Sendable {
             throw HL7Error(.requiredFieldMissing, segment: "PID", sequence: pid?.sequence, field: 3, "PID-3 carries no valid resident ID number")
         }
         for number in numbers {
-            let query = try SearchQuery(type: .patient, parameters: [("identifier", "\(self.residentIDSystem)|\(number)"), ("_count", "2")], lenient: false)
-            if let found = try await self.store.search(query, access: access).resources.first {
-                return found.id
-            }
+            if let found = try await self.patients.patient(residentID: number, access: access) { return found }
         }
         throw HL7Error(.unknownKeyIdentifier, segment: "PID", sequence: pid?.sequence, field: 3, "no patient with this resident ID number that the sender may see")
     }

@@ -9,7 +9,7 @@ public struct SubscriptionRule: WriteRule {
 
     public var type: ResourceType { .subscription }
 
-    public func admit(_ operation: WriteOperation, access: RecordAccess) throws -> WriteOperation {
+    public func admit(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> WriteOperation {
         let (id, resource): (String?, JSONObject)
         switch operation {
         case .create(_, let given, let body): (id, resource) = (given, body)
@@ -33,6 +33,4 @@ public struct SubscriptionRule: WriteRule {
         case .delete: return operation
         }
     }
-
-    public func expand(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> [DerivedWrite] { [] }
 }

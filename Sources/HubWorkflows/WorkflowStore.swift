@@ -12,8 +12,10 @@ public struct WorkflowStore: ResourceStore {
     let base: any ResourceStore
     let rules: [ResourceType: any WriteRule]
 
-    /// The rules the hub enforces.
-    public static var hubRules: [any WriteRule] { [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule()] }
+    /// The rules the hub enforces; patients are named by resident ID numbers of `residentIDSystem`.
+    public static func hubRules(residentIDSystem: String) -> [any WriteRule] {
+        [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule(), ClinicalDocumentRule(residentIDSystem: residentIDSystem)]
+    }
 
     public init(base: any ResourceStore, rules: [any WriteRule]) {
         self.base = base
@@ -49,7 +51,7 @@ public struct WorkflowStore: ResourceStore {
                 origin.append((index, nil))
                 continue
             }
-            operation = try rule.admit(operation, access: access)
+            operation = try await rule.admit(operation, store: self.base, access: access)
             let derived = try await rule.expand(operation, store: self.base, access: access)
             expanded.append(operation)
             origin.append((index, nil))

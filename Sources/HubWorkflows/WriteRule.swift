@@ -9,8 +9,9 @@ public protocol WriteRule: Sendable {
     var type: ResourceType { get }
 
     /// The write as it will be stored: the rule's checks of the resource alone, and what the
-    /// server rather than the client settles in it. Before ``expand(_:store:access:)``.
-    func admit(_ operation: WriteOperation, access: RecordAccess) throws -> WriteOperation
+    /// server rather than the client settles in it (reading what it needs from `store`).
+    /// Before ``expand(_:store:access:)``.
+    func admit(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> WriteOperation
 
     /// The writes `operation` entails, after checking it may happen; `store` reads what the
     /// decision needs (with the caller's `access`).
@@ -18,7 +19,9 @@ public protocol WriteRule: Sendable {
 }
 
 extension WriteRule {
-    public func admit(_ operation: WriteOperation, access: RecordAccess) throws -> WriteOperation { operation }
+    public func admit(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> WriteOperation { operation }
+
+    public func expand(_ operation: WriteOperation, store: any ResourceStore, access: RecordAccess) async throws -> [DerivedWrite] { [] }
 }
 
 /// A write a rule adds, and what to tell the caller when it fails because what it depends on

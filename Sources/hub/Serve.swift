@@ -55,7 +55,7 @@ struct Serve: AsyncParsableCommand {
                         keyStore: runtime.keyStore,
                         resources: WorkflowStore(
                             base: runtime.resourceStore(identifierSystems: validator.identifierSystems),
-                            rules: WorkflowStore.hubRules
+                            rules: WorkflowStore.hubRules(residentIDSystem: validator.identifierSystems.residentID)
                         ),
                         validator: validator,
                         auditLog: auditLog,

@@ -189,7 +189,7 @@ public enum TestHub {
                 migrator: migrator,
                 suite: suite,
                 keyStore: keyStore,
-                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules),
+                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules(residentIDSystem: identifierSystems.residentID)),
                 validator: validator,
                 auditLog: auditLog,
                 auditWriter: AuditWriter(log: auditLog),
