@@ -16,6 +16,10 @@ public struct SearchParameter: Sendable, Equatable {
     public var targets: [String]?
     /// For tokens: whether values are identifying (identifier values) and indexed only blind.
     public var isBlind: Bool
+    /// A hub-defined reference to the organization that published the resource (wrote its
+    /// first version): what a Slot or Schedule does not say itself. Matched against the stored
+    /// row, not indexed from paths.
+    public var isPublisher: Bool = false
 
     public init(_ name: String, _ kind: Kind, _ paths: [String], targets: [String]? = nil, isBlind: Bool = false) {
         self.name = name
@@ -24,6 +28,13 @@ public struct SearchParameter: Sendable, Equatable {
         self.targets = targets
         self.isBlind = isBlind
     }
+
+    /// `organization` on resources that do not name their organization: the publisher's.
+    public static let publisher: SearchParameter = {
+        var parameter = SearchParameter("organization", .reference, [], targets: ["Organization"])
+        parameter.isPublisher = true
+        return parameter
+    }()
 }
 
 extension ResourceType {
@@ -114,11 +125,15 @@ extension ResourceType {
                 P("service-type", .token, ["serviceType"]), P("slot", .reference, ["slot"], targets: ["Slot"]),
             ]
         case .schedule:
-            return [P("actor", .reference, ["actor"]), P("service-type", .token, ["serviceType"]), P("active", .token, ["active"])]
+            return [
+                P("actor", .reference, ["actor"]), P("service-type", .token, ["serviceType"]), P("active", .token, ["active"]),
+                P("specialty", .token, ["specialty"]), P("date", .date, ["planningHorizon"]), .publisher,
+            ]
         case .slot:
             return [
                 P("schedule", .reference, ["schedule"], targets: ["Schedule"]), status, P("start", .date, ["start"]),
-                P("service-type", .token, ["serviceType"]),
+                P("service-type", .token, ["serviceType"]), P("specialty", .token, ["specialty"]),
+                P("appointment-type", .token, ["appointmentType"]), .publisher,
             ]
         case .serviceRequest:
             return subjectAndPatient("subject") + [

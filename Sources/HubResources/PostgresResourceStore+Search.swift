@@ -234,6 +234,8 @@ extension PostgresResourceStore {
         switch clause {
         case .id(let ids):
             return "\(r).id = ANY(\(sql.bind(ids)))"
+        case .publisher(let organizations):
+            return "\(r).organization = ANY(\(sql.bind(organizations)))"
         case .lastUpdated(let values):
             let alternatives = values.map { prefix, range in
                 Self.dateCondition(prefix, low: "\(r).last_updated", high: "\(r).last_updated + interval '1 millisecond'", range: range, sql: &sql)

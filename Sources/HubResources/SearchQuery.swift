@@ -28,6 +28,8 @@ public struct SearchQuery: Sendable {
         /// A chained parameter, one level (`subject:Patient.identifier=…`): resources whose
         /// reference `param` points at a `target` that matches `inner`.
         indirect case chain(param: String, target: ResourceType, inner: Clause)
+        /// The organizations that published the resource (``SearchParameter/isPublisher``).
+        case publisher([String])
     }
 
     /// How a string parameter matches (FHIR R4 §3.1.1.4.7).
@@ -210,6 +212,7 @@ public struct SearchQuery: Sendable {
                 }
                 references.append((type ?? parameter.targets?.first, id))
             }
+            if parameter.isPublisher { return .publisher(references.map(\.id)) }
             return .reference(param: parameter.name, values: references)
         case .date:
             guard modifier == nil else { throw unsupported() }

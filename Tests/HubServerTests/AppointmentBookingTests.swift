@@ -17,6 +17,58 @@ import Testing
         """#.utf8)
     }
 
+    @Test func freeSlotsAreFoundByOrganizationRoleServiceAndDateAndDayListsByOrganization() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let hospitalA = pki
+            // B and C each publish a cardiology schedule (a practitioner role) with morning slots.
+            func publish(_ caller: TestPKI, role: String, service: String) async throws -> [String] {
+                var entries = [#"{"fullUrl":"urn:uuid:5d1b0c1e-0000-4000-8000-000000000002","resource":{"resourceType":"PractitionerRole","active":true,"code":[{"text":"心内科医师"}]},"request":{"method":"POST","url":"PractitionerRole"}}"#]
+                entries.append(#"{"fullUrl":"urn:uuid:5d1b0c1e-0000-4000-8000-000000000001","resource":{"resourceType":"Schedule","active":true,"serviceType":[{"coding":[{"system":"urn:health-hub:service","code":"\#(service)"}]}],"actor":[{"reference":"urn:uuid:5d1b0c1e-0000-4000-8000-000000000002","display":"\#(role)"}]},"request":{"method":"POST","url":"Schedule"}}"#)
+                for (day, hour) in [("10", "09"), ("10", "10"), ("11", "09")] {
+                    entries.append(#"{"resource":{"resourceType":"Slot","schedule":{"reference":"urn:uuid:5d1b0c1e-0000-4000-8000-000000000001"},"serviceType":[{"coding":[{"system":"urn:health-hub:service","code":"\#(service)"}]}],"status":"free","start":"2026-12-\#(day)T\#(hour):00:00+08:00","end":"2026-12-\#(day)T\#(hour):15:00+08:00"},"request":{"method":"POST","url":"Slot"}}"#)
+                }
+                let published = try await hub.send(
+                    "POST", "/fhir", headers: Self.json,
+                    body: Array(#"{"resourceType":"Bundle","type":"transaction","entry":[\#(entries.joined(separator: ","))]}"#.utf8), presenting: caller
+                )
+                #expect(published.status == 200, "\(published.text)")
+                return ((try jsonObject(published)["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["response"] as? [String: Any])?["location"] as? String }
+            }
+            let atB = try await publish(pki.otherHospital, role: "王医生", service: "cardiology")
+            _ = try await publish(pki.thirdHospital, role: "赵医生", service: "cardiology")
+            let roleB = try #require(atB.first { $0.hasPrefix("PractitionerRole/") }).split(separator: "/")[1]
+            let slotsB = atB.filter { $0.hasPrefix("Slot/") }.map { String($0.split(separator: "/")[1]) }
+            func ids(_ query: String) async throws -> Set<String> {
+                let reply = try await hub.send("GET", "/fhir/\(query)", presenting: hospitalA)
+                #expect(reply.status == 200, "\(query): \(reply.text)")
+                let entries = (try jsonObject(reply)["entry"] as? [[String: Any]]) ?? []
+                return Set(entries.compactMap { ($0["resource"] as? [String: Any])?["id"] as? String })
+            }
+            let free = "Slot?status=free&service-type=urn:health-hub:service|cardiology"
+            #expect(try await ids(free).count == 6)
+            #expect(try await ids("\(free)&organization=Organization/other-hospital") == Set(slotsB))
+            #expect(try await ids("\(free)&schedule.organization=Organization/other-hospital") == Set(slotsB))
+            #expect(try await ids("\(free)&schedule.actor=PractitionerRole/\(roleB)") == Set(slotsB))
+            #expect(try await ids("\(free)&organization=Organization/other-hospital&start=ge2026-12-10&start=lt2026-12-11").count == 2)
+
+            // A books one of B's; it is no longer free, and it is on B's day list.
+            var people = SyntheticPatients(seed: 92)
+            let patient = try #require(try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: hospitalA))["id"] as? String)
+            let booked = try await hub.send("POST", "/fhir/Appointment", headers: Self.json, body: Self.appointment(patient: patient, slot: slotsB[0]), presenting: hospitalA)
+            #expect(booked.status == 201, "\(booked.text)")
+            let appointment = try #require(try jsonObject(booked)["id"] as? String)
+            #expect(try await ids("\(free)&organization=Organization/other-hospital").count == 2)
+            let dayList = try await hub.send("GET", "/fhir/Appointment?slot.organization=Organization/other-hospital&date=2026-12-10", presenting: pki.otherHospital)
+            #expect(dayList.status == 200, "\(dayList.text)")
+            #expect(dayList.text.contains(appointment))
+            let otherDay = try await hub.send("GET", "/fhir/Appointment?slot.organization=Organization/third-hospital&date=2026-12-10", presenting: pki.thirdHospital)
+            #expect(!otherDay.text.contains(appointment))
+            // The patient's appointments.
+            #expect(try await ids("Appointment?patient=Patient/\(patient)") == [appointment])
+        }
+    }
+
     @Test func aSlotIsTakenOnceFreedOnCancellationAndMovedOnRescheduling() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
