@@ -51,6 +51,8 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
 
     public struct Resource: Codable, Sendable, Equatable {
         public var type: String
+        /// What this server does with the type beyond the interactions (markdown).
+        public var documentation: String?
         public var interaction: [Interaction]
         public var versioning: String?
         public var readHistory: Bool?

@@ -39,7 +39,12 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                     documentation: Self.modifiers[.date]
                 ),
             ] + type.searchParameters.map { parameter in
-                CapabilityStatement.SearchParam(name: parameter.name, type: parameter.kind.rawValue, documentation: Self.modifiers[parameter.kind])
+                CapabilityStatement.SearchParam(
+                    name: parameter.name, type: parameter.kind.rawValue,
+                    documentation: parameter.isPublisher
+                        ? "Hub-defined: the organization that published the resource (Organization/id); chainable, e.g. Appointment?slot.organization="
+                        : Self.modifiers[parameter.kind]
+                )
             }
         )
         resource.versioning = "versioned"
@@ -49,16 +54,22 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         resource.conditionalRead = "not-supported"
         resource.conditionalUpdate = false
         resource.conditionalDelete = "not-supported"
-        let references = type.searchParameters.filter { $0.kind == .reference }
+        let references = type.searchParameters.filter { $0.kind == .reference && !$0.isPublisher }
         resource.searchInclude = references.isEmpty ? nil : references.map { "\(type.rawValue):\($0.name)" }
         let referrers = ResourceType.allCases.flatMap { source in
             source.searchParameters
-                .filter { $0.kind == .reference && ($0.targets?.contains(type.rawValue) ?? true) }
+                .filter { $0.kind == .reference && !$0.isPublisher && ($0.targets?.contains(type.rawValue) ?? true) }
                 .map { "\(source.rawValue):\($0.name)" }
         }
         resource.searchRevInclude = referrers.isEmpty ? nil : referrers
         if type == .patient {
             resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
+        }
+        if type == .subscription {
+            resource.documentation = "rest-hook channels over HTTPS; criteria on Task, ServiceRequest, Appointment or DiagnosticReport, "
+                + "evaluated with the subscriber's access; payload application/fhir+json is an id-only notification Bundle "
+                + "(after the Subscriptions R5 Backport's R4 shape), none is an empty POST. Delivery is at-least-once with back-off; "
+                + "given-up notifications are listed at GET /notifications?state=dead. See docs/workflows.md."
         }
         if type == .observation {
             resource.operation = [.init(name: "lastn", definition: "http://hl7.org/fhir/OperationDefinition/Observation-lastn")]
