@@ -33,13 +33,15 @@ public struct HL7Acknowledgement: Sendable, Equatable {
             guard let original, let header else { return "" }
             return Self.escaped(original.value(header, n) ?? "")
         }
-        var formatter = DateFormatter()
-        formatter = DateFormatter()
+        let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
         formatter.dateFormat = "yyyyMMddHHmmssZ"
+        // The ACK declares the character set it is sent in: the original's (MSH-18).
+        let characterSet = field(18)
         var segments = [
-            "MSH|^~\\&|HEALTH-HUB|HEALTH-HUB|\(field(3))|\(field(4))|\(formatter.string(from: time))||ACK^R01^ACK|\(Self.escaped(controlID))|P|2.5",
+            "MSH|^~\\&|HEALTH-HUB|HEALTH-HUB|\(field(3))|\(field(4))|\(formatter.string(from: time))||ACK^R01^ACK|\(Self.escaped(controlID))|P|2.5"
+                + (characterSet.isEmpty ? "" : "||||||\(characterSet)"),
             "MSA|\(self.code.rawValue)|\(field(10))|\(Self.escaped(self.text))",
         ]
         if let error {

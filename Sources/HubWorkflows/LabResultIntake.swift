@@ -25,20 +25,61 @@ public struct LabResultIntake: Sendable {
         /// The ACK, ER7-encoded.
         public var acknowledgement: String
         public var code: HL7Acknowledgement.Code
-        /// What was stored (empty unless AA).
+        /// What was stored (empty unless AA; empty too for a message received before).
         public var stored: [StoredResource]
+        /// The character set of the message, which the ACK is sent back in.
+        public var characterSet: HL7CharacterSet = .utf8
+
+        /// The ACK's bytes, in the message's character set.
+        public var acknowledgementBytes: [UInt8] { self.characterSet.encode(self.acknowledgement) }
     }
 
-    public func receive(_ text: String, access: RecordAccess, audit: AuditContext) async throws -> Outcome {
+    /// Identifies a lab's messages: DiagnosticReports stored from one carry
+    /// `<system for the sender>|<MSH-10>/<n>` (the n-th report of the message), so that a message
+    /// sent again (its ACK was lost) is recognised and not stored twice.
+    public static func messageIdentifierSystem(sender: String) -> String { "urn:health-hub:hl7v2:\(sender):msh-10" }
+
+    /// Receives one message as it came over the wire (its MSH-18 says how to read the bytes).
+    public func receive(_ bytes: [UInt8], access: RecordAccess, audit: AuditContext) async throws -> Outcome {
         let controlID = UUID().uuidString.lowercased()
+        let text: String
+        let characterSet: HL7CharacterSet
+        do {
+            (text, characterSet) = try HL7CharacterSet.decode(bytes)
+        } catch {
+            let ack = HL7Acknowledgement(error)
+            return Outcome(acknowledgement: ack.encoded(answering: nil, controlID: controlID), code: ack.code, stored: [])
+        }
+        var outcome = try await self.receive(text, access: access, audit: audit, controlID: controlID)
+        outcome.characterSet = characterSet
+        return outcome
+    }
+
+    func receive(_ text: String, access: RecordAccess, audit: AuditContext, controlID: String) async throws -> Outcome {
         var parsed: HL7Message?
         do {
             let message = try HL7Message(parsing: text)
             parsed = message
             let report = try LabReportMessage(message)
             let patient = try await self.patient(of: report, access: access)
-            let performer = "Organization/\(access.organization ?? audit.caller.organization ?? "unknown")"
-            let resources = try report.resources(patient: patient, performer: performer) { UUID().uuidString.lowercased() }
+            let sender = access.organization ?? audit.caller.organization ?? "unknown"
+            let performer = "Organization/\(sender)"
+            var resources = try report.resources(patient: patient, performer: performer) { UUID().uuidString.lowercased() }
+            if let messageID = message.segments.first(where: { $0.id == "MSH" }).flatMap({ message.value($0, 10) }) {
+                let system = Self.messageIdentifierSystem(sender: sender)
+                let query = try SearchQuery(type: .diagnosticReport, parameters: [("identifier", "\(system)|\(messageID)/1"), ("_count", "1")], lenient: false)
+                if !(try await self.store.search(query, access: access).resources.isEmpty) {
+                    let ack = HL7Acknowledgement(code: .accepted, text: "message \(messageID) was received and stored before; not stored again")
+                    return Outcome(acknowledgement: ack.encoded(answering: message, controlID: controlID), code: .accepted, stored: [])
+                }
+                var number = 0
+                for index in resources.indices where resources[index].type == .diagnosticReport {
+                    number += 1
+                    var identifiers = resources[index].resource["identifier"]?.arrayValue ?? []
+                    identifiers.append(.object(JSONObject([("system", .string(system)), ("value", .string("\(messageID)/\(number)"))])))
+                    resources[index].resource["identifier"] = .array(identifiers)
+                }
+            }
             var operations: [WriteOperation] = []
             for (type, id, resource) in resources {
                 do {

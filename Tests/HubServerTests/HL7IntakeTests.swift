@@ -53,6 +53,13 @@ import Testing
             #expect(((potassium["performer"] as? [[String: Any]])?.first?["reference"]) as? String == "Organization/\(TestHub.Identities.hospital)")
             #expect(((potassium["interpretation"] as? [[String: Any]])?.first?["coding"] as? [[String: Any]])?.first?["code"] as? String == "H")
 
+            // The same message again (its ACK was lost): acknowledged, not stored twice.
+            let resent = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki)
+            #expect(Self.acknowledgement(resent).code == "AA")
+            #expect(resent.text.contains("received and stored before"))
+            let once = try jsonObject(try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&_summary=count", presenting: pki))
+            #expect(once["total"] as? Int == 1)
+
             // A malformed result: AE naming OBX(5)-5, and nothing of the message is stored.
             let malformed = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, value: "high", control: "MSG2"), presenting: pki)
             let refused = Self.acknowledgement(malformed)
@@ -60,6 +67,23 @@ import Testing
             #expect(refused.text.contains("ERR||OBX^5^5|102"))
             let count = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(count["total"] as? Int == 2)
+
+            // GB 18030 declared in MSH-18 (bytes written by hand: 血糖 is D1 AA CC C7): read as
+            // such, the ACK sent back declaring it; undeclared non-UTF-8 bytes are refused.
+            let gb: [UInt8] = Array("MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|GB1|P|2.5||||||GB 18030-2000\rPID|1||\(person.residentID)^^^^NNCHN\rOBR|1|ORD-2|FIL-10|2345-7^".utf8)
+                + [0xD1, 0xAA, 0xCC, 0xC7] + Array("^LN|||202611280830|||||||||||||||202611281030|||F\rOBX|1|NM|2345-7^Glucose^LN||5.1|mmol/L^^UCUM|3.9-6.1|N|||F\r".utf8)
+            let chinese = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: gb, presenting: pki)
+            #expect(Self.acknowledgement(chinese).code == "AA", "\(chinese.text)")
+            #expect(chinese.text.contains("|GB 18030-2000"))
+            let glucose = try jsonObject(try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&code=http://loinc.org|2345-7", presenting: pki))
+            let glucoseReport = try #require(((glucose["entry"] as? [[String: Any]])?.first?["resource"]) as? [String: Any])
+            #expect((glucoseReport["code"] as? [String: Any])?["text"] as? String == "血糖")
+            var undeclared = gb
+            let declaration = Array("||||||GB 18030-2000".utf8)
+            let start = try #require((0...(gb.count - declaration.count)).first { Array(gb[$0..<($0 + declaration.count)]) == declaration })
+            undeclared.removeSubrange(start..<(start + declaration.count))
+            let refusedBytes = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: undeclared, presenting: pki)
+            #expect(Self.acknowledgement(refusedBytes).code == "AR", "\(refusedBytes.text)")
             // A patient the sender may not see is unknown to it; another message type is refused.
             let other = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, control: "MSG3"), presenting: pki.otherHospital)
             #expect(Self.acknowledgement(other).code == "AE")

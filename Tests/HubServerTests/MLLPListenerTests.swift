@@ -30,7 +30,7 @@ import Testing
             var replies: [String] = []
             var iterator = inbound.makeAsyncIterator()
             for message in messages {
-                try await outbound.write(MLLPFrameDecoder.framed(String(decoding: message, as: UTF8.self)))
+                try await outbound.write(MLLPFrameDecoder.framed(Array(message)))
                 guard let reply = try await iterator.next() else { break }
                 replies.append(String(buffer: reply))
             }

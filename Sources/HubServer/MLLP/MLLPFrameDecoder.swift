@@ -42,10 +42,10 @@ public struct MLLPFrameDecoder: ByteToMessageDecoder {
     }
 
     /// `message` framed for sending.
-    public static func framed(_ message: String, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: message.utf8.count + 3)
+    public static func framed(_ message: [UInt8], allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: message.count + 3)
         buffer.writeInteger(Self.startBlock)
-        buffer.writeString(message)
+        buffer.writeBytes(message)
         buffer.writeInteger(Self.endBlock)
         buffer.writeInteger(Self.carriageReturn)
         return buffer

@@ -89,7 +89,7 @@ public struct MLLPListener: Service {
                     // Known once the handshake is done, which a frame's arrival proves.
                     let certificate = try? await channel.nioSSL_peerCertificate().get()
                     let fingerprint = certificate.flatMap { try? ClientCertificate($0).fingerprintSHA256 }
-                    let reply = await self.handle(String(decoding: frame.readableBytesView, as: UTF8.self), fingerprint: fingerprint, address: address)
+                    let reply = await self.handle(Array(frame.readableBytesView), fingerprint: fingerprint, address: address)
                     try await replies.write(MLLPFrameDecoder.framed(reply))
                 }
             }
@@ -99,7 +99,7 @@ public struct MLLPListener: Service {
     }
 
     /// The ACK for one message from the sender with this certificate.
-    func handle(_ text: String, fingerprint: String?, address: String?) async -> String {
+    func handle(_ bytes: [UInt8], fingerprint: String?, address: String?) async -> [UInt8] {
         let requestID = UUID().uuidString.lowercased()
         var caller = Caller(client: fingerprint.map { "cert:" + $0.prefix(16) }, address: address, requestID: requestID)
         let refusal: String
@@ -109,11 +109,11 @@ public struct MLLPListener: Service {
                 access.permits(.observation, write: true), access.permits(.diagnosticReport, write: true)
             {
                 caller = grant.caller(address: address, requestID: requestID)
-                let outcome = try await self.intake.receive(text, access: access, audit: AuditContext(caller: caller, interaction: "hl7v2"))
+                let outcome = try await self.intake.receive(bytes, access: access, audit: AuditContext(caller: caller, interaction: "hl7v2"))
                 if outcome.code != .accepted {
                     await self.record(caller: caller, status: 400)
                 }
-                return outcome.acknowledgement
+                return outcome.acknowledgementBytes
             }
             refusal = grant == nil ? "the sender's certificate is not registered with the hub" : "the sender may not submit lab results"
         } catch let error as AccessError {
@@ -121,11 +121,18 @@ public struct MLLPListener: Service {
         } catch {
             self.logger.warning("MLLP message not processed", metadata: ["error": "\(error)"])
             let ack = HL7Acknowledgement(HL7Error(.applicationError, "the hub cannot store results right now; send again later"))
-            return ack.encoded(answering: try? HL7Message(parsing: text), controlID: requestID)
+            return Self.reply(ack, to: bytes, controlID: requestID)
         }
         await self.record(caller: caller, status: 403)
         let ack = HL7Acknowledgement(HL7Error(rejected: true, .applicationError, refusal))
-        return ack.encoded(answering: try? HL7Message(parsing: text), controlID: requestID)
+        return Self.reply(ack, to: bytes, controlID: requestID)
+    }
+
+    /// `ack` answering the message in `bytes`, in its character set, as far as it can be read.
+    static func reply(_ ack: HL7Acknowledgement, to bytes: [UInt8], controlID: String) -> [UInt8] {
+        let decoded = try? HL7CharacterSet.decode(bytes)
+        let original = decoded.flatMap { try? HL7Message(parsing: $0.text) }
+        return (decoded?.characterSet ?? .utf8).encode(ack.encoded(answering: original, controlID: controlID))
     }
 
     /// Records a refused or failed message (stored ones are recorded with their writes).

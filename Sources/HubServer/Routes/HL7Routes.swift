@@ -29,7 +29,7 @@ public struct HL7Routes: Sendable {
             var request = request
             let body = try await request.collectBody(upTo: HL7Message.maximumBytes)
             let outcome = try await self.intake.receive(
-                String(decoding: body.readableBytesView, as: UTF8.self),
+                Array(body.readableBytesView),
                 access: access,
                 audit: AuditContext(caller: context.caller, interaction: "hl7v2")
             )
@@ -37,7 +37,7 @@ public struct HL7Routes: Sendable {
             return Response(
                 status: .ok,
                 headers: [.contentType: Self.mediaType],
-                body: .init(byteBuffer: .init(string: outcome.acknowledgement))
+                body: .init(byteBuffer: .init(bytes: outcome.acknowledgementBytes))
             )
         }
     }
