@@ -7,14 +7,25 @@ import Testing
 /// Issue #6's end-to-end scenario across three hospitals: B publishes slots, A books one (a
 /// concurrent double booking is refused), A refers the patient to B, B accepts and reads the
 /// shared record while C — with no relationship — is denied and that denial is audited; B's lab
-/// reports a result over HL7 v2 and A sees it, marked with its performer and as recognised.
+/// reports a result over HL7 v2 and A sees it, marked with its performer and as recognised; B is
+/// notified of the booking in its clinic, of the referral and of its own lab's report.
 @Suite struct CrossHospitalScenarioTests {
     static let json = [("Content-Type", "application/fhir+json")]
 
     @Test func bookReferShareAndReportAcrossThreeHospitals() async throws {
         let pki = try TestEnvironment.pki()
-        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+        let receiver = NotificationReceiver()
+        try await receiver.whileListening(pki: pki) { port in
+        try await withHub({ NotificationTests.configure(&$0, pki: pki) }) { hub in
             let (a, b, c) = (pki, pki.otherHospital, pki.thirdHospital)
+            // B subscribes to bookings in its clinics, referrals addressed to it and reports on its patients.
+            for criteria in ["Appointment?slot.organization=Organization/other-hospital", "Task?owner=Organization/other-hospital", "DiagnosticReport"] {
+                let subscribed = try await hub.send(
+                    "POST", "/fhir/Subscription", headers: Self.json,
+                    body: NotificationTests.subscription(criteria: criteria, endpoint: "https://127.0.0.1:\(port)/b"), presenting: b
+                )
+                #expect(subscribed.status == 201, "\(subscribed.text)")
+            }
             // B publishes two slots.
             let schedule = #"{"fullUrl":"urn:uuid:5d1b0c1e-0000-4000-8000-0000000000aa","resource":{"resourceType":"Schedule","active":true,"actor":[{"display":"心内科门诊"}]},"request":{"method":"POST","url":"Schedule"}}"#
             let slots = ["09", "10"].map { hour in
@@ -72,6 +83,17 @@ import Testing
             let trail = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?agent=\(TestHub.Identities.thirdSystem)&_count=100", presenting: pki.regulator))
             let outcomes = ((trail["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["resource"] as? [String: Any])?["outcome"] as? String }
             #expect(outcomes.filter { $0 == "4" }.count >= 2, "\(outcomes)")
+
+            // B was told of the booking, the referral (sent, then accepted) and the report — ids only.
+            @Sendable func focuses() -> [String] {
+                receiver.received.compactMap { delivered in
+                    let text = String(decoding: delivered.body, as: UTF8.self)
+                    return ["Appointment", "Task", "DiagnosticReport"].first { text.contains("/fhir/\($0)/") }
+                }
+            }
+            #expect(try await eventually { Set(focuses()) == ["Appointment", "Task", "DiagnosticReport"] && focuses().filter { $0 == "Task" }.count >= 2 }, "\(focuses())")
+            #expect(!receiver.received.contains { String(decoding: $0.body, as: UTF8.self).contains(person.residentID) })
+        }
         }
     }
 }
