@@ -416,6 +416,9 @@ public struct PostgresResourceStore: ResourceStore {
     /// patient of every resource it creates or moves to another patient (unless the same writes
     /// create that patient). A record shared with the caller (a referral addressed to it) may be
     /// changed without seeing the rest of the patient's records.
+    /// A resource outside every patient compartment (a Slot, a Schedule, an Organization) is
+    /// changed only by the organization that published it — or as what a permitted write
+    /// entails (``RecordAccess/entailedWrites``: a booking takes another hospital's Slot).
     /// Checked before the transaction; a consent withdrawn meanwhile applies from the next write.
     func checkWritable(_ writes: [PreparedWrite], access: RecordAccess) async throws {
         var changed: [String] = []
@@ -436,19 +439,23 @@ public struct PostgresResourceStore: ResourceStore {
         let patientList = sql.bind(candidates.sorted())
         let statement = sql.query(
             """
-            SELECT r.type || '/' || r.id, (\(condition)), r.patient_id FROM resources r
+            SELECT r.type || '/' || r.id, (\(condition)), r.patient_id, r.organization FROM resources r
             WHERE (r.type || '/' || r.id) = ANY(\(keys)) OR (r.type = 'Patient' AND r.id = ANY(\(patientList)) AND NOT r.deleted)
             """
         )
         let logger = self.logger
         let rows = try await self.database.withConnection("check access") { connection in
             let rows = try await connection.query(statement, logger: logger)
-            var found: [String: (visible: Bool, patient: String?)] = [:]
-            for try await (key, allowed, patient) in rows.decode((String, Bool, String?).self) { found[key] = (allowed, patient) }
+            var found: [String: (visible: Bool, patient: String?, owner: String?)] = [:]
+            for try await (key, allowed, patient, owner) in rows.decode((String, Bool, String?, String?).self) { found[key] = (allowed, patient, owner) }
             return found
         }
-        for key in changed where rows[key]?.visible == false {
-            throw ResourceError(.notFound, .notFound, "\(key) does not exist")
+        for key in changed {
+            guard let row = rows[key] else { continue }
+            guard row.visible else { throw ResourceError(.notFound, .notFound, "\(key) does not exist") }
+            if row.patient == nil, row.owner != access.organization, !access.entailedWrites.contains(key) {
+                throw ResourceError(.forbidden, .forbidden, "\(key) is published by another organization: only it changes it")
+            }
         }
         var patients: Set<String> = []
         for write in writes where write.type != .patient {

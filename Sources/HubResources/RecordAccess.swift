@@ -27,6 +27,10 @@ public struct RecordAccess: Sendable, Equatable {
     public var readableTypes: Set<ResourceType>?
     /// The resource types the caller's scopes let it write; nil for all.
     public var writableTypes: Set<ResourceType>?
+    /// Resources (`Type/id`) another organization published that this write may change because
+    /// a permitted write entails it (booking takes the publisher's Slot). Set by the workflow
+    /// rules, never from a request.
+    public var entailedWrites: Set<String> = []
 
     public init(_ rule: Rule, readableTypes: Set<ResourceType>? = nil, writableTypes: Set<ResourceType>? = nil) {
         self.rule = rule

@@ -65,6 +65,12 @@ public struct WorkflowStore: ResourceStore {
         for operation in operations { try access.require(operation.type, write: true) }
         var entailed = access
         entailed.writableTypes?.formUnion(origin.compactMap { $0.derived?.operation.type })
+        entailed.entailedWrites = Set(origin.compactMap { entry -> String? in
+            switch entry.derived?.operation {
+            case .update(let type, let id, _, _)?, .delete(let type, let id)?: "\(type.rawValue)/\(id)"
+            case .create?, nil: nil
+            }
+        })
         let results: [StoredResource]
         do {
             results = try await self.base.transaction(expanded, access: entailed, audit: audit)

@@ -52,6 +52,16 @@ import Testing
             #expect(try await ids("\(free)&schedule.actor=PractitionerRole/\(roleB)") == Set(slotsB))
             #expect(try await ids("\(free)&organization=Organization/other-hospital&start=ge2026-12-10&start=lt2026-12-11").count == 2)
 
+            // Only B changes B's Slots and Schedules — A's booking takes a Slot, A cannot edit one.
+            let slotB = try jsonObject(try await hub.send("GET", "/fhir/Slot/\(slotsB[1])", presenting: hospitalA))
+            var taken = slotB
+            taken["status"] = "busy"
+            taken["meta"] = nil
+            let edited = try await hub.send("PUT", "/fhir/Slot/\(slotsB[1])", headers: Self.json, body: Array(try JSONSerialization.data(withJSONObject: taken)), presenting: hospitalA)
+            #expect(edited.status == 403, "\(edited.text)")
+            let scheduleB = try #require(atB.first { $0.hasPrefix("Schedule/") }).split(separator: "/").prefix(2).joined(separator: "/")
+            #expect(try await hub.send("DELETE", "/fhir/\(scheduleB)", presenting: hospitalA).status == 403)
+
             // A books one of B's; it is no longer free, and it is on B's day list.
             var people = SyntheticPatients(seed: 92)
             let patient = try #require(try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: hospitalA))["id"] as? String)
