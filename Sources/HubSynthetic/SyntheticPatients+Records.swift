@@ -17,7 +17,8 @@ extension SyntheticPatients {
 
     /// A final laboratory Observation of `test` for `patient`, taken on `day`, with a value
     /// around the reference interval (about one in five outside it, flagged H or L).
-    public mutating func observationJSON(test: LabTest, patient: String, encounter: String? = nil, day: String) -> String {
+    /// `performer` is the laboratory's organization (a reference), if given.
+    public mutating func observationJSON(test: LabTest, patient: String, encounter: String? = nil, day: String, performer: String? = nil) -> String {
         let span = test.high - test.low
         // Mostly inside the interval, sometimes up to 40% of its width beyond either end.
         let position = Double(self.next(1000)) / 1000 * 1.6 - 0.3
@@ -26,12 +27,13 @@ extension SyntheticPatients {
         let text = String(format: "%.\(test.decimals)f", max(value, 0))
         let flag = value < test.low ? "L" : value > test.high ? "H" : "N"
         let encounterReference = encounter.map { #","encounter":{"reference":"\#($0)"}"# } ?? ""
+        let performerReference = performer.map { #","performer":[{"reference":"\#($0)"}]"# } ?? ""
         func number(_ x: Double) -> String { String(format: "%.\(test.decimals)f", x) }
         return """
             {"resourceType":"Observation","status":"final",
              "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
              "code":{"coding":[{"system":"http://loinc.org","code":"\(test.loinc)","display":"\(test.display)"}]},
-             "subject":{"reference":"\(patient)"}\(encounterReference),
+             "subject":{"reference":"\(patient)"}\(encounterReference)\(performerReference),
              "effectiveDateTime":"\(day)T\(String(format: "%02d", 7 + self.next(4))):30:00+08:00",
              "valueQuantity":{"value":\(text),"unit":"\(test.unit)","system":"http://unitsofmeasure.org","code":"\(test.unit)"},
              "interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"\(flag)"}]}],

@@ -48,13 +48,25 @@ struct Login: AsyncParsableCommand {
             let reason = answer?["error_description"] as? String ?? "the hub answered \(reply.status)"
             throw CLIFailure(message: "login refused: \(reason)", exitCode: 4).exit()
         }
-        try Self.keep(token, in: self.server)
+        var profile = try self.server.resolved()
+        profile.principal = self.principal
+        profile.token = token
+        profile.expiresAt = Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0))
+        do {
+            try profile.save(self.server.profileName, in: self.server.configFolder)
+        } catch let failure as CLIFailure {
+            throw failure.exit()
+        }
         print("logged in as \(self.principal) until \(Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0)).formatted(.iso8601)); scopes: \(answer?["scope"] as? String ?? "")")
     }
 
-    static func keep(_ token: String, in server: ServerOptions) throws {
+    /// Keeps `token` in the profile in use, in place of the one there.
+    static func keep(_ token: String, in server: ServerOptions, until expiry: Date?) throws {
         do {
-            try TokenFile(path: server.tokenPath).write(token)
+            var profile = try server.savedProfile()
+            profile.token = token
+            profile.expiresAt = expiry
+            try profile.save(server.profileName, in: server.configFolder)
         } catch let failure as CLIFailure {
             throw failure.exit()
         }
@@ -86,7 +98,10 @@ struct Logout: AsyncParsableCommand {
 
     func run() async throws {
         let reply = try await Login.post(self.server, "/auth/revoke", sendingToken: true)
-        TokenFile(path: self.server.tokenPath).remove()
+        var profile = try self.server.savedProfile()
+        profile.token = nil
+        profile.expiresAt = nil
+        try profile.save(self.server.profileName, in: self.server.configFolder)
         print(reply.status == 204 ? "logged out" : "the token was no longer valid; removed it")
     }
 }
@@ -101,15 +116,26 @@ struct BreakGlass: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option(help: "The Patient id.") var patient: String
     @Option(help: "Why (10 to 500 characters).") var reason: String
+    @Flag(help: "Do not ask for confirmation (scripts; the declaration is recorded all the same).") var yes = false
 
     func run() async throws {
+        if !self.yes {
+            guard isatty(STDIN_FILENO) != 0 else {
+                throw CLIFailure.usage("break-glass asks for confirmation: run it at a terminal, or pass --yes").exit()
+            }
+            print("Emergency access to Patient/\(self.patient) is recorded with your name and reason and reviewed by the regulator. Continue? [y/N] ", terminator: "")
+            guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased(), ["y", "yes"].contains(answer) else {
+                print("not declared")
+                throw ExitCode(1)
+            }
+        }
         let body = try JSONSerialization.data(withJSONObject: ["patient": self.patient, "reason": self.reason])
         let reply = try await Login.post(self.server, "/auth/break-glass", json: String(decoding: body, as: UTF8.self), sendingToken: true)
         let answer = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
         guard reply.status == 200, let token = answer?["access_token"] as? String else {
             throw CLIFailure(message: "break-glass refused (\(reply.status))", exitCode: reply.status == 400 ? 1 : 4).exit()
         }
-        try Login.keep(token, in: self.server)
+        try Login.keep(token, in: self.server, until: Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0)))
         print("emergency access to Patient/\(self.patient) for \((answer?["expires_in"] as? Int ?? 0) / 60) minutes; every use is recorded with your reason")
     }
 }

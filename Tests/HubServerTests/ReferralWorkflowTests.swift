@@ -12,19 +12,7 @@ import Testing
     static let b = "Organization/other-hospital"
 
     static func referral(patient: String, supporting: String) -> [UInt8] {
-        Array(#"""
-        {"resourceType":"Bundle","type":"transaction","entry":[
-         {"fullUrl":"urn:uuid:7a0c7a57-0000-4000-8000-000000000001","request":{"method":"POST","url":"ServiceRequest"},
-          "resource":{"resourceType":"ServiceRequest","status":"active","intent":"order",
-           "category":[{"coding":[{"system":"http://snomed.info/sct","code":"3457005","display":"Patient referral"}]}],
-           "subject":{"reference":"Patient/\#(patient)"},"requester":{"reference":"\#(a)"},"performer":[{"reference":"\#(b)"}],
-           "priority":"urgent","reasonCode":[{"text":"胸痛待查，转上级医院进一步诊治"}],
-           "supportingInfo":[{"reference":"Observation/\#(supporting)"}]}},
-         {"request":{"method":"POST","url":"Task"},
-          "resource":{"resourceType":"Task","status":"requested","intent":"order",
-           "basedOn":[{"reference":"urn:uuid:7a0c7a57-0000-4000-8000-000000000001"}],
-           "for":{"reference":"Patient/\#(patient)"},"requester":{"reference":"\#(a)"},"owner":{"reference":"\#(b)"}}}]}
-        """#.utf8)
+        Array(SyntheticPatients.referralBundle(patient: patient, supporting: supporting, from: a, to: b).utf8)
     }
 
     static func task(_ task: [String: Any], status: String, owner: String? = nil) throws -> [UInt8] {

@@ -24,29 +24,35 @@ import Testing
                     .init(publicKey: key.verifyingKey.pemRepresentation),
                     audit: AuditContext(caller: Caller(user: "test"), interaction: "admin")
                 )
-                let tokenFile = "\(directory)/hubctl/token"
+                let configFolder = "\(directory)/hubctl"
+                let profileFile = "\(configFolder)/profiles/default.json"
                 // The regulator is registered with a certificate too: its tokens are bound to it.
                 let regulator = hub.pki.regulator
-                let server = ["--server", hub.url, "--ca", hub.pki.caCertificate, "--token-file", tokenFile,
+                let server = ["--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", configFolder,
                               "--cert", regulator.clientCertificate, "--key", regulator.clientKey]
 
                 let login = try await TestProcess.run("hubctl", ["login", "--principal", TestHub.Identities.regulator, "--signing-key", keyFile] + server)
                 #expect(login.status == 0, "\(login.standardError)")
                 #expect(login.standardOutput.hasPrefix("logged in as test-regulator"))
-                let permissions = try FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? NSNumber
+                let permissions = try FileManager.default.attributesOfItem(atPath: profileFile)[.posixPermissions] as? NSNumber
                 #expect(permissions?.intValue == 0o600)
-                let checkpoint = try await TestProcess.run("hubctl", ["audit", "checkpoint", "--sign"] + server)
+                // The profile remembers the server, the CA and the certificate: later commands need none of them.
+                let checkpoint = try await TestProcess.run("hubctl", ["audit", "checkpoint", "--sign", "--config-dir", configFolder])
                 #expect(checkpoint.status == 0, "\(checkpoint.standardError)")
+                let whoami = try await TestProcess.run("hubctl", ["whoami", "--json", "--config-dir", configFolder])
+                let me = try JSONSerialization.jsonObject(with: Data(whoami.standardOutput.utf8)) as? [String: Any]
+                #expect((me?["principal"] as? [String: Any])?["id"] as? String == TestHub.Identities.regulator, "\(whoami.standardOutput)")
 
-                // A token file others may read is refused.
-                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: tokenFile)
+                // A profile others may read is refused.
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: profileFile)
                 #expect(try await TestProcess.run("hubctl", ["audit", "checkpoint"] + server).status == 1)
-                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile)
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: profileFile)
 
                 let logout = try await TestProcess.run("hubctl", ["logout"] + server)
                 #expect(logout.status == 0)
-                #expect(!FileManager.default.fileExists(atPath: tokenFile))
-                #expect(try await TestProcess.run("hubctl", ["audit", "checkpoint", "--server", hub.url, "--ca", hub.pki.caCertificate, "--token-file", tokenFile]).status == 4)
+                #expect(!(try String(contentsOfFile: profileFile, encoding: .utf8)).contains("\"token\""))
+                // Without the token and without the certificate the profile also keeps: denied.
+                #expect(try await TestProcess.run("hubctl", ["audit", "checkpoint", "--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", "\(directory)/empty"]).status == 4)
 
                 // Another key than the registered one is refused.
                 let wrong = "\(directory)/wrong.key"
