@@ -355,3 +355,25 @@ public enum AuditLogError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension AuditLog {
+    /// The indexes below `size` of the records timed in `from..<to`, as one range from the first
+    /// to the last (records in between are included whatever their time); nil if there are none.
+    public func indexRange(from: Date, to: Date, below size: Int) async throws -> Range<Int>? {
+        let logger = self.logger
+        return try await self.database.withConnection("audit index range") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT min(idx), max(idx) FROM audit_log
+                WHERE recorded_at >= \(UTCTime(from).instant)::timestamptz AND recorded_at < \(UTCTime(to).instant)::timestamptz AND idx < \(Int64(size))
+                """,
+                logger: logger
+            )
+            for try await (low, high) in rows.decode((Int64?, Int64?).self) {
+                guard let low, let high else { return nil }
+                return Int(low)..<Int(high + 1)
+            }
+            return nil
+        }
+    }
+}

@@ -110,7 +110,10 @@ public enum HubApplication {
         }
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
-        AuditLogRoutes(log: dependencies.auditLog).add(to: router)
+        AuditLogRoutes(
+            log: dependencies.auditLog,
+            reporter: AuditReporter(log: dependencies.auditLog, keyStore: dependencies.keyStore, suite: dependencies.suite)
+        ).add(to: router)
         AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
         AdminRoutes(directory: directory).add(to: router)
         let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)

@@ -10,9 +10,11 @@ struct Audit: AsyncParsableCommand {
         discussion: """
             A regulator's round trip: `hubctl audit keys -o hub-keys.json` (once, and compare with \
             what the hub operator published), `hubctl audit download --output log.json`, then \
-            `hubctl audit verify log.json --keys hub-keys.json` anywhere, without the hub.
+            `hubctl audit verify log.json --keys hub-keys.json` anywhere, without the hub. \
+            Reports: `hubctl audit report --from 2026-11-01 --to 2026-12-01 -o report.json --html report.html`, \
+            then `hubctl audit verify report.json --keys hub-keys.json`.
             """,
-        subcommands: [Checkpoint.self, Keys.self, Download.self, Verify.self]
+        subcommands: [Checkpoint.self, Keys.self, Download.self, Report.self, Verify.self]
     )
 
     struct Checkpoint: AsyncParsableCommand {
@@ -79,13 +81,50 @@ struct Audit: AsyncParsableCommand {
         }
     }
 
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Save a signed audit report of a period (JSON, verifiable offline), and optionally its CSV and HTML forms.",
+            discussion: "Dates are YYYY-MM-DD (midnight, China Standard Time) or RFC 3339 times; the period is from..<to."
+        )
+        @OptionGroup var server: ServerOptions
+        @Option(help: "Start of the period (inclusive).") var from: String
+        @Option(help: "End of the period (exclusive).") var to: String
+        @Option(help: "Only this organization's accesses.") var organization: String?
+        @Option(help: "Only this user's (or client's) accesses.") var user: String?
+        @Option(help: "Only accesses to this patient's records: who saw the record.") var patient: String?
+        @Option(name: [.short, .long], help: "The signed report (JSON) to write.") var output: String
+        @Option(help: "Also write the report as an HTML page (charts; opens offline in a browser).") var html: String?
+        @Option(help: "Also write the figures as CSV.") var csv: String?
+
+        func run() async throws {
+            var query = "from=\(HubCall.query(self.from))&to=\(HubCall.query(self.to))"
+            for (name, value) in [("organization", self.organization), ("user", self.user), ("patient", self.patient)] {
+                if let value { query += "&\(name)=\(HubCall.query(value))" }
+            }
+            let reply = try await Audit.call(self.server, "GET", "/audit/reports?\(query)")
+            let report: AuditReport
+            do {
+                report = try JSONDecoder().decode(AuditReport.self, from: Data(reply.body))
+            } catch {
+                throw CLIFailure(message: "the hub's report does not parse: \(error)").exit()
+            }
+            try Audit.write(reply.body, to: self.output)
+            if let html { try Audit.write(Array(report.html().utf8), to: html) }
+            if let csv { try Audit.write(Array(report.csv().utf8), to: csv) }
+            let sections = report.body.sections
+            FileHandle.standardError.write(Data(
+                "\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass, \(sections.afterHours) after hours; written to \(self.output)\n".utf8
+            ))
+        }
+    }
+
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a downloaded segment offline against the hub's published keys.",
             discussion: "Exit 0 when the signature and every record check out, 1 otherwise (with the reason)."
         )
 
-        @Argument(help: "A segment written by `hubctl audit download` (or GET /audit/log/segment).")
+        @Argument(help: "A segment written by `hubctl audit download` (or GET /audit/log/segment), or a report written by `hubctl audit report`.")
         var segment: String
 
         @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.")
@@ -109,7 +148,22 @@ struct Audit: AsyncParsableCommand {
             var report = Report(verified: false)
             do {
                 let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
-                let segment = try JSONDecoder().decode(AuditLogSegment.self, from: try Audit.read(self.segment))
+                let data = try Audit.read(self.segment)
+                if let report = try? JSONDecoder().decode(HubAudit.AuditReport.self, from: data) {
+                    // A report: its signature, its records' proof, and its figures recomputed.
+                    try AuditReportVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(report)
+                    let sections = report.body.sections
+                    if self.json {
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                        let summary = Report(verified: true, start: report.body.start, end: report.body.start + report.body.count, records: report.body.count)
+                        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                    } else {
+                        print("verified: the report is signed by the hub, its \(report.body.count) records are in the signed log, and its figures (\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass) follow from them")
+                    }
+                    return
+                }
+                let segment = try JSONDecoder().decode(AuditLogSegment.self, from: data)
                 let verified = try AuditLogVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(segment)
                 report = Report(
                     verified: true,

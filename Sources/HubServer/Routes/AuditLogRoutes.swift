@@ -10,11 +10,13 @@ public import Hummingbird
 /// certificate of the hub's client CA, like the clinical API.
 public struct AuditLogRoutes: Sendable {
     let log: AuditLog
+    let reporter: AuditReporter
     /// Records in one segment at most.
     public static let maximumSegment = 100_000
 
-    public init(log: AuditLog) {
+    public init(log: AuditLog, reporter: AuditReporter) {
         self.log = log
+        self.reporter = reporter
     }
 
     public func add(to router: Router<HubRequestContext>) {
@@ -36,6 +38,39 @@ public struct AuditLogRoutes: Sendable {
             context.audit.interaction("audit-checkpoint", action: .execute)
             while try await self.log.integrate() > 0 {}
             return Self.note(try await self.log.checkpoint())
+        }
+        // A signed report of a period: JSON (verifiable offline), CSV or an HTML page.
+        group.get("reports") { request, context in
+            context.audit.interaction("audit-report", action: .read)
+            let query = request.uri.queryParameters
+            func date(_ name: String) throws -> Date {
+                guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (YYYY-MM-DD or an RFC 3339 time)") }
+                guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be YYYY-MM-DD or an RFC 3339 time") }
+                return date
+            }
+            let parameters = AuditReportParameters(
+                from: try date("from"), to: try date("to"),
+                organization: query.get("organization"), user: query.get("user"), patient: query.get("patient").map { $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }
+            )
+            guard parameters.from < parameters.to, parameters.to.timeIntervalSince(parameters.from) <= 366 * 86_400 else {
+                throw APIError.badRequest("from must come before to, at most a year apart")
+            }
+            let format = query.get("format") ?? "json"
+            guard ["json", "csv", "html"].contains(format) else { throw APIError.badRequest("format is json, csv or html") }
+            let report: AuditReport
+            do {
+                report = try await self.reporter.report(parameters, maximumRecords: Self.maximumSegment)
+            } catch let error as AuditReportError {
+                throw APIError(.unprocessableContent, code: .tooCostly, diagnostics: error.message)
+            }
+            switch format {
+            case "csv":
+                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: report.csv())))
+            case "html":
+                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: report.html())))
+            default:
+                return Response.json(report, headers: [.cacheControl: "no-store"])
+            }
         }
         group.get("proof/inclusion") { request, context in
             context.audit.interaction("audit-proof", action: .read)
@@ -93,6 +128,21 @@ public struct AuditLogRoutes: Sendable {
     }
 
     static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+
+    /// `YYYY-MM-DD` (midnight, China Standard Time) or an RFC 3339 time.
+    static func reportDate(_ text: String) -> Date? {
+        if text.count == 10 {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = AuditReportSections.zone
+            formatter.dateFormat = "yyyy-MM-dd"
+            return formatter.date(from: text)
+        }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
 
     static func note(_ signed: SignedCheckpoint) -> Response {
         Response(

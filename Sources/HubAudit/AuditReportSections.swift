@@ -1,0 +1,214 @@
+public import Foundation
+
+/// What a regulator's audit report says of a period — every figure computed from the audit
+/// records alone by ``compute(_:parameters:)``, so that whoever holds the records (the report
+/// carries them, with their proof) computes the same figures offline.
+public struct AuditReportSections: Codable, Sendable, Equatable {
+    public struct Count: Codable, Sendable, Equatable {
+        public var key: String
+        public var total: Int
+        public var reads: Int
+        public var writes: Int
+        public var denied: Int
+    }
+
+    public struct UserCount: Codable, Sendable, Equatable {
+        public var user: String
+        public var organization: String
+        public var total: Int
+        public var distinctPatients: Int
+        public var afterHours: Int
+    }
+
+    /// One audited access, as a report lists it: ids and codes only.
+    public struct Access: Codable, Sendable, Equatable {
+        public var index: Int
+        public var time: String
+        public var organization: String
+        public var user: String
+        public var action: String
+        public var interaction: String
+        public var status: Int
+        public var patient: String?
+        public var entities: [String]
+        public var reason: String?
+    }
+
+    public struct Bucket: Codable, Sendable, Equatable {
+        /// `YYYY-MM-DD` (or `YYYY-MM-DD HH:00` for periods of two days or less), China Standard Time.
+        public var start: String
+        public var reads: Int
+        public var writes: Int
+        public var denied: Int
+    }
+
+    public struct Outlier: Codable, Sendable, Equatable {
+        public var user: String
+        public var organization: String
+        public var distinctPatients: Int
+        /// The median of the other users in the period.
+        public var peerMedian: Double
+    }
+
+    /// Records in the period matching the parameters.
+    public var total: Int
+    public var byOrganization: [Count]
+    public var byUser: [UserCount]
+    public var byAction: [Count]
+    public var overTime: [Bucket]
+    /// Refused requests (401, 403).
+    public var denied: [Access]
+    /// Every use of a break-glass token, with its reason and what it returned.
+    public var breakGlass: [Access]
+    /// How many accesses fell outside 08:00–18:00 on weekdays (China Standard Time).
+    public var afterHours: Int
+    /// Users who saw many more distinct patients than their peers (more than three times the
+    /// median of the others, and more than ten).
+    public var unusualUsers: [Outlier]
+    /// With a `patient` parameter: every access to that patient's records ("who saw my record").
+    public var patientAccesses: [Access]?
+
+    /// China Standard Time, in which the hub's reports count days and office hours.
+    public static let zone = TimeZone(secondsFromGMT: 8 * 3600)!
+
+    /// The sections for `records` (decoded leaves with their log indexes) under `parameters`.
+    public static func compute(_ records: [(index: Int, record: AuditRecord)], parameters: AuditReportParameters) -> AuditReportSections {
+        let selected = records.filter { parameters.selects($0.record) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = Self.zone
+        func isRead(_ record: AuditRecord) -> Bool { record.action == .read }
+        func isDenied(_ record: AuditRecord) -> Bool { record.status == 401 || record.status == 403 }
+        func isAfterHours(_ record: AuditRecord) -> Bool {
+            let parts = calendar.dateComponents([.hour, .weekday], from: record.time)
+            return parts.weekday == 1 || parts.weekday == 7 || (parts.hour ?? 0) < 8 || (parts.hour ?? 0) >= 18
+        }
+        func who(_ record: AuditRecord) -> String { record.caller.user ?? record.caller.client ?? "anonymous" }
+        func access(_ index: Int, _ record: AuditRecord) -> Access {
+            Access(
+                index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
+                user: who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
+                patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
+            )
+        }
+        func counts(_ key: (AuditRecord) -> String) -> [Count] {
+            var table: [String: Count] = [:]
+            for (_, record) in selected {
+                let name = key(record)
+                var count = table[name] ?? Count(key: name, total: 0, reads: 0, writes: 0, denied: 0)
+                count.total += 1
+                if isDenied(record) { count.denied += 1 } else if isRead(record) { count.reads += 1 } else { count.writes += 1 }
+                table[name] = count
+            }
+            return table.values.sorted { ($0.total, $1.key) > ($1.total, $0.key) }
+        }
+
+        var users: [String: (organization: String, total: Int, patients: Set<String>, afterHours: Int)] = [:]
+        for (_, record) in selected {
+            var entry = users[who(record)] ?? (record.caller.organization ?? "", 0, [], 0)
+            entry.total += 1
+            if let patient = record.patient, !isDenied(record) { entry.patients.insert(patient) }
+            if isAfterHours(record) { entry.afterHours += 1 }
+            users[who(record)] = entry
+        }
+        let byUser = users.map { UserCount(user: $0.key, organization: $0.value.organization, total: $0.value.total, distinctPatients: $0.value.patients.count, afterHours: $0.value.afterHours) }
+            .sorted { ($0.total, $1.user) > ($1.total, $0.user) }
+
+        var outliers: [Outlier] = []
+        for user in byUser {
+            let others = byUser.filter { $0.user != user.user }.map(\.distinctPatients).sorted()
+            guard !others.isEmpty else { continue }
+            let middle = others.count / 2
+            let median = others.count % 2 == 1 ? Double(others[middle]) : Double(others[middle - 1] + others[middle]) / 2
+            if user.distinctPatients > 10, Double(user.distinctPatients) > 3 * median {
+                outliers.append(Outlier(user: user.user, organization: user.organization, distinctPatients: user.distinctPatients, peerMedian: median))
+            }
+        }
+
+        let hourly = parameters.to.timeIntervalSince(parameters.from) <= 2 * 86_400
+        var buckets: [String: Bucket] = [:]
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = Self.zone
+        formatter.dateFormat = hourly ? "yyyy-MM-dd HH:00" : "yyyy-MM-dd"
+        for (_, record) in selected {
+            let start = formatter.string(from: record.time)
+            var bucket = buckets[start] ?? Bucket(start: start, reads: 0, writes: 0, denied: 0)
+            if isDenied(record) { bucket.denied += 1 } else if isRead(record) { bucket.reads += 1 } else { bucket.writes += 1 }
+            buckets[start] = bucket
+        }
+
+        return AuditReportSections(
+            total: selected.count,
+            byOrganization: counts { $0.caller.organization ?? "(none)" },
+            byUser: byUser,
+            byAction: counts { "\($0.action.rawValue) \($0.interaction)" },
+            overTime: buckets.values.sorted { $0.start < $1.start },
+            denied: selected.filter { isDenied($0.record) }.map { access($0.index, $0.record) },
+            breakGlass: selected.filter { $0.record.caller.purposeOfUse == "ETREAT" }.map { access($0.index, $0.record) },
+            afterHours: selected.filter { isAfterHours($0.record) }.count,
+            unusualUsers: outliers.sorted { $0.distinctPatients > $1.distinctPatients },
+            patientAccesses: parameters.patient == nil ? nil : selected.map { access($0.index, $0.record) }
+        )
+    }
+}
+
+/// What a report covers: a period (`from` inclusive, `to` exclusive) and, optionally, one
+/// organization, user or patient.
+public struct AuditReportParameters: Codable, Sendable, Equatable {
+    public var from: Date
+    public var to: Date
+    public var organization: String?
+    public var user: String?
+    public var patient: String?
+
+    public init(from: Date, to: Date, organization: String? = nil, user: String? = nil, patient: String? = nil) {
+        self.from = from
+        self.to = to
+        self.organization = organization
+        self.user = user
+        self.patient = patient
+    }
+
+    func selects(_ record: AuditRecord) -> Bool {
+        record.time >= self.from && record.time < self.to
+            && (self.organization.map { $0 == record.caller.organization } ?? true)
+            && (self.user.map { $0 == record.caller.user || $0 == record.caller.client } ?? true)
+            && (self.patient.map { $0 == record.patient } ?? true)
+    }
+
+    static func instant(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    // Dates travel as RFC 3339 text, so that the signed bytes do not depend on float printing.
+    enum CodingKeys: String, CodingKey { case from, to, organization, user, patient }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func date(_ key: CodingKeys) throws -> Date {
+            let text = try container.decode(String.self, forKey: key)
+            guard let date = formatter.date(from: text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not an RFC 3339 time")
+            }
+            return date
+        }
+        self.from = try date(.from)
+        self.to = try date(.to)
+        self.organization = try container.decodeIfPresent(String.self, forKey: .organization)
+        self.user = try container.decodeIfPresent(String.self, forKey: .user)
+        self.patient = try container.decodeIfPresent(String.self, forKey: .patient)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.instant(self.from), forKey: .from)
+        try container.encode(Self.instant(self.to), forKey: .to)
+        try container.encodeIfPresent(self.organization, forKey: .organization)
+        try container.encodeIfPresent(self.user, forKey: .user)
+        try container.encodeIfPresent(self.patient, forKey: .patient)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+/// A regulator pulls a signed report of a period, opens it, and verifies it offline; tampering
+/// with the report or with what it carries fails verification (issue #7).
+@Suite struct AuditReportCommandTests {
+    @Test func aRegulatorPullsAndVerifiesASignedReport() async throws {
+        try await TestDatabase.withFresh { url in
+            var configuration = try TestHub.configuration(database: url)
+            configuration.tls.clientAuthentication = .optional
+            try await TestHub.withRunning(configuration) { hub in
+                let pki = hub.pki
+                var people = SyntheticPatients(seed: 301)
+                let created = try await hub.send("POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON().utf8), presenting: pki)
+                let patient = try #require(try JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any])["id"] as! String
+                for _ in 0..<3 { #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki).status == 200) }
+                // Another hospital tries, and is not shown the patient; a regulator-only API refuses a hospital.
+                #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki.otherHospital).status == 404)
+                #expect(try await hub.send("GET", "/audit/checkpoint", presenting: pki).status == 403)
+
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                let server = ["--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey, "--config-dir", "\(folder)/config"]
+                let today = Date()
+                let formatter = DateFormatter()
+                formatter.dateFormat = "yyyy-MM-dd"
+                formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+                let from = formatter.string(from: today.addingTimeInterval(-86_400)), to = formatter.string(from: today.addingTimeInterval(86_400))
+                let report = "\(folder)/report.json", keys = "\(folder)/keys.json"
+                #expect(try await TestProcess.run("hubctl", ["audit", "keys", "-o", keys] + server).status == 0)
+                let pulled = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", report, "--html", "\(folder)/report.html", "--csv", "\(folder)/report.csv"] + server)
+                #expect(pulled.status == 0, "\(pulled.standardError)")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+                let body = try #require(json["body"] as? [String: Any])
+                let sections = try #require(body["sections"] as? [String: Any])
+                let byOrganization = try #require(sections["byOrganization"] as? [[String: Any]])
+                #expect((byOrganization.first { $0["key"] as? String == TestHub.Identities.hospital }?["reads"] as? Int ?? 0) >= 3)
+                #expect(((sections["denied"] as? [[String: Any]]) ?? []).contains { $0["organization"] as? String == TestHub.Identities.hospital && $0["status"] as? Int == 403 })
+                let html = try String(contentsOfFile: "\(folder)/report.html", encoding: .utf8)
+                #expect(html.hasPrefix("<!DOCTYPE html>"))
+                #expect(html.contains("<svg"))
+                #expect(!html.contains("<script"))
+                #expect(try String(contentsOfFile: "\(folder)/report.csv", encoding: .utf8).hasPrefix("section,key,total"))
+
+                let verified = try await TestProcess.run("hubctl", ["audit", "verify", report, "--keys", keys])
+                #expect(verified.status == 0, "\(verified.standardError)")
+                #expect(verified.standardOutput.hasPrefix("verified: the report is signed by the hub"))
+
+                // Tampering: a figure changed; a record changed; a record dropped.
+                let original = try String(contentsOfFile: report, encoding: .utf8)
+                func tampered(_ name: String, _ edit: (inout [String: Any]) -> Void) async throws -> (Int32, String) {
+                    var document = try #require(try JSONSerialization.jsonObject(with: Data(original.utf8)) as? [String: Any])
+                    edit(&document)
+                    let path = "\(folder)/\(name).json"
+                    try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: path))
+                    let result = try await TestProcess.run("hubctl", ["audit", "verify", path, "--keys", keys])
+                    return (result.status, result.standardError)
+                }
+                let figure = try await tampered("figure") { document in
+                    var body = document["body"] as! [String: Any]
+                    var sections = body["sections"] as! [String: Any]
+                    sections["total"] = (sections["total"] as! Int) - 1
+                    body["sections"] = sections
+                    document["body"] = body
+                }
+                #expect(figure.0 == 1)
+                #expect(figure.1.contains("signature"), "\(figure.1)")
+                let record = try await tampered("record") { document in
+                    var segment = document["segment"] as! [String: Any]
+                    var records = segment["records"] as! [String]
+                    records[0] += " "
+                    segment["records"] = records
+                    document["segment"] = segment
+                }
+                #expect(record.0 == 1, "\(record.1)")
+                let dropped = try await tampered("dropped") { document in
+                    var segment = document["segment"] as! [String: Any]
+                    segment["records"] = Array((segment["records"] as! [String]).dropLast())
+                    document["segment"] = segment
+                }
+                #expect(dropped.0 == 1, "\(dropped.1)")
+                // Hospitals do not get reports.
+                let hospital = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", "\(folder)/no.json", "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.clientCertificate, "--key", pki.clientKey, "--config-dir", "\(folder)/config"])
+                #expect(hospital.status == 4)
+            }
+        }
+    }
+}
