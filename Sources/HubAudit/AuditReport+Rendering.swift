@@ -88,14 +88,15 @@ extension AuditReport {
             h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
             table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left}
             .read{fill:#4a7ab5}.write{fill:#5aa469}.denied{fill:#c0392b}.label,.value{font-size:12px;fill:#222}
-            .none{color:#777}.meta{color:#555;font-size:.9em}.finding{color:#c0392b;font-weight:bold}
+            .none{color:#777}pre{white-space:pre-wrap;word-break:break-all}.legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}.meta{color:#555;font-size:.9em}.finding{color:#c0392b;font-weight:bold}
             </style></head><body>
             <h1>审计报告 Audit report</h1>
             <p class="meta">Period \(e(AuditReportParameters.instant(p.from))) to \(e(AuditReportParameters.instant(p.to)))\(scope.isEmpty ? "" : " — " + e(scope.joined(separator: ", "))).
             Generated \(e(self.body.generatedAt)) from audit records \(self.body.start)..<\(self.body.start + self.body.count) of the signed checkpoint below.
-            Verify with <code>hubctl audit verify-report</code> on the JSON form; this page is for reading.</p>
+            Verify the JSON form with <code>hubctl audit verify report.json --keys hub-keys.json</code>; this page is for reading.</p>
             <p><strong>\(s.total)</strong> accesses; <strong>\(s.denied.count)</strong> denied; <strong>\(s.breakGlass.count)</strong> under break-glass; <strong>\(s.afterHours)</strong> after hours.</p>
-            <h2>Accesses over time</h2>
+            <p class="legend"><span style="background:#4a7ab5"></span>reads<span style="background:#5aa469"></span>writes<span style="background:#c0392b"></span>denied (401, 403)</p>
+            <h2>Accesses over time (China Standard Time)</h2>
             \(bars(s.overTime.map { ($0.start, $0.reads, $0.writes, $0.denied) }))
             <h2>By organization</h2>
             \(bars(s.byOrganization.map { ($0.key, $0.reads, $0.writes, $0.denied) }))

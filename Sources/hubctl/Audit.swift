@@ -14,7 +14,7 @@ struct Audit: AsyncParsableCommand {
             Reports: `hubctl audit report --from 2026-11-01 --to 2026-12-01 -o report.json --html report.html`, \
             then `hubctl audit verify report.json --keys hub-keys.json`.
             """,
-        subcommands: [Checkpoint.self, Keys.self, Download.self, Report.self, Verify.self]
+        subcommands: [Checkpoint.self, Keys.self, Download.self, Report.self, Export.self, Verify.self]
     )
 
     struct Checkpoint: AsyncParsableCommand {
@@ -115,6 +115,21 @@ struct Audit: AsyncParsableCommand {
             FileHandle.standardError.write(Data(
                 "\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass, \(sections.afterHours) after hours; written to \(self.output)\n".utf8
             ))
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Save a period's audit records as FHIR AuditEvents, one per line (NDJSON), for an external audit repository.")
+        @OptionGroup var server: ServerOptions
+        @Option(help: "Start of the period (inclusive; YYYY-MM-DD or RFC 3339).") var from: String
+        @Option(help: "End of the period (exclusive).") var to: String
+        @Option(name: [.short, .long], help: "File to write.") var output: String
+
+        func run() async throws {
+            let reply = try await Audit.call(self.server, "GET", "/audit/export?from=\(HubCall.query(self.from))&to=\(HubCall.query(self.to))")
+            try Audit.write(reply.body, to: self.output)
+            let lines = reply.body.split(separator: UInt8(ascii: "\n")).count
+            FileHandle.standardError.write(Data("\(lines) AuditEvents written to \(self.output)\n".utf8))
         }
     }
 

@@ -38,6 +38,13 @@ public enum TestEnvironment {
         try require("HUB_TEST_MIGRATIONS")
     }
 
+    /// Where tests leave files for people to look at (`HUB_TEST_ARTIFACTS`, set by ops/test).
+    public static func artifactsDirectory() throws -> String {
+        let directory = try require("HUB_TEST_ARTIFACTS")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     /// The checkout's root folder (the parent of `migrations/`).
     public static func repositoryRoot() throws -> String {
         URL(fileURLWithPath: try migrationsDirectory()).deletingLastPathComponent().path

@@ -44,6 +44,18 @@ import Testing
                 #expect(html.contains("<svg"))
                 #expect(!html.contains("<script"))
                 #expect(try String(contentsOfFile: "\(folder)/report.csv", encoding: .utf8).hasPrefix("section,key,total"))
+                // The page opens in headless Chromium without a console error; its screenshot is kept.
+                let screenshot = try TestEnvironment.artifactsDirectory() + "/audit-report.png"
+                try? FileManager.default.removeItem(atPath: screenshot)
+                let browser = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(folder)/chromium", "--enable-logging=stderr", "--v=0", "--window-size=1280,2400"]
+                let shot = try await TestProcess.runTool("chromium", browser + ["--screenshot=\(screenshot)", "file://\(folder)/report.html"])
+                #expect(shot.status == 0, "\(shot.standardError)")
+                #expect(!shot.standardError.contains(":CONSOLE"), "\(shot.standardError)")
+                let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+                #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000)
+                let dom = try await TestProcess.runTool("chromium", browser + ["--dump-dom", "file://\(folder)/report.html"])
+                #expect(dom.standardOutput.contains("审计报告 Audit report"))
+                #expect(dom.standardOutput.contains("<svg"))
 
                 let verified = try await TestProcess.run("hubctl", ["audit", "verify", report, "--keys", keys])
                 #expect(verified.status == 0, "\(verified.standardError)")
@@ -82,6 +94,15 @@ import Testing
                     document["segment"] = segment
                 }
                 #expect(dropped.0 == 1, "\(dropped.1)")
+                // The period's records as AuditEvent NDJSON.
+                let exported = try await TestProcess.run("hubctl", ["audit", "export", "--from", from, "--to", to, "-o", "\(folder)/events.ndjson"] + server)
+                #expect(exported.status == 0, "\(exported.standardError)")
+                let lines = try String(contentsOfFile: "\(folder)/events.ndjson", encoding: .utf8).split(separator: "\n")
+                #expect(lines.count >= (sections["total"] as? Int ?? 0))
+                let events = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+                #expect(events.allSatisfy { $0["resourceType"] as? String == "AuditEvent" })
+                #expect(events.contains { ($0["outcome"] as? String) == "4" })
+
                 // Hospitals do not get reports.
                 let hospital = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", "\(folder)/no.json", "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.clientCertificate, "--key", pki.clientKey, "--config-dir", "\(folder)/config"])
                 #expect(hospital.status == 4)

@@ -43,18 +43,11 @@ public struct AuditLogRoutes: Sendable {
         group.get("reports") { request, context in
             context.audit.interaction("audit-report", action: .read)
             let query = request.uri.queryParameters
-            func date(_ name: String) throws -> Date {
-                guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (YYYY-MM-DD or an RFC 3339 time)") }
-                guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be YYYY-MM-DD or an RFC 3339 time") }
-                return date
-            }
+            let (from, to) = try Self.period(request)
             let parameters = AuditReportParameters(
-                from: try date("from"), to: try date("to"),
+                from: from, to: to,
                 organization: query.get("organization"), user: query.get("user"), patient: query.get("patient").map { $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }
             )
-            guard parameters.from < parameters.to, parameters.to.timeIntervalSince(parameters.from) <= 366 * 86_400 else {
-                throw APIError.badRequest("from must come before to, at most a year apart")
-            }
             let format = query.get("format") ?? "json"
             guard ["json", "csv", "html"].contains(format) else { throw APIError.badRequest("format is json, csv or html") }
             let report: AuditReport
@@ -71,6 +64,33 @@ public struct AuditLogRoutes: Sendable {
             default:
                 return Response.json(report, headers: [.cacheControl: "no-store"])
             }
+        }
+        // The records of a period as FHIR AuditEvents, one per line (NDJSON), for external audit
+        // repositories; streamed in chunks.
+        group.get("export") { request, context in
+            context.audit.interaction("export", action: .read)
+            let (from, to) = try Self.period(request)
+            while try await self.log.integrate() > 0 {}
+            let size = try await self.log.size()
+            let range = try await self.log.indexRange(
+                from: from.addingTimeInterval(-AuditReporter.margin), to: to.addingTimeInterval(AuditReporter.margin), below: size
+            ) ?? 0..<0
+            let log = self.log
+            let body = ResponseBody { writer in
+                for first in stride(from: range.lowerBound, to: range.upperBound, by: 2_000) {
+                    let chunk = first..<min(first + 2_000, range.upperBound)
+                    var buffer = ByteBuffer()
+                    for (offset, leaf) in try await log.records(chunk).enumerated() {
+                        let record = try AuditRecord(leafBytes: leaf)
+                        guard record.time >= from, record.time < to else { continue }
+                        buffer.writeBytes(JSONValue.object(record.fhirAuditEvent(logIndex: chunk.lowerBound + offset)).serialized())
+                        buffer.writeInteger(UInt8(ascii: "\n"))
+                    }
+                    try await writer.write(buffer)
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/fhir+ndjson", .cacheControl: "no-store"], body: body)
         }
         group.get("proof/inclusion") { request, context in
             context.audit.interaction("audit-proof", action: .read)
@@ -128,6 +148,21 @@ public struct AuditLogRoutes: Sendable {
     }
 
     static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+
+    /// The period `from..<to` a request names; at most a year.
+    static func period(_ request: Request) throws(APIError) -> (Date, Date) {
+        let query = request.uri.queryParameters
+        func date(_ name: String) throws(APIError) -> Date {
+            guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (YYYY-MM-DD or an RFC 3339 time)") }
+            guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be YYYY-MM-DD or an RFC 3339 time") }
+            return date
+        }
+        let (from, to) = (try date("from"), try date("to"))
+        guard from < to, to.timeIntervalSince(from) <= 366 * 86_400 else {
+            throw APIError.badRequest("from must come before to, at most a year apart")
+        }
+        return (from, to)
+    }
 
     /// `YYYY-MM-DD` (midnight, China Standard Time) or an RFC 3339 time.
     static func reportDate(_ text: String) -> Date? {
