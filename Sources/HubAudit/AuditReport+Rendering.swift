@@ -17,7 +17,10 @@ extension AuditReport {
         for outlier in s.unusualUsers {
             rows.append(["unusual-user", outlier.user, String(outlier.distinctPatients), "", "", "", "organization=\(outlier.organization); peer median=\(outlier.peerMedian)"])
         }
-        let accesses = [("denied", s.denied), ("break-glass", s.breakGlass), ("patient-access", s.patientAccesses ?? [])]
+        let accesses = [
+            ("denied", s.denied), ("break-glass", s.breakGlass), ("patient-access", s.patientAccesses ?? []),
+            ("read-without-relationship", self.body.readsWithoutRelationship ?? []),
+        ]
         for (section, list) in accesses {
             for access in list {
                 let detail = [
@@ -112,6 +115,12 @@ extension AuditReport {
             \(s.unusualUsers.isEmpty ? "<p class=\"none\">None.</p>" : "<p class=\"finding\">Review:</p>" + table(["user", "organization", "distinct patients", "peer median"], s.unusualUsers.map { [$0.user, $0.organization, String($0.distinctPatients), String($0.peerMedian)] }))
 
             """
+        if let list = self.body.readsWithoutRelationship {
+            page += "<h2>Reads without a care relationship</h2>\n"
+            page += list.isEmpty
+                ? "<p class=\"none\">None (as there should be).</p>\n"
+                : "<p class=\"finding\">Finding: reads that no care relationship, consent, share or emergency explains.</p>\n\(accesses(list))\n"
+        }
         if let list = s.patientAccesses {
             page += "<h2>Who saw this patient's record</h2>\n\(accesses(list, reason: true))\n"
         }

@@ -17,6 +17,11 @@ public struct AuditReport: Codable, Sendable, Equatable {
         public var start: Int
         public var count: Int
         public var sections: AuditReportSections
+        /// What the hub found with facts outside the log (its access tables, now): successful
+        /// reads of a patient's records by an organization with no care relationship, consent,
+        /// share or emergency to explain them — there should be none. Signed, but not
+        /// recomputable offline; nil when the report was made without the access tables.
+        public var readsWithoutRelationship: [AuditReportSections.Access]?
 
         /// The bytes signed: JSON with sorted keys, no insignificant whitespace, `/` unescaped.
         public func signedBytes() throws -> [UInt8] {
@@ -46,15 +51,18 @@ public struct AuditReporter: Sendable {
     let log: AuditLog
     let keyStore: any KeyStore
     let suite: CryptoSuite
+    let basis: (any AccessBasisCheck)?
 
     /// Records integrated late may carry times a little before those already in the log: the
     /// segment reaches this far beyond the period on each side, so none of the period is missed.
     public static let margin: TimeInterval = 120
 
-    public init(log: AuditLog, keyStore: any KeyStore, suite: CryptoSuite) {
+    /// - Parameter basis: The access tables, for the reads-without-relationship finding.
+    public init(log: AuditLog, keyStore: any KeyStore, suite: CryptoSuite, basis: (any AccessBasisCheck)? = nil) {
         self.log = log
         self.keyStore = keyStore
         self.suite = suite
+        self.basis = basis
     }
 
     /// The report for `parameters`, as of a checkpoint signed now.
@@ -77,10 +85,20 @@ public struct AuditReporter: Sendable {
         }
         let start = range?.lowerBound ?? 0
         let decoded = try records.enumerated().map { offset, leaf in (index: start + offset, record: try AuditRecord(leafBytes: leaf)) }
-        let body = AuditReport.Body(
+        var body = AuditReport.Body(
             generatedAt: AuditReportParameters.instant(now), parameters: parameters, checkpoint: checkpoint.note,
             start: start, count: records.count, sections: AuditReportSections.compute(decoded, parameters: parameters)
         )
+        if let basis = self.basis {
+            // Successful, non-emergency reads of a patient's records by an organization.
+            let reads = decoded.filter { entry in
+                let record = entry.record
+                return parameters.selects(record) && record.action == .read && record.status < 400 && record.caller.purposeOfUse != "ETREAT"
+                    && record.patient != nil && record.caller.organization != nil && !record.entities.isEmpty
+            }
+            let unexplained = try await basis.unexplained(reads.map { ($0.record.caller.organization!, $0.record.patient!, $0.record.entities) })
+            body.readsWithoutRelationship = unexplained.map { AuditReportSections.access(reads[$0].index, reads[$0].record) }
+        }
         let signature = try await self.keyStore.sign(try body.signedBytes(), suite: self.suite)
         return AuditReport(body: body, signature: signature, segment: AuditLogSegment(checkpoint: checkpoint, start: start, records: records, proof: proof))
     }

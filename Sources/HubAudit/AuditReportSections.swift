@@ -68,6 +68,16 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
     /// With a `patient` parameter: every access to that patient's records ("who saw my record").
     public var patientAccesses: [Access]?
 
+    static func who(_ record: AuditRecord) -> String { record.caller.user ?? record.caller.client ?? "anonymous" }
+
+    static func access(_ index: Int, _ record: AuditRecord) -> Access {
+        Access(
+            index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
+            user: Self.who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
+            patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
+        )
+    }
+
     /// China Standard Time, in which the hub's reports count days and office hours.
     public static let zone = TimeZone(secondsFromGMT: 8 * 3600)!
 
@@ -82,14 +92,8 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
             let parts = calendar.dateComponents([.hour, .weekday], from: record.time)
             return parts.weekday == 1 || parts.weekday == 7 || (parts.hour ?? 0) < 8 || (parts.hour ?? 0) >= 18
         }
-        func who(_ record: AuditRecord) -> String { record.caller.user ?? record.caller.client ?? "anonymous" }
-        func access(_ index: Int, _ record: AuditRecord) -> Access {
-            Access(
-                index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
-                user: who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
-                patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
-            )
-        }
+        let who = Self.who
+        let access = Self.access
         func counts(_ key: (AuditRecord) -> String) -> [Count] {
             var table: [String: Count] = [:]
             for (_, record) in selected {

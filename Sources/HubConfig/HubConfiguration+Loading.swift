@@ -85,6 +85,7 @@ extension HubConfiguration {
             files.append(("tls.client_ca", clientCA))
         }
         if let roots = self.subscriptions.trustRoots { files.append(("subscriptions.trust_roots", roots)) }
+        if let roots = self.audit.syslogTrustRoots { files.append(("audit.syslog_trust_roots", roots)) }
         for (setting, path) in files where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigurationError(setting: setting, message: "cannot read file \(path)")
         }

@@ -220,6 +220,30 @@ extension HubConfiguration {
             current: { String($0.audit.recordReads) }
         ),
         Setting(
+            name: "audit.syslog_host", summary: "feed the audit records to this repository over syslog/TLS (RFC 5424/5425); unset, no feed",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.syslogHost = try entry.string("audit.syslog_host")
+            },
+            current: { $0.audit.syslogHost }
+        ),
+        Setting(
+            name: "audit.syslog_port", summary: "the repository's syslog/TLS port (default 6514)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.syslogPort = try entry.integer("audit.syslog_port", in: 1...65_535)
+            },
+            current: { String($0.audit.syslogPort) }
+        ),
+        Setting(
+            name: "audit.syslog_trust_roots", summary: "PEM file: CAs trusted for the syslog repository (default: the system's)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.syslogTrustRoots = try entry.string("audit.syslog_trust_roots")
+            },
+            current: { $0.audit.syslogTrustRoots }
+        ),
+        Setting(
             name: "access.token_lifetime_minutes", summary: "how long a bearer token lives (default 60)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

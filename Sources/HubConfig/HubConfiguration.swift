@@ -140,6 +140,13 @@ public struct HubConfiguration: Sendable, Equatable {
         public var origin: String = "hub.local/audit"
         /// How often a checkpoint is signed when the log has grown. Default 10 s.
         public var checkpointIntervalSeconds: Int = 10
+        /// An audit record repository to feed over syslog/TLS (RFC 5424/5425, as IHE ATNA's
+        /// Record Audit Event does); unset, no feed.
+        public var syslogHost: String?
+        /// Its port. Default 6514 (syslog over TLS).
+        public var syslogPort: Int = 6514
+        /// PEM file of the CAs trusted for the repository; unset, the system's.
+        public var syslogTrustRoots: String?
         /// Whether reads, searches and denials are recorded. Always, except to measure what
         /// recording costs: `hub serve` refuses `false` unless `HUB_BENCHMARK_ONLY=1` is set.
         /// Writes are recorded in their transaction regardless.

@@ -112,7 +112,10 @@ public enum HubApplication {
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(
             log: dependencies.auditLog,
-            reporter: AuditReporter(log: dependencies.auditLog, keyStore: dependencies.keyStore, suite: dependencies.suite)
+            reporter: AuditReporter(
+                log: dependencies.auditLog, keyStore: dependencies.keyStore, suite: dependencies.suite,
+                basis: PostgresAccessBasis(database: dependencies.database, logger: dependencies.logger)
+            )
         ).add(to: router)
         AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
         AdminRoutes(directory: directory).add(to: router)
@@ -146,6 +149,15 @@ public enum HubApplication {
                 logger: dependencies.logger
             )
         )
+        if let syslogHost = configuration.audit.syslogHost {
+            services.append(
+                SyslogFeed(
+                    log: dependencies.auditLog, host: syslogHost, port: configuration.audit.syslogPort,
+                    tls: try ServerTLS.clientConfiguration(configuration.tls, trustRoots: configuration.audit.syslogTrustRoots, setting: "audit.syslog_trust_roots"),
+                    logger: dependencies.logger
+                )
+            )
+        }
         if configuration.hl7.mllpEnabled {
             guard configuration.tls.clientCA != nil else {
                 throw ConfigurationError(setting: "hl7.mllp_enabled", message: "MLLP senders are authenticated by client certificates: set tls.client_ca")

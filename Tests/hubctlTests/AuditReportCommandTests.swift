@@ -21,6 +21,12 @@ import Testing
                 #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki.otherHospital).status == 404)
                 #expect(try await hub.send("GET", "/audit/checkpoint", presenting: pki).status == 403)
 
+                // A read the access tables no longer explain: B is given a care relationship out of
+                // band, reads, and the relationship is taken away again.
+                try await TestDatabase.execute(url, "INSERT INTO care_relationships (patient_id, organization_id, basis) VALUES ('\(patient)', 'other-hospital', 'test:out-of-band')")
+                #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki.otherHospital).status == 200)
+                try await TestDatabase.execute(url, "DELETE FROM care_relationships WHERE basis = 'test:out-of-band'")
+
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let server = ["--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey, "--config-dir", "\(folder)/config"]
@@ -39,7 +45,12 @@ import Testing
                 let byOrganization = try #require(sections["byOrganization"] as? [[String: Any]])
                 #expect((byOrganization.first { $0["key"] as? String == TestHub.Identities.hospital }?["reads"] as? Int ?? 0) >= 3)
                 #expect(((sections["denied"] as? [[String: Any]]) ?? []).contains { $0["organization"] as? String == TestHub.Identities.hospital && $0["status"] as? Int == 403 })
+                let findings = try #require(body["readsWithoutRelationship"] as? [[String: Any]])
+                #expect(findings.count == 1, "\(findings)")
+                #expect(findings.first?["organization"] as? String == TestHub.Identities.otherHospital)
+                #expect(findings.first?["patient"] as? String == patient)
                 let html = try String(contentsOfFile: "\(folder)/report.html", encoding: .utf8)
+                #expect(html.contains("Finding: reads that no care relationship"))
                 #expect(html.hasPrefix("<!DOCTYPE html>"))
                 #expect(html.contains("<svg"))
                 #expect(!html.contains("<script"))
@@ -102,6 +113,21 @@ import Testing
                 let events = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
                 #expect(events.allSatisfy { $0["resourceType"] as? String == "AuditEvent" })
                 #expect(events.contains { ($0["outcome"] as? String) == "4" })
+
+                // A row of the audit table changed in PostgreSQL (as its owner could): the next
+                // report carries the changed record, and verification finds it.
+                for statement in [
+                    "ALTER TABLE audit_log DISABLE TRIGGER USER",
+                    "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), '\"R\"', '\"C\"'), 'UTF8') WHERE idx = (SELECT min(idx) FROM audit_log WHERE action = 'R')",
+                    "ALTER TABLE audit_log ENABLE TRIGGER USER",
+                ] {
+                    try await TestDatabase.execute(url, statement)
+                }
+                let again = "\(folder)/again.json"
+                #expect(try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", again] + server).status == 0)
+                let altered = try await TestProcess.run("hubctl", ["audit", "verify", again, "--keys", keys])
+                #expect(altered.status == 1, "\(altered.standardOutput)")
+                #expect(altered.standardError.contains("NOT verified"))
 
                 // Hospitals do not get reports.
                 let hospital = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", "\(folder)/no.json", "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.clientCertificate, "--key", pki.clientKey, "--config-dir", "\(folder)/config"])

@@ -137,6 +137,31 @@ import Testing
                 #expect((outgoing["referrals"] as? [[String: Any]])?.first?["status"] as? String == "accepted")
                 #expect(try await Self.hubctl(["referrals", "complete", task] + b).status == 0)
 
+                // Appointments: B's system publishes a slot; A's clinician books it; it is on B's day list; A cancels.
+                let slotBundle = #"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5d1b0c1e-0000-4000-8000-0000000000b1","resource":{"resourceType":"Schedule","active":true,"actor":[{"display":"心内科 王医生"}]},"request":{"method":"POST","url":"Schedule"}},{"resource":{"resourceType":"Slot","schedule":{"reference":"urn:uuid:5d1b0c1e-0000-4000-8000-0000000000b1"},"serviceType":[{"text":"心内科"}],"status":"free","start":"2026-12-10T09:00:00+08:00","end":"2026-12-10T09:15:00+08:00"},"request":{"method":"POST","url":"Slot"}}]}"#
+                let published = try await hub.send("POST", "/fhir", headers: Self.json, body: Array(slotBundle.utf8), presenting: pki.otherHospital)
+                let slot = try #require(String(decoding: published.body, as: UTF8.self).firstMatch(of: /"location":"Slot\/([0-9a-f-]+)/)).1
+                let booked = try await Self.hubctl(["appointments", "book", "--slot", String(slot), "--patient", patient, "--json"] + a)
+                #expect(booked.status == 0, "\(booked.err)")
+                let appointment = try #require(try Self.object(booked.out)["id"] as? String)
+                #expect(try await Self.hubctl(["appointments", "book", "--slot", String(slot), "--patient", patient] + a).status == 1, "a taken slot cannot be booked again")
+                let dayList = try Self.object(try await Self.hubctl(["appointments", "--day", "2026-12-10", "--json"] + b).out)
+                #expect(((dayList["appointments"] as? [[String: Any]]) ?? []).map { $0["id"] as? String } == [appointment])
+                let mine = try Self.object(try await Self.hubctl(["appointments", "--patient", patient, "--json"] + a).out)
+                #expect(((mine["appointments"] as? [[String: Any]]) ?? []).first?["status"] as? String == "booked")
+                #expect(try await Self.hubctl(["appointments", "cancel", appointment, "--reason", "患者改期"] + a).status == 0)
+                let after = try Self.object(try await Self.hubctl(["appointments", "--patient", patient, "--json"] + a).out)
+                #expect(((after["appointments"] as? [[String: Any]]) ?? []).first?["status"] as? String == "cancelled")
+
+                // Break-glass asks first: without a terminal and without --yes it is a usage error.
+                var other = SyntheticPatients(seed: 202)
+                let unrelated = try #require(try JSONSerialization.jsonObject(with: Data(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(other.patientJSON().utf8), presenting: pki.thirdHospital).body)) as? [String: Any])["id"] as! String
+                #expect(try await Self.hubctl(["patient", "show", unrelated] + b).status == 3)
+                #expect(try await Self.hubctl(["break-glass", "--patient", unrelated, "--reason", "患者昏迷送急诊，需查看既往史"] + b).status == 2)
+                let emergency = try await Self.hubctl(["break-glass", "--patient", unrelated, "--reason", "患者昏迷送急诊，需查看既往史", "--yes"] + b)
+                #expect(emergency.status == 0, "\(emergency.err)")
+                #expect(try await Self.hubctl(["patient", "show", unrelated] + b).status == 0)
+
                 // Denied shows as denied: a regulator's certificate on the clinical API, and no login at all.
                 let regulator = ["--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey, "--config-dir", "\(folder)/none"]
                 let denied = try await Self.hubctl(["patient", "show", patient] + regulator)

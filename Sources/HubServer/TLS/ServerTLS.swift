@@ -42,6 +42,26 @@ public enum ServerTLS {
         return configuration
     }
 
+    /// TLS for the hub's own outgoing connections (the audit feed): TLS 1.2 or later, the peer
+    /// verified against `trustRoots` (a PEM file; the system's when nil), and the hub's
+    /// certificate presented as its client identity, for peers that authenticate nodes.
+    public static func clientConfiguration(_ settings: HubConfiguration.TLS, trustRoots: String?, setting: String) throws(ConfigurationError) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let trustRoots {
+            configuration.trustRoots = .certificates(try Self.certificates(trustRoots, setting: setting))
+        }
+        if let chainPath = settings.certificateChain, let keyPath = settings.privateKey {
+            configuration.certificateChain = try Self.certificates(chainPath, setting: "tls.certificate_chain").map { .certificate($0) }
+            do {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+            } catch {
+                throw ConfigurationError(setting: "tls.private_key", message: "not a PEM private key file: \(keyPath)")
+            }
+        }
+        return configuration
+    }
+
     /// The certificates of a PEM file, or an error naming `setting`.
     private static func certificates(_ path: String, setting: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
         let certificates: [NIOSSLCertificate]

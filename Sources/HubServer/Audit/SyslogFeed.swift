@@ -1,0 +1,100 @@
+import Foundation
+public import HubAudit
+import HubFHIR
+public import Logging
+import NIOCore
+import NIOPosix
+public import NIOSSL
+public import ServiceLifecycle
+
+/// Feeds every audit record to an audit record repository as it is integrated: a FHIR R4
+/// AuditEvent in an RFC 5424 syslog message, octet-counted over TLS (RFC 5425) — IHE ATNA's
+/// Record Audit Event transport, with the AuditEvent as the message.
+///
+/// At-least-once: the position (the next log index to send) is kept in PostgreSQL and advanced
+/// only after a batch was written to the connection, so a hub restarted mid-batch sends it again;
+/// a repository that is down is retried with back-off and nothing is skipped.
+public struct SyslogFeed: Service {
+    public static let feedName = "syslog"
+
+    let log: AuditLog
+    let host: String
+    let port: Int
+    let tls: TLSConfiguration
+    let hostname: String
+    let logger: Logger
+
+    /// - Parameter tls: The client TLS configuration (the repository's trust roots; the hub's
+    ///   certificate as client identity when the repository asks for one).
+    public init(log: AuditLog, host: String, port: Int, tls: TLSConfiguration, logger: Logger) {
+        self.log = log
+        self.host = host
+        self.port = port
+        self.tls = tls
+        // RFC 5424 HOSTNAME: printable US-ASCII, at most 255.
+        let name = ProcessInfo.processInfo.hostName.filter { $0.isASCII && !$0.isWhitespace }
+        self.hostname = name.isEmpty ? "-" : String(name.prefix(255))
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let context = try NIOSSLContext(configuration: self.tls)
+        var channel: (any Channel)?
+        var failures = 0
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let next = try await self.log.feedPosition(Self.feedName)
+                let size = try await self.log.size()
+                if next < size {
+                    let range = next..<min(next + 500, size)
+                    let records = try await self.log.records(range)
+                    if channel == nil || channel?.isActive != true { channel = try await self.connect(context) }
+                    var buffer = ByteBufferAllocator().buffer(capacity: records.count * 1_024)
+                    for (offset, leaf) in records.enumerated() {
+                        let message = Self.message(try AuditRecord(leafBytes: leaf), index: range.lowerBound + offset, hostname: self.hostname)
+                        buffer.writeString("\(message.count) ")
+                        buffer.writeBytes(message)
+                    }
+                    try await channel!.writeAndFlush(buffer).get()
+                    try await self.log.advanceFeed(Self.feedName, to: range.upperBound)
+                    failures = 0
+                    continue
+                }
+                failures = 0
+            } catch {
+                if failures == 0 { self.logger.warning("audit syslog feed failed; will retry", metadata: ["error": "\(error)"]) }
+                failures += 1
+                try? await channel?.close()
+                channel = nil
+            }
+            let pause: Duration = failures == 0 ? .seconds(1) : min(.seconds(1) * (1 << min(failures, 5)), .seconds(30))
+            try? await Task.sleep(for: pause)
+        }
+        try? await channel?.close()
+    }
+
+    func connect(_ context: NIOSSLContext) async throws -> any Channel {
+        let host = self.host
+        // SNI and name checks take a DNS name; an address is checked against the certificate's IP entries.
+        let serverHostname = host.contains(where: \.isLetter) && !host.contains(":") ? host : nil
+        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                }
+            }
+            .connect(host: host, port: self.port)
+            .get()
+    }
+
+    /// One RFC 5424 message: facility 10 (security/authorization), severity notice for a
+    /// success and warning for a failure; APP-NAME `health-hub`, MSGID `AuditEvent`, no
+    /// structured data, and the AuditEvent JSON (its log index in an extension) as a UTF-8 MSG
+    /// with its BOM.
+    static func message(_ record: AuditRecord, index: Int, hostname: String) -> [UInt8] {
+        let priority = 10 * 8 + (record.outcome == .success ? 5 : 4)
+        let header = "<\(priority)>1 \(UTCTime(record.time).instant) \(hostname) health-hub - AuditEvent - "
+        return Array(header.utf8) + [0xEF, 0xBB, 0xBF] + JSONValue.object(record.fhirAuditEvent(logIndex: index)).serialized()
+    }
+}

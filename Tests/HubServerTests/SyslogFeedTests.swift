@@ -1,0 +1,56 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+/// The live audit feed (issue #7): every audit record reaches the repository as a FHIR
+/// AuditEvent in an RFC 5424 message over TLS, and a restarted hub carries on where it stopped.
+@Suite struct SyslogFeedTests {
+    @Test func everyRecordReachesTheRepositoryAlsoAcrossARestart() async throws {
+        let pki = try TestEnvironment.pki()
+        let receiver = SyslogReceiver()
+        try await receiver.whileListening(pki: pki) { port in
+            try await TestDatabase.withFresh { url in
+                var settings = try TestHub.configuration(database: url)
+                settings.tls.clientAuthentication = .optional
+                settings.audit.syslogHost = "127.0.0.1"
+                settings.audit.syslogPort = port
+                settings.audit.syslogTrustRoots = pki.caCertificate
+                let configuration = settings
+                @Sendable func indexes() -> [Int] {
+                    receiver.messages.compactMap { message -> Int? in
+                        guard let bom = message.firstRange(of: [0xEF, 0xBB, 0xBF]) else { return nil }
+                        let event = try? JSONSerialization.jsonObject(with: Data(message[bom.upperBound...])) as? [String: Any]
+                        return ((event?["extension"] as? [[String: Any]])?.first?["valueInteger"]) as? Int
+                    }
+                }
+                let first = try await TestHub.withRunning(configuration) { hub in
+                    for _ in 0..<5 { _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki) }
+                    #expect(try await hub.send("GET", "/audit/checkpoint", presenting: pki).status == 403)
+                    let checkpoint = try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator)
+                    let size = try #require(Int(checkpoint.text.split(separator: "\n")[1]))
+                    #expect(try await eventually { Set(indexes()).isSuperset(of: 0..<size) }, "\(indexes().count) of \(size)")
+                    return size
+                }
+                // Each message: <PRI>1 TIMESTAMP HOSTNAME health-hub - AuditEvent - BOM {AuditEvent}.
+                let message = try #require(receiver.messages.first)
+                let header = String(decoding: message.prefix(while: { $0 != 0xEF }), as: UTF8.self)
+                #expect(header.hasPrefix("<85>1 ") || header.hasPrefix("<84>1 "), "\(header)")
+                #expect(header.contains(" health-hub - AuditEvent - "))
+                #expect(receiver.messages.contains { String(decoding: $0, as: UTF8.self).hasPrefix("<84>1 ") }, "the denied request is a warning")
+
+                // A new hub on the same database sends only what is new (a batch may repeat).
+                let before = receiver.messages.count
+                try await TestHub.withRunning(configuration) { hub in
+                    _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki)
+                    _ = try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator)
+                    #expect(try await eventually { indexes().max() ?? 0 > first })
+                }
+                let counts = Dictionary(indexes().map { ($0, 1) }, uniquingKeysWith: +)
+                #expect(counts.values.allSatisfy { $0 <= 2 }, "at most a batch is sent again")
+                #expect(receiver.messages.count - before < first, "the restarted hub did not start over")
+            }
+        }
+    }
+}
