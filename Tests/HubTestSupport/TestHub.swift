@@ -35,15 +35,15 @@ public struct RunningHub: Sendable {
     public var url: String { "https://127.0.0.1:\(self.port)" }
 
     /// A client that trusts the test CA and presents `certificate` (a PKI's client identity), if given.
-    public func client(presenting certificate: TestPKI? = nil, trusting ca: String? = nil) throws -> HubClient {
-        try HubClient(
-            configuration: .init(
-                serverURL: self.url,
-                caCertificate: ca ?? self.pki.caCertificate,
-                clientCertificate: certificate?.clientCertificate,
-                clientKey: certificate?.clientKey
-            )
+    public func client(presenting certificate: TestPKI? = nil, trusting ca: String? = nil, timeout: Duration = .seconds(10)) throws -> HubClient {
+        var configuration = HubClient.Configuration(
+            serverURL: self.url,
+            caCertificate: ca ?? self.pki.caCertificate,
+            clientCertificate: certificate?.clientCertificate,
+            clientKey: certificate?.clientKey
         )
+        configuration.timeout = timeout
+        return try HubClient(configuration: configuration)
     }
 
     /// Sends one request with a fresh client and shuts the client down.
@@ -53,9 +53,10 @@ public struct RunningHub: Sendable {
         headers: [(String, String)] = [],
         body: [UInt8]? = nil,
         presenting certificate: TestPKI? = nil,
-        bearer: String? = nil
+        bearer: String? = nil,
+        timeout: Duration = .seconds(10)
     ) async throws -> HubClient.Reply {
-        let client = try self.client(presenting: certificate)
+        let client = try self.client(presenting: certificate, timeout: timeout)
         do {
             let reply = try await client.send(method, path, headers: headers + (bearer.map { [("Authorization", "Bearer \($0)")] } ?? []), body: body)
             try await client.shutdown()
