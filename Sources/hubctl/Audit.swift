@@ -24,10 +24,35 @@ struct Audit: AsyncParsableCommand {
 
         @Flag(name: .long, help: "Ask the hub to integrate what is queued and sign a checkpoint now.")
         var sign = false
+        @Flag(help: "Print JSON: {origin, treeSize, rootHash, hashAlgorithm, signedAt, note}.") var json = false
+
+        struct Summary: Encodable {
+            var origin: String
+            var treeSize: Int
+            var rootHash: String
+            var hashAlgorithm: String
+            var signedAt: String
+            var note: String
+        }
 
         func run() async throws {
             let reply = try await Audit.call(self.server, self.sign ? "POST" : "GET", "/audit/checkpoint")
-            print(String(decoding: reply.body, as: UTF8.self), terminator: "")
+            let note = String(decoding: reply.body, as: UTF8.self)
+            guard self.json else {
+                print(note, terminator: "")
+                return
+            }
+            let signed: SignedCheckpoint
+            do {
+                signed = try SignedCheckpoint(note: note)
+            } catch {
+                throw CLIFailure(message: "the hub's checkpoint does not parse: \(error)").exit()
+            }
+            let checkpoint = signed.checkpoint
+            try Output.json(Summary(
+                origin: checkpoint.origin, treeSize: checkpoint.size, rootHash: Data(checkpoint.rootHash).base64EncodedString(),
+                hashAlgorithm: "\(checkpoint.hashAlgorithm)", signedAt: checkpoint.time.formatted(.iso8601), note: note
+            ))
         }
     }
 
@@ -101,7 +126,9 @@ struct Audit: AsyncParsableCommand {
             for (name, value) in [("organization", self.organization), ("user", self.user), ("patient", self.patient)] {
                 if let value { query += "&\(name)=\(HubCall.query(value))" }
             }
+            Output.progress("the hub is computing and signing the report…")
             let reply = try await Audit.call(self.server, "GET", "/audit/reports?\(query)")
+            Output.endProgress()
             let report: AuditReport
             do {
                 report = try JSONDecoder().decode(AuditReport.self, from: Data(reply.body))
@@ -126,7 +153,9 @@ struct Audit: AsyncParsableCommand {
         @Option(name: [.short, .long], help: "File to write.") var output: String
 
         func run() async throws {
+            Output.progress("downloading the period's audit records…")
             let reply = try await Audit.call(self.server, "GET", "/audit/export?from=\(HubCall.query(self.from))&to=\(HubCall.query(self.to))")
+            Output.endProgress()
             try Audit.write(reply.body, to: self.output)
             let lines = reply.body.split(separator: UInt8(ascii: "\n")).count
             FileHandle.standardError.write(Data("\(lines) AuditEvents written to \(self.output)\n".utf8))

@@ -61,4 +61,16 @@ public enum TestDatabase {
             }
         }
     }
+
+    /// Changes the first audited read into a create in `audit_log`, as the table's owner could
+    /// (its append-only triggers off): what verification must detect.
+    public static func tamperWithFirstAuditRead(_ url: DatabaseURL) async throws {
+        for statement in [
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+            "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), '\"R\"', '\"C\"'), 'UTF8') WHERE idx = (SELECT min(idx) FROM audit_log WHERE action = 'R')",
+            "ALTER TABLE audit_log ENABLE TRIGGER USER",
+        ] {
+            try await Self.execute(url, statement)
+        }
+    }
 }
