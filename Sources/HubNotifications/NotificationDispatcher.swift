@@ -105,7 +105,16 @@ public struct NotificationDispatcher: Service {
         // Tasks and Appointments by status, not by deleting them).
         for event in events where !event.deleted {
             for (id, organization, subscription) in active where subscription.criteria.type.rawValue == event.type {
-                let found = try await self.store.search(subscription.criteria.query(for: event.id), access: RecordAccess(.organization(organization)))
+                let found: SearchResult
+                do {
+                    found = try await self.store.search(subscription.criteria.query(for: event.id), access: RecordAccess(.organization(organization)))
+                } catch let error as ResourceError {
+                    // A criterion the store refuses (its rules changed since it was accepted)
+                    // matches nothing; it must not hold up every other subscription's events.
+                    // A storage failure, by contrast, ends the round: the events stay queued.
+                    self.logger.notice("subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
+                    continue
+                }
                 if found.resources.contains(where: { $0.id == event.id }) {
                     matches.append((event, id, organization))
                 }

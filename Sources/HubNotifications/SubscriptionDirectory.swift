@@ -38,9 +38,14 @@ struct SubscriptionDirectory: Sendable {
                 entries[id] = entry
                 continue
             }
-            let stored = try await self.store.read(.subscription, id: id, access: RecordAccess(.organization(organization)))
-            let subscription = stored.resource.flatMap { try? RestHookSubscription($0, id: id) }
-            entries[id] = Entry(version: stored.versionID, organization: organization, subscription: subscription)
+            do {
+                let stored = try await self.store.read(.subscription, id: id, access: RecordAccess(.organization(organization)))
+                let subscription = stored.resource.flatMap { try? RestHookSubscription($0, id: id) }
+                entries[id] = Entry(version: stored.versionID, organization: organization, subscription: subscription)
+            } catch is ResourceError {
+                // Deleted or changed since the listing: not a subscription to notify now.
+                entries[id] = Entry(version: version, organization: organization, subscription: nil)
+            }
         }
         return entries
     }
