@@ -68,7 +68,7 @@ public struct AuditReporter: Sendable {
     /// The report for `parameters`, as of a checkpoint signed now.
     /// - Throws: ``AuditReportError`` when the period holds more than `maximumRecords`.
     public func report(_ parameters: AuditReportParameters, maximumRecords: Int = 100_000, at now: Date = Date()) async throws -> AuditReport {
-        _ = try await self.log.integrate()
+        while try await self.log.integrate() > 0 {}
         let checkpoint = try await self.log.checkpoint(at: now)
         let size = checkpoint.checkpoint.size
         let range = try await self.log.indexRange(

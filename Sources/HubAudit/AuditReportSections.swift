@@ -1,4 +1,5 @@
 public import Foundation
+import HubFHIR
 
 /// What a regulator's audit report says of a period — every figure computed from the audit
 /// records alone by ``compute(_:parameters:)``, so that whoever holds the records (the report
@@ -117,13 +118,15 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
         let byUser = users.map { UserCount(user: $0.key, organization: $0.value.organization, total: $0.value.total, distinctPatients: $0.value.patients.count, afterHours: $0.value.afterHours) }
             .sorted { ($0.total, $1.user) > ($1.total, $0.user) }
 
+        // The median of the *other* users: from one sorted list, skipping the user's own place.
+        let sorted = byUser.map(\.distinctPatients).sorted()
         var outliers: [Outlier] = []
-        for user in byUser {
-            let others = byUser.filter { $0.user != user.user }.map(\.distinctPatients).sorted()
-            guard !others.isEmpty else { continue }
-            let middle = others.count / 2
-            let median = others.count % 2 == 1 ? Double(others[middle]) : Double(others[middle - 1] + others[middle]) / 2
-            if user.distinctPatients > 10, Double(user.distinctPatients) > 3 * median {
+        for user in byUser where sorted.count > 1 && user.distinctPatients > 10 {
+            let own = sorted.firstIndex(of: user.distinctPatients)!
+            func other(_ k: Int) -> Double { Double(sorted[k < own ? k : k + 1]) }
+            let count = sorted.count - 1
+            let median = count % 2 == 1 ? other(count / 2) : (other(count / 2 - 1) + other(count / 2)) / 2
+            if Double(user.distinctPatients) > 3 * median {
                 outliers.append(Outlier(user: user.user, organization: user.organization, distinctPatients: user.distinctPatients, peerMedian: median))
             }
         }
@@ -180,23 +183,17 @@ public struct AuditReportParameters: Codable, Sendable, Equatable {
             && (self.patient.map { $0 == record.patient } ?? true)
     }
 
-    static func instant(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    /// The form the hub writes times in (`2026-11-30T16:30:00.123Z`).
+    static func instant(_ date: Date) -> String { UTCTime(date).instant }
 
     // Dates travel as RFC 3339 text, so that the signed bytes do not depend on float printing.
     enum CodingKeys: String, CodingKey { case from, to, organization, user, patient }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func date(_ key: CodingKeys) throws -> Date {
-            let text = try container.decode(String.self, forKey: key)
-            guard let date = formatter.date(from: text) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not an RFC 3339 time")
+            guard let date = UTCTime.parseInstant(try container.decode(String.self, forKey: key)) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a time as the hub writes them")
             }
             return date
         }

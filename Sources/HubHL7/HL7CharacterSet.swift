@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The character set a message declares in MSH-18 (HL7 table 0211), for the bytes on the wire:
 /// many Chinese lab systems send GB 18030, older ones ISO 8859-1; absent means UTF-8 (ASCII
@@ -62,7 +58,7 @@ public enum HL7CharacterSet: String, Sendable, Equatable {
         // fields[0] is "MSH"; MSH-1 is the separator itself, so MSH-n is fields[n - 1].
         guard fields.count > 17 else { return nil }
         let value = String(decoding: fields[17], as: UTF8.self)
-        return value.split(separator: "^").first.map { String($0).trimmingCharacters(in: " ") } ?? ""
+        return value.split(separator: "^").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
     }
 
     /// iconv(3) from glibc: one conversion, all or nothing.
@@ -84,11 +80,5 @@ public enum HL7CharacterSet: String, Sendable, Equatable {
         }
         guard let written else { return nil }
         return output.prefix(written).map { UInt8(bitPattern: $0) }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(self.drop { $0 == character }.reversed().drop { $0 == character }.reversed())
     }
 }

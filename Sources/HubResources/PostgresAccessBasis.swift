@@ -6,8 +6,9 @@ import PostgresNIO
 /// ``AccessBasisCheck`` over the record store's access tables: a read is explained by a care
 /// relationship or a permitting Consent rule of the organization for the patient, or — record by
 /// record — by the records being the organization's own or shared with it (a referral).
-/// The tables as they are now: a relationship removed since (a cancelled booking) no longer
-/// explains an earlier read, which the report's reader should keep in mind.
+/// One statement for all of a report's reads. The tables as they are now: a relationship
+/// removed since (a cancelled booking) no longer explains an earlier read, which the report's
+/// reader should keep in mind.
 public struct PostgresAccessBasis: AccessBasisCheck {
     let database: Database
     let logger: Logger
@@ -19,45 +20,39 @@ public struct PostgresAccessBasis: AccessBasisCheck {
 
     public func unexplained(_ reads: [(organization: String, patient: String, entities: [String])]) async throws -> [Int] {
         guard !reads.isEmpty else { return [] }
-        let logger = self.logger
-        // Pairs with neither a care relationship nor a permitting consent rule.
-        let pairs = Array(Set(reads.map { "\($0.organization)\u{0}\($0.patient)" })).sorted()
+        // Every (organization, patient, record) read, as rows; one statement finds the records
+        // nothing explains: no care relationship or permitting consent rule for the pair, and
+        // the record neither the organization's own nor shared with it.
+        var organizations: [String] = []
+        var patients: [String] = []
+        var types: [String] = []
+        var ids: [String] = []
+        var positions: [Int] = []
+        for (position, read) in reads.enumerated() {
+            for entity in Set(read.entities.map { $0.split(separator: "/").prefix(2).map(String.init) }) where entity.count == 2 {
+                organizations.append(read.organization)
+                patients.append(read.patient)
+                types.append(entity[0])
+                ids.append(entity[1])
+                positions.append(position)
+            }
+        }
         var sql = SQLBuilder()
-        let organizations = sql.bind(pairs.map { String($0.split(separator: "\u{0}", omittingEmptySubsequences: false)[0]) })
-        let patients = sql.bind(pairs.map { String($0.split(separator: "\u{0}", omittingEmptySubsequences: false)[1]) })
         let text = """
-            SELECT q.o, q.p FROM unnest(\(organizations)::text[], \(patients)::text[]) AS q(o, p)
+            SELECT q.n FROM unnest(\(sql.bind(organizations))::text[], \(sql.bind(patients))::text[], \(sql.bind(types))::text[],
+                                   \(sql.bind(ids))::text[], \(sql.bind(positions))::int[]) AS q(o, p, t, i, n)
             WHERE NOT EXISTS (SELECT 1 FROM care_relationships c WHERE c.patient_id = q.p AND c.organization_id = q.o)
               AND NOT EXISTS (SELECT 1 FROM consent_rules k WHERE k.patient_id = q.p AND k.permit AND k.organization_id = q.o)
+              AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.type = q.t AND r.id = q.i AND r.organization = q.o)
+              AND NOT EXISTS (SELECT 1 FROM resource_shares s WHERE s.type = q.t AND s.id = q.i AND s.organization_id = q.o)
             """
         let statement = sql.query(text)
-        let bare: Set<String> = try await self.database.withConnection("audit report access basis") { connection in
-            var found: Set<String> = []
-            for try await (organization, patient) in try await connection.query(statement, logger: logger).decode((String, String).self) {
-                found.insert("\(organization)\u{0}\(patient)")
-            }
+        let logger = self.logger
+        let found: Set<Int> = try await self.database.withConnection("audit report access basis") { connection in
+            var found: Set<Int> = []
+            for try await position in try await connection.query(statement, logger: logger).decode(Int.self) { found.insert(position) }
             return found
         }
-        var unexplained: [Int] = []
-        for (position, read) in reads.enumerated() where bare.contains("\(read.organization)\u{0}\(read.patient)") {
-            // Records the organization wrote or that were shared with it explain themselves.
-            let keys = read.entities.map { $0.split(separator: "/").prefix(2).joined(separator: "/") }
-            var query = SQLBuilder()
-            let keyList = query.bind(keys)
-            let organization = query.bind(read.organization)
-            let lookup = """
-                SELECT count(DISTINCT k) FROM (
-                  SELECT r.type || '/' || r.id AS k FROM resources r WHERE (r.type || '/' || r.id) = ANY(\(keyList)) AND r.organization = \(organization)
-                  UNION SELECT s.type || '/' || s.id FROM resource_shares s WHERE (s.type || '/' || s.id) = ANY(\(keyList)) AND s.organization_id = \(organization)
-                ) AS own
-                """
-            let check = query.query(lookup)
-            let explained = try await self.database.withConnection("audit report access basis") { connection in
-                for try await count in try await connection.query(check, logger: logger).decode(Int.self) { return count }
-                return 0
-            }
-            if explained < Set(keys).count { unexplained.append(position) }
-        }
-        return unexplained
+        return found.sorted()
     }
 }

@@ -55,8 +55,7 @@ public struct RestHookSubscription: Sendable {
             }
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-            guard !name.isEmpty, name.unicodeScalars.allSatisfy(token.contains),
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy(Self.tokenCharacters.contains),
                   !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             else {
                 throw Self.error("a header is 'Name: value' with a token name and no control characters", path)
@@ -78,6 +77,9 @@ public struct RestHookSubscription: Sendable {
     public func isActive(at now: Date) -> Bool {
         self.status == "active" && (self.end.map { $0 > now } ?? true)
     }
+
+    /// RFC 9110 `tchar`: what a header name may be made of.
+    static let tokenCharacters = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
     static func error(_ message: String, _ expression: String) -> ResourceError {
         ResourceError(.unprocessable, .value, message, expression: [expression])

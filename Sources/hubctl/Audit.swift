@@ -198,10 +198,7 @@ struct Audit: AsyncParsableCommand {
                     try AuditReportVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(report)
                     let sections = report.body.sections
                     if self.json {
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                        let summary = Report(verified: true, start: report.body.start, end: report.body.start + report.body.count, records: report.body.count)
-                        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                        try Output.json(Report(verified: true, start: report.body.start, end: report.body.start + report.body.count, records: report.body.count))
                     } else {
                         print("verified: the report is signed by the hub, its \(report.body.count) records are in the signed log, and its figures (\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass) follow from them")
                     }
@@ -226,9 +223,7 @@ struct Audit: AsyncParsableCommand {
                 report.error = "\(error)"
             }
             if self.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try Output.json(report)
                 if !report.verified { throw ExitCode(1) }
             } else if let error = report.error {
                 throw CLIFailure(message: "NOT verified: \(error)").exit()
@@ -238,27 +233,9 @@ struct Audit: AsyncParsableCommand {
         }
     }
 
+    /// One call to the audit API, with hubctl's exit codes (3 not found, 4 denied).
     static func call(_ options: ServerOptions, _ method: String, _ path: String) async throws -> HubClient.Reply {
-        let client: HubClient
-        do {
-            client = try options.makeClient()
-        } catch let failure as CLIFailure {
-            throw failure.exit()
-        }
-        let reply: HubClient.Reply
-        do {
-            reply = try await client.send(method, path)
-        } catch {
-            try? await client.shutdown()
-            throw CLIFailure(message: "\(client.configuration.serverURL): \(error.description)").exit()
-        }
-        try? await client.shutdown()
-        switch reply.status {
-        case 200: return reply
-        case 401, 403: throw CLIFailure(message: "denied (\(reply.status)): log in (`hubctl login`) or present a registered client certificate (--cert, --key)", exitCode: 4).exit()
-        case 404: throw CLIFailure(message: "not found (\(reply.status))", exitCode: 3).exit()
-        default: throw CLIFailure(message: "the hub answered \(reply.status)").exit()
-        }
+        try await HubCall.run(options) { try await $0.send(method, path) }
     }
 
     static func read(_ path: String) throws -> Data {

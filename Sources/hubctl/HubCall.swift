@@ -29,25 +29,30 @@ struct HubCall {
         }
     }
 
+    /// A call whose 2xx reply is returned as it came; anything else is a ``CLIFailure``.
+    func send(_ method: String = "GET", _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> HubClient.Reply {
+        let reply: HubClient.Reply
+        do {
+            reply = try await self.client.send(method, path, headers: headers, body: body)
+        } catch {
+            throw CLIFailure(message: "\(self.client.configuration.serverURL): \(error.description)")
+        }
+        guard (200..<300).contains(reply.status) else {
+            throw Self.failure(status: reply.status, (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:])
+        }
+        return reply
+    }
+
     /// A JSON API call; a 2xx body as an object, anything else a ``CLIFailure``.
     func json(_ method: String = "GET", _ path: String, body: [String: Any]? = nil, headers: [(String, String)] = []) async throws -> [String: Any] {
-        var headers = headers
+        var headers = headers + [("Accept", "application/fhir+json")]
         var bytes: [UInt8]?
         if let body {
             bytes = Array(try JSONSerialization.data(withJSONObject: body))
             headers.append(("Content-Type", "application/fhir+json"))
         }
-        let reply: HubClient.Reply
-        do {
-            reply = try await self.client.send(method, path, headers: headers + [("Accept", "application/fhir+json")], body: bytes)
-        } catch {
-            throw CLIFailure(message: "\(self.client.configuration.serverURL): \(error.description)")
-        }
-        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
-        guard (200..<300).contains(reply.status) else {
-            throw Self.failure(status: reply.status, object)
-        }
-        return object
+        let reply = try await self.send(method, path, headers: headers, body: bytes)
+        return (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
     }
 
     /// What an error answer means for the person at the terminal.

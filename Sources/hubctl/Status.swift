@@ -42,9 +42,7 @@ struct Status: AsyncParsableCommand {
         try? await client.shutdown()
 
         if self.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Output.json(report)
         } else if let error = report.error {
             throw CLIFailure(message: "\(report.server): \(error)").exit()
         } else {

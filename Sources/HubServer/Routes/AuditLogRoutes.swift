@@ -153,8 +153,8 @@ public struct AuditLogRoutes: Sendable {
     static func period(_ request: Request) throws(APIError) -> (Date, Date) {
         let query = request.uri.queryParameters
         func date(_ name: String) throws(APIError) -> Date {
-            guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (YYYY-MM-DD or an RFC 3339 time)") }
-            guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be YYYY-MM-DD or an RFC 3339 time") }
+            guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (a FHIR date or dateTime: YYYY-MM-DD, or with a time and zone)") }
+            guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be a FHIR date or dateTime (YYYY-MM-DD, or with a time and zone)") }
             return date
         }
         let (from, to) = (try date("from"), try date("to"))
@@ -164,19 +164,9 @@ public struct AuditLogRoutes: Sendable {
         return (from, to)
     }
 
-    /// `YYYY-MM-DD` (midnight, China Standard Time) or an RFC 3339 time.
+    /// The start of a FHIR date or dateTime (`YYYY-MM-DD` is midnight, China Standard Time).
     static func reportDate(_ text: String) -> Date? {
-        if text.count == 10 {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = AuditReportSections.zone
-            formatter.dateFormat = "yyyy-MM-dd"
-            return formatter.date(from: text)
-        }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        FHIRDateRange(text)?.low
     }
 
     static func note(_ signed: SignedCheckpoint) -> Response {
