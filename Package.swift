@@ -290,7 +290,6 @@ let package = Package(
         .testTarget(
             name: "HubAuditTests",
             dependencies: ["HubAudit", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
-            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -324,7 +323,6 @@ let package = Package(
         .testTarget(
             name: "HubCryptoTests",
             dependencies: ["HubCrypto", "HubTestSupport"],
-            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -343,7 +341,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         // The executables, run as processes the way operators and clinicians run them.

@@ -8,6 +8,9 @@ public protocol SignatureScheme: Sendable {
     func verifyingKey(der: [UInt8]) throws(CryptographyError) -> any VerifyingKey
     /// A public key from PEM (`PUBLIC KEY`).
     func verifyingKey(pem: String) throws(CryptographyError) -> any VerifyingKey
+    /// A public key from its uncompressed point `04 ‖ X ‖ Y`: 65 bytes, each coordinate
+    /// zero-padded to 32 (what ``VerifyingKey/rawRepresentation`` gives and many SDKs take).
+    func verifyingKey(rawPoint: [UInt8]) throws(CryptographyError) -> any VerifyingKey
 }
 
 /// A private signing key. Signatures are DER `SEQUENCE {r, s}`.

@@ -229,10 +229,9 @@ import Testing
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let keys = PublishedKeysDocument(suite: suite.name, keys: try await fixture.keyStore.verifyingKeys())
             try JSONEncoder().encode(keys).write(to: URL(fileURLWithPath: "\(directory)/keys.json"))
-            let script = try TestEnvironment.repositoryRoot() + "/Tests/HubAuditTests/Peers/segment_verifier.py"
             func peer(_ segment: AuditLogSegment) async throws -> [String: Any] {
                 try JSONEncoder().encode(segment).write(to: URL(fileURLWithPath: "\(directory)/segment.json"))
-                let output = try await TestProcess.runTool("python3", [script, "\(directory)/segment.json", "\(directory)/keys.json"])
+                let output = try await TestPeer.run("segment_verifier.py", ["\(directory)/segment.json", "\(directory)/keys.json"])
                 #expect(output.status == 0, "\(output.standardError)")
                 return try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any] ?? [:]
             }

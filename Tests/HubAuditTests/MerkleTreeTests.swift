@@ -23,7 +23,6 @@ import Testing
         return bytes
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     @Test func rootsMatchTheCertificateTransparencyReference() throws {
         let expected = [
@@ -39,9 +38,9 @@ import Testing
         let tree = Self.sha256
         let hashes = try Self.referenceLeaves.map { try tree.leafHash($0) }
         for size in 1...8 {
-            #expect(Self.hex(try tree.root(leafHashes: Array(hashes.prefix(size)))) == expected[size - 1], "size \(size)")
+            #expect((try tree.root(leafHashes: Array(hashes.prefix(size)))).hex == expected[size - 1], "size \(size)")
         }
-        #expect(Self.hex(try tree.root(leafHashes: [])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect((try tree.root(leafHashes: [])).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
     /// Every proof of every tree up to 33 leaves verifies, and every change to it is refused.
@@ -94,23 +93,22 @@ import Testing
     func agreesWithAnIndependentImplementation(algorithm: String) async throws {
         let tree = algorithm == "sm3" ? try Self.sm3() : Self.sha256
         let leaves = (0..<21).map { Array("leaf-\($0)-审计".utf8) } + Self.referenceLeaves
-        let script = try TestEnvironment.repositoryRoot() + "/Tests/HubAuditTests/Peers/merkle_peer.py"
-        let output = try await TestProcess.runTool("python3", [script, algorithm] + leaves.map { $0.isEmpty ? "-" : Self.hex($0) })
+        let output = try await TestPeer.run("merkle_peer.py", [algorithm] + leaves.map { $0.isEmpty ? "-" : $0.hex })
         #expect(output.status == 0, "\(output.standardError)")
         let peer = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: [Any]])
         let hashes = try leaves.map { try tree.leafHash($0) }
         let source = InMemorySubtrees(tree: tree, leafHashes: hashes)
         let roots = try #require(peer["roots"] as? [String])
         for size in 0...leaves.count {
-            #expect(Self.hex(try tree.root(leafHashes: Array(hashes.prefix(size)))) == roots[size], "root of \(size)")
+            #expect((try tree.root(leafHashes: Array(hashes.prefix(size)))).hex == roots[size], "root of \(size)")
         }
         let inclusion = try #require(peer["inclusion"] as? [[String]])
         for index in leaves.indices {
-            #expect(try tree.inclusionProof(index: index, size: leaves.count, in: source).map(Self.hex) == inclusion[index])
+            #expect(try tree.inclusionProof(index: index, size: leaves.count, in: source).map(\.hex) == inclusion[index])
         }
         let consistency = try #require(peer["consistency"] as? [[String]])
         for old in 1...leaves.count {
-            #expect(try tree.consistencyProof(oldSize: old, newSize: leaves.count, in: source).map(Self.hex) == consistency[old - 1])
+            #expect(try tree.consistencyProof(oldSize: old, newSize: leaves.count, in: source).map(\.hex) == consistency[old - 1])
         }
     }
 }

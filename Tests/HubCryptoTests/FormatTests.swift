@@ -1,4 +1,5 @@
 @testable import HubCrypto
+import HubTestSupport
 import Testing
 
 @Suite struct SealedBoxTests {

@@ -1,5 +1,6 @@
 import Crypto
 @testable import HubCrypto
+import HubTestSupport
 import Testing
 
 /// Vectors from the published standards (see ../shared/reference/crypto-vectors.md for sources).

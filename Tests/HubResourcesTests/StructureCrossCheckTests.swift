@@ -53,10 +53,6 @@ import Testing
     }
 
     @Test func whatFHIRResourcesRejectsTheHubRejects() async throws {
-        guard let python = ProcessInfo.processInfo.environment["HUB_TEST_FHIR_PYTHON"] else {
-            Issue.record("HUB_TEST_FHIR_PYTHON is not set: run the tests with ops/test")
-            return
-        }
         let validator = try ResourceValidator.load(profilesDirectory: TestEnvironment.repositoryRoot() + "/profiles/fhir")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("structure-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -70,8 +66,7 @@ import Testing
             }
         }
         #expect(documents.count > 300)
-        let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhir_validate.py"
-        let output = try await TestProcess.runTool(python, [script] + documents.keys.sorted())
+        let output = try await TestPeer.run("fhir_validate.py", documents.keys.sorted())
         let rejectedByPeer = Set(output.standardOutput.split(separator: "\n").compactMap { line in
             line.split(separator: ":", maxSplits: 1).first.map(String.init)
         })

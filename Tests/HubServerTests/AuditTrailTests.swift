@@ -97,7 +97,7 @@ import Testing
             #expect(events.count == expected.count)
             #expect(Set(events.compactMap { $0["id"] as? String }) == Set(expected.map(\.id)))
             #expect(events.contains { ($0["subtype"] as? [[String: Any]])?.first?["code"] as? String == "read" })
-            if let python = ConformanceTests.fhirPython() {
+            do {
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("auditevents-\(UUID().uuidString)").path
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 var paths: [String] = []
@@ -106,8 +106,7 @@ import Testing
                     try page.write(to: URL(fileURLWithPath: file))
                     paths.append(file)
                 }
-                let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhir_validate.py"
-                let output = try await TestProcess.runTool(python, [script] + paths)
+                let output = try await TestPeer.run("fhir_validate.py", paths)
                 #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
             }
             // By the requesting system, and by time.

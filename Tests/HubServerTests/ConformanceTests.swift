@@ -5,22 +5,11 @@ import HubTestSupport
 import Testing
 
 /// Everything the hub answers is checked by an independent FHIR R4 implementation (Python
-/// fhir.resources 6.1, FHIR 4.0.1; see Peers/fhir_validate.py): resources, Bundles of every kind
+/// fhir.resources 6.1, FHIR 4.0.1; see Tests/Peers/fhir_validate.py): resources, Bundles of every kind
 /// the hub makes, OperationOutcomes and the CapabilityStatement.
 @Suite struct ConformanceTests {
-    /// The Python with fhir.resources and fhirclient that ops/test provides (recorded as an
-    /// issue when missing: these tests never skip silently).
-    static func fhirPython() -> String? {
-        guard let python = ProcessInfo.processInfo.environment["HUB_TEST_FHIR_PYTHON"] else {
-            Issue.record("HUB_TEST_FHIR_PYTHON is not set: run the tests with ops/test")
-            return nil
-        }
-        return python
-    }
-
     @Test func everyResponseIsValidFHIRR4() async throws {
         let pki = try TestEnvironment.pki()
-        guard let python = Self.fhirPython() else { return }
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var patients = SyntheticPatients(seed: 2026)
             var documents: [String: [UInt8]] = [:]
@@ -64,8 +53,7 @@ import Testing
             let subset = try #require(documents["search-elements"])
             let subsetText = String(decoding: subset, as: UTF8.self)
             #expect(subsetText.contains("SUBSETTED") && !subsetText.contains("\"identifier\""), "\(subsetText)")
-            let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhir_validate.py"
-            let output = try await TestProcess.runTool(python, [script] + paths.sorted())
+            let output = try await TestPeer.run("fhir_validate.py", paths.sorted())
             #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
         }
     }
@@ -74,13 +62,11 @@ import Testing
     /// hub unchanged: capability statement, create, read, update, search with paging, delete.
     @Test func aStandardFHIRClientWorksUnchanged() async throws {
         let pki = try TestEnvironment.pki()
-        guard let python = Self.fhirPython() else { return }
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var patients = SyntheticPatients(seed: 4301)
-            let script = try TestEnvironment.repositoryRoot() + "/Tests/HubServerTests/Peers/fhirclient_session.py"
-            let output = try await TestProcess.runTool(
-                python,
-                [script, "\(hub.url)/fhir", pki.caCertificate, pki.clientCertificate, pki.clientKey, patients.patientJSON()]
+            let output = try await TestPeer.run(
+                "fhirclient_session.py",
+                ["\(hub.url)/fhir", pki.caCertificate, pki.clientCertificate, pki.clientKey, patients.patientJSON()]
             )
             #expect(output.status == 0, "\(output.standardOutput)\(output.standardError)")
             #expect(output.standardOutput.contains("deleted one Observation"), "\(output.standardOutput)")

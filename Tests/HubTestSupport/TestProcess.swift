@@ -19,7 +19,7 @@ public struct TestProcess: Sendable {
         return try await Self.run(process)
     }
 
-    /// Runs a program found on `PATH` (`python3`, `openssl`) to completion.
+    /// Runs a program found on `PATH` (`openssl`), or at an absolute path, to completion.
     public static func runTool(_ tool: String, _ arguments: [String]) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

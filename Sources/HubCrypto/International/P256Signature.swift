@@ -51,6 +51,17 @@ public struct P256Signature: SignatureScheme {
             throw CryptographyError(.invalidEncoding, "not a PEM P-256 public key")
         }
     }
+
+    public func verifyingKey(rawPoint: [UInt8]) throws(CryptographyError) -> any VerifyingKey {
+        guard rawPoint.count == 65, rawPoint.first == 0x04 else {
+            throw CryptographyError(.invalidEncoding, "a P-256 point is 65 bytes starting with 04")
+        }
+        do {
+            return P256VerifyingKey(key: try P256.Signing.PublicKey(x963Representation: rawPoint))
+        } catch {
+            throw CryptographyError(.invalidEncoding, "not a point on P-256")
+        }
+    }
 }
 
 struct P256SigningKey: SigningKey {

@@ -2,7 +2,7 @@
 """An independent SM implementation for the hub's interoperability tests.
 
 SM3, HMAC-SM3 and SM4-GCM come from PyPI's `cryptography` (its own OpenSSL build); SM2 from
-PyPI's `gmssl` (pure Python). Test tooling only: gmssl uses a non-cryptographic RNG.
+PyPI's `gmssl` (pure Python) through sm2_peer.py. Test tooling only.
 
     sm_peer.py sm3 MSG                       -> digest
     sm_peer.py hmac-sm3 KEY MSG              -> mac
@@ -18,7 +18,8 @@ import sys
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from gmssl import sm2
+
+import sm2_peer
 
 
 def h(text):
@@ -49,21 +50,16 @@ def main(command, *args):
         except InvalidTag:
             return 1
     elif command == "sm2-verify":
-        public, message, signature = args
-        peer = sm2.CryptSM2(private_key=None, public_key=public[2:])
-        print("valid" if peer.verify_with_sm3(signature, h(message)) else "invalid")
+        public, message, signature = map(h, args)
+        valid = sm2_peer.verify(public, message, sm2_peer.raw_to_der(signature))
+        print("valid" if valid else "invalid")
     elif command == "sm2-sign":
-        table = sm2.default_ecc_table
-        order = int(table["n"], 16)
         while True:
-            private = format(secrets.randbelow(order - 1) + 1, "064x")
-            public = sm2.CryptSM2(private_key=private, public_key="00" * 64)._kg(int(private, 16), table["g"])
-            # gmssl strips leading '0'/'4' characters from keys that start with "04": avoid them.
-            if not public.startswith("04") and len(public) == 128:
+            private = secrets.token_bytes(32)
+            if 1 <= int.from_bytes(private, "big") < sm2_peer.ORDER - 1:
                 break
-        signer = sm2.CryptSM2(private_key=private, public_key=public)
-        signature = signer.sign_with_sm3(h(args[0]), secrets.token_hex(32))
-        print("04" + public, signature)
+        signature = sm2_peer.der_to_raw(sm2_peer.sign(private, h(args[0])))
+        print(sm2_peer.public_point(private).hex(), signature.hex())
     else:
         print("unknown command", command, file=sys.stderr)
         return 2
