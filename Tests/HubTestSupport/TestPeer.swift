@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The independent implementations the tests check the hub against: Python scripts in
 /// `Tests/Peers/`, run with the virtual environment `ops/setup` makes from the exact versions in
