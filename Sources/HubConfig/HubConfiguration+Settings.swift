@@ -276,7 +276,7 @@ extension HubConfiguration {
             current: { String($0.hl7.mllpPort) }
         ),
         Setting(
-            name: "server.public_url", summary: "the URL clients reach the hub at, for URLs in notifications (default https://host:port)",
+            name: "server.public_url", summary: "the URL clients reach the hub at: URLs in notifications, and the base of absolute references stored relative (default https://host:port)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 let url = try entry.string("server.public_url")

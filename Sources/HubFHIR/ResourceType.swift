@@ -25,12 +25,9 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
     case provenance = "Provenance"
     case subscription = "Subscription"
 
-    /// What the engine knows of a type.
+    /// What the engine knows of a type. Which patient a resource belongs to is
+    /// ``PatientCompartment``'s, from the specification's compartment definition.
     public struct Definition: Sendable {
-        /// Elements that reference the patient whose record this resource belongs to (its
-        /// compartment, FHIR R4 CompartmentDefinition "patient"), in order of preference. The
-        /// first present one decides whose data key encrypts the resource.
-        public var patientReferences: [String]
         /// Whether only the organization that wrote it may see it (a hospital's Subscriptions
         /// name its endpoints and their credentials); other resources outside every patient
         /// compartment are visible to every clinical caller.
@@ -39,16 +36,8 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
 
     public var definition: Definition {
         switch self {
-        case .patient: Definition(patientReferences: [])
-        case .practitioner, .practitionerRole, .organization, .schedule, .slot, .provenance:
-            Definition(patientReferences: [])
-        case .encounter, .condition, .procedure, .medicationRequest, .observation, .diagnosticReport,
-            .documentReference, .composition, .serviceRequest:
-            Definition(patientReferences: ["subject"])
-        case .allergyIntolerance, .consent: Definition(patientReferences: ["patient"])
-        case .appointment: Definition(patientReferences: ["participant.actor"])
-        case .task: Definition(patientReferences: ["for"])
-        case .subscription: Definition(patientReferences: [], isPrivateToWriter: true)
+        case .subscription: Definition(isPrivateToWriter: true)
+        default: Definition()
         }
     }
 }

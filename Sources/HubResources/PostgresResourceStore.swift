@@ -23,12 +23,20 @@ public struct PostgresResourceStore: ResourceStore {
     /// Identifier systems whose values identify one Patient (the resident ID card): a second
     /// Patient with the same value is refused.
     let uniquePatientIdentifierSystems: Set<String>
+    /// The hub's own FHIR bases: absolute references on them are stored relative.
+    let references: ReferenceCanonicalizer
 
-    public init(database: Database, ring: DataKeyRing, logger: Logger, uniquePatientIdentifierSystems: Set<String> = []) {
+    /// - Parameter references: The hub's own bases (`server.public_url` + `/fhir`); without them,
+    ///   an absolute reference to a patient is refused as one on another server.
+    public init(
+        database: Database, ring: DataKeyRing, logger: Logger, uniquePatientIdentifierSystems: Set<String> = [],
+        references: ReferenceCanonicalizer = ReferenceCanonicalizer(bases: [])
+    ) {
         self.database = database
         self.ring = ring
         self.logger = logger
         self.uniquePatientIdentifierSystems = uniquePatientIdentifierSystems
+        self.references = references
         let keyStore = ring.keyStore
         let suite = ring.suite
         self.indexer = SearchIndexer { values, normalization in
@@ -54,16 +62,26 @@ public struct PostgresResourceStore: ResourceStore {
     /// version number it decides, with data keys already cached). The audit records of the
     /// writes are queued in the same transaction (in the same statement, for creates).
     public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
-        // Ids first, so every data key the writes need is fetched or made in one go.
-        let operations = operations.map { operation -> WriteOperation in
-            guard case .create(let type, nil, let resource) = operation else { return operation }
-            return .create(type, id: UUID().uuidString.lowercased(), resource)
+        // Ids first, so every data key the writes need is fetched or made in one go; every write
+        // classified (canonical references, its patient) before anything else looks at it.
+        var classified: [ClassifiedWrite] = []
+        for (index, operation) in operations.enumerated() {
+            do {
+                classified.append(try self.classify(operation))
+            } catch {
+                guard operations.count > 1 else { throw error }
+                var located = error
+                located.diagnostics = "entry \(index): \(error.diagnostics)"
+                located.entry = index
+                throw located
+            }
         }
-        try await self.ring.prepareDataKeys(for: operations.compactMap(Self.subject(of:)))
+        let operations = classified.map(\.operation)
+        try await self.ring.prepareDataKeys(for: classified.compactMap(\.subject))
         var prepared: [PreparedWrite] = []
         let writer = access.organization ?? audit.caller.organization
-        for operation in operations {
-            prepared.append(try await self.prepare(operation, writer: writer))
+        for write in classified {
+            prepared.append(try await self.prepare(write, writer: writer))
         }
         try await self.checkWritable(prepared, access: access)
         let ring = self.ring
@@ -142,13 +160,32 @@ public struct PostgresResourceStore: ResourceStore {
         }
     }
 
-    /// Whose data key a write will use (nil for a delete, which seals nothing).
-    static func subject(of operation: WriteOperation) -> String? {
+    /// A write with its id assigned, its references canonical and its patient known.
+    struct ClassifiedWrite: Sendable {
+        var operation: WriteOperation
+        var patient: String?
+        /// Whose data key seals it (nil for a delete, which seals nothing).
+        var subject: String?
+    }
+
+    /// The one classification every write goes through: ids assigned, references on the hub's
+    /// own bases made relative, and the patient decided by ``PatientCompartment`` — a reference
+    /// in a compartment element that cannot be resolved to one patient is refused (422).
+    func classify(_ operation: WriteOperation) throws(ResourceError) -> ClassifiedWrite {
         switch operation {
-        case .create(let type, let id?, let resource), .update(let type, let id, let resource, _):
-            return Self.subject(type: type, id: id, patient: Self.patientID(of: resource, type: type, id: id))
-        case .create, .delete:
-            return nil
+        case .create(let type, let givenID, let resource):
+            let id = givenID ?? UUID().uuidString.lowercased()
+            let canonical = self.references.canonicalize(resource)
+            let patient = try Self.patientID(of: canonical, type: type, id: id)
+            return ClassifiedWrite(operation: .create(type, id: id, canonical), patient: patient, subject: Self.subject(type: type, id: id, patient: patient))
+        case .update(let type, let id, let resource, let ifMatch):
+            let canonical = self.references.canonicalize(resource)
+            let patient = try Self.patientID(of: canonical, type: type, id: id)
+            return ClassifiedWrite(
+                operation: .update(type, id: id, canonical, ifMatch: ifMatch), patient: patient, subject: Self.subject(type: type, id: id, patient: patient)
+            )
+        case .delete:
+            return ClassifiedWrite(operation: operation, patient: nil, subject: nil)
         }
     }
 
@@ -222,14 +259,14 @@ public struct PostgresResourceStore: ResourceStore {
         var unique: [(String, String)]
     }
 
-    func prepare(_ operation: WriteOperation, writer: String?) async throws -> PreparedWrite {
-        switch operation {
+    func prepare(_ write: ClassifiedWrite, writer: String?) async throws -> PreparedWrite {
+        let patient = write.patient
+        let subject = write.subject ?? ""
+        switch write.operation {
         case .create(let type, let givenID, let resource):
             let id = givenID ?? UUID().uuidString.lowercased()
             let now = Date().wholeMilliseconds
-            let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now)
-            let patient = Self.patientID(of: body, type: type, id: id)
-            let subject = Self.subject(type: type, id: id, patient: patient)
+            let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now, patient: patient)
             let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
             let entries = try await self.indexer.entries(for: body, type: type)
             return PreparedWrite(
@@ -238,8 +275,6 @@ public struct PostgresResourceStore: ResourceStore {
                 unique: self.uniqueTokens(entries, type: type)
             )
         case .update(let type, let id, let resource, let ifMatch):
-            let patient = Self.patientID(of: resource, type: type, id: id)
-            let subject = Self.subject(type: type, id: id, patient: patient)
             // The data key must be cached before the transaction holds row locks.
             try await self.ring.prepareDataKey(for: subject)
             let entries = try await self.indexer.entries(for: resource, type: type)
@@ -269,7 +304,7 @@ public struct PostgresResourceStore: ResourceStore {
             }
             let version = current + 1
             let now = Date().wholeMilliseconds
-            let (stored, body) = Self.stamp(resource, type: write.type, id: id, version: version, at: now)
+            let (stored, body) = Self.stamp(resource, type: write.type, id: id, version: version, at: now, patient: write.patient)
             let sealed = ByteBuffer(
                 bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))
             )
@@ -616,7 +651,7 @@ public struct PostgresResourceStore: ResourceStore {
         }
         return StoredResource(
             type: type, id: id, versionID: version, lastUpdated: lastUpdated, isDeleted: deleted, resource: object,
-            patientID: Self.patientID(of: object, type: type, id: id)
+            patientID: PatientCompartment.storedPatient(of: object, type: type, id: id)
         )
     }
 
@@ -641,21 +676,19 @@ public struct PostgresResourceStore: ResourceStore {
         return "\(type.rawValue)/\(id)"
     }
 
-    /// The patient a resource belongs to, from the first of its type's patient references that
-    /// names a Patient.
-    static func patientID(of resource: JSONObject, type: ResourceType, id: String) -> String? {
-        if type == .patient { return id }
-        for path in type.definition.patientReferences {
-            for value in SearchIndexer.values(at: path.split(separator: ".").map(String.init), in: .object(resource)) {
-                if let patient = value.referencedID("Patient") { return patient }
-            }
+    /// The patient a resource belongs to (``PatientCompartment``), or a 422 naming the element
+    /// whose reference cannot be filed under one patient.
+    static func patientID(of resource: JSONObject, type: ResourceType, id: String) throws(ResourceError) -> String? {
+        do {
+            return try PatientCompartment.patient(of: resource, type: type, id: id)
+        } catch {
+            throw ResourceError(.unprocessable, .invalid, error.description, expression: [error.element])
         }
-        return nil
     }
 
     /// The resource as stored: server id, `meta.versionId` and `meta.lastUpdated` set, other
     /// `meta` elements (profile, tag, security) kept.
-    static func stamp(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date) -> (StoredResource, JSONObject) {
+    static func stamp(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date, patient: String?) -> (StoredResource, JSONObject) {
         var body = JSONObject([("resourceType", .string(type.rawValue)), ("id", .string(id))])
         var meta = resource["meta"]?.objectValue ?? JSONObject()
         meta["versionId"] = .string(String(version))
@@ -666,7 +699,7 @@ public struct PostgresResourceStore: ResourceStore {
         }
         let stored = StoredResource(
             type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body,
-            patientID: Self.patientID(of: body, type: type, id: id)
+            patientID: patient
         )
         return (stored, body)
     }

@@ -37,7 +37,7 @@ struct SearchIndexer: Sendable {
     func entries(for resource: JSONObject, type: ResourceType) async throws -> Entries {
         var entries = Entries()
         for parameter in type.searchParameters {
-            let values = parameter.paths.flatMap { Self.values(at: $0.split(separator: ".").map(String.init), in: .object(resource)) }
+            let values = parameter.paths.flatMap { JSONValue.object(resource).values(at: $0.split(separator: ".").map(String.init)) }
             for value in values {
                 switch parameter.kind {
                 case .token:
@@ -118,15 +118,6 @@ struct SearchIndexer: Sendable {
     /// white space collapsed.
     static func normalizeName(_ text: String) -> String {
         BlindIndex.normalize(text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil), .name)
-    }
-
-    /// The values at a dotted element path; repeating elements along the way are flattened.
-    static func values(at path: [String], in value: JSONValue) -> [JSONValue] {
-        guard let first = path.first else { return value.elements }
-        return value.elements.flatMap { element -> [JSONValue] in
-            guard let child = element.objectValue?[first] else { return [] }
-            return Self.values(at: Array(path.dropFirst()), in: child)
-        }
     }
 
     /// (system, code) pairs of a code, Coding, CodeableConcept, Identifier or boolean.

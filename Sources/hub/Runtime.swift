@@ -1,6 +1,7 @@
 import Foundation
 import HubConfig
 import HubCrypto
+import HubFHIR
 import HubKeys
 import HubResources
 import HubServer
@@ -63,13 +64,15 @@ struct Runtime {
         }
     }
 
-    /// The clinical record store over this runtime's database and keys.
-    func resourceStore(identifierSystems: IdentifierSystems) -> PostgresResourceStore {
+    /// The clinical record store over this runtime's database and keys; `server` gives the
+    /// hub's own FHIR base, whose absolute references the store keeps relative.
+    func resourceStore(identifierSystems: IdentifierSystems, server: HubConfiguration.Server) -> PostgresResourceStore {
         PostgresResourceStore(
             database: self.database,
             ring: self.dataKeyRing(),
             logger: Logger(label: "hub.resources"),
-            uniquePatientIdentifierSystems: [identifierSystems.residentID]
+            uniquePatientIdentifierSystems: [identifierSystems.residentID],
+            references: ReferenceCanonicalizer(bases: [server.baseURL + "/fhir"])
         )
     }
 

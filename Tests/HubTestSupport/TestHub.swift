@@ -5,6 +5,7 @@ import HubWorkflows
 public import HubClient
 public import HubConfig
 import HubCrypto
+import HubFHIR
 import HubKeys
 import HubResources
 import HubServer
@@ -180,7 +181,8 @@ public enum TestHub {
             database: database,
             ring: ring,
             logger: logger,
-            uniquePatientIdentifierSystems: [identifierSystems.residentID]
+            uniquePatientIdentifierSystems: [identifierSystems.residentID],
+            references: ReferenceCanonicalizer(bases: [configuration.server.baseURL + "/fhir"])
         )
         let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         let application = try HubApplication.build(
