@@ -13,16 +13,17 @@ extension PostgresResourceStore {
         var sql = SQLBuilder()
         let typeName = query.type.rawValue
         let type = sql.bind(typeName)
-        var conditions = ["r.type = \(type)", "NOT r.deleted", access.condition("r", sql: &sql)]
+        let visible = access.visibleResources("r", sql: &sql)
+        var conditions = ["r.type = \(type)", "NOT r.deleted"]
         for clause in query.clauses {
-            conditions.append(try await self.condition(clause, type: type, sql: &sql))
+            conditions.append(try await self.condition(clause, type: type, access: access, sql: &sql))
         }
         let whereClause = conditions.joined(separator: "\n  AND ")
         let logger = self.logger
 
         var total: Int?
         if query.wantsTotal {
-            let countSQL = "SELECT count(*)::bigint FROM resources r WHERE \(whereClause)"
+            let countSQL = "SELECT count(*)::bigint FROM \(visible) WHERE \(whereClause)"
             let countBinds = sql.bindings
             total = try await self.database.withConnection("count search") { connection in
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: countSQL, binds: countBinds), logger: logger)
@@ -71,7 +72,7 @@ extension PostgresResourceStore {
         }
         let limit = sql.bind(query.count + 1)
         let pageSQL = """
-            SELECT r.id, r.version, r.last_updated, v.body, \(sortKey) FROM resources r
+            SELECT r.id, r.version, r.last_updated, v.body, \(sortKey) FROM \(visible)
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             \(sortJoin)
             WHERE \(pageConditions)
@@ -129,9 +130,9 @@ extension PostgresResourceStore {
             var sql = SQLBuilder()
             let text = """
                 SELECT DISTINCT f.type, f.id FROM search_reference f
-                JOIN resources r ON r.type = f.type AND r.id = f.id AND NOT r.deleted
+                JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = f.type AND r.id = f.id AND NOT r.deleted
                 WHERE f.type = \(sql.bind(source.rawValue)) AND f.param = \(sql.bind(param)) AND f.target_type = \(sql.bind(typeName))
-                  AND f.target_id = ANY(\(sql.bind(ids))) AND \(access.condition("r", sql: &sql))
+                  AND f.target_id = ANY(\(sql.bind(ids)))
                 LIMIT \(sql.bind(Self.maximumIncluded))
                 """
             let statement = sql.query(text)
@@ -163,12 +164,11 @@ extension PostgresResourceStore {
             SELECT type, id, version, last_updated, body FROM (
               SELECT r.type, r.id, r.version, r.last_updated, v.body,
                      row_number() OVER (PARTITION BY c.system, c.code ORDER BY d.high DESC NULLS LAST, r.id) AS rank
-              FROM resources r
+              FROM \(access.visibleResources("r", sql: &sql))
               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
               JOIN search_token c ON c.type = r.type AND c.id = r.id AND c.param = 'code'\(codeFilter)
               LEFT JOIN search_date d ON d.type = r.type AND d.id = r.id AND d.param = 'date'
               WHERE r.type = 'Observation' AND r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
-                AND \(access.condition("r", sql: &sql))
             ) ranked WHERE rank <= \(sql.bind(max))
             ORDER BY id
             """
@@ -201,12 +201,11 @@ extension PostgresResourceStore {
         var sql = SQLBuilder()
         let afterTime = sql.bind(position?.timestampLiteral)
         let text = """
-            SELECT r.type, r.id, r.version, r.last_updated, v.body, t.at FROM resources r
+            SELECT r.type, r.id, r.version, r.last_updated, v.body, t.at FROM \(access.visibleResources("r", sql: &sql))
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             CROSS JOIN LATERAL (SELECT coalesce((SELECT min(k.low) FROM search_date k WHERE k.type = r.type AND k.id = r.id), r.last_updated) AS at) t
             WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
               AND (\(afterTime)::timestamptz IS NULL OR (t.at, r.type || '/' || r.id) > (\(afterTime)::timestamptz, \(sql.bind(position?.key ?? ""))))
-              AND \(access.condition("r", sql: &sql))
             ORDER BY t.at, r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
             """
         let statement = sql.query(text)
@@ -229,8 +228,11 @@ extension PostgresResourceStore {
     }
 
     /// The SQL condition for one clause on the resources row `alias` (`r`, or `c` inside a chain)
-    /// of the type bound as `type`.
-    private func condition(_ clause: SearchQuery.Clause, type: String, alias r: String = "r", sql: inout SQLBuilder) async throws -> String {
+    /// of the type bound as `type`. A chain's inner rows come from what `access` sees too: a chain
+    /// through an invisible record must not answer questions about it.
+    private func condition(
+        _ clause: SearchQuery.Clause, type: String, access: RecordAccess, alias r: String = "r", sql: inout SQLBuilder
+    ) async throws -> String {
         switch clause {
         case .id(let ids):
             return "\(r).id = ANY(\(sql.bind(ids)))"
@@ -328,10 +330,10 @@ extension PostgresResourceStore {
                 """
         case .chain(let param, let target, let inner):
             let targetType = sql.bind(target.rawValue)
-            let innerCondition = try await self.condition(inner, type: targetType, alias: "c", sql: &sql)
+            let innerCondition = try await self.condition(inner, type: targetType, access: access, alias: "c", sql: &sql)
             return """
                 \(r).id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND f.target_type = \(targetType)
-                  AND f.target_id IN (SELECT c.id FROM resources c WHERE c.type = \(targetType) AND NOT c.deleted AND \(innerCondition)))
+                  AND f.target_id IN (SELECT c.id FROM \(access.visibleResources("c", sql: &sql)) WHERE c.type = \(targetType) AND NOT c.deleted AND \(innerCondition)))
                 """
         case .date(let param, let values):
             let alternatives = values.map { prefix, range in

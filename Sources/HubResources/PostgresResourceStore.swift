@@ -372,9 +372,9 @@ public struct PostgresResourceStore: ResourceStore {
         let typeName = type.rawValue
         var sql = SQLBuilder()
         let text = """
-            SELECT v.version, v.last_updated, v.deleted, v.body FROM resources r
+            SELECT v.version, v.last_updated, v.deleted, v.body FROM \(access.visibleResources("r", sql: &sql))
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-            WHERE r.type = \(sql.bind(typeName)) AND r.id = \(sql.bind(id)) AND \(access.condition("r", sql: &sql))
+            WHERE r.type = \(sql.bind(typeName)) AND r.id = \(sql.bind(id))
             """
         let statement = sql.query(text)
         let row = try await self.database.withConnection("read resource") { connection in
@@ -398,8 +398,8 @@ public struct PostgresResourceStore: ResourceStore {
         var sql = SQLBuilder()
         let text = """
             SELECT v.last_updated, v.deleted, v.body FROM resource_versions v
-            JOIN resources r ON r.type = v.type AND r.id = v.id
-            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND v.version = \(sql.bind(version)) AND \(access.condition("r", sql: &sql))
+            JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
+            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND v.version = \(sql.bind(version))
             """
         let statement = sql.query(text)
         let row = try await self.database.withConnection("read resource version") { connection in
@@ -469,7 +469,7 @@ public struct PostgresResourceStore: ResourceStore {
         let candidates = Set(writes.compactMap { $0.type == .patient ? nil : $0.patient }).subtracting(creating)
         guard access.rule != .unrestricted, !changed.isEmpty || !candidates.isEmpty else { return }
         var sql = SQLBuilder()
-        let condition = RecordAccess(access.rule).condition("r", sql: &sql)
+        let condition = RecordAccess(access.rule).isVisible("r", sql: &sql)
         let keys = sql.bind(changed)
         let patientList = sql.bind(candidates.sorted())
         let statement = sql.query(
@@ -515,8 +515,8 @@ public struct PostgresResourceStore: ResourceStore {
         var sql = SQLBuilder()
         let text = """
             SELECT v.version, v.last_updated, v.deleted, v.body FROM resource_versions v
-            JOIN resources r ON r.type = v.type AND r.id = v.id
-            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND \(access.condition("r", sql: &sql))
+            JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
+            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id))
             ORDER BY v.version DESC LIMIT \(sql.bind(limit))
             """
         let statement = sql.query(text)
@@ -550,11 +550,10 @@ public struct PostgresResourceStore: ResourceStore {
         let afterTimeBind = sql.bind(afterTime)
         let text = """
             SELECT v.type, v.id, v.version, v.last_updated, v.deleted, v.body, v.row_key FROM resource_versions v
-            JOIN resources r ON r.type = v.type AND r.id = v.id
+            JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
             WHERE (\(typeBind)::text IS NULL OR v.type = \(typeBind))
               AND (\(sinceBind)::timestamptz IS NULL OR v.last_updated >= \(sinceBind))
               AND (\(afterTimeBind)::timestamptz IS NULL OR (v.last_updated, v.row_key) < (\(afterTimeBind)::timestamptz, \(sql.bind(afterKey))))
-              AND \(access.condition("r", sql: &sql))
             ORDER BY v.last_updated DESC, v.row_key DESC LIMIT \(sql.bind(limit + 1))
             """
         let statement = sql.query(text)

@@ -61,8 +61,19 @@ public struct RecordAccess: Sendable, Equatable {
         return nil
     }
 
-    /// The SQL condition on the `resources` row aliased `r`.
-    func condition(_ r: String, sql: inout SQLBuilder) -> String {
+    /// `resources` as this caller may see it, as a FROM item named `alias`: the one relation
+    /// through which the store's reads reach rows — a read, a version, a history, a search and
+    /// each hop of its chains, reverse includes, `$everything`, `$lastn`. A query built on it
+    /// cannot leave the caller's access out; `StoreSQLTests` fails on any other mention of the
+    /// table in those queries. PostgreSQL flattens the subquery: it plans as a plain join.
+    func visibleResources(_ alias: String, sql: inout SQLBuilder) -> String {
+        let row = alias + "_seen"
+        return "(SELECT \(row).* FROM resources \(row) WHERE \(self.isVisible(row, sql: &sql))) \(alias)"
+    }
+
+    /// Whether the `resources` row aliased `r` is visible to the caller, as an SQL expression:
+    /// for writes, which must know what they may change rather than filter it away.
+    func isVisible(_ r: String, sql: inout SQLBuilder) -> String {
         var conditions: [String] = []
         if let types = self.readableTypes {
             conditions.append("\(r).type = ANY(\(sql.bind(types.map(\.rawValue).sorted())))")

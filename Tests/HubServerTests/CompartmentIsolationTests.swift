@@ -113,4 +113,48 @@ import Testing
             #expect(((try jsonObject(all)["entry"] as? [[String: Any]]) ?? []).count == 2)
         }
     }
+
+    /// Item 3: a chain through a record the caller may not see answers no question about it.
+    /// B links its own Observation to A's ServiceRequest (a reference outside any compartment
+    /// element: allowed) and asks, through the chain, for the request's code, status and
+    /// patient; a chain to B's own request is the control.
+    @Test func aChainThroughAnInvisibleRecordMatchesNothing() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1415)
+            func send(_ certificate: TestPKI, _ method: String, _ path: String, _ body: String? = nil) async throws -> HubClient.Reply {
+                try await hub.send(
+                    method, path, headers: body == nil ? [] : [("Content-Type", "application/fhir+json")],
+                    body: body.map { Array($0.utf8) }, presenting: certificate
+                )
+            }
+            func id(_ reply: HubClient.Reply) throws -> String { try #require(try jsonObject(reply)["id"] as? String, "\(reply.text)") }
+            func count(_ path: String) async throws -> Int {
+                let found = try await send(pki.otherHospital, "GET", path)
+                #expect(found.status == 200, "\(path): \(found.text)")
+                return ((try jsonObject(found)["entry"] as? [[String: Any]]) ?? []).count
+            }
+            let victim = try id(try await send(pki, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 2))))
+            let request = { (patient: String, code: String) in
+                #"{"resourceType":"ServiceRequest","status":"active","intent":"order","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(patient)"}}"#
+            }
+            let secret = try id(try await send(pki, "POST", "/fhir/ServiceRequest", request(victim, "94500-6")))
+            let own = try id(try await send(pki.otherHospital, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 3))))
+            let ownRequest = try id(try await send(pki.otherHospital, "POST", "/fhir/ServiceRequest", request(own, "2345-7")))
+            for target in [secret, ownRequest] {
+                let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(own)"},"basedOn":[{"reference":"ServiceRequest/\#(target)"}]}"#
+                #expect(try await send(pki.otherHospital, "POST", "/fhir/Observation", observation).status == 201)
+            }
+            // Questions about A's request and its patient: no answer.
+            for question in [
+                "based-on:ServiceRequest.code=http://loinc.org|94500-6", "based-on:ServiceRequest.subject=Patient/\(victim)",
+                "based-on:ServiceRequest.status=active&based-on=ServiceRequest/\(secret)",
+            ] {
+                #expect(try await count("/fhir/Observation?\(question)") == 0, "\(question)")
+            }
+            // The control: the same chain through B's own request works.
+            #expect(try await count("/fhir/Observation?based-on:ServiceRequest.code=http://loinc.org|2345-7") == 1)
+            #expect(try await count("/fhir/Observation?based-on:ServiceRequest.intent=order") == 1)
+        }
+    }
 }

@@ -450,12 +450,14 @@ import Testing
                 try await blocker.whileRunning {
                     try await blocker.withTransaction("hold a lock") { connection in
                         try await connection.query("LOCK TABLE resources IN ACCESS EXCLUSIVE MODE", logger: makeTestLogger("test.sql"))
-                        let started = ContinuousClock.now
+                        // The lock is held until the reply is in: a 503 can only come from the
+                        // statement timeout (without it the search would wait for the lock until
+                        // the client gave up). How long it took is not asserted: on a loaded
+                        // machine that measures the machine, not the hub.
                         let reply = try await hub.send("GET", "/fhir/Patient?gender=male", presenting: pki)
                         #expect(reply.status == 503, "\(reply.text)")
                         #expect(reply.header("retry-after") != nil)
                         #expect(try jsonObject(reply)["resourceType"] as? String == "OperationOutcome")
-                        #expect(ContinuousClock.now - started < .seconds(5))
                     }
                 }
                 #expect(try await hub.send("GET", "/fhir/Patient?gender=male", presenting: pki).status == 200)
