@@ -44,8 +44,10 @@ struct AccessFacts: Sendable {
     /// Task statuses meaning the owner took the referral on.
     static let acceptedTaskStatuses: Set<String> = ["accepted", "in-progress", "on-hold", "completed"]
 
-    /// The facts of `resource` (version 1 when `creating`), written by a caller of `writer`.
-    init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool) {
+    /// The facts of `resource` (version 1 when `creating`), written by a caller of `writer`;
+    /// `emergency` when the caller writes under break-glass for this patient — an emergency leaves
+    /// nothing lasting behind, so what is written under it relates the writer to no one.
+    init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool, emergency: Bool) {
         self.source = "\(type.rawValue)/\(id)"
         let status = resource["status"]?.stringValue ?? ""
         switch type {
@@ -54,7 +56,7 @@ struct AccessFacts: Sendable {
             // this resource, so later versions and other organizations' registrations keep it.
             if creating, let writer { self.care = Care(patient: id, organization: writer, basis: "registration") }
         case .encounter, .appointment:
-            if let patient, let writer, !Self.inactiveStatuses.contains(status) {
+            if let patient, let writer, !emergency, !Self.inactiveStatuses.contains(status) {
                 self.care = Care(patient: patient, organization: writer, basis: self.source)
             }
             if type == .appointment, let patient, !Self.inactiveStatuses.contains(status) {

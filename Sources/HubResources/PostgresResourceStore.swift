@@ -81,7 +81,7 @@ public struct PostgresResourceStore: ResourceStore {
         var prepared: [PreparedWrite] = []
         let writer = access.organization ?? audit.caller.organization
         for write in classified {
-            prepared.append(try await self.prepare(write, writer: writer))
+            prepared.append(try await self.prepare(write, writer: writer, emergencyPatient: access.emergencyPatient))
         }
         try await self.checkWritable(prepared, access: access)
         let ring = self.ring
@@ -259,8 +259,9 @@ public struct PostgresResourceStore: ResourceStore {
         var unique: [(String, String)]
     }
 
-    func prepare(_ write: ClassifiedWrite, writer: String?) async throws -> PreparedWrite {
+    func prepare(_ write: ClassifiedWrite, writer: String?, emergencyPatient: String?) async throws -> PreparedWrite {
         let patient = write.patient
+        let emergency = patient != nil && patient == emergencyPatient
         let subject = write.subject ?? ""
         switch write.operation {
         case .create(let type, let givenID, let resource):
@@ -271,7 +272,7 @@ public struct PostgresResourceStore: ResourceStore {
             let entries = try await self.indexer.entries(for: body, type: type)
             return PreparedWrite(
                 type: type, id: id, kind: .create(stored, sealed: sealed), patient: patient, organization: writer, subject: subject,
-                entries: entries, facts: AccessFacts(body, type: type, id: id, patient: patient, writer: writer, creating: true),
+                entries: entries, facts: AccessFacts(body, type: type, id: id, patient: patient, writer: writer, creating: true, emergency: emergency),
                 unique: self.uniqueTokens(entries, type: type)
             )
         case .update(let type, let id, let resource, let ifMatch):
@@ -280,7 +281,7 @@ public struct PostgresResourceStore: ResourceStore {
             let entries = try await self.indexer.entries(for: resource, type: type)
             return PreparedWrite(
                 type: type, id: id, kind: .update(resource, ifMatch: ifMatch), patient: patient, organization: writer, subject: subject,
-                entries: entries, facts: AccessFacts(resource, type: type, id: id, patient: patient, writer: writer, creating: false),
+                entries: entries, facts: AccessFacts(resource, type: type, id: id, patient: patient, writer: writer, creating: false, emergency: emergency),
                 unique: self.uniqueTokens(entries, type: type)
             )
         case .delete(let type, let id):
@@ -297,7 +298,9 @@ public struct PostgresResourceStore: ResourceStore {
         case .update(let resource, let ifMatch):
             try await Self.checkUnique([write.unique], except: id, on: connection, logger: logger)
             guard let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
-                throw ResourceError(.methodNotAllowed, .notSupported, "\(typeName)/\(id) does not exist; the hub assigns ids: create with POST")
+                // Worded as for a record the caller may not see: the answer must not tell the two
+                // apart (ids are the hub's: create with POST).
+                throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
             }
             if let ifMatch, ifMatch != current {
                 throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(current)")

@@ -55,6 +55,12 @@ public struct RecordAccess: Sendable, Equatable {
     /// Types outside patient compartments that only their writer's organization sees.
     static let privateTypes = ResourceType.allCases.filter(\.definition.isPrivateToWriter).map(\.rawValue)
 
+    /// The patient a break-glass declaration opened, if any.
+    public var emergencyPatient: String? {
+        if case .organization(_, let patient) = self.rule { return patient }
+        return nil
+    }
+
     /// The organization writes are attributed to.
     public var organization: String? {
         if case .organization(let organization, _) = self.rule { return organization }

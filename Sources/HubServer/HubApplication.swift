@@ -117,7 +117,10 @@ public enum HubApplication {
                 basis: PostgresAccessBasis(database: dependencies.database, logger: dependencies.logger)
             )
         ).add(to: router)
-        AuthRoutes(authenticator: authenticator, tokens: tokens).add(to: router)
+        AuthRoutes(
+            authenticator: authenticator, tokens: tokens,
+            endpoint: .init(publicURL: configuration.server.publicURL, host: configuration.server.host)
+        ).add(to: router)
         AdminRoutes(directory: directory).add(to: router)
         let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)
         HL7Routes(intake: intake).add(to: router)

@@ -18,9 +18,10 @@ public struct HubRequestContext: RequestContext {
     public let audit = RequestAudit()
     /// What the caller may do; set by ``AuthenticationMiddleware`` from its credentials.
     public var grant: AccessGrant?
-    /// Why the credentials presented were refused; ``AccessGate`` answers it (401), inside the
-    /// audit middleware so that the refusal is recorded.
-    public var authenticationError: AccessError?
+    /// Why the credentials presented were refused (an ``AccessError``: 401/403), or could not be
+    /// checked (a storage failure: 503); ``AccessGate`` answers it, inside the audit and error
+    /// middleware so that it is recorded and answered like any other outcome.
+    public var authenticationError: (any Error)?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -39,6 +40,11 @@ public struct HubRequestContext: RequestContext {
         }
         if let type { try access.require(type, write: write) }
         return access
+    }
+
+    /// The port of the listener the request came in on.
+    public var localPort: Int? {
+        self.channel.localAddress?.port
     }
 
     /// The client's IP address (without port), for audit records and logs.

@@ -48,7 +48,9 @@ import Testing
             let updateMissing = await #expect(throws: ResourceError.self) {
                 try await store.update(changed, type: .patient, id: "nope", ifMatch: nil, audit: .test)
             }
-            #expect(updateMissing?.code == .methodNotAllowed)
+            // Answered like an update of a record the caller may not see (no existence oracle).
+            #expect(updateMissing?.code == .notFound)
+            #expect(updateMissing?.diagnostics == "Patient/nope does not exist")
         }
     }
 

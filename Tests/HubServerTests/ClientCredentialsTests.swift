@@ -48,6 +48,10 @@ import Testing
             #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(wide, scope: "system/*.*")))["error"] as? String == "invalid_scope")
             let elsewhere = try ClientAssertion.make(issuer: "lab-system", audience: "https://elsewhere/auth/token", key: smKey)
             #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(elsewhere)).status == 401)
+            // The audience is the hub's own address, never what the request's Host header claims.
+            let spoofed = try ClientAssertion.make(issuer: "lab-system", audience: "https://evil.example/auth/token", key: smKey)
+            let spoofing = try await hub.send("POST", "/auth/token", headers: Self.form + [("Host", "evil.example")], body: Self.tokenRequest(spoofed))
+            #expect(spoofing.status == 401, "\(spoofing.text)")
             let forged = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: try CryptoSuite.sm().signature.generateSigningKey())
             #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged)).status == 401)
             let password = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)

@@ -464,4 +464,34 @@ import Testing
             }
         }
     }
+
+    /// When the credentials cannot be checked (the identity tables are locked past the deadline),
+    /// the answer is 503 with Retry-After and an OperationOutcome — not a bare 500, and not a
+    /// refusal that would tell a hospital its token or certificate is bad.
+    @Test func aDatabaseFailureWhileAuthenticatingIsAnswered503() async throws {
+        let pki = try TestEnvironment.pki()
+        try await TestDatabase.withFresh { url in
+            var configuration = try TestHub.configuration(database: url)
+            configuration.database.operationTimeoutSeconds = 1
+            configuration.tls.clientAuthentication = .optional
+            try await TestHub.withRunning(configuration) { hub in
+                let token = try await hub.token(for: TestHub.Identities.clinician)
+                let blocker = try TestDatabase.database(url)
+                try await blocker.whileRunning {
+                    try await blocker.withTransaction("hold the identity tables") { connection in
+                        try await connection.query("LOCK TABLE access_tokens, principals IN ACCESS EXCLUSIVE MODE", logger: makeTestLogger("test.sql"))
+                        for (name, reply) in [
+                            ("bearer token", try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: token)),
+                            ("certificate", try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki)),
+                        ] {
+                            #expect(reply.status == 503, "\(name): \(reply.status) \(reply.text)")
+                            #expect(reply.header("retry-after") != nil, "\(name)")
+                            #expect((try? jsonObject(reply))?["resourceType"] as? String == "OperationOutcome", "\(name): \(reply.text)")
+                        }
+                    }
+                }
+                #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: token).status == 200)
+            }
+        }
+    }
 }

@@ -35,18 +35,17 @@ public struct FHIRResourceRoutes: Sendable {
                 // Registering a patient by the number on their resident ID card finds them
                 // wherever they were registered, and relates the registering organization to
                 // them (docs/security.md); every other condition matches only what it may see.
-                let registering = type == .patient && parameters.count == 1 && parameters[0].0 == "identifier"
-                    && parameters[0].1.hasPrefix(self.validator.identifierSystems.residentID + "|")
+                let registering = try self.registration(type, parameters, resource)
                 let matches = try await self.store.search(
-                    try SearchQuery(type: type, parameters: parameters + [("_count", "2")], lenient: false),
-                    access: registering ? .unrestricted : access
+                    try SearchQuery(type: type, parameters: (registering.map { [("identifier", $0)] } ?? parameters) + [("_count", "2")], lenient: false),
+                    access: registering != nil ? .unrestricted : access
                 )
                 if matches.resources.count > 1 {
                     throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "If-None-Exist matches more than one \(type.rawValue)")
                 }
                 if let existing = matches.resources.first {
                     context.audit.interaction("create", action: .read, type: type.rawValue)
-                    if registering {
+                    if registering != nil {
                         try await self.store.register(patientID: existing.id, access: access)
                     }
                     context.audit.returned([existing])
@@ -189,6 +188,26 @@ public struct FHIRResourceRoutes: Sendable {
     }
 
     // MARK: Request parts
+
+    /// The one resident-ID token a registration by ID card searches for (`system|number`), or nil
+    /// when the condition is not a registration. A registration matches a Patient wherever it was
+    /// registered, so it is held to exactly one valid number, the one the Patient being
+    /// registered carries — no lists, no other identifier systems (400 otherwise).
+    func registration(_ type: ResourceType, _ parameters: [(String, String)], _ resource: JSONObject) throws -> String? {
+        let system = self.validator.identifierSystems.residentID
+        guard type == .patient, parameters.contains(where: { $0.1.contains(system) }) else { return nil }
+        let refuse = APIError.badRequest(
+            "a registration by resident ID card is If-None-Exist: identifier=\(system)|<number>, with one valid number that the Patient carries"
+        )
+        guard parameters.count == 1, parameters[0].0 == "identifier", parameters[0].1.hasPrefix(system + "|") else { throw refuse }
+        let number = String(parameters[0].1.dropFirst(system.count + 1))
+        guard !number.contains(","), ResidentIDNumber.problem(with: number) == nil else { throw refuse }
+        let carried = (resource["identifier"]?.arrayValue ?? []).contains { identifier in
+            identifier.objectValue?["system"]?.stringValue == system && identifier.objectValue?["value"]?.stringValue == number
+        }
+        guard carried else { throw refuse }
+        return "\(system)|\(number)"
+    }
 
     static func type(_ context: HubRequestContext) throws(APIError) -> ResourceType {
         let name = context.parameters.get("type") ?? ""

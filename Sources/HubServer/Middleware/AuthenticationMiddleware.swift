@@ -52,7 +52,10 @@ public struct AuthenticationMiddleware: RouterMiddleware {
                     context.grant = grant
                     context.caller = grant.caller(address: context.remoteAddress, requestID: context.id)
                 }
-            } catch let error as AccessError {
+            } catch {
+                // Refused credentials (401/403) and failures to check them (the database is
+                // down: 503 with Retry-After) alike are answered by ``AccessGate``, inside the
+                // error and audit middleware — never as a bare 500, never as a refusal.
                 context.authenticationError = error
             }
         }

@@ -10,10 +10,33 @@ public import Hummingbird
 public struct AuthRoutes: Sendable {
     let authenticator: Authenticator
     let tokens: AccessTokens
+    let endpoint: TokenEndpoint
 
-    public init(authenticator: Authenticator, tokens: AccessTokens) {
+    public init(authenticator: Authenticator, tokens: AccessTokens, endpoint: TokenEndpoint) {
         self.authenticator = authenticator
         self.tokens = tokens
+        self.endpoint = endpoint
+    }
+
+    /// The URL an assertion must name as its audience (RFC 7523 §3): what the operator configured
+    /// (`server.public_url`), else the listener's own address — never the request's `Host`, which
+    /// the caller writes (an assertion made for another server must not buy a token here).
+    public struct TokenEndpoint: Sendable, Equatable {
+        public var publicURL: String?
+        /// The configured listening host (`server.host`).
+        public var host: String
+
+        public init(publicURL: String?, host: String) {
+            self.publicURL = publicURL
+            self.host = host
+        }
+
+        /// The audience for a request that reached the listener on `localPort`.
+        public func audience(localPort: Int?) -> String {
+            if let publicURL = self.publicURL { return publicURL + "/auth/token" }
+            let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+            return "https://\(host):\(localPort ?? 0)/auth/token"
+        }
     }
 
     static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -36,11 +59,10 @@ public struct AuthRoutes: Sendable {
                 guard form["client_assertion_type"] == Self.assertionType, let assertion = form["client_assertion"] else {
                     throw AccessError(.invalid, "client_assertion_type must be \(Self.assertionType), with a client_assertion", oauthError: "invalid_request")
                 }
-                let host = request.head.authority ?? ""
                 let issued = try await self.authenticator.exchange(
                     assertion: assertion,
                     scope: form["scope"],
-                    audience: "https://\(host)/auth/token",
+                    audience: self.endpoint.audience(localPort: context.localPort),
                     address: context.remoteAddress,
                     requestID: context.id
                 )

@@ -1,0 +1,132 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+/// Issue #14's attacks by another hospital that are not about reference forms: registering a
+/// patient by other identifiers, keeping access after an emergency, and telling invisible
+/// records from missing ones. Hospital A (`test-hospital`) keeps a patient with one lab result;
+/// hospital B (`other-hospital`, its system and its clinician) attacks.
+@Suite struct HospitalAttackTests {
+    struct Victim {
+        var patient: String
+        var observation: String
+        var residentID: String
+        var mrn: String
+    }
+
+    static func send(
+        _ hub: RunningHub, _ method: String, _ path: String, _ body: String? = nil,
+        headers: [(String, String)] = [], presenting certificate: TestPKI? = nil, bearer: String? = nil
+    ) async throws -> HubClient.Reply {
+        try await hub.send(
+            method, path, headers: (body == nil || headers.contains { $0.0 == "Content-Type" } ? [] : [("Content-Type", "application/fhir+json")]) + headers,
+            body: body.map { Array($0.utf8) }, presenting: certificate, bearer: bearer
+        )
+    }
+
+    static func victim(_ hub: RunningHub, _ people: inout SyntheticPatients, pki: TestPKI) async throws -> Victim {
+        let person = people.person(number: 0)
+        let json = people.patientJSON(person)
+        let created = try await Self.send(hub, "POST", "/fhir/Patient", json, presenting: pki)
+        let patient = try #require(try jsonObject(created)["id"] as? String, "\(created.text)")
+        let observation = try await Self.send(
+            hub, "POST", "/fhir/Observation", people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-30"), presenting: pki
+        )
+        let identifiers = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["identifier"] as? [[String: Any]] ?? []
+        let mrn = identifiers.first { ($0["system"] as? String)?.contains(":mrn:") == true }
+        return Victim(
+            patient: patient, observation: try #require(try jsonObject(observation)["id"] as? String), residentID: person.residentID,
+            mrn: "\(mrn?["system"] as? String ?? "")|\(mrn?["value"] as? String ?? "")"
+        )
+    }
+
+    /// Item 5: registration by resident-ID card matches that one number and nothing else.
+    @Test func registrationByIDCardMatchesOnlyThatNumber() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1405)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let unused = people.person(number: 7)
+            let body = people.patientJSON(unused)
+            let system = "urn:health-hub:sid:resident-id"
+            for condition in [
+                "identifier=\(system)|\(unused.residentID),\(victim.mrn)",
+                "identifier=\(system)|\(unused.residentID),\(system)|\(victim.residentID)",
+                "identifier=\(system)|\(victim.residentID)",  // a number the Patient sent does not carry
+                "identifier=\(system)|\(unused.residentID)&identifier=\(victim.mrn)",
+                "identifier=\(system)|12345",
+            ] {
+                let answer = try await Self.send(hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", condition)], presenting: pki.otherHospital)
+                #expect(answer.status == 400, "\(condition): \(answer.status) \(answer.text)")
+            }
+            // Other identifiers match only what B already sees: nothing of A's.
+            let byMRN = try await Self.send(hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", "identifier=\(victim.mrn)")], presenting: pki.otherHospital)
+            #expect(byMRN.status == 201, "\(byMRN.text)")
+            #expect(try jsonObject(byMRN)["id"] as? String != victim.patient)
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
+            // The card itself still registers (the patient presents it): the control.
+            let card = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 0)),
+                headers: [("If-None-Exist", "identifier=\(system)|\(victim.residentID)")], presenting: pki.otherHospital
+            )
+            #expect(card.status == 200, "\(card.text)")
+            #expect(try jsonObject(card)["id"] as? String == victim.patient)
+        }
+    }
+
+    /// Item 6: what a clinician writes under break-glass relates nobody to the patient; once the
+    /// emergency token is revoked, B — that clinician's other tokens, B's system — sees nothing.
+    @Test func breakGlassLeavesNoLastingAccess() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1406)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let ordinary = try await hub.token(for: TestHub.Identities.otherClinician)
+            let declared = try await Self.send(
+                hub, "POST", "/auth/break-glass", #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
+                headers: [("Content-Type", "application/json")], bearer: ordinary
+            )
+            #expect(declared.status == 200, "\(declared.text)")
+            let emergency = try #require(try jsonObject(declared)["access_token"] as? String)
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", bearer: emergency).status == 200)
+            let encounter = #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"EMER"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            #expect(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, bearer: emergency).status == 201)
+            let revoked = try await Self.send(hub, "POST", "/auth/revoke", bearer: emergency)
+            #expect(revoked.status == 200 || revoked.status == 204, "\(revoked.text)")
+            let later = try await hub.token(for: TestHub.Identities.otherClinician)
+            for (who, bearer, certificate) in [
+                ("the emergency token", emergency, nil), ("the clinician's earlier token", ordinary, nil),
+                ("the clinician's next token", later, nil), ("B's system", nil, pki.otherHospital),
+            ] as [(String, String?, TestPKI?)] {
+                let read = try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: certificate, bearer: bearer)
+                #expect(read.status == 404 || read.status == 401, "\(who): \(read.status)")
+            }
+        }
+    }
+
+    /// Item 10: changing a record B may not see and changing one that never existed look alike.
+    @Test func anInvisibleRecordAndAMissingOneAnswerAlike() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1407)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let missing = UUID().uuidString.lowercased()
+            func attempt(_ id: String) async throws -> (Int, String) {
+                let body = #"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"text":"x"}}"#
+                let reply = try await Self.send(hub, "PUT", "/fhir/Observation/\(id)", body, presenting: pki.otherHospital)
+                return (Int(reply.status), reply.text.replacingOccurrences(of: id, with: "<id>"))
+            }
+            let invisible = try await attempt(victim.observation)
+            let absent = try await attempt(missing)
+            #expect(invisible.0 == 404)
+            #expect(invisible.0 == absent.0 && invisible.1 == absent.1, "\(invisible) vs \(absent)")
+            for method in ["DELETE", "GET"] {
+                let one = try await Self.send(hub, method, "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital)
+                let other = try await Self.send(hub, method, "/fhir/Observation/\(missing)", presenting: pki.otherHospital)
+                #expect(one.status == other.status, "\(method)")
+            }
+        }
+    }
+}
