@@ -32,6 +32,8 @@ struct AccessFacts: Sendable {
     /// Records shared with an organization: `(type, id, organization)`.
     var shares: [(type: String, id: String, organization: String)] = []
     var consentRules: [ConsentRule] = []
+    /// The organization that recorded the Consent the rules come from.
+    var consentRecorder: String?
 
     init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
         self.source = source
@@ -80,7 +82,10 @@ struct AccessFacts: Sendable {
                 self.shares.append((type.rawValue, id, organization))
             }
         case .consent:
-            if let patient, status == "active" { self.consentRules = Self.rules(of: resource, patient: patient) }
+            if let patient, status == "active" {
+                self.consentRules = Self.rules(of: resource, patient: patient)
+                self.consentRecorder = writer
+            }
         default:
             break
         }
@@ -163,10 +168,12 @@ struct AccessFacts: Sendable {
                 """
             )
         }
-        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String]) = ([], [], [], [], [], [])
+        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String]) =
+            ([], [], [], [], [], [], [])
         for fact in facts {
             for rule in fact.consentRules {
                 consents.ids.append(String(fact.source.dropFirst("Consent/".count)))
+                consents.recorders.append(fact.consentRecorder ?? "")
                 consents.patients.append(rule.patient)
                 consents.organizations.append(rule.organization ?? "")
                 consents.permits.append(rule.permit)
@@ -177,9 +184,9 @@ struct AccessFacts: Sendable {
         if !consents.ids.isEmpty {
             members.append(
                 """
-                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period)
-                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)')
-                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[]) AS w(c, p, o, k, s, e))
+                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period, recorded_by)
+                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)'), NULLIF(r, '')
+                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[], \(sql.bind(consents.recorders))::text[]) AS w(c, p, o, k, s, e, r))
                 """
             )
         }

@@ -491,6 +491,11 @@ public struct PostgresResourceStore: ResourceStore {
         for key in changed {
             guard let row = rows[key] else { continue }
             guard row.visible else { throw ResourceError(.notFound, .notFound, "\(key) does not exist") }
+            // A Consent records what the patient decided where they decided it: another
+            // organization records a new Consent, it does not rewrite or remove that one.
+            if key.hasPrefix("Consent/"), row.owner != access.organization {
+                throw ResourceError(.forbidden, .forbidden, "\(key) was recorded by another organization: only it changes it; record a new Consent instead")
+            }
             if row.patient == nil, row.owner != access.organization, !access.entailedWrites.contains(key) {
                 throw ResourceError(.forbidden, .forbidden, "\(key) is published by another organization: only it changes it")
             }

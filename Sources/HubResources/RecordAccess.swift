@@ -7,7 +7,9 @@ import HubStorage
 /// The rule (docs/security.md): a resource outside every patient compartment is visible to any
 /// clinical caller (except a Subscription: only to its own organization); a resource in a patient's compartment is visible to organization O when
 /// - O created it (an organization always sees its own records), or
-/// - the patient's Consent permits sharing with O by name (and none denies O by name), or
+/// - the patient's Consent permits sharing with O by name, and no denial of O (by name or of
+///   everyone) was recorded later — nor by another organization, when O recorded the permit
+///   itself, or
 /// - O has a care relationship with the patient, and no active Consent denies sharing with O
 ///   (by name or with everyone) — the Patient resource itself stays visible under a denial, so
 ///   that the hospital treating the patient can still identify them, or
@@ -89,13 +91,18 @@ public struct RecordAccess: Sendable, Equatable {
             let patient = "\(r).patient_id"
             let emergency = emergencyPatient.map { " OR \(patient) = \(sql.bind($0))" } ?? ""
             let rules = "SELECT 1 FROM consent_rules k WHERE k.patient_id = \(patient) AND k.period @> now()"
+            // A denial that names O, or everyone.
+            let denials = """
+                SELECT 1 FROM consent_rules d WHERE d.patient_id = \(patient) AND d.period @> now() AND NOT d.permit
+                  AND (d.organization_id = \(o) OR d.organization_id IS NULL)
+                """
             let outside = "(\(patient) IS NULL AND \(r).type <> ALL(\(sql.bind(Self.privateTypes))))"
             conditions.append(
                 """
                 (\(outside) OR \(r).organization = \(o)\(emergency)
                   OR EXISTS (SELECT 1 FROM resource_shares s WHERE s.type = \(r).type AND s.id = \(r).id AND s.organization_id = \(o))
-                  OR (EXISTS (\(rules) AND k.permit AND k.organization_id = \(o))
-                      AND NOT EXISTS (\(rules) AND NOT k.permit AND k.organization_id = \(o)))
+                  OR EXISTS (\(rules) AND k.permit AND k.organization_id = \(o)
+                      AND NOT EXISTS (\(denials) AND (d.recorded_at > k.recorded_at OR (k.recorded_by = \(o) AND d.recorded_by IS DISTINCT FROM \(o)))))
                   OR (EXISTS (SELECT 1 FROM care_relationships c WHERE c.patient_id = \(patient) AND c.organization_id = \(o))
                       AND (\(r).type = 'Patient'
                            OR NOT EXISTS (\(rules) AND NOT k.permit AND (k.organization_id = \(o) OR k.organization_id IS NULL)))))

@@ -10,6 +10,8 @@ import Testing
 /// hospital B (`other-hospital`, its system and its clinician) attacks.
 @Suite struct HospitalAttackTests {
     struct Victim {
+        /// Drawn once: `person(number:)` draws the gender (a digit of the number) afresh.
+        var person: SyntheticPatients.Person
         var patient: String
         var observation: String
         var residentID: String
@@ -37,7 +39,7 @@ import Testing
         let identifiers = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["identifier"] as? [[String: Any]] ?? []
         let mrn = identifiers.first { ($0["system"] as? String)?.contains(":mrn:") == true }
         return Victim(
-            patient: patient, observation: try #require(try jsonObject(observation)["id"] as? String), residentID: person.residentID,
+            person: person, patient: patient, observation: try #require(try jsonObject(observation)["id"] as? String), residentID: person.residentID,
             mrn: "\(mrn?["system"] as? String ?? "")|\(mrn?["value"] as? String ?? "")"
         )
     }
@@ -68,7 +70,7 @@ import Testing
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
             // The card itself still registers (the patient presents it): the control.
             let card = try await Self.send(
-                hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 0)),
+                hub, "POST", "/fhir/Patient", people.patientJSON(victim.person),
                 headers: [("If-None-Exist", "identifier=\(system)|\(victim.residentID)")], presenting: pki.otherHospital
             )
             #expect(card.status == 200, "\(card.text)")
@@ -127,6 +129,61 @@ import Testing
                 let other = try await Self.send(hub, method, "/fhir/Observation/\(missing)", presenting: pki.otherHospital)
                 #expect(one.status == other.status, "\(method)")
             }
+        }
+    }
+
+    /// Item 4: the patient's denial holds against the hospital it restricts. B, related to the
+    /// patient by registration, records a Consent permitting itself and tries to rewrite or
+    /// remove the denial A recorded; only a permit recorded later by someone else — the patient
+    /// deciding again, at A — opens the records to B.
+    @Test func aDenialHoldsAgainstTheHospitalItRestricts() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1404)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            func consent(_ provision: String) -> String {
+                #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":\#(provision)}"#
+            }
+            let permitB = #"{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}"#
+            let denial = try await Self.send(hub, "POST", "/fhir/Consent", consent(#"{"type":"deny"}"#), presenting: pki)
+            #expect(denial.status == 201, "\(denial.text)")
+            let denialID = try #require(try jsonObject(denial)["id"] as? String)
+            let registered = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(victim.person),
+                headers: [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(victim.residentID)")], presenting: pki.otherHospital
+            )
+            #expect(registered.status == 200, "\(registered.text)")
+            func bSees() async throws -> (read: Int, search: Int, everything: Int) {
+                let read = try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital)
+                let search = try await Self.send(hub, "GET", "/fhir/Observation?patient=\(victim.patient)", presenting: pki.otherHospital)
+                let everything = try await Self.send(hub, "GET", "/fhir/Patient/\(victim.patient)/$everything", presenting: pki.otherHospital)
+                func observations(_ reply: HubClient.Reply) throws -> Int {
+                    ((try jsonObject(reply)["entry"] as? [[String: Any]]) ?? []).filter { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "Observation" }.count
+                }
+                return (Int(read.status), try observations(search), try observations(everything))
+            }
+            #expect(try await bSees() == (404, 0, 0))
+            // B permits itself: recorded (it may record what a patient tells it), but it does not
+            // override a denial another organization recorded.
+            #expect(try await Self.send(hub, "POST", "/fhir/Consent", consent(permitB), presenting: pki.otherHospital).status == 201)
+            #expect(try await bSees() == (404, 0, 0))
+            // B cannot rewrite or remove A's record of the denial.
+            let rewrite = consent(permitB).replacingOccurrences(of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
+            // (Under the denial B does not even see the Consent: 404.)
+            for (method, body) in [("PUT", rewrite as String?), ("DELETE", nil)] {
+                let status = try await Self.send(hub, method, "/fhir/Consent/\(denialID)", body, presenting: pki.otherHospital).status
+                #expect(status == 404 || status == 403, "\(method): \(status)")
+            }
+            #expect(try await bSees() == (404, 0, 0))
+            // The patient decides again, at A: a later permit recorded by A opens the records.
+            #expect(try await Self.send(hub, "POST", "/fhir/Consent", consent(permitB), presenting: pki).status == 201)
+            #expect(try await bSees() == (200, 1, 1))
+            // Seeing it now, B still cannot rewrite or remove A's record of the denial.
+            for (method, body) in [("PUT", rewrite as String?), ("DELETE", nil)] {
+                let status = try await Self.send(hub, method, "/fhir/Consent/\(denialID)", body, presenting: pki.otherHospital).status
+                #expect(status == 403, "\(method): \(status)")
+            }
+            #expect(try await Self.send(hub, "GET", "/fhir/Consent/\(denialID)", presenting: pki).status == 200)
         }
     }
 }
