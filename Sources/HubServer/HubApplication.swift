@@ -79,6 +79,7 @@ public enum HubApplication {
         // Order matters: a middleware sees what those after it produce, and routes must be
         // added after the middleware that should wrap them.
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
         let registry = AlgorithmRegistry.standard(preferring: dependencies.suite)
         let directory = IdentityDirectory(database: dependencies.database, registry: registry, logger: dependencies.logger)

@@ -30,7 +30,7 @@ public struct AuditMiddleware: RouterMiddleware {
         next: (Request, HubRequestContext) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        guard Self.isAudited(path) else { return try await next(request, context) }
+        guard ProtectedAPI.contains(path) else { return try await next(request, context) }
         let response = try await next(request, context)
         guard self.recordReads else { return response }
         let records = Self.records(request: request, context: context, status: Int(response.status.code))
@@ -47,9 +47,6 @@ public struct AuditMiddleware: RouterMiddleware {
         return response
     }
 
-    static func isAudited(_ path: String) -> Bool {
-        ["/fhir", "/audit", "/admin", "/auth", "/hl7v2"].contains { path == $0 || path.hasPrefix($0 + "/") }
-    }
 
     static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {
         let state = context.audit.state.withLock { $0 }

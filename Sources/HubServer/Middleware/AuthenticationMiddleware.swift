@@ -22,7 +22,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         context: HubRequestContext,
         next: (Request, HubRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard Self.needsIdentity(request.uri.path) else { return try await next(request, context) }
+        guard ProtectedAPI.contains(request.uri.path) else { return try await next(request, context) }
         var context = context
         let certificate = await context.clientCertificate()
         var bearer: String?
@@ -62,9 +62,6 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func needsIdentity(_ path: String) -> Bool {
-        ["/fhir", "/audit", "/admin", "/auth", "/hl7v2", "/notifications", "/whoami"].contains { path == $0 || path.hasPrefix($0 + "/") }
-    }
 }
 
 extension HTTPField.Name {
