@@ -73,11 +73,37 @@ public struct SearchQuery: Sendable {
     public var canonicalParameters: [(String, String)] = []
 
     public static let maximumCount = 200
+
+    /// What one search may ask for, so that its cost is bounded before any work is done (issue
+    /// #14: a 1 MiB `:contains` value cost millions of HMACs and a huge SQL text). Beyond them the
+    /// search is refused (400, `too-costly`) with the limit named.
+    public enum Limits {
+        /// Parameters in one search, criteria and result parameters together.
+        public static let parameters = 40
+        /// Comma-separated (OR) values of one parameter.
+        public static let values = 100
+        /// Characters of one value (a code, an identifier, a date, a reference).
+        public static let valueLength = 512
+        /// Characters of one string search value (`name`, `name:contains`): each needs blind
+        /// index keys, `:contains` one per window of it.
+        public static let stringLength = 64
+        /// `_include` and `_revinclude` together.
+        public static let includes = 10
+    }
     /// Result parameters and formatting options that are not search criteria.
     static let passThrough: Set = ["_format", "_pretty"]
 
     public init(type: ResourceType, parameters: [(String, String)], lenient: Bool) throws(ResourceError) {
         self.type = type
+        func tooCostly(_ message: String, _ expression: String? = nil) -> ResourceError {
+            ResourceError(.invalid, .tooCostly, message, expression: expression.map { [$0] })
+        }
+        guard parameters.count <= Limits.parameters else {
+            throw tooCostly("a search takes at most \(Limits.parameters) parameters; this one has \(parameters.count)")
+        }
+        guard parameters.filter({ ["_include", "_revinclude"].contains($0.0.split(separator: ":").first ?? "") }).count <= Limits.includes else {
+            throw tooCostly("a search takes at most \(Limits.includes) _include and _revinclude parameters together")
+        }
         for (rawName, value) in parameters {
             let parts = rawName.split(separator: ":", maxSplits: 1).map(String.init)
             let name = parts.first ?? ""
@@ -88,6 +114,12 @@ public struct SearchQuery: Sendable {
             }
             let values = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.replacingOccurrences(of: "\\,", with: ",") }
             guard !value.isEmpty, !values.contains(where: \.isEmpty) else { throw invalid("parameter \(rawName) has an empty value") }
+            guard values.count <= Limits.values else {
+                throw tooCostly("a parameter takes at most \(Limits.values) values (separated by commas); \(rawName) has \(values.count)", rawName)
+            }
+            guard values.allSatisfy({ $0.count <= Limits.valueLength }) else {
+                throw tooCostly("a value has at most \(Limits.valueLength) characters", rawName)
+            }
             if !name.hasPrefix("_"), rawName.contains(".") {
                 self.clauses.append(try Self.chain(rawName, type: type, values: values))
                 self.canonicalParameters.append((rawName, value))
@@ -197,6 +229,9 @@ public struct SearchQuery: Sendable {
             case "exact": match = .exact
             case "contains": match = .contains
             default: throw unsupported()
+            }
+            guard values.allSatisfy({ $0.count <= Limits.stringLength }) else {
+                throw ResourceError(.invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
             }
             return .string(param: parameter.name, values: values, match: match)
         case .reference:
