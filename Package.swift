@@ -224,7 +224,7 @@ let package = Package(
         // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
         .target(
             name: "HubWorkflows",
-            dependencies: ["HubAudit", "HubDocuments", "HubFHIR", "HubHL7", "HubResources"],
+            dependencies: ["HubAudit", "HubConfig", "HubDocuments", "HubFHIR", "HubHL7", "HubResources"],
             swiftSettings: swiftSettings
         ),
         // The system libxml2, to check XML documents are well-formed and read CDA headers.
@@ -242,6 +242,7 @@ let package = Package(
             name: "HubNotifications",
             dependencies: [
                 "HubClient",
+                "HubConfig",
                 "HubFHIR",
                 "HubResources",
                 "HubStorage",
@@ -301,12 +302,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HubWorkflowsTests",
-            dependencies: ["HubWorkflows", "HubAudit", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
+            dependencies: ["HubWorkflows", "HubAudit", "HubConfig", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HubNotificationsTests",
-            dependencies: ["HubNotifications", "HubWorkflows", "HubClient", "HubFHIR", "HubResources", "HubTestSupport"],
+            dependencies: ["HubNotifications", "HubWorkflows", "HubClient", "HubConfig", "HubFHIR", "HubResources", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubDocumentsTests", dependencies: ["HubDocuments", "HubSynthetic"], swiftSettings: swiftSettings),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The table of settings: one row per setting, its documentation and how it is applied.
 ///
 /// The file, the environment and `hub config settings` all read this one table, so a setting
@@ -334,6 +336,24 @@ extension HubConfiguration {
                 config.subscriptions.trustRoots = try entry.string("subscriptions.trust_roots")
             },
             current: { $0.subscriptions.trustRoots }
+        ),
+        Setting(
+            name: "subscriptions.allowed_endpoint_networks",
+            summary: "comma-separated CIDRs of internal networks endpoints may be on (default none: loopback, private and link-local refused)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                let text = try entry.string("subscriptions.allowed_endpoint_networks")
+                var networks: [IPNetwork] = []
+                for part in text.split(separator: ",") {
+                    let cidr = part.trimmingCharacters(in: .whitespaces)
+                    guard let network = IPNetwork(cidr) else {
+                        throw ConfigurationError(setting: "subscriptions.allowed_endpoint_networks", message: "\(cidr) is not a network in CIDR notation (127.0.0.0/8, ::1/128)")
+                    }
+                    networks.append(network)
+                }
+                config.subscriptions.allowedEndpointNetworks = networks
+            },
+            current: { $0.subscriptions.allowedEndpointNetworks.isEmpty ? nil : $0.subscriptions.allowedEndpointNetworks.map(\.description).joined(separator: ",") }
         ),
         Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",

@@ -191,6 +191,9 @@ public struct HubConfiguration: Sendable, Equatable {
         public var deliveryTimeoutSeconds: Int = 10
         /// PEM file of the CAs trusted for subscribers' endpoints; unset, the system's.
         public var trustRoots: String?
+        /// Internal networks (loopback, private, link-local…) the hub may nevertheless deliver
+        /// to. Default none: a subscription cannot make the hub probe its own networks.
+        public var allowedEndpointNetworks: [IPNetwork] = []
 
         public init() {}
     }

@@ -2,7 +2,7 @@ import Foundation
 import HubFHIR
 public import HubResources
 import HubStorage
-import HubWorkflows
+public import HubWorkflows
 public import Logging
 public import ServiceLifecycle
 
@@ -23,12 +23,15 @@ public struct NotificationDispatcher: Service {
         public var lease: Duration
         /// How long delivered notifications stay listed.
         public var keepDelivered: Duration = .seconds(7 * 24 * 3600)
+        /// Which endpoints the hub may deliver to.
+        public var addresses: OutboundAddressPolicy
 
-        public init(baseURL: String, schedule: RetrySchedule, pollInterval: Duration, lease: Duration) {
+        public init(baseURL: String, schedule: RetrySchedule, pollInterval: Duration, lease: Duration, addresses: OutboundAddressPolicy) {
             self.baseURL = baseURL
             self.schedule = schedule
             self.pollInterval = pollInterval
             self.lease = lease
+            self.addresses = addresses
         }
     }
 
@@ -49,7 +52,7 @@ public struct NotificationDispatcher: Service {
         logger: Logger
     ) {
         self.outbox = outbox
-        self.directory = SubscriptionDirectory(database: outbox.database, store: store, logger: logger)
+        self.directory = SubscriptionDirectory(database: outbox.database, store: store, addresses: settings.addresses, logger: logger)
         self.store = store
         self.makeChannel = channel
         self.settings = settings
@@ -155,9 +158,12 @@ public struct NotificationDispatcher: Service {
                 try await self.outbox.delivered(notification.id)
                 return
             }
-            reason = "the endpoint answered HTTP \(status)"
+            reason = "delivery failed: HTTP \(status)"
         } catch {
-            reason = "the endpoint could not be reached: \(error)"
+            // The subscriber learns only that it failed: the hub's view of its networks (what a
+            // name resolves to, which addresses refuse connections) is not theirs to probe.
+            self.logger.notice("notification delivery failed", metadata: ["notification": "\(notification.id)", "error": "\(error)"])
+            reason = "delivery failed"
         }
         let retryAt = self.settings.schedule.nextAttempt(
             after: notification.attempts, queuedAt: notification.createdAt, now: Date(), jitter: Double.random(in: 0..<1)

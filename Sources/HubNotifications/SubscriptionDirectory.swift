@@ -18,6 +18,8 @@ struct SubscriptionDirectory: Sendable {
 
     let database: Database
     let store: any ResourceStore
+    /// A subscription whose endpoint the policy refuses is no subscription to notify.
+    let addresses: OutboundAddressPolicy
     let logger: Logger
 
     /// Every current Subscription, reusing `known` entries whose version has not changed.
@@ -40,7 +42,7 @@ struct SubscriptionDirectory: Sendable {
             }
             do {
                 let stored = try await self.store.read(.subscription, id: id, access: RecordAccess(.organization(organization)))
-                let subscription = stored.resource.flatMap { try? RestHookSubscription($0, id: id) }
+                let subscription = stored.resource.flatMap { try? RestHookSubscription($0, id: id, addresses: self.addresses) }
                 entries[id] = Entry(version: stored.versionID, organization: organization, subscription: subscription)
             } catch is ResourceError {
                 // Deleted or changed since the listing: not a subscription to notify now.

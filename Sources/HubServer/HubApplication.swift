@@ -139,7 +139,12 @@ public enum HubApplication {
         services.append(
             NotificationDispatcher(
                 outbox: outbox, store: dependencies.resources,
-                channel: { try RestHookChannel(trustRoots: subscriptions.trustRoots, timeout: .seconds(subscriptions.deliveryTimeoutSeconds)) },
+                channel: {
+                    try RestHookChannel(
+                        trustRoots: subscriptions.trustRoots, timeout: .seconds(subscriptions.deliveryTimeoutSeconds),
+                        addresses: OutboundAddressPolicy(allowed: subscriptions.allowedEndpointNetworks)
+                    )
+                },
                 settings: .init(
                     baseURL: configuration.server.baseURL + "/fhir",
                     schedule: RetrySchedule(
@@ -148,7 +153,8 @@ public enum HubApplication {
                         giveUpAfter: .seconds(subscriptions.giveUpAfterSeconds)
                     ),
                     pollInterval: .milliseconds(subscriptions.pollMilliseconds),
-                    lease: .seconds(2 * subscriptions.deliveryTimeoutSeconds + 5)
+                    lease: .seconds(2 * subscriptions.deliveryTimeoutSeconds + 5),
+                    addresses: OutboundAddressPolicy(allowed: subscriptions.allowedEndpointNetworks)
                 ),
                 logger: dependencies.logger
             )

@@ -20,8 +20,8 @@ public struct RestHookSubscription: Sendable {
     public var end: Date?
 
     /// Reads and checks `resource` (the body of Subscription `id`); errors are 422s naming the
-    /// element at fault.
-    public init(_ resource: JSONObject, id: String) throws(ResourceError) {
+    /// element at fault. An endpoint on an address `addresses` refuses is refused.
+    public init(_ resource: JSONObject, id: String, addresses: OutboundAddressPolicy) throws(ResourceError) {
         self.id = id
         self.status = resource["status"]?.stringValue ?? ""
         guard let criteria = resource["criteria"]?.stringValue else {
@@ -39,6 +39,9 @@ public struct RestHookSubscription: Sendable {
               endpoint.user == nil, endpoint.password == nil
         else {
             throw Self.error("the endpoint must be an https URL without credentials in it", "Subscription.channel.endpoint")
+        }
+        if let refusal = addresses.refusal(host: host) {
+            throw Self.error("the hub does not deliver to internal addresses: \(refusal)", "Subscription.channel.endpoint")
         }
         self.endpoint = endpoint
         switch channel["payload"]?.stringValue {

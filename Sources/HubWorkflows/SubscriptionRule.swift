@@ -5,7 +5,11 @@ public import HubResources
 /// by the writer's organization, and made `active` when requested — in R4 the server, not the
 /// client, activates a subscription. `error` is the hub's to set.
 public struct SubscriptionRule: WriteRule {
-    public init() {}
+    let addresses: OutboundAddressPolicy
+
+    public init(addresses: OutboundAddressPolicy) {
+        self.addresses = addresses
+    }
 
     public var type: ResourceType { .subscription }
 
@@ -19,7 +23,7 @@ public struct SubscriptionRule: WriteRule {
         guard access.organization != nil else {
             throw ResourceError(.forbidden, .forbidden, "a subscription belongs to an organization: subscribe as one of its clients or users")
         }
-        let subscription = try RestHookSubscription(resource, id: id ?? "")
+        let subscription = try RestHookSubscription(resource, id: id ?? "", addresses: self.addresses)
         var admitted = resource
         switch subscription.status {
         case "requested", "active": admitted["status"] = .string("active")

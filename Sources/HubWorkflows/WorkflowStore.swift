@@ -13,8 +13,8 @@ public struct WorkflowStore: ResourceStore {
     let rules: [ResourceType: any WriteRule]
 
     /// The rules the hub enforces; patients are named by resident ID numbers of `residentIDSystem`.
-    public static func hubRules(residentIDSystem: String) -> [any WriteRule] {
-        [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule(), ClinicalDocumentRule(residentIDSystem: residentIDSystem)]
+    public static func hubRules(residentIDSystem: String, addresses: OutboundAddressPolicy) -> [any WriteRule] {
+        [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule(addresses: addresses), ClinicalDocumentRule(residentIDSystem: residentIDSystem)]
     }
 
     public init(base: any ResourceStore, rules: [any WriteRule]) {

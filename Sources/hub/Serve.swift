@@ -55,7 +55,10 @@ struct Serve: AsyncParsableCommand {
                         keyStore: runtime.keyStore,
                         resources: WorkflowStore(
                             base: runtime.resourceStore(identifierSystems: validator.identifierSystems, server: configuration.server),
-                            rules: WorkflowStore.hubRules(residentIDSystem: validator.identifierSystems.residentID)
+                            rules: WorkflowStore.hubRules(
+                                residentIDSystem: validator.identifierSystems.residentID,
+                                addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks)
+                            )
                         ),
                         validator: validator,
                         auditLog: auditLog,

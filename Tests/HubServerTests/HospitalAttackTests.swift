@@ -186,4 +186,31 @@ import Testing
             #expect(try await Self.send(hub, "GET", "/fhir/Consent/\(denialID)", presenting: pki).status == 200)
         }
     }
+
+    /// Item 9: a subscription cannot make the hub call its own networks. With the default policy
+    /// every spelling of loopback is refused when the Subscription is written (loopback only:
+    /// no test sends traffic anywhere else); the test configuration's allowance of loopback is
+    /// what lets the notification tests deliver at all.
+    @Test func subscriptionEndpointsOnInternalAddressesAreRefused() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.subscriptions.allowedEndpointNetworks = []
+        }) { hub in
+            for endpoint in [
+                "https://127.0.0.1:9/hook", "https://localhost:9/hook", "https://[::1]:9/hook", "https://127.1:9/hook",
+                "https://2130706433:9/hook", "https://[::ffff:127.0.0.1]:9/hook", "https://LocalHost.:9/hook",
+            ] {
+                let body = NotificationTests.subscription(criteria: "Task?status=requested", endpoint: endpoint)
+                let answer = try await hub.send("POST", "/fhir/Subscription", headers: NotificationTests.json, body: body, presenting: pki.otherHospital)
+                #expect(answer.status == 422, "\(endpoint): \(answer.status) \(answer.text)")
+                #expect(answer.text.contains("internal addresses"), "\(endpoint): \(answer.text)")
+            }
+        }
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let body = NotificationTests.subscription(criteria: "Task?status=requested", endpoint: "https://127.0.0.1:9/hook")
+            let answer = try await hub.send("POST", "/fhir/Subscription", headers: NotificationTests.json, body: body, presenting: pki.otherHospital)
+            #expect(answer.status == 201, "allowed by the test configuration: \(answer.text)")
+        }
+    }
 }

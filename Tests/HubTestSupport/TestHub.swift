@@ -146,6 +146,8 @@ public enum TestHub {
             .appendingPathComponent("hub-keys-\(UUID().uuidString)").path
         configuration.crypto.generateKeys = true
         configuration.fhir.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/fhir"
+        // The tests' notification receivers listen on loopback: allowed here, refused by default.
+        configuration.subscriptions.allowedEndpointNetworks = ["127.0.0.0/8", "::1/128"].compactMap(IPNetwork.init)
         return configuration
     }
 
@@ -192,7 +194,10 @@ public enum TestHub {
                 migrator: migrator,
                 suite: suite,
                 keyStore: keyStore,
-                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules(residentIDSystem: identifierSystems.residentID)),
+                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules(
+                    residentIDSystem: identifierSystems.residentID,
+                    addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks)
+                )),
                 validator: validator,
                 auditLog: auditLog,
                 auditWriter: AuditWriter(log: auditLog),
