@@ -115,9 +115,11 @@ public struct Authenticator: Sendable {
         let emergency = AccessGrant.Emergency(patient: patient, reason: reason)
         var flagged = grant
         flagged.emergency = emergency
+        // The emergency widens which patient's records, never what the caller may do with them:
+        // the new token carries the presented token's scopes, not all the principal holds.
         return try await self.tokens.issue(
             to: principal,
-            scopes: nil,
+            scopes: grant.scopes.map(\.description),
             emergency: emergency,
             audit: AuditContext(caller: flagged.caller(address: address, requestID: requestID), interaction: "break-glass")
         )

@@ -297,7 +297,7 @@ public struct PostgresResourceStore: ResourceStore {
             return try await Self.applyCreates([write], auditing: [], on: connection, logger: logger)[0]
         case .update(let resource, let ifMatch):
             try await Self.checkUnique([write.unique], except: id, on: connection, logger: logger)
-            guard let current = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
+            guard let (current, owner) = try await Self.lockCurrent(typeName, id, on: connection, logger: logger) else {
                 // Worded as for a record the caller may not see: the answer must not tell the two
                 // apart (ids are the hub's: create with POST).
                 throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
@@ -326,7 +326,12 @@ public struct PostgresResourceStore: ResourceStore {
                 logger: logger
             )
             try await SearchIndexer.write([.init(type: typeName, id: id, entries: write.entries)], replacing: true, on: connection, logger: logger)
-            try await Self.replaceFacts(of: write, on: connection, logger: logger)
+            // A relationship belongs to the organization that established it: another one that
+            // changes the encounter (or appointment) relates the record's author, not itself. (A
+            // referral's Task relates its addressee, whoever writes it: not touched here.)
+            var facts = write
+            if let owner, [.encounter, .appointment].contains(write.type) { facts.facts?.care?.organization = owner }
+            try await Self.replaceFacts(of: facts, on: connection, logger: logger)
             return stored
         case .delete:
             let rows = try await connection.query(
@@ -662,12 +667,13 @@ public struct PostgresResourceStore: ResourceStore {
         )
     }
 
-    private static func lockCurrent(_ type: String, _ id: String, on connection: PostgresConnection, logger: Logger) async throws -> Int? {
+    /// The current version and the organization that created the resource, row locked.
+    private static func lockCurrent(_ type: String, _ id: String, on connection: PostgresConnection, logger: Logger) async throws -> (Int, String?)? {
         let rows = try await connection.query(
-            "SELECT version FROM resources WHERE type = \(type) AND id = \(id) FOR UPDATE",
+            "SELECT version, organization FROM resources WHERE type = \(type) AND id = \(id) FOR UPDATE",
             logger: logger
         )
-        for try await version in rows.decode(Int.self) { return version }
+        for try await (version, owner) in rows.decode((Int, String?).self) { return (version, owner) }
         return nil
     }
 

@@ -86,6 +86,18 @@ import Testing
             var people = SyntheticPatients(seed: 1406)
             let victim = try await Self.victim(hub, &people, pki: pki)
             let ordinary = try await hub.token(for: TestHub.Identities.otherClinician)
+            // An emergency widens which patient, never what the token may do: a read-only token
+            // declares one and gets a read-only emergency token.
+            let readOnly = try await hub.token(for: TestHub.Identities.otherClinician, scopes: ["user/Observation.read", "user/Patient.read"])
+            let narrow = try await Self.send(
+                hub, "POST", "/auth/break-glass", #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
+                headers: [("Content-Type", "application/json")], bearer: readOnly
+            )
+            #expect(try jsonObject(narrow)["scope"] as? String == "user/Observation.read user/Patient.read", "\(narrow.text)")
+            let narrowToken = try #require(try jsonObject(narrow)["access_token"] as? String)
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", bearer: narrowToken).status == 200)
+            let write = #"{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            #expect(try await Self.send(hub, "POST", "/fhir/Condition", write, bearer: narrowToken).status == 403)
             let declared = try await Self.send(
                 hub, "POST", "/auth/break-glass", #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
                 headers: [("Content-Type", "application/json")], bearer: ordinary
@@ -211,6 +223,31 @@ import Testing
             let body = NotificationTests.subscription(criteria: "Task?status=requested", endpoint: "https://127.0.0.1:9/hook")
             let answer = try await hub.send("POST", "/fhir/Subscription", headers: NotificationTests.json, body: body, presenting: pki.otherHospital)
             #expect(answer.status == 201, "allowed by the test configuration: \(answer.text)")
+        }
+    }
+
+    /// A relationship belongs to the organization that established it: B, let in for a while by
+    /// the patient's consent, rewrites A's Encounter unchanged; when the consent ends, B does not
+    /// keep the patient's records through the encounter it touched.
+    @Test func rewritingAnotherHospitalsEncounterTakesNoRelationshipOver() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1408)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let encounter = #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let encounterID = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, presenting: pki))["id"] as? String)
+            let consent = { (status: String, id: String?) in
+                #"{"resourceType":"Consent",\#(id.map { #""id":"\#($0)","# } ?? "")"status":"\#(status)","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}}"#
+            }
+            let consentID = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Consent", consent("active", nil), presenting: pki))["id"] as? String)
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 200)
+            let unchanged = encounter.replacingOccurrences(of: #"{"resourceType":"Encounter","#, with: #"{"resourceType":"Encounter","id":"\#(encounterID)","#)
+            let rewritten = try await Self.send(hub, "PUT", "/fhir/Encounter/\(encounterID)", unchanged, presenting: pki.otherHospital)
+            #expect(rewritten.status == 200, "\(rewritten.text)")
+            #expect(try await Self.send(hub, "PUT", "/fhir/Consent/\(consentID)", consent("inactive", consentID), presenting: pki).status == 200)
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
+            // A keeps its relationship through its encounter.
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki).status == 200)
         }
     }
 }
