@@ -53,7 +53,8 @@ public enum PatientCompartment {
             let steps = element.path.split(separator: ".").map(String.init)
             for (index, value) in JSONValue.object(resource).values(at: steps).enumerated() {
                 let location = "\(type.rawValue).\(element.path)[\(index)]"
-                let isSubject = element.parameter == "subject" || element.parameter == "patient"
+                // The record's subject — or, for an Appointment, its actors, its only link.
+                let isSubject = element.parameter == "subject" || element.parameter == "patient" || type == .appointment
                 guard let found = try Self.patient(named: value, in: resource, at: location, isSubject: isSubject) else { continue }
                 if let patient, patient.id != found {
                     throw Refusal(
@@ -95,6 +96,9 @@ public enum PatientCompartment {
             if let declaredType, declaredType != type {
                 throw refuse("says type \(declaredType) but references a \(type)")
             }
+            if type != "Patient", type.lowercased() == "patient" {
+                throw refuse("\(type) is not a FHIR type: reference the patient as Patient/<id>")
+            }
             return type == "Patient" ? id : nil
         case .contained(let id):
             let contained = resource["contained"]?.arrayValue?.first { $0.objectValue?["id"]?.stringValue == id }
@@ -112,8 +116,9 @@ public enum PatientCompartment {
             throw refuse("\(text.prefix(80)) cannot be resolved here: reference the patient as Patient/<id>")
         case .none:
             // The record's subject must be resolvable; a participant (performer, author, actor)
-            // may be named by text alone, unless it says it is a Patient.
-            if declaredType == "Patient" || declaredType == nil && isSubject && (reference["identifier"] != nil || reference["display"] != nil) {
+            // may be named by text alone, unless it says it is a Patient; an identifier without a
+            // type may be a patient's anywhere.
+            if declaredType == "Patient" || declaredType == nil && (reference["identifier"] != nil || isSubject && reference["display"] != nil) {
                 throw refuse("names a patient without a reference: look the patient up (Patient?identifier=…) and reference Patient/<id>")
             }
             return nil

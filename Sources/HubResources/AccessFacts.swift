@@ -51,6 +51,9 @@ struct AccessFacts: Sendable {
     /// nothing lasting behind, so what is written under it relates the writer to no one.
     init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool, emergency: Bool) {
         self.source = "\(type.rawValue)/\(id)"
+        // Nothing written under an emergency tells access control anything: no relationship, no
+        // booking, no share, no consent rule — else the emergency would outlive its token.
+        guard !emergency else { return }
         let status = resource["status"]?.stringValue ?? ""
         switch type {
         case .patient:
@@ -58,7 +61,7 @@ struct AccessFacts: Sendable {
             // this resource, so later versions and other organizations' registrations keep it.
             if creating, let writer { self.care = Care(patient: id, organization: writer, basis: "registration") }
         case .encounter, .appointment:
-            if let patient, let writer, !emergency, !Self.inactiveStatuses.contains(status) {
+            if let patient, let writer, !Self.inactiveStatuses.contains(status) {
                 self.care = Care(patient: patient, organization: writer, basis: self.source)
             }
             if type == .appointment, let patient, !Self.inactiveStatuses.contains(status) {

@@ -160,6 +160,14 @@ public struct PostgresResourceStore: ResourceStore {
         }
     }
 
+    public func canonical(_ operation: WriteOperation) -> WriteOperation {
+        switch operation {
+        case .create(let type, let id, let resource): .create(type, id: id, self.references.canonicalize(resource))
+        case .update(let type, let id, let resource, let ifMatch): .update(type, id: id, self.references.canonicalize(resource), ifMatch: ifMatch)
+        case .delete: operation
+        }
+    }
+
     /// A write with its id assigned, its references canonical and its patient known.
     struct ClassifiedWrite: Sendable {
         var operation: WriteOperation
@@ -494,15 +502,30 @@ public struct PostgresResourceStore: ResourceStore {
             return found
         }
         for key in changed {
-            guard let row = rows[key] else { continue }
-            guard row.visible else { throw ResourceError(.notFound, .notFound, "\(key) does not exist") }
-            // A Consent records what the patient decided where they decided it: another
-            // organization records a new Consent, it does not rewrite or remove that one.
-            if key.hasPrefix("Consent/"), row.owner != access.organization {
-                throw ResourceError(.forbidden, .forbidden, "\(key) was recorded by another organization: only it changes it; record a new Consent instead")
+            // Missing and invisible answer alike, before anything else is checked.
+            guard let row = rows[key], row.visible else { throw ResourceError(.notFound, .notFound, "\(key) does not exist") }
+            // A Consent records what the patient decided where they decided it, and a Patient is
+            // the registration every hospital relies on: only the organization that wrote it
+            // changes or removes it (others record a new Consent).
+            if key.hasPrefix("Consent/") || key.hasPrefix("Patient/"), row.owner != access.organization {
+                throw ResourceError(.forbidden, .forbidden, "\(key) was recorded by another organization: only it changes it")
             }
             if row.patient == nil, row.owner != access.organization, !access.entailedWrites.contains(key) {
                 throw ResourceError(.forbidden, .forbidden, "\(key) is published by another organization: only it changes it")
+            }
+        }
+        // A record stays in its patient's compartment: it never leaves for "no patient" (which
+        // would make it visible to everyone), and only its author files it under another patient.
+        for write in writes {
+            guard case .update = write.kind, let row = rows["\(write.type.rawValue)/\(write.id)"], let before = row.patient, before != write.patient else { continue }
+            guard write.patient != nil else {
+                throw ResourceError(
+                    .unprocessable, .businessRule,
+                    "\(write.type.rawValue)/\(write.id) belongs to a patient's record: an update must keep naming its patient"
+                )
+            }
+            guard row.owner == access.organization else {
+                throw ResourceError(.forbidden, .forbidden, "only the organization that wrote \(write.type.rawValue)/\(write.id) files it under another patient")
             }
         }
         var patients: Set<String> = []

@@ -91,6 +91,9 @@ public struct RecordAccess: Sendable, Equatable {
             let patient = "\(r).patient_id"
             let emergency = emergencyPatient.map { " OR \(patient) = \(sql.bind($0))" } ?? ""
             let rules = "SELECT 1 FROM consent_rules k WHERE k.patient_id = \(patient) AND k.period @> now()"
+            // Later than the permit; at the same instant, a denial of another Consent wins (within
+            // one Consent, "deny everyone, permit O" keeps its exception).
+            let laterDenial = "(d.recorded_at > k.recorded_at OR (d.recorded_at = k.recorded_at AND d.consent_id <> k.consent_id))"
             // A denial that names O, or everyone.
             let denials = """
                 SELECT 1 FROM consent_rules d WHERE d.patient_id = \(patient) AND d.period @> now() AND NOT d.permit
@@ -102,7 +105,7 @@ public struct RecordAccess: Sendable, Equatable {
                 (\(outside) OR \(r).organization = \(o)\(emergency)
                   OR EXISTS (SELECT 1 FROM resource_shares s WHERE s.type = \(r).type AND s.id = \(r).id AND s.organization_id = \(o))
                   OR EXISTS (\(rules) AND k.permit AND k.organization_id = \(o)
-                      AND NOT EXISTS (\(denials) AND (d.recorded_at > k.recorded_at OR (k.recorded_by = \(o) AND d.recorded_by IS DISTINCT FROM \(o)))))
+                      AND NOT EXISTS (\(denials) AND (\(laterDenial) OR (coalesce(k.recorded_by, \(o)) = \(o) AND d.recorded_by IS DISTINCT FROM \(o)))))
                   OR (EXISTS (SELECT 1 FROM care_relationships c WHERE c.patient_id = \(patient) AND c.organization_id = \(o))
                       AND (\(r).type = 'Patient'
                            OR NOT EXISTS (\(rules) AND NOT k.permit AND (k.organization_id = \(o) OR k.organization_id IS NULL)))))

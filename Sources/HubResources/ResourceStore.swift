@@ -52,6 +52,11 @@ public protocol ResourceStore: Sendable {
 
     /// Applies writes atomically, in order: all commit or none.
     func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource]
+
+    /// `operation` with its references as the store will keep them (absolute references on the
+    /// hub's own base made relative): what a decorator's rules must judge, so that they see the
+    /// very references the store files and relates.
+    func canonical(_ operation: WriteOperation) -> WriteOperation
 }
 
 /// One write of a transaction.

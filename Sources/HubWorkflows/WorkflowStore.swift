@@ -17,6 +17,10 @@ public struct WorkflowStore: ResourceStore {
         [AppointmentBooking(), ReferralWorkflow(), SubscriptionRule(addresses: addresses), ClinicalDocumentRule(residentIDSystem: residentIDSystem)]
     }
 
+    public func canonical(_ operation: WriteOperation) -> WriteOperation {
+        self.base.canonical(operation)
+    }
+
     public init(base: any ResourceStore, rules: [any WriteRule]) {
         self.base = base
         self.rules = Dictionary(rules.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })
@@ -42,7 +46,8 @@ public struct WorkflowStore: ResourceStore {
         var expanded: [WriteOperation] = []
         var origin: [(original: Int, derived: DerivedWrite?)] = []
         for (index, operation) in operations.enumerated() {
-            var operation = operation
+            // The rules judge the references the store will file (no absolute spelling slips past).
+            var operation = self.base.canonical(operation)
             if case .create(let type, nil, let resource) = operation {
                 operation = .create(type, id: UUID().uuidString.lowercased(), resource)
             }

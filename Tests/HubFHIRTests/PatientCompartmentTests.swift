@@ -72,6 +72,7 @@ import Testing
         (#"{"type":"Patient","display":"张三"}"#, "without a reference"),
         (#"{"type":"Practitioner","reference":"Patient/p1"}"#, "says type Practitioner"),
         (#""Patient/p1""#, "is not a Reference"),
+        (#"{"reference":"PATIENT/p1"}"#, "not a FHIR type"),
     ])
     func referencesThatCannotBeFiledUnderOnePatientAreRefused(subject: String, message: String) throws {
         let text = #"{"resourceType":"Observation","contained":[{"resourceType":"Patient","id":"pt"}],"subject":\#(subject)}"#
@@ -91,6 +92,18 @@ import Testing
         }
         // The same patient named twice, in two forms, is one patient.
         #expect(try Self.patient(#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"performer":[{"reference":"https://hub.example/fhir/Patient/p1"}]}"#, .observation) == "p1")
+    }
+
+    @Test func anAppointmentsActorsAreItsOnlyLinkAndAnUntypedIdentifierIsRefusedAnywhere() throws {
+        for actor in [#"{"display":"张三"}"#, #"{"identifier":{"system":"urn:health-hub:sid:resident-id","value":"11010519491231002X"}}"#] {
+            #expect(throws: PatientCompartment.Refusal.self, "\(actor)") {
+                try Self.patient(#"{"resourceType":"Appointment","participant":[{"actor":\#(actor)}]}"#, .appointment)
+            }
+        }
+        #expect(throws: PatientCompartment.Refusal.self) {
+            try Self.patient(#"{"resourceType":"Schedule","actor":[{"identifier":{"value":"x"}}]}"#, .schedule)
+        }
+        #expect(try Self.patient(#"{"resourceType":"Appointment","participant":[{"actor":{"type":"Location","display":"诊室3"}}]}"#, .appointment) == nil)
     }
 
     @Test func aParticipantMayBeNamedByTextButNotAsAPatient() throws {

@@ -107,6 +107,9 @@ import Testing
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", bearer: emergency).status == 200)
             let encounter = #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"EMER"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
             #expect(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, bearer: emergency).status == 201)
+            // A Consent naming B, written under the emergency, is recorded but opens nothing.
+            let selfPermit = #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}}"#
+            #expect(try await Self.send(hub, "POST", "/fhir/Consent", selfPermit, bearer: emergency).status == 201)
             let revoked = try await Self.send(hub, "POST", "/auth/revoke", bearer: emergency)
             #expect(revoked.status == 200 || revoked.status == 204, "\(revoked.text)")
             let later = try await hub.token(for: TestHub.Identities.otherClinician)
@@ -248,6 +251,32 @@ import Testing
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
             // A keeps its relationship through its encounter.
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki).status == 200)
+        }
+    }
+
+    /// Found by review: a hospital that may change a record must not take it out of its patient's
+    /// compartment (it would become everyone's), nor remove or rewrite the shared registration,
+    /// and what it writes under an emergency (a Consent naming itself) leaves nothing behind.
+    @Test func writesCannotWidenWhoSeesARecord() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1409)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let card = [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(victim.residentID)")]
+            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital).status == 200)
+            // B sees A's result now (a care relationship), but cannot unfile it from the patient.
+            let unfiled = #"{"resourceType":"Observation","id":"\#(victim.observation)","status":"final","code":{"text":"x"}}"#
+            let moved = try await Self.send(hub, "PUT", "/fhir/Observation/\(victim.observation)", unfiled, presenting: pki.otherHospital)
+            #expect(moved.status == 422 || moved.status == 403, "\(moved.status) \(moved.text)")
+            let ownMove = try await Self.send(hub, "PUT", "/fhir/Observation/\(victim.observation)", unfiled, presenting: pki)
+            #expect(ownMove.status == 422, "even its author keeps it in the patient's record: \(ownMove.text)")
+            // Nor remove or rewrite the registration every hospital relies on.
+            #expect(try await Self.send(hub, "DELETE", "/fhir/Patient/\(victim.patient)", presenting: pki.otherHospital).status == 403)
+            var renamed = people.patientJSON(victim.person).replacingOccurrences(of: #"{"resourceType":"Patient","#, with: #"{"resourceType":"Patient","id":"\#(victim.patient)","#)
+            renamed = renamed.replacingOccurrences(of: victim.residentID, with: people.person(number: 11).residentID)
+            #expect(try await Self.send(hub, "PUT", "/fhir/Patient/\(victim.patient)", renamed, presenting: pki.otherHospital).status == 403)
+            #expect(try await Self.send(hub, "GET", "/fhir/Patient/\(victim.patient)", presenting: pki).status == 200)
+
         }
     }
 }
