@@ -87,10 +87,10 @@ public struct Authenticator: Sendable {
         do {
             principal = try await self.directory.principal(id: parsed.issuer)
         } catch let error as AccessError where error.code == .notFound {
-            throw AccessError(.unauthenticated, "client_assertion names no registered principal", oauthError: "invalid_client")
+            throw ClientAssertion.notAuthentic
         }
         guard principal.active, let pem = principal.publicKey, let key = ClientAssertion.verifyingKey(pem: pem, registry: self.registry) else {
-            throw AccessError(.unauthenticated, "the principal is inactive or has no registered public key", oauthError: "invalid_client")
+            throw ClientAssertion.notAuthentic
         }
         try parsed.verify(key: key, audience: audience)
         guard try await self.tokens.recordAssertion(principal: principal.id, jwtID: parsed.jwtID, expiresAt: parsed.expiresAt) else {

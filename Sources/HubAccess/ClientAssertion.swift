@@ -55,14 +55,20 @@ public struct ClientAssertion: Sendable {
         self.signature = signature
     }
 
+    /// The one answer for an assertion that no active registered principal signed — an unknown
+    /// issuer, one without a key, another algorithm, a wrong signature alike — so that the token
+    /// endpoint does not tell which principals exist or how they are keyed.
+    public static let notAuthentic = AccessError(
+        .unauthenticated, "client_assertion is not signed by the registered key of an active principal", oauthError: "invalid_client"
+    )
+
     /// Checks the signature with the principal's registered key, and the time and audience.
     public func verify(key: any VerifyingKey, audience: String, now: Date = Date()) throws(AccessError) {
         func invalid(_ why: String) -> AccessError { AccessError(.unauthenticated, "client_assertion \(why)", oauthError: "invalid_client") }
-        guard Self.algorithms[self.algorithm] == key.algorithm else {
-            throw invalid("is signed with \(self.algorithm) but the registered key is not for that algorithm")
-        }
-        guard let der = try? SignatureEncoding.der(fromRaw: self.signature), key.isValidSignature(der, for: self.signingInput) else {
-            throw invalid("signature does not verify with the registered key")
+        guard Self.algorithms[self.algorithm] == key.algorithm,
+              let der = try? SignatureEncoding.der(fromRaw: self.signature), key.isValidSignature(der, for: self.signingInput)
+        else {
+            throw Self.notAuthentic
         }
         guard self.audiences.contains(audience) else { throw invalid("aud must be \(audience)") }
         guard self.expiresAt > now.addingTimeInterval(-30) else { throw invalid("has expired") }

@@ -53,7 +53,13 @@ import Testing
             let spoofing = try await hub.send("POST", "/auth/token", headers: Self.form + [("Host", "evil.example")], body: Self.tokenRequest(spoofed))
             #expect(spoofing.status == 401, "\(spoofing.text)")
             let forged = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: try CryptoSuite.sm().signature.generateSigningKey())
-            #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged)).status == 401)
+            let forgedReply = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged))
+            #expect(forgedReply.status == 401)
+            // An unknown principal is answered exactly like a wrong signature: no principal oracle.
+            let unknown = try ClientAssertion.make(issuer: "no-such-system", audience: audience, key: smKey)
+            let unknownReply = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(unknown))
+            #expect(unknownReply.status == 401)
+            #expect(unknownReply.text == forgedReply.text, "\(unknownReply.text) vs \(forgedReply.text)")
             let password = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
             #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(password, grant: "password")))["error"] as? String == "unsupported_grant_type")
 
