@@ -6,6 +6,9 @@ extension AuditRecord {
     /// data it returned or wrote (IHE BALP), each naming that patient's resources with their
     /// versions, plus one for resources in no patient's compartment; one record without
     /// entities when there were no resources (a search that found nothing, a failure).
+    /// Each of `targets` — patients the request aimed at (``AuditTargets``) — that none of the
+    /// resources belongs to gets a record without entities instead: a refused or empty-handed
+    /// attempt appears in that patient's access history.
     public static func records(
         of resources: [StoredResource],
         action: Action,
@@ -14,6 +17,7 @@ extension AuditRecord {
         caller: Caller,
         resourceType: String?,
         parameters: [String] = [],
+        targets: [String] = [],
         at time: Date = Date()
     ) -> [AuditRecord] {
         var order: [String?] = []
@@ -21,6 +25,10 @@ extension AuditRecord {
         for resource in resources {
             if byPatient[resource.patientID] == nil { order.append(resource.patientID) }
             byPatient[resource.patientID, default: []].append(resource.versionedReference)
+        }
+        for patient in targets where byPatient[patient] == nil {
+            byPatient[patient] = []
+            order.append(patient)
         }
         if order.isEmpty { order = [nil] }
         return order.map { patient in

@@ -1,4 +1,5 @@
 import Foundation
+import HubAudit
 import HubCrypto
 import HubFHIR
 import HubStorage
@@ -10,6 +11,7 @@ extension PostgresResourceStore {
     /// (keyset: a page never shifts when rows are added or removed before it), then decrypts the
     /// page. Every value is a bound parameter; many OR'd values are one array parameter.
     public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {
+        access.targets?.note(query.namedPatients)
         var sql = SQLBuilder()
         let typeName = query.type.rawValue
         let type = sql.bind(typeName)
@@ -156,6 +158,7 @@ extension PostgresResourceStore {
     }
 
     public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+        access.targets?.note(patientID)
         // The patient must be visible (404 otherwise), like $everything.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
         var sql = SQLBuilder()
@@ -190,6 +193,7 @@ extension PostgresResourceStore {
     }
 
     public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+        access.targets?.note(patientID)
         // The Patient must exist (and not be deleted) and be visible: 404/410 otherwise.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
         let limit = max(1, min(count, SearchQuery.maximumCount))

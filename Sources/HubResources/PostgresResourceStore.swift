@@ -76,6 +76,7 @@ public struct PostgresResourceStore: ResourceStore {
                 throw located
             }
         }
+        access.targets?.note(classified.compactMap(\.patient))
         let operations = classified.map(\.operation)
         try await self.ring.prepareDataKeys(for: classified.compactMap(\.subject))
         var prepared: [PreparedWrite] = []
@@ -401,9 +402,11 @@ public struct PostgresResourceStore: ResourceStore {
             return nil
         }
         guard let (version, lastUpdated, deleted, body) = row else {
+            await self.noteTarget(type, id, access: access)
             throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
         }
         guard !deleted else {
+            await self.noteTarget(type, id, access: access)
             throw ResourceError(.gone, .deleted, "\(typeName)/\(id) was deleted (version \(version))")
         }
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
@@ -426,6 +429,7 @@ public struct PostgresResourceStore: ResourceStore {
             return nil
         }
         guard let (lastUpdated, deleted, body) = row else {
+            await self.noteTarget(type, id, access: access)
             throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) has no version \(version)")
         }
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
@@ -440,6 +444,7 @@ public struct PostgresResourceStore: ResourceStore {
     }
 
     public func register(patientID: String, access: RecordAccess) async throws {
+        access.targets?.note(patientID)
         guard let organization = access.organization else { return }
         var sql = SQLBuilder()
         let members = AccessFacts.insertions([AccessFacts(source: "Patient/\(patientID)", care: .init(patient: patientID, organization: organization, basis: "registration"))], sql: &sql)
@@ -447,6 +452,28 @@ public struct PostgresResourceStore: ResourceStore {
         let statement = sql.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1")
         try await self.database.withConnection("register patient") { connection in
             try await connection.run(statement, logger: logger)
+        }
+    }
+
+    /// For the audit trail only: notes the patient of `type/id` when the caller could not have
+    /// it — missing, invisible or deleted alike, so that the refusal appears in that patient's
+    /// access history. Nothing of it reaches the caller; both kinds of miss cost this one query.
+    func noteTarget(_ type: ResourceType, _ id: String, access: RecordAccess) async {
+        guard let targets = access.targets else { return }
+        var sql = SQLBuilder()
+        let text = "SELECT patient_id FROM resources WHERE type = \(sql.bind(type.rawValue)) AND id = \(sql.bind(id))"
+        let statement = sql.query(text)
+        let logger = self.logger
+        do {
+            let patient = try await self.database.withConnection("note audit target") { connection in
+                let rows = try await connection.query(statement, logger: logger)
+                for try await row in rows { return try row.decode(String?.self) }
+                return nil
+            }
+            targets.note(patient)
+        } catch {
+            // The request fails anyway; its record then names no patient.
+            logger.warning("the patient of a refused request could not be looked up", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
@@ -501,6 +528,7 @@ public struct PostgresResourceStore: ResourceStore {
             for try await (key, allowed, patient, owner) in rows.decode((String, Bool, String?, String?).self) { found[key] = (allowed, patient, owner) }
             return found
         }
+        access.targets?.note(changed.compactMap { rows[$0]?.patient })
         for key in changed {
             // Missing and invisible answer alike, before anything else is checked.
             guard let row = rows[key], row.visible else { throw ResourceError(.notFound, .notFound, "\(key) does not exist") }
@@ -563,6 +591,7 @@ public struct PostgresResourceStore: ResourceStore {
             return result
         }
         guard !rows.isEmpty else {
+            await self.noteTarget(type, id, access: access)
             throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
         }
         var versions: [StoredResource] = []

@@ -1,3 +1,4 @@
+public import HubAudit
 public import HubFHIR
 import HubStorage
 
@@ -33,6 +34,9 @@ public struct RecordAccess: Sendable, Equatable {
     /// a permitted write entails it (booking takes the publisher's Slot). Set by the workflow
     /// rules, never from a request.
     public var entailedWrites: Set<String> = []
+    /// Where the store notes the patients the request aimed at, visible or not, for the audit
+    /// trail (a refused attempt still names its patient); nil when nobody audits the call.
+    public var targets: AuditTargets?
 
     public init(_ rule: Rule, readableTypes: Set<ResourceType>? = nil, writableTypes: Set<ResourceType>? = nil) {
         self.rule = rule

@@ -330,6 +330,24 @@ public struct SearchQuery: Sendable {
 }
 
 /// One page of search results.
+extension SearchQuery {
+    /// The Patients the query names — by `_id` of a Patient search, or by a reference to a
+    /// Patient, also inside a chain — for the audit trail (``AuditTargets``).
+    public var namedPatients: [String] {
+        var patients: [String] = []
+        func visit(_ clause: Clause, on type: ResourceType) {
+            switch clause {
+            case .id(let ids) where type == .patient: patients += ids
+            case .reference(_, let values): patients += values.filter { $0.type == ResourceType.patient.rawValue }.map(\.id)
+            case .chain(_, let target, let inner): visit(inner, on: target)
+            default: break
+            }
+        }
+        for clause in self.clauses { visit(clause, on: self.type) }
+        return patients
+    }
+}
+
 public struct SearchResult: Sendable {
     public var resources: [StoredResource]
     /// Added by `_include` and `_revinclude` (each once, matches excluded).

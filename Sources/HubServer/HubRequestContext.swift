@@ -35,9 +35,10 @@ public struct HubRequestContext: RequestContext {
     /// What a clinical caller may see and write, having checked its scopes allow reading (or
     /// writing) `type`: 403 otherwise.
     public func recordAccess(_ type: ResourceType?, write: Bool = false) throws -> RecordAccess {
-        guard let access = self.grant?.recordAccess else {
+        guard var access = self.grant?.recordAccess else {
             throw APIError(.forbidden, code: .forbidden, diagnostics: "the clinical API is for hospital systems and clinicians")
         }
+        access.targets = self.audit.targets
         if let type { try access.require(type, write: write) }
         return access
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HubAudit
 import HubClient
 import HubConfig
 import HubTestSupport
@@ -277,6 +278,52 @@ import Testing
             #expect(try await Self.send(hub, "PUT", "/fhir/Patient/\(victim.patient)", renamed, presenting: pki.otherHospital).status == 403)
             #expect(try await Self.send(hub, "GET", "/fhir/Patient/\(victim.patient)", presenting: pki).status == 200)
 
+        }
+    }
+
+    /// Item 7: every refused or empty-handed attempt by B appears in the victim's access history
+    /// (the verified log), naming the patient the request aimed at — by path, by the record it
+    /// addressed, by what it tried to write, by its search; never told to B.
+    @Test func refusedAttemptsAppearInThePatientsAccessHistory() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var people = SyntheticPatients(seed: 1410)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let condition = #"{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let observation = #"{"resourceType":"Observation","id":"\#(victim.observation)","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let attempts: [(String, String, String?, Int, String)] = [
+                ("GET", "/fhir/Observation/\(victim.observation)", nil, 404, "read"),
+                ("GET", "/fhir/Observation/\(victim.observation)/_history", nil, 404, "history-instance"),
+                ("GET", "/fhir/Observation/\(victim.observation)/_history/1", nil, 404, "vread"),
+                ("PUT", "/fhir/Observation/\(victim.observation)", observation, 404, "update"),
+                ("DELETE", "/fhir/Observation/\(victim.observation)", nil, 404, "delete"),
+                ("POST", "/fhir/Condition", condition, 403, "create"),
+                ("GET", "/fhir/Patient/\(victim.patient)", nil, 404, "read"),
+                ("GET", "/fhir/Observation?subject=Patient/\(victim.patient)", nil, 200, "search-type"),
+                ("GET", "/fhir/Observation?patient=\(victim.patient)", nil, 200, "search-type"),
+            ]
+            for (method, path, body, status, _) in attempts {
+                let answer = try await Self.send(hub, method, path, body, presenting: pki.otherHospital)
+                #expect(answer.status == status, "\(method) \(path): \(answer.status) \(answer.text)")
+                if body == nil, !path.contains(victim.patient) {
+                    #expect(!answer.text.contains(victim.patient), "\(method) \(path) names the patient: \(answer.text)")
+                }
+            }
+            // The control: a record that does not exist names no patient.
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/no-such-record", presenting: pki.otherHospital).status == 404)
+
+            let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
+            let byB = records.filter { $0.caller.organization == TestHub.Identities.otherHospital }
+            for (method, path, _, status, interaction) in attempts {
+                #expect(
+                    byB.contains { $0.patient == victim.patient && $0.status == status && $0.interaction == interaction && $0.entities.isEmpty },
+                    "\(method) \(path) is not in the patient's access history: \(byB.map { "\($0.interaction) \($0.status) \($0.patient ?? "-")" })"
+                )
+            }
+            #expect(byB.contains { $0.patient == nil && $0.status == 404 && $0.interaction == "read" })
+            // And the regulator's view of the patient's history shows them.
+            let history = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?patient=\(victim.patient)&_count=1000", presenting: pki.regulator))
+            #expect(((history["entry"] as? [[String: Any]]) ?? []).count >= attempts.count)
         }
     }
 }

@@ -17,6 +17,8 @@ public final class RequestAudit: Sendable {
     }
 
     let state = Mutex(State())
+    /// The patients the request aimed at, noted by the store through ``RecordAccess/targets``.
+    public let targets = AuditTargets()
 
     public init() {}
 

@@ -105,13 +105,16 @@ public struct MLLPListener: Service {
         let refusal: String
         do {
             let grant = try await self.authenticator.authenticate(.init(certificateSHA256: fingerprint))
-            if let grant, grant.role == .system, let access = grant.recordAccess,
+            if let grant, grant.role == .system, var access = grant.recordAccess,
                 access.permits(.observation, write: true), access.permits(.diagnosticReport, write: true)
             {
                 caller = grant.caller(address: address, requestID: requestID)
+                // The same contract as HTTP: a refused message names the patient it aimed at.
+                let targets = AuditTargets()
+                access.targets = targets
                 let outcome = try await self.intake.receive(bytes, access: access, audit: AuditContext(caller: caller, interaction: "hl7v2"))
                 if outcome.code != .accepted {
-                    await self.record(caller: caller, status: 400)
+                    await self.record(caller: caller, status: 400, targets: targets.noted)
                 }
                 return outcome.acknowledgementBytes
             }
@@ -136,10 +139,12 @@ public struct MLLPListener: Service {
     }
 
     /// Records a refused or failed message (stored ones are recorded with their writes).
-    func record(caller: Caller, status: Int) async {
-        let record = AuditRecord(time: Date(), action: .create, interaction: "hl7v2", status: status, caller: caller, resourceType: "DiagnosticReport")
+    func record(caller: Caller, status: Int, targets: [String] = []) async {
+        let records = AuditRecord.records(
+            of: [], action: .create, interaction: "hl7v2", status: status, caller: caller, resourceType: "DiagnosticReport", targets: targets
+        )
         do {
-            try await self.auditWriter.write([record])
+            try await self.auditWriter.write(records)
         } catch {
             self.logger.error("audit trail unavailable for an MLLP refusal", metadata: ["error": "\(error)"])
         }

@@ -51,11 +51,15 @@ public struct AuditMiddleware: RouterMiddleware {
     static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {
         let state = context.audit.state.withLock { $0 }
         var (interaction, action) = state.interaction.map { ($0, state.action ?? .read) } ?? Self.interaction(of: request)
+        // The patients it aimed at: named in its path, or noted by the store on its way.
+        var targets = context.audit.targets.noted
+        if let patient = Self.patient(inPath: request.uri.path), !targets.contains(patient) { targets.insert(patient, at: 0) }
         if state.recordedByStore, status < 400 {
             // The writes are recorded already; what remains is what the request read (a
             // Bundle's GET entries), if anything.
             guard !state.returned.isEmpty else { return [] }
             action = .read
+            targets = []
         }
         var parameters: [String] = []
         for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
@@ -68,8 +72,17 @@ public struct AuditMiddleware: RouterMiddleware {
             status: status,
             caller: context.caller,
             resourceType: state.resourceType ?? Self.resourceType(of: request.uri.path),
-            parameters: parameters.sorted()
+            parameters: parameters.sorted(),
+            targets: targets
         )
+    }
+
+    /// The Patient a `/fhir/Patient/<id>…` path addresses (also when the request is refused
+    /// before the store sees it, by scopes).
+    static func patient(inPath path: String) -> String? {
+        let segments = path.split(separator: "/")
+        guard segments.count >= 3, segments[0] == "fhir", segments[1] == "Patient", FHIRPrimitive.isID(String(segments[2])) else { return nil }
+        return String(segments[2])
     }
 
     /// For requests that failed before a handler said what they were.
