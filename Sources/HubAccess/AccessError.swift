@@ -16,6 +16,8 @@ public struct AccessError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let notFound = Code("notFound")
         /// It exists already (HTTP 409).
         public static let conflict = Code("conflict")
+        /// Too many attempts in a while (HTTP 429, with `Retry-After`).
+        public static let tooManyAttempts = Code("tooManyAttempts")
 
         public var description: String { self.name }
     }
@@ -24,11 +26,14 @@ public struct AccessError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// The OAuth 2 error code, for the token endpoint (`invalid_client`, `invalid_scope`, …).
     public var oauthError: String?
+    /// For ``Code/tooManyAttempts``: when the caller may try again.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String, oauthError: String? = nil) {
+    public init(_ code: Code, _ message: String, oauthError: String? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
         self.oauthError = oauthError
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String { "\(self.code): \(self.message)" }

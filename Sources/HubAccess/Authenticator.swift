@@ -8,11 +8,18 @@ public struct Authenticator: Sendable {
     let directory: IdentityDirectory
     let tokens: AccessTokens
     let registry: AlgorithmRegistry
+    /// Failed logins per claimed principal (`access.failed_login_limit` per
+    /// `access.failed_login_window_minutes`): beyond it, even a good assertion waits (429).
+    let failedLogins: AttemptLimiter
 
-    public init(directory: IdentityDirectory, tokens: AccessTokens, registry: AlgorithmRegistry) {
+    public init(
+        directory: IdentityDirectory, tokens: AccessTokens, registry: AlgorithmRegistry,
+        failedLogins: AttemptLimiter = AttemptLimiter(attempts: 10, window: 15 * 60)
+    ) {
         self.directory = directory
         self.tokens = tokens
         self.registry = registry
+        self.failedLogins = failedLogins
     }
 
     /// What a request presented.
@@ -81,8 +88,21 @@ public struct Authenticator: Sendable {
     /// The client-credentials grant with a signed JWT assertion (SMART Backend Services): the
     /// assertion's principal, its registered key, the audience, time and replay are checked;
     /// then a token is issued for `scope` (space-separated; nil for all the principal's).
+    /// Failed attempts count against the principal the assertion claims (known or not, so the
+    /// answer tells neither apart); past the limit every attempt is refused until the window
+    /// has moved on, and each refusal is audited like any login.
     public func exchange(assertion: String, scope: String?, audience: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
         let parsed = try ClientAssertion(compact: assertion)
+        try self.failedLogins.check(parsed.issuer, what: "failed logins")
+        do {
+            return try await self.verifiedExchange(parsed, scope: scope, audience: audience, address: address, requestID: requestID)
+        } catch let error as AccessError where error.code == .unauthenticated {
+            self.failedLogins.count(parsed.issuer)
+            throw error
+        }
+    }
+
+    func verifiedExchange(_ parsed: ClientAssertion, scope: String?, audience: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
         let principal: Principal
         do {
             principal = try await self.directory.principal(id: parsed.issuer)

@@ -262,6 +262,38 @@ extension HubConfiguration {
             current: { String($0.access.breakGlassMinutes) }
         ),
         Setting(
+            name: "access.failed_login_limit", summary: "failed token requests a principal may make per window before it waits (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.failedLoginLimit = try entry.integer("access.failed_login_limit", in: 1...10_000)
+            },
+            current: { String($0.access.failedLoginLimit) }
+        ),
+        Setting(
+            name: "access.failed_login_window_minutes", summary: "the window of access.failed_login_limit, in minutes (default 15)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.failedLoginWindowMinutes = try entry.integer("access.failed_login_window_minutes", in: 1...1_440)
+            },
+            current: { String($0.access.failedLoginWindowMinutes) }
+        ),
+        Setting(
+            name: "access.registration_limit", summary: "registrations by resident ID card a principal may make per window (default 100)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.registrationLimit = try entry.integer("access.registration_limit", in: 1...1_000_000)
+            },
+            current: { String($0.access.registrationLimit) }
+        ),
+        Setting(
+            name: "access.registration_window_minutes", summary: "the window of access.registration_limit, in minutes (default 60)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.registrationWindowMinutes = try entry.integer("access.registration_window_minutes", in: 1...1_440)
+            },
+            current: { String($0.access.registrationWindowMinutes) }
+        ),
+        Setting(
             name: "hl7.mllp_enabled", summary: "run the HL7 v2 MLLP listener (TLS, registered client certificates; default false)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -161,6 +161,14 @@ public struct HubConfiguration: Sendable, Equatable {
         public var tokenLifetimeMinutes: Int = 60
         /// How long a break-glass token lives. Default 60 minutes.
         public var breakGlassMinutes: Int = 60
+        /// Failed logins (token requests) one principal may make per window before every
+        /// attempt is refused for a while (429). Default 10 per 15 minutes.
+        public var failedLoginLimit: Int = 10
+        public var failedLoginWindowMinutes: Int = 15
+        /// Registrations by resident ID card (lookups beyond what the caller sees) one principal
+        /// may make per window. Default 100 per 60 minutes.
+        public var registrationLimit: Int = 100
+        public var registrationWindowMinutes: Int = 60
 
         public init() {}
     }

@@ -89,7 +89,10 @@ public enum HubApplication {
             emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes),
             logger: dependencies.logger
         )
-        let authenticator = Authenticator(directory: directory, tokens: tokens, registry: registry)
+        let authenticator = Authenticator(
+            directory: directory, tokens: tokens, registry: registry,
+            failedLogins: AttemptLimiter(attempts: configuration.access.failedLoginLimit, window: TimeInterval(60 * configuration.access.failedLoginWindowMinutes))
+        )
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
         router.add(middleware: ErrorResponseMiddleware())
@@ -102,7 +105,10 @@ public enum HubApplication {
         MetadataRoutes(startedAt: Date(), mutualTLS: configuration.tls.clientAuthentication).add(to: router)
         AuditEventRoutes(log: dependencies.auditLog).add(to: router)
         let clinical = router.group("fhir").add(middleware: AccessGate.clinical)
-        FHIRResourceRoutes(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
+        FHIRResourceRoutes(
+            store: dependencies.resources, validator: dependencies.validator,
+            registrations: AttemptLimiter(attempts: configuration.access.registrationLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes))
+        ).add(to: clinical)
         let recognition: MutualRecognitionPolicy
         do {
             recognition = try MutualRecognitionPolicy.load(profilesDirectory: configuration.fhir.profilesDirectory)

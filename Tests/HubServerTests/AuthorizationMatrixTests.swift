@@ -50,10 +50,12 @@ import Testing
             var patients: [String: String] = [:]
             var results: [String: String] = [:]
             var residentIDs: [String: String] = [:]
+            var persons: [String: SyntheticPatients.Person] = [:]
             for (number, name) in ["P1", "P3", "P4", "P5", "P6", "PB"].enumerated() {
                 let owner = name == "PB" ? hospitalB : hospitalA
                 let person = people.person(number: number)
                 residentIDs[name] = person.residentID
+                persons[name] = person
                 let created = try await Self.send(hub, owner, "POST", "/fhir/Patient", body: people.patientJSON(person))
                 #expect(created.status == 201)
                 let id = try #require(try jsonObject(created)["id"] as? String)
@@ -67,7 +69,7 @@ import Testing
             }
             // B registers P3 and P5 by their resident ID cards: care relationships.
             for name in ["P3", "P5"] {
-                let person = people.person(number: ["P1", "P3", "P4", "P5"].firstIndex(of: name) ?? 0)
+                let person = try #require(persons[name], "drawn once: person(number:) draws the gender afresh")
                 let registered = try await Self.send(
                     hub, hospitalB, "POST", "/fhir/Patient", body: people.patientJSON(person),
                     headers: [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(residentIDs[name] ?? "")")]

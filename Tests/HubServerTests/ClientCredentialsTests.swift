@@ -1,5 +1,6 @@
 import Foundation
 import HubAccess
+import HubAudit
 import HubClient
 import HubConfig
 import HubCrypto
@@ -73,6 +74,53 @@ import Testing
             #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: boundToken).status == 401)
             #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki.otherHospital, bearer: boundToken).status == 200)
             #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki, bearer: boundToken).status == 401)
+        }
+    }
+
+    /// Issue #14: failed logins are limited per claimed principal — a good assertion waits too
+    /// once the limit is reached — other principals are unaffected, and every refusal is audited.
+    @Test func failedLoginsAreLimitedPerPrincipalAndAudited() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.access.failedLoginLimit = 3
+        }) { hub in
+            let audience = "\(hub.url)/auth/token"
+            let admin = try await hub.token(for: TestHub.Identities.administrator)
+            let json = [("Content-Type", "application/json")]
+            var keys: [String: any SigningKey] = [:]
+            for id in ["lab-one", "lab-two"] {
+                let key = try CryptoSuite.sm().signature.generateSigningKey()
+                keys[id] = key
+                let body = #"{"id":"\#(id)","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Patient.read"],"publicKey":\#(Self.quoted(key.verifyingKey.pemRepresentation))}"#
+                #expect(try await hub.send("POST", "/admin/principals", headers: json, body: Array(body.utf8), bearer: admin).status == 201)
+            }
+            let wrongKey = try CryptoSuite.sm().signature.generateSigningKey()
+            for _ in 0..<3 {
+                let forged = try ClientAssertion.make(issuer: "lab-one", audience: audience, key: wrongKey)
+                #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged)).status == 401)
+            }
+            let good = try ClientAssertion.make(issuer: "lab-one", audience: audience, key: try #require(keys["lab-one"]))
+            let held = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(good))
+            #expect(held.status == 429, "\(held.text)")
+            let retry = Int(held.headers.first { $0.0.lowercased() == "retry-after" }?.1 ?? "") ?? 0
+            #expect((1...900).contains(retry))
+            #expect(try jsonObject(held)["error"] as? String == "invalid_request")
+            // Unknown principals are limited alike (the answer tells them apart from nobody).
+            for _ in 0..<3 {
+                let unknown = try ClientAssertion.make(issuer: "no-such-lab", audience: audience, key: wrongKey)
+                #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(unknown)).status == 401)
+            }
+            let unknown = try ClientAssertion.make(issuer: "no-such-lab", audience: audience, key: wrongKey)
+            #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(unknown)).status == 429)
+            // Another principal logs in as usual.
+            let other = try ClientAssertion.make(issuer: "lab-two", audience: audience, key: try #require(keys["lab-two"]))
+            #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(other)).status == 200)
+
+            let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
+            let logins = records.filter { $0.interaction == "login" }
+            #expect(logins.filter { $0.status == 401 }.count == 6)
+            #expect(logins.filter { $0.status == 429 }.count == 2)
         }
     }
 

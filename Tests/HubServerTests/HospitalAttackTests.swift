@@ -326,4 +326,41 @@ import Testing
             #expect(((history["entry"] as? [[String: Any]]) ?? []).count >= attempts.count)
         }
     }
+
+    /// Item 5, the rest: a number alone finds nobody — the presented name and birth date must be
+    /// the registered ones — and registrations are limited per principal (429 with Retry-After).
+    @Test func registrationNeedsTheCardsParticularsAndIsLimited() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.access.registrationLimit = 3
+        }) { hub in
+            var people = SyntheticPatients(seed: 1411)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            let card = [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(victim.residentID)")]
+            var impostor = victim.person
+            impostor.given = victim.person.given == "建国" ? "秀英" : "建国"
+            let guessed = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(impostor), headers: card, presenting: pki.otherHospital)
+            #expect(guessed.status == 409, "\(guessed.text)")
+            #expect(!guessed.text.contains(victim.patient) && !guessed.text.contains(victim.person.family + victim.person.given))
+            #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
+            // The card as it is registers.
+            let registered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+            #expect(registered.status == 200, "\(registered.text)")
+            // A third attempt is allowed, the fourth waits — whatever it presents.
+            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital).status == 200)
+            let held = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+            #expect(held.status == 429, "\(held.text)")
+            #expect(held.headers.contains { $0.0.lowercased() == "retry-after" })
+            #expect(held.text.contains("throttled"))
+            // Another principal (A's system) is not held back.
+            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki).status == 200)
+            // The attempts that reached the lookup are in the patient's access history.
+            let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
+            let byB = records.filter { $0.caller.organization == TestHub.Identities.otherHospital }
+            #expect(Set(byB.filter { $0.patient == victim.patient }.map(\.status)).isSuperset(of: [409, 200]), "\(byB.map(\.status))")
+            // The throttled one is refused before any lookup: recorded, without a patient.
+            #expect(byB.contains { $0.status == 429 && $0.interaction == "create" })
+        }
+    }
 }

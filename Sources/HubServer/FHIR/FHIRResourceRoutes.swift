@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTypes
+public import HubAccess
 import HubAudit
 import HubFHIR
 public import HubResources
+import HubWorkflows
 public import Hummingbird
 
 /// The FHIR REST interactions on single resources: create, read, vread, update, delete, history.
@@ -12,13 +14,19 @@ public import Hummingbird
 public struct FHIRResourceRoutes: Sendable {
     let store: any ResourceStore
     let validator: ResourceValidator
+    let registration: PatientRegistration
+    /// Registrations by resident ID card per principal (`access.registration_limit` per
+    /// `access.registration_window_minutes`).
+    let registrations: AttemptLimiter
 
     /// The interactions these routes implement, as the CapabilityStatement lists them.
     public static let interactions = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
 
-    public init(store: any ResourceStore, validator: ResourceValidator) {
+    public init(store: any ResourceStore, validator: ResourceValidator, registrations: AttemptLimiter = AttemptLimiter(attempts: 100, window: 3600)) {
         self.store = store
         self.validator = validator
+        self.registration = PatientRegistration(residentIDSystem: validator.identifierSystems.residentID)
+        self.registrations = registrations
     }
 
     public func add(to group: RouterGroup<HubRequestContext>) {
@@ -35,7 +43,16 @@ public struct FHIRResourceRoutes: Sendable {
                 // Registering a patient by the number on their resident ID card finds them
                 // wherever they were registered, and relates the registering organization to
                 // them (docs/security.md); every other condition matches only what it may see.
-                let registering = try self.registration(type, parameters, resource)
+                let registering: String?
+                do {
+                    registering = try self.registration.condition(type, parameters, resource)
+                } catch let refusal as PatientRegistration.Refusal {
+                    throw APIError.badRequest(refusal.description)
+                }
+                if registering != nil {
+                    // Every registration is a lookup beyond what the caller sees: counted.
+                    try self.registrations.attempt(context.grant?.principal ?? "", what: "registrations by resident ID card")
+                }
                 let matches = try await self.store.search(
                     try SearchQuery(type: type, parameters: (registering.map { [("identifier", $0)] } ?? parameters) + [("_count", "2")], lenient: false),
                     access: registering != nil ? .unrestricted : access
@@ -46,6 +63,16 @@ public struct FHIRResourceRoutes: Sendable {
                 if let existing = matches.resources.first {
                     context.audit.interaction("create", action: .read, type: type.rawValue)
                     if registering != nil {
+                        // Found beyond the caller's view: the attempt names the patient either way.
+                        context.audit.targets.note(existing.id)
+                        guard let registered = existing.resource, PatientRegistration.particularsMatch(presented: resource, registered: registered) else {
+                            // The number is registered, to someone else as far as the card shows:
+                            // nothing of the registration is returned.
+                            throw APIError(
+                                .conflict, code: .conflict,
+                                diagnostics: "the resident ID number is registered with a different name or birth date: check the card"
+                            )
+                        }
                         try await self.store.register(patientID: existing.id, access: access)
                     }
                     context.audit.returned([existing])
@@ -188,26 +215,6 @@ public struct FHIRResourceRoutes: Sendable {
     }
 
     // MARK: Request parts
-
-    /// The one resident-ID token a registration by ID card searches for (`system|number`), or nil
-    /// when the condition is not a registration. A registration matches a Patient wherever it was
-    /// registered, so it is held to exactly one valid number, the one the Patient being
-    /// registered carries — no lists, no other identifier systems (400 otherwise).
-    func registration(_ type: ResourceType, _ parameters: [(String, String)], _ resource: JSONObject) throws -> String? {
-        let system = self.validator.identifierSystems.residentID
-        guard type == .patient, parameters.contains(where: { $0.1.contains(system) }) else { return nil }
-        let refuse = APIError.badRequest(
-            "a registration by resident ID card is If-None-Exist: identifier=\(system)|<number>, with one valid number that the Patient carries"
-        )
-        guard parameters.count == 1, parameters[0].0 == "identifier", parameters[0].1.hasPrefix(system + "|") else { throw refuse }
-        let number = String(parameters[0].1.dropFirst(system.count + 1))
-        guard !number.contains(","), ResidentIDNumber.problem(with: number) == nil else { throw refuse }
-        let carried = (resource["identifier"]?.arrayValue ?? []).contains { identifier in
-            identifier.objectValue?["system"]?.stringValue == system && identifier.objectValue?["value"]?.stringValue == number
-        }
-        guard carried else { throw refuse }
-        return "\(system)|\(number)"
-    }
 
     static func type(_ context: HubRequestContext) throws(APIError) -> ResourceType {
         let name = context.parameters.get("type") ?? ""

@@ -63,6 +63,9 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             case .forbidden: status = .forbidden
             case .notFound: status = .notFound
             case .conflict: status = .conflict
+            case .tooManyAttempts:
+                status = .tooManyRequests
+                headers[.retryAfter] = String(error.retryAfterSeconds ?? 60)
             default: status = .badRequest
             }
             return APIError(status, code: Self.issueType(for: status), diagnostics: error.message, headers: headers)
@@ -113,6 +116,7 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         case 403: .forbidden
         case 409, 412: .conflict
         case 413: .tooLong
+        case 429: .throttled
         case 405, 501: .notSupported
         case 503: .transient
         case 400..<500: .invalid

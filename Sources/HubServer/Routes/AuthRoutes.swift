@@ -72,11 +72,19 @@ public struct AuthRoutes: Sendable {
             } catch let error as AccessError {
                 // RFC 6749 §5.2: errors as {error, error_description}.
                 context.audit.interaction("login", action: .execute)
-                let status: HTTPResponse.Status = error.code == .unauthenticated ? .unauthorized : .badRequest
+                var headers: HTTPFields = [.cacheControl: "no-store"]
+                let status: HTTPResponse.Status
+                switch error.code {
+                case .unauthenticated: status = .unauthorized
+                case .tooManyAttempts:
+                    status = .tooManyRequests
+                    headers[.retryAfter] = String(error.retryAfterSeconds ?? 60)
+                default: status = .badRequest
+                }
                 return Response.json(
                     OAuthError(error: error.oauthError ?? "invalid_request", errorDescription: error.message),
                     status: status,
-                    headers: [.cacheControl: "no-store"]
+                    headers: headers
                 )
             }
         }
