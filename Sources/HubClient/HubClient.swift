@@ -30,6 +30,11 @@ public final class HubClient: Sendable {
         public var followsRedirects = true
         /// The largest response body read; the rest is refused.
         public var maximumResponseBytes = 64 * 1024 * 1024
+        /// Host names connected to at a given address instead of resolving them again (the
+        /// certificate is still checked for the name): the outgoing notifications connect to
+        /// the very address they checked, so a name that changes its answer meanwhile (DNS
+        /// rebinding) cannot send them elsewhere.
+        public var pinnedAddresses: [String: String] = [:]
 
         public init(serverURL: String, caCertificate: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
             self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
@@ -91,6 +96,7 @@ public final class HubClient: Sendable {
         }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(5))
+        httpConfiguration.dnsOverride = configuration.pinnedAddresses
         if !configuration.followsRedirects { httpConfiguration.redirectConfiguration = .disallow }
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)

@@ -52,6 +52,19 @@ public struct ConfigEntry: Sendable, Equatable {
         return number
     }
 
+    /// Comma-separated networks in CIDR notation.
+    func networks(_ setting: String) throws(ConfigurationError) -> [IPNetwork] {
+        var networks: [IPNetwork] = []
+        for part in try self.string(setting).split(separator: ",") {
+            let cidr = String(part).trimmingSpaces()
+            guard let network = IPNetwork(cidr) else {
+                throw ConfigurationError(setting: setting, message: "\(cidr) is not a network in CIDR notation (127.0.0.0/8, ::1/128)", origin: self.origin)
+            }
+            networks.append(network)
+        }
+        return networks
+    }
+
     func boolean(_ setting: String) throws(ConfigurationError) -> Bool {
         switch self.value {
         case .boolean(let value):

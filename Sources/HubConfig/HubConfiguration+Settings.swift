@@ -238,6 +238,15 @@ extension HubConfiguration {
             current: { String($0.audit.syslogPort) }
         ),
         Setting(
+            name: "audit.syslog_allowed_networks",
+            summary: "comma-separated CIDRs of internal networks the syslog repository may be on (default none: loopback, private and link-local refused)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.audit.syslogAllowedNetworks = try entry.networks("audit.syslog_allowed_networks")
+            },
+            current: { $0.audit.syslogAllowedNetworks.isEmpty ? nil : $0.audit.syslogAllowedNetworks.map(\.description).joined(separator: ",") }
+        ),
+        Setting(
             name: "audit.syslog_trust_roots", summary: "PEM file: CAs trusted for the syslog repository (default: the system's)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
@@ -374,16 +383,7 @@ extension HubConfiguration {
             summary: "comma-separated CIDRs of internal networks endpoints may be on (default none: loopback, private and link-local refused)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
-                let text = try entry.string("subscriptions.allowed_endpoint_networks")
-                var networks: [IPNetwork] = []
-                for part in text.split(separator: ",") {
-                    let cidr = part.trimmingCharacters(in: .whitespaces)
-                    guard let network = IPNetwork(cidr) else {
-                        throw ConfigurationError(setting: "subscriptions.allowed_endpoint_networks", message: "\(cidr) is not a network in CIDR notation (127.0.0.0/8, ::1/128)")
-                    }
-                    networks.append(network)
-                }
-                config.subscriptions.allowedEndpointNetworks = networks
+                config.subscriptions.allowedEndpointNetworks = try entry.networks("subscriptions.allowed_endpoint_networks")
             },
             current: { $0.subscriptions.allowedEndpointNetworks.isEmpty ? nil : $0.subscriptions.allowedEndpointNetworks.map(\.description).joined(separator: ",") }
         ),

@@ -147,6 +147,10 @@ public struct HubConfiguration: Sendable, Equatable {
         public var syslogPort: Int = 6514
         /// PEM file of the CAs trusted for the repository; unset, the system's.
         public var syslogTrustRoots: String?
+        /// Internal networks the repository may be on: like a subscriber's endpoint, the feed
+        /// connects only to public addresses unless the operator allows a network (an audit
+        /// repository inside the commission's network is the usual case: allow it by name).
+        public var syslogAllowedNetworks: [IPNetwork] = []
         /// Whether reads, searches and denials are recorded. Always, except to measure what
         /// recording costs: `hub serve` refuses `false` unless `HUB_BENCHMARK_ONLY=1` is set.
         /// Writes are recorded in their transaction regardless.

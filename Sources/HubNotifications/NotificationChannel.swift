@@ -2,9 +2,6 @@ public import Foundation
 import HubClient
 import HubConfig
 public import HubWorkflows
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where notifications go out: an HTTPS POST in production and in the tests alike (the tests run
 /// a real receiver); the seam lets the dispatcher be driven without the network's timing.
@@ -19,6 +16,8 @@ public protocol NotificationChannel: Sendable {
 /// The rest-hook channel: HTTPS only, no redirects, a deadline per request, the response body
 /// read no further than a small limit (it is not used).
 public struct RestHookChannel: NotificationChannel {
+    let configuration: HubClient.Configuration
+    /// For endpoints written as IP addresses: nothing to resolve, nothing to pin.
     let client: HubClient
     let addresses: OutboundAddressPolicy
 
@@ -34,60 +33,37 @@ public struct RestHookChannel: NotificationChannel {
         configuration.followsRedirects = false
         configuration.maximumResponseBytes = 64 * 1024
         configuration.maximumConnections = 4
+        self.configuration = configuration
         self.client = try HubClient(configuration: configuration)
     }
 
+    /// Resolves the endpoint's name once, checks every address it gives, and connects to the
+    /// first of them — not to whatever a second lookup might answer (DNS rebinding).
     public func post(to endpoint: URL, headers: [(String, String)], body: [UInt8]?) async throws -> Int {
-        guard let host = endpoint.host else { throw RefusedEndpoint(reason: "the endpoint has no host") }
-        if let refusal = self.addresses.refusal(host: host) { throw RefusedEndpoint(reason: refusal) }
-        if IPAddress(host) == nil {
-            for address in try await Self.resolve(host) {
-                if let refusal = self.addresses.refusal(address) { throw RefusedEndpoint(reason: "\(host) resolves to \(refusal)") }
+        guard let host = endpoint.host else { throw OutboundAddressPolicy.Refusal(reason: "the endpoint has no host") }
+        let resolved = try await self.addresses.checkedAddresses(host: host)
+        guard IPAddress(host) == nil else {
+            return try await self.client.send("POST", url: endpoint.absoluteString, headers: headers, body: body ?? []).status
+        }
+        // Each checked address in turn (at most four) until one answers: a dual-stack name whose
+        // first address is unreachable still gets its notification (at least once, as always).
+        var failure: (any Error)?
+        for checked in resolved.prefix(4) {
+            var pinned = self.configuration
+            pinned.pinnedAddresses = [host: checked.description]
+            let client = try HubClient(configuration: pinned)
+            do {
+                let status = try await client.send("POST", url: endpoint.absoluteString, headers: headers, body: body ?? []).status
+                try await client.shutdown()
+                return status
+            } catch {
+                try? await client.shutdown()
+                failure = error
             }
         }
-        return try await self.client.send("POST", url: endpoint.absoluteString, headers: headers, body: body ?? []).status
+        throw failure ?? OutboundAddressPolicy.Refusal(reason: "\(host) does not resolve")
     }
 
-    /// An endpoint the hub will not call.
-    struct RefusedEndpoint: Error, CustomStringConvertible {
-        var reason: String
-        var description: String { "refused endpoint: \(self.reason)" }
-    }
-
-    /// The addresses `host` resolves to (the system resolver, off the cooperative pool).
-    static func resolve(_ host: String) async throws -> [IPAddress] {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var results: UnsafeMutablePointer<addrinfo>?
-                let status = getaddrinfo(host, nil, &hints, &results)
-                guard status == 0, let first = results else {
-                    continuation.resume(throwing: RefusedEndpoint(reason: "\(host) does not resolve"))
-                    return
-                }
-                defer { freeaddrinfo(first) }
-                var addresses: [IPAddress] = []
-                var next: UnsafeMutablePointer<addrinfo>? = first
-                while let entry = next {
-                    if let socket = entry.pointee.ai_addr {
-                        switch Int32(socket.pointee.sa_family) {
-                        case AF_INET:
-                            var address = socket.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                            if let ip = IPAddress(bytes: withUnsafeBytes(of: &address) { Array($0) }) { addresses.append(ip) }
-                        case AF_INET6:
-                            var address = socket.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                            if let ip = IPAddress(bytes: withUnsafeBytes(of: &address) { Array($0) }) { addresses.append(ip) }
-                        default:
-                            break
-                        }
-                    }
-                    next = entry.pointee.ai_next
-                }
-                continuation.resume(returning: addresses)
-            }
-        }
-    }
 
     public func shutdown() async throws {
         try await self.client.shutdown()

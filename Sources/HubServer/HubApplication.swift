@@ -166,10 +166,16 @@ public enum HubApplication {
             )
         )
         if let syslogHost = configuration.audit.syslogHost {
+            // Refused at start when the setting itself names an internal address (a name is
+            // judged on what it resolves to, at each connection).
+            if let refusal = OutboundAddressPolicy(allowed: configuration.audit.syslogAllowedNetworks).refusal(host: syslogHost) {
+                throw ConfigurationError(setting: "audit.syslog_host", message: "\(refusal): allow its network in audit.syslog_allowed_networks")
+            }
             services.append(
                 SyslogFeed(
                     log: dependencies.auditLog, host: syslogHost, port: configuration.audit.syslogPort,
                     tls: try ServerTLS.clientConfiguration(configuration.tls, trustRoots: configuration.audit.syslogTrustRoots, setting: "audit.syslog_trust_roots"),
+                    addresses: OutboundAddressPolicy(allowed: configuration.audit.syslogAllowedNetworks),
                     logger: dependencies.logger
                 )
             )

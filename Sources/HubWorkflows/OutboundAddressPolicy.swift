@@ -41,4 +41,26 @@ public struct OutboundAddressPolicy: Sendable, Equatable {
         }
         return nil
     }
+
+    /// An endpoint the hub will not call, and why.
+    public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+        public var description: String { "refused endpoint: \(self.reason)" }
+    }
+
+    /// The addresses the hub may connect to for `host`: the literal address, or every address
+    /// the name resolves to — all of them allowed, or none (a name that answers with one
+    /// internal address among public ones is refused). Callers connect to these addresses, not
+    /// to the name again (a second lookup may answer differently: DNS rebinding).
+    public func checkedAddresses(host: String) async throws(Refusal) -> [IPAddress] {
+        if let refusal = self.refusal(host: host) { throw Refusal(reason: refusal) }
+        if let literal = IPAddress(host) { return [literal] }
+        let resolved = await IPAddress.resolve(host)
+        guard !resolved.isEmpty else { throw Refusal(reason: "\(host) does not resolve") }
+        for address in resolved {
+            if let refusal = self.refusal(address) { throw Refusal(reason: "\(host) resolves to \(refusal)") }
+        }
+        return resolved
+    }
 }

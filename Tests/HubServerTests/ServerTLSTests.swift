@@ -57,6 +57,24 @@ import Testing
         }
     }
 
+    /// Issue #14, DNS rebinding: a pinned name connects to the pinned address and no other (the
+    /// certificate still checked for the name) — what a notification does after checking the
+    /// addresses its endpoint's name resolved to. Loopback only: the hub listens on 127.0.0.1,
+    /// nothing on 127.0.0.2.
+    @Test func aPinnedNameConnectsOnlyToThePinnedAddress() async throws {
+        try await withHub { hub in
+            for (address, reaches) in [("127.0.0.1", true), ("127.0.0.2", false)] {
+                var configuration = HubClient.Configuration(serverURL: "https://localhost:\(hub.port)", caCertificate: hub.pki.caCertificate)
+                configuration.pinnedAddresses = ["localhost": address]
+                configuration.timeout = .seconds(5)
+                let client = try HubClient(configuration: configuration)
+                let reply = try? await client.send("GET", "/healthz")
+                #expect((reply?.status == 200) == reaches, "pinned to \(address): \(String(describing: reply?.status))")
+                try await client.shutdown()
+            }
+        }
+    }
+
     @Test func refusesTLSOlderThan1_2() async throws {
         try await withHub { hub in
             func attempt(maximum: TLSVersion) async -> Bool {

@@ -17,6 +17,14 @@ import Testing
                 settings.audit.syslogHost = "127.0.0.1"
                 settings.audit.syslogPort = port
                 settings.audit.syslogTrustRoots = pki.caCertificate
+                // Like a subscriber's endpoint, the repository may be on loopback only if allowed.
+                for host in ["127.0.0.1", "localhost", "[::1]", "127.1"] {
+                    var refused = settings
+                    refused.audit.syslogHost = host
+                    let error = await #expect(throws: ConfigurationError.self, "\(host)") { try await TestHub.withRunning(refused) { _ in } }
+                    #expect(error?.setting == "audit.syslog_host")
+                }
+                settings.audit.syslogAllowedNetworks = [try #require(IPNetwork("127.0.0.0/8"))]
                 let configuration = settings
                 @Sendable func indexes() -> [Int] {
                     receiver.messages.compactMap { message -> Int? in

@@ -1,6 +1,8 @@
 import Foundation
 public import HubAudit
+import HubConfig
 import HubFHIR
+public import HubWorkflows
 public import Logging
 import NIOCore
 import NIOPosix
@@ -21,16 +23,20 @@ public struct SyslogFeed: Service {
     let host: String
     let port: Int
     let tls: TLSConfiguration
+    let addresses: OutboundAddressPolicy
     let hostname: String
     let logger: Logger
 
     /// - Parameter tls: The client TLS configuration (the repository's trust roots; the hub's
     ///   certificate as client identity when the repository asks for one).
-    public init(log: AuditLog, host: String, port: Int, tls: TLSConfiguration, logger: Logger) {
+    ///   - addresses: Which addresses the feed may connect to (`audit.syslog_allowed_networks`),
+    ///     checked at every connection after resolving the name; it connects to the checked one.
+    public init(log: AuditLog, host: String, port: Int, tls: TLSConfiguration, addresses: OutboundAddressPolicy, logger: Logger) {
         self.log = log
         self.host = host
         self.port = port
         self.tls = tls
+        self.addresses = addresses
         // RFC 5424 HOSTNAME: printable US-ASCII, at most 255.
         let name = ProcessInfo.processInfo.hostName.filter { $0.isASCII && !$0.isWhitespace }
         self.hostname = name.isEmpty ? "-" : String(name.prefix(255))
@@ -75,6 +81,7 @@ public struct SyslogFeed: Service {
 
     func connect(_ context: NIOSSLContext) async throws -> any Channel {
         let host = self.host
+        let checked = try await self.addresses.checkedAddresses(host: host)
         // SNI and name checks take a DNS name; an address is checked against the certificate's IP entries.
         let serverHostname = host.contains(where: \.isLetter) && !host.contains(":") ? host : nil
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -84,7 +91,7 @@ public struct SyslogFeed: Service {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
                 }
             }
-            .connect(host: host, port: self.port)
+            .connect(to: try SocketAddress(ipAddress: checked[0].description, port: self.port))
             .get()
     }
 
