@@ -20,6 +20,9 @@ struct AccessFacts: Sendable {
         var permit: Bool
         var start: Date?
         var end: Date?
+        /// When the rule was first recorded: kept when a new version of the Consent states it
+        /// unchanged (re-saving does not make a decision newer); nil for now.
+        var recordedAt: Date?
     }
 
     /// The resource the facts come from (`Type/id`); a new version replaces its facts.
@@ -129,6 +132,37 @@ struct AccessFacts: Sendable {
         return rules
     }
 
+    /// Why a Consent cannot be stored (422), or nil: every provision's period must run forward,
+    /// and every actor must be a reference the hub resolves (`Type/id`) — an actor the rules
+    /// cannot read would silently drop a denial (fail open).
+    static func consentProblem(_ consent: JSONObject) -> (String, String)? {
+        guard let root = consent["provision"]?.objectValue else { return nil }
+        func check(_ provision: JSONObject, path: String) -> (String, String)? {
+            if let period = provision["period"]?.objectValue {
+                let start = period["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low
+                let end = period["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high
+                if let start, let end, start >= end {
+                    return ("\(path).period", "a Consent provision's period must not end before it starts")
+                }
+            }
+            for (index, actor) in (provision["actor"]?.arrayValue ?? []).enumerated() {
+                let reference = actor.objectValue?["reference"]?.objectValue?["reference"]?.stringValue ?? ""
+                let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+                guard parts.count == 2, ResourceType(rawValue: String(parts[0])) != nil, FHIRPrimitive.isID(String(parts[1])) else {
+                    return (
+                        "\(path).actor[\(index)].reference",
+                        "a Consent actor must be a reference to a resource on this hub (Organization/<id>): one it cannot resolve would not take effect"
+                    )
+                }
+            }
+            for (index, nested) in (provision["provision"]?.arrayValue ?? []).enumerated() {
+                if let nested = nested.objectValue, let problem = check(nested, path: "\(path).provision[\(index)]") { return problem }
+            }
+            return nil
+        }
+        return check(root, path: "Consent.provision")
+    }
+
     /// `WITH` members inserting the facts of `facts`.
     static func insertions(_ facts: [AccessFacts], sql: inout SQLBuilder) -> [String] {
         var members: [String] = []
@@ -171,8 +205,8 @@ struct AccessFacts: Sendable {
                 """
             )
         }
-        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String]) =
-            ([], [], [], [], [], [], [])
+        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String], times: [String]) =
+            ([], [], [], [], [], [], [], [])
         for fact in facts {
             for rule in fact.consentRules {
                 consents.ids.append(String(fact.source.dropFirst("Consent/".count)))
@@ -182,14 +216,15 @@ struct AccessFacts: Sendable {
                 consents.permits.append(rule.permit)
                 consents.starts.append(rule.start.map { $0.formatted(.iso8601) } ?? "")
                 consents.ends.append(rule.end.map { $0.formatted(.iso8601) } ?? "")
+                consents.times.append(rule.recordedAt.map { UTCTime($0).instant } ?? "")
             }
         }
         if !consents.ids.isEmpty {
             members.append(
                 """
-                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period, recorded_by)
-                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)'), NULLIF(r, '')
-                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[], \(sql.bind(consents.recorders))::text[]) AS w(c, p, o, k, s, e, r))
+                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period, recorded_by, recorded_at)
+                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)'), NULLIF(r, ''), COALESCE(NULLIF(t, '')::timestamptz, now())
+                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[], \(sql.bind(consents.recorders))::text[], \(sql.bind(consents.times))::text[]) AS w(c, p, o, k, s, e, r, t))
                 """
             )
         }

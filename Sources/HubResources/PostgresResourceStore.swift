@@ -182,6 +182,13 @@ public struct PostgresResourceStore: ResourceStore {
     /// in a compartment element that cannot be resolved to one patient is refused (422).
     func classify(_ operation: WriteOperation) throws(ResourceError) -> ClassifiedWrite {
         switch operation {
+        case .create(.consent, _, let resource), .update(.consent, _, let resource, _):
+            if let (element, problem) = AccessFacts.consentProblem(self.references.canonicalize(resource)) {
+                throw ResourceError(.unprocessable, .businessRule, problem, expression: [element])
+            }
+        default: break
+        }
+        switch operation {
         case .create(let type, let givenID, let resource):
             let id = givenID ?? UUID().uuidString.lowercased()
             let canonical = self.references.canonicalize(resource)
@@ -480,6 +487,10 @@ public struct PostgresResourceStore: ResourceStore {
     /// Replaces what earlier versions of the written resource told access control (two
     /// statements: a statement does not see its own deletions).
     static func replaceFacts(of write: PreparedWrite, on connection: PostgresConnection, logger: Logger) async throws {
+        var write = write
+        if write.type == .consent, let rules = write.facts?.consentRules, !rules.isEmpty {
+            write.facts?.consentRules = try await Self.keepingRecordedTimes(rules, consent: write.id, on: connection, logger: logger)
+        }
         var removal = SQLBuilder()
         let members = AccessFacts.removals(["\(write.type.rawValue)/\(write.id)"], sql: &removal)
         try await connection.run(removal.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
@@ -488,6 +499,30 @@ public struct PostgresResourceStore: ResourceStore {
         let inserts = AccessFacts.insertions([facts], sql: &insertion)
         guard !inserts.isEmpty else { return }
         try await connection.run(insertion.query("WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
+    }
+
+    /// `rules` with the recorded time of the same rule (organization, decision, period) in the
+    /// Consent's current version: re-saving a Consent does not make its decisions newer.
+    static func keepingRecordedTimes(_ rules: [AccessFacts.ConsentRule], consent id: String, on connection: PostgresConnection, logger: Logger) async throws -> [AccessFacts.ConsentRule] {
+        var sql = SQLBuilder()
+        let text = "SELECT organization_id, permit, lower(period), upper(period), recorded_at FROM consent_rules WHERE consent_id = \(sql.bind(id))"
+        let rows = try await connection.query(sql.query(text), logger: logger)
+        var recorded: [(String?, Bool, Date?, Date?, Date)] = []
+        for try await row in rows.decode((String?, Bool, Date?, Date?, Date).self) { recorded.append(row) }
+        func sameInstant(_ a: Date?, _ b: Date?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): true
+            case (let a?, let b?): abs(a.timeIntervalSince(b)) < 0.001
+            default: false
+            }
+        }
+        return rules.map { rule in
+            var rule = rule
+            rule.recordedAt = recorded.first { old in
+                old.0 == rule.organization && old.1 == rule.permit && sameInstant(old.2, rule.start) && sameInstant(old.3, rule.end)
+            }?.4
+            return rule
+        }
     }
 
     /// A restricted caller writes only where it may see: every resource it changes, and the

@@ -200,6 +200,23 @@ import Testing
                 #expect(status == 403, "\(method): \(status)")
             }
             #expect(try await Self.send(hub, "GET", "/fhir/Consent/\(denialID)", presenting: pki).status == 200)
+            // A re-saves the denial unchanged: the decision keeps its time, the later permit holds.
+            let resaved = consent(#"{"type":"deny"}"#).replacingOccurrences(of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
+            #expect(try await Self.send(hub, "PUT", "/fhir/Consent/\(denialID)", resaved, presenting: pki).status == 200)
+            #expect(try await bSees() == (200, 1, 1))
+            // A Consent whose rules could not take effect as written is refused, not half-applied.
+            let backwards = #"{"type":"deny","period":{"start":"2026-12-31","end":"2026-01-01"}}"#
+            let unresolvable = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"identifier":{"system":"urn:example:org","value":"B"},"display":"Hospital B"}}]}"#
+            let conditional = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization?identifier=B"}}]}"#
+            let nested = #"{"type":"permit","provision":[{"type":"deny","period":{"start":"2027-01-02","end":"2027-01-01"}}]}"#
+            for provision in [backwards, unresolvable, conditional, nested] {
+                let refused = try await Self.send(hub, "POST", "/fhir/Consent", consent(provision), presenting: pki)
+                #expect(refused.status == 422 || (provision == conditional && refused.status == 400), "\(provision): \(refused.status) \(refused.text)")
+            }
+            #expect(try await bSees() == (200, 1, 1))
+            // A reference to another server's Organization names nobody the hub knows: refused too.
+            let elsewhere = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"https://elsewhere.example/fhir/Organization/other-hospital"}}]}"#
+            #expect(try await Self.send(hub, "POST", "/fhir/Consent", consent(elsewhere), presenting: pki).status == 422)
         }
     }
 
