@@ -46,26 +46,53 @@ public enum PatientCompartment {
     ///   but cannot be resolved to one here (another server's Patient, a contained Patient, a
     ///   `urn:`, a conditional reference, an identifier or type `Patient` without a reference),
     ///   or when the elements name two different patients.
+    ///
+    /// Contained resources are part of the record: their compartment elements count as the
+    /// container's (they must name the same patient), and a contained Patient is refused — a
+    /// copy of a patient's particulars inside a record that names no registered patient would
+    /// be visible to everyone.
     public static func patient(of resource: JSONObject, type: ResourceType, id: String) throws(Refusal) -> String? {
-        if type == .patient { return id }
-        var patient: (id: String, element: String)?
+        var patient: (id: String, element: String)? = type == .patient ? (id, "\(type.rawValue).id") : nil
+        func found(_ candidate: String, at location: String) throws(Refusal) {
+            if let patient, patient.id != candidate {
+                throw Refusal(
+                    element: location,
+                    message: "names a second patient (\(patient.element) names another): a record belongs to one patient's record"
+                )
+            }
+            patient = (candidate, location)
+        }
+        try Self.visit(resource, type: type, container: resource, prefix: type.rawValue, found)
+        for (index, contained) in (resource["contained"]?.arrayValue ?? []).enumerated() {
+            let location = "\(type.rawValue).contained[\(index)]"
+            guard let object = contained.objectValue, let name = object["resourceType"]?.stringValue, let containedType = ResourceType(rawValue: name) else {
+                // Types the hub does not store have no compartment elements it knows: refused
+                // rather than left unread.
+                throw Refusal(element: location, message: "is not a resource type this hub stores")
+            }
+            if containedType == .patient {
+                throw Refusal(element: location, message: "a contained Patient is not accepted: register the patient and reference Patient/<id>")
+            }
+            try Self.visit(object, type: containedType, container: resource, prefix: "\(location)(\(name))", found)
+        }
+        return patient?.id
+    }
+
+    /// Calls `found` with each patient the compartment elements of `resource` name.
+    static func visit(
+        _ resource: JSONObject, type: ResourceType, container: JSONObject, prefix: String,
+        _ found: (String, String) throws(Refusal) -> Void
+    ) throws(Refusal) {
         for element in Self.elements(of: type) {
             let steps = element.path.split(separator: ".").map(String.init)
             for (index, value) in JSONValue.object(resource).values(at: steps).enumerated() {
-                let location = "\(type.rawValue).\(element.path)[\(index)]"
+                let location = "\(prefix).\(element.path)[\(index)]"
                 // The record's subject — or, for an Appointment, its actors, its only link.
                 let isSubject = element.parameter == "subject" || element.parameter == "patient" || type == .appointment
-                guard let found = try Self.patient(named: value, in: resource, at: location, isSubject: isSubject) else { continue }
-                if let patient, patient.id != found {
-                    throw Refusal(
-                        element: location,
-                        message: "names a second patient (\(patient.element) names another): a record belongs to one patient's record"
-                    )
-                }
-                patient = (found, location)
+                guard let patient = try Self.patient(named: value, in: container, at: location, isSubject: isSubject) else { continue }
+                try found(patient, location)
             }
         }
-        return patient?.id
     }
 
     /// The patient a stored resource belongs to, for what reads report (the audit trail): the

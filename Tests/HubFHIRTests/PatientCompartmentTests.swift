@@ -113,3 +113,28 @@ import Testing
         }
     }
 }
+
+extension PatientCompartmentTests {
+    /// Contained resources are part of the record (issue #14): what they name counts, a
+    /// contained Patient is refused wherever it appears, and types the hub does not know are
+    /// refused rather than left unread.
+    @Test func containedResourcesAreClassifiedWithTheirContainer() throws {
+        // A record naming no patient itself, whose contained result does: the patient's.
+        let wrapped = #"{"resourceType":"DocumentReference","status":"current","contained":[{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p7"}}],"content":[{"attachment":{"contentType":"text/plain"}}]}"#
+        #expect(try Self.patient(wrapped, .documentReference) == "p7")
+        let agreeing = #"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p7"}]}]}"#
+        #expect(try Self.patient(agreeing, .observation) == "p7")
+        for (text, type) in [
+            (#"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p8"}]}]}"#, ResourceType.observation),
+            (##"{"resourceType":"Observation","status":"final","code":{"text":"x"},"contained":[{"resourceType":"Patient","id":"copy","name":[{"text":"王建国"}]}],"focus":[{"reference":"#copy"}]}"##, .observation),
+            (#"{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/p8"}}]}"#, .patient),
+            (#"{"resourceType":"Observation","contained":[{"resourceType":"NotAType","id":"x"}]}"#, .observation),
+            (#"{"resourceType":"DocumentReference","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"https://other.example/fhir/Patient/p1"}}]}"#, .documentReference),
+        ] {
+            #expect(throws: PatientCompartment.Refusal.self, "\(text)") { try Self.patient(text, type) }
+        }
+        // A contained participant named by text stays allowed, as at the top level.
+        let practitioner = ##"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Practitioner","id":"dr","name":[{"text":"李医生"}]}],"performer":[{"reference":"#dr"}]}"##
+        #expect(try Self.patient(practitioner, .observation) == "p7")
+    }
+}
