@@ -70,12 +70,17 @@ public struct WorkflowStore: ResourceStore {
         for operation in operations { try access.require(operation.type, write: true) }
         var entailed = access
         entailed.writableTypes?.formUnion(origin.compactMap { $0.derived?.operation.type })
-        entailed.entailedWrites = Set(origin.compactMap { entry -> String? in
-            switch entry.derived?.operation {
+        func changed(_ operation: WriteOperation?) -> String? {
+            switch operation {
             case .update(let type, let id, _, _)?, .delete(let type, let id)?: "\(type.rawValue)/\(id)"
             case .create?, nil: nil
             }
-        })
+        }
+        // Only the rule's own change is entailed: a Slot the caller also writes itself in the
+        // same Bundle is judged as the caller's write (only its publisher changes it), or a
+        // booking would let the caller rewrite another hospital's Slot as it liked.
+        let written = Set(zip(origin, expanded).compactMap { $0.0.derived == nil ? changed($0.1) : nil })
+        entailed.entailedWrites = Set(origin.compactMap { changed($0.derived?.operation) }).subtracting(written)
         let results: [StoredResource]
         do {
             results = try await self.base.transaction(expanded, access: entailed, audit: audit)

@@ -380,4 +380,36 @@ import Testing
             #expect(byB.contains { $0.status == 429 && $0.interaction == "create" })
         }
     }
+
+    /// Found by review: booking entails taking another hospital's Slot, and only that — a
+    /// Bundle that books B's Slot and also rewrites it is refused whole; nothing is written.
+    @Test func aBookingDoesNotLetTheBookerRewriteTheSlot() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let schedule = try await Self.send(hub, "POST", "/fhir/Schedule", #"{"resourceType":"Schedule","active":true,"actor":[{"display":"心内科 王医生"}]}"#, presenting: pki.otherHospital)
+            let scheduleID = try #require(try jsonObject(schedule)["id"] as? String, "\(schedule.text)")
+            let slotBody = #"{"resourceType":"Slot","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"free","start":"2026-12-10T09:00:00+08:00","end":"2026-12-10T09:15:00+08:00"}"#
+            let slot = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Slot", slotBody, presenting: pki.otherHospital))["id"] as? String)
+            var people = SyntheticPatients(seed: 1412)
+            let patient = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(), presenting: pki))["id"] as? String)
+            let appointment = String(decoding: AppointmentBookingTests.appointment(patient: patient, slot: slot), as: UTF8.self)
+            let rewritten = #"{"resourceType":"Slot","id":"\#(slot)","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"busy","start":"2026-12-11T18:00:00+08:00","end":"2026-12-11T19:00:00+08:00","comment":"taken over"}"#
+            for order in [[0, 1], [1, 0]] {
+                let entries = [
+                    #"{"resource":\#(appointment),"request":{"method":"POST","url":"Appointment"}}"#,
+                    #"{"resource":\#(rewritten),"request":{"method":"PUT","url":"Slot/\#(slot)"}}"#,
+                ]
+                let bundle = #"{"resourceType":"Bundle","type":"transaction","entry":[\#(order.map { entries[$0] }.joined(separator: ","))]}"#
+                let answer = try await Self.send(hub, "POST", "/fhir", bundle, presenting: pki)
+                #expect(answer.status == 403 || answer.status == 409, "\(order): \(answer.status) \(answer.text)")
+            }
+            let stored = try jsonObject(try await Self.send(hub, "GET", "/fhir/Slot/\(slot)", presenting: pki))
+            #expect(stored["status"] as? String == "free")
+            #expect(stored["start"] as? String == "2026-12-10T09:00:00+08:00")
+            #expect(try jsonObject(try await Self.send(hub, "GET", "/fhir/Appointment?_summary=count", presenting: pki))["total"] as? Int == 0)
+            // The booking alone takes the Slot, as it should.
+            #expect(try await Self.send(hub, "POST", "/fhir/Appointment", appointment, presenting: pki).status == 201)
+            #expect(try jsonObject(try await Self.send(hub, "GET", "/fhir/Slot/\(slot)", presenting: pki))["status"] as? String == "busy")
+        }
+    }
 }
