@@ -39,7 +39,31 @@ import Testing
         let error = await #expect(throws: CryptographyError.self) {
             _ = try await reopened.wrap(SecretKey.random(byteCount: 32), suite: suite, context: [])
         }
-        #expect(error?.message.contains("readable by others") == true)
+        #expect(error?.message.contains("read by others") == true, "\(String(describing: error))")
+    }
+
+    /// Issue #14: an existing key folder others may enter is refused (not only a new one is
+    /// made private); writing leaves no temporary file behind, and a file is never widened.
+    @Test func refusesAKeyFolderOthersCanEnterAndWritesWithoutLeftovers() async throws {
+        let open = Self.folder()
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        chmod(open, 0o755)
+        let error = #expect(throws: CryptographyError.self) { _ = try FileKeyStore(directory: open, registry: .standard()) }
+        #expect(error?.message.contains("chmod 700") == true, "\(String(describing: error))")
+        chmod(open, 0o700)
+        let store = try FileKeyStore(directory: open, registry: .standard())
+        _ = try await store.generateMissingKeys(for: CryptoSuite.international())
+        _ = try await store.rotateKeyEncryptionKey(for: CryptoSuite.international())
+        let names = try FileManager.default.contentsOfDirectory(atPath: open)
+        #expect(!names.contains { $0.contains(".tmp-") }, "\(names)")
+        for name in names {
+            let mode = try FileManager.default.attributesOfItem(atPath: open + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+        // A file that is not a folder is not a key folder.
+        let file = Self.folder()
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        #expect(throws: CryptographyError.self) { _ = try FileKeyStore(directory: file, registry: .standard()) }
     }
 
     @Test func signsAndPublishesAndSeesAnotherProcessesRotation() async throws {

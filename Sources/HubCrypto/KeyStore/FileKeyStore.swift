@@ -1,4 +1,5 @@
 import Foundation
+import HubConfig
 
 /// The development key store: keys in files of one folder, readable by the hub's user only.
 ///
@@ -31,19 +32,11 @@ public actor FileKeyStore: KeyStore {
     public init(directory: String, registry: AlgorithmRegistry) throws(CryptographyError) {
         self.directory = directory
         self.registry = registry
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: directory,
-                    withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: 0o700]
-                )
-            } catch {
-                throw CryptographyError(.configuration, "cannot create key folder \(directory)")
-            }
-        } else if !isDirectory.boolValue {
-            throw CryptographyError(.configuration, "key folder \(directory) is not a folder")
+        do {
+            // Created 0700, or refused when it exists and others may enter it.
+            try OwnerOnlyFile.ensureFolder(directory)
+        } catch {
+            throw CryptographyError(.configuration, "key folder: \(error)")
         }
     }
 
@@ -248,30 +241,22 @@ public actor FileKeyStore: KeyStore {
     }
 
     private func readPrivate(_ path: String) throws(CryptographyError) -> [UInt8] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let permissions = attributes[.posixPermissions] as? Int
-        else {
-            throw CryptographyError(.unknownKey, "key file \(path) is missing")
+        let contents: [UInt8]?
+        do {
+            contents = try OwnerOnlyFile(path: path).read()
+        } catch {
+            throw CryptographyError(.configuration, "key file: \(error)")
         }
-        guard permissions & 0o077 == 0 else {
-            throw CryptographyError(
-                .configuration,
-                "key file \(path) is readable by others (mode \(String(permissions, radix: 8))); chmod 600 it"
-            )
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CryptographyError(.unknownKey, "cannot read key file \(path)")
-        }
-        return [UInt8](data)
+        guard let contents else { throw CryptographyError(.unknownKey, "key file \(path) is missing") }
+        return contents
     }
 
+    /// Never readable by others, not even for a moment (``OwnerOnlyFile``).
     private func writePrivate(_ bytes: [UInt8], to path: String) throws(CryptographyError) {
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw CryptographyError(.configuration, "cannot write \(temporary)")
-        }
-        guard rename(temporary, path) == 0 else {
-            throw CryptographyError(.configuration, "cannot move \(temporary) to \(path)")
+        do {
+            try OwnerOnlyFile(path: path).write(bytes)
+        } catch {
+            throw CryptographyError(.configuration, "key file: \(error)")
         }
     }
 
