@@ -26,6 +26,20 @@ public struct DatabaseURL: Sendable, Equatable {
     /// PEM file with the CA that signs the server's certificate (for `verify-full`).
     public var sslRootCertificate: String?
 
+    /// Whether the connection stays on this machine (a unix socket, or a loopback address or
+    /// name), where nobody can sit between the hub and the server: only there may the server
+    /// go unverified.
+    public var isLocal: Bool {
+        switch self.endpoint {
+        case .unixSocket: return true
+        case .tcp(let host, _):
+            let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
+            if name == "localhost" || name.hasSuffix(".localhost") { return true }
+            guard let address = IPAddress(name) else { return false }
+            return IPNetwork("127.0.0.0/8")!.contains(address) || IPNetwork("::1/128")!.contains(address)
+        }
+    }
+
     public struct ParseError: Error, Sendable {
         public var message: String
     }

@@ -76,8 +76,14 @@ extension HubConfiguration {
                 message: "required when tls.client_auth is \(self.tls.clientAuthentication.rawValue)"
             )
         }
-        guard self.database.url != nil else {
+        guard let database = self.database.url else {
             throw ConfigurationError(setting: "database.url", message: "required")
+        }
+        if !database.isLocal, database.sslMode != .verifyFull, !self.database.allowUnverifiedTLS {
+            throw ConfigurationError(
+                setting: "database.url",
+                message: "the database is reached over the network with sslmode=\(database.sslMode.rawValue), which does not verify the server: use sslmode=verify-full&sslrootcert=<CA file> (or set database.allow_unverified_tls = true)"
+            )
         }
         guard checkFiles else { return }
         var files = [("tls.certificate_chain", certificateChain), ("tls.private_key", privateKey)]

@@ -146,6 +146,15 @@ extension HubConfiguration {
             current: { $0.database.migrationsDirectory }
         ),
         Setting(
+            name: "database.allow_unverified_tls",
+            summary: "accept a database across the network without verifying its certificate (sslmode disable/prefer/require; default false)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.allowUnverifiedTLS = try entry.boolean("database.allow_unverified_tls")
+            },
+            current: { String($0.database.allowUnverifiedTLS) }
+        ),
+        Setting(
             name: "crypto.profile", summary: "crypto profile: sm (default) or intl, from crypto.profiles_directory",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -107,6 +107,10 @@ public struct HubConfiguration: Sendable, Equatable {
         public var migrateOnStart: Bool = false
         /// Folder with the numbered `.sql` migrations. Default `migrations`.
         public var migrationsDirectory: String = "migrations"
+        /// Accept a database across the network whose certificate is not verified (`sslmode`
+        /// disable, prefer or require). Default false: such a URL is refused at start, as
+        /// whoever sits on the path would see every record and credential.
+        public var allowUnverifiedTLS: Bool = false
 
         public init() {}
     }

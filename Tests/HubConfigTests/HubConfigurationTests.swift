@@ -23,7 +23,7 @@ import Testing
         client_auth = "required"
 
         [database]
-        url = "postgres://hub:secret@db.example:6432/records?sslmode=require"
+        url = "postgres://hub:secret@db.example:6432/records?sslmode=verify-full&sslrootcert=$DIR/ca.crt"
         migrations_directory = "$DIR/migrations"
         """
 
@@ -101,6 +101,26 @@ import Testing
         #expect(noCA?.setting == "tls.client_ca")
     }
 
+    /// Issue #14: a database across the network is verified, or the hub does not start.
+    @Test func aDatabaseAcrossTheNetworkMustBeVerified() throws {
+        let (path, _) = try Self.writeFile(Self.complete)
+        for mode in ["disable", "prefer", "require"] {
+            let error = #expect(throws: ConfigurationError.self, "\(mode)") {
+                _ = try HubConfiguration.load(file: path, environment: ["HUB_DATABASE_URL": "postgres://hub@db.example/records?sslmode=\(mode)"])
+            }
+            #expect(error?.setting == "database.url")
+            #expect(error?.message.contains("verify-full") == true)
+            // The operator may accept it, knowingly.
+            _ = try HubConfiguration.load(
+                file: path, environment: ["HUB_DATABASE_URL": "postgres://hub@db.example/records?sslmode=\(mode)", "HUB_DATABASE_ALLOW_UNVERIFIED_TLS": "true"]
+            )
+        }
+        // On this machine nobody sits in between: loopback and unix sockets need no certificate.
+        for local in ["postgres://hub@127.0.0.1/records?sslmode=disable", "postgres://hub@localhost/records", "postgres://hub@[::1]:5432/records?sslmode=require", "postgres://hub@/records?host=/run/postgresql"] {
+            _ = try HubConfiguration.load(file: path, environment: ["HUB_DATABASE_URL": local])
+        }
+    }
+
     @Test func unreadableFilesAreNamed() throws {
         let (path, _) = try Self.writeFile(Self.complete)
         let error = #expect(throws: ConfigurationError.self) {
@@ -114,7 +134,7 @@ import Testing
         let (path, _) = try Self.writeFile(Self.complete)
         let configuration = try HubConfiguration.load(file: path, environment: [:])
         let url = configuration.describedSettings.first { $0.name == "database.url" }?.value
-        #expect(url == "postgres://hub:***@db.example:6432/records?sslmode=require")
+        #expect(url == "postgres://hub:***@db.example:6432/records?sslmode=verify-full")
         #expect(!configuration.describedSettings.contains { $0.value.contains("secret") })
     }
 
