@@ -76,6 +76,14 @@ extension HubConfiguration {
                 message: "required when tls.client_auth is \(self.tls.clientAuthentication.rawValue)"
             )
         }
+        if self.server.publicURL == nil, let address = IPAddress(self.server.host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))),
+            address.bytes.allSatisfy({ $0 == 0 })
+        {
+            throw ConfigurationError(
+                setting: "server.public_url",
+                message: "required when server.host listens on every address (\(self.server.host)): it is the address clients name as the token audience and in references"
+            )
+        }
         guard let database = self.database.url else {
             throw ConfigurationError(setting: "database.url", message: "required")
         }

@@ -121,6 +121,20 @@ import Testing
         }
     }
 
+    /// Issue #14: listening on every address, the hub cannot tell its own URL (the token
+    /// audience, the base of absolute references): the operator must say it.
+    @Test func listeningOnEveryAddressNeedsThePublicURL() throws {
+        let (path, _) = try Self.writeFile(Self.complete)
+        for host in ["0.0.0.0", "::", "[::]"] {
+            let error = #expect(throws: ConfigurationError.self, "\(host)") {
+                _ = try HubConfiguration.load(file: path, environment: ["HUB_SERVER_HOST": host])
+            }
+            #expect(error?.setting == "server.public_url")
+            let configured = try HubConfiguration.load(file: path, environment: ["HUB_SERVER_HOST": host, "HUB_SERVER_PUBLIC_URL": "https://hub.example"])
+            #expect(configured.server.baseURL == "https://hub.example")
+        }
+    }
+
     @Test func unreadableFilesAreNamed() throws {
         let (path, _) = try Self.writeFile(Self.complete)
         let error = #expect(throws: ConfigurationError.self) {
