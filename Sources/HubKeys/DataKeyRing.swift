@@ -3,7 +3,7 @@ public import HubCrypto
 public import HubStorage
 public import Logging
 import NIOCore
-import PostgresNIO
+public import PostgresNIO
 import Synchronization
 
 /// Envelope encryption of records: one data key per subject (a patient), kept in PostgreSQL
@@ -168,24 +168,35 @@ public final class DataKeyRing: Sendable {
     @discardableResult
     public func erase(subject: String) async throws -> Int {
         let erased = try await self.database.withTransaction("erase data keys") { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE data_keys SET wrapped = NULL, erased_at = now()
-                WHERE subject = \(subject) AND erased_at IS NULL
-                RETURNING key_id
-                """,
-                logger: self.logger
-            )
-            var ids: [String] = []
-            for try await id in rows.decode(String.self) { ids.append(id) }
-            return ids
+            try await self.eraseKeys(subject: subject, on: connection)
         }
+        self.forget(erased, subject: subject)
+        return erased.count
+    }
+
+    /// The erasure's statement, for a caller that removes more in the same transaction (the
+    /// records' search index rows); call ``forget(_:subject:)`` once it committed.
+    public func eraseKeys(subject: String, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query(
+            """
+            UPDATE data_keys SET wrapped = NULL, erased_at = now()
+            WHERE subject = \(subject) AND erased_at IS NULL
+            RETURNING key_id
+            """,
+            logger: self.logger
+        )
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Drops erased keys from the cache.
+    public func forget(_ erased: [String], subject: String) {
         self.cache.withLock { cache in
             for id in erased { cache.keys[id] = nil }
             cache.current[subject] = nil
         }
         self.logger.notice("crypto-erased data keys", metadata: ["count": "\(erased.count)"])
-        return erased.count
     }
 
     // MARK: Keys

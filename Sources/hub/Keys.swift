@@ -181,7 +181,7 @@ struct Keys: AsyncParsableCommand {
 
     struct Erase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Crypto-erase a subject: destroy its data keys, making all its records unreadable."
+            abstract: "Crypto-erase a subject: destroy its data keys, making all its records unreadable, and delete their search index rows."
         )
         @OptionGroup var options: ConfigOption
         @Option(help: "The subject (patient) whose data keys to destroy.")
@@ -195,11 +195,12 @@ struct Keys: AsyncParsableCommand {
                     throw FailureExit(message: "crypto-erasure cannot be undone: add --yes to confirm")
                 }
                 let runtime = try Runtime(configuration: try self.options.load(checkFiles: false))
-                let ring = runtime.dataKeyRing()
+                let erasure = RecordErasure(database: runtime.database, ring: runtime.dataKeyRing(), logger: runtime.logger)
                 let subject = self.subject
                 try await runtime.databaseOperation {
                     try await runtime.database.whileRunning {
-                        print("erased \(try await ring.erase(subject: subject)) data key(s)")
+                        let report = try await erasure.erase(subject: subject)
+                        print("erased \(report.dataKeys) data key(s) and \(report.indexRows) search index row(s)")
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import Foundation
 import HubCrypto
 import HubFHIR
 import HubKeys
@@ -75,8 +76,19 @@ import Testing
             let read = try await store.read(.observation, id: observation.id)
             #expect(read.resource?["valueQuantity"]?.objectValue?["value"] == .number("13.50"))
 
-            // Crypto-erasure of the patient: both resources become unreadable.
-            try await ring.erase(subject: "Patient/\(patient.id)")
+            // Crypto-erasure of the patient: both resources become unreadable, and their search
+            // index rows (codes in clear, blind identifiers and names) are gone with the keys —
+            // other records' rows stay.
+            let other = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
+            let indexRows = "SELECT (SELECT count(*) FROM search_token WHERE id = ANY($1)) + (SELECT count(*) FROM search_string WHERE id = ANY($1)) + (SELECT count(*) FROM search_reference WHERE id = ANY($1)) + (SELECT count(*) FROM search_quantity WHERE id = ANY($1)) + (SELECT count(*) FROM search_date WHERE id = ANY($1))"
+            let before = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(patient.id)','\(observation.id)']"))
+            let otherBefore = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(other.id)']"))
+            #expect(before > 0 && otherBefore > 0)
+            let report = try await RecordErasure(database: fixture.database, ring: ring, logger: fixture.logger).erase(subject: "Patient/\(patient.id)")
+            #expect(report.dataKeys == 1)
+            #expect(report.indexRows == before)
+            #expect(try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(patient.id)','\(observation.id)']")) == 0)
+            #expect(try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(other.id)']")) == otherBefore)
             let fresh = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
             await #expect(throws: CryptographyError.self) { try await fresh.read(.observation, id: observation.id) }
             await #expect(throws: CryptographyError.self) { try await fresh.read(.patient, id: patient.id) }
