@@ -18,7 +18,7 @@ extension PostgresResourceStore {
         let visible = access.visibleResources("r", sql: &sql)
         var conditions = ["r.type = \(type)", "NOT r.deleted"]
         for clause in query.clauses {
-            conditions.append(try await self.condition(clause, type: type, access: access, sql: &sql))
+            conditions.append(try await self.condition(clause, type: type, typeName: typeName, access: access, sql: &sql))
         }
         let whereClause = conditions.joined(separator: "\n  AND ")
         let logger = self.logger
@@ -235,7 +235,7 @@ extension PostgresResourceStore {
     /// of the type bound as `type`. A chain's inner rows come from what `access` sees too: a chain
     /// through an invisible record must not answer questions about it.
     private func condition(
-        _ clause: SearchQuery.Clause, type: String, access: RecordAccess, alias r: String = "r", sql: inout SQLBuilder
+        _ clause: SearchQuery.Clause, type: String, typeName: String, access: RecordAccess, alias r: String = "r", sql: inout SQLBuilder
     ) async throws -> String {
         switch clause {
         case .id(let ids):
@@ -253,7 +253,7 @@ extension PostgresResourceStore {
             var codes: [String] = []
             var systems: [String] = []
             for (system, code) in values {
-                let stored = try await code.asyncMap { isBlind ? try await self.indexer.blindToken($0) : $0 }
+                let stored = try await code.asyncMap { isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0 }
                 switch (system, stored) {
                 case (let system?, let code?): pairs.append((system, code))
                 case (nil, let code?): codes.append(code)
@@ -286,7 +286,7 @@ extension PostgresResourceStore {
             for value in values {
                 var groups: [String] = []
                 for texts in SearchIndexer.searchKeyTexts(value, match: match) {
-                    let keys = try await self.indexer.blindIndexes(texts, .exact).map { ByteBuffer(bytes: $0) }
+                    let keys = try await self.indexer.blindIndexes(texts, .exact, SearchIndexer.domain(typeName, param)).map { ByteBuffer(bytes: $0) }
                     groups.append("""
                         \(r).id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(paramBinding) AND s.value = ANY(\(sql.bind(keys))))
                         """)
@@ -334,7 +334,7 @@ extension PostgresResourceStore {
                 """
         case .chain(let param, let target, let inner):
             let targetType = sql.bind(target.rawValue)
-            let innerCondition = try await self.condition(inner, type: targetType, access: access, alias: "c", sql: &sql)
+            let innerCondition = try await self.condition(inner, type: targetType, typeName: target.rawValue, access: access, alias: "c", sql: &sql)
             return """
                 \(r).id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND f.target_type = \(targetType)
                   AND f.target_id IN (SELECT c.id FROM \(access.visibleResources("c", sql: &sql)) WHERE c.type = \(targetType) AND NOT c.deleted AND \(innerCondition)))

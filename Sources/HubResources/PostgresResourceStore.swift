@@ -39,8 +39,8 @@ public struct PostgresResourceStore: ResourceStore {
         self.references = references
         let keyStore = ring.keyStore
         let suite = ring.suite
-        self.indexer = SearchIndexer { values, normalization in
-            try await keyStore.blindIndexes(values, normalization: normalization, suite: suite)
+        self.indexer = SearchIndexer { values, normalization, domain in
+            try await keyStore.blindIndexes(values, normalization: normalization, domain: domain, suite: suite)
         }
     }
 

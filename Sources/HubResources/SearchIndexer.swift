@@ -18,12 +18,19 @@ struct SearchIndexer: Sendable {
     /// `:contains` finds substrings through blind indexes of every substring up to this length
     /// (a longer search string must have all its windows of this length in the value).
     static let containsWindow = 6
+    /// The shortest `:contains` value, and the shortest substring indexed for it: single
+    /// characters are not indexed inside a value, so the index does not hold the set of every
+    /// character of every name, a substitution table waiting for frequency analysis
+    /// (docs/security.md, "Blind indexes").
+    static let containsMinimum = 2
 
-    /// Computes blind indexes, many at once: the key store's, for the suite in force.
-    let blindIndexes: @Sendable ([String], BlindIndex.Normalization) async throws -> [[UInt8]]
+    /// Computes blind indexes, many at once, in a domain (``domain(_:_:)``): the key store's,
+    /// for the suite in force.
+    let blindIndexes: @Sendable ([String], BlindIndex.Normalization, String) async throws -> [[UInt8]]
 
-    func blindIndex(_ value: String, _ normalization: BlindIndex.Normalization) async throws -> [UInt8] {
-        try await self.blindIndexes([value], normalization)[0]
+    /// The blind-index domain of a search parameter: each has, in effect, its own key.
+    static func domain(_ type: String, _ param: String) -> String {
+        "\(type).\(param)"
     }
 
     struct Entries: Sendable {
@@ -42,12 +49,12 @@ struct SearchIndexer: Sendable {
                 switch parameter.kind {
                 case .token:
                     for (system, code) in Self.tokens(of: value) {
-                        let stored = parameter.isBlind ? try await self.blindToken(code) : code
+                        let stored = parameter.isBlind ? try await self.blindToken(code, domain: Self.domain(type.rawValue, parameter.name)) : code
                         entries.tokens.append((parameter.name, system, stored))
                     }
                 case .string:
                     guard let text = value.stringValue else { continue }
-                    for key in try await self.stringKeys(text) {
+                    for key in try await self.stringKeys(text, domain: Self.domain(type.rawValue, parameter.name)) {
                         entries.strings.append((parameter.name, key))
                     }
                 case .reference:
@@ -71,14 +78,14 @@ struct SearchIndexer: Sendable {
     }
 
     /// The blind index (hex) of an identifier value, as stored in `search_token.code`.
-    func blindToken(_ value: String) async throws -> String {
-        try await self.blindIndex(value, .identifier).map { String(format: "%02x", $0) }.joined()
+    func blindToken(_ value: String, domain: String) async throws -> String {
+        try await self.blindIndexes([value], .identifier, domain)[0].map { String(format: "%02x", $0) }.joined()
     }
 
     /// The blind indexes under which a name is found: its prefixes, `=` + the whole value, and
-    /// `~` + each substring not at the start up to ``containsWindow`` characters (for
-    /// `:contains`; substrings at the start are the prefixes).
-    func stringKeys(_ text: String) async throws -> [[UInt8]] {
+    /// `~` + each substring not at the start of ``containsMinimum`` to ``containsWindow``
+    /// characters (for `:contains`; substrings at the start are the prefixes).
+    func stringKeys(_ text: String, domain: String) async throws -> [[UInt8]] {
         let normalized = Self.normalizeName(text)
         guard !normalized.isEmpty else { return [] }
         let characters = Array(normalized)
@@ -89,12 +96,13 @@ struct SearchIndexer: Sendable {
         texts.append("=" + normalized)
         var infixes = Set<String>()
         for start in characters.indices.dropFirst() {
-            for length in 1...min(characters.count - start, Self.containsWindow) {
+            guard characters.count - start >= Self.containsMinimum else { continue }
+            for length in Self.containsMinimum...min(characters.count - start, Self.containsWindow) {
                 infixes.insert("~" + String(characters[start..<(start + length)]))
             }
         }
         texts += infixes.sorted()
-        return try await self.blindIndexes(texts, .exact)
+        return try await self.blindIndexes(texts, .exact, domain)
     }
 
     /// The groups of keys a search string is found under: a value matches when, for every

@@ -233,6 +233,12 @@ public struct SearchQuery: Sendable {
             guard values.allSatisfy({ $0.count <= Limits.stringLength }) else {
                 throw ResourceError(.invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
             }
+            if match == .contains, !values.allSatisfy({ SearchIndexer.normalizeName($0).count >= SearchIndexer.containsMinimum }) {
+                throw ResourceError(
+                    .invalid, .invalid, ":contains needs at least \(SearchIndexer.containsMinimum) characters (single characters inside names are not indexed)",
+                    expression: [rawName]
+                )
+            }
             return .string(param: parameter.name, values: values, match: match)
         case .reference:
             var references: [(type: String?, id: String)] = []

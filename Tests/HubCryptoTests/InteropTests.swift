@@ -21,6 +21,25 @@ import Testing
         }
     }
 
+    /// A blind index is HMAC(key, header ‖ uint16 length of the domain ‖ domain ‖ value), as
+    /// docs/crypto.md says: the peer's HMAC-SM3 over bytes laid out here, from the document,
+    /// equals the hub's; each search parameter's domain gives unrelated bytes for one value.
+    @Test func blindIndexesAreDomainSeparatedAsDocumented() async throws {
+        let key = SecretKey.random(byteCount: 32)
+        let id = try KeyID("bidx-sm-1")
+        var seen: Set<[UInt8]> = []
+        for domain in ["Patient.family", "Patient.given", "Practitioner.family", ""] {
+            let ours = try BlindIndex.compute("王", normalization: .exact, domain: domain, authenticator: HMACSM3(), key: key, keyID: id)
+            let header = ObjectHeader(kind: .blindIndex, algorithm: .hmacSM3, keyID: id).serialized
+            #expect(Array(ours.prefix(header.count)) == header)
+            let domainBytes = Array(domain.utf8)
+            let message = header + [UInt8(domainBytes.count >> 8), UInt8(domainBytes.count & 0xFF)] + domainBytes + Array("王".utf8)
+            #expect(try await Self.peer("hmac-sm3", key.bytes.hex, message.hex).words == [Array(ours.dropFirst(header.count)).hex], "\(domain)")
+            seen.insert(ours)
+        }
+        #expect(seen.count == 4)
+    }
+
     @Test func hmacSM3Matches() async throws {
         for (keyLength, messageLength) in [(16, 0), (32, 100), (64, 64), (100, 3000)] {
             let key = SecretKey.random(byteCount: keyLength)

@@ -94,9 +94,9 @@ import Testing
         let store = try FileKeyStore(directory: Self.folder(), registry: .standard())
         let suite = try CryptoSuite.sm()
         _ = try await store.generateMissingKeys(for: suite)
-        let a = try await store.blindIndex("11010519491231002X", normalization: .identifier, suite: suite)
-        let b = try await store.blindIndex("110105-1949 1231 002x", normalization: .identifier, suite: suite)
-        let other = try await store.blindIndex("110105194912310029", normalization: .identifier, suite: suite)
+        let a = try await store.blindIndex("11010519491231002X", normalization: .identifier, domain: "Patient.identifier", suite: suite)
+        let b = try await store.blindIndex("110105-1949 1231 002x", normalization: .identifier, domain: "Patient.identifier", suite: suite)
+        let other = try await store.blindIndex("110105194912310029", normalization: .identifier, domain: "Patient.identifier", suite: suite)
         #expect(a == b)
         #expect(a != other)
         let header = try ObjectHeader.parse(a, expecting: .blindIndex).header
@@ -106,6 +106,6 @@ import Testing
         // Another store (another deployment) with its own key gives unrelated indexes.
         let elsewhere = try FileKeyStore(directory: Self.folder(), registry: .standard())
         _ = try await elsewhere.generateMissingKeys(for: suite)
-        #expect(try await elsewhere.blindIndex("11010519491231002X", normalization: .identifier, suite: suite) != a)
+        #expect(try await elsewhere.blindIndex("11010519491231002X", normalization: .identifier, domain: "Patient.identifier", suite: suite) != a)
     }
 }

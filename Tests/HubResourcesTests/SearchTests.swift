@@ -145,7 +145,7 @@ import Testing
     }
 
     @Test(arguments: [
-        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")], [("patient.shoe", "1")], [("patient:Patient.name.family", "王")],
+        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")], [("patient.shoe", "1")], [("patient:Patient.name.family", "王")], [("patient.name:contains", "娜")],
         [("_sort", "name")], [("_sort", "identifier")], [("_elements", "a b")], [("patient", "Organization/1")],
         [("_count", "-1")], [("_summary", "text")], [("gender", "")],
     ])
@@ -165,15 +165,17 @@ import Testing
 
             // :contains, anywhere in the name, also past the blind index's window of 6 characters.
             #expect(try await Self.ids(store, .patient, [("name:contains", "秀英")]) == [wang.id])
-            #expect(try await Self.ids(store, .patient, [("given:contains", "娜")]) == [ouyang.id])
-            #expect(try await Self.ids(store, .patient, [("family:contains", "阳")]) == [ouyang.id])
+            #expect(try await Self.ids(store, .patient, [("given:contains", "娜娜")]) == [ouyang.id])
+            #expect(try await Self.ids(store, .patient, [("family:contains", "欧阳")]) == [ouyang.id])
+            // One character inside a name is not indexed (docs/security.md): refused, not missed.
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .patient, parameters: [("family:contains", "阳")], lenient: false) }
             #expect(try await Self.ids(store, .patient, [("name:contains", "LEXANDE")]) == [alexander.id])
             #expect(try await Self.ids(store, .patient, [("name:contains", "lexandr")]).isEmpty)
-            #expect(Set(try await Self.ids(store, .patient, [("name:contains", "秀,mit")])) == [wang.id, alexander.id])
+            #expect(Set(try await Self.ids(store, .patient, [("name:contains", "秀英,mit")])) == [wang.id, alexander.id])
             // Chains, one level.
             #expect(Set(try await Self.ids(store, .observation, [("subject:Patient.identifier", "urn:health-hub:sid:resident-id|11010519491231002X")])) == [march.id, april.id])
             #expect(try await Self.ids(store, .observation, [("patient.name", "smi")]) == [december.id])
-            #expect(try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜")]) == [none.id])
+            #expect(try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜娜")]) == [none.id])
             // sa, eb and ap on dates and quantities.
             #expect(try await Self.ids(store, .observation, [("date", "sa2024-03-05")]) == [april.id])
             #expect(try await Self.ids(store, .observation, [("date", "eb2024-03-05")]) == [december.id])

@@ -34,16 +34,25 @@ public enum BlindIndex {
         }
     }
 
-    /// The index bytes of `value` under `key` (named `keyID`).
+    /// The index bytes of `value` in `domain` under `key` (named `keyID`).
+    ///
+    /// The domain — the search parameter the value is indexed for (`Patient.family`) — is
+    /// MACed first, length-prefixed: every parameter has, in effect, its own key, so the same
+    /// character or number indexed for two parameters gives unrelated bytes and a database
+    /// reader cannot pool their frequencies (docs/security.md, "Blind indexes"). Bytes MACed:
+    /// header ‖ uint16 big-endian length of the domain ‖ domain (UTF-8) ‖ normalised value.
     public static func compute(
         _ value: String,
         normalization: Normalization,
+        domain: String,
         authenticator: any MessageAuthenticator,
         key: SecretKey,
         keyID: KeyID
     ) throws(CryptographyError) -> [UInt8] {
         let header = ObjectHeader(kind: .blindIndex, algorithm: authenticator.algorithm, keyID: keyID).serialized
+        let domainBytes = Array(domain.utf8.prefix(Int(UInt16.max)))
+        let prefix = header + [UInt8(domainBytes.count >> 8), UInt8(domainBytes.count & 0xFF)] + domainBytes
         let normalized = Array(Self.normalize(value, normalization).utf8)
-        return header + (try authenticator.authenticationCode(for: header + normalized, key: key))
+        return header + (try authenticator.authenticationCode(for: prefix + normalized, key: key))
     }
 }

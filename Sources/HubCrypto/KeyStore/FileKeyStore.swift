@@ -98,14 +98,16 @@ public actor FileKeyStore: KeyStore {
     public func blindIndex(
         _ value: String,
         normalization: BlindIndex.Normalization,
+        domain: String,
         suite: CryptoSuite
     ) throws(CryptographyError) -> [UInt8] {
-        try self.blindIndexes([value], normalization: normalization, suite: suite)[0]
+        try self.blindIndexes([value], normalization: normalization, domain: domain, suite: suite)[0]
     }
 
     public func blindIndexes(
         _ values: [String],
         normalization: BlindIndex.Normalization,
+        domain: String,
         suite: CryptoSuite
     ) throws(CryptographyError) -> [[UInt8]] {
         try self.reloadIfStale()
@@ -116,7 +118,7 @@ public actor FileKeyStore: KeyStore {
         var indexes: [[UInt8]] = []
         indexes.reserveCapacity(values.count)
         for value in values {
-            indexes.append(try BlindIndex.compute(value, normalization: normalization, authenticator: suite.mac, key: key, keyID: description.id))
+            indexes.append(try BlindIndex.compute(value, normalization: normalization, domain: domain, authenticator: suite.mac, key: key, keyID: description.id))
         }
         return indexes
     }

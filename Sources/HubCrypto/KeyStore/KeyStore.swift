@@ -29,10 +29,12 @@ public protocol KeyStore: Sendable {
     /// The public halves of all signing keys, current and retired, for verifiers.
     func verifyingKeys() async throws(CryptographyError) -> [PublishedKey]
 
-    /// The blind index of `value` under the suite's blind-index key.
+    /// The blind index of `value` in `domain` (a search parameter) under the suite's
+    /// blind-index key.
     func blindIndex(
         _ value: String,
         normalization: BlindIndex.Normalization,
+        domain: String,
         suite: CryptoSuite
     ) async throws(CryptographyError) -> [UInt8]
 
@@ -41,6 +43,7 @@ public protocol KeyStore: Sendable {
     func blindIndexes(
         _ values: [String],
         normalization: BlindIndex.Normalization,
+        domain: String,
         suite: CryptoSuite
     ) async throws(CryptographyError) -> [[UInt8]]
 
@@ -97,11 +100,12 @@ extension KeyStore {
     public func blindIndexes(
         _ values: [String],
         normalization: BlindIndex.Normalization,
+        domain: String,
         suite: CryptoSuite
     ) async throws(CryptographyError) -> [[UInt8]] {
         var indexes: [[UInt8]] = []
         for value in values {
-            indexes.append(try await self.blindIndex(value, normalization: normalization, suite: suite))
+            indexes.append(try await self.blindIndex(value, normalization: normalization, domain: domain, suite: suite))
         }
         return indexes
     }
