@@ -13,7 +13,7 @@ struct Hub: AsyncParsableCommand {
         commandName: "hub",
         abstract: "The health-records hub: HTTPS FHIR service and its administration.",
         version: HubVersion.current,
-        subcommands: [Serve.self, Migrate.self, Keys.self, Admin.self, ConfigCommand.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, Keys.self, Records.self, Admin.self, ConfigCommand.self, Version.self]
     )
 }
 

@@ -95,6 +95,45 @@ import Testing
         }
     }
 
+    /// `hub records reprocess`: rows written under older rules (no index rows, no patient) get
+    /// today's index rows and patient back, page by page; a second run changes nothing.
+    @Test func reprocessingRestoresIndexRowsAndPatients() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            var patients = SyntheticPatients(seed: 17)
+            let patient = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
+            let observation = try await store.create(
+                try Self.object(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient.id)"}}"#),
+                type: .observation, audit: .test
+            )
+            let indexRows = "SELECT (SELECT count(*) FROM search_token) + (SELECT count(*) FROM search_string) + (SELECT count(*) FROM search_reference)"
+            let before = try await fixture.count(indexRows)
+            // As an older hub might have left them.
+            for table in ["search_token", "search_string", "search_reference"] { try await TestDatabase.execute(fixture.url, "DELETE FROM \(table)") }
+            try await TestDatabase.execute(fixture.url, "UPDATE resources SET patient_id = NULL WHERE id = '\(observation.id)'")
+            #expect(try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7")], lenient: false)).resources.isEmpty)
+
+            var cursor: String?
+            var pages = 0
+            var reclassified: [String] = []
+            repeat {
+                let page = try await store.reprocess(after: cursor, limit: 1)
+                reclassified += page.reclassified
+                #expect(page.refused.isEmpty)
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages >= 2)
+            #expect(reclassified == ["Observation/\(observation.id)"])
+            #expect(try await fixture.count(indexRows) == before)
+            #expect(try await fixture.count("SELECT count(*) FROM resources WHERE patient_id = '\(patient.id)'") == 2)
+            #expect(try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7")], lenient: false)).resources.map(\.id) == [observation.id])
+            let again = try await store.reprocess(after: nil, limit: 100)
+            #expect(again.examined == 2 && again.reclassified.isEmpty && again.next == nil)
+            #expect(try await fixture.count(indexRows) == before)
+        }
+    }
+
     @Test func concurrentUpdatesWithIfMatchHaveExactlyOneWinner() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
