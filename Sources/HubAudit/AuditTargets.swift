@@ -9,6 +9,7 @@ import Synchronization
 /// Never shown to the caller: it only ever reaches the audit log.
 public final class AuditTargets: Sendable, Equatable {
     let patients = Mutex<[String]>([])
+    let covered = Mutex<Set<String>>([])
 
     public init() {}
 
@@ -25,6 +26,18 @@ public final class AuditTargets: Sendable, Equatable {
 
     /// The patients noted so far.
     public var noted: [String] { self.patients.withLock { $0 } }
+
+    /// Patients the store's own audit records of this request already name (its writes,
+    /// recorded in their transaction).
+    public func cover<S: Sequence>(_ patients: S) where S.Element == String {
+        self.covered.withLock { $0.formUnion(patients) }
+    }
+
+    /// The noted patients no record of the store names: a refused entry of a batch, say.
+    public var uncovered: [String] {
+        let covered = self.covered.withLock { $0 }
+        return self.noted.filter { !covered.contains($0) }
+    }
 
     /// One request's targets are one object: two are equal only if they are the same.
     public static func == (lhs: AuditTargets, rhs: AuditTargets) -> Bool { lhs === rhs }

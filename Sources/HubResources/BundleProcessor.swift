@@ -49,6 +49,10 @@ public struct BundleProcessor: Sendable {
         /// What the Bundle's GET entries returned, for the audit trail (writes are audited by
         /// the store, in their transaction).
         public var read: [StoredResource]
+        /// How many resources the store wrote (and audited in their transactions). A Bundle
+        /// that wrote nothing — empty, or a batch whose every entry failed — is audited by the
+        /// caller like any other request.
+        public var written = 0
     }
 
     /// Processes a Bundle for `caller`, who may see and write what `access` allows.
@@ -70,12 +74,14 @@ public struct BundleProcessor: Sendable {
         }
         var responses: [JSONValue] = []
         var read: [StoredResource] = []
+        var written = 0
         for (index, raw) in rawEntries.enumerated() {
             do {
                 let entry = try Self.entry(raw, index: index)
                 let outcome = try await self.transaction([entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"))
                 responses.append(outcome.response["entry"]?.arrayValue?.first ?? .object(JSONObject()))
                 read += outcome.read
+                written += outcome.written
             } catch let error as ResourceError {
                 responses.append(Self.errorEntry(error))
             }
@@ -164,7 +170,7 @@ public struct BundleProcessor: Sendable {
             responses.append(Self.responseEntry(stored, status: status, base: base))
         }
         let response = JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
-        return Outcome(response: response, read: read)
+        return Outcome(response: response, read: read, written: results.count)
     }
 
     // MARK: Parsing

@@ -99,11 +99,13 @@ public struct PostgresResourceStore: ResourceStore {
                 return stored
             }
             let records = recordAudit(created)
-            return try await self.database.withConnection("write resources") { connection in
+            let stored = try await self.database.withConnection("write resources") { connection in
                 try await Self.applyCreates(writes, auditing: records, on: connection, logger: logger)
             }
+            access.targets?.cover(stored.compactMap(\.patientID))
+            return stored
         }
-        return try await self.database.withTransaction("write resources") { connection in
+        let stored = try await self.database.withTransaction("write resources") { connection in
             var results: [StoredResource] = []
             var index = 0
             while index < writes.count {
@@ -131,6 +133,9 @@ public struct PostgresResourceStore: ResourceStore {
             try await AuditLog.enqueue(recordAudit(results), on: connection, logger: logger)
             return results
         }
+        // The records just written name these patients: the request's own record need not.
+        access.targets?.cover(stored.compactMap(\.patientID))
+        return stored
     }
 
     /// How the results of `operations` are audited: one record per patient written to.

@@ -17,8 +17,10 @@ public struct FHIRBundleRoutes: Sendable {
             let body = try await FHIRFormat.body(of: request)
             context.audit.interaction(body.objectValue?["type"]?.stringValue == "batch" ? "batch" : "transaction", action: .execute)
             let outcome = try await self.processor.process(body, base: FHIRResourceRoutes.base(request), caller: context.caller, access: try context.recordAccess(nil))
-            // The writes were recorded with their transactions; what GET entries read is recorded here.
-            context.audit.recordedByStore()
+            // The writes were recorded with their transactions; what GET entries read, and the
+            // patients of refused entries, are recorded here — and a Bundle that wrote nothing
+            // is recorded like any request.
+            if outcome.written > 0 { context.audit.recordedByStore() }
             context.audit.returned(outcome.read)
             return format.response(.object(outcome.response))
         }

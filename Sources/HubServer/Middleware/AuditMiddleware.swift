@@ -56,10 +56,11 @@ public struct AuditMiddleware: RouterMiddleware {
         if let patient = Self.patient(inPath: request.uri.path), !targets.contains(patient) { targets.insert(patient, at: 0) }
         if state.recordedByStore, status < 400 {
             // The writes are recorded already; what remains is what the request read (a
-            // Bundle's GET entries), if anything.
-            guard !state.returned.isEmpty else { return [] }
-            action = .read
-            targets = []
+            // Bundle's GET entries) and the patients it aimed at that no record names yet (a
+            // batch entry refused), if anything.
+            targets = context.audit.targets.uncovered
+            guard !state.returned.isEmpty || !targets.isEmpty else { return [] }
+            if !state.returned.isEmpty { action = .read }
         }
         var parameters: [String] = []
         for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
