@@ -13,8 +13,9 @@ import Testing
 /// refused. Every answer (status and body, with B's ids, times and the base normalised) must be
 /// the same in both worlds.
 ///
-/// Timings are not compared here (a unit test must not depend on the machine's load); the long
-/// form of the hostile-request run, `ops/bench/hostile`, reports them.
+/// Timings are not asserted here (a unit test must not depend on the machine's load):
+/// `ops/bench/noninterference` repeats every read probe in both worlds and reports the ratios of
+/// their medians.
 @Suite struct NoninterferenceTests {
     static let base = "https://hub.test"
     static let json = [("Content-Type", "application/fhir+json")]
@@ -203,6 +204,47 @@ import Testing
         return "\(reply.status) \(String(decoding: data, as: UTF8.self))"
     }
 
+    /// How often each probe is repeated to time it: `HUB_NONINTERFERENCE_TIMINGS` (the long
+    /// form, `ops/bench/noninterference`); 0 in `ops/test`, which compares answers only.
+    static var timingRepetitions: Int { Int(ProcessInfo.processInfo.environment["HUB_NONINTERFERENCE_TIMINGS"] ?? "") ?? 0 }
+
+    /// Median milliseconds of each probe, when timed.
+    static func timings(_ client: HubClient, probes: [Probe], labels: [String: String]) async throws -> [Double] {
+        let repetitions = Self.timingRepetitions
+        guard repetitions > 0 else { return [] }
+        var medians: [Double] = []
+        for probe in probes where probe.method == "GET" {
+            var path = probe.path
+            for (label, id) in labels { path = path.replacingOccurrences(of: "{\(label)}", with: id) }
+            var times: [Double] = []
+            for _ in 0..<repetitions {
+                let started = ContinuousClock.now
+                _ = try await client.send("GET", path)
+                let elapsed = ContinuousClock.now - started
+                times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            medians.append(times.sorted()[times.count / 2])
+        }
+        return medians
+    }
+
+    /// The timing report of the long form: per GET probe, the ratio of its median time with
+    /// the victim's records to without; written to `HUB_TEST_ARTIFACTS/noninterference-timings.json`.
+    static func reportTimings(probes: [Probe], present: [Double], absent: [Double]) throws {
+        guard !present.isEmpty, present.count == absent.count, let folder = ProcessInfo.processInfo.environment["HUB_TEST_ARTIFACTS"] else { return }
+        let gets = probes.filter { $0.method == "GET" }
+        let ratios = zip(present, absent).map { $0 / max($1, 0.001) }
+        let sorted = ratios.sorted()
+        let outliers = zip(gets, ratios).sorted { abs(log($0.1)) > abs(log($1.1)) }.prefix(10).map { ["probe": $0.0.path, "ratio": $0.1] as [String: Any] }
+        let report: [String: Any] = [
+            "probes": ratios.count, "repetitions": Self.timingRepetitions,
+            "ratio_median": sorted[sorted.count / 2], "ratio_p1": sorted[sorted.count / 100], "ratio_p99": sorted[sorted.count * 99 / 100],
+            "median_ms_with": present.sorted()[present.count / 2], "median_ms_without": absent.sorted()[absent.count / 2],
+            "largest_differences": Array(outliers),
+        ]
+        try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: folder + "/noninterference-timings.json"))
+    }
+
     /// B's answers in one world, by probe.
     static func answers(_ hub: RunningHub, client: HubClient, probes: [Probe], labels: [String: String]) async throws -> [String] {
         var answers: [String] = []
@@ -226,7 +268,7 @@ import Testing
             $0.server.publicURL = Self.base
         }
         // World 1: B's data and the victim's.
-        let (victim, probes, present) = try await withHub(adjust) { hub in
+        let (victim, probes, present, presentTimes) = try await withHub(adjust) { hub in
             let client = try hub.client(presenting: pki.otherHospital, timeout: .seconds(30))
             var labels = try await Self.seedB(hub, client)
             let victim = try await Self.seedVictim(hub, pki: pki, practitioner: try #require(labels["B1"]))
@@ -234,18 +276,21 @@ import Testing
             let metadata = try jsonObject(try await client.send("GET", "/fhir/metadata"))
             let probes = Self.battery(metadata: metadata, victim: victim)
             let answers = try await Self.answers(hub, client: client, probes: probes, labels: labels)
+            let timings = try await Self.timings(client, probes: probes, labels: labels)
             try await client.shutdown()
-            return (victim, probes, answers)
+            return (victim, probes, answers, timings)
         }
         // World 2: B's data alone; the same probes, naming ids that exist nowhere here.
-        let absent = try await withHub(adjust) { hub in
+        let (absent, absentTimes) = try await withHub(adjust) { hub in
             let client = try hub.client(presenting: pki.otherHospital, timeout: .seconds(30))
             var labels = try await Self.seedB(hub, client)
             try await Self.seedBReferences(client, victim: victim, labels: &labels)
             let answers = try await Self.answers(hub, client: client, probes: probes, labels: labels)
+            let timings = try await Self.timings(client, probes: probes, labels: labels)
             try await client.shutdown()
-            return answers
+            return (answers, timings)
         }
+        try Self.reportTimings(probes: probes, present: presentTimes, absent: absentTimes)
         #expect(probes.count >= 500, "the battery shrank: \(probes.count)")
         var differences: [String] = []
         for (index, probe) in probes.enumerated() where present[index] != absent[index] {
