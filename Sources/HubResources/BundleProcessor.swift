@@ -259,18 +259,6 @@ public struct BundleProcessor: Sendable {
         var issue = JSONObject([("severity", .string("error")), ("code", .string(error.issueType.rawValue)), ("diagnostics", .string(error.diagnostics))])
         if let expression = error.expression { issue["expression"] = .array(expression.map(JSONValue.string)) }
         let outcome = JSONObject([("resourceType", .string("OperationOutcome")), ("issue", .array([.object(issue)]))])
-        return .object(JSONObject([("response", .object(JSONObject([("status", .string(Self.statusLine(error.code))), ("outcome", .object(outcome))])))]))
-    }
-
-    static func statusLine(_ code: ResourceError.Code) -> String {
-        switch code {
-        case .notFound: "404 Not Found"
-        case .gone: "410 Gone"
-        case .conflict: "409 Conflict"
-        case .preconditionFailed: "412 Precondition Failed"
-        case .unprocessable: "422 Unprocessable Entity"
-        case .methodNotAllowed: "405 Method Not Allowed"
-        default: "400 Bad Request"
-        }
+        return .object(JSONObject([("response", .object(JSONObject([("status", .string(error.code.statusLine)), ("outcome", .object(outcome))])))]))
     }
 }

@@ -4,28 +4,40 @@ public import HubFHIR
 ///
 /// `diagnostics` go to the client: they name elements and rules, never other patients' data.
 public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, and the one place that says which HTTP status answers it — for REST
+    /// (`ErrorResponseMiddleware`) and for a Bundle entry's `response.status` alike.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
-        private init(_ name: String) { self.name = name }
+        /// The HTTP status code that answers it.
+        public let httpStatus: Int
+        let reason: String
+        private init(_ name: String, _ httpStatus: Int, _ reason: String) {
+            self.name = name
+            self.httpStatus = httpStatus
+            self.reason = reason
+        }
 
         /// Malformed request or resource (HTTP 400).
-        public static let invalid = Code("invalid")
+        public static let invalid = Code("invalid", 400, "Bad Request")
         /// Well-formed, but breaks a profile rule (HTTP 422).
-        public static let unprocessable = Code("unprocessable")
+        public static let unprocessable = Code("unprocessable", 422, "Unprocessable Entity")
         /// No such resource (HTTP 404).
-        public static let notFound = Code("notFound")
+        public static let notFound = Code("notFound", 404, "Not Found")
         /// The resource was deleted (HTTP 410).
-        public static let gone = Code("gone")
+        public static let gone = Code("gone", 410, "Gone")
         /// Conflicts with existing data, e.g. a second Patient with one resident ID (HTTP 409).
-        public static let conflict = Code("conflict")
+        public static let conflict = Code("conflict", 409, "Conflict")
         /// `If-Match` names a version that is not current (HTTP 412).
-        public static let preconditionFailed = Code("preconditionFailed")
+        public static let preconditionFailed = Code("preconditionFailed", 412, "Precondition Failed")
         /// The caller may not do this with these records (HTTP 403): no care relationship or
         /// consent for a patient it writes to.
-        public static let forbidden = Code("forbidden")
+        public static let forbidden = Code("forbidden", 403, "Forbidden")
         /// The interaction is not supported here, e.g. update of a resource that does not exist:
         /// ids are assigned by the hub (HTTP 405).
-        public static let methodNotAllowed = Code("methodNotAllowed")
+        public static let methodNotAllowed = Code("methodNotAllowed", 405, "Method Not Allowed")
+
+        /// FHIR's `Bundle.entry.response.status`: the code and its reason phrase.
+        public var statusLine: String { "\(self.httpStatus) \(self.reason)" }
 
         public var description: String { self.name }
     }

@@ -36,7 +36,7 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         case let error as APIError:
             return error
         case let error as ResourceError:
-            var apiError = APIError(Self.status(for: error.code), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
+            var apiError = APIError(HTTPResponse.Status(code: error.code.httpStatus), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
             apiError.additionalIssues = error.additionalIssues
             return apiError
         case let error as CryptographyError where error.code == .erased:
@@ -93,20 +93,6 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             error: .init(status: Int(error.status.code), code: error.code.rawValue, message: error.diagnostics)
         )
         return .json(body, status: error.status, headers: error.headers)
-    }
-
-    static func status(for code: ResourceError.Code) -> HTTPResponse.Status {
-        switch code {
-        case .invalid: .badRequest
-        case .unprocessable: .unprocessableContent
-        case .notFound: .notFound
-        case .gone: .gone
-        case .conflict: .conflict
-        case .preconditionFailed: .preconditionFailed
-        case .methodNotAllowed: .methodNotAllowed
-        case .forbidden: .forbidden
-        default: .badRequest
-        }
     }
 
     static func issueType(for status: HTTPResponse.Status) -> OperationOutcome.Issue.IssueType {
