@@ -1,5 +1,6 @@
 import Foundation
 import HubAudit
+public import HubResources
 public import HubCrypto
 
 /// Turns a request's credentials into an ``AccessGrant``: a bearer token, or a registered client
@@ -9,7 +10,7 @@ public struct Authenticator: Sendable {
     let tokens: AccessTokens
     let registry: AlgorithmRegistry
     /// Failed logins per claimed principal (`access.failed_login_limit` per
-    /// `access.failed_login_window_minutes`): beyond it, even a good assertion waits (429).
+    /// `access.failed_login_window_minutes`): beyond it, failures are answered 429.
     let failedLogins: AttemptLimiter
 
     public init(
@@ -89,15 +90,19 @@ public struct Authenticator: Sendable {
     /// assertion's principal, its registered key, the audience, time and replay are checked;
     /// then a token is issued for `scope` (space-separated; nil for all the principal's).
     /// Failed attempts count against the principal the assertion claims (known or not, so the
-    /// answer tells neither apart); past the limit every attempt is refused until the window
-    /// has moved on, and each refusal is audited like any login.
+    /// answer tells neither apart); past the limit a failure is answered 429 instead of 401
+    /// until the window has moved on. An assertion that verifies always gets its token: anyone
+    /// can send failures naming any principal, and that must not lock the principal out.
     public func exchange(assertion: String, scope: String?, audience: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
         let parsed = try ClientAssertion(compact: assertion)
-        try self.failedLogins.check(parsed.issuer, what: "failed logins")
         do {
             return try await self.verifiedExchange(parsed, scope: scope, audience: audience, address: address, requestID: requestID)
         } catch let error as AccessError where error.code == .unauthenticated {
-            self.failedLogins.count(parsed.issuer)
+            do {
+                try self.failedLogins.attempt(parsed.issuer, what: "failed logins")
+            } catch {
+                throw AccessError(.tooManyAttempts, error.description, oauthError: "invalid_request", retryAfterSeconds: error.retryAfterSeconds)
+            }
             throw error
         }
     }

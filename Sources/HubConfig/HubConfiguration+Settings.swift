@@ -304,6 +304,14 @@ extension HubConfiguration {
             current: { String($0.access.registrationLimit) }
         ),
         Setting(
+            name: "access.identifier_conflict_limit", summary: "Patient creates an organization may make per registration window with a resident ID number already registered (default 20)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.access.identifierConflictLimit = try entry.integer("access.identifier_conflict_limit", in: 1...1_000_000)
+            },
+            current: { String($0.access.identifierConflictLimit) }
+        ),
+        Setting(
             name: "access.registration_window_minutes", summary: "the window of access.registration_limit, in minutes (default 60)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -177,6 +177,10 @@ public struct HubConfiguration: Sendable, Equatable {
         /// may make per window. Default 100 per 60 minutes.
         public var registrationLimit: Int = 100
         public var registrationWindowMinutes: Int = 60
+        /// Patients one organization may try to create with a resident ID number another
+        /// Patient has (409) per registration window; beyond, such creates are refused (429)
+        /// before the check. Default 20: a hospital registers known patients by card instead.
+        public var identifierConflictLimit: Int = 20
 
         public init() {}
     }

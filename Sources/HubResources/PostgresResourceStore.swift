@@ -1,4 +1,5 @@
 public import Foundation
+public import HubConfig
 import HubCrypto
 public import HubAudit
 public import HubFHIR
@@ -23,20 +24,26 @@ public struct PostgresResourceStore: ResourceStore {
     /// Identifier systems whose values identify one Patient (the resident ID card): a second
     /// Patient with the same value is refused.
     let uniquePatientIdentifierSystems: Set<String>
+    /// Conflicts on those identifiers per organization (``transaction(_:access:audit:)``).
+    let identifierConflicts: AttemptLimiter?
     /// The hub's own FHIR bases: absolute references on them are stored relative.
     let references: ReferenceCanonicalizer
 
-    /// - Parameter references: The hub's own bases (`server.public_url` + `/fhir`); without them,
-    ///   an absolute reference to a patient is refused as one on another server.
+    /// - Parameters:
+    ///   - references: The hub's own bases (`server.public_url` + `/fhir`); without them, an
+    ///     absolute reference to a patient is refused as one on another server.
+    ///   - identifierConflicts: How many conflicts on unique patient identifiers an organization
+    ///     may cause (`access.identifier_conflict_limit`); nil for no limit (the hub's own jobs).
     public init(
         database: Database, ring: DataKeyRing, logger: Logger, uniquePatientIdentifierSystems: Set<String> = [],
-        references: ReferenceCanonicalizer = ReferenceCanonicalizer(bases: [])
+        references: ReferenceCanonicalizer = ReferenceCanonicalizer(bases: []), identifierConflicts: AttemptLimiter? = nil
     ) {
         self.database = database
         self.ring = ring
         self.logger = logger
         self.uniquePatientIdentifierSystems = uniquePatientIdentifierSystems
         self.references = references
+        self.identifierConflicts = identifierConflicts
         let keyStore = ring.keyStore
         let suite = ring.suite
         self.indexer = SearchIndexer { values, normalization, domain in
@@ -76,7 +83,11 @@ public struct PostgresResourceStore: ResourceStore {
                 throw located
             }
         }
-        access.targets?.note(classified.compactMap(\.patient))
+        // The patients these writes aim at (a new Patient aims at nobody yet).
+        access.targets?.note(classified.compactMap { write in
+            if case .create(.patient, _, _) = write.operation { return nil }
+            return write.patient
+        })
         let operations = classified.map(\.operation)
         try await self.ring.prepareDataKeys(for: classified.compactMap(\.subject))
         var prepared: [PreparedWrite] = []
@@ -85,6 +96,30 @@ public struct PostgresResourceStore: ResourceStore {
             prepared.append(try await self.prepare(write, writer: writer, emergencyPatient: access.emergencyPatient))
         }
         try await self.checkWritable(prepared, access: access)
+        // A Patient created with an identifier that must be unique (the resident ID number) is
+        // refused if another Patient has it: an answer about a record the caller may not see.
+        // Each such conflict is counted against the organization, and past the limit its
+        // creates carrying such identifiers are refused before the check (429) — so the
+        // conflicts cannot be used to test numbers one by one. The patient found is named in
+        // the audit trail.
+        let probing = access.organization.flatMap { organization in
+            prepared.contains { write in
+                guard case .create = write.kind else { return false }
+                return write.type == .patient && !write.unique.isEmpty
+            } ? organization : nil
+        }
+        if let probing { try self.identifierConflicts?.check(probing, what: "conflicting patient identifiers") }
+        do {
+            return try await self.commit(prepared, operations: operations, access: access, audit: audit)
+        } catch let error as ResourceError where error.conflictingPatient != nil {
+            access.targets?.note(error.conflictingPatient)
+            if let probing { self.identifierConflicts?.count(probing) }
+            throw error
+        }
+    }
+
+    /// The transaction of ``transaction(_:access:audit:)``, its writes prepared and checked.
+    func commit(_ prepared: [PreparedWrite], operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
         let ring = self.ring
         let logger = self.logger
         let writes = prepared
@@ -723,7 +758,7 @@ public struct PostgresResourceStore: ResourceStore {
             """,
             logger: logger
         )
-        for try await (key, _) in rows.decode((String, String).self) {
+        for try await (key, patient) in rows.decode((String, String).self) {
             let system = key.split(separator: "|").first.map(String.init) ?? ""
             // Not which Patient: the caller may not be allowed to see it. Registering the patient
             // (conditional create) finds it, relates the caller's organization, and is audited.
@@ -733,6 +768,7 @@ public struct PostgresResourceStore: ResourceStore {
                 expression: ["Patient.identifier"]
             )
             error.entry = owner[key]
+            error.conflictingPatient = patient
             throw error
         }
     }
@@ -807,5 +843,20 @@ public struct PostgresResourceStore: ResourceStore {
             patientID: patient
         )
         return (stored, body)
+    }
+}
+
+extension PostgresResourceStore {
+    /// The store as `hub serve` and the test hub run it: the resident ID number unique among
+    /// Patients, the hub's own base, the identifier-conflict limit — one wiring for both.
+    public init(database: Database, ring: DataKeyRing, logger: Logger, configuration: HubConfiguration, residentIDSystem: String) {
+        self.init(
+            database: database, ring: ring, logger: logger,
+            uniquePatientIdentifierSystems: [residentIDSystem],
+            references: ReferenceCanonicalizer(bases: [configuration.server.baseURL + "/fhir"]),
+            identifierConflicts: AttemptLimiter(
+                attempts: configuration.access.identifierConflictLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes)
+            )
+        )
     }
 }

@@ -51,6 +51,9 @@ public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible
     public var additionalIssues: [OperationOutcome.Issue] = []
     /// Which of a run of writes failed (its position in the list the store was given).
     public internal(set) var entry: Int?
+    /// For a conflict on a unique identifier: the Patient that has it — for the audit trail
+    /// only, never in the answer.
+    var conflictingPatient: String?
 
     public init(_ code: Code, _ issueType: OperationOutcome.Issue.IssueType, _ diagnostics: String, expression: [String]? = nil) {
         self.code = code

@@ -33,7 +33,7 @@ struct Records: AsyncParsableCommand {
                 } catch {
                     throw FailureExit(message: error.description, code: .configuration)
                 }
-                let store = runtime.resourceStore(identifierSystems: validator.identifierSystems, server: configuration.server)
+                let store = runtime.resourceStore(identifierSystems: validator.identifierSystems, configuration: configuration)
                 let pageSize = self.pageSize
                 try await runtime.databaseOperation {
                     try await runtime.database.whileRunning {

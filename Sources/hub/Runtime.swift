@@ -64,15 +64,12 @@ struct Runtime {
         }
     }
 
-    /// The clinical record store over this runtime's database and keys; `server` gives the
-    /// hub's own FHIR base, whose absolute references the store keeps relative.
-    func resourceStore(identifierSystems: IdentifierSystems, server: HubConfiguration.Server) -> PostgresResourceStore {
+    /// The clinical record store over this runtime's database and keys, wired as the test hub
+    /// wires it (``PostgresResourceStore/init(database:ring:logger:configuration:residentIDSystem:)``).
+    func resourceStore(identifierSystems: IdentifierSystems, configuration: HubConfiguration) -> PostgresResourceStore {
         PostgresResourceStore(
-            database: self.database,
-            ring: self.dataKeyRing(),
-            logger: Logger(label: "hub.resources"),
-            uniquePatientIdentifierSystems: [identifierSystems.residentID],
-            references: ReferenceCanonicalizer(bases: [server.baseURL + "/fhir"])
+            database: self.database, ring: self.dataKeyRing(), logger: Logger(label: "hub.resources"),
+            configuration: configuration, residentIDSystem: identifierSystems.residentID
         )
     }
 

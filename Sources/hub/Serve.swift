@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
                         suite: runtime.suite,
                         keyStore: runtime.keyStore,
                         resources: WorkflowStore(
-                            base: runtime.resourceStore(identifierSystems: validator.identifierSystems, server: configuration.server),
+                            base: runtime.resourceStore(identifierSystems: validator.identifierSystems, configuration: configuration),
                             rules: WorkflowStore.hubRules(
                                 residentIDSystem: validator.identifierSystems.residentID,
                                 addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks)

@@ -412,4 +412,38 @@ import Testing
             #expect(try jsonObject(try await Self.send(hub, "GET", "/fhir/Slot/\(slot)", presenting: pki))["status"] as? String == "busy")
         }
     }
+
+    /// Review finding: a plain create carrying a registered resident ID number answers 409 —
+    /// whether a number is registered is answerable by design (the number is unique), so the
+    /// conflicts are limited per organization (past the limit every create carrying a number is
+    /// 429, registered or not) and each names the patient it hit in the audit trail.
+    @Test func identifierConflictsAreLimitedAndAudited() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.access.identifierConflictLimit = 2
+        }) { hub in
+            var people = SyntheticPatients(seed: 1413)
+            let victim = try await Self.victim(hub, &people, pki: pki)
+            var copy = victim.person
+            copy.given = "某"
+            for _ in 0..<2 {
+                let conflict = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(copy), presenting: pki.otherHospital)
+                #expect(conflict.status == 409, "\(conflict.text)")
+                #expect(!conflict.text.contains(victim.patient))
+            }
+            // Past the limit a number is answered alike whether registered or not.
+            let registered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(copy), presenting: pki.otherHospital)
+            let unregistered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_321)), presenting: pki.otherHospital)
+            #expect(registered.status == 429 && unregistered.status == 429, "\(registered.status) \(unregistered.status)")
+            // Patients without such a number are created as usual; another organization is not held back.
+            let plain = #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H002","value":"MRN77"}],"name":[{"text":"无证件患者"}],"gender":"unknown"}"#
+            let plainReply = try await Self.send(hub, "POST", "/fhir/Patient", plain, presenting: pki.otherHospital)
+            #expect(plainReply.status == 201, "\(plainReply.text)")
+            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_322)), presenting: pki).status == 201)
+            let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
+            let conflicts = records.filter { $0.caller.organization == TestHub.Identities.otherHospital && $0.status == 409 }
+            #expect(conflicts.count == 2 && conflicts.allSatisfy { $0.patient == victim.patient }, "\(conflicts.map { $0.patient ?? "-" })")
+        }
+    }
 }

@@ -179,13 +179,7 @@ public enum TestHub {
         let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: algorithms, logger: logger)
         let validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
         let identifierSystems = validator.identifierSystems
-        let resources = PostgresResourceStore(
-            database: database,
-            ring: ring,
-            logger: logger,
-            uniquePatientIdentifierSystems: [identifierSystems.residentID],
-            references: ReferenceCanonicalizer(bases: [configuration.server.baseURL + "/fhir"])
-        )
+        let resources = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: identifierSystems.residentID)
         let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         let application = try HubApplication.build(
             configuration: configuration,

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPTypes
-public import HubAccess
 import HubAudit
 import HubFHIR
 public import HubResources
@@ -15,7 +14,7 @@ public struct FHIRResourceRoutes: Sendable {
     let store: any ResourceStore
     let validator: ResourceValidator
     let registration: PatientRegistration
-    /// Registrations by resident ID card per principal (`access.registration_limit` per
+    /// Registrations by resident ID card per organization (`access.registration_limit` per
     /// `access.registration_window_minutes`).
     let registrations: AttemptLimiter
 
@@ -50,8 +49,9 @@ public struct FHIRResourceRoutes: Sendable {
                     throw APIError.badRequest(refusal.description)
                 }
                 if registering != nil {
-                    // Every registration is a lookup beyond what the caller sees: counted.
-                    try self.registrations.attempt(context.grant?.principal ?? "", what: "registrations by resident ID card")
+                    // Every registration is a lookup beyond what the caller sees: counted, per
+                    // organization (its clinicians share one budget).
+                    try self.registrations.attempt(access.organization ?? "", what: "registrations by resident ID card")
                 }
                 let matches = try await self.store.search(
                     try SearchQuery(type: type, parameters: (registering.map { [("identifier", $0)] } ?? parameters) + [("_count", "2")], lenient: false),

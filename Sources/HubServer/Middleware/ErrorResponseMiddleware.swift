@@ -53,6 +53,10 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             }
             context.logger.error("storage failure", metadata: ["error": "\(String(reflecting: error))"])
             return .internalError
+        case let error as AttemptLimiter.Exceeded:
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(error.retryAfterSeconds)
+            return APIError(.tooManyRequests, code: .throttled, diagnostics: error.description, headers: headers)
         case let error as AccessError:
             var headers = HTTPFields()
             let status: HTTPResponse.Status

@@ -1,5 +1,5 @@
 import Foundation
-import HubAccess
+import HubResources
 import Testing
 
 @Suite struct AttemptLimiterTests {
@@ -11,8 +11,8 @@ import Testing
             try limiter.check("client-a", what: "failed logins", now: self.start + Double(second))
             limiter.count("client-a", now: self.start + Double(second))
         }
-        let refusal = #expect(throws: AccessError.self) { try limiter.check("client-a", what: "failed logins", now: self.start + 10) }
-        #expect(refusal?.code == .tooManyAttempts)
+        let refusal = #expect(throws: AttemptLimiter.Exceeded.self) { try limiter.check("client-a", what: "failed logins", now: self.start + 10) }
+        #expect(refusal?.what == "failed logins")
         // The oldest attempt (second 0) leaves the window at second 60: 50 seconds from now.
         #expect(refusal?.retryAfterSeconds == 50)
         // Another principal is not held back by this one.
@@ -20,7 +20,7 @@ import Testing
         // Once the first attempt is older than the window, one more is allowed, not three.
         try limiter.check("client-a", what: "failed logins", now: self.start + 60)
         limiter.count("client-a", now: self.start + 60)
-        #expect(throws: AccessError.self) { try limiter.check("client-a", what: "failed logins", now: self.start + 60.5) }
+        #expect(throws: AttemptLimiter.Exceeded.self) { try limiter.check("client-a", what: "failed logins", now: self.start + 60.5) }
         try limiter.check("client-a", what: "failed logins", now: self.start + 200)
     }
 
@@ -29,7 +29,7 @@ import Testing
         try limiter.attempt("clinician", what: "registrations", now: self.start)
         try limiter.attempt("clinician", what: "registrations", now: self.start + 1)
         for second in 2..<50 {
-            #expect(throws: AccessError.self) { try limiter.attempt("clinician", what: "registrations", now: self.start + Double(second)) }
+            #expect(throws: AttemptLimiter.Exceeded.self) { try limiter.attempt("clinician", what: "registrations", now: self.start + Double(second)) }
         }
         // Refused attempts are not counted: the wait ends 100 s after the first counted one.
         try limiter.attempt("clinician", what: "registrations", now: self.start + 100)
@@ -42,6 +42,6 @@ import Testing
         // principal idle longest is the one forgotten.
         for number in 0..<1_000 { limiter.count("made-up-\(number)", now: self.start + 1 + Double(number) / 1000) }
         try limiter.check("victim", what: "failed logins", now: self.start + 2)
-        #expect(throws: AccessError.self) { try limiter.check("made-up-999", what: "failed logins", now: self.start + 2) }
+        #expect(throws: AttemptLimiter.Exceeded.self) { try limiter.check("made-up-999", what: "failed logins", now: self.start + 2) }
     }
 }
