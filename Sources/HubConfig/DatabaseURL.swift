@@ -34,7 +34,7 @@ public struct DatabaseURL: Sendable, Equatable {
         case .unixSocket: return true
         case .tcp(let host, _):
             let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
-            if name == "localhost" || name.hasSuffix(".localhost") { return true }
+            if name == "localhost" { return true }
             guard let address = IPAddress(name) else { return false }
             return IPNetwork("127.0.0.0/8")!.contains(address) || IPNetwork("::1/128")!.contains(address)
         }

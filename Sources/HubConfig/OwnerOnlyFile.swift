@@ -36,6 +36,7 @@ public struct OwnerOnlyFile: Sendable, Equatable {
             return
         }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw Failure(description: "\(folder) is not a folder") }
+        guard status.st_uid == geteuid() else { throw Failure(description: "the folder \(folder) belongs to another user") }
         guard status.st_mode & 0o077 == 0 else {
             throw Failure(description: "the folder \(folder) may be entered by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 700 it")
         }
@@ -45,6 +46,7 @@ public struct OwnerOnlyFile: Sendable, Equatable {
     public func read() throws(Failure) -> [UInt8]? {
         var status = stat()
         guard stat(self.path, &status) == 0 else { return nil }
+        guard status.st_uid == geteuid() else { throw Failure(description: "\(self.path) belongs to another user") }
         guard status.st_mode & 0o077 == 0 else {
             throw Failure(description: "\(self.path) may be read by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
         }

@@ -137,13 +137,14 @@ struct AccessFacts: Sendable {
     /// cannot read would silently drop a denial (fail open).
     static func consentProblem(_ consent: JSONObject) -> (String, String)? {
         guard let root = consent["provision"]?.objectValue else { return nil }
-        func check(_ provision: JSONObject, path: String) -> (String, String)? {
-            if let period = provision["period"]?.objectValue {
-                let start = period["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low
-                let end = period["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high
-                if let start, let end, start >= end {
-                    return ("\(path).period", "a Consent provision's period must not end before it starts")
-                }
+        // The range each rule takes effect in, as ``rules(of:patient:)`` computes it: a nested
+        // provision inherits what its own period leaves open.
+        func check(_ provision: JSONObject, path: String, inherited: (Date?, Date?) = (nil, nil)) -> (String, String)? {
+            let period = provision["period"]?.objectValue
+            let start = period?["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low ?? inherited.0
+            let end = period?["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high ?? inherited.1
+            if let start, let end, start >= end {
+                return ("\(path).period", "a Consent provision's period (with what it inherits from the provision around it) must not end before it starts")
             }
             for (index, actor) in (provision["actor"]?.arrayValue ?? []).enumerated() {
                 let reference = actor.objectValue?["reference"]?.objectValue?["reference"]?.stringValue ?? ""
@@ -156,7 +157,7 @@ struct AccessFacts: Sendable {
                 }
             }
             for (index, nested) in (provision["provision"]?.arrayValue ?? []).enumerated() {
-                if let nested = nested.objectValue, let problem = check(nested, path: "\(path).provision[\(index)]") { return problem }
+                if let nested = nested.objectValue, let problem = check(nested, path: "\(path).provision[\(index)]", inherited: (start, end)) { return problem }
             }
             return nil
         }

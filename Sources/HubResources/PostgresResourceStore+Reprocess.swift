@@ -1,11 +1,35 @@
 import Foundation
+import HubCrypto
 import HubFHIR
 import HubKeys
-import HubStorage
+public import HubStorage
+import Logging
 import NIOCore
 import PostgresNIO
 
 extension PostgresResourceStore {
+    /// The format of the rows derived from records that this code writes and reads
+    /// (`hub_instance.records_format`, migration 0012): 2 — blind indexes per search parameter,
+    /// contained resources classified.
+    public static let recordsFormat = 2
+
+    /// The format the stored records were derived under.
+    public static func storedRecordsFormat(_ database: Database) async throws -> Int {
+        try await database.withConnection("read records format") { connection in
+            for try await format in try await connection.query("SELECT records_format FROM hub_instance", logger: Logger(label: "hub.resources")).decode(Int.self) {
+                return format
+            }
+            return Self.recordsFormat
+        }
+    }
+
+    /// Records that a full pass of ``reprocess(after:limit:)`` completed: the hub may serve.
+    public func markReprocessed() async throws {
+        try await self.database.withConnection("mark records reprocessed") { connection in
+            try await connection.run("UPDATE hub_instance SET records_format = \(Self.recordsFormat)", logger: self.logger)
+        }
+    }
+
     /// One page of ``reprocess(after:limit:)``.
     public struct ReprocessPage: Sendable, Equatable {
         /// Current records read.
@@ -16,6 +40,8 @@ extension PostgresResourceStore {
         /// Records today's classification refuses (`Type/id`: the element it refuses): left as
         /// they are, for the operator to correct (a new version that passes, or a delete).
         public var refused: [String: String] = [:]
+        /// Records whose patient was crypto-erased (unreadable): skipped.
+        public var erased = 0
         /// Where the next page starts; nil after the last.
         public var next: String?
     }
@@ -50,14 +76,25 @@ extension PostgresResourceStore {
         var page = ReprocessPage(examined: rows.count, next: rows.count == limit ? rows.last.map { "\($0.0)/\($0.1)" } : nil)
         var indexRows: [SearchIndexer.Row] = []
         var patients: [(type: String, id: String, patient: String?)] = []
+        var versions: [String: Int] = [:]
         for (typeName, id, version, patient, body) in rows {
             guard let type = ResourceType(rawValue: typeName), let body else { continue }
-            let plaintext = try await self.ring.open(Array(buffer: body), context: Self.context(type, id, version))
+            let plaintext: [UInt8]
+            do {
+                plaintext = try await self.ring.open(Array(buffer: body), context: Self.context(type, id, version))
+            } catch let error as CryptographyError where error.code == .erased {
+                page.erased += 1
+                continue
+            }
             guard let resource = (try? JSONParser.parse(plaintext))?.objectValue else { continue }
+            versions["\(typeName)/\(id)"] = version
             indexRows.append(SearchIndexer.Row(type: typeName, id: id, entries: try await self.indexer.entries(for: resource, type: type)))
             do {
                 let classified = try PatientCompartment.patient(of: self.references.canonicalize(resource), type: type, id: id)
-                if classified != patient {
+                if classified == nil, patient != nil {
+                    // The store never takes a record out of its patient's compartment.
+                    page.refused["\(typeName)/\(id)"] = "\(typeName) (it would name no patient)"
+                } else if classified != patient {
                     patients.append((typeName, id, classified))
                     page.reclassified.append("\(typeName)/\(id)")
                 }
@@ -68,9 +105,20 @@ extension PostgresResourceStore {
             }
         }
         guard !indexRows.isEmpty else { return page }
-        let changes = patients
-        let written = indexRows
+        let keys = Array(versions.keys)
+        let read = versions
+        let candidates = indexRows
+        let proposed = patients
         try await self.database.withTransaction("reprocess records") { connection in
+            // Only records still at the version read: one written meanwhile was indexed and
+            // classified by its own write.
+            var lock = SQLBuilder()
+            let text = "SELECT type || '/' || id, version FROM resources WHERE (type || '/' || id) = ANY(\(lock.bind(keys))) FOR UPDATE"
+            var current: [String: Int] = [:]
+            for try await (key, version) in try await connection.query(lock.query(text), logger: logger).decode((String, Int).self) { current[key] = version }
+            let unchanged = { (type: String, id: String) in current["\(type)/\(id)"] == read["\(type)/\(id)"] }
+            let written = candidates.filter { unchanged($0.type, $0.id) }
+            let changes = proposed.filter { unchanged($0.type, $0.id) }
             try await SearchIndexer.write(written, replacing: true, on: connection, logger: logger)
             for change in changes {
                 try await connection.run(

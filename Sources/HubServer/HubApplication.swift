@@ -216,6 +216,7 @@ public enum HubApplication {
         )
         let check = StartupCheck(
             migrator: dependencies.migrator,
+            database: dependencies.database,
             keyStore: dependencies.keyStore,
             suite: dependencies.suite,
             logger: dependencies.logger,

@@ -1,4 +1,5 @@
 import HubCrypto
+import HubResources
 import HubStorage
 import Logging
 
@@ -11,6 +12,7 @@ import Logging
 ///   started before its database comes up waits instead of crashing.
 struct StartupCheck: Sendable {
     let migrator: Migrator
+    let database: Database
     let keyStore: any KeyStore
     let suite: CryptoSuite
     let logger: Logger
@@ -53,6 +55,19 @@ struct StartupCheck: Sendable {
                 "schema has pending migrations; run `hub migrate` (/readyz reports not ready)",
                 metadata: ["pending": "\(status.pending.count)"]
             )
+            return
+        }
+        try await self.checkRecordsFormat()
+    }
+
+    /// Records derived under an older format would be served with index rows nobody finds and
+    /// uniqueness unchecked: the hub does not start until `hub records reprocess` has run.
+    private func checkRecordsFormat() async throws {
+        let stored = try await PostgresResourceStore.storedRecordsFormat(self.database)
+        guard stored >= PostgresResourceStore.recordsFormat else {
+            throw StartupCheckError(
+                message: "stored records were indexed under format \(stored), this hub uses \(PostgresResourceStore.recordsFormat): run `hub records reprocess` before serving"
+            )
         }
     }
 
@@ -66,4 +81,10 @@ struct StartupCheck: Sendable {
             return nil
         }
     }
+}
+
+/// Why the hub does not start, with what to do.
+struct StartupCheckError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { self.message }
 }

@@ -41,14 +41,17 @@ struct Records: AsyncParsableCommand {
                         var examined = 0
                         var reclassified = 0
                         var refused: [String: String] = [:]
+                        var erased = 0
                         repeat {
                             let page = try await store.reprocess(after: cursor, limit: pageSize)
                             examined += page.examined
                             reclassified += page.reclassified.count
+                            erased += page.erased
                             refused.merge(page.refused) { first, _ in first }
                             cursor = page.next
                         } while cursor != nil
-                        print("reprocessed \(examined) record(s): \(reclassified) filed under another patient, \(refused.count) refused by today's rules")
+                        try await store.markReprocessed()
+                        print("reprocessed \(examined) record(s): \(reclassified) filed under another patient, \(refused.count) refused by today's rules, \(erased) crypto-erased (skipped)")
                         for (record, reason) in refused.sorted(by: { $0.key < $1.key }) { print("  refused \(record): \(reason) cannot be filed under one patient") }
                     }
                 }

@@ -131,6 +131,14 @@ import Testing
             let again = try await store.reprocess(after: nil, limit: 100)
             #expect(again.examined == 2 && again.reclassified.isEmpty && again.next == nil)
             #expect(try await fixture.count(indexRows) == before)
+            // The format marker: an empty-at-migration hub is current; reprocessing says so too.
+            #expect(try await PostgresResourceStore.storedRecordsFormat(fixture.database) == PostgresResourceStore.recordsFormat)
+            try await store.markReprocessed()
+            // Crypto-erased records are skipped, not fatal.
+            _ = try await RecordErasure(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger).erase(subject: "Patient/\(patient.id)")
+            let fresh = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let afterErasure = try await fresh.reprocess(after: nil, limit: 100)
+            #expect(afterErasure.erased == 2 && afterErasure.refused.isEmpty)
         }
     }
 

@@ -209,7 +209,8 @@ import Testing
             let unresolvable = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"identifier":{"system":"urn:example:org","value":"B"},"display":"Hospital B"}}]}"#
             let conditional = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization?identifier=B"}}]}"#
             let nested = #"{"type":"permit","provision":[{"type":"deny","period":{"start":"2027-01-02","end":"2027-01-01"}}]}"#
-            for provision in [backwards, unresolvable, conditional, nested] {
+            let inherited = #"{"type":"permit","period":{"start":"2026-01-01","end":"2026-06-30"},"provision":[{"type":"deny","period":{"start":"2027-01-01"}}]}"#
+            for provision in [backwards, unresolvable, conditional, nested, inherited] {
                 let refused = try await Self.send(hub, "POST", "/fhir/Consent", consent(provision), presenting: pki)
                 #expect(refused.status == 422 || (provision == conditional && refused.status == 400), "\(provision): \(refused.status) \(refused.text)")
             }

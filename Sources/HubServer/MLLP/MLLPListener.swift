@@ -123,6 +123,8 @@ public struct MLLPListener: Service {
             refusal = error.message
         } catch {
             self.logger.warning("MLLP message not processed", metadata: ["error": "\(error)"])
+            // Recorded like any failed request (the trail may be down too: then only logged).
+            await self.record(caller: caller, status: 503)
             let ack = HL7Acknowledgement(HL7Error(.applicationError, "the hub cannot store results right now; send again later"))
             return Self.reply(ack, to: bytes, controlID: requestID)
         }

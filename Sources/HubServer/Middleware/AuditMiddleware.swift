@@ -53,7 +53,9 @@ public struct AuditMiddleware: RouterMiddleware {
         var (interaction, action) = state.interaction.map { ($0, state.action ?? .read) } ?? Self.interaction(of: request)
         // The patients it aimed at: named in its path, or noted by the store on its way.
         var targets = context.audit.targets.noted
-        if let patient = Self.patient(inPath: request.uri.path), !targets.contains(patient) { targets.insert(patient, at: 0) }
+        // (Only for a caller who proved who it is: an anonymous request naming a patient's id
+        // must not be able to fill that patient's history.)
+        if context.grant != nil, let patient = Self.patient(inPath: request.uri.path), !targets.contains(patient) { targets.insert(patient, at: 0) }
         if state.recordedByStore, status < 400 {
             // The writes are recorded already; what remains is what the request read (a
             // Bundle's GET entries) and the patients it aimed at that no record names yet (a
