@@ -49,7 +49,6 @@ let package = Package(
             name: "HubCrypto",
             dependencies: [
                 "COpenSSL",
-                "HubConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -59,6 +58,7 @@ let package = Package(
         .target(
             name: "HubKeys",
             dependencies: [
+                "HubConfig",
                 "HubCrypto",
                 "HubStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -167,8 +167,8 @@ let package = Package(
         .executableTarget(
             name: "hubctl",
             dependencies: [
-                "HubAccess",
-                "HubAudit",
+                "HubCredentials",
+                "HubAuditCore",
                 "HubCrypto",
                 "HubConfig",
                 "HubClient",
@@ -188,9 +188,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The tamper-evident audit log: RFC 9162 Merkle tree, proofs, signed tree heads.
+        // The audit trail's pure part: records and their leaf bytes, the Merkle tree and its
+        // proofs, checkpoints, segments, reports and their offline verifiers — what a regulator's
+        // verifier needs, without a database.
+        .target(
+            name: "HubAuditCore",
+            dependencies: ["HubCrypto", "HubFHIR"],
+            swiftSettings: swiftSettings
+        ),
+        // What a client proves itself with: signed client assertions (SMART Backend Services) and
+        // the access errors they raise — shared by the hub and hubctl, without a database.
+        .target(
+            name: "HubCredentials",
+            dependencies: ["HubCrypto"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HubAudit",
             dependencies: [
+                "HubAuditCore",
                 "HubCrypto",
                 "HubFHIR",
                 "HubStorage",
@@ -206,6 +222,7 @@ let package = Package(
         .target(
             name: "HubAccess",
             dependencies: [
+                "HubCredentials",
                 "HubAudit",
                 "HubCrypto",
                 "HubFHIR",

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HubAudit
+import HubAuditCore
 import HubClient
 import HubCrypto
 
@@ -193,7 +193,7 @@ struct Audit: AsyncParsableCommand {
             do {
                 let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
                 let data = try Audit.read(self.segment)
-                if let report = try? JSONDecoder().decode(HubAudit.AuditReport.self, from: data) {
+                if let report = try? JSONDecoder().decode(HubAuditCore.AuditReport.self, from: data) {
                     // A report: its signature, its records' proof, and its figures recomputed.
                     try AuditReportVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(report)
                     let sections = report.body.sections

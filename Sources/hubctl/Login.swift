@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HubAccess
+import HubCredentials
 import HubClient
 import HubCrypto
 

@@ -1,5 +1,5 @@
 import Foundation
-import HubConfig
+import HubCrypto
 
 /// A file only its owner may read (``OwnerOnlyFile``): where hubctl keeps profiles, whose
 /// tokens are credentials.

@@ -2,6 +2,7 @@ import Foundation
 import HubClient
 import HubConfig
 import HubCrypto
+import HubKeys
 import HubTestSupport
 import Testing
 

@@ -71,7 +71,7 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
 
     static func who(_ record: AuditRecord) -> String { record.caller.user ?? record.caller.client ?? "anonymous" }
 
-    static func access(_ index: Int, _ record: AuditRecord) -> Access {
+    package static func access(_ index: Int, _ record: AuditRecord) -> Access {
         Access(
             index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
             user: Self.who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
@@ -176,7 +176,7 @@ public struct AuditReportParameters: Codable, Sendable, Equatable {
         self.patient = patient
     }
 
-    func selects(_ record: AuditRecord) -> Bool {
+    package func selects(_ record: AuditRecord) -> Bool {
         record.time >= self.from && record.time < self.to
             && (self.organization.map { $0 == record.caller.organization } ?? true)
             && (self.user.map { $0 == record.caller.user || $0 == record.caller.client } ?? true)
@@ -184,7 +184,7 @@ public struct AuditReportParameters: Codable, Sendable, Equatable {
     }
 
     /// The form the hub writes times in (`2026-11-30T16:30:00.123Z`).
-    static func instant(_ date: Date) -> String { UTCTime(date).instant }
+    package static func instant(_ date: Date) -> String { UTCTime(date).instant }
 
     // Dates travel as RFC 3339 text, so that the signed bytes do not depend on float printing.
     enum CodingKeys: String, CodingKey { case from, to, organization, user, patient }

@@ -84,13 +84,13 @@ extension MerkleTree {
 
 /// A source that answers with placeholders and remembers what was asked: which subtrees a
 /// proof needs, so that a stored log can fetch them all in one query.
-final class RecordingSubtrees: SubtreeHashing {
-    private(set) var ranges: [Range<Int>] = []
+package final class RecordingSubtrees: SubtreeHashing {
+    package private(set) var ranges: [Range<Int>] = []
     let placeholder: [UInt8]
 
-    init(placeholder: [UInt8]) { self.placeholder = placeholder }
+    package init(placeholder: [UInt8]) { self.placeholder = placeholder }
 
-    func hash(of range: Range<Int>) throws -> [UInt8] {
+    package func hash(of range: Range<Int>) throws -> [UInt8] {
         self.ranges.append(range)
         return self.placeholder
     }
