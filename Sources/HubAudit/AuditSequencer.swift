@@ -1,4 +1,5 @@
 import Foundation
+import HubStorage
 public import Logging
 public import ServiceLifecycle
 
@@ -20,36 +21,30 @@ public struct AuditSequencer: Service {
 
     public func run() async throws {
         var lastCheckpoint = ContinuousClock.now
-        var failures = 0
+        // After a failure (database down, schema not migrated yet) wait longer, up to 10 s; the
+        // records stay queued.
+        var backoff = Backoff(interval: self.interval, ceiling: .seconds(10))
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let due = ContinuousClock.now - lastCheckpoint >= self.checkpointInterval
-            if await self.step(checkpoint: due, report: failures == 0) {
-                failures = 0
+            let decision: Backoff.Decision
+            do {
+                try await self.step(checkpoint: due)
+                decision = backoff.succeeded()
                 if due { lastCheckpoint = .now }
-            } else {
-                failures += 1
+            } catch {
+                decision = backoff.failed()
+                if decision.report { self.logger.warning("audit log integration failed; will retry", metadata: ["error": "\(error)"]) }
             }
-            // After a failure (database down, schema not migrated yet) wait longer, up to 10 s;
-            // the records stay queued.
-            let pause = failures == 0 ? self.interval : min(self.interval * (1 << min(failures, 6)), .seconds(10))
-            try? await Task.sleep(for: pause)
+            try? await Task.sleep(for: decision.pause)
         }
         // Nothing more at shutdown: what is queued is durable and is integrated at the next
         // start. (The database pool may already be stopping, and a lease on a stopped pool does
         // not end.)
     }
 
-    /// One round: integrate until the queue is empty, then sign if asked. Returns whether it
-    /// succeeded; a failure is logged once per run of failures.
-    @discardableResult
-    func step(checkpoint: Bool, report: Bool) async -> Bool {
-        do {
-            while try await self.log.integrate() > 0 {}
-            if checkpoint { _ = try await self.log.checkpoint() }
-            return true
-        } catch {
-            if report { self.logger.warning("audit log integration failed; will retry", metadata: ["error": "\(error)"]) }
-            return false
-        }
+    /// One round: integrate until the queue is empty, then sign if asked.
+    func step(checkpoint: Bool) async throws {
+        while try await self.log.integrate() > 0 {}
+        if checkpoint { _ = try await self.log.checkpoint() }
     }
 }

@@ -67,10 +67,11 @@ public struct NotificationDispatcher: Service {
 
     func run(channel: any NotificationChannel) async {
         var subscriptions: [String: SubscriptionDirectory.Entry] = [:]
-        var failures = 0
+        var backoff = Backoff(interval: self.settings.pollInterval, ceiling: .seconds(10))
         var lastPurge = ContinuousClock.now - .seconds(3600)
         var lastReport = ContinuousClock.now - .seconds(3600)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let decision: Backoff.Decision
             do {
                 subscriptions = try await self.directory.refresh(subscriptions)
                 while try await self.match(subscriptions) > 0, !Task.isShuttingDownGracefully {}
@@ -79,7 +80,7 @@ public struct NotificationDispatcher: Service {
                     try await self.outbox.purgeDelivered(before: Date().addingTimeInterval(-RetrySchedule.seconds(self.settings.keepDelivered)))
                     lastPurge = .now
                 }
-                failures = 0
+                decision = backoff.succeeded()
             } catch {
                 // Database down or not migrated yet: what is queued stays queued.
                 // Reported at most once a minute, so a lasting failure is seen but does not flood.
@@ -87,10 +88,9 @@ public struct NotificationDispatcher: Service {
                     self.logger.warning("notification round failed; will retry", metadata: ["error": "\(error)"])
                     lastReport = .now
                 }
-                failures += 1
+                decision = backoff.failed()
             }
-            let pause = failures == 0 ? self.settings.pollInterval : min(self.settings.pollInterval * (1 << min(failures, 5)), .seconds(10))
-            try? await Task.sleep(for: pause)
+            try? await Task.sleep(for: decision.pause)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 public import HubAudit
 import HubConfig
 import HubFHIR
+import HubStorage
 public import HubWorkflows
 public import Logging
 import NIOCore
@@ -46,8 +47,10 @@ public struct SyslogFeed: Service {
     public func run() async throws {
         let context = try NIOSSLContext(configuration: self.tls)
         var channel: (any Channel)?
-        var failures = 0
+        // A repository that is down is retried from 1 s, doubling up to 30 s; nothing is skipped.
+        var backoff = Backoff(interval: .seconds(1), ceiling: .seconds(30))
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let decision: Backoff.Decision
             do {
                 let next = try await self.log.feedPosition(Self.feedName)
                 let size = try await self.log.size()
@@ -63,18 +66,17 @@ public struct SyslogFeed: Service {
                     }
                     try await channel!.writeAndFlush(buffer).get()
                     try await self.log.advanceFeed(Self.feedName, to: range.upperBound)
-                    failures = 0
+                    _ = backoff.succeeded()
                     continue
                 }
-                failures = 0
+                decision = backoff.succeeded()
             } catch {
-                if failures == 0 { self.logger.warning("audit syslog feed failed; will retry", metadata: ["error": "\(error)"]) }
-                failures += 1
+                decision = backoff.failed()
+                if decision.report { self.logger.warning("audit syslog feed failed; will retry", metadata: ["error": "\(error)"]) }
                 try? await channel?.close()
                 channel = nil
             }
-            let pause: Duration = failures == 0 ? .seconds(1) : min(.seconds(1) * (1 << min(failures, 5)), .seconds(30))
-            try? await Task.sleep(for: pause)
+            try? await Task.sleep(for: decision.pause)
         }
         try? await channel?.close()
     }
