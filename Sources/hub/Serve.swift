@@ -31,40 +31,13 @@ struct Serve: AsyncParsableCommand {
             if !configuration.audit.recordReads {
                 logger.warning("BENCHMARK MODE: reads, searches and denials are not audited")
             }
-            let validator: ResourceValidator
-            do throws(ConfigurationError) {
-                validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
-            } catch {
-                throw FailureExit(message: error.description, code: .configuration)
-            }
-            let auditLog = AuditLog(
-                database: runtime.database,
-                suite: runtime.suite,
-                keyStore: runtime.keyStore,
-                origin: configuration.audit.origin,
-                logger: logger
-            )
             let application: any ApplicationProtocol
             do throws(ConfigurationError) {
                 application = try HubApplication.build(
                     configuration: configuration,
-                    dependencies: .init(
-                        database: runtime.database,
-                        migrator: runtime.migrator,
-                        suite: runtime.suite,
-                        keyStore: runtime.keyStore,
-                        resources: WorkflowStore(
-                            base: runtime.resourceStore(identifierSystems: validator.identifierSystems, configuration: configuration),
-                            rules: WorkflowStore.hubRules(
-                                residentIDSystem: validator.identifierSystems.residentID,
-                                addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks)
-                            )
-                        ),
-                        validator: validator,
-                        auditLog: auditLog,
-                        auditWriter: AuditWriter(log: auditLog),
-                        metricsRegistry: runtime.metricsRegistry,
-                        logger: logger
+                    dependencies: .live(
+                        configuration: configuration, database: runtime.database, migrator: runtime.migrator, suite: runtime.suite,
+                        keyStore: runtime.keyStore, metricsRegistry: runtime.metricsRegistry, logger: logger
                     ),
                     onServerRunning: { port in
                         logger.notice(

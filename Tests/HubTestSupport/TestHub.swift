@@ -176,27 +176,11 @@ public enum TestHub {
         ).makeSuite()
         let algorithms = AlgorithmRegistry.standard(preferring: suite)
         let keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: algorithms)
-        let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: algorithms, logger: logger)
-        let validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
-        let identifierSystems = validator.identifierSystems
-        let resources = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: identifierSystems.residentID)
-        let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         let application = try HubApplication.build(
             configuration: configuration,
-            dependencies: .init(
-                database: database,
-                migrator: migrator,
-                suite: suite,
-                keyStore: keyStore,
-                resources: WorkflowStore(base: resources, rules: WorkflowStore.hubRules(
-                    residentIDSystem: identifierSystems.residentID,
-                    addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks)
-                )),
-                validator: validator,
-                auditLog: auditLog,
-                auditWriter: AuditWriter(log: auditLog),
-                metricsRegistry: registry,
-                logger: logger
+            dependencies: .live(
+                configuration: configuration, database: database, migrator: migrator, suite: suite, keyStore: keyStore,
+                metricsRegistry: registry, logger: logger
             ),
             onServerRunning: { port in portContinuation.yield(port) },
             onMLLPListening: { port in mllpContinuation.yield(port) }

@@ -1,0 +1,47 @@
+import HubAudit
+public import HubConfig
+public import HubCrypto
+import HubKeys
+import HubResources
+public import HubStorage
+import HubWorkflows
+public import Logging
+public import Prometheus
+
+extension HubApplication.Dependencies {
+    /// The hub's parts as `hub serve` runs them — and the test hub: one wiring, so that what the
+    /// tests exercise is what production runs. The process-wide parts (the database pool, its
+    /// migrations, the suite and key store, the metrics registry, the logger) come from the
+    /// caller; the record store (with the workflow rules), the validator and the audit log are
+    /// built here from the configuration.
+    public static func live(
+        configuration: HubConfiguration,
+        database: Database,
+        migrator: Migrator,
+        suite: CryptoSuite,
+        keyStore: any KeyStore,
+        metricsRegistry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) throws(ConfigurationError) -> Self {
+        let validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
+        let residentID = validator.identifierSystems.residentID
+        let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger)
+        let store = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: residentID)
+        let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
+        return Self(
+            database: database,
+            migrator: migrator,
+            suite: suite,
+            keyStore: keyStore,
+            resources: WorkflowStore(
+                base: store,
+                rules: WorkflowStore.hubRules(residentIDSystem: residentID, addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks))
+            ),
+            validator: validator,
+            auditLog: auditLog,
+            auditWriter: AuditWriter(log: auditLog),
+            metricsRegistry: metricsRegistry,
+            logger: logger
+        )
+    }
+}
