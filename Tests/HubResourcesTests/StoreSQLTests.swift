@@ -9,7 +9,7 @@ import Testing
 @Suite struct StoreSQLTests {
     /// The files whose SQL reads records for a caller.
     static let readers = ["PostgresResourceStore+Search.swift"]
-    /// The read functions of the main store file, by their first line.
+    /// The read functions of the store's reads file, by their first line.
     static let readFunctions = [
         "public func read(_ type: ResourceType, id: String, access: RecordAccess)",
         "public func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess)",
@@ -34,7 +34,7 @@ import Testing
             #expect(Self.directMentions(in: text).isEmpty, "\(file): \(Self.directMentions(in: text))")
             #expect(text.contains("visibleResources("), "\(file) no longer uses the relation at all")
         }
-        let store = try Self.source("PostgresResourceStore.swift")
+        let store = try Self.source("PostgresResourceStore+Reads.swift")
         for signature in Self.readFunctions {
             let start = try #require(store.range(of: signature), "\(signature) is gone: update this test")
             // The function runs to the end of its body: the first line that closes at its indent.
