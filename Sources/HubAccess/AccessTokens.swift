@@ -124,7 +124,8 @@ public struct AccessTokens: Sendable {
     public func recordAssertion(principal: String, jwtID: String, expiresAt: Date) async throws -> Bool {
         let logger = self.logger
         return try await self.database.withConnection("record assertion") { connection in
-            try await connection.run("DELETE FROM client_assertions WHERE principal_id = \(principal) AND expires_at < now() - interval '1 minute'", logger: logger)
+            try await connection.run(
+                "DELETE FROM client_assertions WHERE principal_id = \(principal) AND expires_at < now() - interval '1 minute'", logger: logger)
             let rows = try await connection.query(
                 """
                 INSERT INTO client_assertions (principal_id, jti, expires_at) VALUES (\(principal), \(jwtID), \(expiresAt))

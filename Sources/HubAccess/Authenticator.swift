@@ -1,7 +1,7 @@
 import Foundation
 import HubAudit
-public import HubResources
 public import HubCrypto
+public import HubResources
 
 /// Turns a request's credentials into an ``AccessGrant``: a bearer token, or a registered client
 /// certificate (mutual TLS); and exchanges signed client assertions for tokens.
@@ -93,7 +93,9 @@ public struct Authenticator: Sendable {
     /// answer tells neither apart); past the limit a failure is answered 429 instead of 401
     /// until the window has moved on. An assertion that verifies always gets its token: anyone
     /// can send failures naming any principal, and that must not lock the principal out.
-    public func exchange(assertion: String, scope: String?, audience: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
+    public func exchange(assertion: String, scope: String?, audience: String, address: String?, requestID: String?) async throws
+        -> AccessTokens.Issued
+    {
         let parsed = try ClientAssertion(compact: assertion)
         do {
             return try await self.verifiedExchange(parsed, scope: scope, audience: audience, address: address, requestID: requestID)
@@ -107,7 +109,9 @@ public struct Authenticator: Sendable {
         }
     }
 
-    func verifiedExchange(_ parsed: ClientAssertion, scope: String?, audience: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
+    func verifiedExchange(_ parsed: ClientAssertion, scope: String?, audience: String, address: String?, requestID: String?) async throws
+        -> AccessTokens.Issued
+    {
         let principal: Principal
         do {
             principal = try await self.directory.principal(id: parsed.issuer)
@@ -129,7 +133,9 @@ public struct Authenticator: Sendable {
 
     /// Break-glass: a clinician declares an emergency for one patient, with a reason, and gets a
     /// short-lived token that opens that patient's records — flagged in every audit record.
-    public func declareEmergency(_ grant: AccessGrant, patient: String, reason: String, address: String?, requestID: String?) async throws -> AccessTokens.Issued {
+    public func declareEmergency(_ grant: AccessGrant, patient: String, reason: String, address: String?, requestID: String?) async throws
+        -> AccessTokens.Issued
+    {
         guard grant.role == .clinician else { throw AccessError(.forbidden, "only a clinician declares an emergency (break-glass)") }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count >= 10, reason.count <= 500 else {

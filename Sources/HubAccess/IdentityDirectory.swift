@@ -218,7 +218,10 @@ public struct IdentityDirectory: Sendable {
                 throw AccessError(.invalid, "\(text) is not a scope this hub grants (e.g. system/Observation.read, user/*.read)")
             }
             guard scope.context == principal.role.scopeContext else {
-                throw AccessError(.invalid, "a \(principal.role.rawValue) cannot hold \(text): \(principal.role.scopeContext.map { "use \($0.rawValue)/… scopes" } ?? "the role takes no scopes")")
+                throw AccessError(
+                    .invalid,
+                    "a \(principal.role.rawValue) cannot hold \(text): \(principal.role.scopeContext.map { "use \($0.rawValue)/… scopes" } ?? "the role takes no scopes")"
+                )
             }
         }
         if let fingerprint = principal.certificateSHA256 {

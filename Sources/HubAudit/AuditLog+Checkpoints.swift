@@ -1,10 +1,10 @@
-import HubFHIR
 public import Foundation
-public import HubCrypto
-public import HubStorage
-public import Logging
+import HubCrypto
+import HubFHIR
+import HubStorage
+import Logging
 import NIOCore
-public import PostgresNIO
+import PostgresNIO
 
 /// Signed checkpoints of the tree, made and read back.
 extension AuditLog {

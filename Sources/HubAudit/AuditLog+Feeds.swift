@@ -1,10 +1,10 @@
+import Foundation
+import HubCrypto
 import HubFHIR
-public import Foundation
-public import HubCrypto
-public import HubStorage
-public import Logging
+import HubStorage
+import Logging
 import NIOCore
-public import PostgresNIO
+import PostgresNIO
 
 /// Positions of the feeds that send the log elsewhere (the syslog feed), advanced at least once.
 extension AuditLog {

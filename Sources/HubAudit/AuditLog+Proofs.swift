@@ -1,10 +1,10 @@
+import Foundation
+import HubCrypto
 import HubFHIR
-public import Foundation
-public import HubCrypto
-public import HubStorage
-public import Logging
+import HubStorage
+import Logging
 import NIOCore
-public import PostgresNIO
+import PostgresNIO
 
 /// The stored tree read back: its size, roots, proofs (from stored subtree hashes) and leaves.
 extension AuditLog {

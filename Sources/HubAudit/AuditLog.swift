@@ -1,6 +1,6 @@
-import HubFHIR
-public import Foundation
+import Foundation
 public import HubCrypto
+import HubFHIR
 public import HubStorage
 public import Logging
 import NIOCore
@@ -156,7 +156,9 @@ public struct AuditLog: Sendable {
     }
 
     /// Stored hashes of perfect subtrees: leaves from `audit_log`, larger ones from `audit_nodes`.
-    static func hashes(of subtrees: [MerkleTree.PerfectSubtree], on connection: PostgresConnection, logger: Logger) async throws -> [MerkleTree.PerfectSubtree: [UInt8]] {
+    static func hashes(of subtrees: [MerkleTree.PerfectSubtree], on connection: PostgresConnection, logger: Logger) async throws -> [MerkleTree
+        .PerfectSubtree: [UInt8]]
+    {
         guard !subtrees.isEmpty else { return [:] }
         let levels = subtrees.map(\.level)
         let indexes = subtrees.map { Int64($0.index) }

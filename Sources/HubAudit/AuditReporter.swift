@@ -31,7 +31,8 @@ public struct AuditReporter: Sendable {
             from: parameters.from.addingTimeInterval(-Self.margin), to: parameters.to.addingTimeInterval(Self.margin), below: size
         )
         if let range, range.count > maximumRecords {
-            throw AuditReportError("the period holds \(range.count) audit records, more than the \(maximumRecords) a report carries: ask for a shorter period")
+            throw AuditReportError(
+                "the period holds \(range.count) audit records, more than the \(maximumRecords) a report carries: ask for a shorter period")
         }
         var records: [[UInt8]] = []
         var proof: [[UInt8]] = []
@@ -56,6 +57,7 @@ public struct AuditReporter: Sendable {
             body.readsWithoutRelationship = unexplained.map { AuditReportSections.access(reads[$0].index, reads[$0].record) }
         }
         let signature = try await self.keyStore.sign(try body.signedBytes(), suite: self.suite)
-        return AuditReport(body: body, signature: signature, segment: AuditLogSegment(checkpoint: checkpoint, start: start, records: records, proof: proof))
+        return AuditReport(
+            body: body, signature: signature, segment: AuditLogSegment(checkpoint: checkpoint, start: start, records: records, proof: proof))
     }
 }

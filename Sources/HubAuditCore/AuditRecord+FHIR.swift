@@ -14,8 +14,15 @@ extension AuditRecord {
             ("resourceType", .string("AuditEvent")),
             ("id", .string(self.id)),
             ("extension", .array([.object(JSONObject([("url", .string(Self.logIndexExtension)), ("valueInteger", .number(String(logIndex)))]))])),
-            ("type", Self.coding("http://terminology.hl7.org/CodeSystem/audit-event-type", restful ? "rest" : "export", restful ? "RESTful Operation" : "Export")),
-            ("subtype", .array([Self.coding(restful ? "http://hl7.org/fhir/restful-interaction" : "urn:health-hub:audit-interaction", self.interaction, nil)])),
+            (
+                "type",
+                Self.coding(
+                    "http://terminology.hl7.org/CodeSystem/audit-event-type", restful ? "rest" : "export", restful ? "RESTful Operation" : "Export")
+            ),
+            (
+                "subtype",
+                .array([Self.coding(restful ? "http://hl7.org/fhir/restful-interaction" : "urn:health-hub:audit-interaction", self.interaction, nil)])
+            ),
             ("action", .string(self.action.rawValue)),
             ("recorded", .string(UTCTime(self.time).instant)),
             ("outcome", .string(String(self.outcome.rawValue))),
@@ -23,7 +30,10 @@ extension AuditRecord {
         if self.outcome != .success {
             event["outcomeDesc"] = .string("HTTP \(self.status)")
         }
-        var purpose = [JSONValue.object(JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", self.caller.purposeOfUse, nil)]))]))]
+        var purpose = [
+            JSONValue.object(
+                JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", self.caller.purposeOfUse, nil)]))]))
+        ]
         if let reason = self.caller.breakGlassReason {
             purpose.append(.object(JSONObject([("text", .string("break-glass: " + reason))])))
         }
@@ -31,7 +41,16 @@ extension AuditRecord {
 
         var agents: [JSONValue] = []
         var system = JSONObject([
-            ("type", .object(JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "datacollector", "datacollector")]))]))),
+            (
+                "type",
+                .object(
+                    JSONObject([
+                        (
+                            "coding",
+                            .array([Self.coding("http://terminology.hl7.org/CodeSystem/extra-security-role-type", "datacollector", "datacollector")])
+                        )
+                    ]))
+            ),
             ("who", Self.identified("urn:health-hub:client", self.caller.client ?? "unauthenticated")),
             ("requestor", .bool(self.caller.user == nil)),
         ])
@@ -43,17 +62,31 @@ extension AuditRecord {
         }
         agents.append(.object(system))
         if let user = self.caller.user {
-            agents.append(.object(JSONObject([
-                ("type", .object(JSONObject([("coding", .array([Self.coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP", "information recipient")]))]))),
-                ("who", Self.identified("urn:health-hub:user", user)),
-                ("requestor", .bool(true)),
-            ])))
+            agents.append(
+                .object(
+                    JSONObject([
+                        (
+                            "type",
+                            .object(
+                                JSONObject([
+                                    (
+                                        "coding",
+                                        .array([
+                                            Self.coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP", "information recipient")
+                                        ])
+                                    )
+                                ]))
+                        ),
+                        ("who", Self.identified("urn:health-hub:user", user)),
+                        ("requestor", .bool(true)),
+                    ])))
         }
         event["agent"] = .array(agents)
-        event["source"] = .object(JSONObject([
-            ("observer", .object(JSONObject([("display", .string("health-records hub"))]))),
-            ("type", .array([Self.coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")])),
-        ]))
+        event["source"] = .object(
+            JSONObject([
+                ("observer", .object(JSONObject([("display", .string("health-records hub"))]))),
+                ("type", .array([Self.coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")])),
+            ]))
 
         var entities: [JSONValue] = []
         if let patient = self.patient {
@@ -63,11 +96,13 @@ extension AuditRecord {
             entities.append(Self.entity(reference, type: "2", role: "4"))
         }
         if !self.parameters.isEmpty {
-            entities.append(.object(JSONObject([
-                ("type", Self.coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")),
-                ("role", Self.coding("http://terminology.hl7.org/CodeSystem/object-role", "24", "Query")),
-                ("description", .string("parameters: " + self.parameters.joined(separator: ", "))),
-            ])))
+            entities.append(
+                .object(
+                    JSONObject([
+                        ("type", Self.coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")),
+                        ("role", Self.coding("http://terminology.hl7.org/CodeSystem/object-role", "24", "Query")),
+                        ("description", .string("parameters: " + self.parameters.joined(separator: ", "))),
+                    ])))
         }
         if !entities.isEmpty { event["entity"] = .array(entities) }
         return event
@@ -84,10 +119,11 @@ extension AuditRecord {
     }
 
     static func entity(_ reference: String, type: String, role: String) -> JSONValue {
-        .object(JSONObject([
-            ("what", .object(JSONObject([("reference", .string(reference))]))),
-            ("type", Self.coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", type, nil)),
-            ("role", Self.coding("http://terminology.hl7.org/CodeSystem/object-role", role, nil)),
-        ]))
+        .object(
+            JSONObject([
+                ("what", .object(JSONObject([("reference", .string(reference))]))),
+                ("type", Self.coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", type, nil)),
+                ("role", Self.coding("http://terminology.hl7.org/CodeSystem/object-role", role, nil)),
+            ]))
     }
 }

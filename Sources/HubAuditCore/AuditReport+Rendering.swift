@@ -8,14 +8,29 @@ extension AuditReport {
         let s = self.body.sections
         rows.append(["total", "", String(s.total), "", "", "", ""])
         rows.append(["after-hours", "", String(s.afterHours), "", "", "", "outside 08:00-18:00 on weekdays, China Standard Time"])
-        for count in s.byOrganization { rows.append(["organization", count.key, String(count.total), String(count.reads), String(count.writes), String(count.denied), ""]) }
-        for count in s.byAction { rows.append(["action", count.key, String(count.total), String(count.reads), String(count.writes), String(count.denied), ""]) }
-        for user in s.byUser {
-            rows.append(["user", user.user, String(user.total), "", "", "", "organization=\(user.organization); distinct patients=\(user.distinctPatients); after hours=\(user.afterHours)"])
+        for count in s.byOrganization {
+            rows.append(["organization", count.key, String(count.total), String(count.reads), String(count.writes), String(count.denied), ""])
         }
-        for bucket in s.overTime { rows.append(["over-time", bucket.start, String(bucket.reads + bucket.writes + bucket.denied), String(bucket.reads), String(bucket.writes), String(bucket.denied), ""]) }
+        for count in s.byAction {
+            rows.append(["action", count.key, String(count.total), String(count.reads), String(count.writes), String(count.denied), ""])
+        }
+        for user in s.byUser {
+            rows.append([
+                "user", user.user, String(user.total), "", "", "",
+                "organization=\(user.organization); distinct patients=\(user.distinctPatients); after hours=\(user.afterHours)",
+            ])
+        }
+        for bucket in s.overTime {
+            rows.append([
+                "over-time", bucket.start, String(bucket.reads + bucket.writes + bucket.denied), String(bucket.reads), String(bucket.writes),
+                String(bucket.denied), "",
+            ])
+        }
         for outlier in s.unusualUsers {
-            rows.append(["unusual-user", outlier.user, String(outlier.distinctPatients), "", "", "", "organization=\(outlier.organization); peer median=\(outlier.peerMedian)"])
+            rows.append([
+                "unusual-user", outlier.user, String(outlier.distinctPatients), "", "", "",
+                "organization=\(outlier.organization); peer median=\(outlier.peerMedian)",
+            ])
         }
         let accesses = [
             ("denied", s.denied), ("break-glass", s.breakGlass), ("patient-access", s.patientAccesses ?? []),
@@ -24,8 +39,10 @@ extension AuditReport {
         for (section, list) in accesses {
             for access in list {
                 let detail = [
-                    "time=\(access.time)", "organization=\(access.organization)", "action=\(access.action) \(access.interaction)", "status=\(access.status)",
-                    access.patient.map { "patient=\($0)" }, access.reason.map { "reason=\($0)" }, access.entities.isEmpty ? nil : "returned=\(access.entities.joined(separator: " "))",
+                    "time=\(access.time)", "organization=\(access.organization)", "action=\(access.action) \(access.interaction)",
+                    "status=\(access.status)",
+                    access.patient.map { "patient=\($0)" }, access.reason.map { "reason=\($0)" },
+                    access.entities.isEmpty ? nil : "returned=\(access.entities.joined(separator: " "))",
                 ].compactMap { $0 }.joined(separator: "; ")
                 rows.append([section, access.user, "1", "", "", "", detail])
             }
@@ -58,8 +75,11 @@ extension AuditReport {
         /// Horizontal bars: reads, writes, denied stacked, labelled.
         func bars(_ items: [(String, Int, Int, Int)]) -> String {
             guard let largest = items.map({ $0.1 + $0.2 + $0.3 }).max(), largest > 0 else { return "<p class=\"none\">None.</p>" }
-            let rowHeight = 22, labelWidth = 220, width = 420
-            var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(labelWidth + width + 80)\" height=\"\(items.count * rowHeight + 10)\">"
+            let rowHeight = 22
+            let labelWidth = 220
+            let width = 420
+            var svg =
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(labelWidth + width + 80)\" height=\"\(items.count * rowHeight + 10)\">"
             for (row, item) in items.enumerated() {
                 let y = row * rowHeight + 5
                 svg += "<text x=\"0\" y=\"\(y + 15)\" class=\"label\">\(e(item.0))</text>"
@@ -117,7 +137,8 @@ extension AuditReport {
             """
         if let list = self.body.readsWithoutRelationship {
             page += "<h2>Reads without a care relationship</h2>\n"
-            page += list.isEmpty
+            page +=
+                list.isEmpty
                 ? "<p class=\"none\">None (as there should be).</p>\n"
                 : "<p class=\"finding\">Finding: reads that no care relationship, consent, share or emergency explains.</p>\n\(accesses(list))\n"
         }

@@ -82,7 +82,7 @@ public struct AuditReportVerifier: Sendable {
             throw AuditVerificationError("the report's signature does not verify: the report was altered or is not the hub's")
         }
         guard report.segment.checkpoint == report.body.checkpoint, report.segment.start == report.body.start,
-              report.segment.records.count == report.body.count
+            report.segment.records.count == report.body.count
         else {
             throw AuditVerificationError("the records carried are not the ones the report was computed from")
         }

@@ -115,8 +115,12 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
             if isAfterHours(record) { entry.afterHours += 1 }
             users[who(record)] = entry
         }
-        let byUser = users.map { UserCount(user: $0.key, organization: $0.value.organization, total: $0.value.total, distinctPatients: $0.value.patients.count, afterHours: $0.value.afterHours) }
-            .sorted { ($0.total, $1.user) > ($1.total, $0.user) }
+        let byUser = users.map {
+            UserCount(
+                user: $0.key, organization: $0.value.organization, total: $0.value.total, distinctPatients: $0.value.patients.count,
+                afterHours: $0.value.afterHours)
+        }
+        .sorted { ($0.total, $1.user) > ($1.total, $0.user) }
 
         // The median of the *other* users: from one sorted list, skipping the user's own place.
         let sorted = byUser.map(\.distinctPatients).sorted()
@@ -127,7 +131,8 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
             let count = sorted.count - 1
             let median = count % 2 == 1 ? other(count / 2) : (other(count / 2 - 1) + other(count / 2)) / 2
             if Double(user.distinctPatients) > 3 * median {
-                outliers.append(Outlier(user: user.user, organization: user.organization, distinctPatients: user.distinctPatients, peerMedian: median))
+                outliers.append(
+                    Outlier(user: user.user, organization: user.organization, distinctPatients: user.distinctPatients, peerMedian: median))
             }
         }
 

@@ -67,7 +67,8 @@ public struct Checkpoint: Sendable, Equatable {
         }
         guard let hash else { throw CheckpointError("the checkpoint names no known hash function") }
         guard let milliseconds else { throw CheckpointError("the checkpoint has no time") }
-        self.init(origin: lines[0], size: size, rootHash: Array(root), hashAlgorithm: hash, time: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        self.init(
+            origin: lines[0], size: size, rootHash: Array(root), hashAlgorithm: hash, time: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
         guard self.text == text else { throw CheckpointError("the checkpoint text is not in the hub's form") }
     }
 }
@@ -120,7 +121,8 @@ public struct SignedCheckpoint: Sendable, Equatable {
     }
 
     /// Signs `checkpoint` with the key store's current signing key for `suite`.
-    public static func sign(_ checkpoint: Checkpoint, keyStore: any KeyStore, suite: CryptoSuite) async throws(CryptographyError) -> SignedCheckpoint {
+    public static func sign(_ checkpoint: Checkpoint, keyStore: any KeyStore, suite: CryptoSuite) async throws(CryptographyError) -> SignedCheckpoint
+    {
         let signature = try await keyStore.sign(Array(checkpoint.text.utf8), suite: suite)
         let published = try await keyStore.verifyingKeys()
         guard let key = published.first(where: { $0.description.id == signature.header.keyID }) else {

@@ -58,7 +58,8 @@ public struct ConfigEntry: Sendable, Equatable {
         for part in try self.string(setting).split(separator: ",") {
             let cidr = String(part).trimmingSpaces()
             guard let network = IPNetwork(cidr) else {
-                throw ConfigurationError(setting: setting, message: "\(cidr) is not a network in CIDR notation (127.0.0.0/8, ::1/128)", origin: self.origin)
+                throw ConfigurationError(
+                    setting: setting, message: "\(cidr) is not a network in CIDR notation (127.0.0.0/8, ::1/128)", origin: self.origin)
             }
             networks.append(network)
         }

@@ -81,7 +81,8 @@ extension HubConfiguration {
         {
             throw ConfigurationError(
                 setting: "server.public_url",
-                message: "required when server.host listens on every address (\(self.server.host)): it is the address clients name as the token audience and in references"
+                message:
+                    "required when server.host listens on every address (\(self.server.host)): it is the address clients name as the token audience and in references"
             )
         }
         guard let database = self.database.url else {
@@ -90,7 +91,8 @@ extension HubConfiguration {
         if !database.isLocal, database.sslMode != .verifyFull, !self.database.allowUnverifiedTLS {
             throw ConfigurationError(
                 setting: "database.url",
-                message: "the database is reached over the network with sslmode=\(database.sslMode.rawValue), which does not verify the server: use sslmode=verify-full&sslrootcert=<CA file> (or set database.allow_unverified_tls = true)"
+                message:
+                    "the database is reached over the network with sslmode=\(database.sslMode.rawValue), which does not verify the server: use sslmode=verify-full&sslrootcert=<CA file> (or set database.allow_unverified_tls = true)"
             )
         }
         guard checkFiles else { return }

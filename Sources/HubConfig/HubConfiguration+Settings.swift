@@ -248,7 +248,8 @@ extension HubConfiguration {
         ),
         Setting(
             name: "audit.syslog_allowed_networks",
-            summary: "comma-separated CIDRs of internal networks the syslog repository may be on (default none: loopback, private and link-local refused)",
+            summary:
+                "comma-separated CIDRs of internal networks the syslog repository may be on (default none: loopback, private and link-local refused)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 config.audit.syslogAllowedNetworks = try entry.networks("audit.syslog_allowed_networks")
@@ -304,7 +305,8 @@ extension HubConfiguration {
             current: { String($0.access.registrationLimit) }
         ),
         Setting(
-            name: "access.identifier_conflict_limit", summary: "Patient creates an organization may make per registration window with a resident ID number already registered (default 20)",
+            name: "access.identifier_conflict_limit",
+            summary: "Patient creates an organization may make per registration window with a resident ID number already registered (default 20)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 config.access.identifierConflictLimit = try entry.integer("access.identifier_conflict_limit", in: 1...1_000_000)
@@ -336,7 +338,9 @@ extension HubConfiguration {
             current: { String($0.hl7.mllpPort) }
         ),
         Setting(
-            name: "server.public_url", summary: "the URL clients reach the hub at: URLs in notifications, and the base of absolute references stored relative (default https://host:port)",
+            name: "server.public_url",
+            summary:
+                "the URL clients reach the hub at: URLs in notifications, and the base of absolute references stored relative (default https://host:port)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 let url = try entry.string("server.public_url")
@@ -402,7 +406,10 @@ extension HubConfiguration {
             apply: { config, entry throws(ConfigurationError) in
                 config.subscriptions.allowedEndpointNetworks = try entry.networks("subscriptions.allowed_endpoint_networks")
             },
-            current: { $0.subscriptions.allowedEndpointNetworks.isEmpty ? nil : $0.subscriptions.allowedEndpointNetworks.map(\.description).joined(separator: ",") }
+            current: {
+                $0.subscriptions.allowedEndpointNetworks.isEmpty
+                    ? nil : $0.subscriptions.allowedEndpointNetworks.map(\.description).joined(separator: ",")
+            }
         ),
         Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An IPv4 or IPv6 address, as bytes (4 or 16). An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
@@ -36,7 +36,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if self.bytes.count == 4 { return self.bytes.map(String.init).joined(separator: ".") }
-        return stride(from: 0, to: 16, by: 2).map { String(UInt16(self.bytes[$0]) << 8 | UInt16(self.bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+        return stride(from: 0, to: 16, by: 2).map { String(UInt16(self.bytes[$0]) << 8 | UInt16(self.bytes[$0 + 1]), radix: 16) }.joined(
+            separator: ":")
     }
 }
 
@@ -49,7 +50,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPAddress(String(parts[0])), let length = Int(parts[1]),
-              (0...(address.bytes.count * 8)).contains(length)
+            (0...(address.bytes.count * 8)).contains(length)
         else { return nil }
         self.address = address
         self.prefixLength = length

@@ -66,7 +66,7 @@ public struct ClientAssertion: Sendable {
     public func verify(key: any VerifyingKey, audience: String, now: Date = Date()) throws(AccessError) {
         func invalid(_ why: String) -> AccessError { AccessError(.unauthenticated, "client_assertion \(why)", oauthError: "invalid_client") }
         guard Self.algorithms[self.algorithm] == key.algorithm,
-              let der = try? SignatureEncoding.der(fromRaw: self.signature), key.isValidSignature(der, for: self.signingInput)
+            let der = try? SignatureEncoding.der(fromRaw: self.signature), key.isValidSignature(der, for: self.signingInput)
         else {
             throw Self.notAuthentic
         }

@@ -13,7 +13,10 @@ public struct CryptoProfile: Sendable, Equatable {
     public var signature: AlgorithmIdentifier
     public var sm2DistinguishingID: String?
 
-    public init(name: String, hash: AlgorithmIdentifier, mac: AlgorithmIdentifier, cipher: AlgorithmIdentifier, signature: AlgorithmIdentifier, sm2DistinguishingID: String? = nil) {
+    public init(
+        name: String, hash: AlgorithmIdentifier, mac: AlgorithmIdentifier, cipher: AlgorithmIdentifier, signature: AlgorithmIdentifier,
+        sm2DistinguishingID: String? = nil
+    ) {
         self.name = name
         self.hash = hash
         self.mac = mac

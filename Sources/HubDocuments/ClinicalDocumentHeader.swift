@@ -75,7 +75,8 @@ public struct ClinicalDocumentHeader: Sendable, Equatable {
         guard let code = tree.string("\(document)/cda:code/@code") else {
             throw DocumentError(.header, "the CDA header has no document type (ClinicalDocument/code/@code)")
         }
-        self.type = Code(code: code, system: tree.string("\(document)/cda:code/@codeSystem"), display: tree.string("\(document)/cda:code/@displayName"))
+        self.type = Code(
+            code: code, system: tree.string("\(document)/cda:code/@codeSystem"), display: tree.string("\(document)/cda:code/@displayName"))
         if let time = tree.string("\(document)/cda:effectiveTime/@value") {
             guard let value = HL7DateTime.fhirDateTime(time, defaultOffset: defaultOffset) else {
                 throw DocumentError(.header, "ClinicalDocument/effectiveTime \(time) is not an HL7 date/time")

@@ -145,7 +145,8 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
                                 text: "SMART Backend Services: POST /auth/token (client_credentials, private_key_jwt with ES256 or SM2SM3)"
                             )
                         ],
-                        description: "TLS with server certificate; client certificates: \(mutualTLS). Hospital systems authenticate with a registered client certificate or a bearer token; access needs SMART scopes and a care relationship or consent with the patient (docs/security.md). AuditEvent: regulators only."
+                        description:
+                            "TLS with server certificate; client certificates: \(mutualTLS). Hospital systems authenticate with a registered client certificate or a bearer token; access needs SMART scopes and a care relationship or consent with the patient (docs/security.md). AuditEvent: regulators only."
                     ),
                     resource: resources.isEmpty ? nil : resources,
                     interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) }

@@ -65,7 +65,8 @@ public enum PatientCompartment {
         try Self.visit(resource, type: type, container: resource, prefix: type.rawValue, found)
         for (index, contained) in (resource["contained"]?.arrayValue ?? []).enumerated() {
             let location = "\(type.rawValue).contained[\(index)]"
-            guard let object = contained.objectValue, let name = object["resourceType"]?.stringValue, let containedType = ResourceType(rawValue: name) else {
+            guard let object = contained.objectValue, let name = object["resourceType"]?.stringValue, let containedType = ResourceType(rawValue: name)
+            else {
                 // Types the hub does not store have no compartment elements it knows: refused
                 // rather than left unread.
                 throw Refusal(element: location, message: "is not a resource type this hub stores")

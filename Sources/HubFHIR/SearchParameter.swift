@@ -106,7 +106,8 @@ extension ResourceType {
                 P("component-value-quantity", .quantity, ["component.valueQuantity"]),
             ]
         case .diagnosticReport:
-            return subjectAndPatient("subject") + [identifier,
+            return subjectAndPatient("subject") + [
+                identifier,
                 P("code", .token, ["code"]), P("category", .token, ["category"]), status,
                 P("date", .date, ["effectiveDateTime", "effectivePeriod"]), encounter,
                 P("performer", .reference, ["performer"]), P("result", .reference, ["result"], targets: ["Observation"]),

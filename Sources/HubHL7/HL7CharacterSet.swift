@@ -18,12 +18,15 @@ public enum HL7CharacterSet: String, Sendable, Equatable {
         } else if let known = HL7CharacterSet(rawValue: declared) {
             characterSet = known
         } else {
-            throw HL7Error(rejected: true, .tableValueNotFound, segment: "MSH", field: 18, "character set \(declared) is not one the hub reads (UNICODE UTF-8, ASCII, 8859/1, GB 18030-2000)")
+            throw HL7Error(
+                rejected: true, .tableValueNotFound, segment: "MSH", field: 18,
+                "character set \(declared) is not one the hub reads (UNICODE UTF-8, ASCII, 8859/1, GB 18030-2000)")
         }
         switch characterSet {
         case .utf8, .ascii:
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw HL7Error(rejected: true, .dataTypeError, segment: "MSH", field: 18, "the message is not valid UTF-8: declare its character set in MSH-18")
+                throw HL7Error(
+                    rejected: true, .dataTypeError, segment: "MSH", field: 18, "the message is not valid UTF-8: declare its character set in MSH-18")
             }
             return (text, characterSet)
         case .latin1:

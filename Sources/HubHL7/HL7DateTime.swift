@@ -6,7 +6,8 @@ public enum HL7DateTime {
     /// The FHIR dateTime for `text`; a time without a zone is taken to be at `defaultOffset`
     /// (`+08:00`). Nil when `text` is not an HL7 date/time or not a real date.
     public static func fhirDateTime(_ text: String, defaultOffset: String) -> String? {
-        guard let match = text.wholeMatch(of: /([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(\.[0-9]{1,4})?([+-][0-9]{4})?/) else { return nil }
+        guard let match = text.wholeMatch(of: /([0-9]{4})([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?([0-9]{2})?(\.[0-9]{1,4})?([+-][0-9]{4})?/)
+        else { return nil }
         var result = String(match.1)
         if let month = match.2 {
             result += "-\(month)"

@@ -40,9 +40,11 @@ public struct HL7Message: Sendable {
         delimiters.field = characters[3]
         let encoding = characters[4...].prefix { $0 != delimiters.field }
         guard encoding.count >= 4, Set(encoding).count == encoding.count, !encoding.contains(delimiters.field),
-              !delimiters.field.isLetter, !delimiters.field.isNumber
+            !delimiters.field.isLetter, !delimiters.field.isNumber
         else {
-            throw HL7Error(rejected: true, .dataTypeError, segment: "MSH", sequence: 1, field: 2, "MSH-2 must declare four distinct encoding characters (e.g. ^~\\&)")
+            throw HL7Error(
+                rejected: true, .dataTypeError, segment: "MSH", sequence: 1, field: 2,
+                "MSH-2 must declare four distinct encoding characters (e.g. ^~\\&)")
         }
         let encodingCharacters = Array(encoding)
         delimiters.component = encodingCharacters[0]
@@ -55,7 +57,9 @@ public struct HL7Message: Sendable {
             let parts = line.split(separator: delimiters.field, omittingEmptySubsequences: false)
             let id = String(parts[0])
             guard id.count == 3, id.allSatisfy({ $0.isUppercase || $0.isNumber }) else {
-                throw HL7Error(rejected: true, .segmentSequenceError, segment: id.isEmpty ? nil : String(id.prefix(8)), sequence: index + 1, "not a segment id: \(id.prefix(8))")
+                throw HL7Error(
+                    rejected: true, .segmentSequenceError, segment: id.isEmpty ? nil : String(id.prefix(8)), sequence: index + 1,
+                    "not a segment id: \(id.prefix(8))")
             }
             var fields: [Substring]
             if id == "MSH" {
@@ -99,7 +103,10 @@ public struct HL7Message: Sendable {
         var result = ""
         var iterator = text.makeIterator()
         while let character = iterator.next() {
-            guard character == escape else { result.append(character); continue }
+            guard character == escape else {
+                result.append(character)
+                continue
+            }
             var code = ""
             while let next = iterator.next(), next != escape { code.append(next) }
             switch code {

@@ -26,7 +26,9 @@ public struct LabReportMessage: Sendable {
         }
         let type = message.components(header, 9)
         guard type.count >= 2, type[0] == "ORU", type[1] == "R01" else {
-            throw HL7Error(rejected: true, .unsupportedMessageType, segment: "MSH", sequence: 1, field: 9, "only ORU^R01 (unsolicited observation results) is accepted, not \(type.prefix(2).joined(separator: "^"))")
+            throw HL7Error(
+                rejected: true, .unsupportedMessageType, segment: "MSH", sequence: 1, field: 9,
+                "only ORU^R01 (unsolicited observation results) is accepted, not \(type.prefix(2).joined(separator: "^"))")
         }
         guard let version = message.value(header, 12), Self.versions.contains(version) else {
             throw HL7Error(rejected: true, .unsupportedVersion, segment: "MSH", sequence: 1, field: 12, "HL7 version 2.5 or 2.5.1 is accepted")
@@ -68,7 +70,9 @@ public struct LabReportMessage: Sendable {
     /// then a DiagnosticReport whose results they are — ids from `newID`, all for `patient` and
     /// performed by `performer` (`Organization/<id>`). Time zones missing from HL7 times are taken
     /// as `defaultOffset` (China Standard Time by default).
-    public func resources(patient: String, performer: String, defaultOffset: String = "+08:00", newID: () -> String) throws(HL7Error) -> [(type: ResourceType, id: String, resource: JSONObject)] {
+    public func resources(patient: String, performer: String, defaultOffset: String = "+08:00", newID: () -> String) throws(HL7Error) -> [(
+        type: ResourceType, id: String, resource: JSONObject
+    )] {
         var output: [(ResourceType, String, JSONObject)] = []
         let subject = JSONValue.object(JSONObject([("reference", .string("Patient/\(patient)"))]))
         let performers = JSONValue.array([.object(JSONObject([("reference", .string(performer))]))])
@@ -83,9 +87,24 @@ public struct LabReportMessage: Sendable {
                 var observation = JSONObject([
                     ("resourceType", .string("Observation")),
                     ("status", .string(try Self.status(self.message.value(obx, 11) ?? "F", at: obx, field: 11))),
-                    ("category", .array([.object(JSONObject([("coding", .array([.object(JSONObject([
-                        ("system", .string("http://terminology.hl7.org/CodeSystem/observation-category")), ("code", .string("laboratory")),
-                    ]))]))]))])),
+                    (
+                        "category",
+                        .array([
+                            .object(
+                                JSONObject([
+                                    (
+                                        "coding",
+                                        .array([
+                                            .object(
+                                                JSONObject([
+                                                    ("system", .string("http://terminology.hl7.org/CodeSystem/observation-category")),
+                                                    ("code", .string("laboratory")),
+                                                ]))
+                                        ])
+                                    )
+                                ]))
+                        ])
+                    ),
                     ("code", try self.codeableConcept(obx, 3, required: true)),
                     ("subject", subject),
                 ])
@@ -119,15 +138,30 @@ public struct LabReportMessage: Sendable {
                 case "CE", "CWE":
                     observation["valueCodeableConcept"] = try self.codeableConcept(obx, 5, required: true)
                 default:
-                    throw HL7Error(.tableValueNotFound, segment: "OBX", sequence: obx.sequence, field: 2, "value type must be NM, SN, ST, TX, FT, CE or CWE")
+                    throw HL7Error(
+                        .tableValueNotFound, segment: "OBX", sequence: obx.sequence, field: 2, "value type must be NM, SN, ST, TX, FT, CE or CWE")
                 }
                 if let flag = self.message.value(obx, 8) {
                     guard let interpretation = Self.interpretations[flag] else {
-                        throw HL7Error(.tableValueNotFound, segment: "OBX", sequence: obx.sequence, field: 8, "abnormal flag \(flag) is not one of \(Self.interpretations.keys.sorted().joined(separator: ", "))")
+                        throw HL7Error(
+                            .tableValueNotFound, segment: "OBX", sequence: obx.sequence, field: 8,
+                            "abnormal flag \(flag) is not one of \(Self.interpretations.keys.sorted().joined(separator: ", "))")
                     }
-                    observation["interpretation"] = .array([.object(JSONObject([("coding", .array([.object(JSONObject([
-                        ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation")), ("code", .string(interpretation)),
-                    ]))]))]))])
+                    observation["interpretation"] = .array([
+                        .object(
+                            JSONObject([
+                                (
+                                    "coding",
+                                    .array([
+                                        .object(
+                                            JSONObject([
+                                                ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation")),
+                                                ("code", .string(interpretation)),
+                                            ]))
+                                    ])
+                                )
+                            ]))
+                    ])
                 }
                 output.append((.observation, id, observation))
                 resultURLs.append(.object(JSONObject([("reference", .string("Observation/\(id)"))])))
@@ -135,9 +169,23 @@ public struct LabReportMessage: Sendable {
             var report = JSONObject([
                 ("resourceType", .string("DiagnosticReport")),
                 ("status", .string(try Self.reportStatus(self.message.value(obr, 25) ?? "F", at: obr))),
-                ("category", .array([.object(JSONObject([("coding", .array([.object(JSONObject([
-                    ("system", .string("http://terminology.hl7.org/CodeSystem/v2-0074")), ("code", .string("LAB")),
-                ]))]))]))])),
+                (
+                    "category",
+                    .array([
+                        .object(
+                            JSONObject([
+                                (
+                                    "coding",
+                                    .array([
+                                        .object(
+                                            JSONObject([
+                                                ("system", .string("http://terminology.hl7.org/CodeSystem/v2-0074")), ("code", .string("LAB")),
+                                            ]))
+                                    ])
+                                )
+                            ]))
+                    ])
+                ),
                 ("code", code),
                 ("subject", subject),
             ])
@@ -159,7 +207,8 @@ public struct LabReportMessage: Sendable {
     func codeableConcept(_ segment: HL7Message.Segment, _ field: Int, required: Bool) throws(HL7Error) -> JSONValue {
         let parts = self.message.components(segment, field)
         guard let code = parts.first, !code.isEmpty else {
-            throw HL7Error(.requiredFieldMissing, segment: segment.id, sequence: segment.sequence, field: field, "a coded value (code^text^system) is required")
+            throw HL7Error(
+                .requiredFieldMissing, segment: segment.id, sequence: segment.sequence, field: field, "a coded value (code^text^system) is required")
         }
         var coding = JSONObject([("code", .string(code))])
         if parts.count > 2, !parts[2].isEmpty { coding["system"] = .string(Self.codeSystems[parts[2]] ?? "urn:hl7-v2:coding-system:\(parts[2])") }
@@ -179,7 +228,10 @@ public struct LabReportMessage: Sendable {
         case "C": return "corrected"
         case "X": return "cancelled"
         case "W": return "entered-in-error"
-        default: throw HL7Error(.tableValueNotFound, segment: segment.id, sequence: segment.sequence, field: field, "result status \(code) is not F, P, R, S, C, X or W")
+        default:
+            throw HL7Error(
+                .tableValueNotFound, segment: segment.id, sequence: segment.sequence, field: field,
+                "result status \(code) is not F, P, R, S, C, X or W")
         }
     }
 
@@ -189,7 +241,9 @@ public struct LabReportMessage: Sendable {
         case "P", "R", "S", "I", "O": return "preliminary"
         case "C": return "corrected"
         case "X": return "cancelled"
-        default: throw HL7Error(.tableValueNotFound, segment: segment.id, sequence: segment.sequence, field: 25, "result status \(code) is not F, P, C or X")
+        default:
+            throw HL7Error(
+                .tableValueNotFound, segment: segment.id, sequence: segment.sequence, field: 25, "result status \(code) is not F, P, C or X")
         }
     }
 
@@ -232,7 +286,9 @@ public struct LabReportMessage: Sendable {
     /// HL7 DTM as a FHIR dateTime (``HL7DateTime``), or an error locating the field.
     static func dateTime(_ text: String, offset: String, at segment: HL7Message.Segment, field: Int) throws(HL7Error) -> String {
         guard let value = HL7DateTime.fhirDateTime(text, defaultOffset: offset) else {
-            throw HL7Error(.dataTypeError, segment: segment.id, sequence: segment.sequence, field: field, "\(text) is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])")
+            throw HL7Error(
+                .dataTypeError, segment: segment.id, sequence: segment.sequence, field: field,
+                "\(text) is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])")
         }
         return value
     }

@@ -1,6 +1,6 @@
 import Foundation
-public import HubCrypto
 import HubConfig
+public import HubCrypto
 
 extension CryptoProfile {
     /// Reads `directory/name.toml`.

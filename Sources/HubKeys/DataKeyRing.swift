@@ -85,10 +85,13 @@ public final class DataKeyRing: Sendable {
     /// read of the live keys, one insert of the missing ones (a transaction Bundle of a hundred
     /// new patients would otherwise cost three hundred).
     public func prepareDataKeys(for subjects: some Collection<String>) async throws {
-        let missing = Array(Set(subjects.filter { subject in
-            guard let id = self.cache.withLock({ $0.current[subject] }) else { return true }
-            return self.cached(id) == nil
-        })).sorted()
+        let missing = Array(
+            Set(
+                subjects.filter { subject in
+                    guard let id = self.cache.withLock({ $0.current[subject] }) else { return true }
+                    return self.cached(id) == nil
+                })
+        ).sorted()
         guard !missing.isEmpty else { return }
         if missing.count == 1 {
             try await self.prepareDataKey(for: missing[0])

@@ -1,7 +1,7 @@
-import NIOCore
 import HubStorage
-import PostgresNIO
 import Logging
+import NIOCore
+import PostgresNIO
 
 /// A column of ciphertexts sealed by ``DataKeyRing``, which ``SuiteMigration`` can re-encrypt.
 ///

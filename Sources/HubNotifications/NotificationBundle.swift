@@ -23,20 +23,27 @@ public enum NotificationBundle {
             ("resourceType", .string("Parameters")),
             ("id", .string(statusID)),
             ("meta", .object(JSONObject([("profile", .array([.string(Self.statusProfile)]))]))),
-            ("parameter", .array([
-                parameter("subscription", "valueReference", reference("\(base)/Subscription/\(notification.subscription)")),
-                parameter("status", "valueCode", .string("active")),
-                parameter("type", "valueCode", .string("event-notification")),
-                parameter("events-since-subscription-start", "valueString", .string(number)),
-                .object(JSONObject([
-                    ("name", .string("notification-event")),
-                    ("part", .array([
-                        parameter("event-number", "valueString", .string(number)),
-                        parameter("timestamp", "valueInstant", .string(UTCTime(notification.occurredAt).instant)),
-                        parameter("focus", "valueReference", reference("\(base)/\(focus)/_history/\(notification.focusVersion)")),
-                    ])),
-                ])),
-            ])),
+            (
+                "parameter",
+                .array([
+                    parameter("subscription", "valueReference", reference("\(base)/Subscription/\(notification.subscription)")),
+                    parameter("status", "valueCode", .string("active")),
+                    parameter("type", "valueCode", .string("event-notification")),
+                    parameter("events-since-subscription-start", "valueString", .string(number)),
+                    .object(
+                        JSONObject([
+                            ("name", .string("notification-event")),
+                            (
+                                "part",
+                                .array([
+                                    parameter("event-number", "valueString", .string(number)),
+                                    parameter("timestamp", "valueInstant", .string(UTCTime(notification.occurredAt).instant)),
+                                    parameter("focus", "valueReference", reference("\(base)/\(focus)/_history/\(notification.focusVersion)")),
+                                ])
+                            ),
+                        ])),
+                ])
+            ),
         ])
         let created = notification.focusVersion == 1
         return JSONObject([
@@ -45,19 +52,36 @@ public enum NotificationBundle {
             ("meta", .object(JSONObject([("profile", .array([.string(Self.notificationProfile)]))]))),
             ("type", .string("history")),
             ("timestamp", .string(UTCTime(now).instant)),
-            ("entry", .array([
-                .object(JSONObject([
-                    ("fullUrl", .string("urn:uuid:\(statusID)")),
-                    ("resource", .object(status)),
-                    ("request", .object(JSONObject([("method", .string("GET")), ("url", .string("\(base)/Subscription/\(notification.subscription)/$status"))]))),
-                    ("response", .object(JSONObject([("status", .string("200"))]))),
-                ])),
-                .object(JSONObject([
-                    ("fullUrl", .string("\(base)/\(focus)")),
-                    ("request", .object(JSONObject([("method", .string(created ? "POST" : "PUT")), ("url", .string(created ? notification.focusType : focus))]))),
-                    ("response", .object(JSONObject([("status", .string(created ? "201" : "200"))]))),
-                ])),
-            ])),
+            (
+                "entry",
+                .array([
+                    .object(
+                        JSONObject([
+                            ("fullUrl", .string("urn:uuid:\(statusID)")),
+                            ("resource", .object(status)),
+                            (
+                                "request",
+                                .object(
+                                    JSONObject([
+                                        ("method", .string("GET")), ("url", .string("\(base)/Subscription/\(notification.subscription)/$status")),
+                                    ]))
+                            ),
+                            ("response", .object(JSONObject([("status", .string("200"))]))),
+                        ])),
+                    .object(
+                        JSONObject([
+                            ("fullUrl", .string("\(base)/\(focus)")),
+                            (
+                                "request",
+                                .object(
+                                    JSONObject([
+                                        ("method", .string(created ? "POST" : "PUT")), ("url", .string(created ? notification.focusType : focus)),
+                                    ]))
+                            ),
+                            ("response", .object(JSONObject([("status", .string(created ? "201" : "200"))]))),
+                        ])),
+                ])
+            ),
         ])
     }
 }

@@ -64,7 +64,6 @@ public struct RestHookChannel: NotificationChannel {
         throw failure ?? OutboundAddressPolicy.Refusal(reason: "\(host) does not resolve")
     }
 
-
     public func shutdown() async throws {
         try await self.client.shutdown()
     }

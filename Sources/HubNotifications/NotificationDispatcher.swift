@@ -115,7 +115,8 @@ public struct NotificationDispatcher: Service {
                     // A criterion the store refuses (its rules changed since it was accepted)
                     // matches nothing; it must not hold up every other subscription's events.
                     // A storage failure, by contrast, ends the round: the events stay queued.
-                    self.logger.notice("subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
+                    self.logger.notice(
+                        "subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
                     continue
                 }
                 if found.resources.contains(where: { $0.id == event.id }) {
@@ -132,14 +133,17 @@ public struct NotificationDispatcher: Service {
         let due = try await self.outbox.claimDue(limit: 16, lease: self.settings.lease)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for notification in due {
-                group.addTask { try await self.deliver(notification, subscription: subscriptions[notification.subscription]?.subscription, channel: channel) }
+                group.addTask {
+                    try await self.deliver(notification, subscription: subscriptions[notification.subscription]?.subscription, channel: channel)
+                }
             }
             try await group.waitForAll()
         }
         return due.count
     }
 
-    func deliver(_ notification: NotificationOutbox.Notification, subscription: RestHookSubscription?, channel: any NotificationChannel) async throws {
+    func deliver(_ notification: NotificationOutbox.Notification, subscription: RestHookSubscription?, channel: any NotificationChannel) async throws
+    {
         let now = Date()
         guard let subscription, subscription.isActive(at: now) else {
             try await self.outbox.failed(notification.id, reason: "the subscription is no longer active", retryAt: nil)
@@ -169,7 +173,8 @@ public struct NotificationDispatcher: Service {
             after: notification.attempts, queuedAt: notification.createdAt, now: Date(), jitter: Double.random(in: 0..<1)
         )
         if retryAt == nil {
-            self.logger.notice("notification given up", metadata: ["subscription": "\(notification.subscription)", "notification": "\(notification.id)"])
+            self.logger.notice(
+                "notification given up", metadata: ["subscription": "\(notification.subscription)", "notification": "\(notification.id)"])
         }
         try await self.outbox.failed(notification.id, reason: String(reason.prefix(500)), retryAt: retryAt)
     }

@@ -158,7 +158,8 @@ public struct NotificationOutbox: Sendable {
         var conditions = ["organization_id = \(sql.bind(organization))"]
         if let state { conditions.append("state = \(sql.bind(state.rawValue))") }
         if let subscription { conditions.append("subscription_id = \(sql.bind(subscription))") }
-        let statementText = "SELECT \(Self.columns) FROM subscription_notifications WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(sql.bind(limit))"
+        let statementText =
+            "SELECT \(Self.columns) FROM subscription_notifications WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(sql.bind(limit))"
         let statement = sql.query(statementText)
         let logger = self.logger
         return try await self.database.withConnection("list notifications") { connection in

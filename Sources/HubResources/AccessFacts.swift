@@ -144,7 +144,10 @@ struct AccessFacts: Sendable {
             let start = period?["start"]?.stringValue.flatMap(FHIRDateRange.init)?.low ?? inherited.0
             let end = period?["end"]?.stringValue.flatMap(FHIRDateRange.init)?.high ?? inherited.1
             if let start, let end, start >= end {
-                return ("\(path).period", "a Consent provision's period (with what it inherits from the provision around it) must not end before it starts")
+                return (
+                    "\(path).period",
+                    "a Consent provision's period (with what it inherits from the provision around it) must not end before it starts"
+                )
             }
             for (index, actor) in (provision["actor"]?.arrayValue ?? []).enumerated() {
                 let reference = actor.objectValue?["reference"]?.objectValue?["reference"]?.stringValue ?? ""
@@ -157,7 +160,9 @@ struct AccessFacts: Sendable {
                 }
             }
             for (index, nested) in (provision["provision"]?.arrayValue ?? []).enumerated() {
-                if let nested = nested.objectValue, let problem = check(nested, path: "\(path).provision[\(index)]", inherited: (start, end)) { return problem }
+                if let nested = nested.objectValue, let problem = check(nested, path: "\(path).provision[\(index)]", inherited: (start, end)) {
+                    return problem
+                }
             }
             return nil
         }
@@ -206,8 +211,12 @@ struct AccessFacts: Sendable {
                 """
             )
         }
-        var consents: (ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String], times: [String]) =
-            ([], [], [], [], [], [], [], [])
+        var consents:
+            (
+                ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String],
+                times: [String]
+            ) =
+                ([], [], [], [], [], [], [], [])
         for fact in facts {
             for rule in fact.consentRules {
                 consents.ids.append(String(fact.source.dropFirst("Consent/".count)))

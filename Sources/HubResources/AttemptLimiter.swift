@@ -68,7 +68,8 @@ public final class AttemptLimiter: Sendable {
         if state.count > self.maximumKeys {
             // Forget expired keys first, then the one idle longest.
             state = state.filter { !Self.recent($0.value, within: self.window, of: now).isEmpty }
-            while state.count > self.maximumKeys, let idle = state.min(by: { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) })?.key {
+            while state.count > self.maximumKeys, let idle = state.min(by: { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) })?.key
+            {
                 state[idle] = nil
             }
         }

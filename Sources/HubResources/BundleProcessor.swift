@@ -20,7 +20,10 @@ public struct BundleProcessor: Sendable {
     }
 
     enum Method: String {
-        case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+        case get = "GET"
+        case post = "POST"
+        case put = "PUT"
+        case delete = "DELETE"
 
         var order: Int {
             switch self {
@@ -78,7 +81,8 @@ public struct BundleProcessor: Sendable {
         for (index, raw) in rawEntries.enumerated() {
             do {
                 let entry = try Self.entry(raw, index: index)
-                let outcome = try await self.transaction([entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"))
+                let outcome = try await self.transaction(
+                    [entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"))
                 responses.append(outcome.response["entry"]?.arrayValue?.first ?? .object(JSONObject()))
                 read += outcome.read
                 written += outcome.written
@@ -118,7 +122,9 @@ public struct BundleProcessor: Sendable {
             switch entry.method {
             case .post, .put:
                 guard let resource = entry.resource else {
-                    throw ResourceError(.invalid, .required, "a \(entry.method.rawValue) entry needs a resource", expression: ["Bundle.entry[\(entry.index)].resource"])
+                    throw ResourceError(
+                        .invalid, .required, "a \(entry.method.rawValue) entry needs a resource",
+                        expression: ["Bundle.entry[\(entry.index)].resource"])
                 }
                 let rewritten = Self.resolvingReferences(in: .object(resource), resolved)
                 if let unresolved = Self.firstUnresolvedReference(in: rewritten) {
@@ -184,7 +190,9 @@ public struct BundleProcessor: Sendable {
             throw ResourceError(.invalid, .notSupported, "request.method must be GET, POST, PUT or DELETE", expression: ["\(path).request.method"])
         }
         guard let url = request["url"]?.stringValue, !url.contains("?") else {
-            throw ResourceError(.invalid, .notSupported, "request.url must be Type or Type/id (conditional URLs are not supported yet)", expression: ["\(path).request.url"])
+            throw ResourceError(
+                .invalid, .notSupported, "request.url must be Type or Type/id (conditional URLs are not supported yet)",
+                expression: ["\(path).request.url"])
         }
         let parts = url.split(separator: "/").map(String.init)
         guard let typeName = parts.first, let type = ResourceType(rawValue: typeName) else {
@@ -192,7 +200,9 @@ public struct BundleProcessor: Sendable {
         }
         let needsID = method != .post
         guard parts.count == (needsID ? 2 : 1), !needsID || ResourceValidator.isValidID(parts[1]) else {
-            throw ResourceError(.invalid, .invalid, "\(method.rawValue) takes \(needsID ? "Type/id" : "Type") as url, not \(url)", expression: ["\(path).request.url"])
+            throw ResourceError(
+                .invalid, .invalid, "\(method.rawValue) takes \(needsID ? "Type/id" : "Type") as url, not \(url)", expression: ["\(path).request.url"]
+            )
         }
         var ifMatch: Int?
         if let header = request["ifMatch"]?.stringValue {
@@ -203,7 +213,8 @@ public struct BundleProcessor: Sendable {
             ifMatch = version
         }
         if request["ifNoneExist"] != nil {
-            throw ResourceError(.invalid, .notSupported, "conditional create inside a Bundle is not supported yet", expression: ["\(path).request.ifNoneExist"])
+            throw ResourceError(
+                .invalid, .notSupported, "conditional create inside a Bundle is not supported yet", expression: ["\(path).request.ifNoneExist"])
         }
         return Entry(
             index: index,
@@ -247,7 +258,9 @@ public struct BundleProcessor: Sendable {
     }
 
     static func responseEntry(_ stored: StoredResource, status: String, base: String) -> JSONValue {
-        var response = JSONObject([("status", .string(status)), ("etag", .string(stored.eTag)), ("lastModified", .string(stored.lastUpdated.fhirInstant))])
+        var response = JSONObject([
+            ("status", .string(status)), ("etag", .string(stored.eTag)), ("lastModified", .string(stored.lastUpdated.fhirInstant)),
+        ])
         if !stored.isDeleted { response["location"] = .string("\(stored.versionedReference)") }
         var entry = JSONObject([("fullUrl", .string("\(base)/\(stored.type.rawValue)/\(stored.id)"))])
         if let resource = stored.resource { entry["resource"] = .object(resource) }
@@ -256,7 +269,9 @@ public struct BundleProcessor: Sendable {
     }
 
     static func errorEntry(_ error: ResourceError) -> JSONValue {
-        var issue = JSONObject([("severity", .string("error")), ("code", .string(error.issueType.rawValue)), ("diagnostics", .string(error.diagnostics))])
+        var issue = JSONObject([
+            ("severity", .string("error")), ("code", .string(error.issueType.rawValue)), ("diagnostics", .string(error.diagnostics)),
+        ])
         if let expression = error.expression { issue["expression"] = .array(expression.map(JSONValue.string)) }
         let outcome = JSONObject([("resourceType", .string("OperationOutcome")), ("issue", .array([.object(issue)]))])
         return .object(JSONObject([("response", .object(JSONObject([("status", .string(error.code.statusLine)), ("outcome", .object(outcome))])))]))

@@ -1,11 +1,11 @@
-public import Foundation
-public import HubConfig
+import Foundation
+import HubAudit
+import HubConfig
 import HubCrypto
-public import HubAudit
-public import HubFHIR
-public import HubKeys
-public import HubStorage
-public import Logging
+import HubFHIR
+import HubKeys
+import HubStorage
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -15,7 +15,9 @@ extension PostgresResourceStore {
         access.targets?.note(patientID)
         guard let organization = access.organization else { return }
         var sql = SQLBuilder()
-        let members = AccessFacts.insertions([AccessFacts(source: "Patient/\(patientID)", care: .init(patient: patientID, organization: organization, basis: "registration"))], sql: &sql)
+        let members = AccessFacts.insertions(
+            [AccessFacts(source: "Patient/\(patientID)", care: .init(patient: patientID, organization: organization, basis: "registration"))],
+            sql: &sql)
         let logger = self.logger
         let statement = sql.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1")
         try await self.database.withConnection("register patient") { connection in
@@ -80,7 +82,9 @@ extension PostgresResourceStore {
         let rows = try await self.database.withConnection("check access") { connection in
             let rows = try await connection.query(statement, logger: logger)
             var found: [String: (visible: Bool, patient: String?, owner: String?)] = [:]
-            for try await (key, allowed, patient, owner) in rows.decode((String, Bool, String?, String?).self) { found[key] = (allowed, patient, owner) }
+            for try await (key, allowed, patient, owner) in rows.decode((String, Bool, String?, String?).self) {
+                found[key] = (allowed, patient, owner)
+            }
             return found
         }
         access.targets?.note(changed.compactMap { rows[$0]?.patient })
@@ -100,7 +104,8 @@ extension PostgresResourceStore {
         // A record stays in its patient's compartment: it never leaves for "no patient" (which
         // would make it visible to everyone), and only its author files it under another patient.
         for write in writes {
-            guard case .update = write.kind, let row = rows["\(write.type.rawValue)/\(write.id)"], let before = row.patient, before != write.patient else { continue }
+            guard case .update = write.kind, let row = rows["\(write.type.rawValue)/\(write.id)"], let before = row.patient, before != write.patient
+            else { continue }
             guard write.patient != nil else {
                 throw ResourceError(
                     .unprocessable, .businessRule,
@@ -108,7 +113,8 @@ extension PostgresResourceStore {
                 )
             }
             guard row.owner == access.organization else {
-                throw ResourceError(.forbidden, .forbidden, "only the organization that wrote \(write.type.rawValue)/\(write.id) files it under another patient")
+                throw ResourceError(
+                    .forbidden, .forbidden, "only the organization that wrote \(write.type.rawValue)/\(write.id) files it under another patient")
             }
         }
         var patients: Set<String> = []

@@ -1,11 +1,11 @@
 public import Foundation
-public import HubConfig
+import HubAudit
+import HubConfig
 import HubCrypto
-public import HubAudit
 public import HubFHIR
-public import HubKeys
-public import HubStorage
-public import Logging
+import HubKeys
+import HubStorage
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -89,7 +89,9 @@ extension PostgresResourceStore {
         return versions
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?) {
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+        versions: [StoredResource], next: String?
+    ) {
         let limit = max(1, min(count, 1000))
         // The cursor is `<microseconds since 1970>:<row key>` of the last version returned: the
         // order (time, row key) descending is total, so pages neither repeat nor skip.

@@ -16,7 +16,9 @@ extension PostgresResourceStore {
     /// The format the stored records were derived under.
     public static func storedRecordsFormat(_ database: Database) async throws -> Int {
         try await database.withConnection("read records format") { connection in
-            for try await format in try await connection.query("SELECT records_format FROM hub_instance", logger: Logger(label: "hub.resources")).decode(Int.self) {
+            for try await format in try await connection.query("SELECT records_format FROM hub_instance", logger: Logger(label: "hub.resources"))
+                .decode(Int.self)
+            {
                 return format
             }
             return Self.recordsFormat
@@ -115,7 +117,9 @@ extension PostgresResourceStore {
             var lock = SQLBuilder()
             let text = "SELECT type || '/' || id, version FROM resources WHERE (type || '/' || id) = ANY(\(lock.bind(keys))) FOR UPDATE"
             var current: [String: Int] = [:]
-            for try await (key, version) in try await connection.query(lock.query(text), logger: logger).decode((String, Int).self) { current[key] = version }
+            for try await (key, version) in try await connection.query(lock.query(text), logger: logger).decode((String, Int).self) {
+                current[key] = version
+            }
             let unchanged = { (type: String, id: String) in current["\(type)/\(id)"] == read["\(type)/\(id)"] }
             let written = candidates.filter { unchanged($0.type, $0.id) }
             let changes = proposed.filter { unchanged($0.type, $0.id) }

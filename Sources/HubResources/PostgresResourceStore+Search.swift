@@ -57,14 +57,17 @@ extension PostgresResourceStore {
             // The resource's earliest date or lowest code for the parameter; none sorts last.
             let param = sql.bind(name)
             let (table, column) = kind == .date ? ("search_date", "low") : ("search_token", "code")
-            sortJoin = "LEFT JOIN LATERAL (SELECT min(k.\(column)) AS key FROM \(table) k WHERE k.type = r.type AND k.id = r.id AND k.param = \(param)) s ON true"
+            sortJoin =
+                "LEFT JOIN LATERAL (SELECT min(k.\(column)) AS key FROM \(table) k WHERE k.type = r.type AND k.id = r.id AND k.param = \(param)) s ON true"
             sortKey = kind == .date ? "(extract(epoch FROM s.key) * 1000000)::bigint::text" : "s.key"
             if let cursor = query.cursor {
                 let position = try Self.parameterCursor(cursor)
                 let id = sql.bind(position.id)
                 let before = descending ? "<" : ">"
                 if let keyText = position.key {
-                    let key = kind == .date ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
+                    let key =
+                        kind == .date
+                        ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
                     pageConditions += "\n  AND (s.key \(before) \(key) OR (s.key = \(key) AND r.id \(before) \(id)) OR s.key IS NULL)"
                 } else {
                     pageConditions += "\n  AND s.key IS NULL AND r.id \(before) \(id)"
@@ -253,7 +256,9 @@ extension PostgresResourceStore {
             var codes: [String] = []
             var systems: [String] = []
             for (system, code) in values {
-                let stored = try await code.asyncMap { isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0 }
+                let stored = try await code.asyncMap {
+                    isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0
+                }
                 switch (system, stored) {
                 case (let system?, let code?): pairs.append((system, code))
                 case (nil, let code?): codes.append(code)
@@ -287,7 +292,8 @@ extension PostgresResourceStore {
                 var groups: [String] = []
                 for texts in SearchIndexer.searchKeyTexts(value, match: match) {
                     let keys = try await self.indexer.blindIndexes(texts, .exact, SearchIndexer.domain(typeName, param)).map { ByteBuffer(bytes: $0) }
-                    groups.append("""
+                    groups.append(
+                        """
                         \(r).id IN (SELECT s.id FROM search_string s WHERE s.type = \(type) AND s.param = \(paramBinding) AND s.value = ANY(\(sql.bind(keys))))
                         """)
                 }
@@ -321,7 +327,8 @@ extension PostgresResourceStore {
                 case .ne: parts = ["NOT (\(within))"]
                 case .gt, .sa: parts = ["q.value > \(value)::numeric"]
                 case .lt, .eb: parts = ["q.value < \(value)::numeric"]
-                case .ap: parts = ["q.value BETWEEN \(value)::numeric - abs(\(value)::numeric) * 0.1 AND \(value)::numeric + abs(\(value)::numeric) * 0.1"]
+                case .ap:
+                    parts = ["q.value BETWEEN \(value)::numeric - abs(\(value)::numeric) * 0.1 AND \(value)::numeric + abs(\(value)::numeric) * 0.1"]
                 case .ge: parts = ["q.value >= \(value)::numeric"]
                 case .le: parts = ["q.value <= \(value)::numeric"]
                 }

@@ -1,11 +1,11 @@
-public import Foundation
-public import HubConfig
-import HubCrypto
+import Foundation
 public import HubAudit
+import HubConfig
+import HubCrypto
 public import HubFHIR
-public import HubKeys
-public import HubStorage
-public import Logging
+import HubKeys
+import HubStorage
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -38,10 +38,11 @@ extension PostgresResourceStore {
             }
         }
         // The patients these writes aim at (a new Patient aims at nobody yet).
-        access.targets?.note(classified.compactMap { write in
-            if case .create(.patient, _, _) = write.operation { return nil }
-            return write.patient
-        })
+        access.targets?.note(
+            classified.compactMap { write in
+                if case .create(.patient, _, _) = write.operation { return nil }
+                return write.patient
+            })
         let operations = classified.map(\.operation)
         try await self.ring.prepareDataKeys(for: classified.compactMap(\.subject))
         var prepared: [PreparedWrite] = []
@@ -73,7 +74,8 @@ extension PostgresResourceStore {
     }
 
     /// The transaction of ``transaction(_:access:audit:)``, its writes prepared and checked.
-    func commit(_ prepared: [PreparedWrite], operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
+    func commit(_ prepared: [PreparedWrite], operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource]
+    {
         let ring = self.ring
         let logger = self.logger
         let writes = prepared
@@ -129,19 +131,21 @@ extension PostgresResourceStore {
 
     /// How the results of `operations` are audited: one record per patient written to.
     static func auditRecords(for operations: [WriteOperation], audit: AuditContext) -> @Sendable ([StoredResource]) -> [AuditRecord] {
-        let actions = Set(operations.map { operation -> AuditRecord.Action in
-            switch operation {
-            case .create: .create
-            case .update: .update
-            case .delete: .delete
-            }
-        })
+        let actions = Set(
+            operations.map { operation -> AuditRecord.Action in
+                switch operation {
+                case .create: .create
+                case .update: .update
+                case .delete: .delete
+                }
+            })
         let action = actions.count == 1 ? actions.first ?? .execute : .execute
-        let types = Set(operations.map { operation -> ResourceType in
-            switch operation {
-            case .create(let type, _, _), .update(let type, _, _, _), .delete(let type, _): type
-            }
-        })
+        let types = Set(
+            operations.map { operation -> ResourceType in
+                switch operation {
+                case .create(let type, _, _), .update(let type, _, _, _), .delete(let type, _): type
+                }
+            })
         let status = action == .create ? 201 : action == .delete ? 204 : 200
         return { results in
             AuditRecord.records(
@@ -201,7 +205,8 @@ extension PostgresResourceStore {
         members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
         members += AccessFacts.insertions(writes.compactMap(\.facts), sql: &sql)
         if !records.isEmpty { members.append(AuditLog.queueInsertion(records, sql: &sql)) }
-        try await connection.run(PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+        try await connection.run(
+            PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         return results
     }
 
@@ -234,11 +239,13 @@ extension PostgresResourceStore {
             let id = givenID ?? UUID().uuidString.lowercased()
             let now = Date().wholeMilliseconds
             let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now, patient: patient)
-            let sealed = ByteBuffer(bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
+            let sealed = ByteBuffer(
+                bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
             let entries = try await self.indexer.entries(for: body, type: type)
             return PreparedWrite(
                 type: type, id: id, kind: .create(stored, sealed: sealed), patient: patient, organization: writer, subject: subject,
-                entries: entries, facts: AccessFacts(body, type: type, id: id, patient: patient, writer: writer, creating: true, emergency: emergency),
+                entries: entries,
+                facts: AccessFacts(body, type: type, id: id, patient: patient, writer: writer, creating: true, emergency: emergency),
                 unique: self.uniqueTokens(entries, type: type)
             )
         case .update(let type, let id, let resource, let ifMatch):
@@ -247,11 +254,13 @@ extension PostgresResourceStore {
             let entries = try await self.indexer.entries(for: resource, type: type)
             return PreparedWrite(
                 type: type, id: id, kind: .update(resource, ifMatch: ifMatch), patient: patient, organization: writer, subject: subject,
-                entries: entries, facts: AccessFacts(resource, type: type, id: id, patient: patient, writer: writer, creating: false, emergency: emergency),
+                entries: entries,
+                facts: AccessFacts(resource, type: type, id: id, patient: patient, writer: writer, creating: false, emergency: emergency),
                 unique: self.uniqueTokens(entries, type: type)
             )
         case .delete(let type, let id):
-            return PreparedWrite(type: type, id: id, kind: .delete, patient: nil, organization: writer, subject: "", entries: nil, facts: nil, unique: [])
+            return PreparedWrite(
+                type: type, id: id, kind: .delete, patient: nil, organization: writer, subject: "", entries: nil, facts: nil, unique: [])
         }
     }
 
@@ -275,7 +284,8 @@ extension PostgresResourceStore {
             let now = Date().wholeMilliseconds
             let (stored, body) = Self.stamp(resource, type: write.type, id: id, version: version, at: now, patient: write.patient)
             let sealed = ByteBuffer(
-                bytes: try await ring.seal(JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))
+                bytes: try await ring.seal(
+                    JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))
             )
             try await connection.run(
                 """
@@ -342,7 +352,9 @@ extension PostgresResourceStore {
         }
     }
 
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
+        -> StoredResource
+    {
         try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
     }
 
@@ -369,7 +381,9 @@ extension PostgresResourceStore {
 
     /// `rules` with the recorded time of the same rule (organization, decision, period) in the
     /// Consent's current version: re-saving a Consent does not make its decisions newer.
-    static func keepingRecordedTimes(_ rules: [AccessFacts.ConsentRule], consent id: String, on connection: PostgresConnection, logger: Logger) async throws -> [AccessFacts.ConsentRule] {
+    static func keepingRecordedTimes(_ rules: [AccessFacts.ConsentRule], consent id: String, on connection: PostgresConnection, logger: Logger)
+        async throws -> [AccessFacts.ConsentRule]
+    {
         var sql = SQLBuilder()
         let text = "SELECT organization_id, permit, lower(period), upper(period), recorded_at FROM consent_rules WHERE consent_id = \(sql.bind(id))"
         let rows = try await connection.query(sql.query(text), logger: logger)
@@ -384,9 +398,10 @@ extension PostgresResourceStore {
         }
         return rules.map { rule in
             var rule = rule
-            rule.recordedAt = recorded.first { old in
-                old.0 == rule.organization && old.1 == rule.permit && sameInstant(old.2, rule.start) && sameInstant(old.3, rule.end)
-            }?.4
+            rule.recordedAt =
+                recorded.first { old in
+                    old.0 == rule.organization && old.1 == rule.permit && sameInstant(old.2, rule.start) && sameInstant(old.3, rule.end)
+                }?.4
             return rule
         }
     }
@@ -402,12 +417,15 @@ extension PostgresResourceStore {
     /// comes twice among `tokens` (one list per write; an error's `entry` says which). A
     /// transaction-scoped advisory lock per value, taken in a fixed order, serialises concurrent
     /// writers of the same identifier, so two simultaneous creates cannot both pass the check.
-    private static func checkUnique(_ tokens: [[(String, String)]], except id: String = "", on connection: PostgresConnection, logger: Logger) async throws {
+    private static func checkUnique(_ tokens: [[(String, String)]], except id: String = "", on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
         var owner: [String: Int] = [:]
         for (entry, list) in tokens.enumerated() {
             for (system, code) in list {
                 if owner.updateValue(entry, forKey: system + "|" + code) != nil {
-                    var error = ResourceError(.conflict, .duplicate, "two Patients in this request share a \(system) identifier", expression: ["Patient.identifier"])
+                    var error = ResourceError(
+                        .conflict, .duplicate, "two Patients in this request share a \(system) identifier", expression: ["Patient.identifier"])
                     error.entry = entry
                     throw error
                 }

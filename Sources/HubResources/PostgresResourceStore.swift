@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
+import HubAudit
 public import HubConfig
 import HubCrypto
-public import HubAudit
 public import HubFHIR
 public import HubKeys
 public import HubStorage
@@ -90,12 +90,14 @@ public struct PostgresResourceStore: ResourceStore {
             let id = givenID ?? UUID().uuidString.lowercased()
             let canonical = self.references.canonicalize(resource)
             let patient = try Self.patientID(of: canonical, type: type, id: id)
-            return ClassifiedWrite(operation: .create(type, id: id, canonical), patient: patient, subject: Self.subject(type: type, id: id, patient: patient))
+            return ClassifiedWrite(
+                operation: .create(type, id: id, canonical), patient: patient, subject: Self.subject(type: type, id: id, patient: patient))
         case .update(let type, let id, let resource, let ifMatch):
             let canonical = self.references.canonicalize(resource)
             let patient = try Self.patientID(of: canonical, type: type, id: id)
             return ClassifiedWrite(
-                operation: .update(type, id: id, canonical, ifMatch: ifMatch), patient: patient, subject: Self.subject(type: type, id: id, patient: patient)
+                operation: .update(type, id: id, canonical, ifMatch: ifMatch), patient: patient,
+                subject: Self.subject(type: type, id: id, patient: patient)
             )
         case .delete:
             return ClassifiedWrite(operation: operation, patient: nil, subject: nil)
@@ -126,7 +128,9 @@ public struct PostgresResourceStore: ResourceStore {
 
     /// The resource as stored: server id, `meta.versionId` and `meta.lastUpdated` set, other
     /// `meta` elements (profile, tag, security) kept.
-    static func stamp(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date, patient: String?) -> (StoredResource, JSONObject) {
+    static func stamp(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date, patient: String?) -> (
+        StoredResource, JSONObject
+    ) {
         var body = JSONObject([("resourceType", .string(type.rawValue)), ("id", .string(id))])
         var meta = resource["meta"]?.objectValue ?? JSONObject()
         meta["versionId"] = .string(String(version))

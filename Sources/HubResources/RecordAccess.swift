@@ -52,7 +52,8 @@ public struct RecordAccess: Sendable, Equatable {
     /// Refuses (403) an interaction with `type` that the caller's scopes do not grant.
     public func require(_ type: ResourceType, write: Bool = false) throws(ResourceError) {
         guard self.permits(type, write: write) else {
-            throw ResourceError(.forbidden, .forbidden, "the caller's scopes do not allow \(write ? "writing" : "reading") \(type.rawValue) resources")
+            throw ResourceError(
+                .forbidden, .forbidden, "the caller's scopes do not allow \(write ? "writing" : "reading") \(type.rawValue) resources")
         }
     }
 

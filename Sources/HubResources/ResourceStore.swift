@@ -23,7 +23,8 @@ public protocol ResourceStore: Sendable {
 
     /// Stores a new version. With `ifMatch`, only when the current version is that one
     /// (`.preconditionFailed` otherwise), so that of concurrent updates exactly one wins.
-    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
+    func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
+        -> StoredResource
 
     /// Records a deletion as a new version; deleting a deleted resource changes nothing.
     func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
@@ -33,7 +34,9 @@ public protocol ResourceStore: Sendable {
 
     /// Versions of all resources of a type (or of every type, for nil), newest first, written at
     /// or after `since`; one page, continued from `cursor` (a position this store returned).
-    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?)
+    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+        versions: [StoredResource], next: String?
+    )
 
     /// Current versions matching a search, one page at a time.
     func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult

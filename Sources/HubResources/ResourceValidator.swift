@@ -55,7 +55,8 @@ public struct ResourceValidator: Sendable {
                 throw ResourceError(.invalid, .required, "an update must carry the resource's id", expression: ["\(type.rawValue).id"])
             }
             guard id == expectedID else {
-                throw ResourceError(.invalid, .invalid, "the id in the body (\(id)) differs from the URL's (\(expectedID))", expression: ["\(type.rawValue).id"])
+                throw ResourceError(
+                    .invalid, .invalid, "the id in the body (\(id)) differs from the URL's (\(expectedID))", expression: ["\(type.rawValue).id"])
             }
         } else if let id = object["id"], !(id.stringValue.map(Self.isValidID) ?? false) {
             throw ResourceError(.invalid, .value, "id must be 1-64 characters of A-Z a-z 0-9 - .", expression: ["\(type.rawValue).id"])
@@ -118,7 +119,8 @@ public struct ResourceValidator: Sendable {
                 }
                 let childPath = "\(path).\(member.key)"
                 if member.key == "reference", let reference = member.value.stringValue, !Self.isValidReference(reference) {
-                    throw ResourceError(.invalid, .value, "reference \"\(reference)\" is not Type/id, an absolute URL, #local or urn:uuid:", expression: [childPath])
+                    throw ResourceError(
+                        .invalid, .value, "reference \"\(reference)\" is not Type/id, an absolute URL, #local or urn:uuid:", expression: [childPath])
                 }
                 if member.key != "resourceType" || path.contains(".") {
                     try Self.checkJSONRules(member.value, path: childPath)

@@ -1,9 +1,9 @@
 import Foundation
 import HubCrypto
 import HubFHIR
+import HubStorage
 import Logging
 import NIOCore
-import HubStorage
 import PostgresNIO
 
 /// Extracts a resource's search values and writes them to the index tables (docs/storage.md).
@@ -180,12 +180,14 @@ struct SearchIndexer: Sendable {
             let deletes = Self.tables.enumerated().map { index, table in
                 "d\(index) AS (DELETE FROM \(table) WHERE (type, id) IN (SELECT * FROM unnest(\(types)::text[], \(ids)::text[])))"
             }
-            try await connection.run(PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+            try await connection.run(
+                PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
         }
         var sql = SQLBuilder()
         let inserts = Self.insertions(rows, sql: &sql)
         guard !inserts.isEmpty else { return }
-        try await connection.run(PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+        try await connection.run(
+            PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
     }
 
     static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]
@@ -196,59 +198,80 @@ struct SearchIndexer: Sendable {
         var tokens: (types: [String], ids: [String], params: [String], systems: [String], codes: [String]) = ([], [], [], [], [])
         var strings: (types: [String], ids: [String], params: [String], values: [ByteBuffer]) = ([], [], [], [])
         var references: (types: [String], ids: [String], params: [String], targetTypes: [String], targetIDs: [String]) = ([], [], [], [], [])
-        var quantities: (types: [String], ids: [String], params: [String], values: [String], systems: [String], codes: [String]) = ([], [], [], [], [], [])
+        var quantities: (types: [String], ids: [String], params: [String], values: [String], systems: [String], codes: [String]) = (
+            [], [], [], [], [], []
+        )
         var dates: (types: [String], ids: [String], params: [String], lows: [Date], highs: [Date]) = ([], [], [], [], [])
         for row in rows {
             guard let entries = row.entries else { continue }
             for token in entries.tokens {
-                tokens.types.append(row.type); tokens.ids.append(row.id)
-                tokens.params.append(token.param); tokens.systems.append(token.system); tokens.codes.append(token.code)
+                tokens.types.append(row.type)
+                tokens.ids.append(row.id)
+                tokens.params.append(token.param)
+                tokens.systems.append(token.system)
+                tokens.codes.append(token.code)
             }
             for string in entries.strings {
-                strings.types.append(row.type); strings.ids.append(row.id)
-                strings.params.append(string.param); strings.values.append(ByteBuffer(bytes: string.value))
+                strings.types.append(row.type)
+                strings.ids.append(row.id)
+                strings.params.append(string.param)
+                strings.values.append(ByteBuffer(bytes: string.value))
             }
             for reference in entries.references {
-                references.types.append(row.type); references.ids.append(row.id)
-                references.params.append(reference.param); references.targetTypes.append(reference.targetType); references.targetIDs.append(reference.targetID)
+                references.types.append(row.type)
+                references.ids.append(row.id)
+                references.params.append(reference.param)
+                references.targetTypes.append(reference.targetType)
+                references.targetIDs.append(reference.targetID)
             }
             for quantity in entries.quantities {
-                quantities.types.append(row.type); quantities.ids.append(row.id)
-                quantities.params.append(quantity.param); quantities.values.append(quantity.value)
-                quantities.systems.append(quantity.system); quantities.codes.append(quantity.code)
+                quantities.types.append(row.type)
+                quantities.ids.append(row.id)
+                quantities.params.append(quantity.param)
+                quantities.values.append(quantity.value)
+                quantities.systems.append(quantity.system)
+                quantities.codes.append(quantity.code)
             }
             for date in entries.dates {
-                dates.types.append(row.type); dates.ids.append(row.id)
-                dates.params.append(date.param); dates.lows.append(date.low); dates.highs.append(date.high)
+                dates.types.append(row.type)
+                dates.ids.append(row.id)
+                dates.params.append(date.param)
+                dates.lows.append(date.low)
+                dates.highs.append(date.high)
             }
         }
         var inserts: [String] = []
         if !tokens.ids.isEmpty {
-            inserts.append("""
+            inserts.append(
+                """
                 i\(inserts.count) AS (INSERT INTO search_token (type, id, param, system, code)
                 SELECT * FROM unnest(\(sql.bind(tokens.types))::text[], \(sql.bind(tokens.ids))::text[], \(sql.bind(tokens.params))::text[], \(sql.bind(tokens.systems))::text[], \(sql.bind(tokens.codes))::text[]))
                 """)
         }
         if !strings.ids.isEmpty {
-            inserts.append("""
+            inserts.append(
+                """
                 i\(inserts.count) AS (INSERT INTO search_string (type, id, param, value)
                 SELECT * FROM unnest(\(sql.bind(strings.types))::text[], \(sql.bind(strings.ids))::text[], \(sql.bind(strings.params))::text[], \(sql.bind(strings.values))::bytea[]))
                 """)
         }
         if !references.ids.isEmpty {
-            inserts.append("""
+            inserts.append(
+                """
                 i\(inserts.count) AS (INSERT INTO search_reference (type, id, param, target_type, target_id)
                 SELECT * FROM unnest(\(sql.bind(references.types))::text[], \(sql.bind(references.ids))::text[], \(sql.bind(references.params))::text[], \(sql.bind(references.targetTypes))::text[], \(sql.bind(references.targetIDs))::text[]))
                 """)
         }
         if !quantities.ids.isEmpty {
-            inserts.append("""
+            inserts.append(
+                """
                 i\(inserts.count) AS (INSERT INTO search_quantity (type, id, param, value, system, code)
                 SELECT * FROM unnest(\(sql.bind(quantities.types))::text[], \(sql.bind(quantities.ids))::text[], \(sql.bind(quantities.params))::text[], \(sql.bind(quantities.values))::numeric[], \(sql.bind(quantities.systems))::text[], \(sql.bind(quantities.codes))::text[]))
                 """)
         }
         if !dates.ids.isEmpty {
-            inserts.append("""
+            inserts.append(
+                """
                 i\(inserts.count) AS (INSERT INTO search_date (type, id, param, low, high)
                 SELECT * FROM unnest(\(sql.bind(dates.types))::text[], \(sql.bind(dates.ids))::text[], \(sql.bind(dates.params))::text[], \(sql.bind(dates.lows))::timestamptz[], \(sql.bind(dates.highs))::timestamptz[]))
                 """)

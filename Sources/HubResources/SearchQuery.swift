@@ -231,11 +231,13 @@ public struct SearchQuery: Sendable {
             default: throw unsupported()
             }
             guard values.allSatisfy({ $0.count <= Limits.stringLength }) else {
-                throw ResourceError(.invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
+                throw ResourceError(
+                    .invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
             }
             if match == .contains, !values.allSatisfy({ SearchIndexer.normalizeName($0).count >= SearchIndexer.containsMinimum }) {
                 throw ResourceError(
-                    .invalid, .invalid, ":contains needs at least \(SearchIndexer.containsMinimum) characters (single characters inside names are not indexed)",
+                    .invalid, .invalid,
+                    ":contains needs at least \(SearchIndexer.containsMinimum) characters (single characters inside names are not indexed)",
                     expression: [rawName]
                 )
             }
@@ -249,7 +251,8 @@ public struct SearchQuery: Sendable {
                     throw ResourceError(.invalid, .invalid, "\(value) is not a reference (Type/id or id)", expression: [rawName])
                 }
                 if let type, let targets = parameter.targets, !targets.contains(type) {
-                    throw ResourceError(.invalid, .invalid, "\(parameter.name) refers to \(targets.joined(separator: ", ")), not \(type)", expression: [rawName])
+                    throw ResourceError(
+                        .invalid, .invalid, "\(parameter.name) refers to \(targets.joined(separator: ", ")), not \(type)", expression: [rawName])
                 }
                 references.append((type ?? parameter.targets?.first, id))
             }
@@ -273,9 +276,15 @@ public struct SearchQuery: Sendable {
                     number = number.dropFirst(2)
                 }
                 guard Self.isDecimal(number) else {
-                    throw ResourceError(.invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap)", expression: [rawName])
+                    throw ResourceError(
+                        .invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap)",
+                        expression: [rawName])
                 }
-                quantities.append((prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil, parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil))
+                quantities.append(
+                    (
+                        prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil,
+                        parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil
+                    ))
             }
             return .quantity(param: parameter.name, values: quantities)
         }
@@ -300,7 +309,9 @@ public struct SearchQuery: Sendable {
             )
         }
         guard let innerName = tail.first, !innerName.contains("."), let inner = target.searchParameter(named: innerName) else {
-            throw ResourceError(.invalid, .notSupported, "\(target.rawValue) has no search parameter \(tail.first ?? "") to chain to (one level only)", expression: [rawName])
+            throw ResourceError(
+                .invalid, .notSupported, "\(target.rawValue) has no search parameter \(tail.first ?? "") to chain to (one level only)",
+                expression: [rawName])
         }
         let clause = try Self.clause(inner, modifier: tail.count > 1 ? tail[1] : nil, values: values, rawName: rawName)
         return .chain(param: reference.name, target: target, inner: clause)

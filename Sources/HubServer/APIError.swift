@@ -1,4 +1,3 @@
-
 public import HTTPTypes
 public import HubFHIR
 import Hummingbird

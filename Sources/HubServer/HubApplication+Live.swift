@@ -25,7 +25,8 @@ extension HubApplication.Dependencies {
     ) throws(ConfigurationError) -> Self {
         let validator = try ResourceValidator.load(profilesDirectory: configuration.fhir.profilesDirectory)
         let residentID = validator.identifierSystems.residentID
-        let ring = DataKeyRing(database: database, keyStore: keyStore, suite: suite, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger)
+        let ring = DataKeyRing(
+            database: database, keyStore: keyStore, suite: suite, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger)
         let store = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: residentID)
         let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         return Self(
@@ -35,7 +36,8 @@ extension HubApplication.Dependencies {
             keyStore: keyStore,
             resources: WorkflowStore(
                 base: store,
-                rules: WorkflowStore.hubRules(residentIDSystem: residentID, addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks))
+                rules: WorkflowStore.hubRules(
+                    residentIDSystem: residentID, addresses: OutboundAddressPolicy(allowed: configuration.subscriptions.allowedEndpointNetworks))
             ),
             validator: validator,
             auditLog: auditLog,

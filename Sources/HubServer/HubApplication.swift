@@ -1,19 +1,19 @@
 import Foundation
 import HubAccess
-import HubNotifications
-import HubWorkflows
 public import HubAudit
-public import HubCrypto
-public import HubResources
 public import HubConfig
+public import HubCrypto
+import HubNotifications
+public import HubResources
 public import HubStorage
+import HubWorkflows
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import ServiceLifecycle
 public import Logging
 import NIOCore
 public import Prometheus
+import ServiceLifecycle
 
 /// Assembles the hub's HTTPS application from its parts.
 ///
@@ -91,7 +91,8 @@ public enum HubApplication {
         )
         let authenticator = Authenticator(
             directory: directory, tokens: tokens, registry: registry,
-            failedLogins: AttemptLimiter(attempts: configuration.access.failedLoginLimit, window: TimeInterval(60 * configuration.access.failedLoginWindowMinutes))
+            failedLogins: AttemptLimiter(
+                attempts: configuration.access.failedLoginLimit, window: TimeInterval(60 * configuration.access.failedLoginWindowMinutes))
         )
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
@@ -107,7 +108,8 @@ public enum HubApplication {
         let clinical = router.group("fhir").add(middleware: AccessGate.clinical)
         FHIRResourceRoutes(
             store: dependencies.resources, validator: dependencies.validator,
-            registrations: AttemptLimiter(attempts: configuration.access.registrationLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes))
+            registrations: AttemptLimiter(
+                attempts: configuration.access.registrationLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes))
         ).add(to: clinical)
         let recognition: MutualRecognitionPolicy
         do {
@@ -174,7 +176,8 @@ public enum HubApplication {
             services.append(
                 SyslogFeed(
                     log: dependencies.auditLog, host: syslogHost, port: configuration.audit.syslogPort,
-                    tls: try ServerTLS.clientConfiguration(configuration.tls, trustRoots: configuration.audit.syslogTrustRoots, setting: "audit.syslog_trust_roots"),
+                    tls: try ServerTLS.clientConfiguration(
+                        configuration.tls, trustRoots: configuration.audit.syslogTrustRoots, setting: "audit.syslog_trust_roots"),
                     addresses: OutboundAddressPolicy(allowed: configuration.audit.syslogAllowedNetworks),
                     logger: dependencies.logger
                 )
@@ -182,7 +185,8 @@ public enum HubApplication {
         }
         if configuration.hl7.mllpEnabled {
             guard configuration.tls.clientCA != nil else {
-                throw ConfigurationError(setting: "hl7.mllp_enabled", message: "MLLP senders are authenticated by client certificates: set tls.client_ca")
+                throw ConfigurationError(
+                    setting: "hl7.mllp_enabled", message: "MLLP senders are authenticated by client certificates: set tls.client_ca")
             }
             services.append(
                 MLLPListener(

@@ -1,6 +1,5 @@
 import Foundation
 public import HTTPTypes
-
 public import Hummingbird
 
 /// Media types the hub answers with.

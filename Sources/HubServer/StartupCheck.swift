@@ -29,13 +29,16 @@ struct StartupCheck: Sendable {
         if self.generateKeys {
             let created = try await self.keyStore.generateMissingKeys(for: self.suite)
             for key in created {
-                self.logger.notice("created key", metadata: ["id": "\(key.id)", "purpose": "\(key.purpose.rawValue)", "algorithm": "\(key.algorithm)"])
+                self.logger.notice(
+                    "created key", metadata: ["id": "\(key.id)", "purpose": "\(key.purpose.rawValue)", "algorithm": "\(key.algorithm)"])
             }
         }
         _ = try await self.keyStore.currentKeyEncryptionKeyID(for: self.suite)
-        guard try await self.keyStore.verifyingKeys().contains(where: {
-            $0.description.state == .current && $0.description.algorithm == self.suite.signature.algorithm.name
-        }) else {
+        guard
+            try await self.keyStore.verifyingKeys().contains(where: {
+                $0.description.state == .current && $0.description.algorithm == self.suite.signature.algorithm.name
+            })
+        else {
             throw CryptographyError(.unknownKey, "no current \(self.suite.signature.algorithm) signing key: run `hub keys generate`")
         }
     }
@@ -66,7 +69,8 @@ struct StartupCheck: Sendable {
         let stored = try await PostgresResourceStore.storedRecordsFormat(self.database)
         guard stored >= PostgresResourceStore.recordsFormat else {
             throw StartupCheckError(
-                message: "stored records were indexed under format \(stored), this hub uses \(PostgresResourceStore.recordsFormat): run `hub records reprocess` before serving"
+                message:
+                    "stored records were indexed under format \(stored), this hub uses \(PostgresResourceStore.recordsFormat): run `hub records reprocess` before serving"
             )
         }
     }

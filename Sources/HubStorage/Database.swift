@@ -1,9 +1,9 @@
 public import HubConfig
 public import Logging
 public import Metrics
+import NIOSSL
 public import PostgresNIO
 public import ServiceLifecycle
-import NIOSSL
 import Synchronization
 
 /// The hub's way into PostgreSQL: a connection pool with a deadline on every operation.

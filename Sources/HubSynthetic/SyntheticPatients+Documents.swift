@@ -4,7 +4,9 @@ extension SyntheticPatients {
     /// A discharge summary (出院小结) as a CDA R2 document with a WS/T 500-style header: the
     /// patient's resident ID under OID 2.16.156.10011.1.3, the document type in the shared-
     /// document code system, author and custodian organizations. `day` is `YYYY-MM-DD`.
-    public static func dischargeSummaryCDA(_ person: Person, day: String, organization: String = "第一人民医院", organizationCode: String = "12440100455000001X") -> String {
+    public static func dischargeSummaryCDA(
+        _ person: Person, day: String, organization: String = "第一人民医院", organizationCode: String = "12440100455000001X"
+    ) -> String {
         let time = day.replacingOccurrences(of: "-", with: "") + "093000"
         let birth = person.birthDate.replacingOccurrences(of: "-", with: "")
         let gender = person.gender == "male" ? "1" : "2"

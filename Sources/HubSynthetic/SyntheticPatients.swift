@@ -47,10 +47,14 @@ public struct SyntheticPatients: Sendable {
     /// must not create the same resident twice.
     public mutating func person(number: Int) -> Person {
         var rest = number % Self.distinctPeople
-        let sequenceNumber = rest % 500; rest /= 500
-        let year = 1940 + rest % 80; rest /= 80
-        let month = 1 + rest % 12; rest /= 12
-        let day = 1 + rest % 28; rest /= 28
+        let sequenceNumber = rest % 500
+        rest /= 500
+        let year = 1940 + rest % 80
+        rest /= 80
+        let month = 1 + rest % 12
+        rest /= 12
+        let day = 1 + rest % 28
+        rest /= 28
         let address = Self.addressCodes[rest % Self.addressCodes.count]
         let family = String(Self.surnames[self.next(Self.surnames.count)])
         let given = (0..<(1 + self.next(2))).map { _ in String(Self.givenCharacters[self.next(Self.givenCharacters.count)]) }.joined()
@@ -79,11 +83,11 @@ public struct SyntheticPatients: Sendable {
     /// `person` as a Patient resource in JSON text.
     public mutating func patientJSON(_ person: Person, mrnSystem: String = "urn:health-hub:sid:mrn:H001") -> String {
         """
-            {"resourceType":"Patient",
-             "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
-                           {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],
-             "name":[{"family":"\(person.family)","given":["\(person.given)"],"text":"\(person.family)\(person.given)"}],
-             "gender":"\(person.gender)","birthDate":"\(person.birthDate)"}
-            """
+        {"resourceType":"Patient",
+         "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
+                       {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],
+         "name":[{"family":"\(person.family)","given":["\(person.given)"],"text":"\(person.family)\(person.given)"}],
+         "gender":"\(person.gender)","birthDate":"\(person.birthDate)"}
+        """
     }
 }

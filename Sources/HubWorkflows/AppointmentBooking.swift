@@ -35,9 +35,11 @@ public struct AppointmentBooking: WriteRule {
         case .create(_, _, let appointment):
             let status = appointment["status"]?.stringValue ?? ""
             guard Self.transitions[status] != nil else {
-                throw ResourceError(.unprocessable, .value, "Appointment.status \(status) is not an R4 appointment status", expression: ["Appointment.status"])
+                throw ResourceError(
+                    .unprocessable, .value, "Appointment.status \(status) is not an R4 appointment status", expression: ["Appointment.status"])
             }
-            return try await self.changes(from: [], to: Self.holding.contains(status) ? Self.slots(of: appointment) : [], store: store, access: access)
+            return try await self.changes(
+                from: [], to: Self.holding.contains(status) ? Self.slots(of: appointment) : [], store: store, access: access)
         case .update(_, let id, let appointment, _):
             let current = try await store.read(.appointment, id: id, access: access)
             let before = current.resource ?? JSONObject()
@@ -75,20 +77,22 @@ public struct AppointmentBooking: WriteRule {
                 throw ResourceError(.conflict, .conflict, "Slot/\(slot) is not free", expression: ["Appointment.slot[\(index)]"])
             }
             resource["status"] = .string("busy")
-            writes.append(DerivedWrite(
-                .update(.slot, id: slot, resource, ifMatch: current.versionID),
-                conflict: "Slot/\(slot) is not free: it was booked meanwhile",
-                expression: "Appointment.slot[\(index)]"
-            ))
+            writes.append(
+                DerivedWrite(
+                    .update(.slot, id: slot, resource, ifMatch: current.versionID),
+                    conflict: "Slot/\(slot) is not free: it was booked meanwhile",
+                    expression: "Appointment.slot[\(index)]"
+                ))
         }
         for slot in released where !taken.contains(slot) {
             guard let current = try? await store.read(.slot, id: slot, access: access), var resource = current.resource else { continue }
             guard resource["status"]?.stringValue == "busy" else { continue }
             resource["status"] = .string("free")
-            writes.append(DerivedWrite(
-                .update(.slot, id: slot, resource, ifMatch: current.versionID),
-                conflict: "Slot/\(slot) changed meanwhile; retry"
-            ))
+            writes.append(
+                DerivedWrite(
+                    .update(.slot, id: slot, resource, ifMatch: current.versionID),
+                    conflict: "Slot/\(slot) changed meanwhile; retry"
+                ))
         }
         return writes
     }

@@ -43,9 +43,10 @@ public struct ClinicalDocumentRule: WriteRule {
         for (index, content) in (resource["content"]?.arrayValue ?? []).enumerated() {
             let path = "DocumentReference.content[\(index)].attachment"
             guard let attachment = content.objectValue?["attachment"]?.objectValue,
-                  let mediaType = attachment["contentType"]?.stringValue?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased(),
-                  Self.xmlTypes.contains(mediaType) || mediaType.hasSuffix("+xml"),
-                  let data = attachment["data"]?.stringValue
+                let mediaType = attachment["contentType"]?.stringValue?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces)
+                    .lowercased(),
+                Self.xmlTypes.contains(mediaType) || mediaType.hasSuffix("+xml"),
+                let data = attachment["data"]?.stringValue
             else { continue }
             guard let bytes = Data(base64Encoded: data) else {
                 throw ResourceError(.invalid, .value, "the attachment's data is not base64", expression: ["\(path).data"])
@@ -61,7 +62,9 @@ public struct ClinicalDocumentRule: WriteRule {
         return found
     }
 
-    func fill(_ resource: JSONObject, from header: ClinicalDocumentHeader, at path: String, store: any ResourceStore, access: RecordAccess) async throws -> JSONObject {
+    func fill(_ resource: JSONObject, from header: ClinicalDocumentHeader, at path: String, store: any ResourceStore, access: RecordAccess)
+        async throws -> JSONObject
+    {
         var resource = resource
         guard let residentID = header.residentID else {
             throw ResourceError(
@@ -80,7 +83,9 @@ public struct ClinicalDocumentRule: WriteRule {
         }
         if let subject = resource["subject"] {
             guard subject.referencedID("Patient") == patient else {
-                throw ResourceError(.unprocessable, .value, "DocumentReference.subject is not the patient the CDA header names", expression: ["DocumentReference.subject"])
+                throw ResourceError(
+                    .unprocessable, .value, "DocumentReference.subject is not the patient the CDA header names",
+                    expression: ["DocumentReference.subject"])
             }
         } else {
             resource["subject"] = .object(JSONObject([("reference", .string("Patient/\(patient)"))]))
@@ -88,10 +93,12 @@ public struct ClinicalDocumentRule: WriteRule {
         let system = header.type.system.map { "urn:oid:\($0)" }
         if let type = resource["type"]?.objectValue {
             let codings = (type["coding"]?.arrayValue ?? []).compactMap(\.objectValue)
-            guard codings.contains(where: { $0["code"]?.stringValue == header.type.code && (system == nil || $0["system"]?.stringValue == system) }) else {
+            guard codings.contains(where: { $0["code"]?.stringValue == header.type.code && (system == nil || $0["system"]?.stringValue == system) })
+            else {
                 throw ResourceError(
                     .unprocessable, .value,
-                    "DocumentReference.type has no coding of the CDA header's document type \(header.type.code)", expression: ["DocumentReference.type"]
+                    "DocumentReference.type has no coding of the CDA header's document type \(header.type.code)",
+                    expression: ["DocumentReference.type"]
                 )
             }
         } else {

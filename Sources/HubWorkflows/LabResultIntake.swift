@@ -67,7 +67,8 @@ public struct LabResultIntake: Sendable {
             var resources = try report.resources(patient: patient, performer: performer) { UUID().uuidString.lowercased() }
             if let messageID = message.segments.first(where: { $0.id == "MSH" }).flatMap({ message.value($0, 10) }) {
                 let system = Self.messageIdentifierSystem(sender: sender)
-                let query = try SearchQuery(type: .diagnosticReport, parameters: [("identifier", "\(system)|\(messageID)/1"), ("_count", "1")], lenient: false)
+                let query = try SearchQuery(
+                    type: .diagnosticReport, parameters: [("identifier", "\(system)|\(messageID)/1"), ("_count", "1")], lenient: false)
                 if !(try await self.store.search(query, access: access).resources.isEmpty) {
                     let ack = HL7Acknowledgement(code: .accepted, text: "message \(messageID) was received and stored before; not stored again")
                     return Outcome(acknowledgement: ack.encoded(answering: message, controlID: controlID), code: .accepted, stored: [])
@@ -98,7 +99,9 @@ public struct LabResultIntake: Sendable {
         } catch let error as ResourceError {
             // The store refused the content (no access to the patient's records, a conflict):
             // an AE the sender can act on, on HTTP and MLLP alike. Only storage failures throw.
-            let location = error.code == .forbidden ? HL7Error(.applicationError, segment: "PID", field: 3, error.diagnostics)
+            let location =
+                error.code == .forbidden
+                ? HL7Error(.applicationError, segment: "PID", field: 3, error.diagnostics)
                 : HL7Error(.applicationError, error.diagnostics)
             let ack = HL7Acknowledgement(location)
             return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, stored: [])
@@ -115,6 +118,8 @@ public struct LabResultIntake: Sendable {
         for number in numbers {
             if let found = try await self.patients.patient(residentID: number, access: access) { return found }
         }
-        throw HL7Error(.unknownKeyIdentifier, segment: "PID", sequence: pid?.sequence, field: 3, "no patient with this resident ID number that the sender may see")
+        throw HL7Error(
+            .unknownKeyIdentifier, segment: "PID", sequence: pid?.sequence, field: 3,
+            "no patient with this resident ID number that the sender may see")
     }
 }

@@ -40,7 +40,9 @@ public struct MutualRecognitionPolicy: Sendable, Codable, Equatable {
         }
         let codings = observation["code"]?.objectValue?["coding"]?.arrayValue ?? []
         let days = codings.compactMap { coding -> Int? in
-            guard let coding = coding.objectValue, coding["system"]?.stringValue == "http://loinc.org", let code = coding["code"]?.stringValue else { return nil }
+            guard let coding = coding.objectValue, coding["system"]?.stringValue == "http://loinc.org", let code = coding["code"]?.stringValue else {
+                return nil
+            }
             return self.maximumAgeDays[code]
         }.max()
         guard let days, let effective = observation["effectiveDateTime"]?.stringValue, let range = FHIRDateRange(effective) else { return false }
@@ -52,10 +54,12 @@ public struct MutualRecognitionPolicy: Sendable, Codable, Equatable {
         guard stored.type == .observation, var resource = stored.resource, self.recognizes(resource, at: now) else { return stored }
         var meta = resource["meta"]?.objectValue ?? JSONObject()
         var tags = meta["tag"]?.arrayValue ?? []
-        tags.append(.object(JSONObject([
-            ("system", .string(Self.tagSystem)), ("code", .string(Self.tagCode)),
-            ("display", .string("结果互认 — mutually recognised, need not be repeated")),
-        ])))
+        tags.append(
+            .object(
+                JSONObject([
+                    ("system", .string(Self.tagSystem)), ("code", .string(Self.tagCode)),
+                    ("display", .string("结果互认 — mutually recognised, need not be repeated")),
+                ])))
         meta["tag"] = .array(tags)
         resource["meta"] = .object(meta)
         var flagged = stored

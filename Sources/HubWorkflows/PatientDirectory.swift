@@ -15,7 +15,8 @@ public struct PatientDirectory: Sendable {
 
     /// The id of the Patient with resident ID number `number` that `access` sees, if any.
     public func patient(residentID number: String, access: RecordAccess) async throws -> String? {
-        let query = try SearchQuery(type: .patient, parameters: [("identifier", "\(self.residentIDSystem)|\(number)"), ("_count", "2")], lenient: false)
+        let query = try SearchQuery(
+            type: .patient, parameters: [("identifier", "\(self.residentIDSystem)|\(number)"), ("_count", "2")], lenient: false)
         return try await self.store.search(query, access: access).resources.first?.id
     }
 }

@@ -27,7 +27,8 @@ public struct PatientRegistration: Sendable {
         let system = self.residentIDSystem
         guard type == .patient, parameters.contains(where: { $0.1.contains(system) }) else { return nil }
         let refuse = Refusal(
-            description: "a registration by resident ID card is If-None-Exist: identifier=\(system)|<number>, with one valid number that the Patient carries"
+            description:
+                "a registration by resident ID card is If-None-Exist: identifier=\(system)|<number>, with one valid number that the Patient carries"
         )
         guard parameters.count == 1, parameters[0].0 == "identifier", parameters[0].1.hasPrefix(system + "|") else { throw refuse }
         let number = String(parameters[0].1.dropFirst(system.count + 1))

@@ -37,13 +37,16 @@ public struct ReferralWorkflow: WriteRule {
             guard let owner = Self.organization(task["owner"]) else { return [] }
             let status = task["status"]?.stringValue ?? ""
             guard status == "requested" || status == "draft" else {
-                throw ResourceError(.unprocessable, .businessRule, "a referral starts as requested (or draft), not \(status)", expression: ["Task.status"])
+                throw ResourceError(
+                    .unprocessable, .businessRule, "a referral starts as requested (or draft), not \(status)", expression: ["Task.status"])
             }
             guard let requester = Self.organization(task["requester"]) else {
                 throw ResourceError(.unprocessable, .required, "a referral names its requester (Organization/<id>)", expression: ["Task.requester"])
             }
             if let caller = access.organization, caller != requester {
-                throw ResourceError(.forbidden, .forbidden, "a referral is sent by the caller's own organization (Organization/\(caller))", expression: ["Task.requester"])
+                throw ResourceError(
+                    .forbidden, .forbidden, "a referral is sent by the caller's own organization (Organization/\(caller))",
+                    expression: ["Task.requester"])
             }
             guard owner != requester else {
                 throw ResourceError(.unprocessable, .businessRule, "a referral goes to another organization", expression: ["Task.owner"])
@@ -74,14 +77,17 @@ public struct ReferralWorkflow: WriteRule {
                 let allowed = (Self.transitions[old] ?? []).sorted()
                 throw ResourceError(
                     .conflict, .businessRule,
-                    "a referral that is \(old) cannot become \(new)" + (allowed.isEmpty ? " (it is final)" : " (it may become: \(allowed.joined(separator: ", ")))"),
+                    "a referral that is \(old) cannot become \(new)"
+                        + (allowed.isEmpty ? " (it is final)" : " (it may become: \(allowed.joined(separator: ", ")))"),
                     expression: ["Task.status"]
                 )
             }
             return []
         case .delete(_, let id):
             // A referral is withdrawn by cancelling it, so that its history stays.
-            if let current = try? await store.read(.task, id: id, access: access), let before = current.resource, Self.organization(before["owner"]) != nil {
+            if let current = try? await store.read(.task, id: id, access: access), let before = current.resource,
+                Self.organization(before["owner"]) != nil
+            {
                 throw ResourceError(.conflict, .businessRule, "a referral is not deleted: cancel it (status cancelled)")
             }
             return []

@@ -35,8 +35,8 @@ public struct RestHookSubscription: Sendable {
             throw Self.error("the hub delivers over rest-hook channels only", "Subscription.channel.type")
         }
         guard let text = channel["endpoint"]?.stringValue, let endpoint = URL(string: text),
-              endpoint.scheme?.lowercased() == "https", let host = endpoint.host, !host.isEmpty,
-              endpoint.user == nil, endpoint.password == nil
+            endpoint.scheme?.lowercased() == "https", let host = endpoint.host, !host.isEmpty,
+            endpoint.user == nil, endpoint.password == nil
         else {
             throw Self.error("the endpoint must be an https URL without credentials in it", "Subscription.channel.endpoint")
         }
@@ -59,7 +59,7 @@ public struct RestHookSubscription: Sendable {
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty, name.unicodeScalars.allSatisfy(Self.tokenCharacters.contains),
-                  !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+                !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
             else {
                 throw Self.error("a header is 'Name: value' with a token name and no control characters", path)
             }

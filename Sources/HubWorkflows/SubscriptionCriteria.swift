@@ -20,7 +20,8 @@ public struct SubscriptionCriteria: Sendable, Equatable {
     public init(_ text: String) throws(ResourceError) {
         let (path, query) = Self.split(text)
         guard let type = ResourceType(rawValue: path), Self.watchedTypes.contains(type) else {
-            throw Self.error("the criteria must search one of \(Self.watchedTypes.map(\.rawValue).sorted().joined(separator: ", ")), as Type?parameters")
+            throw Self.error(
+                "the criteria must search one of \(Self.watchedTypes.map(\.rawValue).sorted().joined(separator: ", ")), as Type?parameters")
         }
         var parameters: [(String, String)] = []
         for item in query.split(separator: "&", omittingEmptySubsequences: true) {

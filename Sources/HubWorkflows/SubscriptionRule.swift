@@ -29,7 +29,9 @@ public struct SubscriptionRule: WriteRule {
         case "requested", "active": admitted["status"] = .string("active")
         case "off": break
         default:
-            throw ResourceError(.unprocessable, .value, "status \(subscription.status) is the hub's to set: request a subscription with requested, stop it with off", expression: ["Subscription.status"])
+            throw ResourceError(
+                .unprocessable, .value, "status \(subscription.status) is the hub's to set: request a subscription with requested, stop it with off",
+                expression: ["Subscription.status"])
         }
         switch operation {
         case .create(let type, let given, _): return .create(type, id: given, admitted)

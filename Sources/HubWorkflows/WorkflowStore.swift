@@ -30,7 +30,9 @@ public struct WorkflowStore: ResourceStore {
         try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
     }
 
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
+        -> StoredResource
+    {
         try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
     }
 
@@ -112,7 +114,9 @@ public struct WorkflowStore: ResourceStore {
         try await self.base.history(type, id: id, count: count, access: access)
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (versions: [StoredResource], next: String?) {
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+        versions: [StoredResource], next: String?
+    ) {
         try await self.base.history(type, since: since, count: count, after: cursor, access: access)
     }
 

@@ -59,7 +59,8 @@ struct AuditBenchmark: AsyncParsableCommand {
         let root = try tree.root(leafHashes: leaves.map { try tree.leafHash($0) })
         let key = try suite.signature.generateSigningKey()
         let keyID = KeyID.random(prefix: "bench")
-        let checkpoint = Checkpoint(origin: "bench.local/audit", size: leaves.count, rootHash: root, hashAlgorithm: suite.hash.algorithm, time: Date())
+        let checkpoint = Checkpoint(
+            origin: "bench.local/audit", size: leaves.count, rootHash: root, hashAlgorithm: suite.hash.algorithm, time: Date())
         let signed = SignedCheckpoint(
             checkpoint: checkpoint,
             signature: try SignedObject.sign(Array(checkpoint.text.utf8), with: key, keyID: keyID),
@@ -129,13 +130,16 @@ struct AuditBenchmark: AsyncParsableCommand {
                     var hashes = 0
                     for _ in 0..<max(25, self.rounds) {
                         // A random leaf index, or a random older size.
-                        let point = name == "inclusion" ? Int.random(in: 0..<target, using: &generator) : Int.random(in: 1..<target, using: &generator)
+                        let point =
+                            name == "inclusion" ? Int.random(in: 0..<target, using: &generator) : Int.random(in: 1..<target, using: &generator)
                         let start = ContinuousClock.now
                         let proof = try await prove(point)
                         times.append((ContinuousClock.now - start).seconds * 1000)
                         hashes = max(hashes, proof.count)
                     }
-                    emitJSON(["name": name, "size": target, "medianMs": median(times), "maxHashes": hashes, "bytes": hashes * suite.hash.digestByteCount])
+                    emitJSON([
+                        "name": name, "size": target, "medianMs": median(times), "maxHashes": hashes, "bytes": hashes * suite.hash.digestByteCount,
+                    ])
                 }
             }
         }

@@ -130,4 +130,3 @@ func runCrypto(_ plan: Plan) throws {
         plan.operations("\(name)-verify") { _ = key.verifyingKey.isValidSignature(signature, for: message) }
     }
 }
-

@@ -61,7 +61,8 @@ struct HTTPBenchmark: AsyncParsableCommand {
                         let sample = samples[generator.next(samples.count)]
                         let (method, path, body, expected) = Self.request(scenario, sample, &generator)
                         let began = clock.now
-                        let reply = try await hub.send(method, path, headers: body == nil ? [] : [("Content-Type", "application/fhir+json")], body: body)
+                        let reply = try await hub.send(
+                            method, path, headers: body == nil ? [] : [("Content-Type", "application/fhir+json")], body: body)
                         let ended = clock.now
                         guard began >= measureFrom, ended <= measureUntil else { continue }
                         latencies.record(ended - began)

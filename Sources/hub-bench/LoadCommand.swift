@@ -107,7 +107,8 @@ struct LoadCommand: AsyncParsableCommand {
             entries.append(Self.entry(encounter, "Encounter", generator.encounterJSON(patient: patient, day: day)))
             for offset in 0..<self.observations {
                 let test = LabTest.common[(number + offset) % LabTest.common.count]
-                entries.append(Self.entry(nil, "Observation", generator.observationJSON(test: test, patient: patient, encounter: encounter, day: day)))
+                entries.append(
+                    Self.entry(nil, "Observation", generator.observationJSON(test: test, patient: patient, encounter: encounter, day: day)))
                 if number == firstNumber, offset == 0 {
                     sample = Sample(residentID: person.residentID, loinc: test.loinc, day: day)
                 }

@@ -72,7 +72,9 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             try await Admin.directory(self.options) { directory in
-                guard let role = Role(rawValue: self.role) else { throw AccessError(.invalid, "--role is system, clinician, regulator or administrator") }
+                guard let role = Role(rawValue: self.role) else {
+                    throw AccessError(.invalid, "--role is system, clinician, regulator or administrator")
+                }
                 let principal = Principal(
                     id: self.id, role: role, organization: self.organization, name: self.name, scopes: self.scopes,
                     certificateSHA256: try self.certificate.map(Admin.fingerprint),

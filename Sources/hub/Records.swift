@@ -51,8 +51,12 @@ struct Records: AsyncParsableCommand {
                             cursor = page.next
                         } while cursor != nil
                         try await store.markReprocessed()
-                        print("reprocessed \(examined) record(s): \(reclassified) filed under another patient, \(refused.count) refused by today's rules, \(erased) crypto-erased (skipped)")
-                        for (record, reason) in refused.sorted(by: { $0.key < $1.key }) { print("  refused \(record): \(reason) cannot be filed under one patient") }
+                        print(
+                            "reprocessed \(examined) record(s): \(reclassified) filed under another patient, \(refused.count) refused by today's rules, \(erased) crypto-erased (skipped)"
+                        )
+                        for (record, reason) in refused.sorted(by: { $0.key < $1.key }) {
+                            print("  refused \(record): \(reason) cannot be filed under one patient")
+                        }
                     }
                 }
             }

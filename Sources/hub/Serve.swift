@@ -1,12 +1,12 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import HubAudit
 import HubConfig
-import HubWorkflows
 import HubCrypto
 import HubResources
 import HubServer
 import HubStorage
+import HubWorkflows
 import Hummingbird
 import Logging
 

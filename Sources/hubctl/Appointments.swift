@@ -50,11 +50,16 @@ struct Appointments: AsyncParsableCommand {
                     if let chosen = self.organization { organization = chosen } else { organization = try await call.organization() }
                     let formatter = DateFormatter()
                     formatter.dateFormat = "yyyy-MM-dd"
-                    query = "slot.organization=Organization/\(HubCall.query(organization))&date=\(HubCall.query(self.day ?? formatter.string(from: Date())))"
+                    query =
+                        "slot.organization=Organization/\(HubCall.query(organization))&date=\(HubCall.query(self.day ?? formatter.string(from: Date())))"
                 }
                 let found = try await call.search("/fhir/Appointment?\(query)&_include=Appointment:patient&_count=200")
-                let names = Dictionary(found.filter { $0["resourceType"] as? String == "Patient" }.map { ("Patient/\($0["id"] as? String ?? "")", FHIRFields.name($0)) }, uniquingKeysWith: { first, _ in first })
-                return found.filter { $0["resourceType"] as? String == "Appointment" }.map { Appointments.row($0, names: names) }.sorted { $0.start < $1.start }
+                let names = Dictionary(
+                    found.filter { $0["resourceType"] as? String == "Patient" }.map { ("Patient/\($0["id"] as? String ?? "")", FHIRFields.name($0)) },
+                    uniquingKeysWith: { first, _ in first })
+                return found.filter { $0["resourceType"] as? String == "Appointment" }.map { Appointments.row($0, names: names) }.sorted {
+                    $0.start < $1.start
+                }
             }
             if self.json {
                 try Output.json(["appointments": rows])

@@ -49,10 +49,11 @@ struct Audit: AsyncParsableCommand {
                 throw CLIFailure(message: "the hub's checkpoint does not parse: \(error)").exit()
             }
             let checkpoint = signed.checkpoint
-            try Output.json(Summary(
-                origin: checkpoint.origin, treeSize: checkpoint.size, rootHash: Data(checkpoint.rootHash).base64EncodedString(),
-                hashAlgorithm: "\(checkpoint.hashAlgorithm)", signedAt: checkpoint.time.formatted(.iso8601), note: note
-            ))
+            try Output.json(
+                Summary(
+                    origin: checkpoint.origin, treeSize: checkpoint.size, rootHash: Data(checkpoint.rootHash).base64EncodedString(),
+                    hashAlgorithm: "\(checkpoint.hashAlgorithm)", signedAt: checkpoint.time.formatted(.iso8601), note: note
+                ))
         }
     }
 
@@ -139,14 +140,17 @@ struct Audit: AsyncParsableCommand {
             if let html { try Audit.write(Array(report.html().utf8), to: html) }
             if let csv { try Audit.write(Array(report.csv().utf8), to: csv) }
             let sections = report.body.sections
-            FileHandle.standardError.write(Data(
-                "\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass, \(sections.afterHours) after hours; written to \(self.output)\n".utf8
-            ))
+            FileHandle.standardError.write(
+                Data(
+                    "\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass, \(sections.afterHours) after hours; written to \(self.output)\n"
+                        .utf8
+                ))
         }
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Save a period's audit records as FHIR AuditEvents, one per line (NDJSON), for an external audit repository.")
+        static let configuration = CommandConfiguration(
+            abstract: "Save a period's audit records as FHIR AuditEvents, one per line (NDJSON), for an external audit repository.")
         @OptionGroup var server: ServerOptions
         @Option(help: "Start of the period (inclusive; YYYY-MM-DD or RFC 3339).") var from: String
         @Option(help: "End of the period (exclusive).") var to: String
@@ -198,9 +202,12 @@ struct Audit: AsyncParsableCommand {
                     try AuditReportVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(report)
                     let sections = report.body.sections
                     if self.json {
-                        try Output.json(Report(verified: true, start: report.body.start, end: report.body.start + report.body.count, records: report.body.count))
+                        try Output.json(
+                            Report(verified: true, start: report.body.start, end: report.body.start + report.body.count, records: report.body.count))
                     } else {
-                        print("verified: the report is signed by the hub, its \(report.body.count) records are in the signed log, and its figures (\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass) follow from them")
+                        print(
+                            "verified: the report is signed by the hub, its \(report.body.count) records are in the signed log, and its figures (\(sections.total) accesses, \(sections.denied.count) denied, \(sections.breakGlass.count) break-glass) follow from them"
+                        )
                     }
                     return
                 }
@@ -228,7 +235,9 @@ struct Audit: AsyncParsableCommand {
             } else if let error = report.error {
                 throw CLIFailure(message: "NOT verified: \(error)").exit()
             } else {
-                print("verified: records \(report.start ?? 0)..<\(report.end ?? 0) are in the log of \(report.treeSize ?? 0) records signed at \(report.signedAt ?? "")")
+                print(
+                    "verified: records \(report.start ?? 0)..<\(report.end ?? 0) are in the log of \(report.treeSize ?? 0) records signed at \(report.signedAt ?? "")"
+                )
             }
         }
     }

@@ -44,9 +44,13 @@ struct History: AsyncParsableCommand {
         }
         switch type {
         case "Encounter":
-            let what = [FHIRFields.concept((resource["type"] as? [Any])?.first), FHIRFields.concept(resource["serviceType"])].filter { !$0.isEmpty }.joined(separator: " ")
+            let what = [FHIRFields.concept((resource["type"] as? [Any])?.first), FHIRFields.concept(resource["serviceType"])].filter { !$0.isEmpty }
+                .joined(separator: " ")
             let place = FHIRFields.reference(resource["serviceProvider"])
-            return make(.encounter, ["period"], [what.isEmpty ? ((resource["class"] as? [String: Any])?["code"] as? String ?? "") : what, place].filter { !$0.isEmpty }.joined(separator: " @ "))
+            return make(
+                .encounter, ["period"],
+                [what.isEmpty ? ((resource["class"] as? [String: Any])?["code"] as? String ?? "") : what, place].filter { !$0.isEmpty }.joined(
+                    separator: " @ "))
         case "Condition": return make(.diagnosis, ["onsetDateTime", "onsetPeriod", "recordedDate"], FHIRFields.concept(resource["code"]))
         case "Procedure": return make(.procedure, ["performedDateTime", "performedPeriod"], FHIRFields.concept(resource["code"]))
         case "MedicationRequest": return make(.medication, ["authoredOn"], FHIRFields.concept(resource["medicationCodeableConcept"]))

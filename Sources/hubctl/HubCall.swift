@@ -107,7 +107,7 @@ extension HubCall {
     /// The caller's organization, as the hub sees it.
     func organization() async throws -> String {
         guard let principal = try await self.json("GET", "/whoami")["principal"] as? [String: Any],
-              let organization = principal["organization"] as? String
+            let organization = principal["organization"] as? String
         else {
             throw CLIFailure(message: "not logged in, or the login expired: run hubctl login", exitCode: 4)
         }

@@ -12,7 +12,8 @@ struct Labs: AsyncParsableCommand {
     @Option(help: "Only this LOINC code (repeat).") var code: [String] = []
     @Option(help: "Every result from this date (YYYY-MM-DD).") var since: String?
     @Option(help: "Results per test without --since (1-100).") var max = 1
-    @Flag(help: "Print JSON: {patient, results: [{id, date, code, display, value, unit, referenceRange, interpretation, performer, recognized}]}.") var json = false
+    @Flag(help: "Print JSON: {patient, results: [{id, date, code, display, value, unit, referenceRange, interpretation, performer, recognized}]}.")
+    var json = false
 
     struct Result: Codable {
         var id: String
@@ -40,20 +41,24 @@ struct Labs: AsyncParsableCommand {
             if let range = (observation["referenceRange"] as? [[String: Any]])?.first {
                 let low = ((range["low"] as? [String: Any])?["value"]).map { "\($0)" }
                 let high = ((range["high"] as? [String: Any])?["value"]).map { "\($0)" }
-                self.referenceRange = range["text"] as? String ?? {
-                    switch (low, high) {
-                    case let (low?, high?): "\(low)-\(high)"
-                    case let (low?, nil): ">\(low)"
-                    case let (nil, high?): "<\(high)"
-                    case (nil, nil): nil
-                    }
-                }()
+                self.referenceRange =
+                    range["text"] as? String
+                    ?? {
+                        switch (low, high) {
+                        case (let low?, let high?): "\(low)-\(high)"
+                        case (let low?, nil): ">\(low)"
+                        case (nil, let high?): "<\(high)"
+                        case (nil, nil): nil
+                        }
+                    }()
             }
             self.interpretation = FHIRFields.coding((observation["interpretation"] as? [Any])?.first).code
             let performer = FHIRFields.reference((observation["performer"] as? [Any])?.first)
             self.performer = performer.isEmpty ? nil : performer
             let tags = ((observation["meta"] as? [String: Any])?["tag"] as? [[String: Any]]) ?? []
-            self.recognized = tags.contains { $0["system"] as? String == "urn:health-hub:mutual-recognition" && $0["code"] as? String == "recognized" }
+            self.recognized = tags.contains {
+                $0["system"] as? String == "urn:health-hub:mutual-recognition" && $0["code"] as? String == "recognized"
+            }
         }
 
         var isAbnormal: Bool { !["N", nil].contains(self.interpretation) }
@@ -68,7 +73,9 @@ struct Labs: AsyncParsableCommand {
         let codes = self.code.map { HubCall.query("http://loinc.org|\($0)") }.joined(separator: ",")
         let path: String
         if let since {
-            path = "/fhir/Observation?patient=Patient/\(patient)&date=ge\(HubCall.query(since))&_sort=-date&_count=200" + (codes.isEmpty ? "" : "&code=\(codes)")
+            path =
+                "/fhir/Observation?patient=Patient/\(patient)&date=ge\(HubCall.query(since))&_sort=-date&_count=200"
+                + (codes.isEmpty ? "" : "&code=\(codes)")
         } else {
             path = "/fhir/Observation/$lastn?patient=\(patient)&max=\(self.max)" + (codes.isEmpty ? "" : "&code=\(codes)")
         }
@@ -85,11 +92,15 @@ struct Labs: AsyncParsableCommand {
         }
         var table = Table(headers: ["日期 Date", "项目 Test", "结果", "单位", "参考范围", "标志", "检验机构 Performed by", "互认"])
         table.rows = results.map {
-            [FHIRFields.short($0.date), $0.display, $0.value, $0.unit ?? "", $0.referenceRange ?? "", $0.interpretation ?? "", $0.performer ?? "", $0.recognized ? "✓" : ""]
+            [
+                FHIRFields.short($0.date), $0.display, $0.value, $0.unit ?? "", $0.referenceRange ?? "", $0.interpretation ?? "", $0.performer ?? "",
+                $0.recognized ? "✓" : "",
+            ]
         }
-        print(table.render { row, column, text in
-            (column == 2 || column == 5) && results[row].isAbnormal ? Output.alert(text) : text
-        })
+        print(
+            table.render { row, column, text in
+                (column == 2 || column == 5) && results[row].isAbnormal ? Output.alert(text) : text
+            })
     }
 
     struct LabReport: Encodable {

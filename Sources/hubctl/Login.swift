@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import HubCredentials
 import HubClient
+import HubCredentials
 import HubCrypto
 
 /// `hubctl login`: signs a client assertion with the principal's key (P-256 or SM2), exchanges it
@@ -57,7 +57,9 @@ struct Login: AsyncParsableCommand {
         } catch let failure as CLIFailure {
             throw failure.exit()
         }
-        print("logged in as \(self.principal) until \(Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0)).formatted(.iso8601)); scopes: \(answer?["scope"] as? String ?? "")")
+        print(
+            "logged in as \(self.principal) until \(Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0)).formatted(.iso8601)); scopes: \(answer?["scope"] as? String ?? "")"
+        )
     }
 
     /// Keeps `token` in the profile in use, in place of the one there.
@@ -72,7 +74,9 @@ struct Login: AsyncParsableCommand {
         }
     }
 
-    static func post(_ server: ServerOptions, _ path: String, form: String? = nil, json: String? = nil, sendingToken: Bool = false) async throws -> HubClient.Reply {
+    static func post(_ server: ServerOptions, _ path: String, form: String? = nil, json: String? = nil, sendingToken: Bool = false) async throws
+        -> HubClient.Reply
+    {
         let client: HubClient
         do {
             client = try server.makeClient(sendingToken: sendingToken)
@@ -123,7 +127,9 @@ struct BreakGlass: AsyncParsableCommand {
             guard isatty(STDIN_FILENO) != 0 else {
                 throw CLIFailure.usage("break-glass asks for confirmation: run it at a terminal, or pass --yes").exit()
             }
-            print("Emergency access to Patient/\(self.patient) is recorded with your name and reason and reviewed by the regulator. Continue? [y/N] ", terminator: "")
+            print(
+                "Emergency access to Patient/\(self.patient) is recorded with your name and reason and reviewed by the regulator. Continue? [y/N] ",
+                terminator: "")
             guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased(), ["y", "yes"].contains(answer) else {
                 print("not declared")
                 throw ExitCode(1)
@@ -136,6 +142,8 @@ struct BreakGlass: AsyncParsableCommand {
             throw CLIFailure(message: "break-glass refused (\(reply.status))", exitCode: reply.status == 400 ? 1 : 4).exit()
         }
         try Login.keep(token, in: self.server, until: Date().addingTimeInterval(Double(answer?["expires_in"] as? Int ?? 0)))
-        print("emergency access to Patient/\(self.patient) for \((answer?["expires_in"] as? Int ?? 0) / 60) minutes; every use is recorded with your reason")
+        print(
+            "emergency access to Patient/\(self.patient) for \((answer?["expires_in"] as? Int ?? 0) / 60) minutes; every use is recorded with your reason"
+        )
     }
 }

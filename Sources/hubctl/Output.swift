@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How hubctl writes: tables for people (aligned by display width, so 张伟 takes the four

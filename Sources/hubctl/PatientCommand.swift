@@ -37,7 +37,9 @@ struct PatientCommand: AsyncParsableCommand {
             self.managingOrganization = organization.isEmpty ? nil : organization
             self.phone = ((resource["telecom"] as? [[String: Any]]) ?? []).first { $0["system"] as? String == "phone" }?["value"] as? String
             let address = (resource["address"] as? [[String: Any]])?.first
-            self.address = address.flatMap { $0["text"] as? String ?? ([$0["city"], $0["district"]].compactMap { $0 as? String } + ($0["line"] as? [String] ?? [])).joined() }
+            self.address = address.flatMap {
+                $0["text"] as? String ?? ([$0["city"], $0["district"]].compactMap { $0 as? String } + ($0["line"] as? [String] ?? [])).joined()
+            }
         }
 
         var residentID: String? {
@@ -58,7 +60,8 @@ struct PatientCommand: AsyncParsableCommand {
         @Option(help: "A hospital's medical record number.") var mrn: String?
         @Option(help: "Name (with --birth-date).") var name: String?
         @Option(name: .customLong("birth-date"), help: "Birth date YYYY-MM-DD (with --name).") var birthDate: String?
-        @Flag(help: "Print JSON: {patients: [{id, name, gender, birthDate, identifiers[{system, value}], managingOrganization, phone, address}]}.") var json = false
+        @Flag(help: "Print JSON: {patients: [{id, name, gender, birthDate, identifiers[{system, value}], managingOrganization, phone, address}]}.")
+        var json = false
 
         func validate() throws {
             let given = [self.residentID, self.card, self.mrn].compactMap { $0 }.count + ((self.name != nil || self.birthDate != nil) ? 1 : 0)
@@ -115,7 +118,8 @@ struct PatientCommand: AsyncParsableCommand {
                 ["性别 Gender", patient.gender.flatMap { Summary.genders[$0] } ?? ""], ["出生日期 Born", patient.birthDate ?? ""],
             ]
             for identifier in patient.identifiers {
-                let label = identifier.system == FHIRFields.residentIDSystem ? "身份证号" : identifier.system == FHIRFields.cardSystem ? "社保卡号" : "病案号 MRN"
+                let label =
+                    identifier.system == FHIRFields.residentIDSystem ? "身份证号" : identifier.system == FHIRFields.cardSystem ? "社保卡号" : "病案号 MRN"
                 table.rows.append([label, identifier.value ?? ""])
             }
             if let phone = patient.phone { table.rows.append(["电话 Phone", phone]) }

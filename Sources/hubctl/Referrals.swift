@@ -28,7 +28,8 @@ struct Referrals: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
         @Flag(help: "Referrals your organization sent.") var outgoing = false
         @Option(help: "Only in this state (requested, received, accepted, rejected, in-progress, completed, cancelled).") var status: String?
-        @Flag(help: "Print JSON: {referrals: [{task, status, authoredOn, patient, patientName, from, to, request, reason, priority}]}.") var json = false
+        @Flag(help: "Print JSON: {referrals: [{task, status, authoredOn, patient, patientName, from, to, request, reason, priority}]}.") var json =
+            false
 
         func run() async throws {
             let rows = try await HubCall.run(self.server) { call in
@@ -37,7 +38,9 @@ struct Referrals: AsyncParsableCommand {
                 if let status { query += "&status=\(HubCall.query(status))" }
                 let found = try await call.search("/fhir/Task?\(query)&_include=Task:based-on&_include=Task:patient&_count=200")
                 func byReference(_ type: String) -> [String: [String: Any]] {
-                    Dictionary(found.filter { $0["resourceType"] as? String == type }.map { ("\(type)/\($0["id"] as? String ?? "")", $0) }, uniquingKeysWith: { first, _ in first })
+                    Dictionary(
+                        found.filter { $0["resourceType"] as? String == type }.map { ("\(type)/\($0["id"] as? String ?? "")", $0) },
+                        uniquingKeysWith: { first, _ in first })
                 }
                 let requests = byReference("ServiceRequest")
                 let patients = byReference("Patient")
@@ -65,9 +68,15 @@ struct Referrals: AsyncParsableCommand {
             }
             var table = Table(headers: ["日期 Date", "状态 Status", "患者 Patient", self.outgoing ? "转入 To" : "转出 From", "原因 Reason", "紧急", "Task"])
             table.rows = rows.map {
-                [FHIRFields.short($0.authoredOn ?? ""), $0.status, $0.patientName ?? $0.patient ?? "", (self.outgoing ? $0.to : $0.from) ?? "", $0.reason ?? "", $0.priority ?? "", $0.task]
+                [
+                    FHIRFields.short($0.authoredOn ?? ""), $0.status, $0.patientName ?? $0.patient ?? "", (self.outgoing ? $0.to : $0.from) ?? "",
+                    $0.reason ?? "", $0.priority ?? "", $0.task,
+                ]
             }
-            print(table.render { row, column, text in column == 5 && ["urgent", "asap", "stat"].contains(rows[row].priority ?? "") ? Output.alert(text) : text })
+            print(
+                table.render { row, column, text in
+                    column == 5 && ["urgent", "asap", "stat"].contains(rows[row].priority ?? "") ? Output.alert(text) : text
+                })
         }
     }
 
@@ -90,7 +99,8 @@ struct Referrals: AsyncParsableCommand {
     }
 
     struct Accept: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Accept a referral addressed to your organization (opens the patient's record to it).")
+        static let configuration = CommandConfiguration(
+            abstract: "Accept a referral addressed to your organization (opens the patient's record to it).")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The Task id.") var id: String
         func run() async throws { try await Referrals.advance(self.server, task: self.id, through: ["requested", "received", "accepted"]) }
@@ -101,7 +111,9 @@ struct Referrals: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
         @Argument(help: "The Task id.") var id: String
         @Option(help: "Why (shown to the referring hospital).") var reason: String
-        func run() async throws { try await Referrals.advance(self.server, task: self.id, through: ["requested", "received", "rejected"], reason: self.reason) }
+        func run() async throws {
+            try await Referrals.advance(self.server, task: self.id, through: ["requested", "received", "rejected"], reason: self.reason)
+        }
     }
 
     struct Complete: AsyncParsableCommand {

@@ -50,7 +50,9 @@ struct Whoami: AsyncParsableCommand {
             print("not logged in at \(report.server) (profile \(report.profile)): run hubctl login")
             throw ExitCode(4)
         }
-        print("\(principal.id) (\(principal.role)) of \(principal.organization)\(principal.user.flatMap { $0 == principal.id ? nil : ", acting for \($0)" } ?? "") at \(report.server)")
+        print(
+            "\(principal.id) (\(principal.role)) of \(principal.organization)\(principal.user.flatMap { $0 == principal.id ? nil : ", acting for \($0)" } ?? "") at \(report.server)"
+        )
         print("scopes: \(principal.scopes.joined(separator: " "))")
         if let certificate = report.clientCertificate, let subject = certificate.subject { print("certificate: \(subject)") }
         if let expires = report.loginExpires { print("login expires: \(expires.formatted(.iso8601))") }

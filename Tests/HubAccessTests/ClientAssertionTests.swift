@@ -35,7 +35,8 @@ import Testing
     @Test func longLivedAndMalformedAssertionsAreRefused() throws {
         let key = try CryptoSuite.international().signature.generateSigningKey()
         let now = Date()
-        let long = try ClientAssertion(compact: try ClientAssertion.make(issuer: "his-1", audience: Self.audience, key: key, lifetime: 3600, now: now))
+        let long = try ClientAssertion(
+            compact: try ClientAssertion.make(issuer: "his-1", audience: Self.audience, key: key, lifetime: 3600, now: now))
         #expect(throws: AccessError.self) { try long.verify(key: key.verifyingKey, audience: Self.audience, now: now) }
         for text in ["", "a.b", "a.b.c", "e30.e30.", String(repeating: "x", count: 9000)] {
             #expect(throws: AccessError.self) { try ClientAssertion(compact: text) }

@@ -3,14 +3,15 @@ import HubFHIR
 import Testing
 
 @Suite struct ScopeTests {
-    @Test(arguments: [
-        ("system/Observation.read", true, false, "Observation"),
-        ("user/*.write", false, true, nil),
-        ("system/*.*", true, true, nil),
-        ("user/Patient.rs", true, false, "Patient"),
-        ("system/Observation.cud", false, true, "Observation"),
-        ("user/Patient.cruds", true, true, "Patient"),
-    ] as [(String, Bool, Bool, String?)])
+    @Test(
+        arguments: [
+            ("system/Observation.read", true, false, "Observation"),
+            ("user/*.write", false, true, nil),
+            ("system/*.*", true, true, nil),
+            ("user/Patient.rs", true, false, "Patient"),
+            ("system/Observation.cud", false, true, "Observation"),
+            ("user/Patient.cruds", true, true, "Patient"),
+        ] as [(String, Bool, Bool, String?)])
     func parsesSMARTScopes(text: String, read: Bool, write: Bool, type: String?) throws {
         let scope = try #require(Scope(text))
         #expect(scope.read == read)

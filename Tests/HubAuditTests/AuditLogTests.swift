@@ -13,7 +13,8 @@ import Testing
                 action: .read,
                 interaction: "read",
                 status: 200,
-                caller: Caller(client: "his-\(number % 3)", organization: "org-\(number % 3)", address: "10.0.0.\(number % 250)", requestID: "req-\(number)"),
+                caller: Caller(
+                    client: "his-\(number % 3)", organization: "org-\(number % 3)", address: "10.0.0.\(number % 250)", requestID: "req-\(number)"),
                 patient: "p\(number % 5)",
                 resourceType: "Observation",
                 entities: ["Observation/o\(number)/_history/1"]
@@ -66,14 +67,16 @@ import Testing
 
             for index in [0, 1, 6, 20, leaves.count - 1] {
                 let proof = try await log.inclusionProof(index: index, size: leaves.count)
-                #expect(tree.verifyInclusion(leafHash: hashes[index], index: index, size: leaves.count, proof: proof, root: latest.checkpoint.rootHash))
+                #expect(
+                    tree.verifyInclusion(leafHash: hashes[index], index: index, size: leaves.count, proof: proof, root: latest.checkpoint.rootHash))
             }
             for old in checkpoints.dropLast() {
                 let proof = try await log.consistencyProof(oldSize: old.checkpoint.size, newSize: latest.checkpoint.size)
-                #expect(tree.verifyConsistency(
-                    oldSize: old.checkpoint.size, newSize: latest.checkpoint.size,
-                    oldRoot: old.checkpoint.rootHash, newRoot: latest.checkpoint.rootHash, proof: proof
-                ))
+                #expect(
+                    tree.verifyConsistency(
+                        oldSize: old.checkpoint.size, newSize: latest.checkpoint.size,
+                        oldRoot: old.checkpoint.rootHash, newRoot: latest.checkpoint.rootHash, proof: proof
+                    ))
             }
             // A segment of the log verifies offline against the signed head and the public keys.
             let verifier = AuditLogVerifier(keys: keys, registry: fixture.registry)
@@ -109,20 +112,30 @@ import Testing
 
             let cases: [(tamper: String, undo: String)] = [
                 // One byte of one record (a user id rewritten).
-                ("UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-1', 'his-2'), 'UTF8') WHERE idx = 7",
-                 "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-2', 'his-1'), 'UTF8') WHERE idx = 7"),
+                (
+                    "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-1', 'his-2'), 'UTF8') WHERE idx = 7",
+                    "UPDATE audit_log SET record = convert_to(replace(convert_from(record, 'UTF8'), 'his-2', 'his-1'), 'UTF8') WHERE idx = 7"
+                ),
                 // A record deleted and the rest moved up to close the gap.
-                ("CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 5; INSERT INTO audit_log SELECT idx - 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx > 5",
-                 "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+                (
+                    "CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 5; INSERT INTO audit_log SELECT idx - 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx > 5",
+                    "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"
+                ),
                 // A forged record inserted in the middle.
-                ("CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 9; INSERT INTO audit_log SELECT idx + 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx >= 9; INSERT INTO audit_log SELECT 9, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx = 3",
-                 "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+                (
+                    "CREATE TABLE saved AS SELECT * FROM audit_log; DELETE FROM audit_log WHERE idx >= 9; INSERT INTO audit_log SELECT idx + 1, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx >= 9; INSERT INTO audit_log SELECT 9, record, leaf_hash, recorded_at, action, patient, client, organization, user_id FROM saved WHERE idx = 3",
+                    "DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"
+                ),
                 // Two records swapped.
-                ("UPDATE audit_log SET idx = CASE idx WHEN 2 THEN -1 ELSE idx END WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1",
-                 "UPDATE audit_log SET idx = -1 WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1"),
+                (
+                    "UPDATE audit_log SET idx = CASE idx WHEN 2 THEN -1 ELSE idx END WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1",
+                    "UPDATE audit_log SET idx = -1 WHERE idx = 2; UPDATE audit_log SET idx = 2 WHERE idx = 12; UPDATE audit_log SET idx = 12 WHERE idx = -1"
+                ),
                 // The last record deleted.
-                ("CREATE TABLE saved AS SELECT * FROM audit_log WHERE idx = 19; DELETE FROM audit_log WHERE idx = 19",
-                 "INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"),
+                (
+                    "CREATE TABLE saved AS SELECT * FROM audit_log WHERE idx = 19; DELETE FROM audit_log WHERE idx = 19",
+                    "INSERT INTO audit_log SELECT * FROM saved; DROP TABLE saved"
+                ),
             ]
             // One statement at a time (the extended protocol takes no scripts).
             func run(_ script: String) async throws {

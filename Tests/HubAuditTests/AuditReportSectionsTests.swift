@@ -11,10 +11,15 @@ import Testing
         return Calendar(identifier: .gregorian).date(from: components)!
     }
 
-    static func record(_ time: Date, _ user: String, _ organization: String, patient: String?, status: Int = 200, action: AuditRecord.Action = .read, emergency: String? = nil) -> AuditRecord {
+    static func record(
+        _ time: Date, _ user: String, _ organization: String, patient: String?, status: Int = 200, action: AuditRecord.Action = .read,
+        emergency: String? = nil
+    ) -> AuditRecord {
         AuditRecord(
             time: time, action: action, interaction: action == .read ? "read" : "create", status: status,
-            caller: Caller(client: "\(organization)-his", organization: organization, user: user, purposeOfUse: emergency == nil ? "TREAT" : "ETREAT", breakGlassReason: emergency),
+            caller: Caller(
+                client: "\(organization)-his", organization: organization, user: user, purposeOfUse: emergency == nil ? "TREAT" : "ETREAT",
+                breakGlassReason: emergency),
             patient: patient, resourceType: "Observation", entities: patient.map { ["Observation/\($0)-1/_history/1"] } ?? []
         )
     }

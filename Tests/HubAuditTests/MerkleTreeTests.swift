@@ -23,7 +23,6 @@ import Testing
         return bytes
     }
 
-
     @Test func rootsMatchTheCertificateTransparencyReference() throws {
         let expected = [
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -66,12 +65,14 @@ import Testing
                     var changed = proof
                     changed[0] = first.map { $0 ^ 1 }
                     #expect(!tree.verifyInclusion(leafHash: leaves[index], index: index, size: size, proof: changed, root: roots[size]))
-                    #expect(!tree.verifyInclusion(leafHash: leaves[index], index: index, size: size, proof: Array(proof.dropLast()), root: roots[size]))
+                    #expect(
+                        !tree.verifyInclusion(leafHash: leaves[index], index: index, size: size, proof: Array(proof.dropLast()), root: roots[size]))
                 }
             }
             for old in 1...size {
                 let proof = try tree.consistencyProof(oldSize: old, newSize: size, in: source)
-                #expect(tree.verifyConsistency(oldSize: old, newSize: size, oldRoot: roots[old], newRoot: roots[size], proof: proof), "\(old) → \(size)")
+                #expect(
+                    tree.verifyConsistency(oldSize: old, newSize: size, oldRoot: roots[old], newRoot: roots[size], proof: proof), "\(old) → \(size)")
                 if old < size {
                     // A forked history (another old root) or a changed step: refused.
                     #expect(!tree.verifyConsistency(oldSize: old, newSize: size, oldRoot: roots[old - 1], newRoot: roots[size], proof: proof))
@@ -84,7 +85,9 @@ import Testing
             }
         }
         #expect(throws: MerkleTreeError.self) { try tree.inclusionProof(index: 5, size: 5, in: InMemorySubtrees(tree: tree, leafHashes: leaves)) }
-        #expect(throws: MerkleTreeError.self) { try tree.consistencyProof(oldSize: 6, newSize: 5, in: InMemorySubtrees(tree: tree, leafHashes: leaves)) }
+        #expect(throws: MerkleTreeError.self) {
+            try tree.consistencyProof(oldSize: 6, newSize: 5, in: InMemorySubtrees(tree: tree, leafHashes: leaves))
+        }
     }
 
     /// The same roots and proofs as an independent implementation written from the RFC's

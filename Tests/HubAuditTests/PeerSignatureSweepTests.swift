@@ -1,8 +1,9 @@
 import Foundation
-@testable import HubAudit
-@testable import HubCrypto
 import HubTestSupport
 import Testing
+
+@testable import HubAudit
+@testable import HubCrypto
 
 /// Key-dependent code checked over many keys, not one: a peer library once mangled about one SM2
 /// key in 256 (those whose X starts with the byte 0x04, see `Tests/Peers/sm2_peer.py`), and a
@@ -27,10 +28,15 @@ import Testing
         var cases: [[String: Any]] = []
         for (number, key) in keys.enumerated() {
             let keyID = try KeyID("sig-\(suiteName)-sweep-\(number)")
-            let published = PublishedKeysDocument(suite: suite.name, keys: [PublishedKey(
-                description: KeyDescription(id: keyID, purpose: .signing, algorithm: scheme.algorithm.name, createdAt: fixture.time, state: .current),
-                verifyingKey: key.verifyingKey
-            )])
+            let published = PublishedKeysDocument(
+                suite: suite.name,
+                keys: [
+                    PublishedKey(
+                        description: KeyDescription(
+                            id: keyID, purpose: .signing, algorithm: scheme.algorithm.name, createdAt: fixture.time, state: .current),
+                        verifyingKey: key.verifyingKey
+                    )
+                ])
             let report = try fixture.report(signedWith: key, keyID: keyID)
 
             // The hub's own verifiers, reading the key back from the published document.
@@ -63,7 +69,8 @@ import Testing
 
         for (number, (key, result)) in zip(keys, results).enumerated() {
             let point = key.verifyingKey.rawRepresentation
-            let context = "key \(number) (point \(Array(point[0..<3]).hex)…\(Array(point[33..<35]).hex)…, signature \(Array(signatures[number].prefix(8)).hex)…): \(result["errors"] ?? "")"
+            let context =
+                "key \(number) (point \(Array(point[0..<3]).hex)…\(Array(point[33..<35]).hex)…, signature \(Array(signatures[number].prefix(8)).hex)…): \(result["errors"] ?? "")"
             for check in ["keys", "checkpoint", "segment", "report", "signature"] {
                 #expect(result[check] as? Bool == true, "\(check) not verified by the peer, \(context)")
             }
@@ -175,7 +182,8 @@ struct AuditFixture {
     }
 
     func report(signedWith key: any SigningKey, keyID: KeyID) throws -> AuditReport {
-        let checkpoint = Checkpoint(origin: "hub.test/audit", size: self.leaves.count, rootHash: self.root, hashAlgorithm: self.tree.hash.algorithm, time: self.time)
+        let checkpoint = Checkpoint(
+            origin: "hub.test/audit", size: self.leaves.count, rootHash: self.root, hashAlgorithm: self.tree.hash.algorithm, time: self.time)
         let signed = SignedCheckpoint(
             checkpoint: checkpoint,
             signature: try SignedObject.sign(Array(checkpoint.text.utf8), with: key, keyID: keyID),

@@ -112,11 +112,15 @@ import Testing
             #expect(error?.message.contains("verify-full") == true)
             // The operator may accept it, knowingly.
             _ = try HubConfiguration.load(
-                file: path, environment: ["HUB_DATABASE_URL": "postgres://hub@db.example/records?sslmode=\(mode)", "HUB_DATABASE_ALLOW_UNVERIFIED_TLS": "true"]
+                file: path,
+                environment: ["HUB_DATABASE_URL": "postgres://hub@db.example/records?sslmode=\(mode)", "HUB_DATABASE_ALLOW_UNVERIFIED_TLS": "true"]
             )
         }
         // On this machine nobody sits in between: loopback and unix sockets need no certificate.
-        for local in ["postgres://hub@127.0.0.1/records?sslmode=disable", "postgres://hub@localhost/records", "postgres://hub@[::1]:5432/records?sslmode=require", "postgres://hub@/records?host=/run/postgresql"] {
+        for local in [
+            "postgres://hub@127.0.0.1/records?sslmode=disable", "postgres://hub@localhost/records",
+            "postgres://hub@[::1]:5432/records?sslmode=require", "postgres://hub@/records?host=/run/postgresql",
+        ] {
             _ = try HubConfiguration.load(file: path, environment: ["HUB_DATABASE_URL": local])
         }
     }
@@ -130,7 +134,8 @@ import Testing
                 _ = try HubConfiguration.load(file: path, environment: ["HUB_SERVER_HOST": host])
             }
             #expect(error?.setting == "server.public_url")
-            let configured = try HubConfiguration.load(file: path, environment: ["HUB_SERVER_HOST": host, "HUB_SERVER_PUBLIC_URL": "https://hub.example"])
+            let configured = try HubConfiguration.load(
+                file: path, environment: ["HUB_SERVER_HOST": host, "HUB_SERVER_PUBLIC_URL": "https://hub.example"])
             #expect(configured.server.baseURL == "https://hub.example")
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import HubCrypto
 import HubTestSupport
 import Testing
+
+@testable import HubCrypto
 
 /// What docs/crypto.md tells a regulator to run to check a hub signature with the openssl
 /// command line, run here on real hub signatures.

@@ -1,6 +1,7 @@
-@testable import HubCrypto
 import HubTestSupport
 import Testing
+
+@testable import HubCrypto
 
 @Suite struct SealedBoxTests {
     static let registry = AlgorithmRegistry.standard()
@@ -55,7 +56,8 @@ import Testing
     }
 
     @Test func unknownAlgorithmAndVersionAreNamed() throws {
-        var bytes = try SealedBox.seal([1, 2, 3], cipher: AES256GCM(), key: SecretKey.random(byteCount: 32), keyID: try KeyID("k"), context: []).serialized
+        var bytes = try SealedBox.seal([1, 2, 3], cipher: AES256GCM(), key: SecretKey.random(byteCount: 32), keyID: try KeyID("k"), context: [])
+            .serialized
         bytes[2] = 0x7F
         let unknown = #expect(throws: CryptographyError.self) { try SealedBox(parsing: bytes, registry: Self.registry) }
         #expect(unknown?.code == .unknownAlgorithm)
@@ -135,10 +137,14 @@ import Testing
         let mac = HMACSM3()
         let key = SecretKey.random(byteCount: 32)
         let id = try KeyID("bidx-1")
-        let a = try BlindIndex.compute("11010519491231002x", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: key, keyID: id)
-        let b = try BlindIndex.compute(" １１０１０５-19491231002X ", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: key, keyID: id)
+        let a = try BlindIndex.compute(
+            "11010519491231002x", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: key, keyID: id)
+        let b = try BlindIndex.compute(
+            " １１０１０５-19491231002X ", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: key, keyID: id)
         #expect(a == b)
-        let other = try BlindIndex.compute("11010519491231002X", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: SecretKey.random(byteCount: 32), keyID: id)
+        let other = try BlindIndex.compute(
+            "11010519491231002X", normalization: .identifier, domain: "Patient.identifier", authenticator: mac, key: SecretKey.random(byteCount: 32),
+            keyID: id)
         #expect(a != other)
         let header = try ObjectHeader.parse(a, expecting: .blindIndex)
         #expect(header.header.algorithm == .hmacSM3)

@@ -1,6 +1,7 @@
-@testable import HubCrypto
 import HubTestSupport
 import Testing
+
+@testable import HubCrypto
 
 /// The hub against an independent implementation (PyPI `cryptography` and `gmssl`, see
 /// Tests/Peers/sm_peer.py): what one side produces, the other must accept, byte for byte.

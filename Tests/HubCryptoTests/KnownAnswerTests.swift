@@ -1,7 +1,8 @@
 import Crypto
-@testable import HubCrypto
 import HubTestSupport
 import Testing
+
+@testable import HubCrypto
 
 /// Vectors from the published standards (see ../shared/reference/crypto-vectors.md for sources).
 @Suite struct KnownAnswerTests {
@@ -31,7 +32,8 @@ import Testing
             hex: "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDDEEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA"
         ),
         aad: [UInt8](hex: "FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2"),
-        ciphertext: "17f399f08c67d5ee19d0dc9969c4bb7d5fd46fd3756489069157b282bb200735d82710ca5c22f0ccfa7cbf93d496ac15a56834cbcf98c397b4024a2691233b8d",
+        ciphertext:
+            "17f399f08c67d5ee19d0dc9969c4bb7d5fd46fd3756489069157b282bb200735d82710ca5c22f0ccfa7cbf93d496ac15a56834cbcf98c397b4024a2691233b8d",
         tag: "83de3541e4c2b58177e065a9bf7b62ec"
     )
 

@@ -33,7 +33,10 @@ import Testing
             _ = try XMLDocumentCheck.check(Array(text.utf8))
             Issue.record("a mismatched tag was accepted")
         } catch {
-            guard case .notWellFormed(let reported, _) = error.kind else { Issue.record("\(error)"); return }
+            guard case .notWellFormed(let reported, _) = error.kind else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(reported == line)
             #expect(error.description.contains("line \(line)"))
         }

@@ -24,7 +24,10 @@ import Testing
         #expect(abs(offset.high.timeIntervalSince(offset.low) - 0.001) < 0.000_001)
     }
 
-    @Test(arguments: ["", "24", "2024-13", "2024-02-30", "2024-03-05T25:00:00Z", "2024-03-05T08:30:00+8", "2024-03-05 08:30:00Z", "2024-03-05T08:30:00.Z", "yesterday"])
+    @Test(arguments: [
+        "", "24", "2024-13", "2024-02-30", "2024-03-05T25:00:00Z", "2024-03-05T08:30:00+8", "2024-03-05 08:30:00Z", "2024-03-05T08:30:00.Z",
+        "yesterday",
+    ])
     func refusesWhatIsNotAFHIRDate(text: String) {
         #expect(FHIRDateRange(text) == nil)
     }

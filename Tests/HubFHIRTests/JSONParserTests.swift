@@ -25,7 +25,9 @@ import Testing
 
     @Test func prettyPrintsWithTwoSpaces() throws {
         let value = try Self.parse(#"{"a":[1,{"b":true}],"c":{}}"#)
-        #expect(String(decoding: value.serialized(pretty: true), as: UTF8.self) == "{\n  \"a\": [\n    1,\n    {\n      \"b\": true\n    }\n  ],\n  \"c\": {}\n}")
+        #expect(
+            String(decoding: value.serialized(pretty: true), as: UTF8.self)
+                == "{\n  \"a\": [\n    1,\n    {\n      \"b\": true\n    }\n  ],\n  \"c\": {}\n}")
     }
 
     @Test(arguments: [

@@ -13,9 +13,14 @@ import Testing
         #expect(try Self.apply(#"[{"op":"add","path":"/baz","value":"qux"}]"#, to: #"{"foo":"bar"}"#) == #"{"foo":"bar","baz":"qux"}"#)
         #expect(try Self.apply(#"[{"op":"add","path":"/foo/1","value":"qux"}]"#, to: #"{"foo":["bar","baz"]}"#) == #"{"foo":["bar","qux","baz"]}"#)
         #expect(try Self.apply(#"[{"op":"remove","path":"/foo/1"}]"#, to: #"{"foo":["bar","qux","baz"]}"#) == #"{"foo":["bar","baz"]}"#)
-        #expect(try Self.apply(#"[{"op":"replace","path":"/baz","value":"boo"}]"#, to: #"{"baz":"qux","foo":"bar"}"#) == #"{"foo":"bar","baz":"boo"}"#)
-        #expect(try Self.apply(#"[{"op":"move","from":"/foo/waldo","path":"/qux/thud"}]"#, to: #"{"foo":{"bar":"baz","waldo":"fred"},"qux":{"corge":"grault"}}"#) == #"{"foo":{"bar":"baz"},"qux":{"corge":"grault","thud":"fred"}}"#)
-        #expect(try Self.apply(#"[{"op":"add","path":"/foo/-","value":["abc","def"]}]"#, to: #"{"foo":["bar"]}"#) == #"{"foo":["bar",["abc","def"]]}"#)
+        #expect(
+            try Self.apply(#"[{"op":"replace","path":"/baz","value":"boo"}]"#, to: #"{"baz":"qux","foo":"bar"}"#) == #"{"foo":"bar","baz":"boo"}"#)
+        #expect(
+            try Self.apply(
+                #"[{"op":"move","from":"/foo/waldo","path":"/qux/thud"}]"#, to: #"{"foo":{"bar":"baz","waldo":"fred"},"qux":{"corge":"grault"}}"#)
+                == #"{"foo":{"bar":"baz"},"qux":{"corge":"grault","thud":"fred"}}"#)
+        #expect(
+            try Self.apply(#"[{"op":"add","path":"/foo/-","value":["abc","def"]}]"#, to: #"{"foo":["bar"]}"#) == #"{"foo":["bar",["abc","def"]]}"#)
         #expect(try Self.apply(#"[{"op":"copy","from":"/a~1b","path":"/c"}]"#, to: #"{"a/b":1}"#) == #"{"a/b":1,"c":1}"#)
     }
 

@@ -32,14 +32,19 @@ import Testing
     ])
     func everyLegalFormOfALocalPatientFilesTheRecordUnderIt(reference: String) throws {
         #expect(try Self.patient(#"{"resourceType":"Observation","subject":{"reference":"\#(reference)"}}"#, .observation) == "p1")
-        #expect(try Self.patient(#"{"resourceType":"Observation","performer":[{"reference":"Practitioner/d1"},{"reference":"\#(reference)"}]}"#, .observation) == "p1")
-        #expect(try Self.patient(#"{"resourceType":"Provenance","target":[{"reference":"Observation/o1"},{"reference":"\#(reference)"}]}"#, .provenance) == "p1")
+        #expect(
+            try Self.patient(
+                #"{"resourceType":"Observation","performer":[{"reference":"Practitioner/d1"},{"reference":"\#(reference)"}]}"#, .observation) == "p1")
+        #expect(
+            try Self.patient(#"{"resourceType":"Provenance","target":[{"reference":"Observation/o1"},{"reference":"\#(reference)"}]}"#, .provenance)
+                == "p1")
     }
 
     @Test func canonicalFormsAreRelativeAndOnlyOnTheHubsBase() throws {
-        let canonical = Self.canonicalizer.canonicalize(try Self.resource(
-            #"{"resourceType":"Observation","subject":{"reference":"https://hub.example/fhir/Patient/p1/_history/2"},"basedOn":[{"reference":"https://hub.example/fhir/ServiceRequest/s1"}],"derivedFrom":[{"reference":"https://other.example/fhir/Observation/o9"}],"contained":[{"resourceType":"Provenance","target":[{"reference":"https://hub.example/fhir/Observation/o1"}]}]}"#
-        ))
+        let canonical = Self.canonicalizer.canonicalize(
+            try Self.resource(
+                #"{"resourceType":"Observation","subject":{"reference":"https://hub.example/fhir/Patient/p1/_history/2"},"basedOn":[{"reference":"https://hub.example/fhir/ServiceRequest/s1"}],"derivedFrom":[{"reference":"https://other.example/fhir/Observation/o9"}],"contained":[{"resourceType":"Provenance","target":[{"reference":"https://hub.example/fhir/Observation/o1"}]}]}"#
+            ))
         let text = String(decoding: JSONValue.object(canonical).serialized(), as: UTF8.self)
         #expect(text.contains(#""reference":"Patient/p1/_history/2""#))
         #expect(text.contains(#""reference":"ServiceRequest/s1""#))
@@ -85,13 +90,19 @@ import Testing
 
     @Test func aRecordBelongsToOnePatient() throws {
         #expect(throws: PatientCompartment.Refusal.self) {
-            try Self.patient(#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"performer":[{"reference":"Patient/p2"}]}"#, .observation)
+            try Self.patient(
+                #"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"performer":[{"reference":"Patient/p2"}]}"#, .observation)
         }
         #expect(throws: PatientCompartment.Refusal.self) {
-            try Self.patient(#"{"resourceType":"Appointment","participant":[{"actor":{"reference":"Patient/p1"}},{"actor":{"reference":"https://hub.example/fhir/Patient/p2"}}]}"#, .appointment)
+            try Self.patient(
+                #"{"resourceType":"Appointment","participant":[{"actor":{"reference":"Patient/p1"}},{"actor":{"reference":"https://hub.example/fhir/Patient/p2"}}]}"#,
+                .appointment)
         }
         // The same patient named twice, in two forms, is one patient.
-        #expect(try Self.patient(#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"performer":[{"reference":"https://hub.example/fhir/Patient/p1"}]}"#, .observation) == "p1")
+        #expect(
+            try Self.patient(
+                #"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"performer":[{"reference":"https://hub.example/fhir/Patient/p1"}]}"#,
+                .observation) == "p1")
     }
 
     @Test func anAppointmentsActorsAreItsOnlyLinkAndAnUntypedIdentifierIsRefusedAnywhere() throws {
@@ -103,11 +114,15 @@ import Testing
         #expect(throws: PatientCompartment.Refusal.self) {
             try Self.patient(#"{"resourceType":"Schedule","actor":[{"identifier":{"value":"x"}}]}"#, .schedule)
         }
-        #expect(try Self.patient(#"{"resourceType":"Appointment","participant":[{"actor":{"type":"Location","display":"诊室3"}}]}"#, .appointment) == nil)
+        #expect(
+            try Self.patient(#"{"resourceType":"Appointment","participant":[{"actor":{"type":"Location","display":"诊室3"}}]}"#, .appointment) == nil)
     }
 
     @Test func aParticipantMayBeNamedByTextButNotAsAPatient() throws {
-        #expect(try Self.patient(#"{"resourceType":"DocumentReference","subject":{"reference":"Patient/p1"},"author":[{"display":"李医生"}]}"#, .documentReference) == "p1")
+        #expect(
+            try Self.patient(
+                #"{"resourceType":"DocumentReference","subject":{"reference":"Patient/p1"},"author":[{"display":"李医生"}]}"#, .documentReference)
+                == "p1")
         #expect(throws: PatientCompartment.Refusal.self) {
             try Self.patient(#"{"resourceType":"DocumentReference","author":[{"type":"Patient","display":"张三"}]}"#, .documentReference)
         }
@@ -120,21 +135,33 @@ extension PatientCompartmentTests {
     /// refused rather than left unread.
     @Test func containedResourcesAreClassifiedWithTheirContainer() throws {
         // A record naming no patient itself, whose contained result does: the patient's.
-        let wrapped = #"{"resourceType":"DocumentReference","status":"current","contained":[{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p7"}}],"content":[{"attachment":{"contentType":"text/plain"}}]}"#
+        let wrapped =
+            #"{"resourceType":"DocumentReference","status":"current","contained":[{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p7"}}],"content":[{"attachment":{"contentType":"text/plain"}}]}"#
         #expect(try Self.patient(wrapped, .documentReference) == "p7")
-        let agreeing = #"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p7"}]}]}"#
+        let agreeing =
+            #"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p7"}]}]}"#
         #expect(try Self.patient(agreeing, .observation) == "p7")
         for (text, type) in [
-            (#"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p8"}]}]}"#, ResourceType.observation),
-            (##"{"resourceType":"Observation","status":"final","code":{"text":"x"},"contained":[{"resourceType":"Patient","id":"copy","name":[{"text":"王建国"}]}],"focus":[{"reference":"#copy"}]}"##, .observation),
+            (
+                #"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Provenance","id":"v","target":[{"reference":"Patient/p8"}]}]}"#,
+                ResourceType.observation
+            ),
+            (
+                ##"{"resourceType":"Observation","status":"final","code":{"text":"x"},"contained":[{"resourceType":"Patient","id":"copy","name":[{"text":"王建国"}]}],"focus":[{"reference":"#copy"}]}"##,
+                .observation
+            ),
             (#"{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/p8"}}]}"#, .patient),
             (#"{"resourceType":"Observation","contained":[{"resourceType":"NotAType","id":"x"}]}"#, .observation),
-            (#"{"resourceType":"DocumentReference","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"https://other.example/fhir/Patient/p1"}}]}"#, .documentReference),
+            (
+                #"{"resourceType":"DocumentReference","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"https://other.example/fhir/Patient/p1"}}]}"#,
+                .documentReference
+            ),
         ] {
             #expect(throws: PatientCompartment.Refusal.self, "\(text)") { try Self.patient(text, type) }
         }
         // A contained participant named by text stays allowed, as at the top level.
-        let practitioner = ##"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Practitioner","id":"dr","name":[{"text":"李医生"}]}],"performer":[{"reference":"#dr"}]}"##
+        let practitioner =
+            ##"{"resourceType":"Observation","subject":{"reference":"Patient/p7"},"contained":[{"resourceType":"Practitioner","id":"dr","name":[{"text":"李医生"}]}],"performer":[{"reference":"#dr"}]}"##
         #expect(try Self.patient(practitioner, .observation) == "p7")
     }
 }

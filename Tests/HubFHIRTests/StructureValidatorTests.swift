@@ -71,7 +71,10 @@ import Testing
             let day = generator.recentDay()
             #expect(try Self.issues(generator.encounterJSON(patient: "Patient/p\(number)", day: day, organization: "Organization/o1")) == [])
             for test in LabTest.common {
-                #expect(try Self.issues(generator.observationJSON(test: test, patient: "urn:uuid:c757873d-ec9a-4326-a141-556f43239520", encounter: "Encounter/e", day: day)) == [])
+                #expect(
+                    try Self.issues(
+                        generator.observationJSON(
+                            test: test, patient: "urn:uuid:c757873d-ec9a-4326-a141-556f43239520", encounter: "Encounter/e", day: day)) == [])
             }
         }
     }

@@ -36,7 +36,10 @@ import Testing
             let text = UTCTime(date).instant
             #expect(UTCTime.parseInstant(text).map { UTCTime($0).instant } == text)
         }
-        for bad in ["2026-02-30T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-30T24:00:00.000Z", "2026-11-30T10:00:00Z", "2026-11-30T10:00:00.000+08:00", ""] {
+        for bad in [
+            "2026-02-30T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-30T24:00:00.000Z", "2026-11-30T10:00:00Z",
+            "2026-11-30T10:00:00.000+08:00", "",
+        ] {
             #expect(UTCTime.parseInstant(bad) == nil, "\(bad)")
         }
     }

@@ -52,7 +52,10 @@ import Testing
         #expect(report.controlID == "MSG00042")
         #expect(report.patientIdentifiers.map(\.value) == ["110101199003074477", "MRN-0042"])
         var counter = 0
-        let resources = try report.resources(patient: "p1", performer: "Organization/county-lab") { counter += 1; return "id\(counter)" }
+        let resources = try report.resources(patient: "p1", performer: "Organization/county-lab") {
+            counter += 1
+            return "id\(counter)"
+        }
         #expect(resources.map(\.type) == [.observation, .observation, .diagnosticReport])
         let glucose = resources[0].resource
         #expect(glucose["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["system"]?.stringValue == "http://loinc.org")

@@ -1,8 +1,9 @@
 import Foundation
 import HubConfig
-@testable import HubNotifications
 import HubWorkflows
 import Testing
+
+@testable import HubNotifications
 
 /// At delivery the channel checks the endpoint again — its literal address, or what its name
 /// resolves to — and refuses internal addresses before any connection (loopback only here).

@@ -29,7 +29,9 @@ import Testing
         try limiter.attempt("clinician", what: "registrations", now: self.start)
         try limiter.attempt("clinician", what: "registrations", now: self.start + 1)
         for second in 2..<50 {
-            #expect(throws: AttemptLimiter.Exceeded.self) { try limiter.attempt("clinician", what: "registrations", now: self.start + Double(second)) }
+            #expect(throws: AttemptLimiter.Exceeded.self) {
+                try limiter.attempt("clinician", what: "registrations", now: self.start + Double(second))
+            }
         }
         // Refused attempts are not counted: the wait ends 100 s after the first counted one.
         try limiter.attempt("clinician", what: "registrations", now: self.start + 100)

@@ -2,9 +2,10 @@ import Foundation
 import HubCrypto
 import HubFHIR
 import HubKeys
-@testable import HubResources
 import HubTestSupport
 import Testing
+
+@testable import HubResources
 
 @Suite struct PostgresResourceStoreTests {
     static func object(_ json: String) throws -> JSONObject {
@@ -65,8 +66,7 @@ import Testing
                 try Self.object(
                     #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},"subject":{"reference":"Patient/\#(patient.id)"},"valueQuantity":{"value":13.50,"unit":"g/dL"}}"#
                 ),
-                type: .observation
-            , audit: .test)
+                type: .observation, audit: .test)
             // Nothing identifying is stored in clear.
             let bodies = try await TestDatabase.strings(fixture.url, "SELECT encode(body, 'escape') FROM resource_versions")
             #expect(!bodies.contains { $0.contains("urn:health-hub") || $0.contains("718-7") })
@@ -80,11 +80,13 @@ import Testing
             // index rows (codes in clear, blind identifiers and names) are gone with the keys —
             // other records' rows stay.
             let other = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
-            let indexRows = "SELECT (SELECT count(*) FROM search_token WHERE id = ANY($1)) + (SELECT count(*) FROM search_string WHERE id = ANY($1)) + (SELECT count(*) FROM search_reference WHERE id = ANY($1)) + (SELECT count(*) FROM search_quantity WHERE id = ANY($1)) + (SELECT count(*) FROM search_date WHERE id = ANY($1))"
+            let indexRows =
+                "SELECT (SELECT count(*) FROM search_token WHERE id = ANY($1)) + (SELECT count(*) FROM search_string WHERE id = ANY($1)) + (SELECT count(*) FROM search_reference WHERE id = ANY($1)) + (SELECT count(*) FROM search_quantity WHERE id = ANY($1)) + (SELECT count(*) FROM search_date WHERE id = ANY($1))"
             let before = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(patient.id)','\(observation.id)']"))
             let otherBefore = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(other.id)']"))
             #expect(before > 0 && otherBefore > 0)
-            let report = try await RecordErasure(database: fixture.database, ring: ring, logger: fixture.logger).erase(subject: "Patient/\(patient.id)")
+            let report = try await RecordErasure(database: fixture.database, ring: ring, logger: fixture.logger).erase(
+                subject: "Patient/\(patient.id)")
             #expect(report.dataKeys == 1)
             #expect(report.indexRows == before)
             #expect(try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(patient.id)','\(observation.id)']")) == 0)
@@ -103,10 +105,13 @@ import Testing
             var patients = SyntheticPatients(seed: 17)
             let patient = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
             let observation = try await store.create(
-                try Self.object(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient.id)"}}"#),
+                try Self.object(
+                    #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient.id)"}}"#
+                ),
                 type: .observation, audit: .test
             )
-            let indexRows = "SELECT (SELECT count(*) FROM search_token) + (SELECT count(*) FROM search_string) + (SELECT count(*) FROM search_reference)"
+            let indexRows =
+                "SELECT (SELECT count(*) FROM search_token) + (SELECT count(*) FROM search_string) + (SELECT count(*) FROM search_reference)"
             let before = try await fixture.count(indexRows)
             // As an older hub might have left them.
             for table in ["search_token", "search_string", "search_reference"] { try await TestDatabase.execute(fixture.url, "DELETE FROM \(table)") }
@@ -127,7 +132,10 @@ import Testing
             #expect(reclassified == ["Observation/\(observation.id)"])
             #expect(try await fixture.count(indexRows) == before)
             #expect(try await fixture.count("SELECT count(*) FROM resources WHERE patient_id = '\(patient.id)'") == 2)
-            #expect(try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7")], lenient: false)).resources.map(\.id) == [observation.id])
+            #expect(
+                try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7")], lenient: false)).resources.map(\.id) == [
+                    observation.id
+                ])
             let again = try await store.reprocess(after: nil, limit: 100)
             #expect(again.examined == 2 && again.reclassified.isEmpty && again.next == nil)
             #expect(try await fixture.count(indexRows) == before)
@@ -135,7 +143,8 @@ import Testing
             #expect(try await PostgresResourceStore.storedRecordsFormat(fixture.database) == PostgresResourceStore.recordsFormat)
             try await store.markReprocessed()
             // Crypto-erased records are skipped, not fatal.
-            _ = try await RecordErasure(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger).erase(subject: "Patient/\(patient.id)")
+            _ = try await RecordErasure(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger).erase(
+                subject: "Patient/\(patient.id)")
             let fresh = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
             let afterErasure = try await fresh.reprocess(after: nil, limit: 100)
             #expect(afterErasure.erased == 2 && afterErasure.refused.isEmpty)
@@ -145,7 +154,8 @@ import Testing
     @Test func concurrentUpdatesWithIfMatchHaveExactlyOneWinner() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
-            let created = try await store.create(try Self.object(#"{"resourceType":"Organization","name":"市第一人民医院"}"#), type: .organization, audit: .test)
+            let created = try await store.create(
+                try Self.object(#"{"resourceType":"Organization","name":"市第一人民医院"}"#), type: .organization, audit: .test)
             let resource = try #require(created.resource)
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<10 {
@@ -206,7 +216,8 @@ import Testing
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
             for type in ResourceType.allCases {
-                let json = #"{"resourceType":"\#(type.rawValue)","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">测试</div>"}}"#
+                let json =
+                    #"{"resourceType":"\#(type.rawValue)","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">测试</div>"}}"#
                 let created = try await store.create(try Self.object(json), type: type, audit: .test)
                 let read = try await store.read(type, id: created.id)
                 #expect(read.resource?["text"] == created.resource?["text"], "\(type)")

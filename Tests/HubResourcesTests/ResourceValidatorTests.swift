@@ -1,7 +1,8 @@
 import HubFHIR
-@testable import HubResources
 import HubTestSupport
 import Testing
+
+@testable import HubResources
 
 @Suite struct ResourceValidatorTests {
     static let validator = try! ResourceValidator.load(profilesDirectory: TestEnvironment.repositoryRoot() + "/profiles/fhir")
@@ -38,16 +39,23 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:resident-id","value":"110105194912310021"}]}"#,
-         ResourceError.Code.unprocessable, "Patient.identifier[0].value"),
+        (
+            #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:resident-id","value":"110105194912310021"}]}"#,
+            ResourceError.Code.unprocessable, "Patient.identifier[0].value"
+        ),
         (#"{"resourceType":"Patient","identifier":[{"system":"http://other","value":"1"}]}"#, .unprocessable, "Patient.identifier"),
         (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"gender":"M"}"#, .invalid, "Patient.gender"),
-        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"birthDate":"1990-02-30"}"#, .invalid, "Patient.birthDate"),
+        (
+            #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"birthDate":"1990-02-30"}"#, .invalid,
+            "Patient.birthDate"
+        ),
         (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"name":[]}"#, .invalid, "Patient.name"),
         (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":""}]}"#, .invalid, "Patient.identifier[0].value"),
         (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":null}]}"#, .invalid, "Patient.identifier[0].value"),
-        (#"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"generalPractitioner":[{"reference":"Practitioner/a b"}]}"#,
-         .invalid, "Patient.generalPractitioner[0].reference"),
+        (
+            #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H1","value":"1"}],"generalPractitioner":[{"reference":"Practitioner/a b"}]}"#,
+            .invalid, "Patient.generalPractitioner[0].reference"
+        ),
         (#"{"resourceType":"Patient","id":"bad id!"}"#, .invalid, "Patient.id"),
         (#"{"resourceType":"Observation"}"#, .invalid, "resourceType"),
         (#"{"identifier":[]}"#, .invalid, "resourceType"),

@@ -19,11 +19,23 @@ import Testing
     @Test func eachLimitIsRefusedAsTooCostlyAndJustUnderItIsAccepted() throws {
         let many = (0..<Limits.values).map { "male\($0)" }
         let cases: [(name: String, over: [(String, String)], under: [(String, String)], says: String)] = [
-            ("parameters", Array(repeating: ("gender", "male"), count: Limits.parameters + 1), Array(repeating: ("gender", "male"), count: Limits.parameters), "\(Limits.parameters) parameters"),
+            (
+                "parameters", Array(repeating: ("gender", "male"), count: Limits.parameters + 1),
+                Array(repeating: ("gender", "male"), count: Limits.parameters), "\(Limits.parameters) parameters"
+            ),
             ("values", [("gender", (many + ["x"]).joined(separator: ","))], [("gender", many.joined(separator: ","))], "\(Limits.values) values"),
-            ("value length", [("identifier", String(repeating: "9", count: Limits.valueLength + 1))], [("identifier", String(repeating: "9", count: Limits.valueLength))], "\(Limits.valueLength) characters"),
-            ("string length", [("name:contains", String(repeating: "王", count: Limits.stringLength + 1))], [("name:contains", String(repeating: "王", count: Limits.stringLength))], "\(Limits.stringLength) characters"),
-            ("includes", Array(repeating: ("_revinclude", "Observation:subject"), count: Limits.includes + 1), Array(repeating: ("_revinclude", "Observation:subject"), count: Limits.includes), "\(Limits.includes) _include"),
+            (
+                "value length", [("identifier", String(repeating: "9", count: Limits.valueLength + 1))],
+                [("identifier", String(repeating: "9", count: Limits.valueLength))], "\(Limits.valueLength) characters"
+            ),
+            (
+                "string length", [("name:contains", String(repeating: "王", count: Limits.stringLength + 1))],
+                [("name:contains", String(repeating: "王", count: Limits.stringLength))], "\(Limits.stringLength) characters"
+            ),
+            (
+                "includes", Array(repeating: ("_revinclude", "Observation:subject"), count: Limits.includes + 1),
+                Array(repeating: ("_revinclude", "Observation:subject"), count: Limits.includes), "\(Limits.includes) _include"
+            ),
         ]
         for limit in cases {
             let refused = try #require(Self.refusal(limit.over), "\(limit.name) over the limit was accepted")

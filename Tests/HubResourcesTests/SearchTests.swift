@@ -2,9 +2,10 @@ import Foundation
 import HubCrypto
 import HubFHIR
 import HubKeys
-@testable import HubResources
 import HubTestSupport
 import Testing
+
+@testable import HubResources
 
 @Suite struct SearchTests {
     static func object(_ json: String) throws -> JSONObject {
@@ -41,10 +42,14 @@ import Testing
         names: [(String, String)],
         thirdObservationOf third: Int
     ) async throws -> (patients: [StoredResource], observations: [StoredResource]) {
-        let people = [("11010519491231002X", "female", "1949-12-31"), ("310115198803070019", "female", "1988-03-07"), ("440305197001010011", "male", "1970")]
+        let people = [
+            ("11010519491231002X", "female", "1949-12-31"), ("310115198803070019", "female", "1988-03-07"), ("440305197001010011", "male", "1970"),
+        ]
         var patients: [StoredResource] = []
         for ((family, given), (residentID, gender, birthDate)) in zip(names, people) {
-            patients.append(try await store.create(try Self.object(Self.patient(family, given, residentID, gender: gender, birthDate: birthDate)), type: .patient, audit: .test))
+            patients.append(
+                try await store.create(
+                    try Self.object(Self.patient(family, given, residentID, gender: gender, birthDate: birthDate)), type: .patient, audit: .test))
         }
         let observations = [
             Self.observation(patients[0].id, loinc: "2345-7", date: "2024-03-05T08:30:00+08:00"),
@@ -116,7 +121,11 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
             var created: [String] = []
             for index in 0..<7 {
-                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"医院\#(index)","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization, audit: .test).id)
+                created.append(
+                    try await store.create(
+                        try Self.object(#"{"resourceType":"Organization","name":"医院\#(index)","type":[{"coding":[{"code":"prov"}]}]}"#),
+                        type: .organization, audit: .test
+                    ).id)
             }
             var seen: [String] = []
             var cursor: String?
@@ -132,7 +141,11 @@ import Testing
                 if pages == 1 {
                     // A new organization while paging: it lands in its key position or not at all,
                     // never shifting what later pages return.
-                    created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"新医院","type":[{"coding":[{"code":"prov"}]}]}"#), type: .organization, audit: .test).id)
+                    created.append(
+                        try await store.create(
+                            try Self.object(#"{"resourceType":"Organization","name":"新医院","type":[{"coding":[{"code":"prov"}]}]}"#),
+                            type: .organization, audit: .test
+                        ).id)
                 }
             } while cursor != nil
             #expect(Set(seen).count == seen.count)  // no duplicates
@@ -145,7 +158,8 @@ import Testing
     }
 
     @Test(arguments: [
-        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")], [("patient.shoe", "1")], [("patient:Patient.name.family", "王")], [("patient.name:contains", "娜")],
+        [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")],
+        [("patient.shoe", "1")], [("patient:Patient.name.family", "王")], [("patient.name:contains", "娜")],
         [("_sort", "name")], [("_sort", "identifier")], [("_elements", "a b")], [("patient", "Organization/1")],
         [("_count", "-1")], [("_summary", "text")], [("gender", "")],
     ])
@@ -156,7 +170,8 @@ import Testing
     @Test func searchesWithContainsChainsApproximationsAndParameterSorts() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            let (patients, observations) = try await Self.seed(store, names: [("王", "秀英"), ("欧阳", "娜娜"), ("Smith", "Alexander")], thirdObservationOf: 2)
+            let (patients, observations) = try await Self.seed(
+                store, names: [("王", "秀英"), ("欧阳", "娜娜"), ("Smith", "Alexander")], thirdObservationOf: 2)
             let (wang, ouyang, alexander) = (patients[0], patients[1], patients[2])
             let (march, april, december) = (observations[0], observations[1], observations[2])
             var undated = try Self.object(Self.observation(ouyang.id, loinc: "718-7", date: "2024"))
@@ -173,9 +188,14 @@ import Testing
             #expect(try await Self.ids(store, .patient, [("name:contains", "lexandr")]).isEmpty)
             #expect(Set(try await Self.ids(store, .patient, [("name:contains", "秀英,mit")])) == [wang.id, alexander.id])
             // Chains, one level.
-            #expect(Set(try await Self.ids(store, .observation, [("subject:Patient.identifier", "urn:health-hub:sid:resident-id|11010519491231002X")])) == [march.id, april.id])
+            #expect(
+                Set(try await Self.ids(store, .observation, [("subject:Patient.identifier", "urn:health-hub:sid:resident-id|11010519491231002X")]))
+                    == [march.id, april.id])
             #expect(try await Self.ids(store, .observation, [("patient.name", "smi")]) == [december.id])
-            #expect(try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜娜")]) == [none.id])
+            #expect(
+                try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜娜")]) == [
+                    none.id
+                ])
             // sa, eb and ap on dates and quantities.
             #expect(try await Self.ids(store, .observation, [("date", "sa2024-03-05")]) == [april.id])
             #expect(try await Self.ids(store, .observation, [("date", "eb2024-03-05")]) == [december.id])
@@ -217,7 +237,10 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
             var created: [String] = []
             for index in 0..<5 {
-                created.append(try await store.create(try Self.object(#"{"resourceType":"Organization","name":"机构\#(index)"}"#), type: .organization, audit: .test).id)
+                created.append(
+                    try await store.create(
+                        try Self.object(#"{"resourceType":"Organization","name":"机构\#(index)"}"#), type: .organization, audit: .test
+                    ).id)
                 try await Task.sleep(for: .milliseconds(3))
             }
             func all(_ sort: String) async throws -> [String] {
@@ -243,19 +266,28 @@ import Testing
     @Test func includesAndReverseIncludesDeclaredReferences() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            let zhang = try await store.create(try Self.object(Self.patient("张", "伟", "330106198001011235", gender: "male", birthDate: "1980-01-01")), type: .patient, audit: .test)
-            let a = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "2345-7", date: "2025-01-01")), type: .observation, audit: .test)
-            let b = try await store.create(try Self.object(Self.observation(zhang.id, loinc: "718-7", date: "2025-01-02")), type: .observation, audit: .test)
+            let zhang = try await store.create(
+                try Self.object(Self.patient("张", "伟", "330106198001011235", gender: "male", birthDate: "1980-01-01")), type: .patient, audit: .test)
+            let a = try await store.create(
+                try Self.object(Self.observation(zhang.id, loinc: "2345-7", date: "2025-01-01")), type: .observation, audit: .test)
+            let b = try await store.create(
+                try Self.object(Self.observation(zhang.id, loinc: "718-7", date: "2025-01-02")), type: .observation, audit: .test)
 
-            let withPatient = try await store.search(try SearchQuery(type: .observation, parameters: [("code", "2345-7"), ("_include", "Observation:patient")], lenient: false))
+            let withPatient = try await store.search(
+                try SearchQuery(type: .observation, parameters: [("code", "2345-7"), ("_include", "Observation:patient")], lenient: false))
             #expect(withPatient.resources.map(\.id) == [a.id])
             #expect(withPatient.included.map(\.id) == [zhang.id])
 
-            let withObservations = try await store.search(try SearchQuery(type: .patient, parameters: [("_id", zhang.id), ("_revinclude", "Observation:patient")], lenient: false))
+            let withObservations = try await store.search(
+                try SearchQuery(type: .patient, parameters: [("_id", zhang.id), ("_revinclude", "Observation:patient")], lenient: false))
             #expect(Set(withObservations.included.map(\.id)) == [a.id, b.id])
 
-            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_include", "Observation:code")], lenient: false) }
-            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_include", "Patient:organization")], lenient: false) }
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .observation, parameters: [("_include", "Observation:code")], lenient: false)
+            }
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .observation, parameters: [("_include", "Patient:organization")], lenient: false)
+            }
         }
     }
 
@@ -264,15 +296,16 @@ import Testing
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(CryptoSuite.international()), logger: fixture.logger)
             var ids: [String: String] = [:]
             for value in ["5.4", "5.44", "5.46", "6.1", "100"] {
-                let json = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#
+                let json =
+                    #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#
                 ids[value] = try await store.create(try Self.object(json), type: .observation, audit: .test).id
             }
             func found(_ query: String) async throws -> Set<String> {
                 let matched = try await Self.ids(store, .observation, [("value-quantity", query)])
                 return Set(ids.filter { matched.contains($0.value) }.keys)
             }
-            #expect(try await found("5.4") == ["5.4", "5.44"])          // [5.35, 5.45)
-            #expect(try await found("5.40") == ["5.4"])                  // [5.395, 5.405)
+            #expect(try await found("5.4") == ["5.4", "5.44"])  // [5.35, 5.45)
+            #expect(try await found("5.40") == ["5.4"])  // [5.395, 5.405)
             #expect(try await found("gt5.44") == ["5.46", "6.1", "100"])
             #expect(try await found("le5.44|http://unitsofmeasure.org|mmol/L") == ["5.4", "5.44"])
             #expect(try await found("ge6.1||mg/dL").isEmpty)

@@ -34,7 +34,14 @@ import Testing
                 case .array(let items):
                     children = items.enumerated().compactMap { index, item in
                         item.objectValue.map { child in
-                            (child, { replaced in var copy = items; copy[index] = .object(replaced); return .array(copy) })
+                            (
+                                child,
+                                { replaced in
+                                    var copy = items
+                                    copy[index] = .object(replaced)
+                                    return .array(copy)
+                                }
+                            )
                         }
                     }
                 default: children = []
@@ -67,9 +74,10 @@ import Testing
         }
         #expect(documents.count > 300)
         let output = try await TestPeer.run("fhir_validate.py", documents.keys.sorted())
-        let rejectedByPeer = Set(output.standardOutput.split(separator: "\n").compactMap { line in
-            line.split(separator: ":", maxSplits: 1).first.map(String.init)
-        })
+        let rejectedByPeer = Set(
+            output.standardOutput.split(separator: "\n").compactMap { line in
+                line.split(separator: ":", maxSplits: 1).first.map(String.init)
+            })
         #expect(rejectedByPeer.count > 50, "the peer should reject a good share of the variants")
         var hubRejected = 0
         for (path, document) in documents.sorted(by: { $0.key < $1.key }) {
@@ -77,7 +85,9 @@ import Testing
             let accepted = (try? validator.validate(.object(document), as: type, expectedID: nil)) != nil
             if !accepted { hubRejected += 1 }
             if rejectedByPeer.contains(path) {
-                #expect(!accepted, "fhir.resources rejects but the hub accepts: \(String(decoding: JSONValue.object(document).serialized(), as: UTF8.self))")
+                #expect(
+                    !accepted,
+                    "fhir.resources rejects but the hub accepts: \(String(decoding: JSONValue.object(document).serialized(), as: UTF8.self))")
             }
         }
         #expect(hubRejected >= rejectedByPeer.count)

@@ -35,7 +35,8 @@ import Testing
             for number in 0..<2 {
                 let person = people.person(number: number)
                 residentIDs.append(person.residentID)
-                let created = try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON(person).utf8), presenting: pki))
+                let created = try jsonObject(
+                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON(person).utf8), presenting: pki))
                 let id = try #require(created["id"] as? String)
                 patients.append(id)
                 for test in LabTest.common.prefix(2) {
@@ -126,7 +127,10 @@ import Testing
             let recent = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?date=ge2000-01-01&_count=1000", presenting: pki.regulator))
             #expect(((recent["entry"] as? [[String: Any]]) ?? []).count >= records.count)
             #expect(try await hub.send("GET", "/fhir/AuditEvent?date=eq2026-01-01", presenting: pki.regulator).status == 400)
-            #expect(try await hub.send("POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki.regulator).status >= 400)
+            #expect(
+                try await hub.send(
+                    "POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki.regulator
+                ).status >= 400)
             #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki.regulator).status == 400)
 
             // No identifier of a patient anywhere in the log.
@@ -141,7 +145,8 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var people = SyntheticPatients(seed: 42)
-            let created = try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: pki))
+            let created = try jsonObject(
+                try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: pki))
             let id = try #require(created["id"] as? String)
             let url = try #require(hub.configuration.database.url)
             try await TestDatabase.execute(url, "ALTER TABLE audit_queue RENAME TO audit_queue_unavailable")
@@ -161,28 +166,34 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             for _ in 0..<5 { _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki) }
-            let first = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
+            let first = try SignedCheckpoint(
+                note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
             for _ in 0..<4 { _ = try await hub.send("GET", "/fhir/Observation?_count=1", presenting: pki) }
-            let second = try SignedCheckpoint(note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
+            let second = try SignedCheckpoint(
+                note: String(decoding: try await hub.send("POST", "/audit/checkpoint", presenting: pki.regulator).body, as: UTF8.self))
             #expect(second.checkpoint.size > first.checkpoint.size)
             let latest = try await hub.send("GET", "/audit/checkpoint", presenting: pki.regulator)
             #expect(try SignedCheckpoint(note: String(decoding: latest.body, as: UTF8.self)).checkpoint.size >= second.checkpoint.size)
             let tree = MerkleTree(hash: try SM3())
 
-            let consistency = try jsonObject(try await hub.send(
-                "GET", "/audit/proof/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)", presenting: pki.regulator
-            ))
+            let consistency = try jsonObject(
+                try await hub.send(
+                    "GET", "/audit/proof/consistency?from=\(first.checkpoint.size)&to=\(second.checkpoint.size)", presenting: pki.regulator
+                ))
             let path = ((consistency["hashes"] as? [String]) ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
-            #expect(tree.verifyConsistency(
-                oldSize: first.checkpoint.size, newSize: second.checkpoint.size,
-                oldRoot: first.checkpoint.rootHash, newRoot: second.checkpoint.rootHash, proof: path
-            ))
+            #expect(
+                tree.verifyConsistency(
+                    oldSize: first.checkpoint.size, newSize: second.checkpoint.size,
+                    oldRoot: first.checkpoint.rootHash, newRoot: second.checkpoint.rootHash, proof: path
+                ))
             let segment = try JSONDecoder().decode(
                 AuditLogSegment.self,
-                from: Data(try await hub.send("GET", "/audit/log/segment?start=2&end=3&size=\(second.checkpoint.size)", presenting: pki.regulator).body)
+                from: Data(
+                    try await hub.send("GET", "/audit/log/segment?start=2&end=3&size=\(second.checkpoint.size)", presenting: pki.regulator).body)
             )
             let leaf = try tree.leafHash(Array(segment.records[0].utf8))
-            let inclusion = try jsonObject(try await hub.send("GET", "/audit/proof/inclusion?index=2&size=\(second.checkpoint.size)", presenting: pki.regulator))
+            let inclusion = try jsonObject(
+                try await hub.send("GET", "/audit/proof/inclusion?index=2&size=\(second.checkpoint.size)", presenting: pki.regulator))
             let steps = ((inclusion["hashes"] as? [String]) ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
             #expect(tree.verifyInclusion(leafHash: leaf, index: 2, size: second.checkpoint.size, proof: steps, root: second.checkpoint.rootHash))
 

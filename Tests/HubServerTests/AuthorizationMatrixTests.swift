@@ -79,10 +79,14 @@ import Testing
             }
             // Consents, recorded by A: P4 permits B; P5 denies sharing with everyone.
             for (name, provision) in [
-                ("P4", #"{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}"#),
+                (
+                    "P4",
+                    #"{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}"#
+                ),
                 ("P5", #"{"type":"deny"}"#),
             ] {
-                let consent = try await Self.send(hub, hospitalA, "POST", "/fhir/Consent", body: Self.consent(patient: patients[name] ?? "", provision: provision))
+                let consent = try await Self.send(
+                    hub, hospitalA, "POST", "/fhir/Consent", body: Self.consent(patient: patients[name] ?? "", provision: provision))
                 #expect(consent.status == 201, "\(String(decoding: consent.body, as: UTF8.self))")
             }
 
@@ -97,7 +101,8 @@ import Testing
             #expect(glass.status == 200)
             // A declaration without a patient, or without a real reason, is refused.
             for body in [#"{"reason":"unconscious patient in the emergency room"}"#, #"{"patient":"\#(patients["P6"] ?? "")","reason":"urgent"}"#] {
-                let refused = try await Self.send(hub, clinicianB, "POST", "/auth/break-glass", body: body, headers: [("Content-Type", "application/json")])
+                let refused = try await Self.send(
+                    hub, clinicianB, "POST", "/auth/break-glass", body: body, headers: [("Content-Type", "application/json")])
                 #expect(refused.status == 400, "\(body)")
             }
             let emergencyB = Caller(name: "clinician B, break-glass for P6", token: try #require(try jsonObject(glass)["access_token"] as? String))
@@ -142,7 +147,8 @@ import Testing
                     #expect(patientStatus == (expectation == .none ? 404 : 200), "\(caller) reads Patient \(name)")
                     let resultStatus = try await Self.send(hub, caller, "GET", "/fhir/Observation/\(results[name] ?? "")").status
                     #expect(resultStatus == (expectation == .full ? 200 : 404), "\(caller) reads \(name)'s result")
-                    let search = try jsonObject(try await Self.send(hub, caller, "GET", "/fhir/Observation?subject=Patient/\(patient)&_total=accurate"))
+                    let search = try jsonObject(
+                        try await Self.send(hub, caller, "GET", "/fhir/Observation?subject=Patient/\(patient)&_total=accurate"))
                     #expect(search["total"] as? Int == (expectation == .full ? 1 : 0), "\(caller) searches \(name)'s results")
                     let everything = try await Self.send(hub, caller, "GET", "/fhir/Patient/\(patient)/$everything")
                     #expect(everything.status == (expectation == .none ? 404 : 200), "\(caller) asks \(name)'s $everything")
@@ -174,11 +180,17 @@ import Testing
             for (caller, audit, admin) in [(regulator, 200, 403), (administrator, 403, 200), (anonymous, 401, 401)] {
                 let clinicalStatus = anonymous.name == caller.name ? 401 : 403
                 for name in all {
-                    #expect(try await Self.send(hub, caller, "GET", "/fhir/Patient/\(patients[name] ?? "")").status == clinicalStatus, "\(caller) reads \(name)")
+                    #expect(
+                        try await Self.send(hub, caller, "GET", "/fhir/Patient/\(patients[name] ?? "")").status == clinicalStatus,
+                        "\(caller) reads \(name)")
                 }
                 #expect(try await Self.send(hub, caller, "GET", "/fhir/Observation").status == clinicalStatus, "\(caller) searches")
-                #expect(try await Self.send(hub, caller, "POST", "/fhir/Observation", body: people.observationJSON(
-                    test: LabTest.common[1], patient: "Patient/\(patients["P1"] ?? "")", day: "2026-11-20")).status == clinicalStatus, "\(caller) writes")
+                #expect(
+                    try await Self.send(
+                        hub, caller, "POST", "/fhir/Observation",
+                        body: people.observationJSON(
+                            test: LabTest.common[1], patient: "Patient/\(patients["P1"] ?? "")", day: "2026-11-20")
+                    ).status == clinicalStatus, "\(caller) writes")
                 #expect(try await Self.send(hub, caller, "GET", "/fhir/AuditEvent").status == audit, "\(caller): AuditEvent")
                 #expect(try await Self.send(hub, caller, "POST", "/audit/checkpoint").status == audit, "\(caller): checkpoint")
                 #expect(try await Self.send(hub, caller, "GET", "/admin/organizations").status == admin, "\(caller): admin")
@@ -188,15 +200,18 @@ import Testing
             let foreign = Caller(name: "system A for clinician B", certificate: pki, headers: [("X-On-Behalf-Of", TestHub.Identities.otherClinician)])
             #expect(try await Self.send(hub, foreign, "GET", "/fhir/Patient/\(patients["P1"] ?? "")").status == 403)
             // Scopes narrow what a token may do: read-only Patient access.
-            let narrow = Caller(name: "clinician A, Patient.read", token: try await hub.token(for: TestHub.Identities.clinician, scopes: ["user/Patient.read"]))
+            let narrow = Caller(
+                name: "clinician A, Patient.read", token: try await hub.token(for: TestHub.Identities.clinician, scopes: ["user/Patient.read"]))
             #expect(try await Self.send(hub, narrow, "GET", "/fhir/Patient/\(patients["P1"] ?? "")").status == 200)
             #expect(try await Self.send(hub, narrow, "GET", "/fhir/Observation/\(results["P1"] ?? "")").status == 403)
             #expect(try await Self.send(hub, narrow, "GET", "/fhir/Observation").status == 403)
             #expect(try await Self.send(hub, narrow, "POST", "/fhir/Patient", body: people.patientJSON()).status == 403)
             // A bundle is checked entry by entry.
-            let bundle = #"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Observation/\#(results["P1"] ?? "")"}}]}"#
+            let bundle =
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Observation/\#(results["P1"] ?? "")"}}]}"#
             #expect(try await Self.send(hub, narrow, "POST", "/fhir", body: bundle).status == 403)
-            let batchB = #"{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/\#(results["P1"] ?? "")"}}]}"#
+            let batchB =
+                #"{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/\#(results["P1"] ?? "")"}}]}"#
             let batch = try jsonObject(try await Self.send(hub, hospitalB, "POST", "/fhir", body: batchB))
             let batchStatus = ((batch["entry"] as? [[String: Any]])?.first?["response"] as? [String: Any])?["status"] as? String
             #expect(batchStatus?.hasPrefix("404") == true)
@@ -205,8 +220,11 @@ import Testing
             #expect(try await Self.send(hub, revoked, "POST", "/auth/revoke").status == 204)
             #expect(try await Self.send(hub, revoked, "GET", "/fhir/Patient/\(patients["P1"] ?? "")").status == 401)
             // Deactivating a client locks it out at once.
-            #expect(try await Self.send(hub, administrator, "PATCH", "/admin/principals/\(TestHub.Identities.otherSystem)",
-                                        body: #"{"active":false}"#, headers: [("Content-Type", "application/json")]).status == 200)
+            #expect(
+                try await Self.send(
+                    hub, administrator, "PATCH", "/admin/principals/\(TestHub.Identities.otherSystem)",
+                    body: #"{"active":false}"#, headers: [("Content-Type", "application/json")]
+                ).status == 200)
             #expect(try await Self.send(hub, hospitalB, "GET", "/fhir/Patient/\(patients["PB"] ?? "")").status == 401)
 
             // The trail: denials recorded, break-glass flagged, the clinician named.

@@ -13,7 +13,8 @@ import Testing
     static let form = [("Content-Type", "application/x-www-form-urlencoded")]
 
     static func tokenRequest(_ assertion: String, scope: String? = nil, grant: String = "client_credentials") -> [UInt8] {
-        var body = "grant_type=\(grant)&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=\(assertion)"
+        var body =
+            "grant_type=\(grant)&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=\(assertion)"
         if let scope { body += "&scope=\(scope.replacingOccurrences(of: " ", with: "+").replacingOccurrences(of: "/", with: "%2F"))" }
         return Array(body.utf8)
     }
@@ -27,10 +28,12 @@ import Testing
 
             // An SM2-keyed laboratory system without a certificate.
             let smKey = try CryptoSuite.sm().signature.generateSigningKey()
-            let lab = #"{"id":"lab-system","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Observation.*","system/Patient.read"],"publicKey":\#(Self.quoted(smKey.verifyingKey.pemRepresentation))}"#
+            let lab =
+                #"{"id":"lab-system","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Observation.*","system/Patient.read"],"publicKey":\#(Self.quoted(smKey.verifyingKey.pemRepresentation))}"#
             #expect(try await hub.send("POST", "/admin/principals", headers: json, body: Array(lab.utf8), bearer: admin).status == 201)
             let assertion = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
-            let reply = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(assertion, scope: "system/Patient.read"))
+            let reply = try await hub.send(
+                "POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(assertion, scope: "system/Patient.read"))
             #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
             let issued = try jsonObject(reply)
             let token = try #require(issued["access_token"] as? String)
@@ -46,12 +49,15 @@ import Testing
             #expect(try jsonObject(replay)["error"] as? String == "invalid_client")
             // A scope it does not hold, another audience, another key, another grant type.
             let wide = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
-            #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(wide, scope: "system/*.*")))["error"] as? String == "invalid_scope")
+            #expect(
+                try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(wide, scope: "system/*.*")))[
+                    "error"] as? String == "invalid_scope")
             let elsewhere = try ClientAssertion.make(issuer: "lab-system", audience: "https://elsewhere/auth/token", key: smKey)
             #expect(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(elsewhere)).status == 401)
             // The audience is the hub's own address, never what the request's Host header claims.
             let spoofed = try ClientAssertion.make(issuer: "lab-system", audience: "https://evil.example/auth/token", key: smKey)
-            let spoofing = try await hub.send("POST", "/auth/token", headers: Self.form + [("Host", "evil.example")], body: Self.tokenRequest(spoofed))
+            let spoofing = try await hub.send(
+                "POST", "/auth/token", headers: Self.form + [("Host", "evil.example")], body: Self.tokenRequest(spoofed))
             #expect(spoofing.status == 401, "\(spoofing.text)")
             let forged = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: try CryptoSuite.sm().signature.generateSigningKey())
             let forgedReply = try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(forged))
@@ -62,12 +68,17 @@ import Testing
             #expect(unknownReply.status == 401)
             #expect(unknownReply.text == forgedReply.text, "\(unknownReply.text) vs \(forgedReply.text)")
             let password = try ClientAssertion.make(issuer: "lab-system", audience: audience, key: smKey)
-            #expect(try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(password, grant: "password")))["error"] as? String == "unsupported_grant_type")
+            #expect(
+                try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(password, grant: "password")))[
+                    "error"] as? String == "unsupported_grant_type")
 
             // A P-256-keyed system registered with a certificate: its tokens need the certificate too.
             let p256 = try CryptoSuite.international().signature.generateSigningKey()
             let change = #"{"publicKey":\#(Self.quoted(p256.verifyingKey.pemRepresentation))}"#
-            #expect(try await hub.send("PATCH", "/admin/principals/\(TestHub.Identities.otherSystem)", headers: json, body: Array(change.utf8), bearer: admin).status == 200)
+            #expect(
+                try await hub.send(
+                    "PATCH", "/admin/principals/\(TestHub.Identities.otherSystem)", headers: json, body: Array(change.utf8), bearer: admin
+                ).status == 200)
             let es256 = try ClientAssertion.make(issuer: TestHub.Identities.otherSystem, audience: audience, key: p256)
             let bound = try jsonObject(try await hub.send("POST", "/auth/token", headers: Self.form, body: Self.tokenRequest(es256)))
             let boundToken = try #require(bound["access_token"] as? String)
@@ -93,7 +104,8 @@ import Testing
             for id in ["lab-one", "lab-two"] {
                 let key = try CryptoSuite.sm().signature.generateSigningKey()
                 keys[id] = key
-                let body = #"{"id":"\#(id)","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Patient.read"],"publicKey":\#(Self.quoted(key.verifyingKey.pemRepresentation))}"#
+                let body =
+                    #"{"id":"\#(id)","role":"system","organization":"other-hospital","name":"LIS","scopes":["system/Patient.read"],"publicKey":\#(Self.quoted(key.verifyingKey.pemRepresentation))}"#
                 #expect(try await hub.send("POST", "/admin/principals", headers: json, body: Array(body.utf8), bearer: admin).status == 201)
             }
             let wrongKey = try CryptoSuite.sm().signature.generateSigningKey()

@@ -37,17 +37,44 @@ import Testing
             let code = #""code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}],"text":"血糖"}"#
             // Records A writes about the victim, each naming the patient in another way.
             let records: [(name: String, type: String, json: String)] = [
-                ("absolute subject", "Observation", #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"\#(absolute)"}}"#),
-                ("versioned absolute subject", "Observation", #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"\#(absolute)/_history/1"}}"#),
+                (
+                    "absolute subject", "Observation",
+                    #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"\#(absolute)"}}"#
+                ),
+                (
+                    "versioned absolute subject", "Observation",
+                    #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"\#(absolute)/_history/1"}}"#
+                ),
                 ("absolute Condition", "Condition", #"{"resourceType":"Condition","subject":{"reference":"\#(absolute)"}}"#),
-                ("absolute Encounter", "Encounter", #"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"\#(absolute)"}}"#),
-                ("absolute AllergyIntolerance", "AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","patient":{"reference":"\#(absolute)/_history/1"}}"#),
-                ("performer only", "Observation", #"{"resourceType":"Observation","status":"final",\#(code),"performer":[{"reference":"Patient/\#(victim)"}]}"#),
-                ("Provenance target", "Provenance", #"{"resourceType":"Provenance","target":[{"reference":"Patient/\#(victim)"}],"recorded":"2026-11-30T10:00:00.123+08:00","agent":[{"who":{"reference":"Organization/test-hospital"}}]}"#),
-                ("DocumentReference author", "DocumentReference", #"{"resourceType":"DocumentReference","status":"current","author":[{"reference":"Patient/\#(victim)"}],"content":[{"attachment":{"contentType":"text/plain","data":"5L2g5aW9"}}]}"#),
-                ("Composition author", "Composition", #"{"resourceType":"Composition","status":"final","type":{"text":"自述"},"date":"2026-11-30","author":[{"reference":"\#(absolute)"}],"title":"自述"}"#),
+                (
+                    "absolute Encounter", "Encounter",
+                    #"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"\#(absolute)"}}"#
+                ),
+                (
+                    "absolute AllergyIntolerance", "AllergyIntolerance",
+                    #"{"resourceType":"AllergyIntolerance","patient":{"reference":"\#(absolute)/_history/1"}}"#
+                ),
+                (
+                    "performer only", "Observation",
+                    #"{"resourceType":"Observation","status":"final",\#(code),"performer":[{"reference":"Patient/\#(victim)"}]}"#
+                ),
+                (
+                    "Provenance target", "Provenance",
+                    #"{"resourceType":"Provenance","target":[{"reference":"Patient/\#(victim)"}],"recorded":"2026-11-30T10:00:00.123+08:00","agent":[{"who":{"reference":"Organization/test-hospital"}}]}"#
+                ),
+                (
+                    "DocumentReference author", "DocumentReference",
+                    #"{"resourceType":"DocumentReference","status":"current","author":[{"reference":"Patient/\#(victim)"}],"content":[{"attachment":{"contentType":"text/plain","data":"5L2g5aW9"}}]}"#
+                ),
+                (
+                    "Composition author", "Composition",
+                    #"{"resourceType":"Composition","status":"final","type":{"text":"自述"},"date":"2026-11-30","author":[{"reference":"\#(absolute)"}],"title":"自述"}"#
+                ),
                 ("Schedule actor", "Schedule", #"{"resourceType":"Schedule","actor":[{"reference":"Patient/\#(victim)"}]}"#),
-                ("AllergyIntolerance asserter", "AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","patient":{"reference":"Patient/\#(victim)"},"asserter":{"reference":"\#(absolute)"}}"#),
+                (
+                    "AllergyIntolerance asserter", "AllergyIntolerance",
+                    #"{"resourceType":"AllergyIntolerance","patient":{"reference":"Patient/\#(victim)"},"asserter":{"reference":"\#(absolute)"}}"#
+                ),
             ]
             for record in records {
                 let written = try await send(hospitalA, "POST", "/fhir/\(record.type)", record.json)
@@ -63,7 +90,9 @@ import Testing
                 for query in ["_id=\(id)", "_lastUpdated=ge2020-01-01"] {
                     let found = try await send(hospitalB, "GET", "/fhir/\(record.type)?\(query)")
                     #expect(found.status == 200)
-                    let ids = ((try jsonObject(found)["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["resource"] as? [String: Any])?["id"] as? String }
+                    let ids = ((try jsonObject(found)["entry"] as? [[String: Any]]) ?? []).compactMap {
+                        ($0["resource"] as? [String: Any])?["id"] as? String
+                    }
                     #expect(!ids.contains(id), "\(record.name): B finds it with \(query)")
                 }
                 let history = try await send(hospitalB, "GET", "/fhir/\(record.type)/_history")
@@ -78,8 +107,14 @@ import Testing
                 ("another server's patient", #"{"reference":"https://127.0.0.1:9/fhir/Patient/\#(victim)"}"#),
                 ("another spelling of the hub", #"{"reference":"\#(hub.url)/fhir/Patient/\#(victim)"}"#),
                 ("an unresolved urn", #"{"reference":"urn:uuid:5f1e2c4a-9b7d-4c3e-8a6f-1d2b3c4e5f60"}"#),
-                ("a conditional reference", #"{"reference":"Patient?identifier=urn:health-hub:sid:resident-id|\#(people.person(number: 0).residentID)"}"#),
-                ("an identifier only", #"{"identifier":{"system":"urn:health-hub:sid:resident-id","value":"\#(people.person(number: 0).residentID)"}}"#),
+                (
+                    "a conditional reference",
+                    #"{"reference":"Patient?identifier=urn:health-hub:sid:resident-id|\#(people.person(number: 0).residentID)"}"#
+                ),
+                (
+                    "an identifier only",
+                    #"{"identifier":{"system":"urn:health-hub:sid:resident-id","value":"\#(people.person(number: 0).residentID)"}}"#
+                ),
                 ("a display only", #"{"display":"测试患者"}"#),
                 ("a typed display", #"{"type":"Patient","display":"测试患者"}"#),
                 ("a malformed path", #"{"reference":"Patient/\#(victim)/extra"}"#),
@@ -92,13 +127,16 @@ import Testing
                 #expect(answer.status == 422 || answer.status == 400, "\(attempt.name): \(answer.text)")
                 #expect(answer.text.contains("Observation.subject"), "\(attempt.name): \(answer.text)")
             }
-            let contained = ##"{"resourceType":"Observation","status":"final",\##(code),"contained":[{"resourceType":"Patient","id":"p","gender":"male"}],"subject":{"reference":"#p"}}"##
+            let contained =
+                ##"{"resourceType":"Observation","status":"final",\##(code),"contained":[{"resourceType":"Patient","id":"p","gender":"male"}],"subject":{"reference":"#p"}}"##
             #expect(try await send(hospitalA, "POST", "/fhir/Observation", contained).status == 422)
-            let twoPatients = #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"Patient/\#(victim)"},"performer":[{"reference":"Patient/\#(other)"}]}"#
+            let twoPatients =
+                #"{"resourceType":"Observation","status":"final",\#(code),"subject":{"reference":"Patient/\#(victim)"},"performer":[{"reference":"Patient/\#(other)"}]}"#
             let split = try await send(hospitalA, "POST", "/fhir/Observation", twoPatients)
             #expect(split.status == 422 && split.text.contains("second patient"), "\(split.text)")
             // The same checks hold inside a transaction Bundle, naming the entry.
-            let bundle = #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim)"}},"request":{"method":"POST","url":"Condition"}},{"resource":{"resourceType":"Observation","status":"final",\#(code),"subject":{"display":"测试患者"}},"request":{"method":"POST","url":"Observation"}}]}"#
+            let bundle =
+                #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim)"}},"request":{"method":"POST","url":"Condition"}},{"resource":{"resourceType":"Observation","status":"final",\#(code),"subject":{"display":"测试患者"}},"request":{"method":"POST","url":"Observation"}}]}"#
             let rolledBack = try await send(hospitalA, "POST", "/fhir", bundle)
             #expect(rolledBack.status == 422 && rolledBack.text.contains("entry 1"), "\(rolledBack.text)")
 
@@ -142,7 +180,8 @@ import Testing
             let own = try id(try await send(pki.otherHospital, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 3))))
             let ownRequest = try id(try await send(pki.otherHospital, "POST", "/fhir/ServiceRequest", request(own, "2345-7")))
             for target in [secret, ownRequest] {
-                let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(own)"},"basedOn":[{"reference":"ServiceRequest/\#(target)"}]}"#
+                let observation =
+                    #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(own)"},"basedOn":[{"reference":"ServiceRequest/\#(target)"}]}"#
                 #expect(try await send(pki.otherHospital, "POST", "/fhir/Observation", observation).status == 201)
             }
             // Questions about A's request and its patient: no answer.

@@ -16,10 +16,12 @@ import Testing
             func keep(_ name: String, _ reply: HubClient.Reply) { documents[name] = reply.body }
             let json = FHIRResourceRoutesTests.json
 
-            let transaction = FHIRBundleRoutesTests.bundle("transaction", FHIRBundleRoutesTests.labResults(patient: patients.patientJSON()) + [
-                #"{"fullUrl":"urn:uuid:e1","resource":{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"urn:uuid:p1"},"period":{"start":"2026-11-30T09:00:00+08:00"}},"request":{"method":"POST","url":"Encounter"}}"#,
-                #"{"resource":{"resourceType":"Organization","name":"市第一人民医院","identifier":[{"system":"urn:health-hub:org","value":"H001"}]},"request":{"method":"POST","url":"Organization"}}"#,
-            ])
+            let transaction = FHIRBundleRoutesTests.bundle(
+                "transaction",
+                FHIRBundleRoutesTests.labResults(patient: patients.patientJSON()) + [
+                    #"{"fullUrl":"urn:uuid:e1","resource":{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"urn:uuid:p1"},"period":{"start":"2026-11-30T09:00:00+08:00"}},"request":{"method":"POST","url":"Encounter"}}"#,
+                    #"{"resource":{"resourceType":"Organization","name":"市第一人民医院","identifier":[{"system":"urn:health-hub:org","value":"H001"}]},"request":{"method":"POST","url":"Organization"}}"#,
+                ])
             let committed = try await hub.send("POST", "/fhir", headers: json, body: transaction, presenting: pki)
             #expect(committed.status == 200, "\(committed.text)")
             keep("transaction-response", committed)
@@ -30,13 +32,19 @@ import Testing
                 keep("read-\(reference)", try await hub.send("GET", "/fhir/\(reference)", presenting: pki))
             }
             let patientID = references.first { $0.hasPrefix("Patient/") }.map { String($0.dropFirst("Patient/".count)) } ?? ""
-            keep("search", try await hub.send("GET", "/fhir/Observation?patient=\(patientID)&code=http://loinc.org|2345-7&_total=accurate", presenting: pki))
+            keep(
+                "search",
+                try await hub.send("GET", "/fhir/Observation?patient=\(patientID)&code=http://loinc.org|2345-7&_total=accurate", presenting: pki))
             keep("search-elements", try await hub.send("GET", "/fhir/Patient?_elements=gender,birthDate&_id=\(patientID)", presenting: pki))
             keep("search-chained", try await hub.send("GET", "/fhir/Observation?patient.gender=male,female&_sort=-date&_count=1", presenting: pki))
             keep("search-lenient", try await hub.send("GET", "/fhir/Patient?shoe=1", headers: [("Prefer", "handling=lenient")], presenting: pki))
             keep("everything", try await hub.send("GET", "/fhir/Patient/\(patientID)/$everything", presenting: pki))
             keep("history", try await hub.send("GET", "/fhir/Patient/\(patientID)/_history", presenting: pki))
-            keep("batch", try await hub.send("POST", "/fhir", headers: json, body: FHIRBundleRoutesTests.bundle("batch", [#"{"request":{"method":"GET","url":"Patient/nope"}}"#]), presenting: pki))
+            keep(
+                "batch",
+                try await hub.send(
+                    "POST", "/fhir", headers: json,
+                    body: FHIRBundleRoutesTests.bundle("batch", [#"{"request":{"method":"GET","url":"Patient/nope"}}"#]), presenting: pki))
             keep("not-found", try await hub.send("GET", "/fhir/Patient/nope", presenting: pki))
             keep("invalid", try await hub.send("POST", "/fhir/Patient", headers: json, body: Array("{".utf8), presenting: pki))
             keep("metadata", try await hub.send("GET", "/fhir/metadata"))

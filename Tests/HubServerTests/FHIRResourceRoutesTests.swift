@@ -2,8 +2,8 @@ import Foundation
 import HubClient
 import HubConfig
 import HubStorage
-import PostgresNIO
 import HubTestSupport
+import PostgresNIO
 import Testing
 
 @Suite struct FHIRResourceRoutesTests {
@@ -32,14 +32,16 @@ import Testing
             var body = try jsonObject(read)
             body["active"] = true
             let bytes = Array(try JSONSerialization.data(withJSONObject: body))
-            let updated = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")], body: bytes, presenting: pki)
+            let updated = try await hub.send(
+                "PUT", "/fhir/Patient/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")], body: bytes, presenting: pki)
             #expect(updated.status == 200, "\(updated.text)")
             #expect(updated.header("etag") == "W/\"2\"")
             let stale = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")], body: bytes, presenting: pki)
             #expect(stale.status == 412)
             #expect((try jsonObject(stale)["resourceType"] as? String) == "OperationOutcome")
 
-            let minimal = try await hub.send("PUT", "/fhir/Patient/\(id)", headers: Self.json + [("Prefer", "return=minimal")], body: bytes, presenting: pki)
+            let minimal = try await hub.send(
+                "PUT", "/fhir/Patient/\(id)", headers: Self.json + [("Prefer", "return=minimal")], body: bytes, presenting: pki)
             #expect(minimal.status == 200 && minimal.body.isEmpty && minimal.header("etag") == "W/\"3\"")
 
             let deleted = try await hub.send("DELETE", "/fhir/Patient/\(id)", presenting: pki)
@@ -72,12 +74,22 @@ import Testing
         ("POST", "/fhir/Patient", "application/xml", "<Patient/>", 415, "not-supported"),
         ("POST", "/fhir/Unicorn", "application/fhir+json", "{\"resourceType\":\"Unicorn\"}", 404, "not-supported"),
         ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Observation\"}", 400, "invalid"),
-        ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:health-hub:sid:resident-id\",\"value\":\"110105194912310021\"}]}", 422, "value"),
+        (
+            "POST", "/fhir/Patient", "application/fhir+json",
+            "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:health-hub:sid:resident-id\",\"value\":\"110105194912310021\"}]}", 422,
+            "value"
+        ),
         ("PUT", "/fhir/Patient/abc", "application/fhir+json", "{\"resourceType\":\"Patient\",\"id\":\"xyz\"}", 400, "invalid"),
         ("GET", "/fhir/Patient/abc?_format=xml", "application/fhir+json", "", 406, "not-supported"),
         ("GET", "/fhir/Patient/not*an*id", "application/fhir+json", "", 400, "invalid"),
-        ("POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"status\":\"done\",\"code\":{\"text\":\"血糖\"}}", 400, "code-invalid"),
-        ("POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"血糖\"},\"valueBoolean\":\"yes\"}", 400, "value"),
+        (
+            "POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"status\":\"done\",\"code\":{\"text\":\"血糖\"}}",
+            400, "code-invalid"
+        ),
+        (
+            "POST", "/fhir/Observation", "application/fhir+json",
+            "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"血糖\"},\"valueBoolean\":\"yes\"}", 400, "value"
+        ),
     ])
     func badRequestsGetAnOperationOutcome(method: String, path: String, contentType: String, body: String, status: Int, code: String) async throws {
         let pki = try TestEnvironment.pki()
@@ -150,10 +162,12 @@ import Testing
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var patients = SyntheticPatients(seed: 99)
             for _ in 0..<5 {
-                let reply = try await hub.send("POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki)
+                let reply = try await hub.send(
+                    "POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki)
                 #expect(reply.status == 201)
             }
-            let first = try jsonObject(try await hub.send("GET", "/fhir/Patient?identifier=urn:health-hub:sid:mrn:H001%7C&_count=2&_total=accurate", presenting: pki))
+            let first = try jsonObject(
+                try await hub.send("GET", "/fhir/Patient?identifier=urn:health-hub:sid:mrn:H001%7C&_count=2&_total=accurate", presenting: pki))
             #expect(first["type"] as? String == "searchset")
             #expect(first["total"] as? Int == 5)
             #expect((first["entry"] as? [Any])?.count == 2)
@@ -167,7 +181,8 @@ import Testing
                 let path = String(url[try #require(url.range(of: "/fhir/")).lowerBound...])
                 let page = try jsonObject(try await hub.send("GET", path, presenting: pki))
                 seen += (page["entry"] as? [Any])?.count ?? 0
-                guard let following = (page["link"] as? [[String: Any]])?.first(where: { $0["relation"] as? String == "next" })?["url"] as? String else { break }
+                guard let following = (page["link"] as? [[String: Any]])?.first(where: { $0["relation"] as? String == "next" })?["url"] as? String
+                else { break }
                 url = following
             }
             #expect(seen == 5)
@@ -185,7 +200,8 @@ import Testing
             // Unknown parameters: 400, or ignored and reported with handling=lenient.
             let strict = try await hub.send("GET", "/fhir/Patient?shoe-size=42", presenting: pki)
             #expect(strict.status == 400)
-            let lenient = try jsonObject(try await hub.send("GET", "/fhir/Patient?shoe-size=42&_count=1", headers: [("Prefer", "handling=lenient")], presenting: pki))
+            let lenient = try jsonObject(
+                try await hub.send("GET", "/fhir/Patient?shoe-size=42&_count=1", headers: [("Prefer", "handling=lenient")], presenting: pki))
             let outcome = (lenient["entry"] as? [[String: Any]])?.last
             #expect((outcome?["search"] as? [String: Any])?["mode"] as? String == "outcome")
         }
@@ -258,7 +274,9 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var patients = SyntheticPatients(seed: 77)
-            let reply = try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", Self.labResults(patient: patients.patientJSON())), presenting: pki)
+            let reply = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json,
+                body: Self.bundle("transaction", Self.labResults(patient: patients.patientJSON())), presenting: pki)
             #expect(reply.status == 200, "\(reply.text)")
             let response = try jsonObject(reply)
             #expect(response["type"] as? String == "transaction-response")
@@ -283,7 +301,8 @@ import Testing
             // The third entry refers to an entry that does not exist.
             var entries = Self.labResults(patient: patients.patientJSON())
             entries[2] = entries[2].replacingOccurrences(of: "urn:uuid:o1", with: "urn:uuid:missing")
-            let unresolved = try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", entries), presenting: pki)
+            let unresolved = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", entries), presenting: pki)
             #expect(unresolved.status == 400, "\(unresolved.text)")
             // A database-level failure half-way (a duplicate resident ID in the same Bundle).
             let person = patients.patientJSON()
@@ -292,7 +311,8 @@ import Testing
                 #"{"resource":{"resourceType":"Organization","name":"检验中心"},"request":{"method":"POST","url":"Organization"}}"#,
                 #"{"resource":\#(person),"request":{"method":"POST","url":"Patient"}}"#,
             ]
-            let conflicted = try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", duplicate), presenting: pki)
+            let conflicted = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", duplicate), presenting: pki)
             #expect(conflicted.status == 409, "\(conflicted.text)")
             for type in ["Patient", "Organization", "Observation", "DiagnosticReport"] {
                 let count = try jsonObject(try await hub.send("GET", "/fhir/\(type)?_summary=count", presenting: pki))
@@ -309,9 +329,12 @@ import Testing
                 #"{"request":{"method":"GET","url":"Organization/does-not-exist"}}"#,
                 #"{"resource":{"resourceType":"Organization","name":""},"request":{"method":"POST","url":"Organization"}}"#,
             ]
-            let reply = try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", entries), presenting: pki)
+            let reply = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", entries), presenting: pki)
             #expect(reply.status == 200)
-            let statuses = (try jsonObject(reply)["entry"] as? [[String: Any]])?.compactMap { ($0["response"] as? [String: Any])?["status"] as? String }
+            let statuses = (try jsonObject(reply)["entry"] as? [[String: Any]])?.compactMap {
+                ($0["response"] as? [String: Any])?["status"] as? String
+            }
             #expect(statuses == ["201 Created", "404 Not Found", "400 Bad Request"])
         }
     }
@@ -369,16 +392,22 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var patients = SyntheticPatients(seed: 4242)
-            let patient = try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki))
+            let patient = try jsonObject(
+                try await hub.send(
+                    "POST", "/fhir/Patient", headers: FHIRResourceRoutesTests.json, body: Array(patients.patientJSON().utf8), presenting: pki))
             let id = try #require(patient["id"] as? String)
             var observationIDs: [String] = []
             // Written out of clinical order: $everything returns them by their dates.
             for (code, day) in [("2345-7", "2026-03-01"), ("718-7", "2025-06-15"), ("4548-4", "2026-01-10")] {
-                let body = #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(id)"},"effectiveDateTime":"\#(day)T08:00:00+08:00"}"#
-                let created = try jsonObject(try await hub.send("POST", "/fhir/Observation", headers: FHIRResourceRoutesTests.json, body: Array(body.utf8), presenting: pki))
+                let body =
+                    #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(id)"},"effectiveDateTime":"\#(day)T08:00:00+08:00"}"#
+                let created = try jsonObject(
+                    try await hub.send("POST", "/fhir/Observation", headers: FHIRResourceRoutesTests.json, body: Array(body.utf8), presenting: pki))
                 observationIDs.append(try #require(created["id"] as? String))
             }
-            _ = try await hub.send("POST", "/fhir/Organization", headers: FHIRResourceRoutesTests.json, body: Array(#"{"resourceType":"Organization","name":"外院"}"#.utf8), presenting: pki)
+            _ = try await hub.send(
+                "POST", "/fhir/Organization", headers: FHIRResourceRoutesTests.json,
+                body: Array(#"{"resourceType":"Organization","name":"外院"}"#.utf8), presenting: pki)
             _ = try await hub.send("DELETE", "/fhir/Observation/\(observationIDs[2])", presenting: pki)
 
             var seen: [String] = []
@@ -407,7 +436,10 @@ import Testing
             var ids: [String] = []
             for index in 0..<3 {
                 let body = Array(#"{"resourceType":"Organization","name":"医院\#(index)"}"#.utf8)
-                ids.append(try #require(try jsonObject(try await hub.send("POST", "/fhir/Organization", headers: json, body: body, presenting: pki))["id"] as? String))
+                ids.append(
+                    try #require(
+                        try jsonObject(try await hub.send("POST", "/fhir/Organization", headers: json, body: body, presenting: pki))["id"] as? String)
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
             let since = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
@@ -428,8 +460,11 @@ import Testing
             #expect(methods == ["DELETE", "POST", "POST", "POST"])
 
             // System history since the deletion: the deletion and the Patient.
-            let recent = try jsonObject(try await hub.send("GET", "/fhir/_history?_since=\(since.replacingOccurrences(of: "+", with: "%2B"))", presenting: pki))
-            let types = ((recent["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["fullUrl"] as? String)?.components(separatedBy: "/fhir/").last?.components(separatedBy: "/").first }
+            let recent = try jsonObject(
+                try await hub.send("GET", "/fhir/_history?_since=\(since.replacingOccurrences(of: "+", with: "%2B"))", presenting: pki))
+            let types = ((recent["entry"] as? [[String: Any]]) ?? []).compactMap {
+                ($0["fullUrl"] as? String)?.components(separatedBy: "/fhir/").last?.components(separatedBy: "/").first
+            }
             #expect(types == ["Patient", "Organization"])
             #expect(try await hub.send("GET", "/fhir/_history?_since=yesterday", presenting: pki).status == 400)
         }
@@ -453,7 +488,8 @@ import Testing
                 let blocker = try TestDatabase.database(url)
                 try await blocker.whileRunning {
                     try await blocker.withTransaction("hold a lock") { connection in
-                        try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(tables) IN ACCESS EXCLUSIVE MODE"), logger: makeTestLogger("test.sql"))
+                        try await connection.query(
+                            PostgresQuery(unsafeSQL: "LOCK TABLE \(tables) IN ACCESS EXCLUSIVE MODE"), logger: makeTestLogger("test.sql"))
                         try await body(hub, prepared)
                     }
                 }
@@ -483,7 +519,8 @@ import Testing
     /// refusal that would tell a hospital its token or certificate is bad.
     @Test func aDatabaseFailureWhileAuthenticatingIsAnswered503() async throws {
         let pki = try TestEnvironment.pki()
-        try await Self.withLocked("access_tokens, principals", prepare: { hub in try await hub.token(for: TestHub.Identities.clinician) }) { hub, token in
+        try await Self.withLocked("access_tokens, principals", prepare: { hub in try await hub.token(for: TestHub.Identities.clinician) }) {
+            hub, token in
             for (name, reply) in [
                 ("bearer token", try await hub.send("GET", "/fhir/Patient?_summary=count", bearer: token)),
                 ("certificate", try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki)),

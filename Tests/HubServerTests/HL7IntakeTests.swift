@@ -15,17 +15,19 @@ import Testing
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMddHHmmZ"
         let taken = formatter.string(from: Date().addingTimeInterval(-86_400))
-        return Array([
-            "MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|\(control)|P|2.5",
-            "PID|1||\(residentID)^^^^NNCHN||张^伟",
-            "OBR|1|ORD-1|FIL-9|24323-8^Comprehensive metabolic 2000 panel^LN|||202611280830|||||||||||||||202611281030|||F",
-            "OBX|1|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.6|mmol/L^^UCUM|3.9-6.1|N|||F|||\(taken)",
-            "OBX|2|NM|2823-3^Potassium [Moles/volume] in Serum or Plasma^LN||\(value)|mmol/L^^UCUM|3.5-5.3|H|||F|||\(taken)",
-        ].joined(separator: "\r").utf8) + [13]
+        return Array(
+            [
+                "MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|\(control)|P|2.5",
+                "PID|1||\(residentID)^^^^NNCHN||张^伟",
+                "OBR|1|ORD-1|FIL-9|24323-8^Comprehensive metabolic 2000 panel^LN|||202611280830|||||||||||||||202611281030|||F",
+                "OBX|1|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.6|mmol/L^^UCUM|3.9-6.1|N|||F|||\(taken)",
+                "OBX|2|NM|2823-3^Potassium [Moles/volume] in Serum or Plasma^LN||\(value)|mmol/L^^UCUM|3.5-5.3|H|||F|||\(taken)",
+            ].joined(separator: "\r").utf8) + [13]
     }
 
     static func acknowledgement(_ reply: HubClient.Reply) -> (code: String, text: String) {
-        let msa = reply.text.split(separator: "\r").first { $0.hasPrefix("MSA|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) } ?? []
+        let msa =
+            reply.text.split(separator: "\r").first { $0.hasPrefix("MSA|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) } ?? []
         return (msa.count > 1 ? String(msa[1]) : "", reply.text)
     }
 
@@ -34,9 +36,12 @@ import Testing
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var people = SyntheticPatients(seed: 95)
             let person = people.person()
-            let patient = try #require(try jsonObject(try await hub.send(
-                "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON(person).utf8), presenting: pki
-            ))["id"] as? String)
+            let patient = try #require(
+                try jsonObject(
+                    try await hub.send(
+                        "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON(person).utf8),
+                        presenting: pki
+                    ))["id"] as? String)
 
             let stored = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki)
             #expect(stored.status == 200)
@@ -44,12 +49,14 @@ import Testing
             let ack = Self.acknowledgement(stored)
             #expect(ack.code == "AA", "\(ack.text)")
             #expect(ack.text.contains("|MSG1|"))
-            let reports = try jsonObject(try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&_include=DiagnosticReport:result", presenting: pki))
+            let reports = try jsonObject(
+                try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&_include=DiagnosticReport:result", presenting: pki))
             let resources = ((reports["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
             #expect(resources.filter { $0["resourceType"] as? String == "DiagnosticReport" }.count == 1)
             let observations = resources.filter { $0["resourceType"] as? String == "Observation" }
             #expect(observations.count == 2)
-            let potassium = try #require(observations.first { (($0["code"] as? [String: Any])?["coding"] as? [[String: Any]])?.first?["code"] as? String == "2823-3" })
+            let potassium = try #require(
+                observations.first { (($0["code"] as? [String: Any])?["coding"] as? [[String: Any]])?.first?["code"] as? String == "2823-3" })
             #expect(((potassium["performer"] as? [[String: Any]])?.first?["reference"]) as? String == "Organization/\(TestHub.Identities.hospital)")
             #expect(((potassium["interpretation"] as? [[String: Any]])?.first?["coding"] as? [[String: Any]])?.first?["code"] as? String == "H")
 
@@ -61,7 +68,8 @@ import Testing
             #expect(once["total"] as? Int == 1)
 
             // A malformed result: AE naming OBX(5)-5, and nothing of the message is stored.
-            let malformed = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, value: "high", control: "MSG2"), presenting: pki)
+            let malformed = try await hub.send(
+                "POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, value: "high", control: "MSG2"), presenting: pki)
             let refused = Self.acknowledgement(malformed)
             #expect(refused.code == "AE")
             #expect(refused.text.contains("ERR||OBX^5^5|102"))
@@ -70,12 +78,17 @@ import Testing
 
             // GB 18030 declared in MSH-18 (bytes written by hand: 血糖 is D1 AA CC C7): read as
             // such, the ACK sent back declaring it; undeclared non-UTF-8 bytes are refused.
-            let gb: [UInt8] = Array("MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|GB1|P|2.5||||||GB 18030-2000\rPID|1||\(person.residentID)^^^^NNCHN\rOBR|1|ORD-2|FIL-10|2345-7^".utf8)
-                + [0xD1, 0xAA, 0xCC, 0xC7] + Array("^LN|||202611280830|||||||||||||||202611281030|||F\rOBX|1|NM|2345-7^Glucose^LN||5.1|mmol/L^^UCUM|3.9-6.1|N|||F\r".utf8)
+            let gb: [UInt8] =
+                Array(
+                    "MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|GB1|P|2.5||||||GB 18030-2000\rPID|1||\(person.residentID)^^^^NNCHN\rOBR|1|ORD-2|FIL-10|2345-7^"
+                        .utf8)
+                + [0xD1, 0xAA, 0xCC, 0xC7]
+                + Array("^LN|||202611280830|||||||||||||||202611281030|||F\rOBX|1|NM|2345-7^Glucose^LN||5.1|mmol/L^^UCUM|3.9-6.1|N|||F\r".utf8)
             let chinese = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: gb, presenting: pki)
             #expect(Self.acknowledgement(chinese).code == "AA", "\(chinese.text)")
             #expect(chinese.text.contains("|GB 18030-2000"))
-            let glucose = try jsonObject(try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&code=http://loinc.org|2345-7", presenting: pki))
+            let glucose = try jsonObject(
+                try await hub.send("GET", "/fhir/DiagnosticReport?subject=Patient/\(patient)&code=http://loinc.org|2345-7", presenting: pki))
             let glucoseReport = try #require(((glucose["entry"] as? [[String: Any]])?.first?["resource"]) as? [String: Any])
             #expect((glucoseReport["code"] as? [String: Any])?["text"] as? String == "血糖")
             var undeclared = gb
@@ -85,14 +98,22 @@ import Testing
             let refusedBytes = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: undeclared, presenting: pki)
             #expect(Self.acknowledgement(refusedBytes).code == "AR", "\(refusedBytes.text)")
             // A patient the sender may not see is unknown to it; another message type is refused.
-            let other = try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, control: "MSG3"), presenting: pki.otherHospital)
+            let other = try await hub.send(
+                "POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID, control: "MSG3"), presenting: pki.otherHospital)
             #expect(Self.acknowledgement(other).code == "AE")
             #expect(other.text.contains("PID^2^3|204"))
-            let adt = String(decoding: Self.oru(residentID: person.residentID), as: UTF8.self).replacingOccurrences(of: "ORU^R01^ORU_R01", with: "ADT^A01^ADT_A01")
-            #expect(Self.acknowledgement(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Array(adt.utf8), presenting: pki)).code == "AR")
+            let adt = String(decoding: Self.oru(residentID: person.residentID), as: UTF8.self).replacingOccurrences(
+                of: "ORU^R01^ORU_R01", with: "ADT^A01^ADT_A01")
+            #expect(
+                Self.acknowledgement(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Array(adt.utf8), presenting: pki)).code == "AR")
             // Not HL7: 415; not a hospital system: 403; no credentials: 401.
-            #expect(try await hub.send("POST", "/hl7v2", headers: [("Content-Type", "text/plain")], body: Self.oru(residentID: person.residentID), presenting: pki).status == 415)
-            #expect(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki.regulator).status == 403)
+            #expect(
+                try await hub.send(
+                    "POST", "/hl7v2", headers: [("Content-Type", "text/plain")], body: Self.oru(residentID: person.residentID), presenting: pki
+                ).status == 415)
+            #expect(
+                try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID), presenting: pki.regulator)
+                    .status == 403)
             #expect(try await hub.send("POST", "/hl7v2", headers: Self.er7, body: Self.oru(residentID: person.residentID)).status == 401)
         }
     }

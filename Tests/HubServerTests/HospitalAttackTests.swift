@@ -24,7 +24,8 @@ import Testing
         headers: [(String, String)] = [], presenting certificate: TestPKI? = nil, bearer: String? = nil
     ) async throws -> HubClient.Reply {
         try await hub.send(
-            method, path, headers: (body == nil || headers.contains { $0.0 == "Content-Type" } ? [] : [("Content-Type", "application/fhir+json")]) + headers,
+            method, path,
+            headers: (body == nil || headers.contains { $0.0 == "Content-Type" } ? [] : [("Content-Type", "application/fhir+json")]) + headers,
             body: body.map { Array($0.utf8) }, presenting: certificate, bearer: bearer
         )
     }
@@ -35,7 +36,8 @@ import Testing
         let created = try await Self.send(hub, "POST", "/fhir/Patient", json, presenting: pki)
         let patient = try #require(try jsonObject(created)["id"] as? String, "\(created.text)")
         let observation = try await Self.send(
-            hub, "POST", "/fhir/Observation", people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-30"), presenting: pki
+            hub, "POST", "/fhir/Observation", people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-30"),
+            presenting: pki
         )
         let identifiers = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["identifier"] as? [[String: Any]] ?? []
         let mrn = identifiers.first { ($0["system"] as? String)?.contains(":mrn:") == true }
@@ -61,11 +63,13 @@ import Testing
                 "identifier=\(system)|\(unused.residentID)&identifier=\(victim.mrn)",
                 "identifier=\(system)|12345",
             ] {
-                let answer = try await Self.send(hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", condition)], presenting: pki.otherHospital)
+                let answer = try await Self.send(
+                    hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", condition)], presenting: pki.otherHospital)
                 #expect(answer.status == 400, "\(condition): \(answer.status) \(answer.text)")
             }
             // Other identifiers match only what B already sees: nothing of A's.
-            let byMRN = try await Self.send(hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", "identifier=\(victim.mrn)")], presenting: pki.otherHospital)
+            let byMRN = try await Self.send(
+                hub, "POST", "/fhir/Patient", body, headers: [("If-None-Exist", "identifier=\(victim.mrn)")], presenting: pki.otherHospital)
             #expect(byMRN.status == 201, "\(byMRN.text)")
             #expect(try jsonObject(byMRN)["id"] as? String != victim.patient)
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
@@ -91,7 +95,8 @@ import Testing
             // declares one and gets a read-only emergency token.
             let readOnly = try await hub.token(for: TestHub.Identities.otherClinician, scopes: ["user/Observation.read", "user/Patient.read"])
             let narrow = try await Self.send(
-                hub, "POST", "/auth/break-glass", #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
+                hub, "POST", "/auth/break-glass",
+                #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
                 headers: [("Content-Type", "application/json")], bearer: readOnly
             )
             #expect(try jsonObject(narrow)["scope"] as? String == "user/Observation.read user/Patient.read", "\(narrow.text)")
@@ -100,16 +105,19 @@ import Testing
             let write = #"{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim.patient)"}}"#
             #expect(try await Self.send(hub, "POST", "/fhir/Condition", write, bearer: narrowToken).status == 403)
             let declared = try await Self.send(
-                hub, "POST", "/auth/break-glass", #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
+                hub, "POST", "/auth/break-glass",
+                #"{"patient":"\#(victim.patient)","reason":"unconscious patient in the emergency room, no relatives"}"#,
                 headers: [("Content-Type", "application/json")], bearer: ordinary
             )
             #expect(declared.status == 200, "\(declared.text)")
             let emergency = try #require(try jsonObject(declared)["access_token"] as? String)
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", bearer: emergency).status == 200)
-            let encounter = #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"EMER"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let encounter =
+                #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"EMER"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
             #expect(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, bearer: emergency).status == 201)
             // A Consent naming B, written under the emergency, is recorded but opens nothing.
-            let selfPermit = #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}}"#
+            let selfPermit =
+                #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}}"#
             #expect(try await Self.send(hub, "POST", "/fhir/Consent", selfPermit, bearer: emergency).status == 201)
             let revoked = try await Self.send(hub, "POST", "/auth/revoke", bearer: emergency)
             #expect(revoked.status == 200 || revoked.status == 204, "\(revoked.text)")
@@ -160,7 +168,8 @@ import Testing
             func consent(_ provision: String) -> String {
                 #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":\#(provision)}"#
             }
-            let permitB = #"{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}"#
+            let permitB =
+                #"{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}"#
             let denial = try await Self.send(hub, "POST", "/fhir/Consent", consent(#"{"type":"deny"}"#), presenting: pki)
             #expect(denial.status == 201, "\(denial.text)")
             let denialID = try #require(try jsonObject(denial)["id"] as? String)
@@ -174,7 +183,9 @@ import Testing
                 let search = try await Self.send(hub, "GET", "/fhir/Observation?patient=\(victim.patient)", presenting: pki.otherHospital)
                 let everything = try await Self.send(hub, "GET", "/fhir/Patient/\(victim.patient)/$everything", presenting: pki.otherHospital)
                 func observations(_ reply: HubClient.Reply) throws -> Int {
-                    ((try jsonObject(reply)["entry"] as? [[String: Any]]) ?? []).filter { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "Observation" }.count
+                    ((try jsonObject(reply)["entry"] as? [[String: Any]]) ?? []).filter {
+                        ($0["resource"] as? [String: Any])?["resourceType"] as? String == "Observation"
+                    }.count
                 }
                 return (Int(read.status), try observations(search), try observations(everything))
             }
@@ -184,7 +195,8 @@ import Testing
             #expect(try await Self.send(hub, "POST", "/fhir/Consent", consent(permitB), presenting: pki.otherHospital).status == 201)
             #expect(try await bSees() == (404, 0, 0))
             // B cannot rewrite or remove A's record of the denial.
-            let rewrite = consent(permitB).replacingOccurrences(of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
+            let rewrite = consent(permitB).replacingOccurrences(
+                of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
             // (Under the denial B does not even see the Consent: 404.)
             for (method, body) in [("PUT", rewrite as String?), ("DELETE", nil)] {
                 let status = try await Self.send(hub, method, "/fhir/Consent/\(denialID)", body, presenting: pki.otherHospital).status
@@ -201,22 +213,28 @@ import Testing
             }
             #expect(try await Self.send(hub, "GET", "/fhir/Consent/\(denialID)", presenting: pki).status == 200)
             // A re-saves the denial unchanged: the decision keeps its time, the later permit holds.
-            let resaved = consent(#"{"type":"deny"}"#).replacingOccurrences(of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
+            let resaved = consent(#"{"type":"deny"}"#).replacingOccurrences(
+                of: #"{"resourceType":"Consent","#, with: #"{"resourceType":"Consent","id":"\#(denialID)","#)
             #expect(try await Self.send(hub, "PUT", "/fhir/Consent/\(denialID)", resaved, presenting: pki).status == 200)
             #expect(try await bSees() == (200, 1, 1))
             // A Consent whose rules could not take effect as written is refused, not half-applied.
             let backwards = #"{"type":"deny","period":{"start":"2026-12-31","end":"2026-01-01"}}"#
-            let unresolvable = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"identifier":{"system":"urn:example:org","value":"B"},"display":"Hospital B"}}]}"#
-            let conditional = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization?identifier=B"}}]}"#
+            let unresolvable =
+                #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"identifier":{"system":"urn:example:org","value":"B"},"display":"Hospital B"}}]}"#
+            let conditional =
+                #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization?identifier=B"}}]}"#
             let nested = #"{"type":"permit","provision":[{"type":"deny","period":{"start":"2027-01-02","end":"2027-01-01"}}]}"#
-            let inherited = #"{"type":"permit","period":{"start":"2026-01-01","end":"2026-06-30"},"provision":[{"type":"deny","period":{"start":"2027-01-01"}}]}"#
+            let inherited =
+                #"{"type":"permit","period":{"start":"2026-01-01","end":"2026-06-30"},"provision":[{"type":"deny","period":{"start":"2027-01-01"}}]}"#
             for provision in [backwards, unresolvable, conditional, nested, inherited] {
                 let refused = try await Self.send(hub, "POST", "/fhir/Consent", consent(provision), presenting: pki)
-                #expect(refused.status == 422 || (provision == conditional && refused.status == 400), "\(provision): \(refused.status) \(refused.text)")
+                #expect(
+                    refused.status == 422 || (provision == conditional && refused.status == 400), "\(provision): \(refused.status) \(refused.text)")
             }
             #expect(try await bSees() == (200, 1, 1))
             // A reference to another server's Organization names nobody the hub knows: refused too.
-            let elsewhere = #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"https://elsewhere.example/fhir/Organization/other-hospital"}}]}"#
+            let elsewhere =
+                #"{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"https://elsewhere.example/fhir/Organization/other-hospital"}}]}"#
             #expect(try await Self.send(hub, "POST", "/fhir/Consent", consent(elsewhere), presenting: pki).status == 422)
         }
     }
@@ -236,7 +254,8 @@ import Testing
                 "https://2130706433:9/hook", "https://[::ffff:127.0.0.1]:9/hook", "https://LocalHost.:9/hook",
             ] {
                 let body = NotificationTests.subscription(criteria: "Task?status=requested", endpoint: endpoint)
-                let answer = try await hub.send("POST", "/fhir/Subscription", headers: NotificationTests.json, body: body, presenting: pki.otherHospital)
+                let answer = try await hub.send(
+                    "POST", "/fhir/Subscription", headers: NotificationTests.json, body: body, presenting: pki.otherHospital)
                 #expect(answer.status == 422, "\(endpoint): \(answer.status) \(answer.text)")
                 #expect(answer.text.contains("internal addresses"), "\(endpoint): \(answer.text)")
             }
@@ -256,14 +275,18 @@ import Testing
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var people = SyntheticPatients(seed: 1408)
             let victim = try await Self.victim(hub, &people, pki: pki)
-            let encounter = #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
-            let encounterID = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, presenting: pki))["id"] as? String)
+            let encounter =
+                #"{"resourceType":"Encounter","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let encounterID = try #require(
+                try jsonObject(try await Self.send(hub, "POST", "/fhir/Encounter", encounter, presenting: pki))["id"] as? String)
             let consent = { (status: String, id: String?) in
                 #"{"resourceType":"Consent",\#(id.map { #""id":"\#($0)","# } ?? "")"status":"\#(status)","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"permit","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/other-hospital"}}]}}"#
             }
-            let consentID = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Consent", consent("active", nil), presenting: pki))["id"] as? String)
+            let consentID = try #require(
+                try jsonObject(try await Self.send(hub, "POST", "/fhir/Consent", consent("active", nil), presenting: pki))["id"] as? String)
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 200)
-            let unchanged = encounter.replacingOccurrences(of: #"{"resourceType":"Encounter","#, with: #"{"resourceType":"Encounter","id":"\#(encounterID)","#)
+            let unchanged = encounter.replacingOccurrences(
+                of: #"{"resourceType":"Encounter","#, with: #"{"resourceType":"Encounter","id":"\#(encounterID)","#)
             let rewritten = try await Self.send(hub, "PUT", "/fhir/Encounter/\(encounterID)", unchanged, presenting: pki.otherHospital)
             #expect(rewritten.status == 200, "\(rewritten.text)")
             #expect(try await Self.send(hub, "PUT", "/fhir/Consent/\(consentID)", consent("inactive", consentID), presenting: pki).status == 200)
@@ -282,7 +305,9 @@ import Testing
             var people = SyntheticPatients(seed: 1409)
             let victim = try await Self.victim(hub, &people, pki: pki)
             let card = [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(victim.residentID)")]
-            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital).status == 200)
+            #expect(
+                try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+                    .status == 200)
             // B sees A's result now (a care relationship), but cannot unfile it from the patient.
             let unfiled = #"{"resourceType":"Observation","id":"\#(victim.observation)","status":"final","code":{"text":"x"}}"#
             let moved = try await Self.send(hub, "PUT", "/fhir/Observation/\(victim.observation)", unfiled, presenting: pki.otherHospital)
@@ -291,7 +316,8 @@ import Testing
             #expect(ownMove.status == 422, "even its author keeps it in the patient's record: \(ownMove.text)")
             // Nor remove or rewrite the registration every hospital relies on.
             #expect(try await Self.send(hub, "DELETE", "/fhir/Patient/\(victim.patient)", presenting: pki.otherHospital).status == 403)
-            var renamed = people.patientJSON(victim.person).replacingOccurrences(of: #"{"resourceType":"Patient","#, with: #"{"resourceType":"Patient","id":"\#(victim.patient)","#)
+            var renamed = people.patientJSON(victim.person).replacingOccurrences(
+                of: #"{"resourceType":"Patient","#, with: #"{"resourceType":"Patient","id":"\#(victim.patient)","#)
             renamed = renamed.replacingOccurrences(of: victim.residentID, with: people.person(number: 11).residentID)
             #expect(try await Self.send(hub, "PUT", "/fhir/Patient/\(victim.patient)", renamed, presenting: pki.otherHospital).status == 403)
             #expect(try await Self.send(hub, "GET", "/fhir/Patient/\(victim.patient)", presenting: pki).status == 200)
@@ -308,7 +334,8 @@ import Testing
             var people = SyntheticPatients(seed: 1410)
             let victim = try await Self.victim(hub, &people, pki: pki)
             let condition = #"{"resourceType":"Condition","subject":{"reference":"Patient/\#(victim.patient)"}}"#
-            let observation = #"{"resourceType":"Observation","id":"\#(victim.observation)","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            let observation =
+                #"{"resourceType":"Observation","id":"\#(victim.observation)","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
             let attempts: [(String, String, String?, Int, String)] = [
                 ("GET", "/fhir/Observation/\(victim.observation)", nil, 404, "read"),
                 ("GET", "/fhir/Observation/\(victim.observation)/_history", nil, 404, "history-instance"),
@@ -340,7 +367,8 @@ import Testing
             }
             #expect(byB.contains { $0.patient == nil && $0.status == 404 && $0.interaction == "read" })
             // And the regulator's view of the patient's history shows them.
-            let history = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?patient=\(victim.patient)&_count=1000", presenting: pki.regulator))
+            let history = try jsonObject(
+                try await hub.send("GET", "/fhir/AuditEvent?patient=\(victim.patient)&_count=1000", presenting: pki.regulator))
             #expect(((history["entry"] as? [[String: Any]]) ?? []).count >= attempts.count)
         }
     }
@@ -358,21 +386,27 @@ import Testing
             let card = [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(victim.residentID)")]
             var impostor = victim.person
             impostor.given = victim.person.given == "建国" ? "秀英" : "建国"
-            let guessed = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(impostor), headers: card, presenting: pki.otherHospital)
+            let guessed = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(impostor), headers: card, presenting: pki.otherHospital)
             #expect(guessed.status == 409, "\(guessed.text)")
             #expect(!guessed.text.contains(victim.patient) && !guessed.text.contains(victim.person.family + victim.person.given))
             #expect(try await Self.send(hub, "GET", "/fhir/Observation/\(victim.observation)", presenting: pki.otherHospital).status == 404)
             // The card as it is registers.
-            let registered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+            let registered = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
             #expect(registered.status == 200, "\(registered.text)")
             // A third attempt is allowed, the fourth waits — whatever it presents.
-            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital).status == 200)
-            let held = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+            #expect(
+                try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
+                    .status == 200)
+            let held = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki.otherHospital)
             #expect(held.status == 429, "\(held.text)")
             #expect(held.headers.contains { $0.0.lowercased() == "retry-after" })
             #expect(held.text.contains("throttled"))
             // Another principal (A's system) is not held back.
-            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki).status == 200)
+            #expect(
+                try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(victim.person), headers: card, presenting: pki).status == 200)
             // The attempts that reached the lookup are in the patient's access history.
             let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
             let byB = records.filter { $0.caller.organization == TestHub.Identities.otherHospital }
@@ -387,14 +421,20 @@ import Testing
     @Test func aBookingDoesNotLetTheBookerRewriteTheSlot() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
-            let schedule = try await Self.send(hub, "POST", "/fhir/Schedule", #"{"resourceType":"Schedule","active":true,"actor":[{"display":"心内科 王医生"}]}"#, presenting: pki.otherHospital)
+            let schedule = try await Self.send(
+                hub, "POST", "/fhir/Schedule", #"{"resourceType":"Schedule","active":true,"actor":[{"display":"心内科 王医生"}]}"#,
+                presenting: pki.otherHospital)
             let scheduleID = try #require(try jsonObject(schedule)["id"] as? String, "\(schedule.text)")
-            let slotBody = #"{"resourceType":"Slot","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"free","start":"2026-12-10T09:00:00+08:00","end":"2026-12-10T09:15:00+08:00"}"#
-            let slot = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Slot", slotBody, presenting: pki.otherHospital))["id"] as? String)
+            let slotBody =
+                #"{"resourceType":"Slot","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"free","start":"2026-12-10T09:00:00+08:00","end":"2026-12-10T09:15:00+08:00"}"#
+            let slot = try #require(
+                try jsonObject(try await Self.send(hub, "POST", "/fhir/Slot", slotBody, presenting: pki.otherHospital))["id"] as? String)
             var people = SyntheticPatients(seed: 1412)
-            let patient = try #require(try jsonObject(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(), presenting: pki))["id"] as? String)
+            let patient = try #require(
+                try jsonObject(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(), presenting: pki))["id"] as? String)
             let appointment = String(decoding: AppointmentBookingTests.appointment(patient: patient, slot: slot), as: UTF8.self)
-            let rewritten = #"{"resourceType":"Slot","id":"\#(slot)","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"busy","start":"2026-12-11T18:00:00+08:00","end":"2026-12-11T19:00:00+08:00","comment":"taken over"}"#
+            let rewritten =
+                #"{"resourceType":"Slot","id":"\#(slot)","schedule":{"reference":"Schedule/\#(scheduleID)"},"status":"busy","start":"2026-12-11T18:00:00+08:00","end":"2026-12-11T19:00:00+08:00","comment":"taken over"}"#
             for order in [[0, 1], [1, 0]] {
                 let entries = [
                     #"{"resource":\#(appointment),"request":{"method":"POST","url":"Appointment"}}"#,
@@ -435,13 +475,16 @@ import Testing
             }
             // Past the limit a number is answered alike whether registered or not.
             let registered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(copy), presenting: pki.otherHospital)
-            let unregistered = try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_321)), presenting: pki.otherHospital)
+            let unregistered = try await Self.send(
+                hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_321)), presenting: pki.otherHospital)
             #expect(registered.status == 429 && unregistered.status == 429, "\(registered.status) \(unregistered.status)")
             // Patients without such a number are created as usual; another organization is not held back.
-            let plain = #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H002","value":"MRN77"}],"name":[{"text":"无证件患者"}],"gender":"unknown"}"#
+            let plain =
+                #"{"resourceType":"Patient","identifier":[{"system":"urn:health-hub:sid:mrn:H002","value":"MRN77"}],"name":[{"text":"无证件患者"}],"gender":"unknown"}"#
             let plainReply = try await Self.send(hub, "POST", "/fhir/Patient", plain, presenting: pki.otherHospital)
             #expect(plainReply.status == 201, "\(plainReply.text)")
-            #expect(try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_322)), presenting: pki).status == 201)
+            #expect(
+                try await Self.send(hub, "POST", "/fhir/Patient", people.patientJSON(people.person(number: 4_322)), presenting: pki).status == 201)
             let records = try await AuditTrailTests.verifiedLog(hub, pki: pki)
             let conflicts = records.filter { $0.caller.organization == TestHub.Identities.otherHospital && $0.status == 409 }
             #expect(conflicts.count == 2 && conflicts.allSatisfy { $0.patient == victim.patient }, "\(conflicts.map { $0.patient ?? "-" })")

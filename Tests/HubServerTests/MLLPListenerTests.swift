@@ -53,15 +53,20 @@ import Testing
             let port = try #require(hub.mllpPort)
             var people = SyntheticPatients(seed: 99)
             let person = people.person()
-            let patient = try #require(try jsonObject(try await hub.send(
-                "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON(person).utf8), presenting: pki
-            ))["id"] as? String)
+            let patient = try #require(
+                try jsonObject(
+                    try await hub.send(
+                        "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON(person).utf8),
+                        presenting: pki
+                    ))["id"] as? String)
 
             // Two messages on one connection, the second malformed: AA then AE, in order.
-            let acks = try await Self.exchange(port: port, pki: pki, messages: [
-                HL7IntakeTests.oru(residentID: person.residentID, control: "MLLP-1"),
-                HL7IntakeTests.oru(residentID: person.residentID, value: "high", control: "MLLP-2"),
-            ])
+            let acks = try await Self.exchange(
+                port: port, pki: pki,
+                messages: [
+                    HL7IntakeTests.oru(residentID: person.residentID, control: "MLLP-1"),
+                    HL7IntakeTests.oru(residentID: person.residentID, value: "high", control: "MLLP-2"),
+                ])
             #expect(acks.count == 2)
             #expect(Self.code(acks[0]) == "AA", "\(acks.first ?? "")")
             #expect(acks[0].contains("|MLLP-1|"))
@@ -71,7 +76,8 @@ import Testing
             #expect(count["total"] as? Int == 2)
 
             // A registered regulator's certificate is not a lab system's: AR, and nothing stored.
-            let refused = try await Self.exchange(port: port, pki: pki.regulator, messages: [HL7IntakeTests.oru(residentID: person.residentID, control: "MLLP-3")])
+            let refused = try await Self.exchange(
+                port: port, pki: pki.regulator, messages: [HL7IntakeTests.oru(residentID: person.residentID, control: "MLLP-3")])
             #expect(Self.code(refused.first ?? "") == "AR")
             let after = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(after["total"] as? Int == 2)

@@ -50,10 +50,18 @@ import Testing
             #"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(patient)"},"period":{"start":"2026-11-02T08:00:00+08:00"}}"#
         )
         for (index, test) in LabTest.common.prefix(3).enumerated() {
-            _ = try await create("Observation", people.observationJSON(test: test, patient: "Patient/\(patient)", encounter: "Encounter/\(encounter)", day: "2026-11-0\(index + 2)", performer: "Practitioner/\(practitioner)"))
+            _ = try await create(
+                "Observation",
+                people.observationJSON(
+                    test: test, patient: "Patient/\(patient)", encounter: "Encounter/\(encounter)", day: "2026-11-0\(index + 2)",
+                    performer: "Practitioner/\(practitioner)"))
         }
-        _ = try await create("Condition", #"{"resourceType":"Condition","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"E11.9"}]},"subject":{"reference":"Patient/\#(patient)"},"recordedDate":"2026-11-02"}"#)
-        _ = try await create("AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","code":{"text":"青霉素"},"patient":{"reference":"Patient/\#(patient)"}}"#)
+        _ = try await create(
+            "Condition",
+            #"{"resourceType":"Condition","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"E11.9"}]},"subject":{"reference":"Patient/\#(patient)"},"recordedDate":"2026-11-02"}"#
+        )
+        _ = try await create(
+            "AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","code":{"text":"青霉素"},"patient":{"reference":"Patient/\#(patient)"}}"#)
         return labels
     }
 
@@ -64,12 +72,22 @@ import Testing
         let patient = try #require(labels["B0"])
         var people = SyntheticPatients(seed: 2026_1207)
         let bodies: [(String, String)] = [
-            ("Observation", people.observationJSON(test: LabTest.common[1], patient: "Patient/\(patient)", day: "2026-11-09").replacingOccurrences(
-                of: #"{"resourceType":"Observation","#,
-                with: #"{"resourceType":"Observation","derivedFrom":[{"reference":"Observation/\#(victim.observation)"}],"basedOn":[{"reference":"ServiceRequest/\#(victim.serviceRequest)"}],"#
-            )),
-            ("Provenance", #"{"resourceType":"Provenance","target":[{"reference":"Observation/\#(victim.observation)"},{"reference":"Patient/\#(patient)"}],"recorded":"2026-11-09T08:00:00+08:00","agent":[{"who":{"reference":"Practitioner/\#(labels["B1"] ?? "")"}}]}"#),
-            ("Condition", #"{"resourceType":"Condition","code":{"text":"随访"},"subject":{"reference":"Patient/\#(patient)"},"evidence":[{"detail":[{"reference":"Condition/\#(victim.condition)"}]}]}"#),
+            (
+                "Observation",
+                people.observationJSON(test: LabTest.common[1], patient: "Patient/\(patient)", day: "2026-11-09").replacingOccurrences(
+                    of: #"{"resourceType":"Observation","#,
+                    with:
+                        #"{"resourceType":"Observation","derivedFrom":[{"reference":"Observation/\#(victim.observation)"}],"basedOn":[{"reference":"ServiceRequest/\#(victim.serviceRequest)"}],"#
+                )
+            ),
+            (
+                "Provenance",
+                #"{"resourceType":"Provenance","target":[{"reference":"Observation/\#(victim.observation)"},{"reference":"Patient/\#(patient)"}],"recorded":"2026-11-09T08:00:00+08:00","agent":[{"who":{"reference":"Practitioner/\#(labels["B1"] ?? "")"}}]}"#
+            ),
+            (
+                "Condition",
+                #"{"resourceType":"Condition","code":{"text":"随访"},"subject":{"reference":"Patient/\#(patient)"},"evidence":[{"detail":[{"reference":"Condition/\#(victim.condition)"}]}]}"#
+            ),
         ]
         for (type, body) in bodies {
             let reply = try await client.send("POST", "/fhir/\(type)", headers: Self.json, body: Array(body.utf8))
@@ -93,18 +111,31 @@ import Testing
         victim.residentID = person.residentID
         victim.patient = try await create("Patient", people.patientJSON(person))
         for (index, test) in LabTest.common.prefix(3).enumerated() {
-            let id = try await create("Observation", people.observationJSON(test: test, patient: "Patient/\(victim.patient)", day: "2026-11-0\(index + 2)", performer: "Practitioner/\(practitioner)"))
+            let id = try await create(
+                "Observation",
+                people.observationJSON(
+                    test: test, patient: "Patient/\(victim.patient)", day: "2026-11-0\(index + 2)", performer: "Practitioner/\(practitioner)"))
             if index == 0 { victim.observation = id }
         }
         victim.serviceRequest = try await create(
-            "ServiceRequest", #"{"resourceType":"ServiceRequest","status":"active","intent":"order","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
+            "ServiceRequest",
+            #"{"resourceType":"ServiceRequest","status":"active","intent":"order","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
         )
         victim.condition = try await create(
-            "Condition", #"{"resourceType":"Condition","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"E11.9"}]},"subject":{"reference":"Patient/\#(victim.patient)"},"recordedDate":"2026-11-02"}"#
+            "Condition",
+            #"{"resourceType":"Condition","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"E11.9"}]},"subject":{"reference":"Patient/\#(victim.patient)"},"recordedDate":"2026-11-02"}"#
         )
-        _ = try await create("Provenance", #"{"resourceType":"Provenance","target":[{"reference":"Patient/\#(victim.patient)"}],"recorded":"2026-11-02T08:00:00+08:00","agent":[{"who":{"reference":"Practitioner/\#(practitioner)"}}]}"#)
-        _ = try await create("AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","code":{"text":"青霉素"},"patient":{"reference":"Patient/\#(victim.patient)"}}"#)
-        _ = try await create("Consent", #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"deny"}}"#)
+        _ = try await create(
+            "Provenance",
+            #"{"resourceType":"Provenance","target":[{"reference":"Patient/\#(victim.patient)"}],"recorded":"2026-11-02T08:00:00+08:00","agent":[{"who":{"reference":"Practitioner/\#(practitioner)"}}]}"#
+        )
+        _ = try await create(
+            "AllergyIntolerance", #"{"resourceType":"AllergyIntolerance","code":{"text":"青霉素"},"patient":{"reference":"Patient/\#(victim.patient)"}}"#
+        )
+        _ = try await create(
+            "Consent",
+            #"{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/\#(victim.patient)"},"provision":{"type":"deny"}}"#
+        )
         try await client.shutdown()
         return victim
     }
@@ -120,7 +151,10 @@ import Testing
     /// show.
     static func battery(metadata: [String: Any], victim: Victim) -> [Probe] {
         let resources = ((metadata["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
-        let patientForms = ["Patient/\(victim.patient)", victim.patient, "\(Self.base)/fhir/Patient/\(victim.patient)", "Patient/\(victim.patient)/_history/1", "Patient/{B0}"]
+        let patientForms = [
+            "Patient/\(victim.patient)", victim.patient, "\(Self.base)/fhir/Patient/\(victim.patient)", "Patient/\(victim.patient)/_history/1",
+            "Patient/{B0}",
+        ]
         var probes: [Probe] = []
         func get(_ path: String) { probes.append(Probe(path: path)) }
         for resource in resources {
@@ -141,16 +175,25 @@ import Testing
                 default: values = ["1"]
                 }
                 for value in values {
-                    let escaped = value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "+&="))) ?? value
+                    let escaped =
+                        value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "+&="))) ?? value
                     get("/fhir/\(type)?\(name)=\(escaped)")
                 }
-                if kind == "string" { get("/fhir/\(type)?\(name):contains=\("秀英".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")") }
+                if kind == "string" {
+                    get("/fhir/\(type)?\(name):contains=\("秀英".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")")
+                }
                 if kind == "reference" {
                     // Chains through the reference to the victim's particulars.
-                    for inner in ["name=%E7%8E%8B", "identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)", "gender=female", "birthdate=ge1900-01-01"] {
+                    for inner in [
+                        "name=%E7%8E%8B", "identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)", "gender=female",
+                        "birthdate=ge1900-01-01",
+                    ] {
                         get("/fhir/\(type)?\(name):Patient.\(inner)")
                     }
-                    for inner in ["Observation.code=718-7", "ServiceRequest.code=718-7", "Condition.code=E11.9", "Observation.subject=Patient/\(victim.patient)"] {
+                    for inner in [
+                        "Observation.code=718-7", "ServiceRequest.code=718-7", "Condition.code=E11.9",
+                        "Observation.subject=Patient/\(victim.patient)",
+                    ] {
                         get("/fhir/\(type)?\(name):\(inner)")
                     }
                 }
@@ -159,7 +202,10 @@ import Testing
             for include in (resource["searchRevInclude"] as? [String]) ?? [] { get("/fhir/\(type)?_revinclude=\(include)") }
         }
         // Reads, versions and histories of the victim's records and of B's own.
-        for record in ["Patient/\(victim.patient)", "Observation/\(victim.observation)", "Condition/\(victim.condition)", "ServiceRequest/\(victim.serviceRequest)", "Patient/{B0}", "Observation/{B3}"] {
+        for record in [
+            "Patient/\(victim.patient)", "Observation/\(victim.observation)", "Condition/\(victim.condition)",
+            "ServiceRequest/\(victim.serviceRequest)", "Patient/{B0}", "Observation/{B3}",
+        ] {
             get("/fhir/\(record)")
             get("/fhir/\(record)/_history")
             get("/fhir/\(record)/_history/1")
@@ -173,8 +219,15 @@ import Testing
         // Writes that must be refused alike: nothing changes in either world.
         let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
         probes.append(Probe(method: "POST", path: "/fhir/Observation", body: observation))
-        probes.append(Probe(method: "POST", path: "/fhir/Observation", body: observation.replacingOccurrences(of: "Patient/\(victim.patient)", with: "\(Self.base)/fhir/Patient/\(victim.patient)")))
-        probes.append(Probe(method: "PUT", path: "/fhir/Observation/\(victim.observation)", body: observation.replacingOccurrences(of: #"{"resourceType":"Observation","#, with: #"{"resourceType":"Observation","id":"\#(victim.observation)","#)))
+        probes.append(
+            Probe(
+                method: "POST", path: "/fhir/Observation",
+                body: observation.replacingOccurrences(of: "Patient/\(victim.patient)", with: "\(Self.base)/fhir/Patient/\(victim.patient)")))
+        probes.append(
+            Probe(
+                method: "PUT", path: "/fhir/Observation/\(victim.observation)",
+                body: observation.replacingOccurrences(
+                    of: #"{"resourceType":"Observation","#, with: #"{"resourceType":"Observation","id":"\#(victim.observation)","#)))
         probes.append(Probe(method: "DELETE", path: "/fhir/Observation/\(victim.observation)"))
         probes.append(Probe(method: "DELETE", path: "/fhir/Patient/\(victim.patient)"))
         return probes
@@ -185,14 +238,18 @@ import Testing
     static func normalized(_ reply: HubClient.Reply, labels: [String: String], base: String) -> String {
         var text = reply.text.replacingOccurrences(of: base, with: "BASE").replacingOccurrences(of: Self.base, with: "BASE")
         for (label, id) in labels { text = text.replacingOccurrences(of: id, with: "{\(label)}") }
-        guard var value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else { return "\(reply.status) \(text)" }
+        guard var value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            return "\(reply.status) \(text)"
+        }
         func clean(_ value: Any) -> Any {
             if var object = value as? [String: Any] {
                 for key in ["lastUpdated", "lastModified", "timestamp", "link", "etag"] { object[key] = nil }
                 if object["resourceType"] as? String == "Bundle" { object["id"] = nil }
                 for (key, member) in object { object[key] = clean(member) }
                 if let entries = object["entry"] as? [Any] {
-                    object["entry"] = entries.map { String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self) }.sorted()
+                    object["entry"] = entries.map {
+                        String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+                    }.sorted()
                 }
                 return object
             }
@@ -235,14 +292,17 @@ import Testing
         let gets = probes.filter { $0.method == "GET" }
         let ratios = zip(present, absent).map { $0 / max($1, 0.001) }
         let sorted = ratios.sorted()
-        let outliers = zip(gets, ratios).sorted { abs(log($0.1)) > abs(log($1.1)) }.prefix(10).map { ["probe": $0.0.path, "ratio": $0.1] as [String: Any] }
+        let outliers = zip(gets, ratios).sorted { abs(log($0.1)) > abs(log($1.1)) }.prefix(10).map {
+            ["probe": $0.0.path, "ratio": $0.1] as [String: Any]
+        }
         let report: [String: Any] = [
             "probes": ratios.count, "repetitions": Self.timingRepetitions,
             "ratio_median": sorted[sorted.count / 2], "ratio_p1": sorted[sorted.count / 100], "ratio_p99": sorted[sorted.count * 99 / 100],
             "median_ms_with": present.sorted()[present.count / 2], "median_ms_without": absent.sorted()[absent.count / 2],
             "largest_differences": Array(outliers),
         ]
-        try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: folder + "/noninterference-timings.json"))
+        try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(
+            to: URL(fileURLWithPath: folder + "/noninterference-timings.json"))
     }
 
     /// B's answers in one world, by probe.
@@ -294,7 +354,9 @@ import Testing
         #expect(probes.count >= 500, "the battery shrank: \(probes.count)")
         var differences: [String] = []
         for (index, probe) in probes.enumerated() where present[index] != absent[index] {
-            differences.append("\(probe.method) \(probe.path)\n  with the victim:    \(present[index].prefix(400))\n  without the victim: \(absent[index].prefix(400))")
+            differences.append(
+                "\(probe.method) \(probe.path)\n  with the victim:    \(present[index].prefix(400))\n  without the victim: \(absent[index].prefix(400))"
+            )
         }
         #expect(differences.isEmpty, "\(differences.count) of \(probes.count) answers differ:\n\(differences.prefix(8).joined(separator: "\n"))")
         // The property is not vacuous: B is answered with its own records, and refused its writes.
@@ -302,7 +364,9 @@ import Testing
         #expect(present.suffix(5).allSatisfy { !$0.hasPrefix("2") }, "\(present.suffix(5))")
         // And nothing of the victim reaches B in either world.
         for answer in present {
-            for id in [victim.patient, victim.observation, victim.condition, victim.serviceRequest] { #expect(!answer.contains(#""id":"\#(id)""#), "\(answer.prefix(300))") }
+            for id in [victim.patient, victim.observation, victim.condition, victim.serviceRequest] {
+                #expect(!answer.contains(#""id":"\#(id)""#), "\(answer.prefix(300))")
+            }
         }
     }
 }

@@ -24,12 +24,18 @@ import Testing
     static func refer(_ hub: RunningHub, seed: UInt64) async throws -> String {
         var people = SyntheticPatients(seed: seed)
         let pki = hub.pki
-        let patient = try #require(try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: pki))["id"] as? String)
-        let result = try #require(try jsonObject(try await hub.send(
-            "POST", "/fhir/Observation", headers: Self.json,
-            body: Array(people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-28").utf8), presenting: pki
-        ))["id"] as? String)
-        let sent = try await hub.send("POST", "/fhir", headers: Self.json, body: ReferralWorkflowTests.referral(patient: patient, supporting: result), presenting: pki)
+        let patient = try #require(
+            try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: pki))[
+                "id"] as? String)
+        let result = try #require(
+            try jsonObject(
+                try await hub.send(
+                    "POST", "/fhir/Observation", headers: Self.json,
+                    body: Array(people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-28").utf8),
+                    presenting: pki
+                ))["id"] as? String)
+        let sent = try await hub.send(
+            "POST", "/fhir", headers: Self.json, body: ReferralWorkflowTests.referral(patient: patient, supporting: result), presenting: pki)
         #expect(sent.status == 200, "\(sent.text)")
         let entries = try #require(try jsonObject(sent)["entry"] as? [[String: Any]])
         let location = try #require((entries[1]["response"] as? [String: Any])?["location"] as? String)
@@ -55,12 +61,19 @@ import Testing
         let receiver = NotificationReceiver()
         try await receiver.whileListening(pki: pki) { port in
             try await withHub({ Self.configure(&$0, pki: pki) }) { hub in
-                let b = pki.otherHospital, c = pki.thirdHospital
+                let b = pki.otherHospital
+                let c = pki.thirdHospital
                 // Bad subscriptions are refused, naming what is wrong.
                 for (body, expression) in [
                     (Self.subscription(criteria: "Patient?name=张", endpoint: "https://127.0.0.1:\(port)/b"), "Subscription.criteria"),
-                    (Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "http://127.0.0.1:\(port)/b"), "Subscription.channel.endpoint"),
-                    (Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b", type: "email"), "Subscription.channel.type"),
+                    (
+                        Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "http://127.0.0.1:\(port)/b"),
+                        "Subscription.channel.endpoint"
+                    ),
+                    (
+                        Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b", type: "email"),
+                        "Subscription.channel.type"
+                    ),
                     (Self.subscription(criteria: "Task?colour=red", endpoint: "https://127.0.0.1:\(port)/b"), "Subscription.criteria"),
                     (Self.subscription(criteria: "Task?_include=Task:owner", endpoint: "https://127.0.0.1:\(port)/b"), "Subscription.criteria"),
                 ] {
@@ -71,14 +84,16 @@ import Testing
                 // B subscribes to referrals addressed to it; C to every Task (it sees none of these).
                 let created = try await hub.send(
                     "POST", "/fhir/Subscription", headers: Self.json,
-                    body: Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b"), presenting: b
+                    body: Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b"),
+                    presenting: b
                 )
                 #expect(created.status == 201, "\(created.text)")
                 let subscription = try jsonObject(created)
                 #expect(subscription["status"] as? String == "active")
                 let subscriptionID = try #require(subscription["id"] as? String)
                 let other = try await hub.send(
-                    "POST", "/fhir/Subscription", headers: Self.json, body: Self.subscription(criteria: "Task", endpoint: "https://127.0.0.1:\(port)/c"), presenting: c
+                    "POST", "/fhir/Subscription", headers: Self.json,
+                    body: Self.subscription(criteria: "Task", endpoint: "https://127.0.0.1:\(port)/c"), presenting: c
                 )
                 #expect(other.status == 201)
                 // A Subscription is its organization's alone.
@@ -122,11 +137,15 @@ import Testing
         let receiver = NotificationReceiver()
         receiver.answer(503)
         try await receiver.whileListening(pki: pki) { port in
-            try await withHub({ Self.configure(&$0, pki: pki); $0.subscriptions.giveUpAfterSeconds = 3 }) { hub in
+            try await withHub({
+                Self.configure(&$0, pki: pki)
+                $0.subscriptions.giveUpAfterSeconds = 3
+            }) { hub in
                 let b = pki.otherHospital
                 let created = try await hub.send(
                     "POST", "/fhir/Subscription", headers: Self.json,
-                    body: Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b", payload: nil),
+                    body: Self.subscription(
+                        criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b", payload: nil),
                     presenting: b
                 )
                 #expect(created.status == 201)
@@ -163,14 +182,16 @@ import Testing
             let task = try await TestHub.withRunning(configuration) { hub in
                 let created = try await hub.send(
                     "POST", "/fhir/Subscription", headers: Self.json,
-                    body: Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b"), presenting: b
+                    body: Self.subscription(criteria: "Task?owner=Organization/other-hospital", endpoint: "https://127.0.0.1:\(port)/b"),
+                    presenting: b
                 )
                 #expect(created.status == 201)
                 let task = try await Self.refer(hub, seed: 613)
                 // Tried and failed (connection refused): pending, with an error.
-                #expect(try await eventually {
-                    try await Self.notifications(hub, "?state=pending", as: b).first.map { ($0["attempts"] as? Int ?? 0) >= 1 } ?? false
-                })
+                #expect(
+                    try await eventually {
+                        try await Self.notifications(hub, "?state=pending", as: b).first.map { ($0["attempts"] as? Int ?? 0) >= 1 } ?? false
+                    })
                 return task
             }
             // The hub is down; the endpoint comes up; a new hub on the same database delivers.

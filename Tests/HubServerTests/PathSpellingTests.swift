@@ -12,7 +12,9 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             let token = try await hub.token(for: TestHub.Identities.clinician)
-            for path in ["//fhir/Patient", "/fhir//Patient", "/fhir/./Patient", "/fhir/Patient/../Patient", "//auth/token", "//notifications", "/./audit/log"] {
+            for path in [
+                "//fhir/Patient", "/fhir//Patient", "/fhir/./Patient", "/fhir/Patient/../Patient", "//auth/token", "//notifications", "/./audit/log",
+            ] {
                 let reply = try await hub.send("GET", path, bearer: token)
                 #expect(reply.status == 400, "\(path): \(reply.status)")
                 #expect((try? jsonObject(reply))?["resourceType"] as? String == "OperationOutcome", "\(path)")

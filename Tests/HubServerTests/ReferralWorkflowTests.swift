@@ -30,11 +30,17 @@ import Testing
             let hospitalB = pki.otherHospital
             var people = SyntheticPatients(seed: 93)
             func patientWithResult() async throws -> (String, String) {
-                let patient = try #require(try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: hospitalA))["id"] as? String)
-                let result = try #require(try jsonObject(try await hub.send(
-                    "POST", "/fhir/Observation", headers: Self.json,
-                    body: Array(people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-28").utf8), presenting: hospitalA
-                ))["id"] as? String)
+                let patient = try #require(
+                    try jsonObject(
+                        try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON().utf8), presenting: hospitalA)
+                    )["id"] as? String)
+                let result = try #require(
+                    try jsonObject(
+                        try await hub.send(
+                            "POST", "/fhir/Observation", headers: Self.json,
+                            body: Array(people.observationJSON(test: LabTest.common[0], patient: "Patient/\(patient)", day: "2026-11-28").utf8),
+                            presenting: hospitalA
+                        ))["id"] as? String)
                 return (patient, result)
             }
             func send(_ body: [UInt8], _ id: String, as caller: TestPKI) async throws -> HubClient.Reply {
@@ -42,7 +48,8 @@ import Testing
             }
 
             let (patient, result) = try await patientWithResult()
-            let sent = try await hub.send("POST", "/fhir", headers: Self.json, body: Self.referral(patient: patient, supporting: result), presenting: hospitalA)
+            let sent = try await hub.send(
+                "POST", "/fhir", headers: Self.json, body: Self.referral(patient: patient, supporting: result), presenting: hospitalA)
             #expect(sent.status == 200, "\(sent.text)")
             // B finds the referral addressed to it, and its request, but not yet the patient's records.
             let inbox = try jsonObject(try await hub.send("GET", "/fhir/Task?owner=\(Self.b)&status=requested", presenting: hospitalB))
@@ -75,14 +82,16 @@ import Testing
 
             // A rejected referral opens nothing.
             let (other, otherResult) = try await patientWithResult()
-            _ = try await hub.send("POST", "/fhir", headers: Self.json, body: Self.referral(patient: other, supporting: otherResult), presenting: hospitalA)
+            _ = try await hub.send(
+                "POST", "/fhir", headers: Self.json, body: Self.referral(patient: other, supporting: otherResult), presenting: hospitalA)
             let second = try jsonObject(try await hub.send("GET", "/fhir/Task?owner=\(Self.b)&status=requested", presenting: hospitalB))
             let pending = try #require(((second["entry"] as? [[String: Any]])?.first?["resource"]) as? [String: Any])
             #expect(try await send(try Self.task(pending, status: "rejected"), try #require(pending["id"] as? String), as: hospitalB).status == 200)
             #expect(try await hub.send("GET", "/fhir/Patient/\(other)", presenting: hospitalB).status == 404)
             // A referral sent in another organization's name is refused.
             var forged = String(decoding: Self.referral(patient: other, supporting: otherResult), as: UTF8.self)
-            forged = forged.replacingOccurrences(of: #""requester":{"reference":"\#(Self.a)"},"owner""#, with: #""requester":{"reference":"Organization/health-commission"},"owner""#)
+            forged = forged.replacingOccurrences(
+                of: #""requester":{"reference":"\#(Self.a)"},"owner""#, with: #""requester":{"reference":"Organization/health-commission"},"owner""#)
             #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: Array(forged.utf8), presenting: hospitalA).status == 403)
         }
     }

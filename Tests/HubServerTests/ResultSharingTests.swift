@@ -13,13 +13,14 @@ import Testing
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
         let time = formatter.string(from: Date().addingTimeInterval(-daysAgo * 86_400))
-        return Array(#"""
-        {"resourceType":"Observation","status":"final",
-         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
-         "code":{"coding":[{"system":"http://loinc.org","code":"\#(loinc)"}]},"subject":{"reference":"Patient/\#(patient)"},
-         "effectiveDateTime":"\#(time)","performer":[{"reference":"\#(performer)"}],
-         "valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}
-        """#.utf8)
+        return Array(
+            #"""
+            {"resourceType":"Observation","status":"final",
+             "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
+             "code":{"coding":[{"system":"http://loinc.org","code":"\#(loinc)"}]},"subject":{"reference":"Patient/\#(patient)"},
+             "effectiveDateTime":"\#(time)","performer":[{"reference":"\#(performer)"}],
+             "valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}
+            """#.utf8)
     }
 
     static func recognised(_ resource: [String: Any]) -> Bool {
@@ -31,7 +32,10 @@ import Testing
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             var people = SyntheticPatients(seed: 97)
             let person = people.person()
-            let patient = try #require(try jsonObject(try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON(person).utf8), presenting: pki))["id"] as? String)
+            let patient = try #require(
+                try jsonObject(
+                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(people.patientJSON(person).utf8), presenting: pki))[
+                        "id"] as? String)
             // B registers the patient by the ID card and records its own potassium result.
             let registered = try await hub.send(
                 "POST", "/fhir/Patient", headers: Self.json + [("If-None-Exist", "identifier=urn:health-hub:sid:resident-id|\(person.residentID)")],
@@ -40,9 +44,12 @@ import Testing
             #expect(registered.status == 200)
             let a = "Organization/\(TestHub.Identities.hospital)"
             for (loinc, value, days, performer, caller) in [
-                ("2345-7", "5.1", 1.0, a, pki), ("2345-7", "6.3", 3.0, a, pki), ("2345-7", "4.8", 30.0, a, pki), ("2823-3", "4.1", 2.0, "Organization/county-clinic", pki.otherHospital),
+                ("2345-7", "5.1", 1.0, a, pki), ("2345-7", "6.3", 3.0, a, pki), ("2345-7", "4.8", 30.0, a, pki),
+                ("2823-3", "4.1", 2.0, "Organization/county-clinic", pki.otherHospital),
             ] {
-                let created = try await hub.send("POST", "/fhir/Observation", headers: Self.json, body: Self.observation(patient: patient, loinc: loinc, value: value, daysAgo: days, performer: performer), presenting: caller)
+                let created = try await hub.send(
+                    "POST", "/fhir/Observation", headers: Self.json,
+                    body: Self.observation(patient: patient, loinc: loinc, value: value, daysAgo: days, performer: performer), presenting: caller)
                 #expect(created.status == 201, "\(created.text)")
             }
 

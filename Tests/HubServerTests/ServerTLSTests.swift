@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HubClient
 import HubConfig
+import HubServer
 import HubTestSupport
 import NIOCore
 import NIOHTTP1
@@ -100,8 +101,6 @@ import Testing
         #expect(error?.setting == "tls.certificate_chain")
     }
 }
-
-import HubServer
 
 /// `ServerTLS.configuration`, spelled as a function for `#expect`.
 func HubServerTLS(_ settings: HubConfiguration.TLS) throws -> TLSConfiguration {

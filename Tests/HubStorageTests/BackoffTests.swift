@@ -5,7 +5,9 @@ import Testing
     @Test func doublesAfterEachFailureUpToTheCeilingAndResetsOnSuccess() {
         var backoff = Backoff(interval: .milliseconds(200), ceiling: .seconds(10))
         let pauses = (0..<10).map { _ in backoff.failed() }
-        #expect(pauses.map(\.pause) == [.milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200), .milliseconds(6400)] + Array(repeating: .seconds(10), count: 5))
+        #expect(
+            pauses.map(\.pause) == [.milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200), .milliseconds(6400)]
+                + Array(repeating: .seconds(10), count: 5))
         // Only the first failure of a run is reported.
         #expect(pauses.map(\.report) == [true] + Array(repeating: false, count: 9))
         #expect(backoff.failures == 10)

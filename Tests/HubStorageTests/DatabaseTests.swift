@@ -87,14 +87,15 @@ import Testing
                 var running = -1
                 let deadline = ContinuousClock.now + .seconds(3)
                 while ContinuousClock.now < deadline {
-                    running = (try? await observer.withConnection("check") { connection in
-                        let rows = try await connection.query(
-                            "SELECT count(*)::int FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%cancelled-by-timeout-test%' AND pid <> pg_backend_pid()",
-                            logger: makeTestLogger("t")
-                        )
-                        for try await count in rows.decode(Int.self) { return count }
-                        return -1
-                    }) ?? -1
+                    running =
+                        (try? await observer.withConnection("check") { connection in
+                            let rows = try await connection.query(
+                                "SELECT count(*)::int FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%cancelled-by-timeout-test%' AND pid <> pg_backend_pid()",
+                                logger: makeTestLogger("t")
+                            )
+                            for try await count in rows.decode(Int.self) { return count }
+                            return -1
+                        }) ?? -1
                     if running == 0 { break }
                     try await Task.sleep(for: .milliseconds(100))
                 }

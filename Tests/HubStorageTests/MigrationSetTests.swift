@@ -1,5 +1,6 @@
 import Foundation
 import HubStorage
+import HubTestSupport
 import Testing
 
 /// Writes migration files into a fresh temporary folder.
@@ -46,8 +47,6 @@ func migrationFolder(_ files: [String: String]) throws -> String {
         #expect(!set.migrations.isEmpty)
     }
 }
-
-import HubTestSupport
 
 func requireMigrationsDirectory() throws -> String {
     try TestEnvironment.migrationsDirectory()

@@ -31,7 +31,9 @@ extension ResourceStore {
         try await self.history(type, id: id, count: count, access: .unrestricted)
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (versions: [StoredResource], next: String?) {
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (
+        versions: [StoredResource], next: String?
+    ) {
         try await self.history(type, since: since, count: count, after: cursor, access: .unrestricted)
     }
 

@@ -47,22 +47,49 @@ public enum StructureFixtures {
         .init(json: #"{"resourceType":"Observation","code":{"text":"血糖"}}"#, expression: "Observation.status"),
         .init(json: #"{"resourceType":"Observation","status":"final"}"#, expression: "Observation.code"),
         .init(json: #"{"resourceType":"Observation","status":"done","code":{"text":"血糖"}}"#, expression: "Observation.status"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":5.6},"valueString":"5.6"}"#, expression: "Observation.valueString"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":"5.6"}}"#, expression: "Observation.valueQuantity.value"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"effectiveDateTime":"2026-11-30T08:00"}"#, expression: "Observation.effectiveDateTime"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":5.6},"valueString":"5.6"}"#,
+            expression: "Observation.valueString"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":"5.6"}}"#,
+            expression: "Observation.valueQuantity.value"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"effectiveDateTime":"2026-11-30T08:00"}"#,
+            expression: "Observation.effectiveDateTime"),
         .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"issued":"2026-11-30"}"#, expression: "Observation.issued"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"subject":{"reference":"Practitioner/p1"}}"#, expression: "Observation.subject.reference"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"contained":[{"resourceType":"Patient","gender":"x"}]}"#, expression: "Observation.contained[0].gender"),
-        .init(json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":1,"comparator":"≈"}}"#, expression: "Observation.valueQuantity.comparator"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"subject":{"reference":"Practitioner/p1"}}"#,
+            expression: "Observation.subject.reference"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"contained":[{"resourceType":"Patient","gender":"x"}]}"#,
+            expression: "Observation.contained[0].gender"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"text":"血糖"},"valueQuantity":{"value":1,"comparator":"≈"}}"#,
+            expression: "Observation.valueQuantity.comparator"),
         .init(json: #"{"resourceType":"Encounter","status":"finished","class":[{"code":"AMB"}]}"#, expression: "Encounter.class"),
         .init(json: #"{"resourceType":"Encounter","status":"finished"}"#, expression: "Encounter.class"),
-        .init(json: #"{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/p1"}}"#, expression: "MedicationRequest.medication[x]"),
-        .init(json: #"{"resourceType":"Appointment","status":"booked","participant":[{"actor":{"reference":"Patient/p1"}}]}"#, expression: "Appointment.participant[0].status"),
-        .init(json: #"{"resourceType":"Appointment","status":"booked","minutesDuration":0,"participant":[{"status":"accepted"}]}"#, expression: "Appointment.minutesDuration"),
-        .init(json: #"{"resourceType":"Slot","schedule":{"reference":"Schedule/s1"},"status":"free","start":"2026-12-01T09:00:00+08:00"}"#, expression: "Slot.end"),
+        .init(
+            json: #"{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/p1"}}"#,
+            expression: "MedicationRequest.medication[x]"),
+        .init(
+            json: #"{"resourceType":"Appointment","status":"booked","participant":[{"actor":{"reference":"Patient/p1"}}]}"#,
+            expression: "Appointment.participant[0].status"),
+        .init(
+            json: #"{"resourceType":"Appointment","status":"booked","minutesDuration":0,"participant":[{"status":"accepted"}]}"#,
+            expression: "Appointment.minutesDuration"),
+        .init(
+            json: #"{"resourceType":"Slot","schedule":{"reference":"Schedule/s1"},"status":"free","start":"2026-12-01T09:00:00+08:00"}"#,
+            expression: "Slot.end"),
         .init(json: #"{"resourceType":"Task","status":"finished","intent":"order"}"#, expression: "Task.status"),
-        .init(json: #"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"data":"not base64!"}}]}"#, expression: "DocumentReference.content[0].attachment.data"),
-        .init(json: #"{"resourceType":"Provenance","target":[{"reference":"Patient/p1"}],"recorded":"2026-11-30T10:00:00+08:00","agent":[{"role":[{"text":"x"}]}]}"#, expression: "Provenance.agent[0].who"),
-        .init(json: #"{"resourceType":"Consent","status":"active","scope":{"text":"x"},"category":[{"text":"x"}],"extension":[{"valueString":"x"}]}"#, expression: "Consent.extension[0].url"),
+        .init(
+            json: #"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"data":"not base64!"}}]}"#,
+            expression: "DocumentReference.content[0].attachment.data"),
+        .init(
+            json:
+                #"{"resourceType":"Provenance","target":[{"reference":"Patient/p1"}],"recorded":"2026-11-30T10:00:00+08:00","agent":[{"role":[{"text":"x"}]}]}"#,
+            expression: "Provenance.agent[0].who"),
+        .init(
+            json: #"{"resourceType":"Consent","status":"active","scope":{"text":"x"},"category":[{"text":"x"}],"extension":[{"valueString":"x"}]}"#,
+            expression: "Consent.extension[0].url"),
     ]
 }

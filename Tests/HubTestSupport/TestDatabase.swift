@@ -35,7 +35,9 @@ public enum TestDatabase {
         return try await database.whileRunning {
             try await database.withConnection("test query") { connection in
                 var values: [String] = []
-                for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: makeTestLogger("test.sql")).decode(String.self) {
+                for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: makeTestLogger("test.sql")).decode(
+                    String.self)
+                {
                     values.append(value)
                 }
                 return values

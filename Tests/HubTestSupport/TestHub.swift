@@ -1,7 +1,6 @@
 import Foundation
 public import HubAccess
 import HubAudit
-import HubWorkflows
 public import HubClient
 public import HubConfig
 import HubCrypto
@@ -10,6 +9,7 @@ import HubKeys
 import HubResources
 import HubServer
 import HubStorage
+import HubWorkflows
 import Hummingbird
 import Logging
 public import Prometheus
@@ -30,7 +30,8 @@ public struct RunningHub: Sendable {
     /// A bearer token for `principal`, issued the way `POST /auth/token` would.
     public func token(for principal: String, scopes: [String]? = nil) async throws -> String {
         let found = try await self.directory.principal(id: principal)
-        return try await self.tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login")).accessToken
+        return try await self.tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login"))
+            .accessToken
     }
 
     public var url: String { "https://127.0.0.1:\(self.port)" }
@@ -97,16 +98,20 @@ public enum TestHub {
                 _ = try await directory.add(Organization(id: id, name: name, kind: kind), audit: audit)
             }
             let principals = [
-                Principal(id: system, role: .system, organization: hospital, name: "HIS", scopes: ["system/*.*"],
-                          certificateSHA256: try fingerprint(pki.clientCertificate)),
-                Principal(id: otherSystem, role: .system, organization: otherHospital, name: "HIS", scopes: ["system/*.*"],
-                          certificateSHA256: try fingerprint(pki.otherHospital.clientCertificate)),
-                Principal(id: thirdSystem, role: .system, organization: thirdHospital, name: "HIS", scopes: ["system/*.*"],
-                          certificateSHA256: try fingerprint(pki.thirdHospital.clientCertificate)),
+                Principal(
+                    id: system, role: .system, organization: hospital, name: "HIS", scopes: ["system/*.*"],
+                    certificateSHA256: try fingerprint(pki.clientCertificate)),
+                Principal(
+                    id: otherSystem, role: .system, organization: otherHospital, name: "HIS", scopes: ["system/*.*"],
+                    certificateSHA256: try fingerprint(pki.otherHospital.clientCertificate)),
+                Principal(
+                    id: thirdSystem, role: .system, organization: thirdHospital, name: "HIS", scopes: ["system/*.*"],
+                    certificateSHA256: try fingerprint(pki.thirdHospital.clientCertificate)),
                 Principal(id: clinician, role: .clinician, organization: hospital, name: "李医生", scopes: ["user/*.*"]),
                 Principal(id: otherClinician, role: .clinician, organization: otherHospital, name: "王医生", scopes: ["user/*.*"]),
-                Principal(id: regulator, role: .regulator, organization: commission, name: "监管员",
-                          certificateSHA256: try fingerprint(pki.regulator.clientCertificate)),
+                Principal(
+                    id: regulator, role: .regulator, organization: commission, name: "监管员",
+                    certificateSHA256: try fingerprint(pki.regulator.clientCertificate)),
                 Principal(id: administrator, role: .administrator, organization: commission, name: "管理员"),
             ]
             for principal in principals {
@@ -142,7 +147,8 @@ public enum TestHub {
         configuration.database.migrateOnStart = true
         configuration.database.migrationsDirectory = try TestEnvironment.migrationsDirectory()
         configuration.crypto.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/crypto"
-        configuration.crypto.keyDirectory = FileManager.default.temporaryDirectory
+        configuration.crypto.keyDirectory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("hub-keys-\(UUID().uuidString)").path
         configuration.crypto.generateKeys = true
         configuration.fhir.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/fhir"
@@ -209,7 +215,8 @@ public enum TestHub {
             let directory = IdentityDirectory(database: database, registry: algorithms, logger: logger)
             let tokens = AccessTokens(database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: logger)
             let hub = RunningHub(
-                port: port, mllpPort: mllpPort, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory, tokens: tokens
+                port: port, mllpPort: mllpPort, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory,
+                tokens: tokens
             )
             do {
                 // A hub that has not migrated (readiness tests) has no tables to register in.

@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 
 /// A logger for tests: warnings and worse by default, `HUB_TEST_LOG_LEVEL=debug` for more.
@@ -6,5 +7,3 @@ public func makeTestLogger(_ label: String) -> Logger {
     logger.logLevel = ProcessInfo.processInfo.environment["HUB_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
     return logger
 }
-
-import Foundation

@@ -4,7 +4,9 @@ import Testing
 
 @Suite struct AppointmentBookingRulesTests {
     /// The R4 appointment statuses (http://hl7.org/fhir/R4/valueset-appointmentstatus.html).
-    static let statuses = ["proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error", "checked-in", "waitlist"]
+    static let statuses = [
+        "proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error", "checked-in", "waitlist",
+    ]
 
     @Test func everyStatusHasItsTransitionsAndFinalOnesHaveNone() {
         #expect(Set(AppointmentBooking.transitions.keys) == Set(Self.statuses))

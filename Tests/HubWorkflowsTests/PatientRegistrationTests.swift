@@ -27,9 +27,11 @@ import Testing
         let registered = try Self.patient(#"[{"family":"王","given":["建国"],"text":"王建国"}]"#)
         #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"family":"李","given":["建国"]}]"#), registered: registered))
         #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":"王建"}]"#), registered: registered))
-        #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":"王建国"}]"#, birthDate: "1984-03-08"), registered: registered))
+        #expect(
+            !PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":"王建国"}]"#, birthDate: "1984-03-08"), registered: registered))
         #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":"王建国"}]"#, birthDate: nil), registered: registered))
         #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[]"#), registered: registered))
-        #expect(!PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":" "}]"#), registered: try Self.patient(#"[{"text":""}]"#)))
+        #expect(
+            !PatientRegistration.particularsMatch(presented: try Self.patient(#"[{"text":" "}]"#), registered: try Self.patient(#"[{"text":""}]"#)))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HubClient
 import HubConfig
 import HubTestSupport
 import Testing
@@ -117,8 +118,6 @@ import Testing
         }
     }
 }
-
-import HubClient
 
 /// A port nothing listens on right now (bound, read, released).
 func freePort() throws -> Int {

@@ -14,7 +14,9 @@ import Testing
                 for _ in 0..<6 { _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki) }
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let server = ["--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey]
+                let server = [
+                    "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey,
+                ]
                 let keys = "\(directory)/hub-keys.json"
                 let segment = "\(directory)/log.json"
 

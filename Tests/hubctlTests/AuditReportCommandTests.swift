@@ -14,7 +14,9 @@ import Testing
             try await TestHub.withRunning(configuration) { hub in
                 let pki = hub.pki
                 var people = SyntheticPatients(seed: 301)
-                let created = try await hub.send("POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON().utf8), presenting: pki)
+                let created = try await hub.send(
+                    "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(people.patientJSON().utf8),
+                    presenting: pki)
                 let patient = try #require(try JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any])["id"] as! String
                 for _ in 0..<3 { #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki).status == 200) }
                 // Another hospital tries, and is not shown the patient; a regulator-only API refuses a hospital.
@@ -23,28 +25,41 @@ import Testing
 
                 // A read the access tables no longer explain: B is given a care relationship out of
                 // band, reads, and the relationship is taken away again.
-                try await TestDatabase.execute(url, "INSERT INTO care_relationships (patient_id, organization_id, basis) VALUES ('\(patient)', 'other-hospital', 'test:out-of-band')")
+                try await TestDatabase.execute(
+                    url,
+                    "INSERT INTO care_relationships (patient_id, organization_id, basis) VALUES ('\(patient)', 'other-hospital', 'test:out-of-band')")
                 #expect(try await hub.send("GET", "/fhir/Patient/\(patient)", presenting: pki.otherHospital).status == 200)
                 try await TestDatabase.execute(url, "DELETE FROM care_relationships WHERE basis = 'test:out-of-band'")
 
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                let server = ["--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey, "--config-dir", "\(folder)/config"]
+                let server = [
+                    "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.regulator.clientCertificate, "--key", pki.regulator.clientKey,
+                    "--config-dir", "\(folder)/config",
+                ]
                 let today = Date()
                 let formatter = DateFormatter()
                 formatter.dateFormat = "yyyy-MM-dd"
                 formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-                let from = formatter.string(from: today.addingTimeInterval(-86_400)), to = formatter.string(from: today.addingTimeInterval(86_400))
-                let report = "\(folder)/report.json", keys = "\(folder)/keys.json"
+                let from = formatter.string(from: today.addingTimeInterval(-86_400))
+                let to = formatter.string(from: today.addingTimeInterval(86_400))
+                let report = "\(folder)/report.json"
+                let keys = "\(folder)/keys.json"
                 #expect(try await TestProcess.run("hubctl", ["audit", "keys", "-o", keys] + server).status == 0)
-                let pulled = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", report, "--html", "\(folder)/report.html", "--csv", "\(folder)/report.csv"] + server)
+                let pulled = try await TestProcess.run(
+                    "hubctl",
+                    ["audit", "report", "--from", from, "--to", to, "-o", report, "--html", "\(folder)/report.html", "--csv", "\(folder)/report.csv"]
+                        + server)
                 #expect(pulled.status == 0, "\(pulled.standardError)")
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
                 let body = try #require(json["body"] as? [String: Any])
                 let sections = try #require(body["sections"] as? [String: Any])
                 let byOrganization = try #require(sections["byOrganization"] as? [[String: Any]])
                 #expect((byOrganization.first { $0["key"] as? String == TestHub.Identities.hospital }?["reads"] as? Int ?? 0) >= 3)
-                #expect(((sections["denied"] as? [[String: Any]]) ?? []).contains { $0["organization"] as? String == TestHub.Identities.hospital && $0["status"] as? Int == 403 })
+                #expect(
+                    ((sections["denied"] as? [[String: Any]]) ?? []).contains {
+                        $0["organization"] as? String == TestHub.Identities.hospital && $0["status"] as? Int == 403
+                    })
                 let findings = try #require(body["readsWithoutRelationship"] as? [[String: Any]])
                 #expect(findings.count == 1, "\(findings)")
                 #expect(findings.first?["organization"] as? String == TestHub.Identities.otherHospital)
@@ -58,7 +73,10 @@ import Testing
                 // The page opens in headless Chromium without a console error; its screenshot is kept.
                 let screenshot = try TestEnvironment.artifactsDirectory() + "/audit-report.png"
                 try? FileManager.default.removeItem(atPath: screenshot)
-                let browser = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(folder)/chromium", "--enable-logging=stderr", "--v=0", "--window-size=1280,2400"]
+                let browser = [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(folder)/chromium", "--enable-logging=stderr", "--v=0",
+                    "--window-size=1280,2400",
+                ]
                 let shot = try await TestProcess.runTool("chromium", browser + ["--screenshot=\(screenshot)", "file://\(folder)/report.html"])
                 #expect(shot.status == 0, "\(shot.standardError)")
                 #expect(!shot.standardError.contains(":CONSOLE"), "\(shot.standardError)")
@@ -109,7 +127,8 @@ import Testing
                 }
                 #expect(dropped.0 == 1, "\(dropped.1)")
                 // The period's records as AuditEvent NDJSON.
-                let exported = try await TestProcess.run("hubctl", ["audit", "export", "--from", from, "--to", to, "-o", "\(folder)/events.ndjson"] + server)
+                let exported = try await TestProcess.run(
+                    "hubctl", ["audit", "export", "--from", from, "--to", to, "-o", "\(folder)/events.ndjson"] + server)
                 #expect(exported.status == 0, "\(exported.standardError)")
                 let lines = try String(contentsOfFile: "\(folder)/events.ndjson", encoding: .utf8).split(separator: "\n")
                 #expect(lines.count >= (sections["total"] as? Int ?? 0))
@@ -127,7 +146,12 @@ import Testing
                 #expect(altered.standardError.contains("NOT verified"))
 
                 // Hospitals do not get reports.
-                let hospital = try await TestProcess.run("hubctl", ["audit", "report", "--from", from, "--to", to, "-o", "\(folder)/no.json", "--server", hub.url, "--ca", pki.caCertificate, "--cert", pki.clientCertificate, "--key", pki.clientKey, "--config-dir", "\(folder)/config"])
+                let hospital = try await TestProcess.run(
+                    "hubctl",
+                    [
+                        "audit", "report", "--from", from, "--to", to, "-o", "\(folder)/no.json", "--server", hub.url, "--ca", pki.caCertificate,
+                        "--cert", pki.clientCertificate, "--key", pki.clientKey, "--config-dir", "\(folder)/config",
+                    ])
                 #expect(hospital.status == 4)
             }
         }

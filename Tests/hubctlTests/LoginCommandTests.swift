@@ -18,7 +18,8 @@ import Testing
                 let suite = suiteName == "sm" ? try CryptoSuite.sm() : CryptoSuite.international()
                 let key = try suite.signature.generateSigningKey()
                 let keyFile = "\(directory)/regulator.key"
-                _ = FileManager.default.createFile(atPath: keyFile, contents: Data(try key.pemRepresentation().utf8), attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(
+                    atPath: keyFile, contents: Data(try key.pemRepresentation().utf8), attributes: [.posixPermissions: 0o600])
                 _ = try await hub.directory.update(
                     principal: TestHub.Identities.regulator,
                     .init(publicKey: key.verifyingKey.pemRepresentation),
@@ -28,10 +29,13 @@ import Testing
                 let profileFile = "\(configFolder)/profiles/default.json"
                 // The regulator is registered with a certificate too: its tokens are bound to it.
                 let regulator = hub.pki.regulator
-                let server = ["--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", configFolder,
-                              "--cert", regulator.clientCertificate, "--key", regulator.clientKey]
+                let server = [
+                    "--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", configFolder,
+                    "--cert", regulator.clientCertificate, "--key", regulator.clientKey,
+                ]
 
-                let login = try await TestProcess.run("hubctl", ["login", "--principal", TestHub.Identities.regulator, "--signing-key", keyFile] + server)
+                let login = try await TestProcess.run(
+                    "hubctl", ["login", "--principal", TestHub.Identities.regulator, "--signing-key", keyFile] + server)
                 #expect(login.status == 0, "\(login.standardError)")
                 #expect(login.standardOutput.hasPrefix("logged in as test-regulator"))
                 let permissions = try FileManager.default.attributesOfItem(atPath: profileFile)[.posixPermissions] as? NSNumber
@@ -52,12 +56,16 @@ import Testing
                 #expect(logout.status == 0)
                 #expect(!(try String(contentsOfFile: profileFile, encoding: .utf8)).contains("\"token\""))
                 // Without the token and without the certificate the profile also keeps: denied.
-                #expect(try await TestProcess.run("hubctl", ["audit", "checkpoint", "--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", "\(directory)/empty"]).status == 4)
+                #expect(
+                    try await TestProcess.run(
+                        "hubctl", ["audit", "checkpoint", "--server", hub.url, "--ca", hub.pki.caCertificate, "--config-dir", "\(directory)/empty"]
+                    ).status == 4)
 
                 // Another key than the registered one is refused.
                 let wrong = "\(directory)/wrong.key"
                 _ = FileManager.default.createFile(atPath: wrong, contents: Data(try suite.signature.generateSigningKey().pemRepresentation().utf8))
-                let refused = try await TestProcess.run("hubctl", ["login", "--principal", TestHub.Identities.regulator, "--signing-key", wrong] + server)
+                let refused = try await TestProcess.run(
+                    "hubctl", ["login", "--principal", TestHub.Identities.regulator, "--signing-key", wrong] + server)
                 #expect(refused.status == 4)
                 #expect(refused.standardError.contains("login refused"))
             }

@@ -118,7 +118,9 @@ public actor FileKeyStore: KeyStore {
         var indexes: [[UInt8]] = []
         indexes.reserveCapacity(values.count)
         for value in values {
-            indexes.append(try BlindIndex.compute(value, normalization: normalization, domain: domain, authenticator: suite.mac, key: key, keyID: description.id))
+            indexes.append(
+                try BlindIndex.compute(value, normalization: normalization, domain: domain, authenticator: suite.mac, key: key, keyID: description.id)
+            )
         }
         return indexes
     }

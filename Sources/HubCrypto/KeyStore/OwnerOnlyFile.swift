@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A file only its owner may read — key material, a client's tokens — in a folder only its owner
@@ -38,7 +39,8 @@ public struct OwnerOnlyFile: Sendable, Equatable {
         guard status.st_mode & S_IFMT == S_IFDIR else { throw Failure(description: "\(folder) is not a folder") }
         guard status.st_uid == geteuid() else { throw Failure(description: "the folder \(folder) belongs to another user") }
         guard status.st_mode & 0o077 == 0 else {
-            throw Failure(description: "the folder \(folder) may be entered by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 700 it")
+            throw Failure(
+                description: "the folder \(folder) may be entered by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 700 it")
         }
     }
 

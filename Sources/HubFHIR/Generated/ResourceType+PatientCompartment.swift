@@ -14,12 +14,20 @@ extension ResourceType {
         case .encounter: [.init(parameter: "patient", path: "subject")]
         case .condition: [.init(parameter: "patient", path: "subject"), .init(parameter: "asserter", path: "asserter")]
         case .procedure: [.init(parameter: "patient", path: "subject"), .init(parameter: "performer", path: "performer.actor")]
-        case .allergyIntolerance: [.init(parameter: "patient", path: "patient"), .init(parameter: "recorder", path: "recorder"), .init(parameter: "asserter", path: "asserter")]
+        case .allergyIntolerance:
+            [
+                .init(parameter: "patient", path: "patient"), .init(parameter: "recorder", path: "recorder"),
+                .init(parameter: "asserter", path: "asserter"),
+            ]
         case .medicationRequest: [.init(parameter: "subject", path: "subject")]
         case .observation: [.init(parameter: "subject", path: "subject"), .init(parameter: "performer", path: "performer")]
         case .diagnosticReport: [.init(parameter: "subject", path: "subject")]
         case .documentReference: [.init(parameter: "subject", path: "subject"), .init(parameter: "author", path: "author")]
-        case .composition: [.init(parameter: "subject", path: "subject"), .init(parameter: "author", path: "author"), .init(parameter: "attester", path: "attester.party")]
+        case .composition:
+            [
+                .init(parameter: "subject", path: "subject"), .init(parameter: "author", path: "author"),
+                .init(parameter: "attester", path: "attester.party"),
+            ]
         case .appointment: [.init(parameter: "actor", path: "participant.actor")]
         case .schedule: [.init(parameter: "actor", path: "actor")]
         case .slot: []

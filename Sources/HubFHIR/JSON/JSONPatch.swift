@@ -100,7 +100,9 @@ public struct JSONPatch: Sendable {
                 guard let next = object[token] else { throw PatchError(isMalformed: false, message: "no member \(token)") }
                 current = next
             case .array(let values):
-                guard let index = Int(token), values.indices.contains(index) else { throw PatchError(isMalformed: false, message: "no element \(token)") }
+                guard let index = Int(token), values.indices.contains(index) else {
+                    throw PatchError(isMalformed: false, message: "no element \(token)")
+                }
                 current = values[index]
             default:
                 throw PatchError(isMalformed: false, message: "cannot descend into a \(current.kindName)")
@@ -132,7 +134,9 @@ public struct JSONPatch: Sendable {
                     values.insert(value, at: index)
                 }
             } else {
-                guard let index = Int(token), values.indices.contains(index) else { throw PatchError(isMalformed: false, message: "no element \(token)") }
+                guard let index = Int(token), values.indices.contains(index) else {
+                    throw PatchError(isMalformed: false, message: "no element \(token)")
+                }
                 values[index] = try Self.add(value, at: rest, in: values[index], replacing: replacing)
             }
             return .array(values)

@@ -57,7 +57,9 @@ public enum FHIRPrimitive {
         case "time":
             return Self.isTime(Substring(text)) ? nil : "must be a time: hh:mm:ss"
         case "base64Binary":
-            return text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+/= \n\r".unicodeScalars.contains($0)) })
+            return text.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+/= \n\r".unicodeScalars.contains($0))
+            })
                 ? nil : "must be base64"
         default:
             // string, markdown, xhtml: any non-empty text (emptiness is a JSON rule, checked apart).

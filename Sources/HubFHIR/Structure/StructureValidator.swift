@@ -92,7 +92,10 @@ public struct StructureValidator: Sendable {
             }
             if let group = element.choice, !isExtensionOfPrimitive {
                 if let other = presentChoices[group] {
-                    issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "only one of \(group)[x] may appear (\(other) is there too)"))
+                    issues.append(
+                        Issue(
+                            kind: .structure, path: path.appending(member.key), message: "only one of \(group)[x] may appear (\(other) is there too)")
+                    )
                     continue
                 }
                 presentChoices[group] = name
@@ -180,11 +183,12 @@ public struct StructureValidator: Sendable {
         if element.type == "Reference", let targets = element.targets, let reference = object["reference"]?.stringValue,
             let target = Self.literalType(of: reference), !targets.contains(target)
         {
-            issues.append(Issue(
-                kind: .reference,
-                path: path.appending("reference"),
-                message: "must refer to \(targets.sorted().joined(separator: ", ")), not \(target)"
-            ))
+            issues.append(
+                Issue(
+                    kind: .reference,
+                    path: path.appending("reference"),
+                    message: "must refer to \(targets.sorted().joined(separator: ", ")), not \(target)"
+                ))
         }
     }
 
@@ -204,7 +208,8 @@ public struct StructureValidator: Sendable {
                     }
                 }
             default:
-                issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "a primitive's extension holds only id and extension"))
+                issues.append(
+                    Issue(kind: .structure, path: path.appending(member.key), message: "a primitive's extension holds only id and extension"))
             }
         }
     }

@@ -47,7 +47,8 @@ public struct AuditEventRoutes: Sendable {
                     before = number
                 case "_format", "_pretty": break
                 default:
-                    throw APIError.badRequest("AuditEvent search takes patient, organization, agent, date (ge, lt), _count (\(name) is not supported)")
+                    throw APIError.badRequest(
+                        "AuditEvent search takes patient, organization, agent, date (ge, lt), _count (\(name) is not supported)")
                 }
             }
             let found = try await self.log.search(
@@ -57,11 +58,13 @@ public struct AuditEventRoutes: Sendable {
             var entries: [JSONValue] = []
             for (index, leaf) in found.prefix(count) {
                 let event = try AuditRecord(leafBytes: leaf).fhirAuditEvent(logIndex: index)
-                entries.append(.object(JSONObject([
-                    ("fullUrl", .string("\(base)/AuditEvent/\(event["id"]?.stringValue ?? "")")),
-                    ("resource", .object(event)),
-                    ("search", .object(JSONObject([("mode", .string("match"))]))),
-                ])))
+                entries.append(
+                    .object(
+                        JSONObject([
+                            ("fullUrl", .string("\(base)/AuditEvent/\(event["id"]?.stringValue ?? "")")),
+                            ("resource", .object(event)),
+                            ("search", .object(JSONObject([("mode", .string("match"))]))),
+                        ])))
             }
             let query = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("_cursor=") }.joined(separator: "&")
             var links: [JSONValue] = [FHIRSearchRoutes.link("self", "\(base)/AuditEvent?\(request.uri.query ?? "")")]

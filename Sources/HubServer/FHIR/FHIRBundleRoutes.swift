@@ -16,7 +16,8 @@ public struct FHIRBundleRoutes: Sendable {
             let format = try FHIRFormat(request: request)
             let body = try await FHIRFormat.body(of: request)
             context.audit.interaction(body.objectValue?["type"]?.stringValue == "batch" ? "batch" : "transaction", action: .execute)
-            let outcome = try await self.processor.process(body, base: FHIRResourceRoutes.base(request), caller: context.caller, access: try context.recordAccess(nil))
+            let outcome = try await self.processor.process(
+                body, base: FHIRResourceRoutes.base(request), caller: context.caller, access: try context.recordAccess(nil))
             // The writes were recorded with their transactions; what GET entries read, and the
             // patients of refused entries, are recorded here — and a Bundle that wrote nothing
             // is recorded like any request.

@@ -22,7 +22,8 @@ struct FHIRFormat: Sendable {
         if format == nil, let accept = request.headers[.accept]?.lowercased(), !accept.isEmpty {
             let accepted = accept.split(separator: ",").map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces) }
             guard accepted.contains(where: { Self.jsonMediaTypes.contains($0) || $0 == "*/*" || $0 == "application/*" }) else {
-                throw APIError(.notAcceptable, code: .notSupported, diagnostics: "Accept: \(accept) cannot be served: this server speaks FHIR JSON only")
+                throw APIError(
+                    .notAcceptable, code: .notSupported, diagnostics: "Accept: \(accept) cannot be served: this server speaks FHIR JSON only")
             }
         }
         self.pretty = request.uri.queryParameters.get("_pretty") == "true"

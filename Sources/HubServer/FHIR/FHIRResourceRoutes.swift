@@ -54,7 +54,8 @@ public struct FHIRResourceRoutes: Sendable {
                     try self.registrations.attempt(access.organization ?? "", what: "registrations by resident ID card")
                 }
                 let matches = try await self.store.search(
-                    try SearchQuery(type: type, parameters: (registering.map { [("identifier", $0)] } ?? parameters) + [("_count", "2")], lenient: false),
+                    try SearchQuery(
+                        type: type, parameters: (registering.map { [("identifier", $0)] } ?? parameters) + [("_count", "2")], lenient: false),
                     access: registering != nil ? .unrestricted : access
                 )
                 if matches.resources.count > 1 {
@@ -65,7 +66,8 @@ public struct FHIRResourceRoutes: Sendable {
                     if registering != nil {
                         // Found beyond the caller's view: the attempt names the patient either way.
                         context.audit.targets.note(existing.id)
-                        guard let registered = existing.resource, PatientRegistration.particularsMatch(presented: resource, registered: registered) else {
+                        guard let registered = existing.resource, PatientRegistration.particularsMatch(presented: resource, registered: registered)
+                        else {
                             // The number is registered, to someone else as far as the card shows:
                             // nothing of the registration is returned.
                             throw APIError(
@@ -79,7 +81,8 @@ public struct FHIRResourceRoutes: Sendable {
                     return Self.respond(existing, status: .ok, request: request, format: format, location: true)
                 }
             }
-            let stored = try await self.store.create(resource, type: type, access: access, audit: AuditContext(caller: context.caller, interaction: "create"))
+            let stored = try await self.store.create(
+                resource, type: type, access: access, audit: AuditContext(caller: context.caller, interaction: "create"))
             context.audit.recordedByStore()
             return Self.respond(stored, status: .created, request: request, format: format, location: true)
         }
@@ -98,7 +101,9 @@ public struct FHIRResourceRoutes: Sendable {
             context.audit.interaction("update", action: .update, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: id)
-            let stored = try await self.store.update(resource, type: type, id: id, ifMatch: try Self.ifMatch(request), access: access, audit: AuditContext(caller: context.caller, interaction: "update"))
+            let stored = try await self.store.update(
+                resource, type: type, id: id, ifMatch: try Self.ifMatch(request), access: access,
+                audit: AuditContext(caller: context.caller, interaction: "update"))
             context.audit.recordedByStore()
             return Self.respond(stored, status: .ok, request: request, format: format, location: true)
         }
@@ -116,7 +121,8 @@ public struct FHIRResourceRoutes: Sendable {
                 let current = try await self.store.read(type, id: id, access: access)
                 guard let document = current.resource else { break }
                 if let explicitVersion, explicitVersion != current.versionID {
-                    throw ResourceError(.preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
+                    throw ResourceError(
+                        .preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
                 }
                 let patched: JSONValue
                 do throws(JSONPatch.PatchError) {
@@ -126,7 +132,9 @@ public struct FHIRResourceRoutes: Sendable {
                 }
                 let resource = try self.validator.validate(patched, as: type, expectedID: id)
                 do {
-                    let stored = try await self.store.update(resource, type: type, id: id, ifMatch: current.versionID, access: access, audit: AuditContext(caller: context.caller, interaction: "patch"))
+                    let stored = try await self.store.update(
+                        resource, type: type, id: id, ifMatch: current.versionID, access: access,
+                        audit: AuditContext(caller: context.caller, interaction: "patch"))
                     context.audit.recordedByStore()
                     return Self.respond(stored, status: .ok, request: request, format: format, location: true)
                 } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
@@ -139,7 +147,8 @@ public struct FHIRResourceRoutes: Sendable {
             context.audit.interaction("delete", action: .delete)
             let type = try Self.type(context)
             let access = try context.recordAccess(type, write: true)
-            let stored = try await self.store.delete(type, id: try Self.id(context), access: access, audit: AuditContext(caller: context.caller, interaction: "delete"))
+            let stored = try await self.store.delete(
+                type, id: try Self.id(context), access: access, audit: AuditContext(caller: context.caller, interaction: "delete"))
             context.audit.recordedByStore()
             return Response(status: .noContent, headers: [.eTag: stored.eTag])
         }

@@ -39,7 +39,9 @@ public struct FHIRSearchRoutes: Sendable {
                 case "code":
                     codes += value.split(separator: ",").map { String($0.split(separator: "|").last ?? "") }
                 case "max":
-                    guard let number = Int(value), (1...100).contains(number) else { throw APIError.badRequest("max is a whole number from 1 to 100") }
+                    guard let number = Int(value), (1...100).contains(number) else {
+                        throw APIError.badRequest("max is a whole number from 1 to 100")
+                    }
                     max = number
                 case "category" where value.hasSuffix("laboratory") || value == "laboratory": break
                 case "_format", "_pretty": break
@@ -79,7 +81,9 @@ public struct FHIRSearchRoutes: Sendable {
             context.audit.returned(result.resources)
             let base = FHIRResourceRoutes.base(request)
             var bundle = Self.entriesBundle(result.resources, base: base)
-            var links: [JSONValue] = [Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)" + (cursor.map { "&_cursor=\($0)" } ?? ""))]
+            var links: [JSONValue] = [
+                Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)" + (cursor.map { "&_cursor=\($0)" } ?? ""))
+            ]
             if let next = result.nextCursor {
                 let escaped = next.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? next
                 links.append(Self.link("next", "\(base)/Patient/\(id)/$everything?_count=\(count)&_cursor=\(escaped)"))
@@ -153,13 +157,18 @@ public struct FHIRSearchRoutes: Sendable {
     /// (`resourceType`, `id`, `meta`), tagged SUBSETTED as FHIR R4 §3.1.1.5.9 requires.
     static func subsetted(_ resource: JSONObject, keeping elements: [String]) -> JSONObject {
         let keep = Set(elements + ["resourceType", "id", "meta"])
-        var subset = JSONObject(resource.members.filter { keep.contains($0.key) || ($0.key.hasPrefix("_") && keep.contains(String($0.key.dropFirst()))) }.map { ($0.key, $0.value) })
+        var subset = JSONObject(
+            resource.members.filter { keep.contains($0.key) || ($0.key.hasPrefix("_") && keep.contains(String($0.key.dropFirst()))) }.map {
+                ($0.key, $0.value)
+            })
         var meta = subset["meta"]?.objectValue ?? JSONObject()
         var tags = meta["tag"]?.arrayValue ?? []
-        tags.append(.object(JSONObject([
-            ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationValue")),
-            ("code", .string("SUBSETTED")),
-        ])))
+        tags.append(
+            .object(
+                JSONObject([
+                    ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationValue")),
+                    ("code", .string("SUBSETTED")),
+                ])))
         meta["tag"] = .array(tags)
         subset["meta"] = .object(meta)
         return subset

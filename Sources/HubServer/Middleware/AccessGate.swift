@@ -29,7 +29,8 @@ public struct AccessGate: RouterMiddleware {
     ) async throws -> Response {
         if let error = context.authenticationError { throw error }
         guard let grant = context.grant else {
-            throw AccessError(.unauthenticated, "present credentials: a bearer token from POST /auth/token, or a registered client certificate (mutual TLS)")
+            throw AccessError(
+                .unauthenticated, "present credentials: a bearer token from POST /auth/token, or a registered client certificate (mutual TLS)")
         }
         guard self.roles.contains(grant.role) else {
             throw AccessError(.forbidden, "\(self.purpose); this caller is a \(grant.role.rawValue)")

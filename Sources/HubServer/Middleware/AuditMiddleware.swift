@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 public import HubAudit
 import HubFHIR
+import HubResources
 public import Hummingbird
 import Logging
-import HubResources
 import Synchronization
 
 /// Records every request to the clinical and audit APIs — reads, searches, writes, failures and
@@ -46,7 +46,6 @@ public struct AuditMiddleware: RouterMiddleware {
         }
         return response
     }
-
 
     static func records(request: Request, context: HubRequestContext, status: Int) -> [AuditRecord] {
         let state = context.audit.state.withLock { $0 }

@@ -1,4 +1,3 @@
-
 import HTTPTypes
 import HubAccess
 import HubAudit
@@ -36,7 +35,8 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
         case let error as APIError:
             return error
         case let error as ResourceError:
-            var apiError = APIError(HTTPResponse.Status(code: error.code.httpStatus), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
+            var apiError = APIError(
+                HTTPResponse.Status(code: error.code.httpStatus), code: error.issueType, diagnostics: error.diagnostics, expression: error.expression)
             apiError.additionalIssues = error.additionalIssues
             return apiError
         case let error as CryptographyError where error.code == .erased:

@@ -46,7 +46,8 @@ public struct AuditLogRoutes: Sendable {
             let (from, to) = try Self.period(request)
             let parameters = AuditReportParameters(
                 from: from, to: to,
-                organization: query.get("organization"), user: query.get("user"), patient: query.get("patient").map { $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }
+                organization: query.get("organization"), user: query.get("user"),
+                patient: query.get("patient").map { $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }
             )
             let format = query.get("format") ?? "json"
             guard ["json", "csv", "html"].contains(format) else { throw APIError.badRequest("format is json, csv or html") }
@@ -58,9 +59,13 @@ public struct AuditLogRoutes: Sendable {
             }
             switch format {
             case "csv":
-                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: report.csv())))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: .init(string: report.csv())))
             case "html":
-                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: report.html())))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: .init(string: report.html())))
             default:
                 return Response.json(report, headers: [.cacheControl: "no-store"])
             }
@@ -72,9 +77,10 @@ public struct AuditLogRoutes: Sendable {
             let (from, to) = try Self.period(request)
             while try await self.log.integrate() > 0 {}
             let size = try await self.log.size()
-            let range = try await self.log.indexRange(
-                from: from.addingTimeInterval(-AuditReporter.margin), to: to.addingTimeInterval(AuditReporter.margin), below: size
-            ) ?? 0..<0
+            let range =
+                try await self.log.indexRange(
+                    from: from.addingTimeInterval(-AuditReporter.margin), to: to.addingTimeInterval(AuditReporter.margin), below: size
+                ) ?? 0..<0
             let log = self.log
             let body = ResponseBody { writer in
                 for first in stride(from: range.lowerBound, to: range.upperBound, by: 2_000) {
@@ -115,7 +121,8 @@ public struct AuditLogRoutes: Sendable {
             let end = try Self.integer(request, "end") ?? 0
             guard start < end else { throw APIError.badRequest("start must be below end") }
             guard end - start <= Self.maximumSegment else {
-                throw APIError(.contentTooLarge, code: .tooCostly, diagnostics: "a segment holds at most \(Self.maximumSegment) records; ask for several")
+                throw APIError(
+                    .contentTooLarge, code: .tooCostly, diagnostics: "a segment holds at most \(Self.maximumSegment) records; ask for several")
             }
             let requested = try Self.integer(request, "size", required: false)
             let found = if let requested { try await self.log.checkpoint(size: requested) } else { try await self.log.latestCheckpoint() }
@@ -153,8 +160,12 @@ public struct AuditLogRoutes: Sendable {
     static func period(_ request: Request) throws(APIError) -> (Date, Date) {
         let query = request.uri.queryParameters
         func date(_ name: String) throws(APIError) -> Date {
-            guard let text = query.get(name) else { throw APIError.badRequest("\(name) is required (a FHIR date or dateTime: YYYY-MM-DD, or with a time and zone)") }
-            guard let date = Self.reportDate(text) else { throw APIError.badRequest("\(name) must be a FHIR date or dateTime (YYYY-MM-DD, or with a time and zone)") }
+            guard let text = query.get(name) else {
+                throw APIError.badRequest("\(name) is required (a FHIR date or dateTime: YYYY-MM-DD, or with a time and zone)")
+            }
+            guard let date = Self.reportDate(text) else {
+                throw APIError.badRequest("\(name) must be a FHIR date or dateTime (YYYY-MM-DD, or with a time and zone)")
+            }
             return date
         }
         let (from, to) = (try date("from"), try date("to"))

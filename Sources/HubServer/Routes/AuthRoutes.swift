@@ -57,7 +57,8 @@ public struct AuthRoutes: Sendable {
                     throw AccessError(.invalid, "grant_type must be client_credentials", oauthError: "unsupported_grant_type")
                 }
                 guard form["client_assertion_type"] == Self.assertionType, let assertion = form["client_assertion"] else {
-                    throw AccessError(.invalid, "client_assertion_type must be \(Self.assertionType), with a client_assertion", oauthError: "invalid_request")
+                    throw AccessError(
+                        .invalid, "client_assertion_type must be \(Self.assertionType), with a client_assertion", oauthError: "invalid_request")
                 }
                 let issued = try await self.authenticator.exchange(
                     assertion: assertion,
@@ -91,7 +92,8 @@ public struct AuthRoutes: Sendable {
         group.group("break-glass").add(middleware: AccessGate.clinicians).post { request, context in
             context.audit.interaction("break-glass", action: .execute, type: "Patient")
             guard let grant = context.grant else { throw AccessError(.unauthenticated, "present a bearer token") }
-            let declaration = try await AdminRoutes.decode(EmergencyDeclaration.self, request, expected: #"{"patient": "<Patient id>", "reason": "<why>"}"#)
+            let declaration = try await AdminRoutes.decode(
+                EmergencyDeclaration.self, request, expected: #"{"patient": "<Patient id>", "reason": "<why>"}"#)
             let issued = try await self.authenticator.declareEmergency(
                 grant, patient: declaration.patient, reason: declaration.reason, address: context.remoteAddress, requestID: context.id
             )

@@ -38,14 +38,15 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                     definition: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
                     documentation: Self.modifiers[.date]
                 ),
-            ] + type.searchParameters.map { parameter in
-                CapabilityStatement.SearchParam(
-                    name: parameter.name, type: parameter.kind.rawValue,
-                    documentation: parameter.isPublisher
-                        ? "Hub-defined: the organization that published the resource (Organization/id); chainable, e.g. Appointment?slot.organization="
-                        : Self.modifiers[parameter.kind]
-                )
-            }
+            ]
+                + type.searchParameters.map { parameter in
+                    CapabilityStatement.SearchParam(
+                        name: parameter.name, type: parameter.kind.rawValue,
+                        documentation: parameter.isPublisher
+                            ? "Hub-defined: the organization that published the resource (Organization/id); chainable, e.g. Appointment?slot.organization="
+                            : Self.modifiers[parameter.kind]
+                    )
+                }
         )
         resource.versioning = "versioned"
         resource.readHistory = true
@@ -66,7 +67,8 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
         }
         if type == .subscription {
-            resource.documentation = "rest-hook channels over HTTPS; criteria on Task, ServiceRequest, Appointment or DiagnosticReport, "
+            resource.documentation =
+                "rest-hook channels over HTTPS; criteria on Task, ServiceRequest, Appointment or DiagnosticReport, "
                 + "evaluated with the subscriber's access; payload application/fhir+json is an id-only notification Bundle "
                 + "(after the Subscriptions R5 Backport's R4 shape), none is an empty POST. Delivery is at-least-once with back-off; "
                 + "given-up notifications are listed at GET /notifications?state=dead. See docs/workflows.md."
@@ -84,9 +86,12 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             interaction: [CapabilityStatement.Interaction(code: "search-type")],
             searchParam: [
                 .init(name: "patient", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-patient"),
-                .init(name: "agent", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-agent",
-                      documentation: "the hub's id of the requesting client"),
-                .init(name: "date", type: "date", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-date", documentation: "prefixes ge and lt"),
+                .init(
+                    name: "agent", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-agent",
+                    documentation: "the hub's id of the requesting client"),
+                .init(
+                    name: "date", type: "date", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-date", documentation: "prefixes ge and lt"
+                ),
                 .init(name: "organization", type: "token", documentation: "the hub's id of the requesting organization"),
             ]
         )
@@ -98,13 +103,15 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
     }
 
     /// The modifiers and prefixes each kind of parameter takes here (SearchQuery).
-    static var modifiers: [SearchParameter.Kind: String] { [
-        .token: "system|code, code, system|; modifier :not",
-        .string: "starts-with, case- and accent-insensitive; modifiers :exact, :contains",
-        .reference: "Type/id or id; chained one level (param:Type.param or param.param)",
-        .date: "prefixes eq ne gt lt ge le sa eb ap, at the value's precision",
-        .quantity: "[prefix]number[|system|code], at the number's precision; prefixes eq ne gt lt ge le sa eb ap",
-    ] }
+    static var modifiers: [SearchParameter.Kind: String] {
+        [
+            .token: "system|code, code, system|; modifier :not",
+            .string: "starts-with, case- and accent-insensitive; modifiers :exact, :contains",
+            .reference: "Type/id or id; chained one level (param:Type.param or param.param)",
+            .date: "prefixes eq ne gt lt ge le sa eb ap, at the value's precision",
+            .quantity: "[prefix]number[|system|code], at the number's precision; prefixes eq ne gt lt ge le sa eb ap",
+        ]
+    }
 
     public func add(to router: Router<Context>) {
         router.get("fhir/metadata") { _, _ in

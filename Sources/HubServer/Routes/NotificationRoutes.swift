@@ -73,7 +73,7 @@ public struct NotificationRoutes: Sendable {
             context.audit.interaction("notifications", action: .update, type: "Subscription")
             let organization = try Self.organization(context, write: true)
             guard let id = context.parameters.get("id").flatMap(Int64.init),
-                  try await self.outbox.retry(id, organization: organization)
+                try await self.outbox.retry(id, organization: organization)
             else {
                 throw APIError.notFound("no given-up notification of this organization has that id")
             }

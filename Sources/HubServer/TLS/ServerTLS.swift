@@ -45,7 +45,9 @@ public enum ServerTLS {
     /// TLS for the hub's own outgoing connections (the audit feed): TLS 1.2 or later, the peer
     /// verified against `trustRoots` (a PEM file; the system's when nil), and the hub's
     /// certificate presented as its client identity, for peers that authenticate nodes.
-    public static func clientConfiguration(_ settings: HubConfiguration.TLS, trustRoots: String?, setting: String) throws(ConfigurationError) -> TLSConfiguration {
+    public static func clientConfiguration(_ settings: HubConfiguration.TLS, trustRoots: String?, setting: String) throws(ConfigurationError)
+        -> TLSConfiguration
+    {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if let trustRoots {
