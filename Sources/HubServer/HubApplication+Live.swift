@@ -1,7 +1,9 @@
+import HubAccess
 import HubAudit
 public import HubConfig
 public import HubCrypto
 import HubKeys
+import HubNotifications
 import HubResources
 public import HubStorage
 import HubWorkflows
@@ -12,8 +14,9 @@ extension HubApplication.Dependencies {
     /// The hub's parts as `hub serve` runs them — and the test hub: one wiring, so that what the
     /// tests exercise is what production runs. The process-wide parts (the database pool, its
     /// migrations, the suite and key store, the metrics registry, the logger) come from the
-    /// caller; the record store (with the workflow rules), the validator and the audit log are
-    /// built here from the configuration.
+    /// caller; the record store (with the workflow rules), the validator, the audit log, the
+    /// identity directory and tokens, the notification outbox and channel, the access basis and
+    /// the mutual-recognition policy are built here from the configuration.
     public static func live(
         configuration: HubConfiguration,
         database: Database,
@@ -29,6 +32,13 @@ extension HubApplication.Dependencies {
             database: database, keyStore: keyStore, suite: suite, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger)
         let store = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: residentID)
         let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
+        let recognition: MutualRecognitionPolicy
+        do {
+            recognition = try MutualRecognitionPolicy.load(profilesDirectory: configuration.fhir.profilesDirectory)
+        } catch {
+            throw ConfigurationError(setting: "fhir.profiles_directory", message: "mutual-recognition.json is not a valid policy: \(error)")
+        }
+        let subscriptions = configuration.subscriptions
         return Self(
             database: database,
             migrator: migrator,
@@ -42,6 +52,20 @@ extension HubApplication.Dependencies {
             validator: validator,
             auditLog: auditLog,
             auditWriter: AuditWriter(log: auditLog),
+            accessBasis: PostgresAccessBasis(database: database, logger: logger),
+            directory: IdentityDirectory(database: database, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger),
+            tokens: AccessTokens(
+                database: database, lifetime: .seconds(60 * configuration.access.tokenLifetimeMinutes),
+                emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes), logger: logger
+            ),
+            outbox: NotificationOutbox(database: database, logger: logger),
+            notificationChannel: {
+                try RestHookChannel(
+                    trustRoots: subscriptions.trustRoots, timeout: .seconds(subscriptions.deliveryTimeoutSeconds),
+                    addresses: OutboundAddressPolicy(allowed: subscriptions.allowedEndpointNetworks)
+                )
+            },
+            recognition: recognition,
             metricsRegistry: metricsRegistry,
             logger: logger
         )

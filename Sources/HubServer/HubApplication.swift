@@ -1,12 +1,12 @@
 import Foundation
-import HubAccess
+public import HubAccess
 public import HubAudit
 public import HubConfig
 public import HubCrypto
-import HubNotifications
+public import HubNotifications
 public import HubResources
 public import HubStorage
-import HubWorkflows
+public import HubWorkflows
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -20,7 +20,9 @@ import ServiceLifecycle
 /// `hub serve` and the tests call the same function with the same kinds of parts, so what the
 /// tests exercise is what production runs.
 public enum HubApplication {
-    /// The long-lived collaborators the application is built from.
+    /// The long-lived collaborators the application is built from — every service it uses, so
+    /// that each can be replaced in a test; ``Dependencies/live(configuration:database:migrator:suite:keyStore:metricsRegistry:logger:)``
+    /// builds them as `hub serve` runs them.
     public struct Dependencies: Sendable {
         public var database: Database
         public var migrator: Migrator
@@ -33,21 +35,28 @@ public enum HubApplication {
         /// The audit log and the group-committing writer that request records go through.
         public var auditLog: AuditLog
         public var auditWriter: AuditWriter
+        /// The access tables as audit reports check reads against them; nil: reports without
+        /// that finding.
+        public var accessBasis: (any AccessBasisCheck)?
+        /// Who is registered, and their tokens.
+        public var directory: IdentityDirectory
+        public var tokens: AccessTokens
+        /// Notifications waiting or sent, and how a delivery goes out (made when the dispatcher
+        /// starts).
+        public var outbox: NotificationOutbox
+        public var notificationChannel: @Sendable () throws -> any NotificationChannel
+        /// Which other organizations' results `$lastn` tags as mutually recognised.
+        public var recognition: MutualRecognitionPolicy
         /// The registry `/metrics` exposes; the database's figures should be in it too.
         public var metricsRegistry: PrometheusCollectorRegistry
         public var logger: Logger
 
         public init(
-            database: Database,
-            migrator: Migrator,
-            suite: CryptoSuite,
-            keyStore: any KeyStore,
-            resources: any ResourceStore,
-            validator: ResourceValidator,
-            auditLog: AuditLog,
-            auditWriter: AuditWriter,
-            metricsRegistry: PrometheusCollectorRegistry,
-            logger: Logger
+            database: Database, migrator: Migrator, suite: CryptoSuite, keyStore: any KeyStore, resources: any ResourceStore,
+            validator: ResourceValidator, auditLog: AuditLog, auditWriter: AuditWriter, accessBasis: (any AccessBasisCheck)?,
+            directory: IdentityDirectory, tokens: AccessTokens, outbox: NotificationOutbox,
+            notificationChannel: @escaping @Sendable () throws -> any NotificationChannel, recognition: MutualRecognitionPolicy,
+            metricsRegistry: PrometheusCollectorRegistry, logger: Logger
         ) {
             self.database = database
             self.migrator = migrator
@@ -57,6 +66,12 @@ public enum HubApplication {
             self.validator = validator
             self.auditLog = auditLog
             self.auditWriter = auditWriter
+            self.accessBasis = accessBasis
+            self.directory = directory
+            self.tokens = tokens
+            self.outbox = outbox
+            self.notificationChannel = notificationChannel
+            self.recognition = recognition
             self.metricsRegistry = metricsRegistry
             self.logger = logger
         }
@@ -82,13 +97,8 @@ public enum HubApplication {
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
         let registry = AlgorithmRegistry.standard(preferring: dependencies.suite)
-        let directory = IdentityDirectory(database: dependencies.database, registry: registry, logger: dependencies.logger)
-        let tokens = AccessTokens(
-            database: dependencies.database,
-            lifetime: .seconds(60 * configuration.access.tokenLifetimeMinutes),
-            emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes),
-            logger: dependencies.logger
-        )
+        let directory = dependencies.directory
+        let tokens = dependencies.tokens
         let authenticator = Authenticator(
             directory: directory, tokens: tokens, registry: registry,
             failedLogins: AttemptLimiter(
@@ -111,19 +121,14 @@ public enum HubApplication {
             registrations: AttemptLimiter(
                 attempts: configuration.access.registrationLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes))
         ).add(to: clinical)
-        let recognition: MutualRecognitionPolicy
-        do {
-            recognition = try MutualRecognitionPolicy.load(profilesDirectory: configuration.fhir.profilesDirectory)
-        } catch {
-            throw ConfigurationError(setting: "fhir.profiles_directory", message: "mutual-recognition.json is not a valid policy: \(error)")
-        }
+        let recognition = dependencies.recognition
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(
             log: dependencies.auditLog,
             reporter: AuditReporter(
                 log: dependencies.auditLog, keyStore: dependencies.keyStore, suite: dependencies.suite,
-                basis: PostgresAccessBasis(database: dependencies.database, logger: dependencies.logger)
+                basis: dependencies.accessBasis
             )
         ).add(to: router)
         AuthRoutes(
@@ -141,18 +146,13 @@ public enum HubApplication {
                 logger: dependencies.logger
             ),
         ]
-        let outbox = NotificationOutbox(database: dependencies.database, logger: dependencies.logger)
+        let outbox = dependencies.outbox
         NotificationRoutes(outbox: outbox).add(to: router)
         let subscriptions = configuration.subscriptions
         services.append(
             NotificationDispatcher(
                 outbox: outbox, store: dependencies.resources,
-                channel: {
-                    try RestHookChannel(
-                        trustRoots: subscriptions.trustRoots, timeout: .seconds(subscriptions.deliveryTimeoutSeconds),
-                        addresses: OutboundAddressPolicy(allowed: subscriptions.allowedEndpointNetworks)
-                    )
-                },
+                channel: dependencies.notificationChannel,
                 settings: .init(
                     baseURL: configuration.server.baseURL + "/fhir",
                     schedule: RetrySchedule(
