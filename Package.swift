@@ -319,7 +319,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HubWorkflowsTests",
-            dependencies: ["HubWorkflows", "HubAudit", "HubConfig", "HubFHIR", "HubResources", "HubSynthetic", "HubTestSupport"],
+            dependencies: ["HubWorkflows", "HubAudit", "HubConfig", "HubFHIR", "HubHL7", "HubResources", "HubSynthetic", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,6 +15,16 @@ public struct StoredResource: Sendable, Equatable {
     /// whose data an access to it is, for the audit trail and access rules.
     public var patientID: String? = nil
 
+    public init(type: ResourceType, id: String, versionID: Int, lastUpdated: Date, isDeleted: Bool, resource: JSONObject?, patientID: String? = nil) {
+        self.type = type
+        self.id = id
+        self.versionID = versionID
+        self.lastUpdated = lastUpdated
+        self.isDeleted = isDeleted
+        self.resource = resource
+        self.patientID = patientID
+    }
+
     /// `W/"3"`: the weak ETag FHIR uses for versions.
     public var eTag: String { "W/\"\(self.versionID)\"" }
 

@@ -1,0 +1,207 @@
+public import Foundation
+public import HubAudit
+public import HubFHIR
+public import HubResources
+
+/// A ``ResourceStore`` in memory, for unit tests of what stands on the store — the workflow
+/// rules, intake of HL7 v2 and CDA, subscription matching — in milliseconds and without
+/// PostgreSQL. The integration tests run the same code over `PostgresResourceStore`.
+///
+/// It keeps versions and transactions (all or nothing) and files each record under its patient
+/// (`PatientCompartment`), but it is not an access-control implementation: `RecordAccess` is
+/// ignored (every caller sees everything). Searches support `_id`, token, reference and
+/// starts-with string parameters; other clauses are refused (a test that needs them belongs
+/// with the integration tests).
+public actor InMemoryResourceStore: ResourceStore {
+    struct Record {
+        var versions: [StoredResource]
+        var current: StoredResource { self.versions[self.versions.count - 1] }
+    }
+
+    var records: [String: Record] = [:]
+    /// Every transaction that committed, in order (the writes' types and ids), for tests to
+    /// check what a rule entailed.
+    public private(set) var committed: [[String]] = []
+
+    public init() {}
+
+    public nonisolated func canonical(_ operation: WriteOperation) -> WriteOperation { operation }
+
+    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
+    }
+
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
+        -> StoredResource
+    {
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
+    }
+
+    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
+    }
+
+    public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
+        // Applied to a copy, kept only if every write succeeds: all or nothing.
+        var working = self.records
+        var results: [StoredResource] = []
+        let now = Date()
+        for (index, operation) in operations.enumerated() {
+            do {
+                results.append(try Self.apply(operation, to: &working, at: now))
+            } catch var error as ResourceError where operations.count > 1 {
+                error.diagnostics = "entry \(index): \(error.diagnostics)"
+                throw error
+            }
+        }
+        self.records = working
+        self.committed.append(results.map { "\($0.type.rawValue)/\($0.id)" })
+        return results
+    }
+
+    static func apply(_ operation: WriteOperation, to records: inout [String: Record], at time: Date) throws -> StoredResource {
+        switch operation {
+        case .create(let type, let id, let resource):
+            let id = id ?? UUID().uuidString.lowercased()
+            guard records["\(type.rawValue)/\(id)"] == nil else { throw ResourceError(.conflict, .duplicate, "\(type.rawValue)/\(id) exists") }
+            let stored = try Self.stored(resource, type: type, id: id, version: 1, at: time)
+            records["\(type.rawValue)/\(id)"] = Record(versions: [stored])
+            return stored
+        case .update(let type, let id, let resource, let ifMatch):
+            guard var record = records["\(type.rawValue)/\(id)"] else {
+                throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) does not exist")
+            }
+            if let ifMatch, ifMatch != record.current.versionID {
+                throw ResourceError(
+                    .preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(record.current.versionID)")
+            }
+            let stored = try Self.stored(resource, type: type, id: id, version: record.current.versionID + 1, at: time)
+            record.versions.append(stored)
+            records["\(type.rawValue)/\(id)"] = record
+            return stored
+        case .delete(let type, let id):
+            guard var record = records["\(type.rawValue)/\(id)"] else {
+                throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) does not exist")
+            }
+            guard !record.current.isDeleted else { return record.current }
+            let deleted = StoredResource(
+                type: type, id: id, versionID: record.current.versionID + 1, lastUpdated: time, isDeleted: true, resource: nil,
+                patientID: record.current.patientID
+            )
+            record.versions.append(deleted)
+            records["\(type.rawValue)/\(id)"] = record
+            return deleted
+        }
+    }
+
+    static func stored(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date) throws -> StoredResource {
+        let patient: String?
+        do {
+            patient = try PatientCompartment.patient(of: resource, type: type, id: id)
+        } catch {
+            throw ResourceError(.unprocessable, .invalid, error.description, expression: [error.element])
+        }
+        var body = resource
+        body["resourceType"] = .string(type.rawValue)
+        body["id"] = .string(id)
+        var meta = body["meta"]?.objectValue ?? JSONObject()
+        meta["versionId"] = .string(String(version))
+        body["meta"] = .object(meta)
+        return StoredResource(type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body, patientID: patient)
+    }
+
+    public func read(_ type: ResourceType, id: String, access: RecordAccess) async throws -> StoredResource {
+        guard let record = self.records["\(type.rawValue)/\(id)"] else {
+            throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) does not exist")
+        }
+        guard !record.current.isDeleted else { throw ResourceError(.gone, .deleted, "\(type.rawValue)/\(id) was deleted") }
+        return record.current
+    }
+
+    public func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess) async throws -> StoredResource {
+        guard let stored = self.records["\(type.rawValue)/\(id)"]?.versions.first(where: { $0.versionID == version }) else {
+            throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) has no version \(version)")
+        }
+        return stored
+    }
+
+    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
+        guard let record = self.records["\(type.rawValue)/\(id)"] else {
+            throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) does not exist")
+        }
+        return Array(record.versions.reversed().prefix(count))
+    }
+
+    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+        versions: [StoredResource], next: String?
+    ) {
+        let versions = self.records.values.flatMap(\.versions).filter { version in
+            (type == nil || version.type == type) && (since.map { version.lastUpdated >= $0 } ?? true)
+        }
+        return (Array(versions.sorted { $0.lastUpdated > $1.lastUpdated }.prefix(count)), nil)
+    }
+
+    public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {
+        var matches: [StoredResource] = []
+        for record in self.records.values where record.current.type == query.type && !record.current.isDeleted {
+            guard let resource = record.current.resource else { continue }
+            var all = true
+            for clause in query.clauses where !(try Self.matches(clause, resource, type: query.type, id: record.current.id)) {
+                all = false
+                break
+            }
+            if all { matches.append(record.current) }
+        }
+        matches.sort { $0.id < $1.id }
+        return SearchResult(resources: Array(matches.prefix(query.count)), nextCursor: nil, total: query.wantsTotal ? matches.count : nil)
+    }
+
+    static func matches(_ clause: SearchQuery.Clause, _ resource: JSONObject, type: ResourceType, id: String) throws -> Bool {
+        func values(_ param: String) -> [JSONValue] {
+            let paths = type.searchParameter(named: param)?.paths ?? []
+            return paths.flatMap { JSONValue.object(resource).values(at: $0.split(separator: ".").map(String.init)) }
+        }
+        switch clause {
+        case .id(let ids):
+            return ids.contains(id)
+        case .token(let param, let wanted, let negated, _):
+            let present = values(param).flatMap(Self.tokens)
+            let found = wanted.contains { system, code in
+                present.contains { (system == nil || $0.0 == system) && (code == nil || $0.1 == code) }
+            }
+            return found != negated
+        case .reference(let param, let wanted):
+            let present = values(param).compactMap { $0.objectValue?["reference"]?.stringValue }
+            return wanted.contains { type, id in present.contains { $0 == "\(type ?? "")/\(id)" || (type == nil && $0.hasSuffix("/\(id)")) } }
+        case .string(let param, let wanted, _):
+            let present = values(param).flatMap { value -> [String] in
+                if let text = value.stringValue { return [text] }
+                return (value.objectValue?.members ?? []).compactMap { $0.value.stringValue }
+            }
+            return wanted.contains { prefix in present.contains { $0.lowercased().hasPrefix(prefix.lowercased()) } }
+        default:
+            throw ResourceError(.invalid, .notSupported, "the in-memory store supports _id, token, reference and string searches only")
+        }
+    }
+
+    /// (system, code) pairs of a code, Coding, CodeableConcept or Identifier.
+    static func tokens(_ value: JSONValue) -> [(String, String)] {
+        if let code = value.stringValue { return [("", code)] }
+        guard let object = value.objectValue else { return [] }
+        if let codings = object["coding"]?.arrayValue { return codings.flatMap(Self.tokens) }
+        let system = object["system"]?.stringValue ?? ""
+        if let code = object["code"]?.stringValue ?? object["value"]?.stringValue { return [(system, code)] }
+        return []
+    }
+
+    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+        let found = self.records.values.map(\.current).filter { !$0.isDeleted && $0.patientID == patientID }.sorted { $0.id < $1.id }
+        return SearchResult(resources: Array(found.prefix(count)), nextCursor: nil, total: nil)
+    }
+
+    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+        throw ResourceError(.invalid, .notSupported, "the in-memory store does not implement $lastn")
+    }
+
+    public func register(patientID: String, access: RecordAccess) async throws {}
+}
