@@ -2,7 +2,7 @@ import Foundation
 public import HubAudit
 import HubConfig
 import HubCrypto
-public import HubFHIR
+import HubFHIR
 import HubKeys
 import HubStorage
 import Logging
@@ -12,10 +12,6 @@ import PostgresNIO
 /// Writes: classification's results prepared (sealed, indexed), checked, and applied in one
 /// transaction with their audit records and access facts.
 extension PostgresResourceStore {
-    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
-    }
-
     /// Applies writes atomically, in order: all commit or none (a transaction Bundle).
     ///
     /// Encryption and blind indexes need the key store, so each write is prepared first, outside
@@ -350,16 +346,6 @@ extension PostgresResourceStore {
             try await Self.replaceFacts(of: write, on: connection, logger: logger)
             return StoredResource(type: write.type, id: id, versionID: version, lastUpdated: now, isDeleted: true, resource: nil, patientID: patient)
         }
-    }
-
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
-        -> StoredResource
-    {
-        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
-    }
-
-    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
     }
 
     /// Replaces what earlier versions of the written resource told access control (two

@@ -63,6 +63,23 @@ public protocol ResourceStore: Sendable {
 }
 
 /// One write of a transaction.
+extension ResourceStore {
+    /// A create is a transaction of one write: every store implements it so.
+    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
+    }
+
+    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
+        -> StoredResource
+    {
+        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
+    }
+
+    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
+        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
+    }
+}
+
 public enum WriteOperation: Sendable {
     /// Create; `id` is nil for a server-assigned id, or one the caller assigned (a transaction
     /// Bundle assigns ids first, to resolve `urn:uuid:` references between its entries).

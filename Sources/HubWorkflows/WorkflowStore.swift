@@ -26,20 +26,6 @@ public struct WorkflowStore: ResourceStore {
         self.rules = Dictionary(rules.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
-    }
-
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
-        -> StoredResource
-    {
-        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
-    }
-
-    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
-    }
-
     public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
         guard operations.contains(where: { self.rules[$0.type] != nil }) else {
             return try await self.base.transaction(operations, access: access, audit: audit)

@@ -49,7 +49,7 @@ import Testing
     /// references, control characters, extremes.
     static let hostileStrings: [String] = [
         "'; DROP TABLE resources; --", "\" OR 1=1 --", "\\", "%", "_", "%25", "%00", "\u{0000}", "\u{202E}gnp.exe", "\u{FEFF}", "../../../etc/passwd",
-        "..%2f..%2f", "Patient/../Observation/x", "https://127.0.0.1:1/fhir/Patient/x", "http://169.254.169.254/latest/meta-data",
+        "..%2f..%2f", "Patient/../Observation/x", "https://127.0.0.1:1/fhir/Patient/x", "https://localhost./latest/meta-data",
         "urn:uuid:00000000-0000-0000-0000-000000000000",
         "#", "#x", "Patient?identifier=urn:health-hub:sid:resident-id|110105194912310029", "Patient/", "/Patient/x", "Patient/x/_history/-1",
         "javascript:alert(1)",

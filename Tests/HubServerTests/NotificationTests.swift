@@ -139,7 +139,9 @@ import Testing
         try await receiver.whileListening(pki: pki) { port in
             try await withHub({
                 Self.configure(&$0, pki: pki)
-                $0.subscriptions.giveUpAfterSeconds = 3
+                // Long enough for two attempts a second apart on a loaded machine (the first may
+                // wait for the dispatcher's round), short enough for the test.
+                $0.subscriptions.giveUpAfterSeconds = 6
             }) { hub in
                 let b = pki.otherHospital
                 let created = try await hub.send(
@@ -150,7 +152,7 @@ import Testing
                 )
                 #expect(created.status == 201)
                 _ = try await Self.refer(hub, seed: 612)
-                #expect(try await eventually { try await Self.notifications(hub, "?state=dead", as: b).count == 1 })
+                #expect(try await eventually(within: .seconds(40)) { try await Self.notifications(hub, "?state=dead", as: b).count == 1 })
                 let dead = try #require(try await Self.notifications(hub, "?state=dead", as: b).first)
                 #expect((dead["attempts"] as? Int ?? 0) >= 2, "retried before giving up: \(dead)")
                 #expect((dead["lastError"] as? String)?.contains("503") == true)

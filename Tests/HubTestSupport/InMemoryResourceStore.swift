@@ -27,20 +27,6 @@ public actor InMemoryResourceStore: ResourceStore {
 
     public nonisolated func canonical(_ operation: WriteOperation) -> WriteOperation { operation }
 
-    public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]
-    }
-
-    public func update(_ resource: JSONObject, type: ResourceType, id: String, ifMatch: Int?, access: RecordAccess, audit: AuditContext) async throws
-        -> StoredResource
-    {
-        try await self.transaction([.update(type, id: id, resource, ifMatch: ifMatch)], access: access, audit: audit)[0]
-    }
-
-    public func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
-        try await self.transaction([.delete(type, id: id)], access: access, audit: audit)[0]
-    }
-
     public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
         // Applied to a copy, kept only if every write succeeds: all or nothing.
         var working = self.records
