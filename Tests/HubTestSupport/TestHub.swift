@@ -27,11 +27,24 @@ public struct RunningHub: Sendable {
     public let directory: IdentityDirectory
     let tokens: AccessTokens
 
-    /// A bearer token for `principal`, issued the way `POST /auth/token` would.
+    /// A bearer token for `principal`, issued the way `POST /auth/token` would — through a pool
+    /// of the test's own with a generous deadline: outage tests give the hub's pool deadlines
+    /// too short for set-up on a loaded machine.
     public func token(for principal: String, scopes: [String]? = nil) async throws -> String {
-        let found = try await self.directory.principal(id: principal)
-        return try await self.tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login"))
-            .accessToken
+        guard let url = self.configuration.database.url else {
+            let found = try await self.directory.principal(id: principal)
+            return try await self.tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login"))
+                .accessToken
+        }
+        let pool = try TestDatabase.database(url)
+        return try await pool.whileRunning {
+            let directory = IdentityDirectory(database: pool, registry: AlgorithmRegistry.standard(), logger: makeTestLogger("test.tokens"))
+            let tokens = AccessTokens(
+                database: pool, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: makeTestLogger("test.tokens"))
+            let found = try await directory.principal(id: principal)
+            return try await tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login"))
+                .accessToken
+        }
     }
 
     public var url: String { "https://127.0.0.1:\(self.port)" }
