@@ -67,11 +67,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The clinical record store: resource versions encrypted with patients' data keys,
-        // validation against the hub's profiles. Knows nothing of HTTP.
+        // The clinical record model without a database: the ResourceStore seam, validation
+        // against the hub's profiles, search queries as parsed values, Bundle processing, the
+        // access policy as data (RecordAccess, AccessFacts) and the one table of error codes.
+        .target(
+            name: "HubResourcesCore",
+            dependencies: ["HubAuditCore", "HubConfig", "HubCrypto", "HubFHIR"],
+            swiftSettings: swiftSettings
+        ),
+        // The clinical record store in PostgreSQL: resource versions encrypted with patients'
+        // data keys, search indexes, access checked in the SQL. Knows nothing of HTTP.
         .target(
             name: "HubResources",
             dependencies: [
+                "HubResourcesCore",
                 "HubAudit",
                 "HubConfig",
                 "HubFHIR",
@@ -226,7 +235,7 @@ let package = Package(
                 "HubAudit",
                 "HubCrypto",
                 "HubFHIR",
-                "HubResources",
+                "HubResourcesCore",
                 "HubStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -241,7 +250,7 @@ let package = Package(
         // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
         .target(
             name: "HubWorkflows",
-            dependencies: ["HubAudit", "HubConfig", "HubDocuments", "HubFHIR", "HubHL7", "HubResources"],
+            dependencies: ["HubAuditCore", "HubConfig", "HubDocuments", "HubFHIR", "HubHL7", "HubResourcesCore"],
             swiftSettings: swiftSettings
         ),
         // The system libxml2, to check XML documents are well-formed and read CDA headers.
@@ -330,6 +339,11 @@ let package = Package(
         .testTarget(name: "HubDocumentsTests", dependencies: ["HubDocuments", "HubSynthetic"], swiftSettings: swiftSettings),
         .testTarget(name: "HubHL7Tests", dependencies: ["HubHL7", "HubFHIR"], swiftSettings: swiftSettings),
         .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubResourcesCoreTests",
+            dependencies: ["HubResourcesCore", "HubFHIR", "HubSynthetic", "HubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HubResourcesTests",
             dependencies: ["HubResources", "HubFHIR", "HubKeys", "HubCrypto", "HubStorage", "HubTestSupport"],

@@ -1,5 +1,5 @@
 public import HubAudit
-public import HubResources
+public import HubResourcesCore
 
 /// What an authenticated request may do: who it is, for which organization, with which scopes,
 /// and whether an emergency (break-glass) opened one patient's records.

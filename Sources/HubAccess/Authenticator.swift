@@ -1,7 +1,7 @@
 import Foundation
 import HubAudit
 public import HubCrypto
-public import HubResources
+public import HubResourcesCore
 
 /// Turns a request's credentials into an ``AccessGrant``: a bearer token, or a registered client
 /// certificate (mutual TLS); and exchanges signed client assertions for tokens.

@@ -290,7 +290,7 @@ extension PostgresResourceStore {
             var alternatives: [String] = []
             for value in values {
                 var groups: [String] = []
-                for texts in SearchIndexer.searchKeyTexts(value, match: match) {
+                for texts in SearchKeys.searchTexts(value, match: match) {
                     let keys = try await self.indexer.blindIndexes(texts, .exact, SearchIndexer.domain(typeName, param)).map { ByteBuffer(bytes: $0) }
                     groups.append(
                         """

@@ -8,22 +8,9 @@ import PostgresNIO
 
 /// Extracts a resource's search values and writes them to the index tables (docs/storage.md).
 ///
-/// Identifying strings become blind indexes: every normalised prefix of a name (up to
-/// ``maximumPrefixLength`` characters, for FHIR's default starts-with match) and the whole value
-/// (for `:exact`); identifier values are blind-indexed whole. Codes, dates and references are
-/// stored as they are.
+/// Identifying strings become blind indexes of the keys ``SearchKeys`` names; identifier values
+/// are blind-indexed whole. Codes, dates and references are stored as they are.
 struct SearchIndexer: Sendable {
-    /// Names longer than this are matched on their first this-many characters.
-    static let maximumPrefixLength = 24
-    /// `:contains` finds substrings through blind indexes of every substring up to this length
-    /// (a longer search string must have all its windows of this length in the value).
-    static let containsWindow = 6
-    /// The shortest `:contains` value, and the shortest substring indexed for it: single
-    /// characters are not indexed inside a value, so the index does not hold the set of every
-    /// character of every name, a substitution table waiting for frequency analysis
-    /// (docs/security.md, "Blind indexes").
-    static let containsMinimum = 2
-
     /// Computes blind indexes, many at once, in a domain (``domain(_:_:)``): the key store's,
     /// for the suite in force.
     let blindIndexes: @Sendable ([String], BlindIndex.Normalization, String) async throws -> [[UInt8]]
@@ -82,50 +69,12 @@ struct SearchIndexer: Sendable {
         try await self.blindIndexes([value], .identifier, domain)[0].map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The blind indexes under which a name is found: its prefixes, `=` + the whole value, and
-    /// `~` + each substring not at the start of ``containsMinimum`` to ``containsWindow``
-    /// characters (for `:contains`; substrings at the start are the prefixes).
+    /// The blind indexes under which a name is found: ``SearchKeys/indexTexts(of:)``, each
+    /// blind-indexed in `domain`.
     func stringKeys(_ text: String, domain: String) async throws -> [[UInt8]] {
-        let normalized = Self.normalizeName(text)
-        guard !normalized.isEmpty else { return [] }
-        let characters = Array(normalized)
-        var texts: [String] = []
-        for length in 1...min(characters.count, Self.maximumPrefixLength) {
-            texts.append(String(characters[0..<length]))
-        }
-        texts.append("=" + normalized)
-        var infixes = Set<String>()
-        for start in characters.indices.dropFirst() {
-            guard characters.count - start >= Self.containsMinimum else { continue }
-            for length in Self.containsMinimum...min(characters.count - start, Self.containsWindow) {
-                infixes.insert("~" + String(characters[start..<(start + length)]))
-            }
-        }
-        texts += infixes.sorted()
+        let texts = SearchKeys.indexTexts(of: text)
+        guard !texts.isEmpty else { return [] }
         return try await self.blindIndexes(texts, .exact, domain)
-    }
-
-    /// The groups of keys a search string is found under: a value matches when, for every
-    /// group, one of the group's keys is among its own.
-    static func searchKeyTexts(_ text: String, match: SearchQuery.StringMatch) -> [[String]] {
-        let normalized = Self.normalizeName(text)
-        switch match {
-        case .exact:
-            return [["=" + normalized]]
-        case .startsWith:
-            return [[String(Array(normalized).prefix(Self.maximumPrefixLength))]]
-        case .contains:
-            let characters = Array(normalized)
-            let width = min(characters.count, Self.containsWindow)
-            let windows = Set((0...(characters.count - width)).map { String(characters[$0..<($0 + width)]) })
-            return windows.sorted().map { [$0, "~" + $0] }
-        }
-    }
-
-    /// FHIR string matching is case- and accent-insensitive: NFKC, case-folded, accents removed,
-    /// white space collapsed.
-    static func normalizeName(_ text: String) -> String {
-        BlindIndex.normalize(text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil), .name)
     }
 
     /// (system, code) pairs of a code, Coding, CodeableConcept, Identifier or boolean.

@@ -1,5 +1,5 @@
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Booking: an Appointment that holds Slots takes them, atomically — the Slots' new versions
 /// (`busy`) commit with the Appointment, each conditional on the version that was free, so of

@@ -1,7 +1,7 @@
 import Foundation
 import HubDocuments
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// DocumentReferences carrying XML: every inline XML attachment must be well-formed (libxml2),
 /// and a CDA document's header decides what the DocumentReference says of it — the patient

@@ -1,8 +1,8 @@
 import Foundation
-public import HubAudit
+public import HubAuditCore
 import HubFHIR
 public import HubHL7
-public import HubResources
+public import HubResourcesCore
 
 /// Lab results arriving as HL7 v2 ORU^R01 messages: parsed, their patient found by the resident
 /// ID number in PID-3 among the patients the sending organization may see, mapped to a

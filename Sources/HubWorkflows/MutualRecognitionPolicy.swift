@@ -1,6 +1,6 @@
 public import Foundation
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Mutual recognition of results (检查检验结果互认): a result need not be repeated when the lab
 /// that performed it is accredited and it is recent enough for its test. The policy — which

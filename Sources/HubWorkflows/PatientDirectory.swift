@@ -1,5 +1,5 @@
 import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Finds patients the way documents and messages from other systems name them: by resident ID
 /// number, among the patients the caller may see — an organization cannot attach a result or a

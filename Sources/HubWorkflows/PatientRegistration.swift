@@ -1,5 +1,5 @@
 public import HubFHIR
-import HubResources
+import HubResourcesCore
 
 /// Registration by resident ID card: a hospital presents the Patient as the card shows it, with
 /// `If-None-Exist: identifier=<resident-id system>|<number>`, and the hub finds that patient

@@ -1,5 +1,5 @@
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Referrals between tiers of care: organization A refers a patient to organization B with a
 /// ServiceRequest and a Task that tracks it (`Task.requester` A, `Task.owner` B, both

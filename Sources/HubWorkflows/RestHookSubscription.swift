@@ -1,6 +1,6 @@
 public import Foundation
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// What the hub needs of a stored R4 Subscription with a `rest-hook` channel, checked: where to
 /// post, which headers to send, whether the body is a notification Bundle or nothing.

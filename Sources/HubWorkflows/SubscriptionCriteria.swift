@@ -1,6 +1,6 @@
 import Foundation
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// A Subscription's `criteria` (FHIR R4: a search URL, `Task?owner=Organization/b`), checked
 /// once when the Subscription is written and evaluated by the store's own search for each

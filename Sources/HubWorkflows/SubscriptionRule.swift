@@ -1,5 +1,5 @@
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Writes of Subscriptions: checked as the hub will use them (``RestHookSubscription``), owned
 /// by the writer's organization, and made `active` when requested — in R4 the server, not the

@@ -1,7 +1,7 @@
 public import Foundation
-public import HubAudit
+public import HubAuditCore
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// A ``ResourceStore`` that applies ``WriteRule``s: every write of a governed type is expanded
 /// into the writes it entails, and all of them commit in one transaction or none do. Reads pass

@@ -1,5 +1,5 @@
 public import HubFHIR
-public import HubResources
+public import HubResourcesCore
 
 /// Rules a write of one resource type must follow beyond validation: the other writes it
 /// entails, applied in the same transaction (an Appointment takes its Slot), and the refusals it

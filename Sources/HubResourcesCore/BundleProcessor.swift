@@ -1,5 +1,5 @@
 import Foundation
-public import HubAudit
+public import HubAuditCore
 public import HubFHIR
 
 /// Batch and transaction Bundles (`POST /fhir`).

@@ -1,58 +1,63 @@
-import Foundation
-import HubFHIR
-import HubStorage
+package import Foundation
+package import HubFHIR
 
 /// What a write tells access control (``RecordAccess``): the care relationship a resource
 /// establishes, and the sharing rules of a patient's Consent. The store keeps both in the write's
 /// transaction, so a decision never sees a record without the facts that go with it.
-struct AccessFacts: Sendable {
+package struct AccessFacts: Sendable {
     /// A care relationship: `organization` treats `patient` on the strength of `basis`.
-    struct Care: Sendable, Equatable {
-        var patient: String
-        var organization: String
-        var basis: String
+    package struct Care: Sendable, Equatable {
+        package var patient: String
+        package var organization: String
+        package var basis: String
+
+        package init(patient: String, organization: String, basis: String) {
+            self.patient = patient
+            self.organization = organization
+            self.basis = basis
+        }
     }
 
     /// One rule of a Consent: permit or deny sharing with an organization (nil: everyone).
-    struct ConsentRule: Sendable, Equatable {
-        var patient: String
-        var organization: String?
-        var permit: Bool
-        var start: Date?
-        var end: Date?
+    package struct ConsentRule: Sendable, Equatable {
+        package var patient: String
+        package var organization: String?
+        package var permit: Bool
+        package var start: Date?
+        package var end: Date?
         /// When the rule was first recorded: kept when a new version of the Consent states it
         /// unchanged (re-saving does not make a decision newer); nil for now.
-        var recordedAt: Date?
+        package var recordedAt: Date?
     }
 
     /// The resource the facts come from (`Type/id`); a new version replaces its facts.
-    var source: String
-    var care: Care?
+    package var source: String
+    package var care: Care?
     /// An appointment's Slots: the organizations that published them treat the patient too
     /// (a booking at another hospital relates that hospital). Resolved in SQL, in the write's
     /// statement.
-    var bookedSlots: (patient: String, slots: [String])?
+    package var bookedSlots: (patient: String, slots: [String])?
     /// Records shared with an organization: `(type, id, organization)`.
-    var shares: [(type: String, id: String, organization: String)] = []
-    var consentRules: [ConsentRule] = []
+    package var shares: [(type: String, id: String, organization: String)] = []
+    package var consentRules: [ConsentRule] = []
     /// The organization that recorded the Consent the rules come from.
-    var consentRecorder: String?
+    package var consentRecorder: String?
 
-    init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
+    package init(source: String, care: Care?, consentRules: [ConsentRule] = []) {
         self.source = source
         self.care = care
         self.consentRules = consentRules
     }
 
     /// Statuses under which an encounter, appointment or referral no longer relates anyone.
-    static let inactiveStatuses: Set<String> = ["cancelled", "entered-in-error", "noshow", "rejected", "failed"]
+    package static let inactiveStatuses: Set<String> = ["cancelled", "entered-in-error", "noshow", "rejected", "failed"]
     /// Task statuses meaning the owner took the referral on.
-    static let acceptedTaskStatuses: Set<String> = ["accepted", "in-progress", "on-hold", "completed"]
+    package static let acceptedTaskStatuses: Set<String> = ["accepted", "in-progress", "on-hold", "completed"]
 
     /// The facts of `resource` (version 1 when `creating`), written by a caller of `writer`;
     /// `emergency` when the caller writes under break-glass for this patient — an emergency leaves
     /// nothing lasting behind, so what is written under it relates the writer to no one.
-    init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool, emergency: Bool) {
+    package init(_ resource: JSONObject, type: ResourceType, id: String, patient: String?, writer: String?, creating: Bool, emergency: Bool) {
         self.source = "\(type.rawValue)/\(id)"
         // Nothing written under an emergency tells access control anything: no relationship, no
         // booking, no share, no consent rule — else the emergency would outlive its token.
@@ -101,7 +106,7 @@ struct AccessFacts: Sendable {
     /// deny for its actors that are organizations (none: everyone), within the provision's
     /// period (or the root's). A provision without a type is a deny: sharing is what must be
     /// stated.
-    static func rules(of consent: JSONObject, patient: String) -> [ConsentRule] {
+    package static func rules(of consent: JSONObject, patient: String) -> [ConsentRule] {
         guard let root = consent["provision"]?.objectValue else { return [] }
         var rules: [ConsentRule] = []
         func add(_ provision: JSONObject, inherited: (Date?, Date?)) {
@@ -135,7 +140,7 @@ struct AccessFacts: Sendable {
     /// Why a Consent cannot be stored (422), or nil: every provision's period must run forward,
     /// and every actor must be a reference the hub resolves (`Type/id`) — an actor the rules
     /// cannot read would silently drop a denial (fail open).
-    static func consentProblem(_ consent: JSONObject) -> (String, String)? {
+    package static func consentProblem(_ consent: JSONObject) -> (String, String)? {
         guard let root = consent["provision"]?.objectValue else { return nil }
         // The range each rule takes effect in, as ``rules(of:patient:)`` computes it: a nested
         // provision inherits what its own period leaves open.
@@ -167,88 +172,5 @@ struct AccessFacts: Sendable {
             return nil
         }
         return check(root, path: "Consent.provision")
-    }
-
-    /// `WITH` members inserting the facts of `facts`.
-    static func insertions(_ facts: [AccessFacts], sql: inout SQLBuilder) -> [String] {
-        var members: [String] = []
-        let care = facts.compactMap(\.care)
-        if !care.isEmpty {
-            members.append(
-                """
-                care AS (INSERT INTO care_relationships (patient_id, organization_id, basis)
-                SELECT DISTINCT p, o, b FROM unnest(\(sql.bind(care.map(\.patient)))::text[], \(sql.bind(care.map(\.organization)))::text[], \(sql.bind(care.map(\.basis)))::text[]) AS w(p, o, b)
-                ON CONFLICT DO NOTHING)
-                """
-            )
-        }
-        var booked: (patients: [String], slots: [String], bases: [String]) = ([], [], [])
-        for fact in facts {
-            guard let (patient, slots) = fact.bookedSlots else { continue }
-            for slot in slots {
-                booked.patients.append(patient)
-                booked.slots.append(slot)
-                booked.bases.append(fact.source)
-            }
-        }
-        if !booked.slots.isEmpty {
-            members.append(
-                """
-                care_slots AS (INSERT INTO care_relationships (patient_id, organization_id, basis)
-                SELECT DISTINCT w.p, s.organization, w.b FROM unnest(\(sql.bind(booked.patients))::text[], \(sql.bind(booked.slots))::text[], \(sql.bind(booked.bases))::text[]) AS w(p, s, b)
-                JOIN resources s ON s.type = 'Slot' AND s.id = w.s AND s.organization IS NOT NULL
-                ON CONFLICT DO NOTHING)
-                """
-            )
-        }
-        let shares = facts.flatMap { fact in fact.shares.map { (fact.source, $0) } }
-        if !shares.isEmpty {
-            members.append(
-                """
-                shares AS (INSERT INTO resource_shares (type, id, organization_id, basis)
-                SELECT DISTINCT t, i, o, b FROM unnest(\(sql.bind(shares.map(\.1.type)))::text[], \(sql.bind(shares.map(\.1.id)))::text[], \(sql.bind(shares.map(\.1.organization)))::text[], \(sql.bind(shares.map(\.0)))::text[]) AS w(t, i, o, b)
-                ON CONFLICT DO NOTHING)
-                """
-            )
-        }
-        var consents:
-            (
-                ids: [String], patients: [String], organizations: [String], permits: [Bool], starts: [String], ends: [String], recorders: [String],
-                times: [String]
-            ) =
-                ([], [], [], [], [], [], [], [])
-        for fact in facts {
-            for rule in fact.consentRules {
-                consents.ids.append(String(fact.source.dropFirst("Consent/".count)))
-                consents.recorders.append(fact.consentRecorder ?? "")
-                consents.patients.append(rule.patient)
-                consents.organizations.append(rule.organization ?? "")
-                consents.permits.append(rule.permit)
-                consents.starts.append(rule.start.map { $0.formatted(.iso8601) } ?? "")
-                consents.ends.append(rule.end.map { $0.formatted(.iso8601) } ?? "")
-                consents.times.append(rule.recordedAt.map { UTCTime($0).instant } ?? "")
-            }
-        }
-        if !consents.ids.isEmpty {
-            members.append(
-                """
-                consent AS (INSERT INTO consent_rules (consent_id, patient_id, organization_id, permit, period, recorded_by, recorded_at)
-                SELECT c, p, NULLIF(o, ''), k, tstzrange(NULLIF(s, '')::timestamptz, NULLIF(e, '')::timestamptz, '[)'), NULLIF(r, ''), COALESCE(NULLIF(t, '')::timestamptz, now())
-                FROM unnest(\(sql.bind(consents.ids))::text[], \(sql.bind(consents.patients))::text[], \(sql.bind(consents.organizations))::text[], \(sql.bind(consents.permits))::boolean[], \(sql.bind(consents.starts))::text[], \(sql.bind(consents.ends))::text[], \(sql.bind(consents.recorders))::text[], \(sql.bind(consents.times))::text[]) AS w(c, p, o, k, s, e, r, t))
-                """
-            )
-        }
-        return members
-    }
-
-    /// `WITH` members removing the facts earlier versions of `sources` (`Type/id`) established.
-    static func removals(_ sources: [String], sql: inout SQLBuilder) -> [String] {
-        let list = sql.bind(sources)
-        let consents = sql.bind(sources.filter { $0.hasPrefix("Consent/") }.map { String($0.dropFirst("Consent/".count)) })
-        return [
-            "uncare AS (DELETE FROM care_relationships WHERE basis = ANY(\(list)))",
-            "unconsent AS (DELETE FROM consent_rules WHERE consent_id = ANY(\(consents)))",
-            "unshare AS (DELETE FROM resource_shares WHERE basis = ANY(\(list)))",
-        ]
     }
 }

@@ -50,10 +50,10 @@ public struct ResourceError: Error, Sendable, Equatable, CustomStringConvertible
     /// Further problems found in the same resource, reported together.
     public var additionalIssues: [OperationOutcome.Issue] = []
     /// Which of a run of writes failed (its position in the list the store was given).
-    public internal(set) var entry: Int?
+    public package(set) var entry: Int?
     /// For a conflict on a unique identifier: the Patient that has it — for the audit trail
     /// only, never in the answer.
-    var conflictingPatient: String?
+    package var conflictingPatient: String?
 
     public init(_ code: Code, _ issueType: OperationOutcome.Issue.IssueType, _ diagnostics: String, expression: [String]? = nil) {
         self.code = code

@@ -1,16 +1,16 @@
-import Foundation
+package import Foundation
 import HubFHIR
 
 /// A keyset position `<microseconds since 1970>:<key>` for pages ordered by (time, key): type
 /// and system history, search by `_lastUpdated`, `$everything` in time order.
-struct TimeCursor: Sendable, Equatable {
+package struct TimeCursor: Sendable, Equatable {
     /// An exact timestamp literal, `2026-11-30T17:06:56.934000Z`: binding a `Date` would go
     /// through floating point and can land a microsecond off, repeating or skipping the row at a
     /// page boundary.
-    var timestampLiteral: String
-    var key: String
+    package var timestampLiteral: String
+    package var key: String
 
-    init(parsing text: String) throws(ResourceError) {
+    package init(parsing text: String) throws(ResourceError) {
         let parts = text.split(separator: ":", maxSplits: 1)
         guard parts.count == 2, let micros = Int64(parts[0]) else {
             throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
@@ -20,7 +20,7 @@ struct TimeCursor: Sendable, Equatable {
     }
 
     /// The cursor of the row at `time` with `key`.
-    static func encode(_ time: Date, _ key: String) -> String {
+    package static func encode(_ time: Date, _ key: String) -> String {
         "\(Int64((time.timeIntervalSince1970 * 1_000_000).rounded())):\(key)"
     }
 }

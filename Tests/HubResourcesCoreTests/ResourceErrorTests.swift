@@ -1,7 +1,7 @@
 import HubFHIR
 import Testing
 
-@testable import HubResources
+@testable import HubResourcesCore
 
 /// One error table (issue #17): each code carries its HTTP status, and REST and Bundle entries
 /// answer alike — a Bundle entry refused for scope is 403, as the REST interaction is.

@@ -1,5 +1,5 @@
 public import Foundation
-public import HubAudit
+public import HubAuditCore
 
 extension AuditRecord {
     /// The audit records of one interaction that touched `resources`: one per patient whose

@@ -1,7 +1,7 @@
 import HubFHIR
 import Testing
 
-@testable import HubResources
+@testable import HubResourcesCore
 
 @Suite struct AccessFactsTests {
     static func consent(_ provision: String) throws -> JSONObject {

@@ -1,5 +1,5 @@
 public import Foundation
-public import HubAudit
+public import HubAuditCore
 public import HubFHIR
 
 /// Versioned storage of FHIR resources.

@@ -2,7 +2,7 @@ import HubFHIR
 import HubTestSupport
 import Testing
 
-@testable import HubResources
+@testable import HubResourcesCore
 
 @Suite struct ResourceValidatorTests {
     static let validator = try! ResourceValidator.load(profilesDirectory: TestEnvironment.repositoryRoot() + "/profiles/fhir")

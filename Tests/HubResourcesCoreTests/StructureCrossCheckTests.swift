@@ -1,6 +1,6 @@
 import Foundation
 import HubFHIR
-import HubResources
+import HubResourcesCore
 import HubTestSupport
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import HubResources
+import HubResourcesCore
 import Testing
 
 @Suite struct AttemptLimiterTests {

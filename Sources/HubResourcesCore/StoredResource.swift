@@ -34,13 +34,13 @@ public struct StoredResource: Sendable, Equatable {
 
 extension Date {
     /// This instant cut to whole milliseconds, the precision FHIR instants and the store share.
-    var wholeMilliseconds: Date {
+    package var wholeMilliseconds: Date {
         Date(timeIntervalSince1970: (self.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
     }
 
     /// This instant at the nearest millisecond: what was written cut to milliseconds comes back
     /// from PostgreSQL's microseconds within floating-point error of it.
-    var nearestMillisecond: Date {
+    package var nearestMillisecond: Date {
         Date(timeIntervalSince1970: (self.timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 

@@ -234,10 +234,10 @@ public struct SearchQuery: Sendable {
                 throw ResourceError(
                     .invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
             }
-            if match == .contains, !values.allSatisfy({ SearchIndexer.normalizeName($0).count >= SearchIndexer.containsMinimum }) {
+            if match == .contains, !values.allSatisfy({ SearchKeys.normalizeName($0).count >= SearchKeys.containsMinimum }) {
                 throw ResourceError(
                     .invalid, .invalid,
-                    ":contains needs at least \(SearchIndexer.containsMinimum) characters (single characters inside names are not indexed)",
+                    ":contains needs at least \(SearchKeys.containsMinimum) characters (single characters inside names are not indexed)",
                     expression: [rawName]
                 )
             }

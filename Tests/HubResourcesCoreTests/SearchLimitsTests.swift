@@ -1,5 +1,5 @@
 import HubFHIR
-import HubResources
+import HubResourcesCore
 import Testing
 
 /// What one search may ask for is bounded before any work is done (issue #14, item 11): each

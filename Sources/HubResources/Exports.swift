@@ -1,0 +1,2 @@
+// The PostgreSQL store implements the pure record model's seams; its users get both.
+@_exported public import HubResourcesCore
