@@ -209,7 +209,7 @@ let package = Package(
         // the access errors they raise — shared by the hub and hubctl, without a database.
         .target(
             name: "HubCredentials",
-            dependencies: ["HubCrypto"],
+            dependencies: ["HubCrypto", "HubFHIR"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -59,7 +59,7 @@ public struct AccessTokens: Sendable {
         let now = Date()
         let expires = now.addingTimeInterval(TimeInterval(seconds))
         let record = AuditRecord(
-            time: now, action: .execute, interaction: emergency == nil ? "login" : "break-glass", status: 200,
+            time: now, action: .execute, interaction: emergency == nil ? "login" : "break-glass",
             caller: audit.caller, patient: emergency?.patient, resourceType: "Principal", entities: ["Principal/\(principal.id)"]
         )
         let logger = self.logger

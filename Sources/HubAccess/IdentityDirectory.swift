@@ -47,7 +47,7 @@ public struct IdentityDirectory: Sendable {
         guard !organization.name.isEmpty, organization.name.count <= 200 else {
             throw AccessError(.invalid, "an organization needs a name of at most 200 characters")
         }
-        let record = Self.record(.create, status: 201, type: "Organization", id: organization.id, audit: audit)
+        let record = Self.record(.create, type: "Organization", id: organization.id, audit: audit)
         let logger = self.logger
         try await self.database.withTransaction("add organization") { connection in
             let rows = try await connection.query(
@@ -80,7 +80,7 @@ public struct IdentityDirectory: Sendable {
     /// Deactivates (or reactivates) an organization; its principals cannot authenticate while it
     /// is inactive.
     public func setActive(organization id: String, _ active: Bool, audit: AuditContext) async throws {
-        let record = Self.record(.update, status: 200, type: "Organization", id: id, audit: audit)
+        let record = Self.record(.update, type: "Organization", id: id, audit: audit)
         let logger = self.logger
         try await self.database.withTransaction("change organization") { connection in
             let rows = try await connection.query("UPDATE organizations SET active = \(active) WHERE id = \(id) RETURNING id", logger: logger)
@@ -95,7 +95,7 @@ public struct IdentityDirectory: Sendable {
 
     public func add(_ principal: Principal, audit: AuditContext) async throws -> Principal {
         try self.validate(principal)
-        let record = Self.record(.create, status: 201, type: "Principal", id: principal.id, audit: audit)
+        let record = Self.record(.create, type: "Principal", id: principal.id, audit: audit)
         let logger = self.logger
         try await self.database.withTransaction("add principal") { connection in
             let organizations = try await connection.query("SELECT active FROM organizations WHERE id = \(principal.organization)", logger: logger)
@@ -130,7 +130,7 @@ public struct IdentityDirectory: Sendable {
         if let key = change.publicKey { principal.publicKey = key.isEmpty ? nil : key }
         try self.validate(principal)
         let revokes = change.active == false || change.certificateSHA256 != nil || change.publicKey != nil || change.scopes != nil
-        let record = Self.record(.update, status: 200, type: "Principal", id: id, audit: audit)
+        let record = Self.record(.update, type: "Principal", id: id, audit: audit)
         let logger = self.logger
         let updated = principal
         try await self.database.withTransaction("change principal") { connection in
@@ -236,9 +236,9 @@ public struct IdentityDirectory: Sendable {
         }
     }
 
-    static func record(_ action: AuditRecord.Action, status: Int, type: String, id: String, audit: AuditContext) -> AuditRecord {
+    static func record(_ action: AuditRecord.Action, type: String, id: String, audit: AuditContext) -> AuditRecord {
         AuditRecord(
-            time: Date(), action: action, interaction: audit.interaction, status: status, caller: audit.caller,
+            time: Date(), action: action, interaction: audit.interaction, caller: audit.caller,
             resourceType: type, entities: ["\(type)/\(id)"]
         )
     }

@@ -50,7 +50,7 @@ public struct AuditReporter: Sendable {
             // Successful, non-emergency reads of a patient's records by an organization.
             let reads = decoded.filter { entry in
                 let record = entry.record
-                return parameters.selects(record) && record.action == .read && record.status < 400 && record.caller.purposeOfUse != "ETREAT"
+                return parameters.selects(record) && record.action == .read && record.outcome == .success && record.caller.purposeOfUse != "ETREAT"
                     && record.patient != nil && record.caller.organization != nil && !record.entities.isEmpty
             }
             let unexplained = try await basis.unexplained(reads.map { ($0.record.caller.organization!, $0.record.patient!, $0.record.entities) })

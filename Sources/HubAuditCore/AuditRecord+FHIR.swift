@@ -28,7 +28,7 @@ extension AuditRecord {
             ("outcome", .string(String(self.outcome.rawValue))),
         ])
         if self.outcome != .success {
-            event["outcomeDesc"] = .string("HTTP \(self.status)")
+            event["outcomeDesc"] = .string([self.issue?.rawValue, self.status.map { "HTTP \($0)" }].compactMap { $0 }.joined(separator: ", "))
         }
         var purpose = [
             JSONValue.object(

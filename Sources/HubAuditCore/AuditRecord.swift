@@ -1,5 +1,5 @@
 public import Foundation
-import HubFHIR
+public import HubFHIR
 
 /// One audited interaction with one patient's data (or with no patient's, for searches that
 /// found nothing and for administration) — a leaf of the audit log.
@@ -11,9 +11,14 @@ import HubFHIR
 ///
 /// Its ``leafBytes`` are the exact bytes hashed into the Merkle tree; `docs/audit.md` specifies
 /// them for verifiers written in other languages.
+///
+/// What happened is said the same way whatever the transport: ``outcome`` and, for a failure,
+/// its FHIR ``issue`` type. Only a request over HTTP also has the ``status`` it was answered —
+/// the store, recording a write in its transaction, and the MLLP listener have none to give.
 public struct AuditRecord: Sendable, Equatable {
-    /// The format version of ``leafBytes``.
-    public static let formatVersion = 1
+    /// The format version of new records' ``leafBytes``: 2 since `issue` joined and `status`
+    /// became HTTP's alone. Version 1 leaves (an HTTP status on every record) are still read.
+    public static let formatVersion = 2
 
     /// What happened, as FHIR `AuditEvent.action`.
     public enum Action: String, Sendable, CaseIterable {
@@ -32,7 +37,7 @@ public struct AuditRecord: Sendable, Equatable {
         case seriousFailure = 8
         case majorFailure = 12
 
-        /// The outcome an HTTP status stands for.
+        /// The outcome an HTTP status stands for (a request over HTTP).
         public init(status: Int) {
             switch status {
             case ..<400: self = .success
@@ -51,8 +56,15 @@ public struct AuditRecord: Sendable, Equatable {
     /// `create`, `update`, `patch`, `delete`, `transaction`, `batch`, `operation`, `admin`, `export`.
     public var interaction: String
     public var outcome: Outcome
-    /// The HTTP status answered.
-    public var status: Int
+    /// For an interaction that failed: why, as a FHIR issue type (`forbidden`, `login`,
+    /// `invalid`, `conflict`, `throttled`, `transient`, …) — the code of the error it failed on.
+    public var issue: OperationOutcome.Issue.IssueType?
+    /// The HTTP status answered, for a request over HTTP; nil for what is not (a write the store
+    /// records in its transaction, an HL7 v2 message over MLLP, a token issued).
+    public var status: Int?
+    /// The format of this record's leaf: ``formatVersion``, or 1 for a record read from an
+    /// older leaf (so that it serialises back to the same bytes).
+    public var version: Int
     public var caller: Caller
     /// The patient whose data this record is about (a Patient id), if any.
     public var patient: String?
@@ -68,7 +80,9 @@ public struct AuditRecord: Sendable, Equatable {
         time: Date,
         action: Action,
         interaction: String,
-        status: Int,
+        outcome: Outcome = .success,
+        issue: OperationOutcome.Issue.IssueType? = nil,
+        status: Int? = nil,
         caller: Caller,
         patient: String? = nil,
         resourceType: String? = nil,
@@ -79,8 +93,10 @@ public struct AuditRecord: Sendable, Equatable {
         self.time = time
         self.action = action
         self.interaction = interaction
-        self.outcome = Outcome(status: status)
+        self.outcome = outcome
+        self.issue = issue
         self.status = status
+        self.version = Self.formatVersion
         self.caller = caller
         self.patient = patient
         self.resourceType = resourceType
@@ -101,15 +117,17 @@ public struct AuditRecord: Sendable, Equatable {
             ("interaction", .string(self.interaction)),
             ("outcome", .number(String(self.outcome.rawValue))),
             ("purpose", .string(self.caller.purposeOfUse)),
-            ("status", .number(String(self.status))),
             ("time", .string(UTCTime(self.time).instant)),
-            ("v", .number(String(Self.formatVersion))),
+            ("v", .number(String(self.version))),
         ]
+        if let status = self.status { members.append(("status", .number(String(status)))) }
         func add(_ key: String, _ value: String?) {
             if let value { members.append((key, .string(value))) }
         }
         add("address", self.caller.address)
         add("breakGlass", self.caller.breakGlassReason)
+        // (Version 1 had no issue member; what is read into one from its status is not written back.)
+        if self.version >= 2 { add("issue", self.issue?.rawValue) }
         add("client", self.caller.client)
         add("organization", self.caller.organization)
         add("patient", self.patient)
@@ -135,12 +153,25 @@ public struct AuditRecord: Sendable, Equatable {
         }
         func string(_ key: String) -> String? { object[key]?.stringValue }
         func integer(_ key: String) -> Int? { object[key]?.numberText.flatMap { Int($0) } }
-        guard integer("v") == Self.formatVersion else { throw AuditRecordError("unknown record format \(object["v"]?.numberText ?? "none")") }
+        guard let version = integer("v"), version == 1 || version == Self.formatVersion else {
+            throw AuditRecordError("unknown record format \(object["v"]?.numberText ?? "none")")
+        }
         guard let id = string("id"), let timeText = string("time"), let time = UTCTime.parseInstant(timeText),
             let action = string("action").flatMap(Action.init(rawValue:)), let interaction = string("interaction"),
-            let status = integer("status"), let purpose = string("purpose")
+            let outcome = integer("outcome").flatMap(Outcome.init(rawValue:)), let purpose = string("purpose")
         else {
-            throw AuditRecordError("a leaf lacks one of id, time, action, interaction, status, purpose")
+            throw AuditRecordError("a leaf lacks one of id, time, action, interaction, outcome, purpose")
+        }
+        let status = integer("status")
+        var issue: OperationOutcome.Issue.IssueType?
+        if version == 1 {
+            // Version 1 put an HTTP status on every record and had no issue: its denials were
+            // its 401s and 403s, which is all that is read of a version 1 failure.
+            guard let status else { throw AuditRecordError("a version 1 leaf lacks its status") }
+            issue = status == 401 ? .login : status == 403 ? .forbidden : nil
+        } else if let text = string("issue") {
+            guard let known = OperationOutcome.Issue.IssueType(rawValue: text) else { throw AuditRecordError("unknown issue type \(text)") }
+            issue = known
         }
         let caller = Caller(
             client: string("client"),
@@ -156,6 +187,8 @@ public struct AuditRecord: Sendable, Equatable {
             time: time,
             action: action,
             interaction: interaction,
+            outcome: outcome,
+            issue: issue,
             status: status,
             caller: caller,
             patient: string("patient"),
@@ -163,7 +196,7 @@ public struct AuditRecord: Sendable, Equatable {
             entities: object["entities"]?.elements.compactMap(\.stringValue) ?? [],
             parameters: object["parameters"]?.elements.compactMap(\.stringValue) ?? []
         )
-        if let outcome = integer("outcome").flatMap(Outcome.init(rawValue:)) { self.outcome = outcome }
+        self.version = version
     }
 }
 

@@ -40,7 +40,7 @@ extension AuditReport {
             for access in list {
                 let detail = [
                     "time=\(access.time)", "organization=\(access.organization)", "action=\(access.action) \(access.interaction)",
-                    "status=\(access.status)",
+                    "result=\(access.result)",
                     access.patient.map { "patient=\($0)" }, access.reason.map { "reason=\($0)" },
                     access.entities.isEmpty ? nil : "returned=\(access.entities.joined(separator: " "))",
                 ].compactMap { $0 }.joined(separator: "; ")
@@ -95,9 +95,9 @@ extension AuditReport {
         }
         func accesses(_ list: [AuditReportSections.Access], reason: Bool = false) -> String {
             table(
-                ["#", "time", "organization", "user", "action", "status", "patient"] + (reason ? ["reason"] : []) + ["returned"],
+                ["#", "time", "organization", "user", "action", "result", "patient"] + (reason ? ["reason"] : []) + ["returned"],
                 list.map { a in
-                    [String(a.index), a.time, a.organization, a.user, "\(a.action) \(a.interaction)", String(a.status), a.patient ?? ""]
+                    [String(a.index), a.time, a.organization, a.user, "\(a.action) \(a.interaction)", a.result, a.patient ?? ""]
                         + (reason ? [a.reason ?? ""] : []) + [a.entities.joined(separator: " ")]
                 }
             )

@@ -29,10 +29,20 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
         public var user: String
         public var action: String
         public var interaction: String
-        public var status: Int
+        /// The HTTP status answered, for a request over HTTP.
+        public var status: Int?
+        /// For a failure, its FHIR issue type.
+        public var issue: String?
         public var patient: String?
         public var entities: [String]
         public var reason: String?
+
+        /// How it ended, for people: the HTTP status and the issue, whichever it has
+        /// (`403 forbidden`, `forbidden` for an HL7 v2 message, `201`), else `ok`.
+        public var result: String {
+            let parts = [self.status.map(String.init), self.issue].compactMap { $0 }
+            return parts.isEmpty ? "ok" : parts.joined(separator: " ")
+        }
     }
 
     public struct Bucket: Codable, Sendable, Equatable {
@@ -57,7 +67,7 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
     public var byUser: [UserCount]
     public var byAction: [Count]
     public var overTime: [Bucket]
-    /// Refused requests (401, 403).
+    /// Refused requests: unauthenticated (`login`) or forbidden, on any transport.
     public var denied: [Access]
     /// Every use of a break-glass token, with its reason and what it returned.
     public var breakGlass: [Access]
@@ -75,7 +85,7 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
         Access(
             index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
             user: Self.who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
-            patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
+            issue: record.issue?.rawValue, patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
         )
     }
 
@@ -88,7 +98,7 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = Self.zone
         func isRead(_ record: AuditRecord) -> Bool { record.action == .read }
-        func isDenied(_ record: AuditRecord) -> Bool { record.status == 401 || record.status == 403 }
+        func isDenied(_ record: AuditRecord) -> Bool { record.issue == .login || record.issue == .forbidden }
         func isAfterHours(_ record: AuditRecord) -> Bool {
             let parts = calendar.dateComponents([.hour, .weekday], from: record.time)
             return parts.weekday == 1 || parts.weekday == 7 || (parts.hour ?? 0) < 8 || (parts.hour ?? 0) >= 18

@@ -1,23 +1,35 @@
-/// Why an identity operation or an access was refused, with the HTTP status it answers.
+public import HubFHIR
+
+/// Why an identity operation or an access was refused.
 ///
-/// Messages go to the caller: they never name another organization's patients.
+/// Each code knows the HTTP status that answers it and its FHIR issue type — the one table REST,
+/// the token endpoint, MLLP and the audit trail read. Messages go to the caller: they never name
+/// another organization's patients.
 public struct AccessError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
-        private init(_ name: String) { self.name = name }
+        /// The HTTP status code that answers it.
+        public let httpStatus: Int
+        /// Its FHIR issue type (OperationOutcome, audit records).
+        public let issueType: OperationOutcome.Issue.IssueType
+        private init(_ name: String, _ httpStatus: Int, _ issueType: OperationOutcome.Issue.IssueType) {
+            self.name = name
+            self.httpStatus = httpStatus
+            self.issueType = issueType
+        }
 
         /// No usable credentials (HTTP 401).
-        public static let unauthenticated = Code("unauthenticated")
+        public static let unauthenticated = Code("unauthenticated", 401, .login)
         /// Known caller, not allowed (HTTP 403).
-        public static let forbidden = Code("forbidden")
+        public static let forbidden = Code("forbidden", 403, .forbidden)
         /// A malformed request (HTTP 400).
-        public static let invalid = Code("invalid")
+        public static let invalid = Code("invalid", 400, .invalid)
         /// No such organization or principal (HTTP 404).
-        public static let notFound = Code("notFound")
+        public static let notFound = Code("notFound", 404, .notFound)
         /// It exists already (HTTP 409).
-        public static let conflict = Code("conflict")
+        public static let conflict = Code("conflict", 409, .conflict)
         /// Too many attempts in a while (HTTP 429, with `Retry-After`).
-        public static let tooManyAttempts = Code("tooManyAttempts")
+        public static let tooManyAttempts = Code("tooManyAttempts", 429, .throttled)
 
         public var description: String { self.name }
     }

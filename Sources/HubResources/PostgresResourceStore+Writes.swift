@@ -142,13 +142,11 @@ extension PostgresResourceStore {
                 case .create(let type, _, _), .update(let type, _, _, _), .delete(let type, _): type
                 }
             })
-        let status = action == .create ? 201 : action == .delete ? 204 : 200
         return { results in
             AuditRecord.records(
                 of: results,
                 action: action,
                 interaction: audit.interaction,
-                status: status,
                 caller: audit.caller,
                 resourceType: types.count == 1 ? types.first?.rawValue : nil
             )

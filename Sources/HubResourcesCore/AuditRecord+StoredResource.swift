@@ -1,5 +1,6 @@
 public import Foundation
 public import HubAuditCore
+public import HubFHIR
 
 extension AuditRecord {
     /// The audit records of one interaction that touched `resources`: one per patient whose
@@ -13,7 +14,9 @@ extension AuditRecord {
         of resources: [StoredResource],
         action: Action,
         interaction: String,
-        status: Int,
+        outcome: Outcome = .success,
+        issue: OperationOutcome.Issue.IssueType? = nil,
+        status: Int? = nil,
         caller: Caller,
         resourceType: String?,
         parameters: [String] = [],
@@ -36,6 +39,8 @@ extension AuditRecord {
                 time: time,
                 action: action,
                 interaction: interaction,
+                outcome: outcome,
+                issue: issue,
                 status: status,
                 caller: caller,
                 patient: patient,

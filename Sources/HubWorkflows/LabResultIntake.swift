@@ -1,6 +1,6 @@
 import Foundation
 public import HubAuditCore
-import HubFHIR
+public import HubFHIR
 public import HubHL7
 public import HubResourcesCore
 
@@ -25,6 +25,8 @@ public struct LabResultIntake: Sendable {
         /// The ACK, ER7-encoded.
         public var acknowledgement: String
         public var code: HL7Acknowledgement.Code
+        /// For a message not accepted: why, as a FHIR issue type (the audit trail's terms).
+        public var issue: OperationOutcome.Issue.IssueType?
         /// What was stored (empty unless AA; empty too for a message received before).
         public var stored: [StoredResource]
         /// The character set of the message, which the ACK is sent back in.
@@ -48,7 +50,8 @@ public struct LabResultIntake: Sendable {
             (text, characterSet) = try HL7CharacterSet.decode(bytes)
         } catch {
             let ack = HL7Acknowledgement(error)
-            return Outcome(acknowledgement: ack.encoded(answering: nil, controlID: controlID), code: ack.code, stored: [])
+            return Outcome(
+                acknowledgement: ack.encoded(answering: nil, controlID: controlID), code: ack.code, issue: error.condition.issueType, stored: [])
         }
         var outcome = try await self.receive(text, access: access, audit: audit, controlID: controlID)
         outcome.characterSet = characterSet
@@ -95,7 +98,8 @@ public struct LabResultIntake: Sendable {
             return Outcome(acknowledgement: ack.encoded(answering: message, controlID: controlID), code: .accepted, stored: stored)
         } catch let error as HL7Error {
             let ack = HL7Acknowledgement(error)
-            return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, stored: [])
+            return Outcome(
+                acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, issue: error.condition.issueType, stored: [])
         } catch let error as ResourceError {
             // The store refused the content (no access to the patient's records, a conflict):
             // an AE the sender can act on, on HTTP and MLLP alike. Only storage failures throw.
@@ -104,7 +108,7 @@ public struct LabResultIntake: Sendable {
                 ? HL7Error(.applicationError, segment: "PID", field: 3, error.diagnostics)
                 : HL7Error(.applicationError, error.diagnostics)
             let ack = HL7Acknowledgement(location)
-            return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, stored: [])
+            return Outcome(acknowledgement: ack.encoded(answering: parsed, controlID: controlID), code: ack.code, issue: error.issueType, stored: [])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HubAudit
+import HubFHIR
 import Testing
 
 /// The figures of a report, from a scripted history of accesses whose counts are known.
@@ -12,11 +13,12 @@ import Testing
     }
 
     static func record(
-        _ time: Date, _ user: String, _ organization: String, patient: String?, status: Int = 200, action: AuditRecord.Action = .read,
-        emergency: String? = nil
+        _ time: Date, _ user: String, _ organization: String, patient: String?, status: Int? = 200,
+        issue: OperationOutcome.Issue.IssueType? = nil, action: AuditRecord.Action = .read, emergency: String? = nil
     ) -> AuditRecord {
         AuditRecord(
-            time: time, action: action, interaction: action == .read ? "read" : "create", status: status,
+            time: time, action: action, interaction: action == .read ? "read" : "create", outcome: issue == nil ? .success : .minorFailure,
+            issue: issue, status: status,
             caller: Caller(
                 client: "\(organization)-his", organization: organization, user: user, purposeOfUse: emergency == nil ? "TREAT" : "ETREAT",
                 breakGlassReason: emergency),
@@ -31,7 +33,7 @@ import Testing
         records.append(record(at(30, 11), "doctor-a", "hospital-a", patient: "p1", action: .create))
         // Hospital B's doctor: one read late at night, one refused.
         records.append(record(at(30, 22), "doctor-b", "hospital-b", patient: "p1"))
-        records.append(record(at(30, 22, 5), "doctor-b", "hospital-b", patient: "p2", status: 403))
+        records.append(record(at(30, 22, 5), "doctor-b", "hospital-b", patient: "p2", status: 403, issue: .forbidden))
         // Break-glass at 03:00 on Saturday 28th.
         records.append(record(at(28, 3), "doctor-c", "hospital-c", patient: "p9", emergency: "患者昏迷送急诊，需查看过敏史"))
         // A clerk who looked at forty patients.
@@ -53,6 +55,7 @@ import Testing
         #expect(sections.byOrganization.first { $0.key == "hospital-b" }?.denied == 1)
         #expect(sections.denied.map(\.user) == ["doctor-b"])
         #expect(sections.denied.first?.status == 403)
+        #expect(sections.denied.first?.result == "403 forbidden")
         #expect(sections.byAction.first { $0.key == "C create" }?.total == 1)
         // Daily buckets (a three-day period), in order.
         #expect(sections.overTime.map(\.start) == ["2026-11-28", "2026-11-30"])

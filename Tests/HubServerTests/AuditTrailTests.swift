@@ -1,8 +1,10 @@
 import Foundation
 import HubAudit
+import HubAuditCore
 import HubClient
 import HubConfig
 import HubCrypto
+import HubFHIR
 import HubTestSupport
 import Testing
 
@@ -52,7 +54,7 @@ import Testing
 
             let records = try await Self.verifiedLog(hub, pki: pki)
             // Writes: one per resource created, each naming its patient and version.
-            let creates = records.filter { $0.interaction == "create" && $0.status == 201 }
+            let creates = records.filter { $0.interaction == "create" && $0.outcome == .success && $0.status == nil }
             #expect(creates.count == 6)
             for patient in patients {
                 #expect(creates.contains { $0.patient == patient && $0.entities == ["Patient/\(patient)/_history/1"] })
@@ -77,8 +79,9 @@ import Testing
                 #expect(record.parameters == ["_count"])
             }
             // The failure and the denial.
-            #expect(records.contains { $0.status == 404 && $0.outcome == .minorFailure && $0.entities.isEmpty })
+            #expect(records.contains { $0.status == 404 && $0.outcome == .minorFailure && $0.issue == .notFound && $0.entities.isEmpty })
             let denied = try #require(records.first { $0.status == 401 })
+            #expect(denied.issue == .login)
             #expect(denied.caller.client == nil)
             // Anonymous: not attributed to the patient its path names (nobody may fill a
             // patient's history without credentials).

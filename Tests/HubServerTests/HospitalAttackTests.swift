@@ -362,7 +362,7 @@ import Testing
             for (method, path, _, status, interaction) in attempts {
                 #expect(
                     byB.contains { $0.patient == victim.patient && $0.status == status && $0.interaction == interaction && $0.entities.isEmpty },
-                    "\(method) \(path) is not in the patient's access history: \(byB.map { "\($0.interaction) \($0.status) \($0.patient ?? "-")" })"
+                    "\(method) \(path) is not in the patient's access history: \(byB.map { "\($0.interaction) \($0.status.map(String.init) ?? "-") \($0.patient ?? "-")" })"
                 )
             }
             #expect(byB.contains { $0.patient == nil && $0.status == 404 && $0.interaction == "read" })

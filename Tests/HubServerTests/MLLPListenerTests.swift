@@ -1,6 +1,8 @@
 import Foundation
+import HubAuditCore
 import HubClient
 import HubConfig
+import HubFHIR
 import HubServer
 import HubTestSupport
 import NIOCore
@@ -81,6 +83,13 @@ import Testing
             #expect(Self.code(refused.first ?? "") == "AR")
             let after = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(after["total"] as? Int == 2)
+
+            // The trail records all three in its own terms: MLLP has no HTTP status to give.
+            let hl7 = try await AuditTrailTests.verifiedLog(hub, pki: pki).filter { $0.interaction == "hl7v2" }
+            #expect(hl7.allSatisfy { $0.status == nil }, "\(hl7.map(\.status))")
+            #expect(hl7.contains { $0.outcome == .success && $0.patient == patient && $0.entities.count == 3 })
+            #expect(hl7.contains { $0.outcome == .minorFailure && $0.issue == .value && $0.caller.organization == TestHub.Identities.hospital })
+            #expect(hl7.contains { $0.outcome == .minorFailure && $0.issue == .forbidden && $0.caller.organization != TestHub.Identities.hospital })
         }
     }
 }

@@ -1,4 +1,5 @@
 public import HubAudit
+public import HubFHIR
 public import HubResources
 import Synchronization
 
@@ -14,6 +15,8 @@ public final class RequestAudit: Sendable {
         var resourceType: String?
         var returned: [StoredResource] = []
         var recordedByStore = false
+        /// The issue type of the error the request was answered with.
+        var issue: OperationOutcome.Issue.IssueType?
     }
 
     let state = Mutex(State())
@@ -34,6 +37,11 @@ public final class RequestAudit: Sendable {
     /// Adds resources the response carries.
     public func returned(_ resources: [StoredResource]) {
         self.state.withLock { $0.returned += resources }
+    }
+
+    /// The request failed with `issue` (noted by ``ErrorResponseMiddleware``).
+    public func failed(_ issue: OperationOutcome.Issue.IssueType) {
+        self.state.withLock { $0.issue = issue }
     }
 
     /// The store recorded this (successful) write in its transaction.

@@ -102,7 +102,7 @@ public struct MLLPListener: Service {
     func handle(_ bytes: [UInt8], fingerprint: String?, address: String?) async -> [UInt8] {
         let requestID = UUID().uuidString.lowercased()
         var caller = Caller(client: fingerprint.map { "cert:" + $0.prefix(16) }, address: address, requestID: requestID)
-        let refusal: String
+        let refusal: AccessError
         do {
             let grant = try await self.authenticator.authenticate(.init(certificateSHA256: fingerprint))
             if let grant, grant.role == .system, var access = grant.recordAccess,
@@ -114,22 +114,25 @@ public struct MLLPListener: Service {
                 access.targets = targets
                 let outcome = try await self.intake.receive(bytes, access: access, audit: AuditContext(caller: caller, interaction: "hl7v2"))
                 if outcome.code != .accepted {
-                    await self.record(caller: caller, status: 400, targets: targets.noted)
+                    await self.record(caller: caller, outcome: .minorFailure, issue: outcome.issue ?? .processing, targets: targets.noted)
                 }
                 return outcome.acknowledgementBytes
             }
-            refusal = grant == nil ? "the sender's certificate is not registered with the hub" : "the sender may not submit lab results"
+            refusal =
+                grant == nil
+                ? AccessError(.unauthenticated, "the sender's certificate is not registered with the hub")
+                : AccessError(.forbidden, "the sender may not submit lab results")
         } catch let error as AccessError {
-            refusal = error.message
+            refusal = error
         } catch {
             self.logger.warning("MLLP message not processed", metadata: ["error": "\(error)"])
             // Recorded like any failed request (the trail may be down too: then only logged).
-            await self.record(caller: caller, status: 503)
+            await self.record(caller: caller, outcome: .seriousFailure, issue: .transient)
             let ack = HL7Acknowledgement(HL7Error(.applicationError, "the hub cannot store results right now; send again later"))
             return Self.reply(ack, to: bytes, controlID: requestID)
         }
-        await self.record(caller: caller, status: 403)
-        let ack = HL7Acknowledgement(HL7Error(rejected: true, .applicationError, refusal))
+        await self.record(caller: caller, outcome: .minorFailure, issue: refusal.code.issueType)
+        let ack = HL7Acknowledgement(HL7Error(rejected: true, .applicationError, refusal.message))
         return Self.reply(ack, to: bytes, controlID: requestID)
     }
 
@@ -140,10 +143,12 @@ public struct MLLPListener: Service {
         return (decoded?.characterSet ?? .utf8).encode(ack.encoded(answering: original, controlID: controlID))
     }
 
-    /// Records a refused or failed message (stored ones are recorded with their writes).
-    func record(caller: Caller, status: Int, targets: [String] = []) async {
+    /// Records a refused or failed message (stored ones are recorded with their writes): MLLP has
+    /// no HTTP status, so the record says how it ended in the audit trail's own terms.
+    func record(caller: Caller, outcome: AuditRecord.Outcome, issue: OperationOutcome.Issue.IssueType, targets: [String] = []) async {
         let records = AuditRecord.records(
-            of: [], action: .create, interaction: "hl7v2", status: status, caller: caller, resourceType: "DiagnosticReport", targets: targets
+            of: [], action: .create, interaction: "hl7v2", outcome: outcome, issue: issue, caller: caller, resourceType: "DiagnosticReport",
+            targets: targets
         )
         do {
             try await self.auditWriter.write(records)

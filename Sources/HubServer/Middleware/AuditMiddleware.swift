@@ -39,7 +39,7 @@ public struct AuditMiddleware: RouterMiddleware {
             try await self.writer.write(records)
         } catch {
             context.logger.error("audit trail unavailable; request refused", metadata: ["error": "\(error)"])
-            return ErrorResponseMiddleware<HubRequestContext>.response(
+            return ErrorResponseMiddleware.response(
                 for: .unavailable("the audit trail cannot be written; retry later"),
                 fhir: path.hasPrefix("/fhir")
             )
@@ -67,10 +67,15 @@ public struct AuditMiddleware: RouterMiddleware {
         for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
             parameters.append(String(name))
         }
+        // The issue the error middleware answered with; for a failure answered otherwise (none
+        // is expected), the issue type its status stands for.
+        let issue = status < 400 ? nil : state.issue ?? ErrorResponseMiddleware.issueType(for: .init(code: status))
         return AuditRecord.records(
             of: status < 400 ? state.returned : [],
             action: action,
             interaction: interaction,
+            outcome: AuditRecord.Outcome(status: status),
+            issue: issue,
             status: status,
             caller: context.caller,
             resourceType: state.resourceType ?? Self.resourceType(of: request.uri.path),

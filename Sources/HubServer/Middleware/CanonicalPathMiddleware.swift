@@ -13,7 +13,7 @@ public struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard Self.isCanonical(request.uri.path) else {
-            return ErrorResponseMiddleware<Context>.response(
+            return ErrorResponseMiddleware.response(
                 for: .badRequest("the path is not in its canonical form (no empty, \".\" or \"..\" segments)"),
                 fhir: true
             )

@@ -12,8 +12,10 @@ import Logging
 ///
 /// Hummingbird turns unknown errors into empty 500s logged only at debug level; here each error
 /// becomes a FHIR `OperationOutcome` (under `/fhir`) or a JSON error, with the right status, and
-/// anything unexpected is logged with its details under the request id — never sent out.
-public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
+/// anything unexpected is logged with its details under the request id — never sent out. The
+/// issue type answered is noted for the audit trail (``RequestAudit/failed(_:)``).
+public struct ErrorResponseMiddleware: RouterMiddleware {
+    public typealias Context = HubRequestContext
     public init() {}
 
     public func handle(
@@ -25,6 +27,7 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             return try await next(request, context)
         } catch {
             let apiError = Self.apiError(for: error, context: context)
+            context.audit.failed(apiError.code)
             let isFHIR = request.uri.path == "/fhir" || request.uri.path.hasPrefix("/fhir/")
             return Self.response(for: apiError, fhir: isFHIR)
         }
@@ -59,20 +62,9 @@ public struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware
             return APIError(.tooManyRequests, code: .throttled, diagnostics: error.description, headers: headers)
         case let error as AccessError:
             var headers = HTTPFields()
-            let status: HTTPResponse.Status
-            switch error.code {
-            case .unauthenticated:
-                status = .unauthorized
-                headers[.wwwAuthenticate] = #"Bearer realm="hub""#
-            case .forbidden: status = .forbidden
-            case .notFound: status = .notFound
-            case .conflict: status = .conflict
-            case .tooManyAttempts:
-                status = .tooManyRequests
-                headers[.retryAfter] = String(error.retryAfterSeconds ?? 60)
-            default: status = .badRequest
-            }
-            return APIError(status, code: Self.issueType(for: status), diagnostics: error.message, headers: headers)
+            if error.code == .unauthenticated { headers[.wwwAuthenticate] = #"Bearer realm="hub""# }
+            if error.code == .tooManyAttempts { headers[.retryAfter] = String(error.retryAfterSeconds ?? 60) }
+            return APIError(.init(code: error.code.httpStatus), code: error.code.issueType, diagnostics: error.message, headers: headers)
         case AuditLogError.beyondLog(let size):
             return APIError(.notFound, code: .notFound, diagnostics: "the audit log has fewer than \(size) records")
         case let error as AuditLogError:

@@ -71,8 +71,10 @@ public struct AuthRoutes: Sendable {
                 context.audit.recordedByStore()
                 return Response.json(issued, headers: [.cacheControl: "no-store"])
             } catch let error as AccessError {
-                // RFC 6749 §5.2: errors as {error, error_description}.
+                // RFC 6749 §5.2: errors as {error, error_description}, with its statuses (400
+                // for all but a client that failed to authenticate) rather than REST's.
                 context.audit.interaction("login", action: .execute)
+                context.audit.failed(error.code.issueType)
                 var headers: HTTPFields = [.cacheControl: "no-store"]
                 let status: HTTPResponse.Status
                 switch error.code {
