@@ -99,30 +99,19 @@ public struct NotificationDispatcher: Service {
         let events = try await self.outbox.events(limit: 100)
         guard !events.isEmpty else { return 0 }
         let now = Date()
-        let active = subscriptions.compactMap { id, entry -> (String, String, RestHookSubscription)? in
+        let active = subscriptions.compactMap { id, entry -> SubscriptionMatcher.Subscriber? in
             guard let subscription = entry.subscription, subscription.isActive(at: now) else { return nil }
-            return (id, entry.organization, subscription)
-        }.sorted { $0.0 < $1.0 }
+            return SubscriptionMatcher.Subscriber(id: id, organization: entry.organization, subscription: subscription)
+        }.sorted { $0.id < $1.id }
+        let organizations = Dictionary(uniqueKeysWithValues: active.map { ($0.id, $0.organization) })
+        let matcher = SubscriptionMatcher(store: self.store)
         var matches: [(event: NotificationOutbox.Event, subscription: String, organization: String)] = []
-        // A deletion is not notified: its criteria cannot be evaluated (the hub's workflows end
-        // Tasks and Appointments by status, not by deleting them).
-        for event in events where !event.deleted {
-            for (id, organization, subscription) in active where subscription.criteria.type.rawValue == event.type {
-                let found: SearchResult
-                do {
-                    found = try await self.store.search(subscription.criteria.query(for: event.id), access: RecordAccess(.organization(organization)))
-                } catch let error as ResourceError {
-                    // A criterion the store refuses (its rules changed since it was accepted)
-                    // matches nothing; it must not hold up every other subscription's events.
-                    // A storage failure, by contrast, ends the round: the events stay queued.
-                    self.logger.notice(
-                        "subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
-                    continue
-                }
-                if found.resources.contains(where: { $0.id == event.id }) {
-                    matches.append((event, id, organization))
-                }
+        for event in events {
+            // A storage failure ends the round: the events stay queued.
+            let matched = try await matcher.matches(type: event.type, id: event.id, deleted: event.deleted, among: active) { id, error in
+                self.logger.notice("subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
             }
+            matches += matched.map { (event, $0, organizations[$0] ?? "") }
         }
         try await self.outbox.settle(events, matches: matches)
         return events.count
