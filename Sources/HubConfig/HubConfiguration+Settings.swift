@@ -27,7 +27,11 @@ extension String {
 }
 
 extension HubConfiguration {
-    /// Every setting the hub understands.
+    /// Every setting the hub understands, in the order `hub config` lists them.
+    ///
+    /// (Long on purpose: one self-contained entry per setting — name, summary, how it is read
+    /// and shown — is the table operators and reviewers read top to bottom; splitting it by
+    /// section would only scatter it.)
     public static let settings: [Setting] = [
         Setting(
             name: "server.host", summary: "address to listen on (default 127.0.0.1)", isSecret: false,

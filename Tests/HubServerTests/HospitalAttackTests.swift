@@ -9,6 +9,9 @@ import Testing
 /// patient by other identifiers, keeping access after an emergency, and telling invisible
 /// records from missing ones. Hospital A (`test-hospital`) keeps a patient with one lab result;
 /// hospital B (`other-hospital`, its system and its clinician) attacks.
+///
+/// (One file past 400 lines on purpose: the attacks share one set-up, and a reviewer reads the
+/// attacker's playbook whole.)
 @Suite struct HospitalAttackTests {
     struct Victim {
         /// Drawn once: `person(number:)` draws the gender (a digit of the number) afresh.

@@ -16,6 +16,9 @@ import Testing
 ///
 /// `ops/test` sends 10,000 (seed fixed: any failure reproduces); `ops/bench/hostile` sends as
 /// many as `HUB_HOSTILE_REQUESTS` says with a fresh seed and reports latencies per kind.
+///
+/// (One file past 400 lines on purpose: the generators of every kind of hostile request sit
+/// beside the three properties they are checked against, so a reader sees what is sent.)
 @Suite struct HostileRequestsTests {
     /// SplitMix64: small, fast, and the same sequence on every machine for a seed.
     struct Dice: RandomNumberGenerator {

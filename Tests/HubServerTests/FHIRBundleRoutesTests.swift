@@ -1,0 +1,90 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubStorage
+import HubTestSupport
+import PostgresNIO
+import Testing
+
+@Suite struct FHIRBundleRoutesTests {
+    static func bundle(_ type: String, _ entries: [String]) -> [UInt8] {
+        Array(#"{"resourceType":"Bundle","type":"\#(type)","entry":[\#(entries.joined(separator: ","))]}"#.utf8)
+    }
+
+    static func labResults(patient: String, report: String = "urn:uuid:r1") -> [String] {
+        [
+            #"{"fullUrl":"urn:uuid:p1","resource":\#(patient),"request":{"method":"POST","url":"Patient"}}"#,
+            #"{"fullUrl":"urn:uuid:o1","resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"urn:uuid:p1"},"valueQuantity":{"value":6.1,"unit":"mmol/L"}},"request":{"method":"POST","url":"Observation"}}"#,
+            #"{"fullUrl":"\#(report)","resource":{"resourceType":"DiagnosticReport","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"24323-8"}]},"subject":{"reference":"urn:uuid:p1"},"result":[{"reference":"urn:uuid:o1"}]},"request":{"method":"POST","url":"DiagnosticReport"}}"#,
+        ]
+    }
+
+    @Test func aTransactionResolvesReferencesAndCommitsWhole() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 77)
+            let reply = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json,
+                body: Self.bundle("transaction", Self.labResults(patient: patients.patientJSON())), presenting: pki)
+            #expect(reply.status == 200, "\(reply.text)")
+            let response = try jsonObject(reply)
+            #expect(response["type"] as? String == "transaction-response")
+            let entries = response["entry"] as? [[String: Any]] ?? []
+            try #require(entries.count == 3)
+            #expect(entries.allSatisfy { ($0["response"] as? [String: Any])?["status"] as? String == "201 Created" })
+            let patientID = ((entries[0]["resource"] as? [String: Any])?["id"] as? String) ?? ""
+            let observationID = ((entries[1]["resource"] as? [String: Any])?["id"] as? String) ?? ""
+            // urn:uuid references now point at the ids the hub assigned.
+            let report = entries[2]["resource"] as? [String: Any]
+            #expect(((report?["subject"] as? [String: Any])?["reference"] as? String) == "Patient/\(patientID)")
+            #expect((((report?["result"] as? [[String: Any]])?.first)?["reference"] as? String) == "Observation/\(observationID)")
+            let search = try jsonObject(try await hub.send("GET", "/fhir/Observation?patient=\(patientID)&_summary=count", presenting: pki))
+            #expect(search["total"] as? Int == 1)
+        }
+    }
+
+    @Test func aFailingTransactionLeavesNothingBehind() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 78)
+            // The third entry refers to an entry that does not exist.
+            var entries = Self.labResults(patient: patients.patientJSON())
+            entries[2] = entries[2].replacingOccurrences(of: "urn:uuid:o1", with: "urn:uuid:missing")
+            let unresolved = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", entries), presenting: pki)
+            #expect(unresolved.status == 400, "\(unresolved.text)")
+            // A database-level failure half-way (a duplicate resident ID in the same Bundle).
+            let person = patients.patientJSON()
+            let duplicate = [
+                #"{"resource":\#(person),"request":{"method":"POST","url":"Patient"}}"#,
+                #"{"resource":{"resourceType":"Organization","name":"检验中心"},"request":{"method":"POST","url":"Organization"}}"#,
+                #"{"resource":\#(person),"request":{"method":"POST","url":"Patient"}}"#,
+            ]
+            let conflicted = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", duplicate), presenting: pki)
+            #expect(conflicted.status == 409, "\(conflicted.text)")
+            for type in ["Patient", "Organization", "Observation", "DiagnosticReport"] {
+                let count = try jsonObject(try await hub.send("GET", "/fhir/\(type)?_summary=count", presenting: pki))
+                #expect(count["total"] as? Int == 0, "\(type)")
+            }
+        }
+    }
+
+    @Test func aBatchReportsEachEntry() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let entries = [
+                #"{"resource":{"resourceType":"Organization","name":"甲医院"},"request":{"method":"POST","url":"Organization"}}"#,
+                #"{"request":{"method":"GET","url":"Organization/does-not-exist"}}"#,
+                #"{"resource":{"resourceType":"Organization","name":""},"request":{"method":"POST","url":"Organization"}}"#,
+            ]
+            let reply = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", entries), presenting: pki)
+            #expect(reply.status == 200)
+            let statuses = (try jsonObject(reply)["entry"] as? [[String: Any]])?.compactMap {
+                ($0["response"] as? [String: Any])?["status"] as? String
+            }
+            #expect(statuses == ["201 Created", "404 Not Found", "400 Bad Request"])
+        }
+    }
+}
