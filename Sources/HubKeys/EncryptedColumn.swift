@@ -50,16 +50,15 @@ public struct EncryptedColumn: Sendable {
 
     /// The next rows after `cursor` in key order (keys compared as text).
     func batch(after cursor: String?, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [Value] {
-        let sql = """
+        var sql = SQLBuilder()
+        let after = sql.bind(cursor)
+        let text = """
             SELECT \(self.keyColumn)::text, \(self.subjectColumn)::text, \(self.valueColumn) FROM \(self.table)
-            WHERE \(self.valueColumn) IS NOT NULL AND ($1::text IS NULL OR \(self.keyColumn)::text > $1)
-            ORDER BY \(self.keyColumn)::text LIMIT $2
+            WHERE \(self.valueColumn) IS NOT NULL AND (\(after)::text IS NULL OR \(self.keyColumn)::text > \(after))
+            ORDER BY \(self.keyColumn)::text LIMIT \(sql.bind(limit))
             FOR UPDATE
             """
-        var bindings = PostgresBindings()
-        bindings.append(cursor)
-        bindings.append(limit)
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await connection.query(sql.query(text), logger: logger)
         var values: [Value] = []
         for try await (key, subject, ciphertext) in rows.decode((String, String, ByteBuffer).self) {
             values.append(Value(rowKey: key, subject: subject, context: self.context(key, subject), ciphertext: Array(buffer: ciphertext)))
@@ -68,11 +67,10 @@ public struct EncryptedColumn: Sendable {
     }
 
     func store(_ ciphertext: [UInt8], rowKey: String, on connection: PostgresConnection, logger: Logger) async throws {
-        let sql = "UPDATE \(self.table) SET \(self.valueColumn) = $1 WHERE \(self.keyColumn)::text = $2"
-        var bindings = PostgresBindings()
-        bindings.append(ByteBuffer(bytes: ciphertext))
-        bindings.append(rowKey)
-        try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        var sql = SQLBuilder()
+        let text =
+            "UPDATE \(self.table) SET \(self.valueColumn) = \(sql.bind(ByteBuffer(bytes: ciphertext))) WHERE \(self.keyColumn)::text = \(sql.bind(rowKey))"
+        try await connection.run(sql.query(text), logger: logger)
     }
 }
 

@@ -60,7 +60,7 @@ extension PostgresResourceStore {
         members += AccessFacts.insertions(writes.compactMap(\.facts), sql: &sql)
         if !records.isEmpty { members.append(AuditLog.queueInsertion(records, sql: &sql)) }
         try await connection.run(
-            PostgresQuery(unsafeSQL: "WITH " + members.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+            sql.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
         return results
     }
 

@@ -25,10 +25,9 @@ extension PostgresResourceStore {
 
         var total: Int?
         if query.wantsTotal {
-            let countSQL = "SELECT count(*)::bigint FROM \(visible) WHERE \(whereClause)"
-            let countBinds = sql.bindings
+            let count = sql.query("SELECT count(*)::bigint FROM \(visible) WHERE \(whereClause)")
             total = try await self.database.withConnection("count search") { connection in
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: countSQL, binds: countBinds), logger: logger)
+                let rows = try await connection.query(count, logger: logger)
                 for try await count in rows.decode(Int.self) { return count }
                 return 0
             }
@@ -83,9 +82,9 @@ extension PostgresResourceStore {
             WHERE \(pageConditions)
             ORDER BY \(order) LIMIT \(limit)
             """
-        let binds = sql.bindings
+        let page = sql.query(pageSQL)
         let rows = try await self.database.withConnection("search") { connection in
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: pageSQL, binds: binds), logger: logger)
+            let rows = try await connection.query(page, logger: logger)
             var result: [(String, Int, Date, ByteBuffer?, String?)] = []
             for try await row in rows.decode((String, Int, Date, ByteBuffer?, String?).self) { result.append(row) }
             return result

@@ -130,13 +130,13 @@ struct SearchIndexer: Sendable {
                 "d\(index) AS (DELETE FROM \(table) WHERE (type, id) IN (SELECT * FROM unnest(\(types)::text[], \(ids)::text[])))"
             }
             try await connection.run(
-                PostgresQuery(unsafeSQL: "WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+                sql.query("WITH " + deletes.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
         }
         var sql = SQLBuilder()
         let inserts = Self.insertions(rows, sql: &sql)
         guard !inserts.isEmpty else { return }
         try await connection.run(
-            PostgresQuery(unsafeSQL: "WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1", binds: sql.bindings), logger: logger)
+            sql.query("WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
     }
 
     static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]

@@ -2,16 +2,18 @@ import Foundation
 import HubClient
 import HubConfig
 import HubTestSupport
+import Logging
 
 /// Starts a hub on a fresh database, optionally adjusting its configuration, and runs `body`.
 func withHub<Result: Sendable>(
     _ adjust: @Sendable (inout HubConfiguration) -> Void = { _ in },
+    logger: Logger? = nil,
     _ body: @Sendable (RunningHub) async throws -> Result
 ) async throws -> Result {
     try await TestDatabase.withFresh { url in
         var configuration = try TestHub.configuration(database: url)
         adjust(&configuration)
-        return try await TestHub.withRunning(configuration, body)
+        return try await TestHub.withRunning(configuration, logger: logger, body)
     }
 }
 

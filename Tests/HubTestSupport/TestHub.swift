@@ -11,7 +11,7 @@ import HubServer
 import HubStorage
 import HubWorkflows
 import Hummingbird
-import Logging
+public import Logging
 public import Prometheus
 import ServiceLifecycle
 
@@ -170,12 +170,14 @@ public enum TestHub {
         return configuration
     }
 
-    /// Starts a hub with `configuration`, runs `body` against it, then shuts it down.
+    /// Starts a hub with `configuration`, runs `body` against it, then shuts it down; the hub
+    /// logs to `logger` (the tests' own, warnings and worse, by default).
     public static func withRunning<Result: Sendable>(
         _ configuration: HubConfiguration,
+        logger: Logger? = nil,
         _ body: @Sendable (RunningHub) async throws -> Result
     ) async throws -> Result {
-        let logger = makeTestLogger("test.hub")
+        let logger = logger ?? makeTestLogger("test.hub")
         let registry = PrometheusCollectorRegistry()
         let database = try Database(
             configuration: configuration.database,
