@@ -196,7 +196,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The tamper-evident audit log: RFC 9162 Merkle tree, proofs, signed tree heads.
         // The audit trail's pure part: records and their leaf bytes, the Merkle tree and its
         // proofs, checkpoints, segments, reports and their offline verifiers — what a regulator's
         // verifier needs, without a database.
@@ -212,6 +211,8 @@ let package = Package(
             dependencies: ["HubCrypto", "HubFHIR"],
             swiftSettings: swiftSettings
         ),
+        // The tamper-evident audit log in PostgreSQL: the queue, integration into the RFC 9162
+        // Merkle tree, stored proofs, signed checkpoints, feeds and reports.
         .target(
             name: "HubAudit",
             dependencies: [

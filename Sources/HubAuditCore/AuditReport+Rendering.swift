@@ -118,7 +118,7 @@ extension AuditReport {
             Generated \(e(self.body.generatedAt)) from audit records \(self.body.start)..<\(self.body.start + self.body.count) of the signed checkpoint below.
             Verify the JSON form with <code>hubctl audit verify report.json --keys hub-keys.json</code>; this page is for reading.</p>
             <p><strong>\(s.total)</strong> accesses; <strong>\(s.denied.count)</strong> denied; <strong>\(s.breakGlass.count)</strong> under break-glass; <strong>\(s.afterHours)</strong> after hours.</p>
-            <p class="legend"><span style="background:#4a7ab5"></span>reads<span style="background:#5aa469"></span>writes<span style="background:#c0392b"></span>denied (401, 403)</p>
+            <p class="legend"><span style="background:#4a7ab5"></span>reads<span style="background:#5aa469"></span>writes<span style="background:#c0392b"></span>denied (login, forbidden)</p>
             <h2>Accesses over time (China Standard Time)</h2>
             \(bars(s.overTime.map { ($0.start, $0.reads, $0.writes, $0.denied) }))
             <h2>By organization</h2>

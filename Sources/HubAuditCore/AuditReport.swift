@@ -6,7 +6,10 @@ public import HubCrypto
 /// ``AuditReportVerifier`` confirms offline that the report is the hub's, that the records are
 /// in the published log, and that the figures follow from them. Specified in docs/audit.md.
 public struct AuditReport: Codable, Sendable, Equatable {
-    public static let currentFormat = "hub-audit-report-v1"
+    /// v2 since a record's failure is its issue type and only HTTP records have a status.
+    public static let currentFormat = "hub-audit-report-v2"
+    /// What a verifier reads: v1 reports (signed before) verify as they were signed.
+    public static let readableFormats: Set<String> = ["hub-audit-report-v1", Self.currentFormat]
 
     /// What the hub signs.
     public struct Body: Codable, Sendable, Equatable {
@@ -71,7 +74,7 @@ public struct AuditReportVerifier: Sendable {
     }
 
     public func verify(_ report: AuditReport) throws(AuditVerificationError) {
-        guard report.format == AuditReport.currentFormat else { throw AuditVerificationError("unknown report format \(report.format)") }
+        guard AuditReport.readableFormats.contains(report.format) else { throw AuditVerificationError("unknown report format \(report.format)") }
         guard let bytes = Data(base64Encoded: report.signature), let signature = try? SignedObject(parsing: Array(bytes)) else {
             throw AuditVerificationError("the report's signature is not a signed object")
         }

@@ -85,7 +85,10 @@ public struct AuditReportSections: Codable, Sendable, Equatable {
         Access(
             index: index, time: AuditReportParameters.instant(record.time), organization: record.caller.organization ?? "",
             user: Self.who(record), action: record.action.rawValue, interaction: record.interaction, status: record.status,
-            issue: record.issue?.rawValue, patient: record.patient, entities: record.entities, reason: record.caller.breakGlassReason
+            // (A version 1 record's issue is read from its status, and a v1 report did not list
+            // it: leaving it out keeps the figures of reports signed then recomputable.)
+            issue: record.version >= 2 ? record.issue?.rawValue : nil, patient: record.patient, entities: record.entities,
+            reason: record.caller.breakGlassReason
         )
     }
 

@@ -1,5 +1,4 @@
-/// Who is making a request, as the audit trail records it (and, with issue #5's identities,
-/// as authorization judges it).
+/// Who is making a request, as the audit trail records it and authorization judges it.
 ///
 /// A hospital system is a *client* of an *organization*; it may act on behalf of one of its
 /// clinicians (*user*). Identifiers are the hub's registration ids, never names.

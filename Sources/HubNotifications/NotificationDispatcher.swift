@@ -69,7 +69,6 @@ public struct NotificationDispatcher: Service {
         var subscriptions: [String: SubscriptionDirectory.Entry] = [:]
         var backoff = Backoff(interval: self.settings.pollInterval, ceiling: .seconds(10))
         var lastPurge = ContinuousClock.now - .seconds(3600)
-        var lastReport = ContinuousClock.now - .seconds(3600)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let decision: Backoff.Decision
             do {
@@ -82,13 +81,10 @@ public struct NotificationDispatcher: Service {
                 }
                 decision = backoff.succeeded()
             } catch {
-                // Database down or not migrated yet: what is queued stays queued.
-                // Reported at most once a minute, so a lasting failure is seen but does not flood.
-                if ContinuousClock.now - lastReport > .seconds(60) {
-                    self.logger.warning("notification round failed; will retry", metadata: ["error": "\(error)"])
-                    lastReport = .now
-                }
+                // Database down or not migrated yet: what is queued stays queued. Reported once
+                // per run of failures, like the hub's other loops, so a lasting one does not flood.
                 decision = backoff.failed()
+                if decision.report { self.logger.warning("notification round failed; will retry", metadata: ["error": "\(error)"]) }
             }
             try? await Task.sleep(for: decision.pause)
         }

@@ -82,7 +82,7 @@ extension PostgresResourceStore {
             }
             let version = current + 1
             let now = Date().wholeMilliseconds
-            let (stored, body) = Self.stamp(resource, type: write.type, id: id, version: version, at: now, patient: write.patient)
+            let (stored, body) = WriteClassifier.stamp(resource, type: write.type, id: id, version: version, at: now, patient: write.patient)
             let sealed = ByteBuffer(
                 bytes: try await ring.seal(
                     JSONValue.object(body).serialized(), subject: write.subject, context: Self.context(write.type, id, version))

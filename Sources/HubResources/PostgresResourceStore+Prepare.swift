@@ -41,7 +41,7 @@ extension PostgresResourceStore {
         case .create(let type, let givenID, let resource):
             let id = givenID ?? UUID().uuidString.lowercased()
             let now = Date().wholeMilliseconds
-            let (stored, body) = Self.stamp(resource, type: type, id: id, version: 1, at: now, patient: patient)
+            let (stored, body) = WriteClassifier.stamp(resource, type: type, id: id, version: 1, at: now, patient: patient)
             let sealed = ByteBuffer(
                 bytes: try await self.ring.seal(JSONValue.object(body).serialized(), subject: subject, context: Self.context(type, id, 1)))
             let entries = try await self.indexer.entries(for: body, type: type)

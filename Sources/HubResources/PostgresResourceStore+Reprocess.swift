@@ -92,7 +92,7 @@ extension PostgresResourceStore {
             versions["\(typeName)/\(id)"] = version
             indexRows.append(SearchIndexer.Row(type: typeName, id: id, entries: try await self.indexer.entries(for: resource, type: type)))
             do {
-                let classified = try PatientCompartment.patient(of: self.references.canonicalize(resource), type: type, id: id)
+                let classified = try PatientCompartment.patient(of: self.classifier.references.canonicalize(resource), type: type, id: id)
                 if classified == nil, patient != nil {
                     // The store never takes a record out of its patient's compartment.
                     page.refused["\(typeName)/\(id)"] = "\(typeName) (it would name no patient)"

@@ -24,7 +24,7 @@ extension PostgresResourceStore {
         var classified: [ClassifiedWrite] = []
         for (index, operation) in operations.enumerated() {
             do {
-                classified.append(try self.classify(operation))
+                classified.append(try self.classifier.classify(operation))
             } catch {
                 guard operations.count > 1 else { throw error }
                 var located = error

@@ -31,11 +31,11 @@ struct SearchIndexer: Sendable {
     func entries(for resource: JSONObject, type: ResourceType) async throws -> Entries {
         var entries = Entries()
         for parameter in type.searchParameters {
-            let values = parameter.paths.flatMap { JSONValue.object(resource).values(at: $0.split(separator: ".").map(String.init)) }
+            let values = SearchValues.values(of: resource, for: parameter)
             for value in values {
                 switch parameter.kind {
                 case .token:
-                    for (system, code) in Self.tokens(of: value) {
+                    for (system, code) in SearchValues.tokens(of: value) {
                         let stored = parameter.isBlind ? try await self.blindToken(code, domain: Self.domain(type.rawValue, parameter.name)) : code
                         entries.tokens.append((parameter.name, system, stored))
                     }
@@ -51,7 +51,7 @@ struct SearchIndexer: Sendable {
                     if let targets = parameter.targets, !targets.contains(String(parts[0])) { continue }
                     entries.references.append((parameter.name, String(parts[0]), String(parts[1])))
                 case .date:
-                    if let range = Self.dateRange(of: value) {
+                    if let range = SearchValues.dateRange(of: value) {
                         entries.dates.append((parameter.name, range.low, range.high))
                     }
                 case .quantity:
@@ -75,36 +75,6 @@ struct SearchIndexer: Sendable {
         let texts = SearchKeys.indexTexts(of: text)
         guard !texts.isEmpty else { return [] }
         return try await self.blindIndexes(texts, .exact, domain)
-    }
-
-    /// (system, code) pairs of a code, Coding, CodeableConcept, Identifier or boolean.
-    static func tokens(of value: JSONValue) -> [(String, String)] {
-        switch value {
-        case .string(let code): return [("", code)]
-        case .bool(let flag): return [("", flag ? "true" : "false")]
-        case .object(let object):
-            if let codings = object["coding"]?.arrayValue {
-                return codings.flatMap { Self.tokens(of: $0) }
-            }
-            if let code = object["code"]?.stringValue {
-                return [(object["system"]?.stringValue ?? "", code)]
-            }
-            if let identifierValue = object["value"]?.stringValue {
-                return [(object["system"]?.stringValue ?? "", identifierValue)]
-            }
-            return []
-        default: return []
-        }
-    }
-
-    /// The range of a date, dateTime, instant or Period (open ends reach the far past or future).
-    static func dateRange(of value: JSONValue) -> FHIRDateRange? {
-        if let text = value.stringValue { return FHIRDateRange(text) }
-        guard let period = value.objectValue else { return nil }
-        let start = period["start"]?.stringValue.flatMap { FHIRDateRange($0) }
-        let end = period["end"]?.stringValue.flatMap { FHIRDateRange($0) }
-        guard start != nil || end != nil else { return nil }
-        return FHIRDateRange(low: start?.low ?? .distantPast, high: end?.high ?? .distantFuture)
     }
 
     /// One resource's index rows, for ``write(_:replacing:on:logger:)``.

@@ -45,6 +45,23 @@ import Testing
 
     static let period = AuditReportParameters(from: at(28, 0), to: at(31, 0))
 
+    /// A report signed before leaf format 2 must still verify: its version 1 records are listed
+    /// as it listed them (an HTTP status, no issue), while a record that has no status — an HL7 v2
+    /// message over MLLP — is a denial by its issue.
+    @Test func versionOneRecordsAreListedAsVersionOneReportsListedThem() throws {
+        let leaf =
+            #"{"action":"R","client":"his-b","id":"0b1e","interaction":"read","organization":"hospital-b","outcome":4,"patient":"p1","purpose":"TREAT","status":403,"time":"2026-11-30T06:00:00.000Z","type":"Patient","user":"doctor-b","v":1}"#
+        let old = try AuditRecord(leafBytes: Array(leaf.utf8))
+        let mllp = Self.record(Self.at(30, 15), "lab-b", "hospital-b", patient: "p2", status: nil, issue: .forbidden, action: .create)
+        let sections = AuditReportSections.compute([(0, old), (1, mllp)], parameters: Self.period)
+        #expect(sections.denied.count == 2)
+        #expect(sections.denied.first { $0.index == 0 }.map { ($0.status, $0.issue) }! == (403, nil))
+        #expect(sections.denied.first { $0.index == 1 }.map { ($0.status, $0.issue) }! == (nil, "forbidden"))
+        #expect(sections.byOrganization.first { $0.key == "hospital-b" }?.denied == 2)
+        let listed = String(decoding: try JSONEncoder().encode(sections.denied.first { $0.index == 0 }), as: UTF8.self)
+        #expect(!listed.contains("issue"))
+    }
+
     @Test func countsEveryAccessOfThePeriodOnce() {
         let sections = AuditReportSections.compute(Self.history, parameters: Self.period)
         #expect(sections.total == 49)

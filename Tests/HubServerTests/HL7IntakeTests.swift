@@ -1,6 +1,8 @@
 import Foundation
+import HubAuditCore
 import HubClient
 import HubConfig
+import HubFHIR
 import HubTestSupport
 import Testing
 
@@ -75,6 +77,9 @@ import Testing
             #expect(refused.text.contains("ERR||OBX^5^5|102"))
             let count = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(count["total"] as? Int == 2)
+            // The AE travelled in a 200, but the trail records a refusal, as over MLLP.
+            let trail = try await AuditTrailTests.verifiedLog(hub, pki: pki).filter { $0.interaction == "hl7v2" && $0.status == 200 }
+            #expect(trail.contains { $0.outcome == .minorFailure && $0.issue == .value })
 
             // GB 18030 declared in MSH-18 (bytes written by hand: 血糖 is D1 AA CC C7): read as
             // such, the ACK sent back declaring it; undeclared non-UTF-8 bytes are refused.

@@ -89,7 +89,7 @@ import Testing
             #expect(hl7.allSatisfy { $0.status == nil }, "\(hl7.map(\.status))")
             #expect(hl7.contains { $0.outcome == .success && $0.patient == patient && $0.entities.count == 3 })
             #expect(hl7.contains { $0.outcome == .minorFailure && $0.issue == .value && $0.caller.organization == TestHub.Identities.hospital })
-            #expect(hl7.contains { $0.outcome == .minorFailure && $0.issue == .forbidden && $0.caller.organization != TestHub.Identities.hospital })
+            #expect(hl7.contains { $0.outcome == .minorFailure && $0.issue == .forbidden && $0.caller.organization == TestHub.Identities.commission })
         }
     }
 }

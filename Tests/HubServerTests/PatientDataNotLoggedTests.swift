@@ -19,12 +19,13 @@ import Testing
         var people = SyntheticPatients(seed: 8080)
         let person = people.person(number: 77_123)
         let patientJSON = people.patientJSON(person)
+        // How a logged URL would spell the name (percent-encoded UTF-8).
+        let name = (person.family + person.given).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let mrn = try #require(patientJSON.range(of: #"MRN\d+"#, options: .regularExpression).map { String(patientJSON[$0]) })
         let token = try await withHub({ $0.tls.clientAuthentication = .optional }, logger: capture.logger("test.hub")) { hub in
             let created = try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patientJSON.utf8), presenting: pki)
             #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
             let patient = try #require(try jsonObject(created)["id"] as? String)
-            let name = (person.family + person.given).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             for path in [
                 "/fhir/Patient/\(patient)", "/fhir/Patient?name=\(name)", "/fhir/Patient?name:contains=\(name)",
                 "/fhir/Patient?identifier=urn:health-hub:sid:resident-id%7C\(person.residentID)", "/fhir/Patient?identifier=\(mrn)",
@@ -60,7 +61,9 @@ import Testing
         // The capture saw the hub at work (else the rest proves nothing).
         #expect(log.split(separator: "\n").count > 50, "\(log.prefix(2000))")
         for (what, secret) in [
-            ("resident ID", person.residentID), ("name", person.family + person.given), ("record number", mrn), ("birth date", person.birthDate),
+            ("resident ID", person.residentID), ("name", person.family + person.given), ("family name", person.family),
+            ("given name", person.given), ("name as a URL spells it", String(name.prefix(9))), ("record number", mrn),
+            ("birth date", person.birthDate),
             ("birth date in HL7/CDA form", person.birthDate.replacingOccurrences(of: "-", with: "")), ("token", token),
         ] {
             let lines = log.split(separator: "\n").filter { $0.contains(secret) }

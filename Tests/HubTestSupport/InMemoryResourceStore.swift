@@ -10,7 +10,7 @@ public import HubResources
 /// It keeps versions and transactions (all or nothing) and files each record under its patient
 /// (`PatientCompartment`), but it is not an access-control implementation: `RecordAccess` is
 /// ignored (every caller sees everything). Searches support `_id`, token, reference and
-/// starts-with string parameters; other clauses are refused (a test that needs them belongs
+/// string parameters (read and matched as the store does: `SearchValues`, `SearchKeys`); other clauses are refused (a test that needs them belongs
 /// with the integration tests).
 public actor InMemoryResourceStore: ResourceStore {
     struct Record {
@@ -25,7 +25,10 @@ public actor InMemoryResourceStore: ResourceStore {
 
     public init() {}
 
-    public nonisolated func canonical(_ operation: WriteOperation) -> WriteOperation { operation }
+    /// The classification `PostgresResourceStore` applies: ids, canonical references, patients.
+    let classifier = WriteClassifier()
+
+    public nonisolated func canonical(_ operation: WriteOperation) -> WriteOperation { self.classifier.canonical(operation) }
 
     public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
         // Applied to a copy, kept only if every write succeeds: all or nothing.
@@ -34,7 +37,7 @@ public actor InMemoryResourceStore: ResourceStore {
         let now = Date()
         for (index, operation) in operations.enumerated() {
             do {
-                results.append(try Self.apply(operation, to: &working, at: now))
+                results.append(try Self.apply(try self.classifier.classify(operation), to: &working, at: now))
             } catch var error as ResourceError where operations.count > 1 {
                 error.diagnostics = "entry \(index): \(error.diagnostics)"
                 throw error
@@ -45,12 +48,12 @@ public actor InMemoryResourceStore: ResourceStore {
         return results
     }
 
-    static func apply(_ operation: WriteOperation, to records: inout [String: Record], at time: Date) throws -> StoredResource {
-        switch operation {
+    static func apply(_ write: ClassifiedWrite, to records: inout [String: Record], at time: Date) throws -> StoredResource {
+        switch write.operation {
         case .create(let type, let id, let resource):
             let id = id ?? UUID().uuidString.lowercased()
             guard records["\(type.rawValue)/\(id)"] == nil else { throw ResourceError(.conflict, .duplicate, "\(type.rawValue)/\(id) exists") }
-            let stored = try Self.stored(resource, type: type, id: id, version: 1, at: time)
+            let stored = WriteClassifier.stamp(resource, type: type, id: id, version: 1, at: time, patient: write.patient).0
             records["\(type.rawValue)/\(id)"] = Record(versions: [stored])
             return stored
         case .update(let type, let id, let resource, let ifMatch):
@@ -61,7 +64,8 @@ public actor InMemoryResourceStore: ResourceStore {
                 throw ResourceError(
                     .preconditionFailed, .conflict, "If-Match names version \(ifMatch) but the current version is \(record.current.versionID)")
             }
-            let stored = try Self.stored(resource, type: type, id: id, version: record.current.versionID + 1, at: time)
+            let stored = WriteClassifier.stamp(resource, type: type, id: id, version: record.current.versionID + 1, at: time, patient: write.patient)
+                .0
             record.versions.append(stored)
             records["\(type.rawValue)/\(id)"] = record
             return stored
@@ -78,22 +82,6 @@ public actor InMemoryResourceStore: ResourceStore {
             records["\(type.rawValue)/\(id)"] = record
             return deleted
         }
-    }
-
-    static func stored(_ resource: JSONObject, type: ResourceType, id: String, version: Int, at time: Date) throws -> StoredResource {
-        let patient: String?
-        do {
-            patient = try PatientCompartment.patient(of: resource, type: type, id: id)
-        } catch {
-            throw ResourceError(.unprocessable, .invalid, error.description, expression: [error.element])
-        }
-        var body = resource
-        body["resourceType"] = .string(type.rawValue)
-        body["id"] = .string(id)
-        var meta = body["meta"]?.objectValue ?? JSONObject()
-        meta["versionId"] = .string(String(version))
-        body["meta"] = .object(meta)
-        return StoredResource(type: type, id: id, versionID: version, lastUpdated: time, isDeleted: false, resource: body, patientID: patient)
     }
 
     public func read(_ type: ResourceType, id: String, access: RecordAccess) async throws -> StoredResource {
@@ -144,14 +132,13 @@ public actor InMemoryResourceStore: ResourceStore {
 
     static func matches(_ clause: SearchQuery.Clause, _ resource: JSONObject, type: ResourceType, id: String) throws -> Bool {
         func values(_ param: String) -> [JSONValue] {
-            let paths = type.searchParameter(named: param)?.paths ?? []
-            return paths.flatMap { JSONValue.object(resource).values(at: $0.split(separator: ".").map(String.init)) }
+            type.searchParameter(named: param).map { SearchValues.values(of: resource, for: $0) } ?? []
         }
         switch clause {
         case .id(let ids):
             return ids.contains(id)
         case .token(let param, let wanted, let negated, _):
-            let present = values(param).flatMap(Self.tokens)
+            let present = values(param).flatMap(SearchValues.tokens(of:))
             let found = wanted.contains { system, code in
                 present.contains { (system == nil || $0.0 == system) && (code == nil || $0.1 == code) }
             }
@@ -159,25 +146,16 @@ public actor InMemoryResourceStore: ResourceStore {
         case .reference(let param, let wanted):
             let present = values(param).compactMap { $0.objectValue?["reference"]?.stringValue }
             return wanted.contains { type, id in present.contains { $0 == "\(type ?? "")/\(id)" || (type == nil && $0.hasSuffix("/\(id)")) } }
-        case .string(let param, let wanted, _):
-            let present = values(param).flatMap { value -> [String] in
-                if let text = value.stringValue { return [text] }
-                return (value.objectValue?.members ?? []).compactMap { $0.value.stringValue }
+        case .string(let param, let wanted, let match):
+            // The keys the store indexes and searches (SearchKeys): the same matching, without
+            // blind indexes.
+            let stored = Set(values(param).compactMap(\.stringValue).flatMap(SearchKeys.indexTexts(of:)))
+            return wanted.contains { value in
+                SearchKeys.searchTexts(value, match: match).allSatisfy { group in group.contains(where: stored.contains) }
             }
-            return wanted.contains { prefix in present.contains { $0.lowercased().hasPrefix(prefix.lowercased()) } }
         default:
             throw ResourceError(.invalid, .notSupported, "the in-memory store supports _id, token, reference and string searches only")
         }
-    }
-
-    /// (system, code) pairs of a code, Coding, CodeableConcept or Identifier.
-    static func tokens(_ value: JSONValue) -> [(String, String)] {
-        if let code = value.stringValue { return [("", code)] }
-        guard let object = value.objectValue else { return [] }
-        if let codings = object["coding"]?.arrayValue { return codings.flatMap(Self.tokens) }
-        let system = object["system"]?.stringValue ?? ""
-        if let code = object["code"]?.stringValue ?? object["value"]?.stringValue { return [(system, code)] }
-        return []
     }
 
     public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {

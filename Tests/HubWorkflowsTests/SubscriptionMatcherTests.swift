@@ -7,8 +7,10 @@ import HubWorkflows
 import Testing
 
 /// Subscription matching over the in-memory store (issue #17): which Subscriptions a change
-/// notifies, in milliseconds and without PostgreSQL. `NotificationTests` in HubServerTests runs the
-/// same matcher through the outbox, over PostgreSQL and HTTPS, with real deliveries.
+/// notifies, in milliseconds and without PostgreSQL. The in-memory store ignores access, so that
+/// a subscriber is told nothing it may not see is proved where access is real:
+/// `NotificationTests` in HubServerTests runs the same matcher through the outbox, over
+/// PostgreSQL and HTTPS (a hospital subscribed to every Task is told of none it cannot read).
 @Suite struct SubscriptionMatcherTests {
     static func object(_ text: String) throws -> JSONObject {
         try #require(try JSONParser.parse(Array(text.utf8)).objectValue)

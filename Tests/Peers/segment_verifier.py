@@ -165,7 +165,7 @@ def verify(segment, keys):
 def verify_report(report, keys):
     """A report's signature over its body (JSON, sorted keys, no whitespace, '/' unescaped) and
     its segment; the figures are the hub's own verifier's business (AuditReportVerifier)."""
-    if report["format"] != "hub-audit-report-v1":
+    if report["format"] not in ("hub-audit-report-v1", "hub-audit-report-v2"):
         raise ValueError("unknown report format")
     body = report["body"]
     signed = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -105,10 +105,12 @@ public struct MLLPListener: Service {
         let refusal: AccessError
         do {
             let grant = try await self.authenticator.authenticate(.init(certificateSHA256: fingerprint))
+            // A registered sender is named in the trail whether or not it may send results, so
+            // its refusals count against its organization.
+            if let grant { caller = grant.caller(address: address, requestID: requestID) }
             if let grant, grant.role == .system, var access = grant.recordAccess,
                 access.permits(.observation, write: true), access.permits(.diagnosticReport, write: true)
             {
-                caller = grant.caller(address: address, requestID: requestID)
                 // The same contract as HTTP: a refused message names the patient it aimed at.
                 let targets = AuditTargets()
                 access.targets = targets

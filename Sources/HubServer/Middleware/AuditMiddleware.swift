@@ -67,14 +67,16 @@ public struct AuditMiddleware: RouterMiddleware {
         for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
             parameters.append(String(name))
         }
-        // The issue the error middleware answered with; for a failure answered otherwise (none
-        // is expected), the issue type its status stands for.
-        let issue = status < 400 ? nil : state.issue ?? ErrorResponseMiddleware.issueType(for: .init(code: status))
+        // The issue the request failed with, as the error middleware (or a handler whose answer
+        // carries a refusal in a 200, like an HL7 v2 AE) noted it; for a failure answered
+        // otherwise (none is expected), the issue type its status stands for.
+        let issue = state.issue ?? (status < 400 ? nil : ErrorResponseMiddleware.issueType(for: .init(code: status)))
+        let outcome = issue != nil && status < 400 ? AuditRecord.Outcome.minorFailure : AuditRecord.Outcome(status: status)
         return AuditRecord.records(
             of: status < 400 ? state.returned : [],
             action: action,
             interaction: interaction,
-            outcome: AuditRecord.Outcome(status: status),
+            outcome: outcome,
             issue: issue,
             status: status,
             caller: context.caller,

@@ -5,9 +5,7 @@ public import Hummingbird
 
 /// The audit log's public face (docs/audit.md): signed checkpoints, inclusion, consistency and
 /// range proofs, and log segments for offline verification.
-///
-/// Until identities and roles exist (the rest of issue #5), these answer callers with a client
-/// certificate of the hub's client CA, like the clinical API.
+/// For regulators only (`AccessGate.regulators`).
 public struct AuditLogRoutes: Sendable {
     let log: AuditLog
     let reporter: AuditReporter

@@ -33,7 +33,9 @@ public struct HL7Routes: Sendable {
                 access: access,
                 audit: AuditContext(caller: context.caller, interaction: "hl7v2")
             )
-            if outcome.code == .accepted { context.audit.recordedByStore() }
+            // An AE or AR travels in a 200 (the ACK is the answer); the trail records the refusal
+            // all the same, in the terms MLLP uses for the same message.
+            if outcome.code == .accepted { context.audit.recordedByStore() } else { context.audit.failed(outcome.issue ?? .processing) }
             return Response(
                 status: .ok,
                 headers: [.contentType: Self.mediaType],
