@@ -57,25 +57,35 @@ extension PostgresResourceStore {
     /// Checked before the transaction; a consent withdrawn meanwhile applies from the next write.
     func checkWritable(_ writes: [PreparedWrite], access: RecordAccess) async throws {
         var changed: [String] = []
+        var changedKeys: (types: [String], ids: [String]) = ([], [])
         var creating: Set<String> = []
         for write in writes {
             try access.require(write.type, write: true)
             switch write.kind {
             case .create where write.type == .patient: creating.insert(write.id)
             case .create: break
-            case .update, .delete: changed.append("\(write.type.rawValue)/\(write.id)")
+            case .update, .delete:
+                changed.append("\(write.type.rawValue)/\(write.id)")
+                changedKeys.types.append(write.type.rawValue)
+                changedKeys.ids.append(write.id)
             }
         }
         let candidates = Set(writes.compactMap { $0.type == .patient ? nil : $0.patient }).subtracting(creating)
         guard access.rule != .unrestricted, !changed.isEmpty || !candidates.isEmpty else { return }
         var sql = SQLBuilder()
         let condition = RecordAccess(access.rule).isVisible("r", sql: &sql)
-        let keys = sql.bind(changed)
+        let types = sql.bind(changedKeys.types)
+        let ids = sql.bind(changedKeys.ids)
         let patientList = sql.bind(candidates.sorted())
+        // Two probes of the primary key (type, id), not one condition over `type || '/' || id`:
+        // that expression has no index, and every write scanned the whole table with it.
         let statement = sql.query(
             """
+            SELECT r.type || '/' || r.id, (\(condition)), r.patient_id, r.organization
+            FROM unnest(\(types)::text[], \(ids)::text[]) AS k(type, id) JOIN resources r ON r.type = k.type AND r.id = k.id
+            UNION ALL
             SELECT r.type || '/' || r.id, (\(condition)), r.patient_id, r.organization FROM resources r
-            WHERE (r.type || '/' || r.id) = ANY(\(keys)) OR (r.type = 'Patient' AND r.id = ANY(\(patientList)) AND NOT r.deleted)
+            WHERE r.type = 'Patient' AND r.id = ANY(\(patientList)) AND NOT r.deleted
             """
         )
         let logger = self.logger
