@@ -42,9 +42,16 @@ public struct AuditSequencer: Service {
         // not end.)
     }
 
-    /// One round: integrate until the queue is empty, then sign if asked.
+    /// Records integrated in one transaction at most.
+    static let batch = 5_000
+
+    /// One round: integrate what is queued, then sign if asked. Another batch follows at once
+    /// only while a full one was found (a backlog); otherwise the next round waits `interval`, so
+    /// that records arriving meanwhile are integrated together. (Integrating as soon as anything
+    /// was queued kept a transaction — and a WAL flush — running per few records under load,
+    /// competing with the requests' own commits: issue #16.)
     func step(checkpoint: Bool) async throws {
-        while try await self.log.integrate() > 0 {}
+        while try await self.log.integrate(limit: Self.batch) == Self.batch {}
         if checkpoint { _ = try await self.log.checkpoint() }
     }
 }
