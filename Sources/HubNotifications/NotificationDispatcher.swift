@@ -99,7 +99,6 @@ public struct NotificationDispatcher: Service {
             guard let subscription = entry.subscription, subscription.isActive(at: now) else { return nil }
             return SubscriptionMatcher.Subscriber(id: id, organization: entry.organization, subscription: subscription)
         }.sorted { $0.id < $1.id }
-        let organizations = Dictionary(uniqueKeysWithValues: active.map { ($0.id, $0.organization) })
         let matcher = SubscriptionMatcher(store: self.store)
         var matches: [(event: NotificationOutbox.Event, subscription: String, organization: String)] = []
         for event in events {
@@ -107,7 +106,7 @@ public struct NotificationDispatcher: Service {
             let matched = try await matcher.matches(type: event.type, id: event.id, deleted: event.deleted, among: active) { id, error in
                 self.logger.notice("subscription criteria refused; matched nothing", metadata: ["subscription": "\(id)", "error": "\(error.code)"])
             }
-            matches += matched.map { (event, $0, organizations[$0] ?? "") }
+            matches += matched.map { (event, $0.id, $0.organization) }
         }
         try await self.outbox.settle(events, matches: matches)
         return events.count

@@ -25,16 +25,16 @@ public struct SubscriptionMatcher: Sendable {
         self.store = store
     }
 
-    /// The ids of the `subscribers` that resource `type`/`id`, as it now is, notifies; a
+    /// The `subscribers` that resource `type`/`id`, as it now is, notifies; a
     /// deletion notifies nobody (its criteria cannot be evaluated; the hub's workflows end Tasks
     /// and Appointments by status, not by deleting them). A criterion the store refuses (its
     /// rules changed since it was accepted) matches nothing and is passed to `refused`, so it
     /// cannot hold up the others; a storage failure is thrown.
     public func matches(
         type: String, id: String, deleted: Bool, among subscribers: [Subscriber], refused: (String, ResourceError) -> Void = { _, _ in }
-    ) async throws -> [String] {
+    ) async throws -> [Subscriber] {
         guard !deleted else { return [] }
-        var matched: [String] = []
+        var matched: [Subscriber] = []
         for subscriber in subscribers where subscriber.subscription.criteria.type.rawValue == type {
             let found: SearchResult
             do {
@@ -44,7 +44,7 @@ public struct SubscriptionMatcher: Sendable {
                 refused(subscriber.id, error)
                 continue
             }
-            if found.resources.contains(where: { $0.id == id }) { matched.append(subscriber.id) }
+            if found.resources.contains(where: { $0.id == id }) { matched.append(subscriber) }
         }
         return matched
     }
