@@ -12,12 +12,16 @@ public struct AccessTokens: Sendable {
     let database: Database
     let lifetime: Duration
     let emergencyLifetime: Duration
+    /// Emptied after a revocation, so that this hub's next request already refuses the token
+    /// (other hubs hear of it through ``AccessChangeFeed``).
+    public let grants: GrantCache
     let logger: Logger
 
-    public init(database: Database, lifetime: Duration, emergencyLifetime: Duration, logger: Logger) {
+    public init(database: Database, lifetime: Duration, emergencyLifetime: Duration, grants: GrantCache, logger: Logger) {
         self.database = database
         self.lifetime = lifetime
         self.emergencyLifetime = emergencyLifetime
+        self.grants = grants
         self.logger = logger
     }
 
@@ -76,33 +80,44 @@ public struct AccessTokens: Sendable {
         return Issued(accessToken: token, expiresIn: seconds, scope: scopes.joined(separator: " "))
     }
 
-    /// What a token grants: its principal (active, of an active organization), scopes and
-    /// emergency. Unknown, expired and revoked tokens are all simply not valid (401).
-    public func grant(for token: String) async throws -> (Principal, [String], AccessGrant.Emergency?) {
+    /// What a valid token stands for.
+    public struct Resolution: Sendable, Equatable {
+        /// Active, of an active organization.
+        public var principal: Principal
+        public var scopes: [String]
+        public var emergency: AccessGrant.Emergency?
+        public var expiresAt: Date
+    }
+
+    /// What a token grants: its principal, scopes, emergency and expiry. Unknown, expired and
+    /// revoked tokens are all simply not valid (401).
+    public func grant(for token: String) async throws -> Resolution {
         guard token.utf8.count <= 200 else { throw AccessError(.unauthenticated, "the bearer token is not valid") }
         let hash = try Self.hash(token)
         let logger = self.logger
         let row = try await self.database.withConnection("resolve token") { connection in
             let rows = try await connection.query(
                 """
-                SELECT p.id, p.role, p.organization_id, p.name, p.certificate_sha256, t.scopes, t.emergency_patient, t.emergency_reason
+                SELECT p.id, p.role, p.organization_id, p.name, p.certificate_sha256, t.scopes, t.emergency_patient, t.emergency_reason,
+                    t.expires_at
                 FROM access_tokens t JOIN principals p ON p.id = t.principal_id JOIN organizations o ON o.id = p.organization_id
                 WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND t.expires_at > now() AND p.active AND o.active
                 """,
                 logger: logger
             )
-            for try await row in rows.decode((String, String, String, String, String?, [String], String?, String?).self) {
-                return row as (String, String, String, String, String?, [String], String?, String?)?
+            for try await row in rows.decode((String, String, String, String, String?, [String], String?, String?, Date).self) {
+                return row as (String, String, String, String, String?, [String], String?, String?, Date)?
             }
             return nil
         }
-        guard let (id, roleName, organization, name, certificate, scopes, patient, reason) = row, let role = Role(rawValue: roleName) else {
+        guard let (id, roleName, organization, name, certificate, scopes, patient, reason, expiresAt) = row, let role = Role(rawValue: roleName)
+        else {
             throw AccessError(.unauthenticated, "the bearer token is not valid (unknown, expired or revoked)")
         }
         let principal = Principal(id: id, role: role, organization: organization, name: name, scopes: scopes, certificateSHA256: certificate)
         var emergency: AccessGrant.Emergency?
         if let patient, let reason { emergency = AccessGrant.Emergency(patient: patient, reason: reason) }
-        return (principal, scopes, emergency)
+        return Resolution(principal: principal, scopes: scopes, emergency: emergency, expiresAt: expiresAt)
     }
 
     /// Revokes one token (RFC 7009: revoking an unknown token is not an error).
@@ -112,6 +127,7 @@ public struct AccessTokens: Sendable {
         try await self.database.withConnection("revoke token") { connection in
             try await connection.run("UPDATE access_tokens SET revoked_at = now() WHERE token_hash = \(hash) AND revoked_at IS NULL", logger: logger)
         }
+        self.grants.invalidate()
     }
 
     /// What is stored of a token: its SHA-256 (a token has 256 random bits; a slow hash would

@@ -42,12 +42,29 @@ public struct Authenticator: Sendable {
     /// The grant of `credentials`; nil when there are none. A token wins over a certificate; a
     /// client registered with a certificate must present it with its tokens too (RFC 8705-style
     /// binding), so a stolen token alone is useless.
+    ///
+    /// A grant resolved before is served from ``GrantCache`` while nothing it was resolved from
+    /// has changed; only grants are kept, never refusals.
     public func authenticate(_ credentials: Credentials) async throws -> AccessGrant? {
+        guard credentials.bearer != nil || credentials.certificateSHA256 != nil else { return nil }
+        let cache = self.tokens.grants
+        let key = try GrantCache.Key(credentials)
+        if let grant = cache.grant(for: key, now: Date()) { return grant }
+        let ticket = cache.ticket()
+        let (grant, expiresAt) = try await self.resolve(credentials)
+        cache.store(grant, for: key, until: expiresAt, ticket: ticket, now: Date())
+        return grant
+    }
+
+    /// Looks the credentials up: the grant, and until when a token is valid.
+    func resolve(_ credentials: Credentials) async throws -> (AccessGrant, Date?) {
         let principal: Principal
         var scopes: [String]
         var emergency: AccessGrant.Emergency?
+        var expiresAt: Date?
         if let bearer = credentials.bearer {
-            (principal, scopes, emergency) = try await self.tokens.grant(for: bearer)
+            let resolution = try await self.tokens.grant(for: bearer)
+            (principal, scopes, emergency, expiresAt) = (resolution.principal, resolution.scopes, resolution.emergency, resolution.expiresAt)
             if let bound = principal.certificateSHA256, bound != credentials.certificateSHA256 {
                 throw AccessError(.unauthenticated, "this client's tokens are bound to its certificate: present it (mutual TLS)")
             }
@@ -58,7 +75,7 @@ public struct Authenticator: Sendable {
             principal = found
             scopes = found.scopes
         } else {
-            return nil
+            throw AccessError(.unauthenticated, "no credentials")
         }
         var grant = AccessGrant(
             principal: principal.id,
@@ -83,7 +100,7 @@ public struct Authenticator: Sendable {
                 clinicianScopes.contains { ($0.type == nil || $0.type == scope.type) && (!scope.read || $0.read) && (!scope.write || $0.write) }
             }
         }
-        return grant
+        return (grant, expiresAt)
     }
 
     /// The client-credentials grant with a signed JWT assertion (SMART Backend Services): the

@@ -10,11 +10,15 @@ import PostgresNIO
 public struct IdentityDirectory: Sendable {
     public let database: Database
     let registry: AlgorithmRegistry
+    /// Emptied after every change this hub makes, so that its own next request already sees it
+    /// (other hubs and `hub admin` are heard through ``AccessChangeFeed``).
+    public let grants: GrantCache
     let logger: Logger
 
-    public init(database: Database, registry: AlgorithmRegistry, logger: Logger) {
+    public init(database: Database, registry: AlgorithmRegistry, grants: GrantCache, logger: Logger) {
         self.database = database
         self.registry = registry
+        self.grants = grants
         self.logger = logger
     }
 
@@ -89,6 +93,7 @@ public struct IdentityDirectory: Sendable {
             guard found else { throw AccessError(.notFound, "no organization \(id)") }
             try await AuditLog.enqueue([record], on: connection, logger: logger)
         }
+        self.grants.invalidate()
     }
 
     // MARK: Principals
@@ -154,6 +159,7 @@ public struct IdentityDirectory: Sendable {
             }
             try await AuditLog.enqueue([record], on: connection, logger: logger)
         }
+        self.grants.invalidate()
         return updated
     }
 

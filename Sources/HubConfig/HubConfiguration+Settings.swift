@@ -109,7 +109,9 @@ extension HubConfiguration {
             current: { $0.database.url?.redacted }
         ),
         Setting(
-            name: "database.max_connections", summary: "connections in the pool (default 4)", isSecret: false,
+            name: "database.max_connections",
+            summary: "connections for requests and background work (default 4; one more hears access changes)",
+            isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 config.database.maxConnections = try entry.integer("database.max_connections", in: 1...1000)
             },

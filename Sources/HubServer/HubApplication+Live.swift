@@ -31,6 +31,9 @@ extension HubApplication.Dependencies {
         let ring = DataKeyRing(
             database: database, keyStore: keyStore, suite: suite, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger)
         let store = PostgresResourceStore(database: database, ring: ring, logger: logger, configuration: configuration, residentIDSystem: residentID)
+        // One cache of resolved credentials: the directory and the tokens empty it when they change
+        // what it holds; the application keeps it in step with other writers (AccessChangeFeed).
+        let grants = GrantCache()
         let auditLog = AuditLog(database: database, suite: suite, keyStore: keyStore, origin: configuration.audit.origin, logger: logger)
         let recognition: MutualRecognitionPolicy
         do {
@@ -53,10 +56,11 @@ extension HubApplication.Dependencies {
             auditLog: auditLog,
             auditWriter: AuditWriter(log: auditLog),
             accessBasis: PostgresAccessBasis(database: database, logger: logger),
-            directory: IdentityDirectory(database: database, registry: AlgorithmRegistry.standard(preferring: suite), logger: logger),
+            directory: IdentityDirectory(
+                database: database, registry: AlgorithmRegistry.standard(preferring: suite), grants: grants, logger: logger),
             tokens: AccessTokens(
                 database: database, lifetime: .seconds(60 * configuration.access.tokenLifetimeMinutes),
-                emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes), logger: logger
+                emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes), grants: grants, logger: logger
             ),
             outbox: NotificationOutbox(database: database, logger: logger),
             notificationChannel: {

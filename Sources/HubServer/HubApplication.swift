@@ -140,6 +140,8 @@ public enum HubApplication {
         HL7Routes(intake: intake).add(to: router)
         var services: [any Service] = [
             dependencies.database,
+            // After the database: stopped before it, so that its lease ends while the pool runs.
+            AccessChangeFeed(database: dependencies.database, grants: tokens.grants, logger: dependencies.logger),
             AuditSequencer(
                 log: dependencies.auditLog,
                 checkpointInterval: .seconds(configuration.audit.checkpointIntervalSeconds),

@@ -34,7 +34,8 @@ public struct Database: Sendable, Service {
             throw StorageError(.unavailable, "database.url is not set")
         }
         var clientConfiguration = try Self.clientConfiguration(url: url)
-        clientConfiguration.options.maximumConnections = configuration.maxConnections
+        // One more than configured: a listener (``listen(_:heartbeat:_:)``) holds one for good.
+        clientConfiguration.options.maximumConnections = configuration.maxConnections + 1
         clientConfiguration.options.connectTimeout = .seconds(configuration.connectTimeoutSeconds)
         // The server cancels statements that outlive the operation deadline itself, so an
         // abandoned query stops using the database too (SQLSTATE 57014 → 503).
@@ -101,7 +102,7 @@ public struct Database: Sendable, Service {
     /// Database failures come out as ``StorageError``; an error of the caller's own thrown from
     /// `body` (a validation or precondition failure in a transaction) comes out unchanged, after
     /// the transaction was rolled back.
-    private func withDeadline<Result: Sendable>(
+    func withDeadline<Result: Sendable>(
         _ operation: String,
         timeout: Duration,
         _ body: @escaping @Sendable () async throws -> Result

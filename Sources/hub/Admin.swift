@@ -149,7 +149,8 @@ struct Admin: AsyncParsableCommand {
             try await Admin.directory(self.options) { directory in
                 let tokens = AccessTokens(
                     database: directory.database, lifetime: .seconds(60 * configuration.access.tokenLifetimeMinutes),
-                    emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes), logger: Logger(label: "hub.admin")
+                    emergencyLifetime: .seconds(60 * configuration.access.breakGlassMinutes), grants: directory.grants,
+                    logger: Logger(label: "hub.admin")
                 )
                 let principal = try await directory.principal(id: self.id)
                 let issued = try await tokens.issue(to: principal, scopes: self.scopes.isEmpty ? nil : self.scopes, audit: Admin.console)
@@ -162,7 +163,8 @@ struct Admin: AsyncParsableCommand {
     static func directory(_ options: ConfigOption, _ body: @escaping @Sendable (IdentityDirectory) async throws -> Void) async throws {
         do {
             let runtime = try Runtime(configuration: try options.load(checkFiles: false))
-            let directory = IdentityDirectory(database: runtime.database, registry: runtime.registry, logger: runtime.logger)
+            // A command keeps no grants; the serving hubs hear its changes (AccessChangeFeed).
+            let directory = IdentityDirectory(database: runtime.database, registry: runtime.registry, grants: GrantCache(), logger: runtime.logger)
             try await runtime.databaseOperation {
                 try await runtime.database.whileRunning { try await body(directory) }
             }

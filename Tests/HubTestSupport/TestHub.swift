@@ -26,6 +26,8 @@ public struct RunningHub: Sendable {
     /// The hub's registry of organizations and principals (see ``TestHub/Identities``).
     public let directory: IdentityDirectory
     let tokens: AccessTokens
+    /// The hub's cache of resolved credentials.
+    public var grants: GrantCache { self.tokens.grants }
 
     /// A bearer token for `principal`, issued the way `POST /auth/token` would — through a pool
     /// of the test's own with a generous deadline: outage tests give the hub's pool deadlines
@@ -38,9 +40,11 @@ public struct RunningHub: Sendable {
         }
         let pool = try TestDatabase.database(url)
         return try await pool.whileRunning {
-            let directory = IdentityDirectory(database: pool, registry: AlgorithmRegistry.standard(), logger: makeTestLogger("test.tokens"))
+            let directory = IdentityDirectory(
+                database: pool, registry: AlgorithmRegistry.standard(), grants: self.tokens.grants, logger: makeTestLogger("test.tokens"))
             let tokens = AccessTokens(
-                database: pool, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: makeTestLogger("test.tokens"))
+                database: pool, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), grants: directory.grants,
+                logger: makeTestLogger("test.tokens"))
             let found = try await directory.principal(id: principal)
             return try await tokens.issue(to: found, scopes: scopes, audit: AuditContext(caller: Caller(user: "test"), interaction: "login"))
                 .accessToken
@@ -197,12 +201,16 @@ public enum TestHub {
         ).makeSuite()
         let algorithms = AlgorithmRegistry.standard(preferring: suite)
         let keyStore = try FileKeyStore(directory: configuration.crypto.keyDirectory, registry: algorithms)
+        let dependencies = try HubApplication.Dependencies.live(
+            configuration: configuration, database: database, migrator: migrator, suite: suite, keyStore: keyStore,
+            metricsRegistry: registry, logger: logger
+        )
+        // The tests' own changes to tokens and principals empty the hub's cache of grants, as the
+        // hub's own would.
+        let grants = dependencies.tokens.grants
         let application = try HubApplication.build(
             configuration: configuration,
-            dependencies: .live(
-                configuration: configuration, database: database, migrator: migrator, suite: suite, keyStore: keyStore,
-                metricsRegistry: registry, logger: logger
-            ),
+            dependencies: dependencies,
             onServerRunning: { port in portContinuation.yield(port) },
             onMLLPListening: { port in mllpContinuation.yield(port) }
         )
@@ -227,8 +235,9 @@ public enum TestHub {
                 mllpPort = await mllpIterator.next()
             }
             mllpContinuation.finish()
-            let directory = IdentityDirectory(database: database, registry: algorithms, logger: logger)
-            let tokens = AccessTokens(database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), logger: logger)
+            let directory = IdentityDirectory(database: database, registry: algorithms, grants: grants, logger: logger)
+            let tokens = AccessTokens(
+                database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), grants: grants, logger: logger)
             let hub = RunningHub(
                 port: port, mllpPort: mllpPort, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory,
                 tokens: tokens
@@ -240,7 +249,7 @@ public enum TestHub {
                 if configuration.database.migrateOnStart, let url = configuration.database.url {
                     let setup = try TestDatabase.database(url)
                     try await setup.whileRunning {
-                        let directory = IdentityDirectory(database: setup, registry: algorithms, logger: logger)
+                        let directory = IdentityDirectory(database: setup, registry: algorithms, grants: grants, logger: logger)
                         // A restarted hub (same database) finds them registered.
                         if (try? await directory.principal(id: Identities.system)) == nil {
                             try await Identities.register(in: directory, pki: pki)

@@ -21,6 +21,8 @@ import Testing
             "HUB_CRYPTO_GENERATE_KEYS": "true",
             "HUB_FHIR_PROFILES_DIRECTORY": try TestEnvironment.repositoryRoot() + "/profiles/fhir",
             "HUB_LOG_LEVEL": "warning",
+            // Generous: commands run beside a whole test suite on two cores.
+            "HUB_DATABASE_OPERATION_TIMEOUT_SECONDS": "30",
         ]
     }
 

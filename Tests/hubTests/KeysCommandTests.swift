@@ -44,7 +44,7 @@ import Testing
             #expect(unconfirmed.status == 1)
             #expect(unconfirmed.standardError == "hub: crypto-erasure cannot be undone: add --yes to confirm\n")
             let erased = try await TestProcess.run("hub", ["keys", "erase", "--subject", "p1", "--yes"], environment: environment)
-            #expect(erased.standardOutput == "erased 0 data key(s) and 0 search index row(s)\n")
+            #expect(erased.standardOutput == "erased 0 data key(s) and 0 search index row(s)\n", "\(erased.standardError)")
         }
     }
 

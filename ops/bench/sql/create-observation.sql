@@ -1,6 +1,7 @@
 -- pgbench twin of POST /fhir/Observation: the rows the hub writes for one laboratory
 -- Observation (the version with a sealed body of the same size, the current-version row, and
--- its index rows: code, category, status; subject, patient; date; value), in one transaction.
+-- its index rows: code, category, status; subject, patient; date; value — and its audit record,
+-- in a copy of the audit queue), in one transaction.
 -- Its ids start with `pgbench-`: ops/bench/fhir deletes these rows afterwards, as their bodies
 -- are random bytes the hub could not open.
 \set n random(1, :samples)
@@ -19,5 +20,7 @@ f AS (INSERT INTO search_reference (type, id, param, target_type, target_id)
 d AS (INSERT INTO search_date (type, id, param, low, high)
       SELECT 'Observation', id, 'date', at, at + interval '1 second' FROM o),
 q AS (INSERT INTO search_quantity (type, id, param, value, system, code)
-      SELECT 'Observation', id, 'value-quantity', 5.6, 'http://unitsofmeasure.org', 'mmol/L' FROM o)
+      SELECT 'Observation', id, 'value-quantity', 5.6, 'http://unitsofmeasure.org', 'mmol/L' FROM o),
+a AS (INSERT INTO bench_audit_queue (record, recorded_at, action, patient, client, organization, user_id)
+      SELECT decode(repeat(md5(random()::text), :leaf_blocks), 'hex'), at, 'create', p, NULL, 'dev-hospital', 'bench-clinician' FROM o)
 SELECT 1;

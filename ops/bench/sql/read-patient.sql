@@ -1,7 +1,11 @@
--- pgbench twin of GET /fhir/Patient/{id}: the hub's read query, on a random loaded patient.
--- (`\gset` fetches the sample first: one more round trip than the hub makes.)
+-- pgbench twin of GET /fhir/Patient/{id}: the hub's read query on a random loaded patient, and
+-- the read's audit record (a leaf of the same size, in a copy of the audit queue), committed on
+-- its own. (`\gset` fetches the sample first: one more round trip than the hub makes.)
 \set n random(1, :samples)
 SELECT patient_id FROM bench_samples WHERE n = :n \gset
 SELECT v.version, v.last_updated, v.deleted, v.body FROM resources r
 JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
 WHERE r.type = 'Patient' AND r.id = :patient_id;
+INSERT INTO bench_audit_queue (record, recorded_at, action, patient, client, organization, user_id)
+SELECT decode(repeat(md5(random()::text), :leaf_blocks), 'hex'), now(), 'read', :patient_id, NULL, 'dev-hospital', 'bench-clinician'
+FROM generate_series(1, 1);

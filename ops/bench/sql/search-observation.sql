@@ -1,6 +1,7 @@
 -- pgbench twin of GET /fhir/Observation?patient=…&code=http://loinc.org|…&date=ge…: the hub's
--- search query for a random loaded patient, test and day. (`\gset` fetches the sample first:
--- one more round trip than the hub makes.)
+-- search query for a random loaded patient, test and day, and the search's audit record
+-- committed on its own. (`\gset` fetches the sample first: one more round trip than the hub
+-- makes.)
 \set n random(1, :samples)
 SELECT patient_id, loinc, day FROM bench_samples WHERE n = :n \gset
 SELECT r.id, r.version, r.last_updated, v.body, NULL::text FROM resources r
@@ -14,3 +15,6 @@ WHERE r.type = 'Observation' AND NOT r.deleted
                AND (d.high > (:day::date + 1)::timestamp AT TIME ZONE '+08'
                     OR (d.low >= :day::date::timestamp AT TIME ZONE '+08' AND d.high <= (:day::date + 1)::timestamp AT TIME ZONE '+08')))
 ORDER BY r.id LIMIT 21;
+INSERT INTO bench_audit_queue (record, recorded_at, action, patient, client, organization, user_id)
+SELECT decode(repeat(md5(random()::text), :leaf_blocks), 'hex'), now(), 'read', :patient_id, NULL, 'dev-hospital', 'bench-clinician'
+FROM generate_series(1, 1);

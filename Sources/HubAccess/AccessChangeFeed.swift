@@ -1,0 +1,65 @@
+public import HubStorage
+public import Logging
+import PostgresNIO
+public import ServiceLifecycle
+
+/// Keeps ``GrantCache`` honest: listens to `hub_access_changed` (announced by triggers on every
+/// change of tokens, principals and organizations — migration 0013) and empties the cache at
+/// each announcement.
+///
+/// The cache serves only while this feed is known to hear: from the moment `LISTEN` is in force,
+/// until the listening connection fails or stops answering its heartbeat (``Database/listen(_:heartbeat:_:)``).
+/// So a change made while this hub could not listen is never served from the cache; at worst, a
+/// connection that dies silently keeps the cache serving for two heartbeats.
+public struct AccessChangeFeed: Service {
+    static let channel = "hub_access_changed"
+
+    let database: Database
+    let grants: GrantCache
+    let heartbeat: Duration
+    let logger: Logger
+
+    public init(database: Database, grants: GrantCache, heartbeat: Duration = .seconds(1), logger: Logger) {
+        self.database = database
+        self.grants = grants
+        self.heartbeat = heartbeat
+        self.logger = logger
+    }
+
+    /// Listens until the service group shuts down, listening again after a failure (with
+    /// back-off, up to 10 s); the cache does not serve in between.
+    public func run() async throws {
+        var backoff = Backoff(interval: .milliseconds(100), ceiling: .seconds(10))
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                // Cancelled at shutdown: the lease must end before the pool stops.
+                try await cancelWhenGracefulShutdown {
+                    try await self.listen()
+                }
+                _ = backoff.succeeded()
+            } catch {
+                self.grants.suspend()
+                guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+                let decision = backoff.failed()
+                if decision.report {
+                    self.logger.warning(
+                        "not hearing access changes: credentials are looked up at every request until listening again",
+                        metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: decision.pause)
+            }
+        }
+        self.grants.suspend()
+    }
+
+    /// One listening session: returns or throws when it ends, the cache suspended by the caller.
+    func listen() async throws {
+        let grants = self.grants
+        try await self.database.listen(Self.channel, heartbeat: self.heartbeat) { notifications in
+            grants.resume()
+            defer { grants.suspend() }
+            for try await _ in notifications { grants.invalidate() }
+            throw StorageError(.unavailable, "the access-change notifications ended")
+        }
+    }
+}
