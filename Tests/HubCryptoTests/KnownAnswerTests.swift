@@ -75,11 +75,40 @@ import Testing
         tag: "76fc6ece0f4e1768cddf8853bb2d551b"
     )
 
-    @Test func aes256GCM() throws {
+    @Test(arguments: [true, false]) func aes256GCM(openSSL: Bool) throws {
         let vector = Self.gcm16
-        let sealed = try AES256GCM().seal(vector.plaintext, key: SecretKey(bytes: vector.key), nonce: vector.nonce, additionalData: vector.aad)
+        let cipher = AES256GCM(preferOpenSSL: openSSL)
+        #expect(cipher.usesOpenSSL == openSSL)
+        let sealed = try cipher.seal(vector.plaintext, key: SecretKey(bytes: vector.key), nonce: vector.nonce, additionalData: vector.aad)
         #expect(sealed.ciphertext.hex == vector.ciphertext)
         #expect(sealed.tag.hex == vector.tag)
+    }
+
+    /// OpenSSL's AES-256-GCM (pooled contexts, reused after failures) and swift-crypto's open
+    /// each other's output, for many keys, lengths and headers.
+    @Test func aes256GCMImplementationsAgree() throws {
+        let fast = AES256GCM()
+        let reference = AES256GCM(preferOpenSSL: false)
+        for length in [0, 1, 15, 16, 17, 1_024, 4_099] {
+            let key = SecretKey.random(byteCount: 32)
+            let nonce = SecretKey.random(byteCount: 12).bytes
+            let plaintext = SecretKey.random(byteCount: max(length, 1)).bytes.prefix(length).map { $0 }
+            let header = Array("Patient/\(length)".utf8)
+            let sealed = try fast.seal(plaintext, key: key, nonce: nonce, additionalData: header)
+            let again = try reference.seal(plaintext, key: key, nonce: nonce, additionalData: header)
+            #expect(sealed.ciphertext == again.ciphertext && sealed.tag == again.tag)
+            #expect(try reference.open(sealed.ciphertext, tag: sealed.tag, key: key, nonce: nonce, additionalData: header) == plaintext)
+            // The same key again (its schedule kept by the pooled context), under another nonce.
+            let otherNonce = nonce.reversed().map { $0 ^ 0x5A }
+            let resealed = try fast.seal(plaintext, key: key, nonce: otherNonce, additionalData: header)
+            let expected = try reference.seal(plaintext, key: key, nonce: otherNonce, additionalData: header)
+            #expect(resealed.ciphertext == expected.ciphertext && resealed.tag == expected.tag)
+            // A failed open leaves the pooled context fit for the next message.
+            #expect(throws: CryptographyError.self) { () throws -> Void in
+                _ = try fast.open(sealed.ciphertext, tag: sealed.tag, key: key, nonce: nonce, additionalData: header + [0])
+            }
+            #expect(try fast.open(again.ciphertext, tag: again.tag, key: key, nonce: nonce, additionalData: header) == plaintext)
+        }
     }
 
     /// The EVP AEAD path that native SM4-GCM uses, proven here with OpenSSL's AES-256-GCM.

@@ -6,7 +6,7 @@
 
 local requests = {}
 local threads = {}
-local name
+
 
 function setup(thread)
   table.insert(threads, thread)
@@ -18,22 +18,29 @@ function init(args)
   for line in io.lines(args[1]) do
     local method, path, expected, body = line:match("^(%u+)\t([^\t]+)\t(%d+)\t(.*)$")
     if method then
+      -- wrk.format takes these instead of wrk's own (-H), so those are copied in.
       local headers = {}
+      for key, value in pairs(wrk.headers) do headers[key] = value end
       if body ~= "" then headers["Content-Type"] = "application/fhir+json" else body = nil end
-      table.insert(requests, { wrk.format(method, path, headers, body), tonumber(expected) })
+      table.insert(requests, wrk.format(method, path, headers, body))
+      expected_status = tonumber(expected)
     end
   end
   math.randomseed(1601 + id)
-  unexpected, current = 0, nil
+  unexpected = 0
 end
 
+-- Every request of a scenario expects the same status (the connections of a thread interleave,
+-- so a response cannot be matched to its request here).
 function request()
-  current = requests[math.random(#requests)]
-  return current[1]
+  return requests[math.random(#requests)]
 end
 
 function response(status, headers, body)
-  if status ~= current[2] then unexpected = unexpected + 1 end
+  if status ~= expected_status then
+    unexpected = unexpected + 1
+    if unexpected == 1 then io.stderr:write("wrk: unexpected " .. status .. ": " .. body:sub(1, 200) .. "\n") end
+  end
 end
 
 function done(summary, latency, _)
