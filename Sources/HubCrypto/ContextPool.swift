@@ -20,7 +20,7 @@ final class ContextPool: Sendable {
 
     /// Runs `body` with a context from the pool and what it was last set up with (nil: nothing
     /// known); `body` updates that note. A context whose `body` threw goes back with no note.
-    func with<Result>(
+    func withNoted<Result>(
         _ body: (OpaquePointer, inout [UInt8]?) throws(CryptographyError) -> Result
     ) throws(CryptographyError) -> Result {
         var (context, setUp): (OpaquePointer, [UInt8]?)
@@ -43,7 +43,7 @@ final class ContextPool: Sendable {
 
     /// Runs `body` with a context from the pool, which `body` sets up itself.
     func with<Result>(_ body: (OpaquePointer) throws(CryptographyError) -> Result) throws(CryptographyError) -> Result {
-        try self.with { (context, setUp) throws(CryptographyError) -> Result in
+        try self.withNoted { (context, setUp) throws(CryptographyError) -> Result in
             setUp = nil
             return try body(context)
         }

@@ -43,7 +43,7 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
         additionalData: [UInt8]
     ) throws(CryptographyError) -> (ciphertext: [UInt8], tag: [UInt8]) {
         try self.checkSizes(key: key, nonce: nonce, textCount: plaintext.count)
-        return try self.contexts.with { (context, setUp) throws(CryptographyError) in
+        return try self.contexts.withNoted { (context, setUp) throws(CryptographyError) in
             try self.seal(plaintext, key: key, nonce: nonce, additionalData: additionalData, context: context, setUp: &setUp)
         }
     }
@@ -91,7 +91,7 @@ struct EVPAuthenticatedCipher: AuthenticatedCipher {
     ) throws(CryptographyError) -> [UInt8] {
         try self.checkSizes(key: key, nonce: nonce, textCount: ciphertext.count)
         guard tag.count == 16 else { throw CryptographyError(.malformed, "\(self.algorithm) tag must be 16 bytes") }
-        return try self.contexts.with { (context, setUp) throws(CryptographyError) in
+        return try self.contexts.withNoted { (context, setUp) throws(CryptographyError) in
             try self.open(ciphertext, tag: tag, key: key, nonce: nonce, additionalData: additionalData, context: context, setUp: &setUp)
         }
     }
