@@ -10,19 +10,24 @@ public import ServiceLifecycle
 /// The cache serves only while this feed is known to hear: from the moment `LISTEN` is in force,
 /// until the listening connection fails or stops answering its heartbeat (``Database/listen(_:heartbeat:_:)``).
 /// So a change made while this hub could not listen is never served from the cache; at worst, a
-/// connection that dies silently keeps the cache serving for two heartbeats.
+/// connection that dies silently keeps the cache serving for a heartbeat and its deadline (the
+/// deadline is generous: a busy database must not turn the cache off for nothing).
 public struct AccessChangeFeed: Service {
     static let channel = "hub_access_changed"
 
     let database: Database
     let grants: GrantCache
     let heartbeat: Duration
+    let answerWithin: Duration
     let logger: Logger
 
-    public init(database: Database, grants: GrantCache, heartbeat: Duration = .seconds(1), logger: Logger) {
+    public init(
+        database: Database, grants: GrantCache, heartbeat: Duration = .seconds(1), answerWithin: Duration = .seconds(5), logger: Logger
+    ) {
         self.database = database
         self.grants = grants
         self.heartbeat = heartbeat
+        self.answerWithin = answerWithin
         self.logger = logger
     }
 
@@ -55,7 +60,7 @@ public struct AccessChangeFeed: Service {
     /// One listening session: returns or throws when it ends, the cache suspended by the caller.
     func listen() async throws {
         let grants = self.grants
-        try await self.database.listen(Self.channel, heartbeat: self.heartbeat) { notifications in
+        try await self.database.listen(Self.channel, heartbeat: self.heartbeat, answerWithin: self.answerWithin) { notifications in
             grants.resume()
             defer { grants.suspend() }
             for try await _ in notifications { grants.invalidate() }

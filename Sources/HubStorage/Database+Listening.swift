@@ -5,7 +5,7 @@ extension Database {
     /// leased for as long as `body` runs (without the operation deadline: a listener is
     /// long-lived; the pool has one connection more than configured for it).
     ///
-    /// Every `heartbeat` the connection must answer a `SELECT 1` within `heartbeat`, or the
+    /// Every `heartbeat` the connection must answer a `SELECT 1` within `answerWithin`, or the
     /// listening ends with a ``StorageError``: a connection that silently stopped delivering must
     /// not pass for a quiet channel. Listening is in force before `body` is called; it ends
     /// (`UNLISTEN`) when `body` returns or throws, or the heartbeat fails. Cancel the calling task
@@ -15,6 +15,7 @@ extension Database {
     public func listen<Result: Sendable>(
         _ channel: String,
         heartbeat: Duration,
+        answerWithin: Duration,
         _ body: @escaping @Sendable (PostgresNotificationSequence) async throws -> Result
     ) async throws -> Result {
         do {
@@ -25,13 +26,13 @@ extension Database {
                 // Back to its usual name before it returns to the pool — bounded: a statement on
                 // a connection that has closed never answers.
                 let reset: @Sendable () async -> Void = {
-                    _ = try? await self.withDeadline("reset the \(name)", timeout: heartbeat) {
+                    _ = try? await self.withDeadline("reset the \(name)", timeout: answerWithin) {
                         try await connection.run("RESET application_name", logger: self.logger)
                     }
                 }
                 do {
                     let result = try await connection.listen(on: channel) { notifications in
-                        try await self.whileAnswering(connection, every: heartbeat, label: name) {
+                        try await self.whileAnswering(connection, every: heartbeat, within: answerWithin, label: name) {
                             try await body(notifications)
                         }
                     }
@@ -49,11 +50,12 @@ extension Database {
         }
     }
 
-    /// Runs `body` while `connection` answers a `SELECT 1` within `interval`, every `interval`;
+    /// Runs `body` while `connection` answers a `SELECT 1` within `limit`, every `interval`;
     /// throws the heartbeat's failure as soon as it fails (`body` is cancelled).
     private func whileAnswering<Result: Sendable>(
         _ connection: PostgresConnection,
         every interval: Duration,
+        within limit: Duration,
         label: String,
         _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
@@ -62,7 +64,7 @@ extension Database {
             group.addTask {
                 while true {
                     try await Task.sleep(for: interval)
-                    try await self.withDeadline("heartbeat of the \(label)", timeout: interval) {
+                    try await self.withDeadline("heartbeat of the \(label)", timeout: limit) {
                         try await connection.run("SELECT 1", logger: self.logger)
                     }
                 }
