@@ -86,6 +86,7 @@ public struct AccessTokens: Sendable {
         public var principal: Principal
         public var scopes: [String]
         public var emergency: AccessGrant.Emergency?
+        /// On this hub's clock.
         public var expiresAt: Date
     }
 
@@ -99,35 +100,38 @@ public struct AccessTokens: Sendable {
             let rows = try await connection.query(
                 """
                 SELECT p.id, p.role, p.organization_id, p.name, p.certificate_sha256, t.scopes, t.emergency_patient, t.emergency_reason,
-                    t.expires_at
+                    extract(epoch FROM t.expires_at - now())::float8
                 FROM access_tokens t JOIN principals p ON p.id = t.principal_id JOIN organizations o ON o.id = p.organization_id
                 WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND t.expires_at > now() AND p.active AND o.active
                 """,
                 logger: logger
             )
-            for try await row in rows.decode((String, String, String, String, String?, [String], String?, String?, Date).self) {
-                return row as (String, String, String, String, String?, [String], String?, String?, Date)?
+            for try await row in rows.decode((String, String, String, String, String?, [String], String?, String?, Double).self) {
+                return row as (String, String, String, String, String?, [String], String?, String?, Double)?
             }
             return nil
         }
-        guard let (id, roleName, organization, name, certificate, scopes, patient, reason, expiresAt) = row, let role = Role(rawValue: roleName)
+        guard let (id, roleName, organization, name, certificate, scopes, patient, reason, remaining) = row, let role = Role(rawValue: roleName)
         else {
             throw AccessError(.unauthenticated, "the bearer token is not valid (unknown, expired or revoked)")
         }
         let principal = Principal(id: id, role: role, organization: organization, name: name, scopes: scopes, certificateSHA256: certificate)
         var emergency: AccessGrant.Emergency?
         if let patient, let reason { emergency = AccessGrant.Emergency(patient: patient, reason: reason) }
-        return Resolution(principal: principal, scopes: scopes, emergency: emergency, expiresAt: expiresAt)
+        // The lifetime left as the database counts it, on this hub's clock: a hub whose clock lags
+        // the database's must not keep an expired (break-glass) token alive by the difference.
+        return Resolution(principal: principal, scopes: scopes, emergency: emergency, expiresAt: Date().addingTimeInterval(remaining))
     }
 
     /// Revokes one token (RFC 7009: revoking an unknown token is not an error).
     public func revoke(_ token: String) async throws {
+        // Also when the answer is lost after the commit: forgetting a grant is always safe.
+        defer { self.grants.invalidate() }
         let hash = try Self.hash(token)
         let logger = self.logger
         try await self.database.withConnection("revoke token") { connection in
             try await connection.run("UPDATE access_tokens SET revoked_at = now() WHERE token_hash = \(hash) AND revoked_at IS NULL", logger: logger)
         }
-        self.grants.invalidate()
     }
 
     /// What is stored of a token: its SHA-256 (a token has 256 random bits; a slow hash would

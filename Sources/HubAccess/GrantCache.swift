@@ -52,7 +52,8 @@ public final class GrantCache: Sendable {
 
     /// The longest a grant is kept even when nothing changes: a backstop, not the mechanism.
     let maximumAge: TimeInterval
-    /// Entries at most; reaching it empties the cache (rare, and cheap to refill).
+    /// Entries at most; reaching it drops the expired ones, or else empties the cache (rare, and
+    /// cheap to refill).
     let capacity: Int
     private let state = Mutex(State())
 
@@ -84,7 +85,11 @@ public final class GrantCache: Sendable {
         let until = min(until ?? .distantFuture, now.addingTimeInterval(self.maximumAge))
         self.state.withLock { state in
             guard state.serving, state.generation == ticket.generation, until > now else { return }
-            if state.entries.count >= self.capacity { state.entries.removeAll(keepingCapacity: true) }
+            if state.entries.count >= self.capacity {
+                // Expired grants go first; only a cache full of live ones starts again empty.
+                state.entries = state.entries.filter { $0.value.until > now }
+                if state.entries.count >= self.capacity { state.entries.removeAll(keepingCapacity: true) }
+            }
             state.entries[key] = Entry(grant: grant, until: until)
         }
     }

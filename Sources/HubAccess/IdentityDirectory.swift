@@ -84,6 +84,8 @@ public struct IdentityDirectory: Sendable {
     /// Deactivates (or reactivates) an organization; its principals cannot authenticate while it
     /// is inactive.
     public func setActive(organization id: String, _ active: Bool, audit: AuditContext) async throws {
+        // Also when the answer is lost after the commit: forgetting grants is always safe.
+        defer { self.grants.invalidate() }
         let record = Self.record(.update, type: "Organization", id: id, audit: audit)
         let logger = self.logger
         try await self.database.withTransaction("change organization") { connection in
@@ -93,7 +95,6 @@ public struct IdentityDirectory: Sendable {
             guard found else { throw AccessError(.notFound, "no organization \(id)") }
             try await AuditLog.enqueue([record], on: connection, logger: logger)
         }
-        self.grants.invalidate()
     }
 
     // MARK: Principals
@@ -128,6 +129,8 @@ public struct IdentityDirectory: Sendable {
 
     /// Changes a principal. Deactivating it, or changing how it authenticates, revokes its tokens.
     public func update(principal id: String, _ change: PrincipalChange, audit: AuditContext) async throws -> Principal {
+        // Also when the answer is lost after the commit: forgetting grants is always safe.
+        defer { self.grants.invalidate() }
         var principal = try await self.principal(id: id)
         if let active = change.active { principal.active = active }
         if let scopes = change.scopes { principal.scopes = scopes }
@@ -159,7 +162,6 @@ public struct IdentityDirectory: Sendable {
             }
             try await AuditLog.enqueue([record], on: connection, logger: logger)
         }
-        self.grants.invalidate()
         return updated
     }
 

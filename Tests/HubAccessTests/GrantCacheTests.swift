@@ -86,5 +86,13 @@ import Testing
         cache.store(Self.grant, for: try Self.key("hub.3"), until: nil, ticket: cache.ticket(), now: now)
         #expect(cache.grant(for: try Self.key("hub.0"), now: now) == nil)
         #expect(cache.grant(for: try Self.key("hub.3"), now: now) == Self.grant)
+        // Full of grants of which some expired: only those go.
+        let later = now.addingTimeInterval(30)
+        cache.store(Self.grant, for: try Self.key("hub.4"), until: now.addingTimeInterval(10), ticket: cache.ticket(), now: now)
+        cache.store(Self.grant, for: try Self.key("hub.5"), until: nil, ticket: cache.ticket(), now: now)
+        cache.store(Self.grant, for: try Self.key("hub.6"), until: nil, ticket: cache.ticket(), now: later)
+        #expect(cache.grant(for: try Self.key("hub.4"), now: later) == nil)
+        #expect(cache.grant(for: try Self.key("hub.5"), now: later) == Self.grant)
+        #expect(cache.grant(for: try Self.key("hub.6"), now: later) == Self.grant)
     }
 }

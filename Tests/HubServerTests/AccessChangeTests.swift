@@ -48,12 +48,28 @@ import Testing
                     try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: hub.pki).status == 401
                 })
             #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: hub.pki, bearer: systemToken).status == 401)
+
+            // An organization deactivated outside the hub: its system is refused too.
+            let other = hub.pki.otherHospital
+            #expect(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: other).status == 200)
+            try await Self.execute(hub, "UPDATE organizations SET active = false WHERE id = 'other-hospital'")
+            #expect(
+                try await eventually(within: .seconds(5)) {
+                    try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: other).status == 401
+                })
         }
     }
 
     @Test func thisHubsOwnChangesTakeEffectAtTheNextRequest() async throws {
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             try await Self.listening(hub)
+            // Without the announcements: what is tested is that this hub forgets by itself.
+            for (table, trigger) in [
+                ("access_tokens", "access_tokens_changed"), ("principals", "principals_changed"),
+                ("organizations", "organizations_changed"),
+            ] {
+                try await Self.execute(hub, "ALTER TABLE \(table) DISABLE TRIGGER \(trigger)")
+            }
             let admin = try await hub.token(for: TestHub.Identities.administrator)
             // Kept grants of the other hospital's system (its certificate) and of a clinician.
             let other = hub.pki.otherHospital
