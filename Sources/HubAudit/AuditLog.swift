@@ -40,7 +40,7 @@ public struct AuditLog: Sendable {
         guard !records.isEmpty else { return }
         var sql = SQLBuilder()
         let insertion = Self.queueInsertion(records, sql: &sql)
-        try await connection.run(sql.query("WITH \(insertion)\nSELECT 1"), logger: logger)
+        try await connection.run(sql.reusable("WITH \(insertion)\nSELECT 1"), logger: logger)
     }
 
     /// A `WITH` member that queues `records`, for a write that is one statement (the record

@@ -79,7 +79,9 @@ extension PostgresResourceStore {
         let patientList = sql.bind(candidates.sorted())
         // Two probes of the primary key (type, id), not one condition over `type || '/' || id`:
         // that expression has no index, and every write scanned the whole table with it.
-        let statement = sql.query(
+        // Probes by key, planned once per connection (the access rule makes planning cost more
+        // than running it).
+        let statement = sql.reusable(
             """
             SELECT r.type || '/' || r.id, (\(condition)), r.patient_id, r.organization
             FROM unnest(\(types)::text[], \(ids)::text[]) AS k(type, id) JOIN resources r ON r.type = k.type AND r.id = k.id

@@ -59,8 +59,10 @@ extension PostgresResourceStore {
         members += SearchIndexer.insertions(writes.map { SearchIndexer.Row(type: $0.type.rawValue, id: $0.id, entries: $0.entries) }, sql: &sql)
         members += AccessFacts.insertions(writes.compactMap(\.facts), sql: &sql)
         if !records.isEmpty { members.append(AuditLog.queueInsertion(records, sql: &sql)) }
+        // Its text depends on which tables the writes reach, not on how many writes: planned once
+        // per connection and shape.
         try await connection.run(
-            sql.query("WITH " + members.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
+            sql.reusable("WITH " + members.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
         return results
     }
 

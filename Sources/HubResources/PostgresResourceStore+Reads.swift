@@ -19,7 +19,8 @@ extension PostgresResourceStore {
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             WHERE r.type = \(sql.bind(typeName)) AND r.id = \(sql.bind(id))
             """
-        let statement = sql.query(text)
+        // A probe by key: its plan is the same whatever the values, so it is planned once.
+        let statement = sql.reusable(text)
         let row = try await self.database.withConnection("read resource") { connection in
             let rows = try await connection.query(statement, logger: self.logger)
             for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) {
@@ -46,7 +47,7 @@ extension PostgresResourceStore {
             JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
             WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND v.version = \(sql.bind(version))
             """
-        let statement = sql.query(text)
+        let statement = sql.reusable(text)
         let row = try await self.database.withConnection("read resource version") { connection in
             let rows = try await connection.query(statement, logger: self.logger)
             for try await row in rows.decode((Date, Bool, ByteBuffer?).self) {

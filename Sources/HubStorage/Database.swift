@@ -65,7 +65,7 @@ public struct Database: Sendable, Service {
     ) async throws -> Result {
         try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout) {
             try await self.client.withConnection { connection in
-                try await body(connection)
+                try await ConnectionLease.run(on: connection) { try await body(connection) }
             }
         }
     }
@@ -76,8 +76,12 @@ public struct Database: Sendable, Service {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await self.withDeadline(operation, timeout: self.operationTimeout) {
-            try await self.client.withTransaction(logger: self.logger) { connection in
-                try await body(connection)
+            try await self.client.withConnection { connection in
+                try await ConnectionLease.run(on: connection) {
+                    try await connection.withTransaction(logger: self.logger) { connection in
+                        try await body(connection)
+                    }
+                }
             }
         }
     }
