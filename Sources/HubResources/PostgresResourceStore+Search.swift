@@ -82,7 +82,7 @@ extension PostgresResourceStore {
             WHERE \(pageConditions)
             ORDER BY \(order) LIMIT \(limit)
             """
-        let page = sql.query(pageSQL)
+        let page = sql.reusable(pageSQL, if: Self.namesOneRecord(query))
         let rows = try await self.database.withConnection("search") { connection in
             let rows = try await connection.query(page, logger: logger)
             var result: [(String, Int, Date, ByteBuffer?, String?)] = []
@@ -103,6 +103,21 @@ extension PostgresResourceStore {
         }
         let included = try await self.included(for: resources, query: query, access: access)
         return SearchResult(resources: resources, included: included, nextCursor: next, total: total)
+    }
+
+    /// Whether `query` asks for one record by what names it — its id or one full identifier —
+    /// and nothing else: the one kind of search whose best plan does not depend on its values
+    /// (the key's index, then the page), so it is prepared once per connection rather than
+    /// planned per call. A search over a code or a date is not: a plan kept for the average
+    /// value can be ruinous for a rare one (docs/performance.md).
+    static func namesOneRecord(_ query: SearchQuery) -> Bool {
+        guard query.clauses.count == 1, query.sort == .id(descending: false) else { return false }
+        switch query.clauses[0] {
+        case .id(let ids): return ids.count == 1
+        case .token("identifier", let values, false, _):
+            return values.count == 1 && values[0].system != nil && values[0].code != nil
+        default: return false
+        }
     }
 
     /// Resources `_include` and `_revinclude` ask for, at most ``maximumIncluded``, each once.

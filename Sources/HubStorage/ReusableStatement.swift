@@ -18,11 +18,16 @@ import Synchronization
 /// connection and different texts never meet under one name.
 public struct ReusableStatement: Sendable {
     public let query: PostgresQuery
-    /// `hub_` and 32 hex digits of the text's SHA-256 (names are cut at 63 bytes by PostgreSQL).
-    public let name: String
+    /// `hub_` and 32 hex digits of the text's SHA-256 (names are cut at 63 bytes by PostgreSQL);
+    /// nil for a statement made with `reusable(_:if: false)`, planned at every call.
+    public let name: String?
 
-    init(_ query: PostgresQuery) {
+    init(_ query: PostgresQuery, prepared: Bool = true) {
         self.query = query
+        guard prepared else {
+            self.name = nil
+            return
+        }
         let digest = SHA256.hash(data: Array(query.sql.utf8))
         let hex = "0123456789abcdef".utf8.map { $0 }
         var name: [UInt8] = Array("hub_".utf8)
@@ -41,6 +46,13 @@ extension SQLBuilder {
     public func reusable(_ text: String) -> ReusableStatement {
         ReusableStatement(self.query(text))
     }
+
+    /// A statement prepared once per connection when `condition` holds, planned at every call
+    /// otherwise: for a kind of statement whose plan depends on its values only in some shapes
+    /// (a search that names one record by its identifier, against one over a common code).
+    public func reusable(_ text: String, if condition: Bool) -> ReusableStatement {
+        ReusableStatement(self.query(text), prepared: condition)
+    }
 }
 
 extension PostgresConnection {
@@ -53,6 +65,9 @@ extension PostgresConnection {
     /// closed when its lease ends (``ConnectionLease``): the pool opens a fresh one, and the next
     /// call prepares again.
     public func query(_ statement: ReusableStatement, logger: Logger) async throws -> PreparedRows {
+        guard let name = statement.name else {
+            return PreparedRows(try await self.query(statement.query, logger: logger).map { $0 })
+        }
         do {
             return try await PreparedRows.$current.withValue(statement) {
                 PreparedRows(try await self.execute(PreparedRows.Execution(bindings: statement.query.binds), logger: logger))
@@ -62,7 +77,7 @@ extension PostgresConnection {
                 let state = (error as? PSQLError)?.serverInfo?[.sqlState] ?? "none"
                 logger.warning(
                     "a prepared statement failed; its connection will be replaced",
-                    metadata: ["statement": "\(statement.name)", "sqlstate": "\(state)"])
+                    metadata: ["statement": "\(name)", "sqlstate": "\(state)"])
                 if let lease = ConnectionLease.current {
                     lease.spoil()
                 } else {
@@ -135,7 +150,7 @@ public struct PreparedRows: AsyncSequence, Sendable {
     struct Execution: PostgresPreparedStatement {
         typealias Row = PostgresRow
 
-        static var name: String { PreparedRows.current?.name ?? "" }
+        static var name: String { PreparedRows.current?.name ?? "" }  // never nil while sent
         static var sql: String { PreparedRows.current?.query.sql ?? "" }
 
         let bindings: PostgresBindings

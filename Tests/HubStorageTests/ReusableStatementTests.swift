@@ -19,7 +19,8 @@ import Testing
         let different = Self.statement("SELECT ? - ?", [1, 2])
         #expect(one.name == other.name)
         #expect(one.name != different.name)
-        #expect(one.name.hasPrefix("hub_") && one.name.utf8.count == 36)
+        #expect(one.name?.hasPrefix("hub_") == true && one.name?.utf8.count == 36)
+        #expect(SQLBuilder().reusable("SELECT 1", if: false).name == nil)
     }
 
     @Test func aStatementIsPreparedOnceAndAnswersWithEachCallsValues() async throws {
@@ -40,6 +41,14 @@ import Testing
                 var texts: [String] = []
                 for try await text in rows.decode(String.self) { texts.append(text) }
                 #expect(texts == ["SELECT ($1::int + $2::int)"])
+                // One that is not to be reused answers alike and is not kept.
+                var sql = SQLBuilder()
+                let text = "SELECT \(sql.bind(7))::int * 6 AS unkept"
+                let unnamed = sql.reusable(text, if: false)
+                for try await product in try await connection.query(unnamed, logger: logger).decode(Int.self) { #expect(product == 42) }
+                let kept = try await connection.query(
+                    "SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%unkept%'", logger: logger)
+                for try await count in kept.decode(Int.self) { #expect(count == 0) }
             }
         }
     }
