@@ -1,6 +1,7 @@
 public import HubConfig
 public import Logging
 public import Metrics
+import NIOCore
 import NIOSSL
 public import PostgresNIO
 public import ServiceLifecycle
@@ -18,6 +19,8 @@ import Synchronization
 public struct Database: Sendable, Service {
     let client: PostgresClient
     let operationTimeout: Duration
+    /// Where operation deadlines are timed: the event loops the pool's connections run on.
+    let timers: any EventLoopGroup = PostgresClient.defaultEventLoopGroup
     let logger: Logger
     let metrics: DatabaseMetrics
 
@@ -126,8 +129,10 @@ public struct Database: Sendable, Service {
                             outcome.finish(.failure(error))
                         }
                     }
-                    let timer = Task {
-                        try? await Task.sleep(for: timeout)
+                    // A timer on the pool's event loops, not a sleeping task: one task fewer
+                    // per operation, and no dispatch timer to arm and disarm.
+                    let (seconds, attoseconds) = timeout.components
+                    let timer = self.timers.any().scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
                         outcome.finish(.failure(StorageError(.timeout, "\(operation) took longer than \(timeout)")))
                     }
                     outcome.onFinish {
