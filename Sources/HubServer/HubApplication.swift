@@ -109,7 +109,7 @@ public enum HubApplication {
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
 
-        HealthRoutes(readiness: StorageReadiness(migrator: dependencies.migrator)).add(to: router)
+        HealthRoutes(readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health)).add(to: router)
         MetricsRoutes(registry: dependencies.metricsRegistry).add(to: router)
         WhoAmIRoutes().add(to: router)
         PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)
@@ -140,6 +140,7 @@ public enum HubApplication {
         HL7Routes(intake: intake).add(to: router)
         var services: [any Service] = [
             dependencies.database,
+            DatabaseWatch(database: dependencies.database, logger: dependencies.logger),
             // After the database: stopped before it, so that its lease ends while the pool runs.
             AccessChangeFeed(database: dependencies.database, grants: tokens.grants, logger: dependencies.logger),
             AuditSequencer(

@@ -19,14 +19,25 @@ public protocol ReadinessCheck: Sendable {
 }
 
 /// Ready when the database answers and its schema matches the migration files exactly.
+///
+/// A database the watch knows to be down is reported at once, without a query that could only
+/// wait for its deadline.
 public struct StorageReadiness: ReadinessCheck {
     let migrator: Migrator
+    let health: DatabaseHealth
 
-    public init(migrator: Migrator) {
+    public init(migrator: Migrator, health: DatabaseHealth) {
         self.migrator = migrator
+        self.health = health
     }
 
     public func check() async -> Readiness {
+        guard !self.health.isDown else {
+            return Readiness(checks: [
+                .init(name: "database", ok: false, detail: "unreachable"),
+                .init(name: "migrations", ok: false, detail: "unknown"),
+            ])
+        }
         do {
             let status = try await self.migrator.status()
             let migrationsOK = status.isCurrent

@@ -23,6 +23,11 @@ public struct Database: Sendable, Service {
     let timers: any EventLoopGroup = PostgresClient.defaultEventLoopGroup
     let logger: Logger
     let metrics: DatabaseMetrics
+    /// Where the database is, for connections outside the pool (``DatabaseWatch``).
+    let url: DatabaseURL
+    let connectTimeout: Duration
+    /// Whether the database is reachable, kept by ``DatabaseWatch``.
+    public let health = DatabaseHealth()
 
     /// - Parameters:
     ///   - configuration: The `[database]` settings; `url` must be set.
@@ -47,6 +52,8 @@ public struct Database: Sendable, Service {
             ("statement_timeout", "\(configuration.operationTimeoutSeconds * 1000)"),
         ]
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        self.url = url
+        self.connectTimeout = .seconds(configuration.connectTimeoutSeconds)
         self.operationTimeout = .seconds(configuration.operationTimeoutSeconds)
         self.logger = logger
         self.metrics = DatabaseMetrics(factory: metricsFactory, maximumConnections: configuration.maxConnections)
@@ -66,7 +73,8 @@ public struct Database: Sendable, Service {
         timeout: Duration? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout) {
+        try self.requireReachable(operation)
+        return try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout) {
             try await self.client.withConnection { connection in
                 try await ConnectionLease.run(on: connection) { try await body(connection) }
             }
@@ -78,7 +86,8 @@ public struct Database: Sendable, Service {
         _ operation: String,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await self.withDeadline(operation, timeout: self.operationTimeout) {
+        try self.requireReachable(operation)
+        return try await self.withDeadline(operation, timeout: self.operationTimeout) {
             try await self.client.withConnection { connection in
                 try await ConnectionLease.run(on: connection) {
                     try await connection.withTransaction(logger: self.logger) { connection in
@@ -87,6 +96,25 @@ public struct Database: Sendable, Service {
                 }
             }
         }
+    }
+
+    /// Fails at once while the database is known to be down (``DatabaseHealth``): waiting for
+    /// a connection could only end at the deadline.
+    private func requireReachable(_ operation: String) throws(StorageError) {
+        if self.health.isDown {
+            throw StorageError(.unavailable, "database unreachable (\(operation) not attempted)")
+        }
+    }
+
+    /// A connection of its own, outside the pool and its limits, within the connect timeout:
+    /// for watching the database (the caller closes it).
+    func connectOutsideThePool(name: String, logger: Logger) async throws -> PostgresConnection {
+        var configuration = try Self.connectionConfiguration(url: self.url)
+        let (seconds, attoseconds) = self.connectTimeout.components
+        configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        configuration.options.additionalStartupParameters = [("application_name", name)]
+        return try await PostgresConnection.connect(
+            on: self.timers.any(), configuration: configuration, id: 0, logger: logger)
     }
 
     /// Checks that the database answers.
@@ -135,9 +163,13 @@ public struct Database: Sendable, Service {
                     let timer = self.timers.any().scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
                         outcome.finish(.failure(StorageError(.timeout, "\(operation) took longer than \(timeout)")))
                     }
+                    let registration = self.health.whenDown {
+                        outcome.finish(.failure(StorageError(.unavailable, "the database became unreachable during \(operation)")))
+                    }
                     outcome.onFinish {
                         work.cancel()
                         timer.cancel()
+                        self.health.forget(registration)
                     }
                 }
             } onCancel: {
@@ -168,22 +200,9 @@ public struct Database: Sendable, Service {
             )
         case .tcp(let host, let port):
             let tls: PostgresClient.Configuration.TLS
-            switch url.sslMode {
-            case .disable:
-                tls = .disable
-            case .prefer, .require:
-                // libpq semantics: encrypt, but do not verify the server (use verify-full for that).
-                var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-                tlsConfiguration.certificateVerification = .none
-                tls = url.sslMode == .prefer ? .prefer(tlsConfiguration) : .require(tlsConfiguration)
-            case .verifyFull:
-                var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-                tlsConfiguration.certificateVerification = .fullVerification
-                tlsConfiguration.minimumTLSVersion = .tlsv12
-                if let root = url.sslRootCertificate {
-                    tlsConfiguration.trustRoots = .file(root)
-                }
-                tls = .require(tlsConfiguration)
+            switch Self.tls(url) {
+            case nil: tls = .disable
+            case (let configuration, let required)?: tls = required ? .require(configuration) : .prefer(configuration)
             }
             return PostgresClient.Configuration(
                 host: host,
@@ -193,6 +212,46 @@ public struct Database: Sendable, Service {
                 database: url.database,
                 tls: tls
             )
+        }
+    }
+
+    /// The same database as ``clientConfiguration(url:)``, for a single connection.
+    static func connectionConfiguration(url: DatabaseURL) throws -> PostgresConnection.Configuration {
+        switch url.endpoint {
+        case .unixSocket(let path):
+            return PostgresConnection.Configuration(
+                unixSocketPath: path, username: url.username, password: url.password, database: url.database)
+        case .tcp(let host, let port):
+            let tls: PostgresConnection.Configuration.TLS
+            switch Self.tls(url) {
+            case nil: tls = .disable
+            case (let configuration, let required)?:
+                let context = try NIOSSLContext(configuration: configuration)
+                tls = required ? .require(context) : .prefer(context)
+            }
+            return PostgresConnection.Configuration(
+                host: host, port: port, username: url.username, password: url.password, database: url.database, tls: tls)
+        }
+    }
+
+    /// TLS for `url`'s `sslmode`, and whether it is required; nil when disabled.
+    private static func tls(_ url: DatabaseURL) -> (configuration: TLSConfiguration, required: Bool)? {
+        switch url.sslMode {
+        case .disable:
+            return nil
+        case .prefer, .require:
+            // libpq semantics: encrypt, but do not verify the server (use verify-full for that).
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            return (configuration, url.sslMode == .require)
+        case .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .fullVerification
+            configuration.minimumTLSVersion = .tlsv12
+            if let root = url.sslRootCertificate {
+                configuration.trustRoots = .file(root)
+            }
+            return (configuration, true)
         }
     }
 }

@@ -29,7 +29,14 @@ import Testing
         // And it recovers by itself once the database is back.
         proxy.restore()
         let recovering = try TestDatabase.database(unreachable, operationTimeoutSeconds: 5)
-        try await recovering.whileRunning { try await recovering.ping() }
+        let recovered = try await recovering.whileRunning {
+            // A few tries: a loaded machine may make one first connection slower than 5 s.
+            for _ in 0..<5 {
+                if (try? await recovering.ping()) != nil { return true }
+            }
+            return false
+        }
+        #expect(recovered)
         try await proxy.close()
     }
 
@@ -102,8 +109,13 @@ import Testing
                 return running
             }
             #expect(running == 0)
-            // The pool is usable afterwards.
-            try await database.ping()
+            // The pool is usable afterwards (a few tries: its 1 s deadline is short for a loaded
+            // machine, and one slow ping is not what this test is about).
+            var usable = false
+            for _ in 0..<5 where !usable {
+                usable = (try? await database.ping()) != nil
+            }
+            #expect(usable)
         }
     }
 }
