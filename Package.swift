@@ -380,7 +380,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The executables, run as processes the way operators and clinicians run them.
-        .testTarget(name: "hubTests", dependencies: ["HubTestSupport", "HubConfig", "HubClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "hubTests", dependencies: ["HubTestSupport", "HubAuditCore", "HubConfig", "HubClient", "HubCrypto", "HubSynthetic"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "hubctlTests",
             dependencies: ["HubTestSupport", "HubAccess", "HubAudit", "HubConfig", "HubClient", "HubCrypto"],

@@ -15,6 +15,9 @@ extension PostgresResourceStore {
     ) async throws -> String {
         switch clause {
         case .id(let ids):
+            // One id as a scalar: a prepared search (``namesOneRecord``) then keeps its generic
+            // plan, which PostgreSQL will not for an array it cannot see into.
+            if ids.count == 1 { return "\(r).id = \(sql.bind(ids[0]))" }
             return "\(r).id = ANY(\(sql.bind(ids)))"
         case .publisher(let organizations):
             return "\(r).organization = ANY(\(sql.bind(organizations)))"

@@ -74,9 +74,11 @@ public struct Database: Sendable, Service {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try self.requireReachable(operation)
-        return try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout) {
+        let lease = LeaseSignal()
+        return try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout, lease: lease) {
             try await self.client.withConnection { connection in
-                try await ConnectionLease.run(on: connection) { try await body(connection) }
+                lease.leased(connection)
+                return try await ConnectionLease.run(on: connection) { try await body(connection) }
             }
         }
     }
@@ -87,9 +89,11 @@ public struct Database: Sendable, Service {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try self.requireReachable(operation)
-        return try await self.withDeadline(operation, timeout: self.operationTimeout) {
+        let lease = LeaseSignal()
+        return try await self.withDeadline(operation, timeout: self.operationTimeout, lease: lease) {
             try await self.client.withConnection { connection in
-                try await ConnectionLease.run(on: connection) {
+                lease.leased(connection)
+                return try await ConnectionLease.run(on: connection) {
                     try await connection.withTransaction(logger: self.logger) { connection in
                         try await body(connection)
                     }
@@ -137,9 +141,13 @@ public struct Database: Sendable, Service {
     /// Database failures come out as ``StorageError``; an error of the caller's own thrown from
     /// `body` (a validation or precondition failure in a transaction) comes out unchanged, after
     /// the transaction was rolled back.
+    ///
+    /// With a `lease`, the database going down (``DatabaseHealth``) ends the operation early
+    /// where it cannot succeed: see ``LeaseSignal``.
     func withDeadline<Result: Sendable>(
         _ operation: String,
         timeout: Duration,
+        lease: LeaseSignal? = nil,
         _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let start = ContinuousClock.now
@@ -150,6 +158,16 @@ public struct Database: Sendable, Service {
             let result = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
                     outcome.start(continuation)
+                    let registration = lease.map { lease in
+                        let unreachable = StorageError(.unavailable, "the database became unreachable during \(operation)")
+                        let health = self.health
+                        let registration = health.whenDown {
+                            if lease.mayEndEarly { outcome.finish(.failure(unreachable)) }
+                        }
+                        // It may have gone down since the caller looked.
+                        if health.isDown, lease.mayEndEarly { outcome.finish(.failure(unreachable)) }
+                        return registration
+                    }
                     let work = Task {
                         do {
                             outcome.finish(.success(try await body()))
@@ -163,13 +181,10 @@ public struct Database: Sendable, Service {
                     let timer = self.timers.any().scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
                         outcome.finish(.failure(StorageError(.timeout, "\(operation) took longer than \(timeout)")))
                     }
-                    let registration = self.health.whenDown {
-                        outcome.finish(.failure(StorageError(.unavailable, "the database became unreachable during \(operation)")))
-                    }
                     outcome.onFinish {
                         work.cancel()
                         timer.cancel()
-                        self.health.forget(registration)
+                        if let registration { self.health.forget(registration) }
                     }
                 }
             } onCancel: {
@@ -253,6 +268,24 @@ public struct Database: Sendable, Service {
             }
             return (configuration, true)
         }
+    }
+}
+
+/// An operation's pooled connection, once it has one. When the database goes down, an
+/// operation still waiting for a connection ends at once, and so does one whose connection has
+/// closed by then (a statement on a closed connection may never be answered); one on an open
+/// connection runs to its answer or its deadline (a commit in flight is not abandoned for a
+/// signal). A crash closes the pool's connections with the watch's, before it is declared.
+final class LeaseSignal: Sendable {
+    private let connection = Mutex<PostgresConnection?>(nil)
+
+    /// Whether the operation may be ended now that the database is down.
+    var mayEndEarly: Bool {
+        self.connection.withLock { connection in connection.map(\.isClosed) ?? true }
+    }
+
+    func leased(_ connection: PostgresConnection) {
+        self.connection.withLock { $0 = connection }
     }
 }
 

@@ -35,6 +35,7 @@ public struct DatabaseWatch: Service {
 
     public func run() async throws {
         var failuresInARow = 0
+        var lastImmediateRetry: ContinuousClock.Instant?
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let answered = Answered()
             do {
@@ -43,9 +44,23 @@ public struct DatabaseWatch: Service {
                 }
             } catch {
                 guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+                guard Self.meansUnreachable(error) else {
+                    // Refused for a reason of its own (too many connections, authentication):
+                    // the pool's connections may well be working; not evidence of an outage.
+                    failuresInARow = 0
+                    self.logger.warning("the database watch could not connect", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: self.retryInterval * 4)
+                    continue
+                }
                 failuresInARow = answered.value ? 1 : failuresInARow + 1
-                guard failuresInARow >= 2 else { continue }
-                if self.database.health.record(.down) {
+                // The first failure is retried at once (at most once a second: a connection
+                // that answers and dies must not make this a busy loop).
+                let now = ContinuousClock.now
+                if failuresInARow == 1, lastImmediateRetry.map({ now - $0 > .seconds(1) }) ?? true {
+                    lastImmediateRetry = now
+                    continue
+                }
+                if failuresInARow >= 2, self.database.health.record(.down) {
                     self.logger.error(
                         "database unreachable: requests are answered 503 until it returns",
                         metadata: ["error": "\(error)"])
@@ -53,6 +68,17 @@ public struct DatabaseWatch: Service {
                 try? await Task.sleep(for: self.retryInterval)
             }
         }
+    }
+
+    /// Whether `error` says the database cannot be reached: the connection refused, reset or
+    /// closed, the server shutting down or starting up, no answer in time.
+    static func meansUnreachable(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError, error.code == .server {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        }
+        let code = StorageError.classify(error, operation: "database watch").code
+        return code == .unavailable || code == .timeout
     }
 
     /// One connection's watch: returns or throws when the connection fails or the task is

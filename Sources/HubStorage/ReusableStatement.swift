@@ -15,7 +15,9 @@ import Synchronization
 /// (searches stay ``SQLBuilder/query(_:)``).
 ///
 /// The statement's name is the SHA-256 of its text, so equal texts share one preparation per
-/// connection and different texts never meet under one name.
+/// connection and different texts never meet under one name. The parameter types are fixed at
+/// the first call on a connection, so every call of one text must bind the same Swift types
+/// (a value that may be NULL needs a cast in the text, as for any statement).
 public struct ReusableStatement: Sendable {
     public let query: PostgresQuery
     /// `hub_` and 32 hex digits of the text's SHA-256 (names are cut at 63 bytes by PostgreSQL);
@@ -95,13 +97,16 @@ extension PostgresConnection {
         for try await _ in rows {}
     }
 
-    /// Whether `error` may have come from a preparation that failed for a passing reason. Errors
-    /// a statement raises while executing — a unique violation, a serialization failure, bad
-    /// data — leave the preparation intact and the connection open.
+    /// Whether `error` may have come from a preparation that failed for a passing reason. Only
+    /// errors that a statement raises while executing and its preparation cannot — bad data,
+    /// an integrity violation, a serialization failure, an exception raised by a function —
+    /// leave the connection open; anything else (a deadlock on a relation lock, an aborted
+    /// transaction, memory) may have been the preparation's, and costs one reconnect.
     static func mayHaveSpoiledPreparation(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return true }
         guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return true }
-        for kept in ["22", "23", "40", "P0", "25", "28", "53"] where state.hasPrefix(kept) {
+        if state == "40001" { return false }
+        for kept in ["22", "23", "P0"] where state.hasPrefix(kept) {
             return false
         }
         return true
@@ -144,7 +149,8 @@ public struct PreparedRows: AsyncSequence, Sendable {
     /// type per statement); the hub's texts are rendered at run time from the access rule. The
     /// requirements therefore read the statement in flight from this task-local, which
     /// PostgresNIO consults synchronously when it sends the statement (and again only to
-    /// describe an error). `PreparedStatementTests` fails if that stops being so.
+    /// describe an error). `ReusableStatementTests` fails if that stops being so. (Read outside
+    /// it, they would name the unnamed statement: nothing in the hub does.)
     @TaskLocal static var current: ReusableStatement?
 
     struct Execution: PostgresPreparedStatement {

@@ -32,9 +32,15 @@ public final class TCPProxy: Sendable {
                     .flatMapThrowing { outbound in
                         try inbound.pipeline.syncOperations.addHandler(RelayHandler(peer: outbound))
                         try outbound.pipeline.syncOperations.addHandler(RelayHandler(peer: inbound))
-                        state.withLockedValue {
+                        let stillUp = state.withLockedValue {
                             $0.channels[ObjectIdentifier(inbound)] = inbound
                             $0.channels[ObjectIdentifier(outbound)] = outbound
+                            return $0.isUp
+                        }
+                        // Cut while this one was connecting: it goes the way of the rest.
+                        if !stillUp {
+                            inbound.close(promise: nil)
+                            outbound.close(promise: nil)
                         }
                         let forget: @Sendable (Result<Void, any Error>) -> Void = { _ in
                             state.withLockedValue {

@@ -3,7 +3,7 @@ public import HubAccess
 import HubAudit
 public import HubClient
 public import HubConfig
-import HubCrypto
+public import HubCrypto
 import HubFHIR
 import HubKeys
 import HubResources
@@ -174,6 +174,25 @@ public enum TestHub {
         return configuration
     }
 
+    /// Registers ``Identities`` in the migrated database at `url` — unless a hub before found them
+    /// there (a restarted hub, same database) — through a pool of its own. `grants` is the hub's
+    /// cache, if it runs in this process (its own changes empty it).
+    public static func registerIdentities(
+        in url: DatabaseURL,
+        registry: AlgorithmRegistry = .standard(preferring: nil),
+        grants: GrantCache = GrantCache(),
+        logger: Logger = makeTestLogger("test.setup")
+    ) async throws {
+        let pki = try TestEnvironment.pki()
+        let setup = try TestDatabase.database(url)
+        try await setup.whileRunning {
+            let directory = IdentityDirectory(database: setup, registry: registry, grants: grants, logger: logger)
+            if (try? await directory.principal(id: Identities.system)) == nil {
+                try await Identities.register(in: directory, pki: pki)
+            }
+        }
+    }
+
     /// Starts a hub with `configuration`, runs `body` against it, then shuts it down; the hub
     /// logs to `logger` (the tests' own, warnings and worse, by default).
     public static func withRunning<Result: Sendable>(
@@ -247,14 +266,7 @@ public enum TestHub {
                 // Registered through a pool of its own: outage tests give the hub's pool
                 // deadlines too short for set-up on a loaded machine.
                 if configuration.database.migrateOnStart, let url = configuration.database.url {
-                    let setup = try TestDatabase.database(url)
-                    try await setup.whileRunning {
-                        let directory = IdentityDirectory(database: setup, registry: algorithms, grants: grants, logger: logger)
-                        // A restarted hub (same database) finds them registered.
-                        if (try? await directory.principal(id: Identities.system)) == nil {
-                            try await Identities.register(in: directory, pki: pki)
-                        }
-                    }
+                    try await Self.registerIdentities(in: url, registry: algorithms, grants: grants, logger: logger)
                 }
             } catch {
                 await serviceGroup.triggerGracefulShutdown()
