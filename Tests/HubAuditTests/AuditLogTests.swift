@@ -223,6 +223,24 @@ import Testing
             #expect(try SignedCheckpoint(note: cosigned) == signed)
         }
     }
+    @Test func aFeedIsHeldByOneHolderAtATime() async throws {
+        try await KeysFixture.with { fixture in
+            let log = fixture.auditLog(try CryptoSuite.sm())
+            #expect(try await log.claimFeed("probe", holder: "a", for: .seconds(60)) == 0)
+            #expect(try await log.claimFeed("probe", holder: "b", for: .seconds(60)) == nil)
+            try await log.advanceFeed("probe", to: 7)
+            #expect(try await log.claimFeed("probe", holder: "a", for: .seconds(60)) == 7)
+            // Given up at a clean stop: the other takes it at once, where it had got to.
+            try await log.releaseFeed("probe", holder: "b")
+            #expect(try await log.claimFeed("probe", holder: "b", for: .seconds(60)) == nil)
+            try await log.releaseFeed("probe", holder: "a")
+            #expect(try await log.claimFeed("probe", holder: "b", for: .milliseconds(200)) == 7)
+            #expect(try await log.claimFeed("probe", holder: "a", for: .seconds(60)) == nil)
+            // A holder that stops renewing loses it when its lease runs out.
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await log.claimFeed("probe", holder: "a", for: .seconds(60)) == 7)
+        }
+    }
 }
 
 @Suite struct AuditSegmentPeerTests {
@@ -265,4 +283,5 @@ import Testing
             }
         }
     }
+
 }

@@ -61,4 +61,47 @@ import Testing
             }
         }
     }
+
+    @Test func twoHubsOnOneDatabaseSendTheFeedOnce() async throws {
+        let pki = try TestEnvironment.pki()
+        let receiver = SyslogReceiver()
+        try await receiver.whileListening(pki: pki) { port in
+            try await TestDatabase.withFresh { url in
+                var settings = try TestHub.configuration(database: url)
+                settings.tls.clientAuthentication = .optional
+                settings.audit.syslogHost = "127.0.0.1"
+                settings.audit.syslogPort = port
+                settings.audit.syslogTrustRoots = pki.caCertificate
+                settings.audit.syslogAllowedNetworks = [try #require(IPNetwork("127.0.0.0/8"))]
+                let configuration = settings
+                @Sendable func indexes() -> [Int] {
+                    receiver.messages.compactMap { message -> Int? in
+                        guard let bom = message.firstRange(of: [0xEF, 0xBB, 0xBF]) else { return nil }
+                        let event = try? JSONSerialization.jsonObject(with: Data(message[bom.upperBound...])) as? [String: Any]
+                        return ((event?["extension"] as? [[String: Any]])?.first?["valueInteger"]) as? Int
+                    }
+                }
+                try await TestHub.withRunning(configuration) { first in
+                    try await TestHub.withRunning(configuration) { second in
+                        for round in 0..<6 {
+                            let hub = round.isMultiple(of: 2) ? first : second
+                            _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki)
+                        }
+                        let checkpoint = try await second.send("POST", "/audit/checkpoint", presenting: pki.regulator)
+                        let size = try #require(Int(checkpoint.text.split(separator: "\n")[1]))
+                        #expect(try await eventually { Set(indexes()).isSuperset(of: 0..<size) }, "\(indexes().count) of \(size)")
+                        // Both hubs run a feed; one holds it: one sender, nothing twice.
+                        #expect(receiver.connections == 1)
+                        let counts = Dictionary(indexes().map { ($0, 1) }, uniquingKeysWith: +)
+                        #expect(counts.values.allSatisfy { $0 == 1 }, "sent twice: \(counts.filter { $0.value > 1 }.keys.sorted().prefix(10))")
+                    }
+                    // The second hub stopped; whichever held the feed, the first carries on.
+                    _ = try await first.send("GET", "/fhir/Patient?_count=1", presenting: pki)
+                    let checkpoint = try await first.send("POST", "/audit/checkpoint", presenting: pki.regulator)
+                    let size = try #require(Int(checkpoint.text.split(separator: "\n")[1]))
+                    #expect(try await eventually(within: .seconds(30)) { Set(indexes()).isSuperset(of: 0..<size) }, "\(indexes().count) of \(size)")
+                }
+            }
+        }
+    }
 }

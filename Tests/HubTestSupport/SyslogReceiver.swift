@@ -8,8 +8,12 @@ import Synchronization
 /// certificate, octet-counted frames (RFC 5425), every message kept.
 public final class SyslogReceiver: Sendable {
     let state = Mutex<[[UInt8]]>([])
+    private let accepted = Atomic<Int>(0)
 
     public init() {}
+
+    /// How many connections senders have opened so far.
+    public var connections: Int { self.accepted.load(ordering: .relaxed) }
 
     /// The messages received so far (the syslog messages, without their length prefix).
     public var messages: [[UInt8]] { self.state.withLock { $0 } }
@@ -22,7 +26,8 @@ public final class SyslogReceiver: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
+                self.accepted.add(1, ordering: .relaxed)
+                return child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(OctetCountingDecoder()))
                     try child.pipeline.syncOperations.addHandler(Collector(receiver: self))

@@ -16,9 +16,15 @@ public import ServiceLifecycle
 ///
 /// At-least-once: the position (the next log index to send) is kept in PostgreSQL and advanced
 /// only after a batch was written to the connection, so a hub restarted mid-batch sends it again;
-/// a repository that is down is retried with back-off and nothing is skipped.
+/// a repository that is down is retried with back-off and nothing is skipped. Of several hubs on
+/// one database, one sends at a time: the holder of a lease in `audit_feeds`, renewed at each
+/// round and given up at shutdown.
 public struct SyslogFeed: Service {
     public static let feedName = "syslog"
+    /// How long this hub keeps the feed without renewing it (it renews at every round, at
+    /// least every 30 s while the repository is down): when it dies, another hub takes over
+    /// after this.
+    static let lease: Duration = .seconds(60)
 
     let log: AuditLog
     let host: String
@@ -26,6 +32,8 @@ public struct SyslogFeed: Service {
     let tls: TLSConfiguration
     let addresses: OutboundAddressPolicy
     let hostname: String
+    /// This process's name as the feed's holder: hubs sharing a database send it one at a time.
+    let holder = UUID().uuidString
     let logger: Logger
 
     /// - Parameter tls: The client TLS configuration (the repository's trust roots; the hub's
@@ -52,7 +60,13 @@ public struct SyslogFeed: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let decision: Backoff.Decision
             do {
-                let next = try await self.log.feedPosition(Self.feedName)
+                guard let next = try await self.log.claimFeed(Self.feedName, holder: self.holder, for: Self.lease) else {
+                    // Another hub sends the feed; this one stands by to take over.
+                    try? await channel?.close()
+                    channel = nil
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
                 let size = try await self.log.size()
                 if next < size {
                     let range = next..<min(next + 500, size)
@@ -79,6 +93,7 @@ public struct SyslogFeed: Service {
             try? await Task.sleep(for: decision.pause)
         }
         try? await channel?.close()
+        try? await self.log.releaseFeed(Self.feedName, holder: self.holder)
     }
 
     func connect(_ context: NIOSSLContext) async throws -> any Channel {
