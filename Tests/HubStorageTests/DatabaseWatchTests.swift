@@ -33,11 +33,11 @@ import Testing
             try await database.ping()
 
             proxy.cut()
-            #expect(try await Self.within(.seconds(5)) { database.health.isDown })
+            #expect(try await Self.within(.seconds(15)) { database.health.isDown })
             let start = ContinuousClock.now
             let error = await #expect(throws: StorageError.self) { try await database.ping() }
             #expect(error?.code == .unavailable)
-            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(ContinuousClock.now - start < .seconds(10))  // the deadline is 20 s
 
             proxy.restore()
             #expect(try await Self.within(.seconds(10)) { database.health.current == .up })
