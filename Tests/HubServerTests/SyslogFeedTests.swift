@@ -12,11 +12,8 @@ import Testing
         let receiver = SyslogReceiver()
         try await receiver.whileListening(pki: pki) { port in
             try await TestDatabase.withFresh { url in
-                var settings = try TestHub.configuration(database: url)
-                settings.tls.clientAuthentication = .optional
-                settings.audit.syslogHost = "127.0.0.1"
-                settings.audit.syslogPort = port
-                settings.audit.syslogTrustRoots = pki.caCertificate
+                var settings = try Self.feeding(url, port: port, pki: pki)
+                settings.audit.syslogAllowedNetworks = []
                 // Like a subscriber's endpoint, the repository may be on loopback only if allowed.
                 for host in ["127.0.0.1", "localhost", "[::1]", "127.1"] {
                     var refused = settings
@@ -26,13 +23,7 @@ import Testing
                 }
                 settings.audit.syslogAllowedNetworks = [try #require(IPNetwork("127.0.0.0/8"))]
                 let configuration = settings
-                @Sendable func indexes() -> [Int] {
-                    receiver.messages.compactMap { message -> Int? in
-                        guard let bom = message.firstRange(of: [0xEF, 0xBB, 0xBF]) else { return nil }
-                        let event = try? JSONSerialization.jsonObject(with: Data(message[bom.upperBound...])) as? [String: Any]
-                        return ((event?["extension"] as? [[String: Any]])?.first?["valueInteger"]) as? Int
-                    }
-                }
+                @Sendable func indexes() -> [Int] { Self.indexes(receiver) }
                 let first = try await TestHub.withRunning(configuration) { hub in
                     for _ in 0..<5 { _ = try await hub.send("GET", "/fhir/Patient?_count=1", presenting: pki) }
                     #expect(try await hub.send("GET", "/audit/checkpoint", presenting: pki).status == 403)
@@ -62,25 +53,33 @@ import Testing
         }
     }
 
+    /// A hub configuration that feeds the receiver on `port` (loopback allowed).
+    static func feeding(_ url: DatabaseURL, port: Int, pki: TestPKI) throws -> HubConfiguration {
+        var settings = try TestHub.configuration(database: url)
+        settings.tls.clientAuthentication = .optional
+        settings.audit.syslogHost = "127.0.0.1"
+        settings.audit.syslogPort = port
+        settings.audit.syslogTrustRoots = pki.caCertificate
+        settings.audit.syslogAllowedNetworks = [try #require(IPNetwork("127.0.0.0/8"))]
+        return settings
+    }
+
+    /// The log indexes of the AuditEvents `receiver` has got, in arrival order.
+    static func indexes(_ receiver: SyslogReceiver) -> [Int] {
+        receiver.messages.compactMap { message -> Int? in
+            guard let bom = message.firstRange(of: [0xEF, 0xBB, 0xBF]) else { return nil }
+            let event = try? JSONSerialization.jsonObject(with: Data(message[bom.upperBound...])) as? [String: Any]
+            return ((event?["extension"] as? [[String: Any]])?.first?["valueInteger"]) as? Int
+        }
+    }
+
     @Test func twoHubsOnOneDatabaseSendTheFeedOnce() async throws {
         let pki = try TestEnvironment.pki()
         let receiver = SyslogReceiver()
         try await receiver.whileListening(pki: pki) { port in
             try await TestDatabase.withFresh { url in
-                var settings = try TestHub.configuration(database: url)
-                settings.tls.clientAuthentication = .optional
-                settings.audit.syslogHost = "127.0.0.1"
-                settings.audit.syslogPort = port
-                settings.audit.syslogTrustRoots = pki.caCertificate
-                settings.audit.syslogAllowedNetworks = [try #require(IPNetwork("127.0.0.0/8"))]
-                let configuration = settings
-                @Sendable func indexes() -> [Int] {
-                    receiver.messages.compactMap { message -> Int? in
-                        guard let bom = message.firstRange(of: [0xEF, 0xBB, 0xBF]) else { return nil }
-                        let event = try? JSONSerialization.jsonObject(with: Data(message[bom.upperBound...])) as? [String: Any]
-                        return ((event?["extension"] as? [[String: Any]])?.first?["valueInteger"]) as? Int
-                    }
-                }
+                let configuration = try Self.feeding(url, port: port, pki: pki)
+                @Sendable func indexes() -> [Int] { Self.indexes(receiver) }
                 try await TestHub.withRunning(configuration) { first in
                     try await TestHub.withRunning(configuration) { second in
                         for round in 0..<6 {
