@@ -9,6 +9,8 @@ import HubStorage
 import HubWorkflows
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +55,13 @@ struct Serve: AsyncParsableCommand {
                 throw FailureExit(message: error.description, code: .configuration)
             }
             do {
-                try await application.runService()
+                // Drained within a bound: requests in flight end at their operation deadline,
+                // so a drain that outlasts it by far is stuck (a lease the database never
+                // answered), and the rest is cancelled rather than waited for.
+                var group = ServiceGroupConfiguration(
+                    services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                group.maximumGracefulShutdownDuration = .seconds(configuration.database.operationTimeoutSeconds + 20)
+                try await ServiceGroup(configuration: group).run()
             } catch let error as StorageError {
                 throw FailureExit(message: error.description)
             } catch let error as CryptographyError {
