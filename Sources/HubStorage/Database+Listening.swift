@@ -44,9 +44,8 @@ extension Database {
                 }
             }
         } catch {
-            let cause = StorageError.unwrapTransaction(error)
-            guard StorageError.isDatabaseFailure(cause) else { throw cause }
-            throw StorageError.classify(cause, operation: "listen for \(channel)")
+            guard StorageError.isDatabaseFailure(error) else { throw error }
+            throw StorageError.classify(error, operation: "listen for \(channel)")
         }
     }
 

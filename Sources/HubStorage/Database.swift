@@ -28,6 +28,8 @@ public struct Database: Sendable, Service {
     let connectTimeout: Duration
     /// Whether the database is reachable, kept by ``DatabaseWatch``.
     public let health = DatabaseHealth()
+    /// Which operation holds each pooled connection, to end it when its connection closes.
+    let leases = LeasedConnections()
 
     /// - Parameters:
     ///   - configuration: The `[database]` settings; `url` must be set.
@@ -77,8 +79,9 @@ public struct Database: Sendable, Service {
         let lease = LeaseSignal()
         return try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout, lease: lease) {
             try await self.client.withConnection { connection in
-                lease.leased(connection)
-                return try await ConnectionLease.run(on: connection) { try await body(connection) }
+                try await ConnectionLease.run(on: connection) {
+                    try await self.leases.hold(connection, for: lease) { try await body(connection) }
+                }
             }
         }
     }
@@ -92,10 +95,11 @@ public struct Database: Sendable, Service {
         let lease = LeaseSignal()
         return try await self.withDeadline(operation, timeout: self.operationTimeout, lease: lease) {
             try await self.client.withConnection { connection in
-                lease.leased(connection)
-                return try await ConnectionLease.run(on: connection) {
-                    try await connection.withTransaction(logger: self.logger) { connection in
-                        try await body(connection)
+                try await ConnectionLease.run(on: connection) {
+                    try await self.leases.hold(connection, for: lease) {
+                        try await connection.transaction(logger: self.logger) { connection in
+                            try await body(connection)
+                        }
                     }
                 }
             }
@@ -142,8 +146,8 @@ public struct Database: Sendable, Service {
     /// `body` (a validation or precondition failure in a transaction) comes out unchanged, after
     /// the transaction was rolled back.
     ///
-    /// With a `lease`, the database going down (``DatabaseHealth``) ends the operation early
-    /// where it cannot succeed: see ``LeaseSignal``.
+    /// With a `lease`, its connection closing or the database going down (``DatabaseHealth``)
+    /// ends the operation early where it cannot succeed: see ``LeaseSignal``.
     func withDeadline<Result: Sendable>(
         _ operation: String,
         timeout: Duration,
@@ -167,6 +171,9 @@ public struct Database: Sendable, Service {
                         // It may have gone down since the caller looked.
                         if health.isDown, lease.mayEndEarly { outcome.finish(.failure(unreachable)) }
                         return registration
+                    }
+                    lease?.whenLost {
+                        outcome.finish(.failure(StorageError(.unavailable, "the database connection closed during \(operation)")))
                     }
                     let work = Task {
                         do {
@@ -193,12 +200,11 @@ public struct Database: Sendable, Service {
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: "ok")
             return result
         } catch {
-            let cause = StorageError.unwrapTransaction(error)
-            guard StorageError.isDatabaseFailure(cause) else {
+            guard StorageError.isDatabaseFailure(error) else {
                 self.metrics.recordDuration(ContinuousClock.now - start, outcome: "rejected")
-                throw cause
+                throw error
             }
-            let storageError = StorageError.classify(cause, operation: operation)
+            let storageError = StorageError.classify(error, operation: operation)
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: storageError.code.description)
             throw storageError
         }
@@ -268,68 +274,5 @@ public struct Database: Sendable, Service {
             }
             return (configuration, true)
         }
-    }
-}
-
-/// An operation's pooled connection, once it has one. When the database goes down, an
-/// operation still waiting for a connection ends at once, and so does one whose connection has
-/// closed by then (a statement on a closed connection may never be answered); one on an open
-/// connection runs to its answer or its deadline (a commit in flight is not abandoned for a
-/// signal). A crash closes the pool's connections with the watch's, before it is declared.
-final class LeaseSignal: Sendable {
-    private let connection = Mutex<PostgresConnection?>(nil)
-
-    /// Whether the operation may be ended now that the database is down.
-    var mayEndEarly: Bool {
-        self.connection.withLock { connection in connection.map(\.isClosed) ?? true }
-    }
-
-    func leased(_ connection: PostgresConnection) {
-        self.connection.withLock { $0 = connection }
-    }
-}
-
-/// The first of several racing outcomes, delivered once; the rest are dropped.
-final class FirstOutcome<Value: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Value, any Error>?
-        var early: Swift.Result<Value, any Error>?
-        var done = false
-        var cleanup: (@Sendable () -> Void)?
-    }
-
-    private let state = Mutex(State())
-
-    func start(_ continuation: CheckedContinuation<Value, any Error>) {
-        let early: Swift.Result<Value, any Error>? = self.state.withLock { state in
-            if let early = state.early { return early }
-            state.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    /// Runs `cleanup` once the outcome is known (at once if it already is).
-    func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
-        let finished = self.state.withLock { state in
-            if state.done { return true }
-            state.cleanup = cleanup
-            return false
-        }
-        if finished { cleanup() }
-    }
-
-    func finish(_ result: Swift.Result<Value, any Error>) {
-        let (continuation, cleanup): (CheckedContinuation<Value, any Error>?, (@Sendable () -> Void)?) = self.state.withLock { state in
-            guard !state.done else { return (nil, nil) }
-            state.done = true
-            if state.continuation == nil { state.early = result }
-            let taken = (state.continuation, state.cleanup)
-            state.continuation = nil
-            state.cleanup = nil
-            return taken
-        }
-        continuation?.resume(with: result)
-        cleanup?()
     }
 }

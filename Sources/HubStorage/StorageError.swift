@@ -63,20 +63,9 @@ public struct StorageError: Error, Sendable, CustomStringConvertible, CustomDebu
 }
 
 extension StorageError {
-    /// The error inside PostgresNIO's transaction wrapper (the closure's, BEGIN's or COMMIT's).
-    static func unwrapTransaction(_ error: any Error) -> any Error {
-        if let transaction = error as? PostgresTransactionError,
-            let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError
-        {
-            return Self.unwrapTransaction(inner)
-        }
-        return error
-    }
-
     /// True for failures of the database or the driver, false for the caller's own errors.
     static func isDatabaseFailure(_ error: any Error) -> Bool {
         error is StorageError || error is PSQLError || error is CancellationError || error is PostgresDecodingError
-            || error is PostgresTransactionError
     }
 
     /// Runs `body`, turning whatever it throws into a ``StorageError`` (for APIs that promise one).
@@ -91,10 +80,6 @@ extension StorageError {
     /// Classifies an error thrown by PostgresNIO (or by our own code) into a ``StorageError``.
     static func classify(_ error: any Error, operation: String) -> StorageError {
         if let error = error as? StorageError { return error }
-        if let transaction = error as? PostgresTransactionError {
-            let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError
-            if let inner { return classify(inner, operation: operation) }
-        }
         if error is CancellationError {
             return StorageError(.timeout, "\(operation) was cancelled", underlying: error)
         }

@@ -7,8 +7,8 @@ import Synchronization
 /// Writes patients while the database is stopped and started again underneath the hub
 /// (`ops/chaos/database-crash` passes the commands), then checks what issue #18 asks: no answer
 /// a 500, every refusal a 503 with `Retry-After`, the outage seen by `/readyz` and answered
-/// within a second, readiness back soon after the database, and every acknowledged create
-/// readable afterwards. Prints one JSON object; exits 1 when a check fails.
+/// within a second (requests in flight at the stop included), readiness back soon after the
+/// database, and every acknowledged create readable afterwards. Prints one JSON object; exits 1 when a check fails.
 struct OutageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outage", abstract: "Write through a database outage and check what the hub answered.")
@@ -55,10 +55,10 @@ struct OutageCommand: AsyncParsableCommand {
             group.addTask { await Self.watchReadiness(hub, until: end, since: since, into: record) }
             try await Task.sleep(for: .seconds(stopAt))
             stoppedAt = since()
-            try Self.shell(stop)
+            try await Self.shell(stop)
             try await Task.sleep(for: .seconds(downFor))
             startedAt = since()
-            try Self.shell(startAgain)
+            try await Self.shell(startAgain)
             try await group.waitForAll()
         }
 
@@ -83,7 +83,12 @@ struct OutageCommand: AsyncParsableCommand {
         let firstCreateAfter = answers.filter { $0.status == 201 && $0.sent >= startedAt }.map(\.answered).min()
         // Asked while down (after the outage was reported): how long the answers took.
         let duringOutage = answers.filter { $0.sent >= (notReady ?? .infinity) && $0.sent < startedAt }.map { $0.answered - $0.sent }
+        // In flight when the database stopped: how long after the stop they were answered.
+        let inFlightAtStop = answers.filter { $0.sent < stoppedAt && $0.answered >= stoppedAt }.map { $0.answered - stoppedAt }
         var problems = record.failures.withLock { $0 }
+        if let slowest = inFlightAtStop.max(), slowest > 1 {
+            problems.append("a request in flight at the stop was answered \(slowest) s after it")
+        }
         if (statuses[500] ?? 0) > 0 { problems.append("\(statuses[500]!) answers were 500") }
         if statuses.keys.contains(where: { ![201, 200, 503].contains($0) }) { problems.append("unexpected statuses \(statuses)") }
         if answers.contains(where: { $0.status == 503 && !$0.retryAfter }) { problems.append("a 503 without Retry-After") }
@@ -105,6 +110,7 @@ struct OutageCommand: AsyncParsableCommand {
             "readyzDownAfterSeconds": round(notReady.map { $0 - stoppedAt }) as Any,
             "first503AfterSeconds": round(firstRefusal.map { $0 - stoppedAt }) as Any,
             "slowestAnswerWhileDownSeconds": round(duringOutage.max()) as Any,
+            "inFlightAtStopAnsweredWithinSeconds": round(inFlightAtStop.max()) as Any,
             "readyAgainAfterStartSeconds": round(readyAgain.map { $0 - startedAt }) as Any,
             "firstCreateAfterStartSeconds": round(firstCreateAfter.map { $0 - startedAt }) as Any,
             "problems": problems,
@@ -114,13 +120,29 @@ struct OutageCommand: AsyncParsableCommand {
         if !problems.isEmpty { throw ExitCode(1) }
     }
 
-    static func shell(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("`\(command)` failed with \(process.terminationStatus)") }
+    /// Runs `command` with `/bin/sh` to its end, waited for with `waitpid` on a thread of its
+    /// own. Not Foundation's `Process`: it sees a child end only when every descendant has
+    /// closed what the child inherited, and `pg_ctl start` leaves PostgreSQL running with it.
+    static func shell(_ command: String) async throws {
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: Self.runToEnd(command)) }
+        }
+        guard status == 0 else { throw ValidationError("`\(command)` failed with status \(status)") }
+    }
+
+    /// The wait status of `/bin/sh -c command`, or -1 when it could not be started.
+    private static func runToEnd(_ command: String) -> Int32 {
+        let words: [String] = ["/bin/sh", "-c", command]
+        let arguments = words.map { strdup($0) }
+        defer { for argument in arguments { free(argument) } }
+        var argv = arguments + [nil]
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { return -1 }
+        }
+        return status
     }
 
     /// Creates patients until `end` (at most 100,000 per writer), pausing 50 ms after a refusal.

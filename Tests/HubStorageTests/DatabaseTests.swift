@@ -1,8 +1,10 @@
 import HubConfig
-import HubStorage
 import HubTestSupport
 import PostgresNIO
+import Synchronization
 import Testing
+
+@testable import HubStorage
 
 @Suite struct DatabaseTests {
     @Test func pingsARunningDatabase() async throws {
@@ -117,5 +119,67 @@ import Testing
             }
             #expect(usable)
         }
+    }
+
+    /// What a database crash does to a transaction in flight: its connection closes under it.
+    /// The operation ends at once as unavailable, not at its deadline; the transaction itself
+    /// ends too (PostgresNIO's own would send ROLLBACK on the closed connection and wait for an
+    /// answer for ever); and the pool serves again once the database is back.
+    @Test func aTransactionWhoseConnectionClosesEndsAtOnce() async throws {
+        let admin = try TestEnvironment.adminDatabaseURL()
+        guard case .tcp(let host, let port) = admin.endpoint else { return }
+        let proxy = try await TCPProxy(targetHost: host, targetPort: port)
+        var throughProxy = admin
+        throughProxy.endpoint = .tcp(host: "127.0.0.1", port: proxy.port)
+        let sleep = "SELECT pg_sleep(29.25)"
+        let sleepers = "SELECT count(*)::text FROM pg_stat_activity WHERE query = '\(sleep)'"
+        /// Waits until `count` sleeps are running in the database.
+        let whenSleeping: @Sendable (Int) async throws -> Bool = { count in
+            for _ in 0..<250 {
+                if try await TestDatabase.strings(admin, sleepers) == ["\(count)"] { return true }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+        // A 30 s deadline: ending early must come from the closed connection.
+        let database = try TestDatabase.database(throughProxy, operationTimeoutSeconds: 30)
+        try await database.whileRunning {
+            try await database.ping()
+            let pooled = Task {
+                try await database.withTransaction("sleep") { connection in
+                    try await connection.run(PostgresQuery(unsafeSQL: sleep), logger: makeTestLogger("t"))
+                }
+            }
+            // And one outside the pool, to see the transaction end by itself (no deadline here).
+            let connection = try await database.connectOutsideThePool(name: "test", logger: makeTestLogger("t"))
+            let unpooled = Task {
+                try await connection.transaction(logger: makeTestLogger("t")) { connection in
+                    try await connection.run(PostgresQuery(unsafeSQL: sleep), logger: makeTestLogger("t"))
+                }
+            }
+            #expect(try await whenSleeping(2))
+            let start = ContinuousClock.now
+            proxy.cut()
+            let error = await #expect(throws: StorageError.self) { try await pooled.value }
+            #expect(error?.code == .unavailable)
+            // Polled rather than awaited: a transaction that never ends must fail the test, not hang it.
+            let ended = Mutex(false)
+            Task {
+                _ = try? await unpooled.value
+                ended.withLock { $0 = true }
+            }
+            for _ in 0..<750 where !ended.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            let endedInTime = ended.withLock { $0 }
+            #expect(endedInTime)
+            #expect(ContinuousClock.now - start < .seconds(15))
+            try? await connection.close()
+
+            proxy.restore()
+            var answered = false
+            for _ in 0..<5 where !answered { answered = (try? await database.ping()) != nil }
+            #expect(answered)
+        }
+        try await proxy.close()
+        _ = try await TestDatabase.strings(admin, "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE query = '\(sleep)'")
     }
 }

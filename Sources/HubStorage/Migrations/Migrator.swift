@@ -89,7 +89,7 @@ public struct Migrator: Sendable {
         for migration in status.pending {
             let start = ContinuousClock.now
             do {
-                try await connection.withTransaction(logger: logger) { connection in
+                try await connection.transaction(logger: logger) { connection in
                     for statement in migration.statements {
                         try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
