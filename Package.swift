@@ -192,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "hub-bench",
             dependencies: [
-                "HubAudit", "HubConfig", "HubCrypto", "HubStorage", "HubSynthetic", "HubClient",
+                "HubAudit", "HubAuditCore", "HubConfig", "HubCrypto", "HubStorage", "HubSynthetic", "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

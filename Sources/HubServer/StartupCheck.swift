@@ -1,4 +1,5 @@
 import HubCrypto
+import HubKeys
 import HubResources
 import HubStorage
 import Logging
@@ -21,7 +22,9 @@ struct StartupCheck: Sendable {
 
     func run() async throws {
         try await self.checkKeys()
-        try await self.checkSchema()
+        if try await self.checkSchema() {
+            try await self.checkKeysCoverRecords()
+        }
     }
 
     /// The suite's keys must exist before anything is encrypted or signed with them.
@@ -43,13 +46,14 @@ struct StartupCheck: Sendable {
         }
     }
 
-    private func checkSchema() async throws {
+    /// Returns whether the schema is current (false when the database cannot be reached yet).
+    private func checkSchema() async throws -> Bool {
         if self.migrateOnStart {
             let applied = try await self.migrator.migrate()
             self.logger.notice("schema is current", metadata: ["applied_now": "\(applied.count)"])
-            return
+            return true
         }
-        guard let status = try await self.statusIfReachable() else { return }
+        guard let status = try await self.statusIfReachable() else { return false }
         if let problem = status.problems.first {
             throw problem
         }
@@ -58,9 +62,22 @@ struct StartupCheck: Sendable {
                 "schema has pending migrations; run `hub migrate` (/readyz reports not ready)",
                 metadata: ["pending": "\(status.pending.count)"]
             )
-            return
+            return false
         }
         try await self.checkRecordsFormat()
+        return true
+    }
+
+    /// A restored database started with the wrong key directory, or a new one, would fail
+    /// every read: refused here, saying what to restore.
+    private func checkKeysCoverRecords() async throws {
+        let missing = try await DataKeyRing.keyEncryptionKeysMissing(from: self.keyStore, in: self.database, logger: self.logger)
+        guard missing.isEmpty else {
+            throw StartupCheckError(
+                message:
+                    "the database's records are sealed under key-encryption keys this key directory does not hold (\(missing.joined(separator: ", "))): start the hub with the key directory backed up with this database (ops/restore keys)"
+            )
+        }
     }
 
     /// Records derived under an older format would be served with index rows nobody finds and

@@ -6,6 +6,9 @@ struct HubBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub-bench",
         abstract: "Measures the hub; ops/bench/* set the figures beside baselines measured in the same run.",
-        subcommands: [CryptoBenchmark.self, LoadCommand.self, HTTPBenchmark.self, RequestFile.self, AuditBenchmark.self, OutageCommand.self]
+        subcommands: [
+            CryptoBenchmark.self, LoadCommand.self, HTTPBenchmark.self, RequestFile.self, AuditBenchmark.self, OutageCommand.self,
+            RecoveryCommand.self,
+        ]
     )
 }
