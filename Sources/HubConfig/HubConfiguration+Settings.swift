@@ -52,6 +52,15 @@ extension HubConfiguration {
             current: { String($0.server.port) }
         ),
         Setting(
+            name: "server.drain_delay_seconds",
+            summary: "seconds /readyz answers 503 after SIGTERM before the listener closes; set above the load balancer's check interval (default 0)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.server.drainDelaySeconds = try entry.integer("server.drain_delay_seconds", in: 0...300)
+            },
+            current: { String($0.server.drainDelaySeconds) }
+        ),
+        Setting(
             name: "server.max_body_bytes", summary: "largest request body; larger gets 413 (default 8388608)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -52,6 +52,10 @@ public struct HubConfiguration: Sendable, Equatable {
         /// URLs the hub writes into what it sends (notification Bundles). Default
         /// `https://host:port`.
         public var publicURL: String?
+        /// Seconds between SIGTERM and the listener closing, during which `/readyz` answers 503
+        /// and requests are still served: at least a load balancer's health-check interval
+        /// times its fall count. Default 0 (no balancer in front).
+        public var drainDelaySeconds: Int = 0
 
         /// ``publicURL``, or the listener's own address.
         public var baseURL: String { self.publicURL ?? "https://\(self.host):\(self.port)" }

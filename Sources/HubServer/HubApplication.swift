@@ -50,6 +50,8 @@ public enum HubApplication {
         /// The registry `/metrics` exposes; the database's figures should be in it too.
         public var metricsRegistry: PrometheusCollectorRegistry
         public var logger: Logger
+        /// Set when the hub is about to stop: `/readyz` then answers 503 (``DrainNotice``).
+        public var drain = DrainNotice()
 
         public init(
             database: Database, migrator: Migrator, suite: CryptoSuite, keyStore: any KeyStore, resources: any ResourceStore,
@@ -93,6 +95,7 @@ public enum HubApplication {
         let router = Router(context: HubRequestContext.self)
         // Order matters: a middleware sees what those after it produce, and routes must be
         // added after the middleware that should wrap them.
+        router.add(middleware: DrainMiddleware(notice: dependencies.drain))
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
@@ -109,7 +112,9 @@ public enum HubApplication {
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
 
-        HealthRoutes(readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health)).add(to: router)
+        HealthRoutes(
+            readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health, drain: dependencies.drain)
+        ).add(to: router)
         MetricsRoutes(registry: dependencies.metricsRegistry).add(to: router)
         WhoAmIRoutes().add(to: router)
         PublishedKeysRoutes(keyStore: dependencies.keyStore, suite: dependencies.suite).add(to: router)

@@ -18,20 +18,26 @@ public protocol ReadinessCheck: Sendable {
     func check() async -> Readiness
 }
 
-/// Ready when the database answers and its schema matches the migration files exactly.
+/// Ready when the hub is not about to stop, the database answers and its schema matches the
+/// migration files exactly.
 ///
 /// A database the watch knows to be down is reported at once, without a query that could only
 /// wait for its deadline.
 public struct StorageReadiness: ReadinessCheck {
     let migrator: Migrator
     let health: DatabaseHealth
+    let drain: DrainNotice
 
-    public init(migrator: Migrator, health: DatabaseHealth) {
+    public init(migrator: Migrator, health: DatabaseHealth, drain: DrainNotice = DrainNotice()) {
         self.migrator = migrator
         self.health = health
+        self.drain = drain
     }
 
     public func check() async -> Readiness {
+        guard !self.drain.isDraining else {
+            return Readiness(checks: [.init(name: "shutdown", ok: false, detail: "draining: this hub is stopping")])
+        }
         guard !self.health.isDown else {
             return Readiness(checks: [
                 .init(name: "database", ok: false, detail: "unreachable"),

@@ -21,6 +21,15 @@ struct OutageCommand: AsyncParsableCommand {
     @Option(help: "Shell command that stops the database (e.g. pg_ctl stop -m immediate).") var stopCommand: String
     @Option(help: "Shell command that starts it again.") var startCommand: String
     @Option(help: "File to write the acknowledged patients' ids to, one per line.") var acknowledged: String?
+    @Flag(
+        help:
+            "A failover or a hub lost behind a load balancer, not an outage: instead of readiness timings, check that writes resume within --resume-within seconds of the stop."
+    )
+    var failover = false
+    @Option(help: "With --failover: seconds after the stop within which a create must succeed again.") var resumeWithin = 30.0
+    @Option(help: "Requests that may fail without an answer (those in flight on a hub that is killed).") var unansweredAllowed = 0
+    @Flag(help: "Every request must be acknowledged: no refusal, no failure (a rolling restart).") var noFailures = false
+    @Option(help: "Seed of the synthetic patients (writer w uses seed + w); runs on one database need different seeds.") var seed: UInt64 = 18_000
 
     /// One answer: when it was asked and answered (seconds since the start), and what it was.
     struct Answer: Sendable {
@@ -48,9 +57,10 @@ struct OutageCommand: AsyncParsableCommand {
         let (stopAt, downFor, stop, startAgain) = (Double(self.stopAt), Double(self.downFor), self.stopCommand, self.startCommand)
         var stoppedAt = 0.0
         var startedAt = 0.0
+        let seed = self.seed
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<self.writers {
-                group.addTask { await Self.write(hub, writer: writer, until: end, since: since, into: record) }
+                group.addTask { await Self.write(hub, writer: writer, seed: seed, until: end, since: since, into: record) }
             }
             group.addTask { await Self.watchReadiness(hub, until: end, since: since, into: record) }
             try await Task.sleep(for: .seconds(stopAt))
@@ -85,18 +95,34 @@ struct OutageCommand: AsyncParsableCommand {
         let duringOutage = answers.filter { $0.sent >= (notReady ?? .infinity) && $0.sent < startedAt }.map { $0.answered - $0.sent }
         // In flight when the database stopped: how long after the stop they were answered.
         let inFlightAtStop = answers.filter { $0.sent < stoppedAt && $0.answered >= stoppedAt }.map { $0.answered - stoppedAt }
-        var problems = record.failures.withLock { $0 }
-        if let slowest = inFlightAtStop.max(), slowest > 1 {
-            problems.append("a request in flight at the stop was answered \(slowest) s after it")
-        }
+        let unanswered = record.failures.withLock { $0 }
+        var problems = unanswered.count > self.unansweredAllowed ? unanswered : []
         if (statuses[500] ?? 0) > 0 { problems.append("\(statuses[500]!) answers were 500") }
         if statuses.keys.contains(where: { ![201, 200, 503].contains($0) }) { problems.append("unexpected statuses \(statuses)") }
         if answers.contains(where: { $0.status == 503 && !$0.retryAfter }) { problems.append("a 503 without Retry-After") }
         if !lost.isEmpty { problems.append("\(lost.count) acknowledged creates do not read back") }
-        if let notReady, notReady - stoppedAt > 1 { problems.append("/readyz reported the outage after \(notReady - stoppedAt) s") }
-        if notReady == nil { problems.append("/readyz never reported the outage") }
-        if let firstRefusal, firstRefusal - stoppedAt > 1 { problems.append("the first 503 came \(firstRefusal - stoppedAt) s after the stop") }
-        if readyAgain == nil { problems.append("/readyz never reported ready again") }
+        // Writes resumed: the first create acknowledged that was sent after the first refusal.
+        let firstCreateAfterStop = answers.filter { $0.status == 201 && $0.sent >= stoppedAt }.map(\.answered).min()
+        let resumed =
+            firstRefusal.map { refused in answers.filter { $0.status == 201 && $0.sent >= refused }.map(\.answered).min() }
+            ?? firstCreateAfterStop
+        if self.noFailures {
+            let refused = answers.filter { $0.status != 201 }.count
+            if refused > 0 { problems.append("\(refused) requests were not acknowledged (statuses \(statuses))") }
+            if !unanswered.isEmpty { problems.append("\(unanswered.count) requests failed without an answer") }
+        } else if self.failover {
+            if !(resumed.map { $0 - stoppedAt <= self.resumeWithin } ?? false) {
+                problems.append("writes did not resume within \(self.resumeWithin) s of the stop")
+            }
+        } else {
+            if let slowest = inFlightAtStop.max(), slowest > 1 {
+                problems.append("a request in flight at the stop was answered \(slowest) s after it")
+            }
+            if let notReady, notReady - stoppedAt > 1 { problems.append("/readyz reported the outage after \(notReady - stoppedAt) s") }
+            if notReady == nil { problems.append("/readyz never reported the outage") }
+            if let firstRefusal, firstRefusal - stoppedAt > 1 { problems.append("the first 503 came \(firstRefusal - stoppedAt) s after the stop") }
+            if readyAgain == nil { problems.append("/readyz never reported ready again") }
+        }
 
         let round: (Double?) -> Double? = { $0.map { ($0 * 1000).rounded() / 1000 } }
         let summary: [String: Any] = [
@@ -113,6 +139,8 @@ struct OutageCommand: AsyncParsableCommand {
             "inFlightAtStopAnsweredWithinSeconds": round(inFlightAtStop.max()) as Any,
             "readyAgainAfterStartSeconds": round(readyAgain.map { $0 - startedAt }) as Any,
             "firstCreateAfterStartSeconds": round(firstCreateAfter.map { $0 - startedAt }) as Any,
+            "writesResumedAfterSeconds": round(resumed.map { $0 - stoppedAt }) as Any,
+            "unanswered": unanswered.count,
             "problems": problems,
         ]
         let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
@@ -146,8 +174,10 @@ struct OutageCommand: AsyncParsableCommand {
     }
 
     /// Creates patients until `end` (at most 100,000 per writer), pausing 50 ms after a refusal.
-    static func write(_ hub: HubClient, writer: Int, until end: Double, since: @Sendable () -> Double, into record: Record) async {
-        var people = SyntheticPatients(seed: 18_000 + UInt64(writer))
+    static func write(
+        _ hub: HubClient, writer: Int, seed: UInt64, until end: Double, since: @Sendable () -> Double, into record: Record
+    ) async {
+        var people = SyntheticPatients(seed: seed + UInt64(writer))
         for _ in 0..<100_000 where since() < end {
             let sent = since()
             do {

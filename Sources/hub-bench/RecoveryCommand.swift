@@ -114,7 +114,7 @@ struct RecoveryCommand: AsyncParsableCommand {
             try await regulator.shutdown()
 
             let summary: [String: Any] = [
-                "name": "backup-restore",
+                "name": "recovery-check",
                 "present": present.count, "missing": missing,
                 "absent": absent.count, "resurrected": resurrected,
                 "checkpointBefore": before.checkpoint.size, "checkpointAfter": after.checkpoint.size,

@@ -34,13 +34,16 @@ struct Serve: AsyncParsableCommand {
                 logger.warning("BENCHMARK MODE: reads, searches and denials are not audited")
             }
             let application: any ApplicationProtocol
+            let drain = DrainNotice()
             do throws(ConfigurationError) {
+                var dependencies = try HubApplication.Dependencies.live(
+                    configuration: configuration, database: runtime.database, migrator: runtime.migrator, suite: runtime.suite,
+                    keyStore: runtime.keyStore, metricsRegistry: runtime.metricsRegistry, logger: logger
+                )
+                dependencies.drain = drain
                 application = try HubApplication.build(
                     configuration: configuration,
-                    dependencies: .live(
-                        configuration: configuration, database: runtime.database, migrator: runtime.migrator, suite: runtime.suite,
-                        keyStore: runtime.keyStore, metricsRegistry: runtime.metricsRegistry, logger: logger
-                    ),
+                    dependencies: dependencies,
                     onServerRunning: { port in
                         logger.notice(
                             "serving",
@@ -58,9 +61,14 @@ struct Serve: AsyncParsableCommand {
                 // Drained within a bound: requests in flight end at their operation deadline,
                 // so a drain that outlasts it by far is stuck (a lease the database never
                 // answered), and the rest is cancelled rather than waited for.
+                // The withdrawal first: /readyz says 503 for drain_delay_seconds before the
+                // application hears of the shutdown (services stop in reverse order).
+                let withdrawal = ReadinessWithdrawal(notice: drain, delay: .seconds(configuration.server.drainDelaySeconds), logger: logger)
                 var group = ServiceGroupConfiguration(
-                    services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-                group.maximumGracefulShutdownDuration = .seconds(configuration.database.operationTimeoutSeconds + 20)
+                    services: [.init(service: application), .init(service: withdrawal)], gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger)
+                group.maximumGracefulShutdownDuration = .seconds(
+                    configuration.server.drainDelaySeconds + configuration.database.operationTimeoutSeconds + 20)
                 try await ServiceGroup(configuration: group).run()
             } catch let error as StorageError {
                 throw FailureExit(message: error.description)

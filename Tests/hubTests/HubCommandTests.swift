@@ -119,6 +119,43 @@ import Testing
             #expect(process.terminationStatus == 0)
         }
     }
+
+    /// Behind a load balancer: after SIGTERM `/readyz` says 503 first while requests are still
+    /// served, for `server.drain_delay_seconds`; then the hub drains and exits 0.
+    @Test func serveWithdrawsReadinessBeforeItStopsServing() async throws {
+        try await TestDatabase.withFresh { url in
+            let port = try freePort()
+            var environment = try Self.environment(database: url, port: port)
+            environment["HUB_DATABASE_MIGRATE_ON_START"] = "true"
+            // Long enough that a loaded machine still sees the window; the test waits it out.
+            environment["HUB_SERVER_DRAIN_DELAY_SECONDS"] = "10"
+            let process = try TestProcess.makeProcess("hub", ["serve"], environment: environment)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { process.interrupt() } }
+            let pki = try TestEnvironment.pki()
+            #expect(try await pollReady(port: port, ca: pki.caCertificate))
+
+            let client = try HubClient(configuration: .init(serverURL: "https://127.0.0.1:\(port)", caCertificate: pki.caCertificate))
+            let start = ContinuousClock.now
+            process.terminate()  // SIGTERM
+            var withdrawn: HubClient.Reply?
+            for _ in 0..<50 where withdrawn == nil {
+                if let reply = try? await client.send("GET", "/readyz"), reply.status == 503 { withdrawn = reply }
+                if withdrawn == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(withdrawn?.text.contains("draining") == true)
+            let served = try await client.send("GET", "/fhir/metadata")
+            #expect(served.status == 200)
+            #expect(served.header("connection") == "close")  // clients move to a hub that stays
+            #expect(ContinuousClock.now - start < .seconds(10))  // still within the delay
+            try await client.shutdown()
+            #expect(await waitForExit(process, within: .seconds(40)))
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 0)
+        }
+    }
 }
 
 /// A port nothing listens on right now (bound, read, released).
