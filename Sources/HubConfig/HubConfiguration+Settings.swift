@@ -145,6 +145,24 @@ extension HubConfiguration {
             current: { String($0.database.operationTimeoutSeconds) }
         ),
         Setting(
+            name: "database.disk_reserve_mb",
+            summary: "disk held in reserve for the audit trail, released when the database's disk fills (default 64; 0: off)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.diskReserveMegabytes = try entry.integer("database.disk_reserve_mb", in: 0...65536)
+            },
+            current: { String($0.database.diskReserveMegabytes) }
+        ),
+        Setting(
+            name: "database.disk_retry_seconds",
+            summary: "while the database's disk is full, seconds between tries to refill the reserve and accept writes (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.database.diskRetrySeconds = try entry.integer("database.disk_retry_seconds", in: 1...3600)
+            },
+            current: { String($0.database.diskRetrySeconds) }
+        ),
+        Setting(
             name: "database.migrate_on_start", summary: "apply pending migrations at serve start (default false)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -106,6 +106,12 @@ public struct HubConfiguration: Sendable, Equatable {
         /// How long one database operation may take (including waiting for a connection)
         /// before the request fails with 503. Default 10 s.
         public var operationTimeoutSeconds: Int = 10
+        /// Megabytes of the database's disk held in reserve for the audit trail, released when
+        /// the disk fills so that reads go on while writes are refused. 0 turns it off.
+        public var diskReserveMegabytes: Int = 64
+        /// Seconds between tries, while the disk is full, to fill the reserve again (and accept
+        /// writes once it and as much again fit).
+        public var diskRetrySeconds: Int = 10
         /// Apply pending migrations when `hub serve` starts. Default false: production
         /// migrates explicitly with `hub migrate`.
         public var migrateOnStart: Bool = false

@@ -72,6 +72,8 @@ extension PostgresResourceStore {
     /// The transaction of ``transaction(_:access:audit:)``, its writes prepared and checked.
     func commit(_ prepared: [PreparedWrite], operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource]
     {
+        // A full disk leaves its room to the audit records of reads (DiskReserve).
+        try self.database.disk.requireRoom("write resources")
         let ring = self.ring
         let logger = self.logger
         let writes = prepared

@@ -154,6 +154,12 @@ public enum HubApplication {
                 logger: dependencies.logger
             ),
         ]
+        if configuration.database.diskReserveMegabytes > 0 {
+            services.append(
+                DiskReserve(
+                    database: dependencies.database, megabytes: configuration.database.diskReserveMegabytes,
+                    retryInterval: .seconds(configuration.database.diskRetrySeconds), logger: dependencies.logger))
+        }
         let outbox = dependencies.outbox
         NotificationRoutes(outbox: outbox).add(to: router)
         let subscriptions = configuration.subscriptions

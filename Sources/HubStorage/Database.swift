@@ -28,6 +28,8 @@ public struct Database: Sendable, Service {
     let connectTimeout: Duration
     /// Whether the database is reachable, kept by ``DatabaseWatch``.
     public let health = DatabaseHealth()
+    /// Whether the database's disk is full, for ``DiskReserve`` and the writes it refuses.
+    public let disk = DiskSpace()
     /// Which operation holds each pooled connection, to end it when its connection closes.
     let leases = LeasedConnections()
 
@@ -205,6 +207,9 @@ public struct Database: Sendable, Service {
                 throw error
             }
             let storageError = StorageError.classify(error, operation: operation)
+            if storageError.isDiskFull, self.disk.markFull() {
+                self.logger.error("the database's disk is full (SQLSTATE 53100): writes of records are refused (503) until space is freed")
+            }
             self.metrics.recordDuration(ContinuousClock.now - start, outcome: storageError.code.description)
             throw storageError
         }

@@ -63,6 +63,12 @@ public struct StorageError: Error, Sendable, CustomStringConvertible, CustomDebu
 }
 
 extension StorageError {
+    /// Whether the database's disk is full (SQLSTATE 53100): nothing that needs a new page can
+    /// be written until space is freed (``DiskReserve``).
+    public var isDiskFull: Bool {
+        (self.underlying as? PSQLError)?.serverInfo?[.sqlState] == "53100"
+    }
+
     /// True for failures of the database or the driver, false for the caller's own errors.
     static func isDatabaseFailure(_ error: any Error) -> Bool {
         error is StorageError || error is PSQLError || error is CancellationError || error is PostgresDecodingError
@@ -94,6 +100,9 @@ extension StorageError {
             return StorageError(.timeout, "\(operation) was cancelled", underlying: psql)
         case .server:
             let state = psql.serverInfo?[.sqlState] ?? ""
+            if state == "53100" {
+                return StorageError(.unavailable, "the database's disk is full (\(operation) failed)", underlying: psql)
+            }
             // Class 08: connection exception; 57P0x: server shutting down or starting;
             // 53: insufficient resources (too many connections).
             if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {

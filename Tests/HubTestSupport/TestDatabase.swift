@@ -54,6 +54,19 @@ public enum TestDatabase {
         return try Database(configuration: settings, logger: makeTestLogger("test.database"), metricsFactory: NOOPMetricsHandler.instance)
     }
 
+    /// Runs `statements` in order on the database at `url` (set-up a test plays an operator's or an attacker's part with).
+    public static func run(_ url: DatabaseURL, _ statements: [String]) async throws {
+        let database = try Self.database(url)
+        try await database.whileRunning {
+            try await database.withConnection("test set-up") { connection in
+                for statement in statements {
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: makeTestLogger("test.sql"))
+                }
+                return ()
+            }
+        }
+    }
+
     private static func runAdmin(_ url: DatabaseURL, _ sql: String) async throws {
         let database = try Self.database(url)
         try await database.whileRunning {

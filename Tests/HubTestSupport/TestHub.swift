@@ -163,6 +163,9 @@ public enum TestHub {
         configuration.database.connectTimeoutSeconds = 5
         configuration.database.migrateOnStart = true
         configuration.database.migrationsDirectory = try TestEnvironment.migrationsDirectory()
+        // No disk reserve: a hundred test databases need not each write 64 MB (DiskFullTests
+        // turns it on).
+        configuration.database.diskReserveMegabytes = 0
         configuration.crypto.profilesDirectory = try TestEnvironment.repositoryRoot() + "/profiles/crypto"
         configuration.crypto.keyDirectory =
             FileManager.default.temporaryDirectory

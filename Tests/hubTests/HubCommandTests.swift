@@ -23,6 +23,7 @@ import Testing
             "HUB_LOG_LEVEL": "warning",
             // Generous: commands run beside a whole test suite on two cores.
             "HUB_DATABASE_OPERATION_TIMEOUT_SECONDS": "30",
+            "HUB_DATABASE_DISK_RESERVE_MB": "0",
         ]
     }
 
@@ -174,10 +175,10 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// Polls `/readyz` until 200 or 30 s.
+/// Polls `/readyz` until 200 or 60 s (a debug hub starting on a loaded machine).
 func pollReady(port: Int, ca: String) async throws -> Bool {
     let client = try HubClient(configuration: .init(serverURL: "https://127.0.0.1:\(port)", caCertificate: ca))
-    let deadline = ContinuousClock.now + .seconds(30)
+    let deadline = ContinuousClock.now + .seconds(60)
     var ready = false
     while !ready && ContinuousClock.now < deadline {
         if let reply = try? await client.send("GET", "/readyz"), reply.status == 200 {

@@ -44,7 +44,7 @@ import Testing
 
             let first = try Self.start(environment)
             defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-            #expect(try await pollReady(port: port, ca: pki.caCertificate))
+            try #require(try await pollReady(port: port, ca: pki.caCertificate))
             try await TestHub.registerIdentities(in: url)
             let hub = try HubClient(
                 configuration: .init(
