@@ -9,28 +9,14 @@ import Testing
 /// Lab results over HL7 v2 (issue #6): an ORU^R01 posted by a hospital's lab system becomes a
 /// DiagnosticReport with its Observations, all or nothing, answered with an ACK.
 @Suite struct HL7IntakeTests {
-    static let er7 = [("Content-Type", "x-application/hl7-v2+er7")]
+    static let er7 = HL7Fixture.er7
 
-    /// An ORU^R01 whose results were taken yesterday (recent enough to be recognised).
     static func oru(residentID: String, value: String = "5.6", control: String = "MSG1") -> [UInt8] {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyyMMddHHmmZ"
-        let taken = formatter.string(from: Date().addingTimeInterval(-86_400))
-        return Array(
-            [
-                "MSH|^~\\&|LIS|TEST-LAB|HUB|CITY|202611280845||ORU^R01^ORU_R01|\(control)|P|2.5",
-                "PID|1||\(residentID)^^^^NNCHN||张^伟",
-                "OBR|1|ORD-1|FIL-9|24323-8^Comprehensive metabolic 2000 panel^LN|||202611280830|||||||||||||||202611281030|||F",
-                "OBX|1|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.6|mmol/L^^UCUM|3.9-6.1|N|||F|||\(taken)",
-                "OBX|2|NM|2823-3^Potassium [Moles/volume] in Serum or Plasma^LN||\(value)|mmol/L^^UCUM|3.5-5.3|H|||F|||\(taken)",
-            ].joined(separator: "\r").utf8) + [13]
+        HL7Fixture.oru(residentID: residentID, value: value, control: control)
     }
 
     static func acknowledgement(_ reply: HubClient.Reply) -> (code: String, text: String) {
-        let msa =
-            reply.text.split(separator: "\r").first { $0.hasPrefix("MSA|") }.map { $0.split(separator: "|", omittingEmptySubsequences: false) } ?? []
-        return (msa.count > 1 ? String(msa[1]) : "", reply.text)
+        HL7Fixture.acknowledgement(reply.text)
     }
 
     @Test func aLabResultArrivesAsHL7v2AndIsStoredWhole() async throws {

@@ -8,10 +8,11 @@ import HubTestSupport
 import Synchronization
 import Testing
 
-/// `kill -9` of a hub process under concurrent writes (issue #18): after a restart every
-/// acknowledged write reads back as it was acknowledged, nothing is half-written, every write in
-/// the database has its audit record, and the audit log before the crash is a prefix of the log
-/// after it (a consistency proof between checkpoints either side verifies).
+/// `kill -9` of a hub process under concurrent writes — creates, updates, transaction Bundles and
+/// HL7 v2 laboratory results (issue #18): after a restart every acknowledged write reads back as
+/// it was acknowledged, nothing is half-written, every write in the database has its audit
+/// record, and the audit log before the crash is a prefix of the log after it (a consistency
+/// proof between checkpoints either side verifies).
 @Suite struct HubCrashTests {
     /// A write the hub acknowledged: the resource as its answer carried it.
     private struct Acknowledged: Sendable {
@@ -26,8 +27,16 @@ import Testing
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
     }
 
+    /// An HL7 v2 result the hub acknowledged (AA): whose, and its message control id.
+    private struct LabResult: Sendable {
+        var patient: String
+        var residentID: String
+        var control: String
+    }
+
     private final class Log: Sendable {
         let acknowledged = Mutex<[Acknowledged]>([])
+        let results = Mutex<[LabResult]>([])
         let answers = Mutex<[Int: Int]>([:])
         let stop = Atomic<Bool>(false)
     }
@@ -105,6 +114,39 @@ import Testing
                 """)
             #expect(unaudited.isEmpty, "written without an audit record: \(unaudited.prefix(5))")
 
+            // Every acknowledged laboratory result is there whole (a report and its two
+            // results), sending it again is recognised as received, and no report in the
+            // database is missing a result (a message is stored whole or not at all).
+            let results = log.results.withLock { $0 }
+            #expect(!results.isEmpty)
+            for result in results {
+                let found =
+                    try JSONSerialization.jsonObject(
+                        with: Data(
+                            try await hub.send(
+                                "GET", "/fhir/DiagnosticReport?subject=Patient/\(result.patient)&_include=DiagnosticReport:result"
+                            ).body)) as? [String: Any]
+                let types = ((found?["entry"] as? [[String: Any]]) ?? []).compactMap {
+                    ($0["resource"] as? [String: Any])?["resourceType"] as? String
+                }
+                #expect(
+                    types.filter { $0 == "DiagnosticReport" }.count == 1 && types.filter { $0 == "Observation" }.count == 2,
+                    "\(result.control): \(types)")
+            }
+            if let last = results.last {
+                let resent = try await hub.send(
+                    "POST", "/hl7v2", headers: HL7Fixture.er7, body: HL7Fixture.oru(residentID: last.residentID, control: last.control))
+                #expect(HL7Fixture.acknowledgement(resent.text).code == "AA")
+                #expect(resent.text.contains("received and stored before"))
+            }
+            let wholeReports = try await TestDatabase.strings(
+                url,
+                """
+                SELECT ((SELECT count(*) FROM resources WHERE type = 'Observation')
+                  = 2 * (SELECT count(*) FROM resources WHERE type = 'DiagnosticReport'))::text
+                """)
+            #expect(wholeReports == ["true"])
+
             // The log after the crash extends the log before it.
             let after = try SignedCheckpoint(note: String(decoding: try await regulator.send("POST", "/audit/checkpoint").body, as: UTF8.self))
             #expect(after.checkpoint.size > before.checkpoint.size)
@@ -135,16 +177,27 @@ import Testing
         return process
     }
 
-    /// Creates a patient, updates it, and files a transaction Bundle of two more, over and over
-    /// (at most 500 rounds) until the hub stops answering; notes what was acknowledged.
+    /// Creates a patient, files a laboratory result for it over HL7 v2, updates it, and files a
+    /// transaction Bundle of two more, over and over (at most 500 rounds) until the hub stops
+    /// answering; notes what was acknowledged.
     private static func write(through hub: HubClient, worker: Int, into log: Log) async {
         var people = SyntheticPatients(seed: 7_700 + UInt64(worker))
         let json = [("Content-Type", "application/fhir+json")]
-        for _ in 0..<500 where !log.stop.load(ordering: .relaxed) {
-            guard let created = try? await hub.send("POST", "/fhir/Patient", headers: json, body: Array(people.patientJSON().utf8)) else { return }
+        for round in 0..<500 where !log.stop.load(ordering: .relaxed) {
+            let person = people.person()
+            guard let created = try? await hub.send("POST", "/fhir/Patient", headers: json, body: Array(people.patientJSON(person).utf8))
+            else { return }
             guard let patient = Self.note(created, into: log).first,
                 var changed = (try? JSONSerialization.jsonObject(with: patient.body)) as? [String: Any]
             else { continue }
+            let control = "CRASH-\(worker)-\(round)"
+            guard
+                let filed = try? await hub.send(
+                    "POST", "/hl7v2", headers: HL7Fixture.er7, body: HL7Fixture.oru(residentID: person.residentID, control: control))
+            else { return }
+            if HL7Fixture.acknowledgement(filed.text).code == "AA" {
+                log.results.withLock { $0.append(LabResult(patient: patient.id, residentID: person.residentID, control: control)) }
+            }
             changed["gender"] = (changed["gender"] as? String) == "male" ? "female" : "male"
             guard
                 let updated = try? await hub.send(
@@ -155,8 +208,8 @@ import Testing
                 #"{"request":{"method":"POST","url":"Patient"},"resource":"# + people.patientJSON() + "}"
             }
             let bundle = #"{"resourceType":"Bundle","type":"transaction","entry":["# + entries.joined(separator: ",") + "]}"
-            guard let filed = try? await hub.send("POST", "/fhir", headers: json, body: Array(bundle.utf8)) else { return }
-            _ = Self.note(filed, into: log)
+            guard let filedBundle = try? await hub.send("POST", "/fhir", headers: json, body: Array(bundle.utf8)) else { return }
+            _ = Self.note(filedBundle, into: log)
         }
     }
 
