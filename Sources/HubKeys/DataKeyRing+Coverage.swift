@@ -14,9 +14,18 @@ extension DataKeyRing {
     ) async throws -> [String] {
         let named = try await database.withConnection("list key-encryption keys in use") { connection in
             var named: [String] = []
-            // One row per key-encryption key, from the index on kek_id.
+            // One probe of the index on kek_id per key-encryption key (a loose index scan), not a
+            // scan of a data key per patient: the hub waits for this before it serves.
             let rows = try await connection.query(
-                "SELECT DISTINCT kek_id FROM data_keys WHERE wrapped IS NOT NULL AND kek_id IS NOT NULL", logger: logger)
+                """
+                WITH RECURSIVE k(id) AS (
+                  SELECT min(kek_id) FROM data_keys WHERE wrapped IS NOT NULL
+                  UNION ALL
+                  SELECT (SELECT min(d.kek_id) FROM data_keys d WHERE d.wrapped IS NOT NULL AND d.kek_id > k.id)
+                  FROM k WHERE k.id IS NOT NULL
+                )
+                SELECT id FROM k WHERE id IS NOT NULL
+                """, logger: logger)
             for try await id in rows.decode(String.self) { named.append(id) }
             return named
         }

@@ -91,11 +91,12 @@ public struct Database: Sendable, Service {
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     public func withTransaction<Result: Sendable>(
         _ operation: String,
+        timeout: Duration? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try self.requireReachable(operation)
         let lease = LeaseSignal()
-        return try await self.withDeadline(operation, timeout: self.operationTimeout, lease: lease) {
+        return try await self.withDeadline(operation, timeout: timeout ?? self.operationTimeout, lease: lease) {
             try await self.client.withConnection { connection in
                 try await ConnectionLease.run(on: connection) {
                     try await self.leases.hold(connection, for: lease) {

@@ -9,10 +9,14 @@ public import ServiceLifecycle
 /// an unaudited read is never answered. So when a write meets SQLSTATE 53100 the hub drops the
 /// reserve, refuses writes of records itself, and reads go on in the space released. Dropping,
 /// not truncating: `TRUNCATE` writes a new catalog row, which a disk full to the last byte
-/// refuses; `DROP TABLE` only deletes. The table is therefore the hub's scratch space, created
-/// here rather than by a migration, and nothing reads it. Every `retryInterval` it tries to fill the reserve again and, on
-/// top of it, as much again in a temporary table: only when both fit — a reserve's worth of room
-/// beyond the reserve — are writes accepted again. Nobody has to intervene.
+/// refuses; `DROP TABLE` only deletes. The table is the hubs' scratch space, created here rather
+/// than by a migration, and nothing reads it.
+///
+/// The reserve is filled in one transaction together with a probe as large again, in a temporary
+/// table dropped at its commit: it succeeds only with a reserve's worth of room beyond the
+/// reserve, and when it fails it leaves nothing behind. One hub fills at a time (an advisory
+/// lock). Every hub on the database looks at the table every `checkInterval`: a reserve another
+/// hub released means the disk is full here too, and one back at full size means there is room.
 public struct DiskReserve: Service {
     let database: Database
     let megabytes: Int
@@ -23,7 +27,7 @@ public struct DiskReserve: Service {
     public init(
         database: Database,
         megabytes: Int,
-        checkInterval: Duration = .milliseconds(250),
+        checkInterval: Duration = .milliseconds(500),
         retryInterval: Duration = .seconds(10),
         logger: Logger
     ) {
@@ -34,97 +38,138 @@ public struct DiskReserve: Service {
         self.logger = logger
     }
 
+    var target: Int64 { Int64(self.megabytes) * 1024 * 1024 }
+
     public func run() async throws {
         guard self.megabytes > 0 else {
             // Off: nothing to keep, but a service that ends early stops the hub.
             try? await gracefulShutdown()
             return
         }
-        var released = false
-        var complete = false
-        var lastAttempt: ContinuousClock.Instant?
+        let disk = self.database.disk
+        disk.watch()
+        // The reserve of this full-disk episode is gone (dropped here, or by another hub).
+        var dropped = false
+        // The reserve has been seen whole: from then on a missing one means another hub
+        // released it.
+        var seenWhole = false
+        var lastFill: ContinuousClock.Instant?
+        var warned = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let disk = self.database.disk
-            if disk.isFull, !released {
-                released = await self.release()
-            }
             let now = ContinuousClock.now
-            if !complete || disk.isFull, lastAttempt.map({ now - $0 >= self.retryInterval }) ?? true {
-                lastAttempt = now
-                switch await self.fill(probing: disk.isFull) {
-                case .filled:
-                    complete = true
-                    released = false
-                    if disk.markRoom() {
-                        self.logger.notice("the database's disk has room again: writes are accepted")
+            let due = lastFill.map { now - $0 >= self.retryInterval } ?? true
+            if let size = await self.reserveSize() {
+                if size >= self.target { seenWhole = true }
+                if disk.isFull {
+                    if !dropped {
+                        // This hub met the full disk: give the reserve back to the audit trail.
+                        if size > 0 { await self.release() }
+                        dropped = true
+                        lastFill = now
+                    } else if size >= self.target {
+                        // Filled again, by another hub, with room to spare.
+                        dropped = false
+                        if disk.markRoom() { self.logger.notice("the database's disk has room again: writes are accepted") }
+                    } else if due {
+                        lastFill = now
+                        if await self.attemptFill(warned: &warned) { dropped = false }
                     }
-                case .diskFull:
-                    complete = false
-                    disk.markFull()
-                case .failed:
-                    break  // the database away, or the schema not yet migrated: tried again later
+                } else if size < self.target {
+                    if seenWhole {
+                        // Another hub met the full disk and released the reserve.
+                        dropped = true
+                        if disk.markFull() {
+                            self.logger.error("the database's disk is full (another hub released the reserve): writes of records are refused (503)")
+                        }
+                    } else if due {
+                        lastFill = now
+                        _ = await self.attemptFill(warned: &warned)
+                    }
                 }
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.checkInterval) }
         }
     }
 
-    enum Outcome {
-        case filled, diskFull, failed
+    /// Fills the reserve; returns whether it did (and then there is room).
+    private func attemptFill(warned: inout Bool) async -> Bool {
+        switch await self.fill() {
+        case .filled:
+            warned = false
+            if self.database.disk.markRoom() { self.logger.notice("the database's disk has room again: writes are accepted") }
+            return true
+        case .diskFull:
+            self.database.disk.markFull()
+            return false
+        case .failed(let error):
+            if !warned {
+                warned = true
+                self.logger.warning("could not fill the disk reserve; will try again", metadata: ["error": "\(error)"])
+            }
+            return false
+        }
     }
 
-    /// Empties the reserve; returns whether it did.
-    private func release() async -> Bool {
+    enum Outcome {
+        case filled, diskFull
+        case failed(StorageError)
+    }
+
+    /// The reserve's size in bytes; 0 when it is missing; nil when the database cannot be asked.
+    private func reserveSize() async -> Int64? {
+        try? await self.database.withConnection("measure the disk reserve") { connection in
+            let rows = try await connection.query(
+                "SELECT COALESCE(pg_relation_size(to_regclass('storage_reserve')), 0)::bigint", logger: self.logger)
+            for try await size in rows.decode(Int64.self) { return size }
+            return 0
+        }
+    }
+
+    private func release() async {
         do {
             try await self.database.withConnection("release the disk reserve") { connection in
                 try await connection.run("DROP TABLE IF EXISTS storage_reserve", logger: self.logger)
             }
             self.logger.warning("released the disk reserve for the audit trail", metadata: ["megabytes": "\(self.megabytes)"])
-            return true
         } catch {
             self.logger.warning("could not release the disk reserve", metadata: ["error": "\(error)"])
-            return false
         }
     }
 
-    /// Fills the reserve up to its size and, when `probing`, checks that as much again fits
-    /// beside it.
-    private func fill(probing: Bool) async -> Outcome {
+    /// Fills the reserve to its size, with a probe as large beside it until the commit.
+    private func fill() async -> Outcome {
+        let target = self.target
         do {
-            try await self.database.withConnection("fill the disk reserve", timeout: .seconds(120)) { connection in
-                let target = Int64(self.megabytes) * 1024 * 1024
+            let filled = try await self.database.withTransaction("fill the disk reserve", timeout: .seconds(300)) { connection in
+                let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtext('hub disk reserve'))", logger: self.logger)
+                var mine = false
+                for try await value in locked.decode(Bool.self) { mine = value }
+                guard mine else { return false }  // another hub is filling it
                 try await connection.run(
                     "CREATE TABLE IF NOT EXISTS storage_reserve (filler text NOT NULL) WITH (autovacuum_enabled = false)", logger: self.logger)
                 // Stored as written: compressed or moved out of line it would hold less than it says.
                 try await connection.run("ALTER TABLE storage_reserve ALTER COLUMN filler SET STORAGE PLAIN", logger: self.logger)
+                try await connection.run("CREATE TEMPORARY TABLE disk_probe (filler text NOT NULL) ON COMMIT DROP", logger: self.logger)
+                try await connection.run("ALTER TABLE disk_probe ALTER COLUMN filler SET STORAGE PLAIN", logger: self.logger)
+                var probed: Int64 = 0
+                while probed < target {
+                    try await connection.run(Self.chunk(into: .probe, bytes: target - probed), logger: self.logger)
+                    probed += Self.chunkBytes
+                }
                 var size = try await Self.size(on: connection, logger: self.logger)
                 while size < target {
                     try await connection.run(Self.chunk(into: .reserve, bytes: target - size), logger: self.logger)
                     size = try await Self.size(on: connection, logger: self.logger)
                 }
-                guard probing else { return () }
-                // As much again, in a temporary table dropped at once: room beyond the reserve.
-                try await connection.run("CREATE TEMPORARY TABLE IF NOT EXISTS disk_probe (filler text NOT NULL)", logger: self.logger)
-                try await connection.run("ALTER TABLE disk_probe ALTER COLUMN filler SET STORAGE PLAIN", logger: self.logger)
-                do {
-                    var probed: Int64 = 0
-                    while probed < target {
-                        try await connection.run(Self.chunk(into: .probe, bytes: target - probed), logger: self.logger)
-                        probed += Self.chunkBytes
-                    }
-                    try await connection.run("DROP TABLE disk_probe", logger: self.logger)
-                } catch {
-                    try? await connection.run("DROP TABLE IF EXISTS disk_probe", logger: self.logger)
-                    throw error
-                }
-                return ()
+                return true
             }
-            return .filled
+            return filled ? .filled : .failed(StorageError(.unavailable, "another hub is filling the disk reserve"))
         } catch let error as StorageError where error.isDiskFull {
             return .diskFull
+        } catch let error as StorageError {
+            return .failed(error)
         } catch {
-            self.logger.debug("could not fill the disk reserve", metadata: ["error": "\(error)"])
-            return .failed
+            return .failed(StorageError(.queryFailed, "fill the disk reserve failed", underlying: error))
         }
     }
 
@@ -155,7 +200,7 @@ public struct DiskReserve: Service {
     }
 
     static func size(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        let rows = try await connection.query("SELECT COALESCE(pg_relation_size(to_regclass('storage_reserve')), 0)::bigint", logger: logger)
+        let rows = try await connection.query("SELECT pg_relation_size('storage_reserve')::bigint", logger: logger)
         for try await size in rows.decode(Int64.self) { return size }
         return 0
     }

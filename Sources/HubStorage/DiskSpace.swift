@@ -8,8 +8,13 @@ import Synchronization
 /// the audit records of reads, which go on.
 public final class DiskSpace: Sendable {
     private let full = Atomic<Bool>(false)
+    /// Whether a ``DiskReserve`` runs: without one nothing would ever find room again, so a
+    /// full disk is then not remembered (each write meets it, and is refused, by itself).
+    private let watched = Atomic<Bool>(false)
 
     public init() {}
+
+    func watch() { self.watched.store(true, ordering: .releasing) }
 
     public var isFull: Bool { self.full.load(ordering: .acquiring) }
 
@@ -22,7 +27,10 @@ public final class DiskSpace: Sendable {
 
     /// Records a full disk; returns whether it was news.
     @discardableResult
-    func markFull() -> Bool { !self.full.exchange(true, ordering: .acquiringAndReleasing) }
+    func markFull() -> Bool {
+        guard self.watched.load(ordering: .acquiring) else { return false }
+        return !self.full.exchange(true, ordering: .acquiringAndReleasing)
+    }
 
     /// Records that there is room again; returns whether it was news.
     @discardableResult

@@ -54,7 +54,8 @@ public struct RunningHub: Sendable {
     public var url: String { "https://127.0.0.1:\(self.port)" }
 
     /// A client that trusts the test CA and presents `certificate` (a PKI's client identity), if given.
-    public func client(presenting certificate: TestPKI? = nil, trusting ca: String? = nil, timeout: Duration = .seconds(10)) throws -> HubClient {
+    /// Its 30 s limit is generous on purpose: the suite runs many hubs at once on two cores.
+    public func client(presenting certificate: TestPKI? = nil, trusting ca: String? = nil, timeout: Duration = .seconds(30)) throws -> HubClient {
         var configuration = HubClient.Configuration(
             serverURL: self.url,
             caCertificate: ca ?? self.pki.caCertificate,
@@ -73,7 +74,7 @@ public struct RunningHub: Sendable {
         body: [UInt8]? = nil,
         presenting certificate: TestPKI? = nil,
         bearer: String? = nil,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(30)
     ) async throws -> HubClient.Reply {
         let client = try self.client(presenting: certificate, timeout: timeout)
         do {
