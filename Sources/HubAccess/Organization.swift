@@ -18,4 +18,17 @@ public struct Organization: Sendable, Codable, Equatable {
         self.kind = kind
         self.active = active
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, kind, active
+    }
+
+    /// `active` may be left out: an organization registered is active unless it says otherwise.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(String.self, forKey: .id)
+        self.name = try container.decode(String.self, forKey: .name)
+        self.kind = try container.decode(Kind.self, forKey: .kind)
+        self.active = try container.decodeIfPresent(Bool.self, forKey: .active) ?? true
+    }
 }

@@ -7,6 +7,30 @@ import PostgresNIO
 import Testing
 
 @Suite struct FHIRSearchRoutesTests {
+    /// A query whose percent-encoding is broken is refused with an OperationOutcome, not read as
+    /// written (sent by curl: HTTP client libraries refuse to send such a URL at all).
+    @Test func anInvalidPercentEncodingIsRefused() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let ask: @Sendable (String) async throws -> (status: String, body: String) = { query in
+                let output = try await TestProcess.runTool(
+                    "curl",
+                    [
+                        "-s", "--globoff", "-w", "\n%{http_code}", "--cacert", pki.caCertificate, "--cert", pki.clientCertificate,
+                        "--key", pki.clientKey, "\(hub.url)/fhir/Patient?\(query)",
+                    ])
+                let lines = output.standardOutput.split(separator: "\n", omittingEmptySubsequences: false)
+                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            }
+            for query in ["family=%ZZ", "family=%E4%B8", "name=a%2"] {
+                let answer = try await ask(query)
+                #expect(answer.status == "400", "\(query)")
+                #expect(answer.body.contains("OperationOutcome") && answer.body.contains("percent-encoding"), "\(query): \(answer.body)")
+            }
+            #expect(try await ask("family=%E7%8E%8B").status == "200")
+        }
+    }
+
     @Test func searchesAndPagesOverHTTPS() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in

@@ -28,7 +28,7 @@ public struct AuditEventRoutes: Sendable {
             var to: Date?
             var count = 50
             var before: Int?
-            for (name, value) in FHIRSearchRoutes.parameters(request.uri.query ?? "") {
+            for (name, value) in try FHIRSearchRoutes.parameters(request.uri.query ?? "") {
                 switch name {
                 case "patient": patient = value.hasPrefix("Patient/") ? String(value.dropFirst(8)) : value
                 case "organization": organization = value

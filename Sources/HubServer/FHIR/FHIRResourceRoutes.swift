@@ -37,7 +37,7 @@ public struct FHIRResourceRoutes: Sendable {
             let resource = try self.validator.validate(try await FHIRFormat.body(of: request), as: type, expectedID: nil)
             if let condition = request.headers[.ifNoneExist] {
                 // Conditional create: no match creates, one match is returned as it is, more are 412.
-                let parameters = FHIRSearchRoutes.parameters(condition.hasPrefix("?") ? String(condition.dropFirst()) : condition)
+                let parameters = try FHIRSearchRoutes.parameters(condition.hasPrefix("?") ? String(condition.dropFirst()) : condition)
                 guard !parameters.isEmpty else { throw APIError.badRequest("If-None-Exist needs search parameters") }
                 // Registering a patient by the number on their resident ID card finds them
                 // wherever they were registered, and relates the registering organization to
@@ -194,7 +194,7 @@ public struct FHIRResourceRoutes: Sendable {
         var since: Date?
         var count = 100
         var cursor: String?
-        for (name, value) in FHIRSearchRoutes.parameters(request.uri.query ?? "") {
+        for (name, value) in try FHIRSearchRoutes.parameters(request.uri.query ?? "") {
             switch name {
             case "_since":
                 guard let range = FHIRDateRange(value) else { throw APIError.badRequest("_since must be a FHIR instant", expression: ["_since"]) }

@@ -20,7 +20,7 @@ public struct FHIRSearchRoutes: Sendable {
 
     public func add(to group: RouterGroup<HubRequestContext>) {
         group.get(":type") { request, context in
-            try await self.search(request, context, parameters: Self.parameters(request.uri.query ?? ""))
+            try await self.search(request, context, parameters: try Self.parameters(request.uri.query ?? ""))
         }
         // `Observation/$lastn` (FHIR R4): a patient's latest results per code.
         group.get(":type/$lastn") { request, context in
@@ -32,7 +32,7 @@ public struct FHIRSearchRoutes: Sendable {
             var patient: String?
             var codes: [String] = []
             var max = 1
-            for (name, value) in Self.parameters(request.uri.query ?? "") {
+            for (name, value) in try Self.parameters(request.uri.query ?? "") {
                 switch name {
                 case "patient", "subject":
                     patient = value.hasPrefix("Patient/") ? String(value.dropFirst(8)) : value
@@ -64,7 +64,7 @@ public struct FHIRSearchRoutes: Sendable {
             }
             let id = try FHIRResourceRoutes.id(context)
             context.audit.interaction("operation", action: .read, type: "Patient")
-            let parameters = Self.parameters(request.uri.query ?? "")
+            let parameters = try Self.parameters(request.uri.query ?? "")
             var count = 50
             var cursor: String?
             for (name, value) in parameters {
@@ -92,14 +92,14 @@ public struct FHIRSearchRoutes: Sendable {
             return format.response(.object(bundle))
         }
         group.post(":type/_search") { request, context in
-            var parameters = Self.parameters(request.uri.query ?? "")
+            var parameters = try Self.parameters(request.uri.query ?? "")
             let contentType = request.headers[.contentType]?.lowercased() ?? ""
             guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
                 throw APIError(.unsupportedMediaType, code: .notSupported, diagnostics: "POST _search takes application/x-www-form-urlencoded")
             }
             var request = request
             let body = try await request.collectBody(upTo: .max)
-            parameters += Self.parameters(String(buffer: body))
+            parameters += try Self.parameters(String(buffer: body))
             return try await self.search(request, context, parameters: parameters)
         }
     }
@@ -120,15 +120,24 @@ public struct FHIRSearchRoutes: Sendable {
         return format.response(.object(Self.bundle(result, query: query, base: base)))
     }
 
-    /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")]; `+` is a space (form encoding).
-    static func parameters(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1).map { part in
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+    /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")]; `+` is a space (form encoding). An invalid
+    /// percent-encoding (`%ZZ`, a cut-off `%4`, bytes that are not UTF-8) is refused with 400:
+    /// taken as written it would search for something the client never meant.
+    static func parameters(_ text: String) throws(ResourceError) -> [(String, String)] {
+        var parameters: [(String, String)] = []
+        for (position, pair) in text.split(separator: "&").enumerated() {
+            var parts: [String] = []
+            for part in pair.split(separator: "=", maxSplits: 1) {
+                guard let decoded = String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    // The position, not the text: a query can hold a patient's particulars.
+                    throw ResourceError(.invalid, .invalid, "parameter \(position + 1) of the query has an invalid percent-encoding")
+                }
+                parts.append(decoded)
             }
-            guard let name = parts.first, !name.isEmpty else { return nil }
-            return (name, parts.count > 1 ? parts[1] : "")
+            guard let name = parts.first, !name.isEmpty else { continue }
+            parameters.append((name, parts.count > 1 ? parts[1] : ""))
         }
+        return parameters
     }
 
     static func link(_ relation: String, _ url: String) -> JSONValue {

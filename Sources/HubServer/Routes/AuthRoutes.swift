@@ -52,7 +52,10 @@ public struct AuthRoutes: Sendable {
                 var request = request
                 let body = try await request.collectBody(upTo: 16_384)
                 var form: [String: String] = [:]
-                for (name, value) in FHIRSearchRoutes.parameters(String(buffer: body)) { form[name] = value }
+                guard let pairs = try? FHIRSearchRoutes.parameters(String(buffer: body)) else {
+                    throw AccessError(.invalid, "the token request's form has an invalid percent-encoding", oauthError: "invalid_request")
+                }
+                for (name, value) in pairs { form[name] = value }
                 guard form["grant_type"] == "client_credentials" else {
                     throw AccessError(.invalid, "grant_type must be client_credentials", oauthError: "unsupported_grant_type")
                 }
