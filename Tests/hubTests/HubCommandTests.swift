@@ -103,10 +103,7 @@ import Testing
             let port = try freePort()
             var environment = try Self.environment(database: url, port: port)
             environment["HUB_DATABASE_MIGRATE_ON_START"] = "true"
-            let process = try TestProcess.makeProcess("hub", ["serve"], environment: environment)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startServing(environment)
             defer { if process.isRunning { process.interrupt() } }
 
             let pki = try TestEnvironment.pki()
@@ -130,10 +127,7 @@ import Testing
             environment["HUB_DATABASE_MIGRATE_ON_START"] = "true"
             // Long enough that a loaded machine still sees the window; the test waits it out.
             environment["HUB_SERVER_DRAIN_DELAY_SECONDS"] = "10"
-            let process = try TestProcess.makeProcess("hub", ["serve"], environment: environment)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startServing(environment)
             defer { if process.isRunning { process.interrupt() } }
             let pki = try TestEnvironment.pki()
             #expect(try await pollReady(port: port, ca: pki.caCertificate))
@@ -157,6 +151,15 @@ import Testing
             #expect(process.terminationStatus == 0)
         }
     }
+}
+
+/// `hub serve` started with `environment`, its output discarded.
+func startServing(_ environment: [String: String]) throws -> Process {
+    let process = try TestProcess.makeProcess("hub", ["serve"], environment: environment)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
 }
 
 /// A port nothing listens on right now (bound, read, released).

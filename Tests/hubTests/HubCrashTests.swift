@@ -51,7 +51,7 @@ import Testing
             environment["HUB_TLS_CLIENT_AUTH"] = "optional"
             environment["HUB_TLS_CLIENT_CA"] = pki.caCertificate
 
-            let first = try Self.start(environment)
+            let first = try startServing(environment)
             defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
             try #require(try await pollReady(port: port, ca: pki.caCertificate))
             try await TestHub.registerIdentities(in: url)
@@ -82,7 +82,7 @@ import Testing
             }
             #expect(first.terminationReason == .uncaughtSignal)
 
-            let second = try Self.start(environment)
+            let second = try startServing(environment)
             defer { if second.isRunning { second.terminate() } }
             #expect(try await pollReady(port: port, ca: pki.caCertificate))
 
@@ -167,14 +167,6 @@ import Testing
             second.terminate()
             #expect(await waitForExit(second, within: .seconds(20)))
         }
-    }
-
-    private static func start(_ environment: [String: String]) throws -> Process {
-        let process = try TestProcess.makeProcess("hub", ["serve"], environment: environment)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
     }
 
     /// Creates a patient, files a laboratory result for it over HL7 v2, updates it, and files a
