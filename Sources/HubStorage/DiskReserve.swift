@@ -12,8 +12,8 @@ public import ServiceLifecycle
 /// refuses; `DROP TABLE` only deletes. The table is the hubs' scratch space, created here rather
 /// than by a migration, and nothing reads it.
 ///
-/// The reserve is filled in one transaction together with a probe as large again, in a temporary
-/// table dropped at its commit: it succeeds only with a reserve's worth of room beyond the
+/// The reserve is filled in one transaction together with a copy of it, in a temporary table
+/// dropped at its commit: it succeeds only with a reserve's worth of room beyond the
 /// reserve, and when it fails it leaves nothing behind. One hub fills at a time (an advisory
 /// lock). Every hub on the database looks at the table every `checkInterval`: a reserve another
 /// hub released means the disk is full here too, and one back at full size means there is room.
@@ -136,7 +136,7 @@ public struct DiskReserve: Service {
         }
     }
 
-    /// Fills the reserve to its size, with a probe as large beside it until the commit.
+    /// Fills the reserve to its size, with a copy of it beside it until the commit.
     private func fill() async -> Outcome {
         let target = self.target
         do {
@@ -149,18 +149,14 @@ public struct DiskReserve: Service {
                     "CREATE TABLE IF NOT EXISTS storage_reserve (filler text NOT NULL) WITH (autovacuum_enabled = false)", logger: self.logger)
                 // Stored as written: compressed or moved out of line it would hold less than it says.
                 try await connection.run("ALTER TABLE storage_reserve ALTER COLUMN filler SET STORAGE PLAIN", logger: self.logger)
-                try await connection.run("CREATE TEMPORARY TABLE disk_probe (filler text NOT NULL) ON COMMIT DROP", logger: self.logger)
-                try await connection.run("ALTER TABLE disk_probe ALTER COLUMN filler SET STORAGE PLAIN", logger: self.logger)
-                var probed: Int64 = 0
-                while probed < target {
-                    try await connection.run(Self.chunk(into: .probe, bytes: target - probed), logger: self.logger)
-                    probed += Self.chunkBytes
-                }
                 var size = try await Self.size(on: connection, logger: self.logger)
                 while size < target {
-                    try await connection.run(Self.chunk(into: .reserve, bytes: target - size), logger: self.logger)
+                    try await connection.run(Self.chunk(bytes: target - size), logger: self.logger)
                     size = try await Self.size(on: connection, logger: self.logger)
                 }
+                // As much again beside it until the commit: room beyond the reserve.
+                try await connection.run(
+                    "CREATE TEMPORARY TABLE disk_probe ON COMMIT DROP AS SELECT filler FROM storage_reserve", logger: self.logger)
                 return true
             }
             return filled ? .filled : .failed(StorageError(.unavailable, "another hub is filling the disk reserve"))
@@ -173,30 +169,15 @@ public struct DiskReserve: Service {
         }
     }
 
-    /// Where a chunk goes: the reserve, or the probe that checks for room beside it.
-    enum Table {
-        case reserve, probe
-    }
-
     /// At most about 8 MiB of incompressible text per statement, in rows of about 7,000
     /// characters (one to a page).
-    static let chunkBytes: Int64 = 1_152 * 7_000
-    static func chunk(into table: Table, bytes: Int64) -> PostgresQuery {
+    static func chunk(bytes: Int64) -> PostgresQuery {
         let rows = max(1, min(1_152, (bytes + 6_999) / 7_000))
-        switch table {
-        case .reserve:
-            return """
-                INSERT INTO storage_reserve (filler)
-                SELECT string_agg(md5(random()::text || g::text || i::text), '')
-                FROM generate_series(1, \(rows)) AS g, generate_series(1, 218) AS i GROUP BY g
-                """
-        case .probe:
-            return """
-                INSERT INTO disk_probe (filler)
-                SELECT string_agg(md5(random()::text || g::text || i::text), '')
-                FROM generate_series(1, \(rows)) AS g, generate_series(1, 218) AS i GROUP BY g
-                """
-        }
+        return """
+            INSERT INTO storage_reserve (filler)
+            SELECT string_agg(md5(random()::text || g::text || i::text), '')
+            FROM generate_series(1, \(rows)) AS g, generate_series(1, 218) AS i GROUP BY g
+            """
     }
 
     static func size(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
