@@ -63,7 +63,7 @@ extension ResourceType {
             return [identifier, P("name", .string, ["name.family", "name.given", "name.text"])]
         case .practitionerRole:
             return [
-                P("practitioner", .reference, ["practitioner"], targets: ["Practitioner"]),
+                identifier, P("practitioner", .reference, ["practitioner"], targets: ["Practitioner"]),
                 P("organization", .reference, ["organization"], targets: ["Organization"]),
                 P("specialty", .token, ["specialty"]),
                 P("role", .token, ["code"]),
@@ -72,33 +72,33 @@ extension ResourceType {
             return [P("identifier", .token, ["identifier"]), P("name", .string, ["name", "alias"]), P("type", .token, ["type"])]
         case .encounter:
             return subjectAndPatient("subject") + [
-                status, P("class", .token, ["class"]), P("type", .token, ["type"]), P("date", .date, ["period"]),
+                identifier, status, P("class", .token, ["class"]), P("type", .token, ["type"]), P("date", .date, ["period"]),
                 P("service-provider", .reference, ["serviceProvider"], targets: ["Organization"]),
                 P("participant", .reference, ["participant.individual"]),
             ]
         case .condition:
             return subjectAndPatient("subject") + [
-                P("code", .token, ["code"]), P("category", .token, ["category"]),
+                identifier, P("code", .token, ["code"]), P("category", .token, ["category"]),
                 P("clinical-status", .token, ["clinicalStatus"]), P("onset-date", .date, ["onsetDateTime", "onsetPeriod"]),
                 encounter,
             ]
         case .procedure:
             return subjectAndPatient("subject") + [
-                P("code", .token, ["code"]), status, P("date", .date, ["performedDateTime", "performedPeriod"]), encounter,
+                identifier, P("code", .token, ["code"]), status, P("date", .date, ["performedDateTime", "performedPeriod"]), encounter,
             ]
         case .allergyIntolerance:
             return [
-                P("patient", .reference, ["patient"], targets: ["Patient"]), P("code", .token, ["code"]),
+                identifier, P("patient", .reference, ["patient"], targets: ["Patient"]), P("code", .token, ["code"]),
                 P("clinical-status", .token, ["clinicalStatus"]),
             ]
         case .medicationRequest:
             return subjectAndPatient("subject") + [
-                status, P("intent", .token, ["intent"]), P("code", .token, ["medicationCodeableConcept"]),
+                identifier, status, P("intent", .token, ["intent"]), P("code", .token, ["medicationCodeableConcept"]),
                 P("authoredon", .date, ["authoredOn"]), encounter, P("requester", .reference, ["requester"]),
             ]
         case .observation:
             return subjectAndPatient("subject") + [
-                P("code", .token, ["code"]), P("category", .token, ["category"]), status,
+                identifier, P("code", .token, ["code"]), P("category", .token, ["category"]), status,
                 P("date", .date, ["effectiveDateTime", "effectivePeriod", "effectiveInstant"]), encounter,
                 P("performer", .reference, ["performer"]), P("based-on", .reference, ["basedOn"]),
                 P("value-quantity", .quantity, ["valueQuantity"]),
@@ -115,43 +115,44 @@ extension ResourceType {
             ]
         case .documentReference:
             return subjectAndPatient("subject") + [
-                P("type", .token, ["type"]), P("category", .token, ["category"]), status, P("date", .date, ["date"]),
+                P("identifier", .token, ["masterIdentifier", "identifier"], isBlind: true), P("type", .token, ["type"]),
+                P("category", .token, ["category"]), status, P("date", .date, ["date"]),
             ]
         case .composition:
-            return subjectAndPatient("subject") + [P("type", .token, ["type"]), status, P("date", .date, ["date"]), encounter]
+            return subjectAndPatient("subject") + [identifier, P("type", .token, ["type"]), status, P("date", .date, ["date"]), encounter]
         case .appointment:
             return [
-                P("patient", .reference, ["participant.actor"], targets: ["Patient"]),
+                identifier, P("patient", .reference, ["participant.actor"], targets: ["Patient"]),
                 P("actor", .reference, ["participant.actor"]), status, P("date", .date, ["start"]),
                 P("service-type", .token, ["serviceType"]), P("slot", .reference, ["slot"], targets: ["Slot"]),
             ]
         case .schedule:
             return [
-                P("actor", .reference, ["actor"]), P("service-type", .token, ["serviceType"]), P("active", .token, ["active"]),
+                identifier, P("actor", .reference, ["actor"]), P("service-type", .token, ["serviceType"]), P("active", .token, ["active"]),
                 P("specialty", .token, ["specialty"]), P("date", .date, ["planningHorizon"]), .publisher,
             ]
         case .slot:
             return [
-                P("schedule", .reference, ["schedule"], targets: ["Schedule"]), status, P("start", .date, ["start"]),
+                identifier, P("schedule", .reference, ["schedule"], targets: ["Schedule"]), status, P("start", .date, ["start"]),
                 P("service-type", .token, ["serviceType"]), P("specialty", .token, ["specialty"]),
                 P("appointment-type", .token, ["appointmentType"]), .publisher,
             ]
         case .serviceRequest:
             return subjectAndPatient("subject") + [
-                status, P("intent", .token, ["intent"]), P("category", .token, ["category"]), P("code", .token, ["code"]),
+                identifier, status, P("intent", .token, ["intent"]), P("category", .token, ["category"]), P("code", .token, ["code"]),
                 P("requester", .reference, ["requester"]), P("performer", .reference, ["performer"]),
                 P("authored", .date, ["authoredOn"]),
             ]
         case .task:
             return [
-                P("patient", .reference, ["for"], targets: ["Patient"]), status, P("intent", .token, ["intent"]),
+                identifier, P("patient", .reference, ["for"], targets: ["Patient"]), status, P("intent", .token, ["intent"]),
                 P("owner", .reference, ["owner"]), P("requester", .reference, ["requester"]),
                 P("based-on", .reference, ["basedOn"]), P("focus", .reference, ["focus"]), P("code", .token, ["code"]),
                 P("authored-on", .date, ["authoredOn"]),
             ]
         case .consent:
             return [
-                P("patient", .reference, ["patient"], targets: ["Patient"]), status, P("category", .token, ["category"]),
+                identifier, P("patient", .reference, ["patient"], targets: ["Patient"]), status, P("category", .token, ["category"]),
                 P("date", .date, ["dateTime"]),
             ]
         case .provenance:

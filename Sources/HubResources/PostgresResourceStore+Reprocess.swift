@@ -9,9 +9,10 @@ import PostgresNIO
 
 extension PostgresResourceStore {
     /// The format of the rows derived from records that this code writes and reads
-    /// (`hub_instance.records_format`, migration 0012): 2 — blind indexes per search parameter,
-    /// contained resources classified.
-    public static let recordsFormat = 2
+    /// (`hub_instance.records_format`, migrations 0012 and 0015): 2 — blind indexes per search
+    /// parameter, contained resources classified; 3 — `:exact` keys as written, marked keys,
+    /// `identifier` on every type R4 gives it.
+    public static let recordsFormat = 3
 
     /// The format the stored records were derived under.
     public static func storedRecordsFormat(_ database: Database) async throws -> Int {

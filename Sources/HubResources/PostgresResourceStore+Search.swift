@@ -174,21 +174,33 @@ extension PostgresResourceStore {
         return included
     }
 
-    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+    public func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource] {
         access.targets?.note(patientID)
         // The patient must be visible (404 otherwise), like $everything.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
         var sql = SQLBuilder()
+        let type = sql.bind(ResourceType.observation.rawValue)
+        let visible = access.visibleResources("r", sql: &sql)
+        var conditions = ["r.type = \(type)", "r.patient_id = \(sql.bind(patientID))", "NOT r.deleted"]
+        for clause in query.clauses {
+            conditions.append(try await self.condition(clause, type: type, typeName: "Observation", access: access, sql: &sql))
+        }
+        // Grouped by the codes asked for, when the search names codes: an Observation coded in
+        // two systems does not rank under the code nobody asked about.
+        let codes = query.clauses.flatMap { clause -> [String] in
+            guard case .token("code", let values, false, _) = clause else { return [] }
+            return values.compactMap(\.code)
+        }
         let codeFilter = codes.isEmpty ? "" : " AND c.code = ANY(\(sql.bind(codes)))"
         let text = """
             SELECT type, id, version, last_updated, body FROM (
               SELECT r.type, r.id, r.version, r.last_updated, v.body,
                      row_number() OVER (PARTITION BY c.system, c.code ORDER BY d.high DESC NULLS LAST, r.id) AS rank
-              FROM \(access.visibleResources("r", sql: &sql))
+              FROM \(visible)
               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
               JOIN search_token c ON c.type = r.type AND c.id = r.id AND c.param = 'code'\(codeFilter)
               LEFT JOIN search_date d ON d.type = r.type AND d.id = r.id AND d.param = 'date'
-              WHERE r.type = 'Observation' AND r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
+              WHERE \(conditions.joined(separator: " AND "))
             ) ranked WHERE rank <= \(sql.bind(max))
             ORDER BY id
             """

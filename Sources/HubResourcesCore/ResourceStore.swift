@@ -45,9 +45,11 @@ public protocol ResourceStore: Sendable {
     /// one page at a time (keyset by `Type/id`).
     func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult
 
-    /// `Observation/$lastn`: a patient's most recent `max` Observations of each code (of
-    /// `codes`, or of every code), newest first by effective time, within what `access` sees.
-    func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource]
+    /// `Observation/$lastn`: a patient's most recent `max` Observations of each code among those
+    /// matching `query` (an Observation search: `category`, `code`, `date`, `status`, …; when it
+    /// names codes, of those codes only), newest first by effective time, within what `access`
+    /// sees.
+    func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource]
 
     /// Relates the caller's organization to a patient it registered (conditional create by the
     /// resident ID number matched an existing Patient): a care relationship, `registration`.

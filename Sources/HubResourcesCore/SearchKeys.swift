@@ -6,9 +6,11 @@ import HubCrypto
 /// each key text into a blind index; none of this knows a database.
 ///
 /// Indexed: every normalised prefix (up to ``maximumPrefixLength`` characters, for FHIR's default
-/// starts-with match), `=` + the whole value (for `:exact`), and `~` + each substring not at the
-/// start of ``containsMinimum`` to ``containsWindow`` characters (for `:contains`; substrings at
-/// the start are the prefixes).
+/// starts-with match), ``exactMarker`` + the whole value as written (for `:exact`, which R4 makes
+/// case- and accent-sensitive), and ``infixMarker`` + each normalised substring not at the start
+/// of ``containsMinimum`` to ``containsWindow`` characters (for `:contains`; substrings at the
+/// start are the prefixes). The markers are control characters a FHIR string cannot hold, so no
+/// prefix of one name is ever the exact or infix key of another.
 public enum SearchKeys {
     /// Names longer than this are matched on their first this-many characters.
     public static let maximumPrefixLength = 24
@@ -20,6 +22,17 @@ public enum SearchKeys {
     /// character of every name, a substitution table waiting for frequency analysis
     /// (docs/security.md, "Blind indexes").
     public static let containsMinimum = 2
+
+    /// Starts the key of a whole value (`:exact`).
+    public static let exactMarker = "\u{1}"
+    /// Starts the key of a substring not at the start (`:contains`).
+    public static let infixMarker = "\u{2}"
+
+    /// `:exact` compares the value as written: only canonically equivalent spellings (a
+    /// precomposed `ë` and `e` + combining diaeresis, which display the same) are one.
+    public static func exactText(_ text: String) -> String {
+        Self.exactMarker + text.precomposedStringWithCanonicalMapping
+    }
 
     /// FHIR string matching is case- and accent-insensitive: NFKC, case-folded, accents removed,
     /// white space collapsed.
@@ -36,12 +49,12 @@ public enum SearchKeys {
         for length in 1...min(characters.count, Self.maximumPrefixLength) {
             texts.append(String(characters[0..<length]))
         }
-        texts.append("=" + normalized)
+        texts.append(Self.exactText(text))
         var infixes = Set<String>()
         for start in characters.indices.dropFirst() {
             guard characters.count - start >= Self.containsMinimum else { continue }
             for length in Self.containsMinimum...min(characters.count - start, Self.containsWindow) {
-                infixes.insert("~" + String(characters[start..<(start + length)]))
+                infixes.insert(Self.infixMarker + String(characters[start..<(start + length)]))
             }
         }
         return texts + infixes.sorted()
@@ -53,14 +66,14 @@ public enum SearchKeys {
         let normalized = Self.normalizeName(text)
         switch match {
         case .exact:
-            return [["=" + normalized]]
+            return [[Self.exactText(text)]]
         case .startsWith:
             return [[String(Array(normalized).prefix(Self.maximumPrefixLength))]]
         case .contains:
             let characters = Array(normalized)
             let width = min(characters.count, Self.containsWindow)
             let windows = Set((0...(characters.count - width)).map { String(characters[$0..<($0 + width)]) })
-            return windows.sorted().map { [$0, "~" + $0] }
+            return windows.sorted().map { [$0, Self.infixMarker + $0] }
         }
     }
 }

@@ -36,7 +36,7 @@ public struct SearchQuery: Sendable {
     public enum StringMatch: Sendable {
         /// The default: the value starts with the search string.
         case startsWith
-        /// `:exact`: the whole value, case and accents included (after normalisation).
+        /// `:exact`: the whole value as written, case and accents included.
         case exact
         /// `:contains`: anywhere in the value.
         case contains

@@ -114,8 +114,8 @@ public struct WorkflowStore: ResourceStore {
         try await self.base.everything(patientID: patientID, count: count, after: cursor, access: access)
     }
 
-    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
-        try await self.base.lastN(patientID: patientID, codes: codes, max: max, access: access)
+    public func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource] {
+        try await self.base.lastN(query, patientID: patientID, max: max, access: access)
     }
 
     public func register(patientID: String, access: RecordAccess) async throws {

@@ -36,7 +36,7 @@ import Testing
 
     @Test func matchingIgnoresCaseAccentsAndSpacing() {
         #expect(self.finds("zhang", .startsWith, in: "ZHANG Wei"))
-        #expect(self.finds("Jose", .exact, in: "José"))
+        #expect(self.finds("Jose", .startsWith, in: "José"))
         #expect(self.finds("ng  we", .contains, in: "Zhang Wei"))
         #expect(!self.finds("Wei", .startsWith, in: "Zhang Wei"))
     }
@@ -50,11 +50,24 @@ import Testing
         #expect(!self.finds("欧阳欧阳欧阳欧阳欧阳娜娜", .contains, in: name))
     }
 
+    /// R4 `:exact` is case- and accent-sensitive: only the value as written matches (canonically
+    /// equivalent spellings are one value), and no name's prefix is another's exact key.
+    @Test func exactMatchingIsCaseAndAccentSensitive() {
+        #expect(self.finds("Zoë Wang", .exact, in: "Zoë Wang"))
+        #expect(self.finds("Zoe\u{308} Wang", .exact, in: "Zoë Wang"))
+        #expect(!self.finds("zoë Wang", .exact, in: "Zoë Wang"))
+        #expect(!self.finds("Zoe Wang", .exact, in: "Zoë Wang"))
+        #expect(!self.finds("Zoë  Wang", .exact, in: "Zoë Wang"))
+        #expect(self.finds("张伟", .exact, in: "张伟"))
+        #expect(!self.finds("张伟", .exact, in: "=张伟"))
+        #expect(!self.finds("伟", .exact, in: "~伟"))
+    }
+
     /// Single characters are never indexed inside a name (docs/security.md, "Blind indexes").
     @Test func noSingleCharacterInfixes() {
         let keys = SearchKeys.indexTexts(of: "司马相如")
-        #expect(!keys.contains { $0.hasPrefix("~") && $0.count == 2 })
-        #expect(keys.contains("~相如"))
+        #expect(!keys.contains { $0.hasPrefix(SearchKeys.infixMarker) && $0.count == 2 })
+        #expect(keys.contains(SearchKeys.infixMarker + "相如"))
         #expect(SearchKeys.indexTexts(of: "   ").isEmpty)
     }
 }

@@ -80,6 +80,8 @@ import Testing
             #expect(try await Self.ids(store, .patient, [("family", "mull")]) == [muller.id])
             #expect(try await Self.ids(store, .patient, [("family:exact", "Müller")]) == [muller.id])
             #expect(try await Self.ids(store, .patient, [("family:exact", "Mül")]).isEmpty)
+            #expect(try await Self.ids(store, .patient, [("family:exact", "müller")]).isEmpty)
+            #expect(try await Self.ids(store, .patient, [("family:exact", "Muller")]).isEmpty)
             #expect(Set(try await Self.ids(store, .patient, [("name", "王,李")])) == [wang.id, li.id])
             // Tokens: code, system|code, system|, :not, OR.
             #expect(try await Self.ids(store, .patient, [("gender", "male")]) == [muller.id])
@@ -223,6 +225,39 @@ import Testing
             #expect(try await all("-date") == [april.id, march.id, december.id, none.id])
             let byCode = try await all("code")
             #expect(byCode.count == 4 && Set(byCode.prefix(2)) == [march.id, december.id])
+        }
+    }
+
+    /// `identifier`, the business key, is a search parameter of every type R4 gives it: an
+    /// Observation's accession number, a DocumentReference's masterIdentifier (a filed CDA's id)
+    /// as well as its other identifiers — blind-indexed like a patient's.
+    @Test func findsResultsAndDocumentsByTheirIdentifiers() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let (patients, _) = try await Self.seed(store, names: [("王", "秀英"), ("李", "娜"), ("赵", "强")], thirdObservationOf: 1)
+            var observation = try Self.object(Self.observation(patients[0].id, loinc: "2345-7", date: "2024-05-01"))
+            observation["identifier"] = .array([try JSONParser.parse(Array(#"{"system":"urn:oid:2.16.156.1","value":"LAB-2024-0501-17"}"#.utf8))])
+            let result = try await store.create(observation, type: .observation, audit: .test)
+            let document = try await store.create(
+                try Self.object(
+                    """
+                    {"resourceType":"DocumentReference","status":"current",
+                     "masterIdentifier":{"system":"urn:oid:2.16.156.10011.1.1","value":"CDA-8842"},
+                     "identifier":[{"system":"urn:ietf:rfc:3986","value":"urn:uuid:0f6b2c1e-4d7a-4a55-9a3f-2f0c1d9e8b11"}],
+                     "subject":{"reference":"Patient/\(patients[1].id)"},
+                     "content":[{"attachment":{"contentType":"application/pdf","url":"Binary/x"}}]}
+                    """), type: .documentReference, audit: .test)
+            #expect(try await Self.ids(store, .observation, [("identifier", "urn:oid:2.16.156.1|LAB-2024-0501-17")]) == [result.id])
+            #expect(try await Self.ids(store, .observation, [("identifier", "LAB-2024-0501-17")]) == [result.id])
+            #expect(try await Self.ids(store, .observation, [("identifier", "urn:oid:2.16.156.2|LAB-2024-0501-17")]).isEmpty)
+            #expect(try await Self.ids(store, .documentReference, [("identifier", "urn:oid:2.16.156.10011.1.1|CDA-8842")]) == [document.id])
+            #expect(
+                try await Self.ids(store, .documentReference, [("identifier", "urn:ietf:rfc:3986|urn:uuid:0f6b2c1e-4d7a-4a55-9a3f-2f0c1d9e8b11")])
+                    == [document.id])
+            #expect(try await Self.ids(store, .documentReference, [("identifier", "CDA-8843")]).isEmpty)
+            // A value is looked for under its own parameter's key: an Observation's identifier
+            // does not find a DocumentReference with the same value.
+            #expect(try await Self.ids(store, .documentReference, [("identifier", "LAB-2024-0501-17")]).isEmpty)
         }
     }
 

@@ -9,14 +9,16 @@ import Testing
 @Suite struct ResultSharingTests {
     static let json = [("Content-Type", "application/fhir+json")]
 
-    static func observation(patient: String, loinc: String, value: String, daysAgo: Double, performer: String) -> [UInt8] {
+    static func observation(
+        patient: String, loinc: String, value: String, daysAgo: Double, performer: String, category: String = "laboratory"
+    ) -> [UInt8] {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
         let time = formatter.string(from: Date().addingTimeInterval(-daysAgo * 86_400))
         return Array(
             #"""
             {"resourceType":"Observation","status":"final",
-             "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
+             "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"\#(category)"}]}],
              "code":{"coding":[{"system":"http://loinc.org","code":"\#(loinc)"}]},"subject":{"reference":"Patient/\#(patient)"},
              "effectiveDateTime":"\#(time)","performer":[{"reference":"\#(performer)"}],
              "valueQuantity":{"value":\#(value),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}
@@ -81,6 +83,29 @@ import Testing
             #expect(tagged.count == 2)
             #expect(try await hub.send("GET", "/fhir/Observation/$lastn?patient=no-such-patient", presenting: pki).status == 404)
             #expect(try await hub.send("GET", "/fhir/Observation/$lastn", presenting: pki).status == 400)
+
+            // R4 $lastn takes Observation's search parameters: a heart rate (vital signs) is
+            // found by its category, and the laboratory category leaves it out.
+            let heartRate = try await hub.send(
+                "POST", "/fhir/Observation", headers: Self.json,
+                body: Self.observation(patient: patient, loinc: "8867-4", value: "72", daysAgo: 0.5, performer: a, category: "vital-signs"),
+                presenting: pki)
+            #expect(heartRate.status == 201, "\(heartRate.text)")
+            let vitals = try await lastn("&category=vital-signs", as: pki)
+            #expect(vitals.count == 1 && value(vitals[0]) == 72)
+            #expect(try await lastn("&category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory", as: pki).count == 2)
+            #expect(try await lastn("&max=5", as: pki).count == 5)
+            // Criteria narrow the candidates before ranking: the latest glucose a week ago or
+            // earlier is the one of 30 days.
+            let weekAgo = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7 * 86_400))
+            let earlier = try await lastn("&code=2345-7&date=lt\(weekAgo)", as: pki)
+            #expect(earlier.count == 1 && value(earlier[0]) == 4.8)
+            #expect(try await lastn("&status=final&code=2345-7&max=2", as: pki).count == 2)
+            for refused in ["&_sort=date", "&_include=Observation:performer", "&max=0", "&unknown=1", "&date=soon", "&patient=\(patient)"] {
+                let reply = try await hub.send("GET", "/fhir/Observation/$lastn?patient=\(patient)\(refused)", presenting: pki)
+                #expect(reply.status == 400, "\(refused): \(reply.text)")
+                #expect((try? jsonObject(reply))?["resourceType"] as? String == "OperationOutcome")
+            }
         }
     }
 }

@@ -163,7 +163,7 @@ public actor InMemoryResourceStore: ResourceStore {
         return SearchResult(resources: Array(found.prefix(count)), nextCursor: nil, total: nil)
     }
 
-    public func lastN(patientID: String, codes: [String], max: Int, access: RecordAccess) async throws -> [StoredResource] {
+    public func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource] {
         throw ResourceError(.invalid, .notSupported, "the in-memory store does not implement $lastn")
     }
 

@@ -29,27 +29,33 @@ public struct FHIRSearchRoutes: Sendable {
                 throw APIError(.notFound, code: .notSupported, diagnostics: "$lastn is defined on Observation only")
             }
             context.audit.interaction("operation", action: .read, type: "Observation")
+            // R4 $lastn: `max`, and Observation's search parameters; one patient, always.
             var patient: String?
-            var codes: [String] = []
             var max = 1
+            var criteria: [(String, String)] = []
             for (name, value) in try Self.parameters(request.uri.query ?? "") {
                 switch name {
                 case "patient", "subject":
+                    guard patient == nil else { throw APIError.badRequest("$lastn is for one patient: give patient once") }
                     patient = value.hasPrefix("Patient/") ? String(value.dropFirst(8)) : value
-                case "code":
-                    codes += value.split(separator: ",").map { String($0.split(separator: "|").last ?? "") }
                 case "max":
                     guard let number = Int(value), (1...100).contains(number) else {
                         throw APIError.badRequest("max is a whole number from 1 to 100")
                     }
                     max = number
-                case "category" where value.hasSuffix("laboratory") || value == "laboratory": break
-                case "_format", "_pretty": break
-                default: throw APIError.badRequest("$lastn takes patient, code, max and category=laboratory (\(name) is not supported)")
+                default: criteria.append((name, value))
                 }
             }
             guard let patient, ResourceValidator.isValidID(patient) else { throw APIError.badRequest("$lastn needs patient=<Patient id>") }
-            let found = try await self.store.lastN(patientID: patient, codes: codes, max: max, access: try context.recordAccess(.observation))
+            let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
+            let query = try SearchQuery(type: .observation, parameters: criteria, lenient: lenient)
+            guard query.includes.isEmpty, query.reverseIncludes.isEmpty, query.sort == .id(descending: false), !query.wantsTotal,
+                query.cursor == nil, query.elements == nil
+            else {
+                throw APIError.badRequest(
+                    "$lastn takes Observation's search criteria and max; not _include, _sort, _total, _summary, _elements or paging")
+            }
+            let found = try await self.store.lastN(query, patientID: patient, max: max, access: try context.recordAccess(.observation))
             context.audit.returned(found)
             let now = Date()
             let bundle = Self.entriesBundle(found.map { self.recognition.flagged($0, at: now) }, base: FHIRResourceRoutes.base(request))
