@@ -110,7 +110,7 @@ public enum HubApplication {
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
         router.add(middleware: ErrorResponseMiddleware())
-        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
+        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.server.maxBodyBytes))
 
         HealthRoutes(
             readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health, drain: dependencies.drain)
@@ -213,7 +213,11 @@ public enum HubApplication {
 
         let server: HTTPServerBuilder
         do {
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+                maxHeaderFieldSize: RequestHeadLimits.parserBytes, maxHeaderListSize: RequestHeadLimits.parserBytes)
+            let http = HTTP1Channel.Configuration(
+                additionalChannelHandlers: [UnparsableRequestResponder()], httpDecoderConfiguration: decoder)
+            server = try .tls(.http1(configuration: http), tlsConfiguration: tls)
         } catch {
             throw ConfigurationError(setting: "tls", message: "cannot build the TLS server: \(error)")
         }
