@@ -45,6 +45,20 @@ extension AuditLog {
         }
     }
 
+    /// The integrated record whose id is `id` (an AuditEvent read by id), found through the
+    /// expression index on the leaf's id (migration 0016); nil when there is none (yet).
+    public func record(id: String) async throws -> (index: Int, leaf: [UInt8])? {
+        let logger = self.logger
+        return try await self.database.withConnection("audit record") { connection in
+            let rows = try await connection.query(
+                "SELECT idx, record FROM audit_log WHERE audit_record_id(record) = \(id) ORDER BY idx LIMIT 1", logger: logger)
+            for try await (index, record) in rows.decode((Int64, ByteBuffer).self) {
+                return (Int(index), Array(buffer: record))
+            }
+            return nil
+        }
+    }
+
     /// to the last (records in between are included whatever their time); nil if there are none.
     public func indexRange(from: Date, to: Date, below size: Int) async throws -> Range<Int>? {
         let logger = self.logger

@@ -135,6 +135,18 @@ import Testing
                     "POST", "/fhir/AuditEvent", headers: Self.json, body: Array(#"{"resourceType":"AuditEvent"}"#.utf8), presenting: pki.regulator
                 ).status >= 400)
             #expect(try await hub.send("GET", "/fhir/AuditEvent?code=x", presenting: pki.regulator).status == 400)
+            // One AuditEvent read by its id: the same event the search gave, with its leaf index.
+            let sample = try #require(events.first)
+            let sampleID = try #require(sample["id"] as? String)
+            let readReply = try await hub.send("GET", "/fhir/AuditEvent/\(sampleID)", presenting: pki.regulator)
+            #expect(readReply.status == 200, "\(readReply.text)")
+            let readEvent = try jsonObject(readReply)
+            #expect(readEvent["id"] as? String == sampleID)
+            #expect(NSDictionary(dictionary: readEvent).isEqual(to: sample))
+            let unknown = try await hub.send("GET", "/fhir/AuditEvent/\(UUID().uuidString.lowercased())", presenting: pki.regulator)
+            #expect(unknown.status == 404)
+            #expect(try jsonObject(unknown)["resourceType"] as? String == "OperationOutcome")
+            #expect(try await hub.send("GET", "/fhir/AuditEvent/\(sampleID)", presenting: pki).status == 403, "regulators only")
 
             // No identifier of a patient anywhere in the log.
             for record in records {

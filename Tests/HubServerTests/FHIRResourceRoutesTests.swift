@@ -115,7 +115,7 @@ import Testing
             // Every stored type, and the read-only audit trail.
             #expect(resources.count == 22)
             let auditEvent = resources.first { $0["type"] as? String == "AuditEvent" }
-            #expect((auditEvent?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["search-type"])
+            #expect((auditEvent?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["read", "search-type"])
             let patient = resources.first { $0["type"] as? String == "Patient" }
             let interactions = (patient?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
             #expect(interactions == ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"])

@@ -4,7 +4,8 @@ import HubFHIR
 public import Hummingbird
 
 /// `GET /fhir/AuditEvent`: the audit trail as FHIR R4 AuditEvents, newest first — by patient (a
-/// patient's access history), by organization or client, by time. Records appear once the
+/// patient's access history), by organization or client, by time; and `GET /fhir/AuditEvent/{id}`,
+/// one of them. Records appear once the
 /// sequencer has integrated them (within a fraction of a second).
 ///
 /// Read-only: AuditEvents are not a stored resource type, so no FHIR interaction can create,
@@ -18,7 +19,18 @@ public struct AuditEventRoutes: Sendable {
     }
 
     public func add(to router: Router<HubRequestContext>) {
-        router.group("fhir").add(middleware: AccessGate.regulators).get("AuditEvent") { request, context in
+        let group = router.group("fhir").add(middleware: AccessGate.regulators)
+        // Read by id: the record as it was integrated, with its leaf index (for a proof).
+        group.get("AuditEvent/:id") { request, context in
+            let format = try FHIRFormat(request: request)
+            context.audit.interaction("read", action: .read, type: "AuditEvent")
+            let id = try FHIRResourceRoutes.id(context)
+            guard let found = try await self.log.record(id: id) else {
+                throw APIError(.notFound, code: .notFound, diagnostics: "AuditEvent/\(id) is not in the audit log")
+            }
+            return format.response(.object(try AuditRecord(leafBytes: found.leaf).fhirAuditEvent(logIndex: found.index)))
+        }
+        group.get("AuditEvent") { request, context in
             let format = try FHIRFormat(request: request)
             context.audit.interaction("search-type", action: .read, type: "AuditEvent")
             var patient: String?

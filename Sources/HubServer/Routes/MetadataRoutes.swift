@@ -83,7 +83,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
     static var auditEvent: CapabilityStatement.Resource {
         var resource = CapabilityStatement.Resource(
             type: "AuditEvent",
-            interaction: [CapabilityStatement.Interaction(code: "search-type")],
+            interaction: [CapabilityStatement.Interaction(code: "read"), CapabilityStatement.Interaction(code: "search-type")],
             searchParam: [
                 .init(name: "patient", type: "reference", definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-patient"),
                 .init(
