@@ -21,6 +21,13 @@ public struct AuditReporter: Sendable {
         self.basis = basis
     }
 
+    /// The hub's detached signature (base64) over a rendering of a report: what the
+    /// `Hub-Signature` header of a CSV or HTML report carries.
+    public func sign(_ bytes: [UInt8], as rendering: RenderedReportSignature.Rendering) async throws -> String {
+        let signed = try await self.keyStore.sign(RenderedReportSignature.message(bytes, rendering), suite: self.suite)
+        return Data(signed.serialized).base64EncodedString()
+    }
+
     /// The report for `parameters`, as of a checkpoint signed now.
     /// - Throws: ``AuditReportError`` when the period holds more than `maximumRecords`.
     public func report(_ parameters: AuditReportParameters, maximumRecords: Int = 100_000, at now: Date = Date()) async throws -> AuditReport {

@@ -119,8 +119,9 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Only this user's (or client's) accesses.") var user: String?
         @Option(help: "Only accesses to this patient's records: who saw the record.") var patient: String?
         @Option(name: [.short, .long], help: "The signed report (JSON) to write.") var output: String
-        @Option(help: "Also write the report as an HTML page (charts; opens offline in a browser).") var html: String?
-        @Option(help: "Also write the figures as CSV.") var csv: String?
+        @Option(help: "Also write the report as an HTML page (charts; opens offline in a browser), with the hub's signature in <file>.sig.")
+        var html: String?
+        @Option(help: "Also write the figures as CSV, with the hub's signature in <file>.sig.") var csv: String?
 
         func run() async throws {
             var query = "from=\(HubCall.query(self.from))&to=\(HubCall.query(self.to))"
@@ -137,8 +138,16 @@ struct Audit: AsyncParsableCommand {
                 throw CLIFailure(message: "the hub's report does not parse: \(error)").exit()
             }
             try Audit.write(reply.body, to: self.output)
-            if let html { try Audit.write(Array(report.html().utf8), to: html) }
-            if let csv { try Audit.write(Array(report.csv().utf8), to: csv) }
+            // The CSV and HTML forms as the hub signs them, each with its detached signature.
+            for (path, format) in [(self.html, "html"), (self.csv, "csv")] {
+                guard let path else { continue }
+                let rendered = try await Audit.call(self.server, "GET", "/audit/reports?\(query)&format=\(format)")
+                guard let signature = rendered.header(RenderedReportSignature.headerName) else {
+                    throw CLIFailure(message: "the hub sent the \(format) report without its signature").exit()
+                }
+                try Audit.write(rendered.body, to: path)
+                try Audit.write(Array((signature + "\n").utf8), to: path + ".sig")
+            }
             let sections = report.body.sections
             FileHandle.standardError.write(
                 Data(
@@ -172,8 +181,14 @@ struct Audit: AsyncParsableCommand {
             discussion: "Exit 0 when the signature and every record check out, 1 otherwise (with the reason)."
         )
 
-        @Argument(help: "A segment written by `hubctl audit download` (or GET /audit/log/segment), or a report written by `hubctl audit report`.")
+        @Argument(
+            help:
+                "A segment written by `hubctl audit download` (or GET /audit/log/segment), or a report written by `hubctl audit report` (JSON, or CSV/HTML with its .sig)."
+        )
         var segment: String
+
+        @Option(name: .long, help: "For a CSV or HTML report: its detached signature (default: the file's path + .sig).")
+        var signature: String?
 
         @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.")
         var keys: String
@@ -197,6 +212,18 @@ struct Audit: AsyncParsableCommand {
             do {
                 let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
                 let data = try Audit.read(self.segment)
+                if let rendering = RenderedReportSignature.Rendering(fileName: self.segment) {
+                    // A CSV or HTML report: the hub's signature over its exact bytes.
+                    let signature = String(decoding: try Audit.read(self.signature ?? self.segment + ".sig"), as: UTF8.self)
+                    try RenderedReportSignature.verify(
+                        Array(data), rendering, signature: signature, keys: try document.verifyingKeys(registry: .standard()))
+                    if self.json {
+                        try Output.json(Report(verified: true))
+                    } else {
+                        print("verified: the \(rendering.rawValue) report is exactly as the hub signed it")
+                    }
+                    return
+                }
                 if let report = try? JSONDecoder().decode(HubAuditCore.AuditReport.self, from: data) {
                     // A report: its signature, its records' proof, and its figures recomputed.
                     try AuditReportVerifier(keys: try document.verifyingKeys(registry: .standard())).verify(report)

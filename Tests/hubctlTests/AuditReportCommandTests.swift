@@ -93,6 +93,25 @@ import Testing
                 #expect(verified.status == 0, "\(verified.standardError)")
                 #expect(verified.standardOutput.hasPrefix("verified: the report is signed by the hub"))
 
+                // The CSV and HTML forms carry the hub's detached signature over their exact bytes.
+                for (file, media) in [("report.csv", "text/csv"), ("report.html", "text/html")] {
+                    let checked = try await TestProcess.run("hubctl", ["audit", "verify", "\(folder)/\(file)", "--keys", keys])
+                    #expect(checked.status == 0, "\(file): \(checked.standardError)")
+                    #expect(checked.standardOutput.hasPrefix("verified: the \(media) report is exactly as the hub signed it"))
+                }
+                // A byte changed, or another rendering's signature, is refused.
+                var csvBytes = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/report.csv"))
+                csvBytes[csvBytes.count - 3] ^= 0x01
+                try csvBytes.write(to: URL(fileURLWithPath: "\(folder)/altered.csv"))
+                let alteredCSV = try await TestProcess.run(
+                    "hubctl", ["audit", "verify", "\(folder)/altered.csv", "--signature", "\(folder)/report.csv.sig", "--keys", keys])
+                #expect(alteredCSV.status == 1)
+                #expect(alteredCSV.standardError.contains("NOT verified"), "\(alteredCSV.standardError)")
+                try FileManager.default.copyItem(atPath: "\(folder)/report.html", toPath: "\(folder)/renamed.csv")
+                let swapped = try await TestProcess.run(
+                    "hubctl", ["audit", "verify", "\(folder)/renamed.csv", "--signature", "\(folder)/report.html.sig", "--keys", keys])
+                #expect(swapped.status == 1, "an HTML page's signature does not pass for a CSV file")
+
                 // Tampering: a figure changed; a record changed; a record dropped.
                 let original = try String(contentsOfFile: report, encoding: .utf8)
                 func tampered(_ name: String, _ edit: (inout [String: Any]) -> Void) async throws -> (Int32, String) {

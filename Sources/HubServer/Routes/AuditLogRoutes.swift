@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTypes
 public import HubAudit
 import HubFHIR
 public import Hummingbird
+import NIOCore
 
 /// The audit log's public face (docs/audit.md): signed checkpoints, inclusion, consistency and
 /// range proofs, and log segments for offline verification.
@@ -11,6 +13,7 @@ public struct AuditLogRoutes: Sendable {
     let reporter: AuditReporter
     /// Records in one segment at most.
     public static let maximumSegment = 100_000
+    static let signatureHeader = HTTPField.Name(RenderedReportSignature.headerName)!
 
     public init(log: AuditLog, reporter: AuditReporter) {
         self.log = log
@@ -55,18 +58,17 @@ public struct AuditLogRoutes: Sendable {
             } catch let error as AuditReportError {
                 throw APIError(.unprocessableContent, code: .tooCostly, diagnostics: error.message)
             }
+            // CSV and HTML carry the hub's detached signature over their exact bytes.
+            let rendered: (RenderedReportSignature.Rendering, [UInt8])
             switch format {
-            case "csv":
-                return Response(
-                    status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store"],
-                    body: .init(byteBuffer: .init(string: report.csv())))
-            case "html":
-                return Response(
-                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                    body: .init(byteBuffer: .init(string: report.html())))
-            default:
-                return Response.json(report, headers: [.cacheControl: "no-store"])
+            case "csv": rendered = (.csv, Array(report.csv().utf8))
+            case "html": rendered = (.html, Array(report.html().utf8))
+            default: return Response.json(report, headers: [.cacheControl: "no-store"])
             }
+            let signature = try await self.reporter.sign(rendered.1, as: rendered.0)
+            var headers: HTTPFields = [.contentType: "\(rendered.0.rawValue); charset=utf-8", .cacheControl: "no-store"]
+            headers[Self.signatureHeader] = signature
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: rendered.1)))
         }
         // The records of a period as FHIR AuditEvents, one per line (NDJSON), for external audit
         // repositories; streamed in chunks.
