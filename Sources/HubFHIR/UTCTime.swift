@@ -75,8 +75,30 @@ public struct UTCTime: Sendable, Equatable {
             return value
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
-            let minute = number(14, 2), let second = number(17, 2), let millisecond = number(20, 3),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+            let minute = number(14, 2), let second = number(17, 2), let millisecond = number(20, 3)
+        else { return nil }
+        return Self.date(year: year, month: month, day: day, hour: hour, minute: minute, second: second, millisecond: millisecond)
+    }
+
+    /// Parses an HTTP date in RFC 9110's preferred form, IMF-fixdate (`Mon, 30 Nov 2026
+    /// 16:30:00 GMT`, as ``httpDate`` writes), as `If-Modified-Since` carries it; nil otherwise.
+    public static func parseHTTPDate(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT", parts[1].count == 2, parts[2].count == 3,
+            parts[3].count == 4, let month = months.firstIndex(of: String(parts[2])), let day = Int64(parts[1]), let year = Int64(parts[3])
+        else { return nil }
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }), let hour = Int64(clock[0]), let minute = Int64(clock[1]),
+            let second = Int64(clock[2])
+        else { return nil }
+        return Self.date(year: year, month: Int64(month + 1), day: day, hour: hour, minute: minute, second: second, millisecond: 0)
+    }
+
+    /// The moment of these calendar fields (UTC); nil for a field out of range or a day beyond
+    /// its month.
+    static func date(year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, millisecond: Int64) -> Date? {
+        guard (1...12).contains(month), (1...31).contains(day), (0..<24).contains(hour), (0..<60).contains(minute), (0..<60).contains(second)
         else { return nil }
         // Howard Hinnant's days_from_civil.
         let y = month <= 2 ? year - 1 : year

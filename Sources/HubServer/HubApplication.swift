@@ -52,6 +52,9 @@ public enum HubApplication {
         public var logger: Logger
         /// Set when the hub is about to stop: `/readyz` then answers 503 (``DrainNotice``).
         public var drain = DrainNotice()
+        /// The directory's organizations and clinicians as FHIR resources (of `directory`, in
+        /// `resources`): one per hub, so that its passes know what they mirrored.
+        public let directoryMirror: DirectoryMirror
 
         public init(
             database: Database, migrator: Migrator, suite: CryptoSuite, keyStore: any KeyStore, resources: any ResourceStore,
@@ -76,6 +79,7 @@ public enum HubApplication {
             self.recognition = recognition
             self.metricsRegistry = metricsRegistry
             self.logger = logger
+            self.directoryMirror = DirectoryMirror(directory: directory, store: resources, logger: logger)
         }
     }
 
@@ -128,6 +132,7 @@ public enum HubApplication {
         ).add(to: clinical)
         let recognition = dependencies.recognition
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition).add(to: clinical)
+        ValidateOperation(validator: dependencies.validator).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(
             log: dependencies.auditLog,
@@ -140,7 +145,9 @@ public enum HubApplication {
             authenticator: authenticator, tokens: tokens,
             endpoint: .init(publicURL: configuration.server.publicURL, host: configuration.server.host)
         ).add(to: router)
-        AdminRoutes(directory: directory).add(to: router)
+        // The directory's organizations and clinicians as FHIR resources, kept in step with it.
+        let mirror = dependencies.directoryMirror
+        AdminRoutes(directory: directory, mirror: mirror).add(to: router)
         let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)
         HL7Routes(intake: intake).add(to: router)
         var services: [any Service] = [
@@ -153,6 +160,7 @@ public enum HubApplication {
                 checkpointInterval: .seconds(configuration.audit.checkpointIntervalSeconds),
                 logger: dependencies.logger
             ),
+            mirror,
         ]
         if configuration.database.diskReserveMegabytes > 0 {
             services.append(
@@ -247,6 +255,8 @@ public enum HubApplication {
         )
         application.beforeServerStarts {
             try await check.run()
+            // Before the first request: every reference the hub writes resolves from the start.
+            await mirror.pass()
         }
         return application
     }

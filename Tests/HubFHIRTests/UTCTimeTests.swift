@@ -19,6 +19,12 @@ import Testing
             let time = UTCTime(microsecondsSince1970: seconds * 1_000_000)
             #expect(String(time.instant.prefix(19)) + "Z" == iso.string(from: date))
             #expect(time.httpDate == http.string(from: date))
+            #expect(UTCTime.parseHTTPDate(time.httpDate) == date)
+        }
+        for bad in [
+            "Mon, 30 Feb 2026 10:00:00 GMT", "Mon, 30 Nov 2026 10:00:00 UTC", "Monday, 30-Nov-26 10:00:00 GMT", "Mon, 30 Nov 2026 24:00:00 GMT", "",
+        ] {
+            #expect(UTCTime.parseHTTPDate(bad) == nil, "\(bad)")
         }
     }
 

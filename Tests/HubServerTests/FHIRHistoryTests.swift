@@ -11,6 +11,9 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             let json = FHIRResourceRoutesTests.json
+            // After the directory's own Organizations (DirectoryMirror).
+            try await Task.sleep(for: .milliseconds(20))
+            let start = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
             var ids: [String] = []
             for index in 0..<3 {
                 let body = Array(#"{"resourceType":"Organization","name":"医院\#(index)"}"#.utf8)
@@ -27,7 +30,7 @@ import Testing
 
             // Type history pages through all four Organization versions, newest first.
             var methods: [String] = []
-            var path: String? = "/fhir/Organization/_history?_count=3"
+            var path: String? = "/fhir/Organization/_history?_count=3&_since=\(start)"
             while let current = path {
                 let page = try jsonObject(try await hub.send("GET", current, presenting: pki))
                 #expect(page["type"] as? String == "history")

@@ -27,6 +27,21 @@ import Testing
             #expect(read.status == 200)
             #expect(read.header("last-modified")?.hasSuffix(" GMT") == true)
             #expect(try jsonObject(read)["birthDate"] as? String == patient["birthDate"] as? String)
+            // Conditional read: a client whose copy is current gets 304 and no body.
+            let lastModified = try #require(read.header("last-modified"))
+            for (header, value, status) in [
+                ("If-None-Match", "W/\"1\"", 304), ("If-None-Match", "\"1\"", 304), ("If-None-Match", "W/\"7\", W/\"1\"", 304),
+                ("If-None-Match", "*", 304), ("If-None-Match", "W/\"2\"", 200), ("If-Modified-Since", lastModified, 304),
+                ("If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT", 200), ("If-Modified-Since", "yesterday", 200),
+            ] {
+                let conditional = try await hub.send("GET", "/fhir/Patient/\(id)", headers: [(header, value)], presenting: pki)
+                #expect(conditional.status == status, "\(header): \(value)")
+                if status == 304 {
+                    #expect(conditional.body.isEmpty && conditional.header("etag") == "W/\"1\"")
+                }
+            }
+            #expect(
+                try await hub.send("GET", "/fhir/Patient/\(id)/_history/1", headers: [("If-None-Match", "W/\"1\"")], presenting: pki).status == 304)
 
             // Update with the current version, then a stale one.
             var body = try jsonObject(read)

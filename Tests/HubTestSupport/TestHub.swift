@@ -271,6 +271,17 @@ public enum TestHub {
                 // deadlines too short for set-up on a loaded machine.
                 if configuration.database.migrateOnStart, let url = configuration.database.url {
                     try await Self.registerIdentities(in: url, registry: algorithms, grants: grants, logger: logger)
+                    // Their FHIR resources before the first request, as a hub started on a
+                    // registered directory has them (the periodic pass would come later). Through
+                    // the hub's pool, whose deadlines some tests make short: tried again.
+                    for attempt in 1...5 {
+                        do {
+                            try await dependencies.directoryMirror.reconcile()
+                            break
+                        } catch  where attempt < 5 {
+                            try await Task.sleep(for: .seconds(1))
+                        }
+                    }
                 }
             } catch {
                 await serviceGroup.triggerGracefulShutdown()

@@ -92,6 +92,7 @@ public struct FHIRResourceRoutes: Sendable {
             let type = try Self.type(context)
             let stored = try await self.store.read(type, id: try Self.id(context), access: try context.recordAccess(type))
             context.audit.returned([stored])
+            if ConditionalRead.isNotModified(stored, headers: request.headers) { return ConditionalRead.notModified(stored) }
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
         group.put(":type/:id") { request, context in
@@ -184,6 +185,7 @@ public struct FHIRResourceRoutes: Sendable {
             if stored.isDeleted {
                 throw ResourceError(.gone, .deleted, "version \(version) of \(type.rawValue)/\(id) is a deletion")
             }
+            if ConditionalRead.isNotModified(stored, headers: request.headers) { return ConditionalRead.notModified(stored) }
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
     }

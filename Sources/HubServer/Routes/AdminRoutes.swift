@@ -2,14 +2,28 @@ import Foundation
 public import HubAccess
 import HubAudit
 public import Hummingbird
+import Logging
 
 /// `/admin`: organizations and principals (clients and users), for administrators only. Every
-/// change is audited in its own transaction; reads are audited by ``AuditMiddleware``.
+/// change is audited in its own transaction; reads are audited by ``AuditMiddleware``. After a
+/// change the directory's FHIR resources are brought up to date at once (``DirectoryMirror``).
 public struct AdminRoutes: Sendable {
     let directory: IdentityDirectory
+    let mirror: DirectoryMirror?
 
-    public init(directory: IdentityDirectory) {
+    public init(directory: IdentityDirectory, mirror: DirectoryMirror? = nil) {
         self.directory = directory
+        self.mirror = mirror
+    }
+
+    /// Brings the directory's FHIR resources up to date; a failure is left to the mirror's next
+    /// periodic pass (the change itself is made).
+    func mirrorDirectory(_ context: HubRequestContext) async {
+        do {
+            try await self.mirror?.reconcile()
+        } catch {
+            context.logger.warning("the directory's FHIR resources will be brought up to date later", metadata: ["error": "\(error)"])
+        }
     }
 
     public func add(to router: Router<HubRequestContext>) {
@@ -23,6 +37,7 @@ public struct AdminRoutes: Sendable {
             let organization = try await Self.decode(Organization.self, request)
             let added = try await self.directory.add(organization, audit: AuditContext(caller: context.caller, interaction: "admin"))
             context.audit.recordedByStore()
+            await self.mirrorDirectory(context)
             return Response.json(added, status: .created)
         }
         group.patch("organizations/:id") { request, context in
@@ -31,6 +46,7 @@ public struct AdminRoutes: Sendable {
             let change = try await Self.decode(OrganizationChange.self, request)
             try await self.directory.setActive(organization: id, change.active, audit: AuditContext(caller: context.caller, interaction: "admin"))
             context.audit.recordedByStore()
+            await self.mirrorDirectory(context)
             return Response(status: .noContent)
         }
         group.get("principals") { request, context in
@@ -47,6 +63,7 @@ public struct AdminRoutes: Sendable {
             let principal = try await Self.decode(NewPrincipal.self, request).principal
             let added = try await self.directory.add(principal, audit: AuditContext(caller: context.caller, interaction: "admin"))
             context.audit.recordedByStore()
+            await self.mirrorDirectory(context)
             return Response.json(added, status: .created)
         }
         group.patch("principals/:id") { request, context in
@@ -56,6 +73,7 @@ public struct AdminRoutes: Sendable {
                 principal: context.parameters.get("id") ?? "", change, audit: AuditContext(caller: context.caller, interaction: "admin")
             )
             context.audit.recordedByStore()
+            await self.mirrorDirectory(context)
             return Response.json(updated)
         }
     }

@@ -52,7 +52,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         resource.readHistory = true
         resource.updateCreate = false
         resource.conditionalCreate = true
-        resource.conditionalRead = "not-supported"
+        resource.conditionalRead = "full-support"
         resource.conditionalUpdate = false
         resource.conditionalDelete = "not-supported"
         let references = type.searchParameters.filter { $0.kind == .reference && !$0.isPublisher }
@@ -63,8 +63,10 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                 .map { "\(source.rawValue):\($0.name)" }
         }
         resource.searchRevInclude = referrers.isEmpty ? nil : referrers
+        // Every type: $validate (ValidateOperation).
+        resource.operation = [.init(name: "validate", definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate")]
         if type == .patient {
-            resource.operation = [.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything")]
+            resource.operation?.insert(.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"), at: 0)
         }
         if type == .subscription {
             resource.documentation =
@@ -74,7 +76,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                 + "given-up notifications are listed at GET /notifications?state=dead. See docs/workflows.md."
         }
         if type == .observation {
-            resource.operation = [.init(name: "lastn", definition: "http://hl7.org/fhir/OperationDefinition/Observation-lastn")]
+            resource.operation?.insert(.init(name: "lastn", definition: "http://hl7.org/fhir/OperationDefinition/Observation-lastn"), at: 0)
         }
         return resource
     }
