@@ -101,6 +101,7 @@ public enum HubApplication {
         // added after the middleware that should wrap them.
         router.add(middleware: DrainMiddleware(notice: dependencies.drain))
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestHeadLimitMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
         let registry = AlgorithmRegistry.standard(preferring: dependencies.suite)
@@ -114,7 +115,7 @@ public enum HubApplication {
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
         router.add(middleware: ErrorResponseMiddleware())
-        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.server.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
 
         HealthRoutes(
             readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health, drain: dependencies.drain)
@@ -222,7 +223,8 @@ public enum HubApplication {
         let server: HTTPServerBuilder
         do {
             let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
-                maxHeaderFieldSize: RequestHeadLimits.parserBytes, maxHeaderListSize: RequestHeadLimits.parserBytes)
+                maxHeaderFieldSize: RequestHeadLimits.parserBytes, maxHeaderListSize: RequestHeadLimits.parserBytes,
+                maxHeaderFieldCount: RequestHeadLimits.headerFieldCount)
             let http = HTTP1Channel.Configuration(
                 additionalChannelHandlers: [UnparsableRequestResponder()], httpDecoderConfiguration: decoder)
             server = try .tls(.http1(configuration: http), tlsConfiguration: tls)

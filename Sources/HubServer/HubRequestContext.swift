@@ -28,7 +28,7 @@ public struct HubRequestContext: RequestContext {
         self.channel = source.channel
     }
 
-    /// Bodies are collected, and limited, by ``RequestLimitMiddleware`` before any handler decodes
+    /// Bodies are collected, and limited, by ``BodyLimitMiddleware`` before any handler decodes
     /// them; this keeps Hummingbird's own decoders from applying a second, different limit.
     public var maxUploadSize: Int { .max }
 

@@ -153,6 +153,27 @@ import Testing
         }
     }
 
+    /// A record is found by its id (an AuditEvent read), whatever strings it holds: a NUL, which
+    /// PostgreSQL's JSON types refuse, and a string that looks like an id member, do not stop the
+    /// log from growing nor mislead the look-up.
+    @Test func recordsAreFoundByIdWhateverStringsTheyHold() async throws {
+        try await KeysFixture.with { fixture in
+            let log = fixture.auditLog(try CryptoSuite.sm())
+            var records = Self.records(3)
+            records[1].caller.breakGlassReason = "抢救 \u{0} \"id\":\"\(records[2].id)\""
+            records[1].parameters = ["a\u{0}b", "\"id\":\"x\""]
+            try await log.enqueue(records)
+            #expect(try await log.integrate() == 3)
+            for (index, record) in records.enumerated() {
+                let found = try #require(try await log.record(id: record.id))
+                #expect(found.index == index)
+                #expect(found.leaf == record.leafBytes)
+            }
+            #expect(try await log.record(id: "x") == nil)
+            #expect(try await log.record(id: UUID().uuidString.lowercased()) == nil)
+        }
+    }
+
     @Test func theLogTablesRefuseUpdatesAndDeletes() async throws {
         try await KeysFixture.with { fixture in
             let log = fixture.auditLog(try CryptoSuite.sm())

@@ -41,7 +41,7 @@ struct FHIRFormat: Sendable {
                 diagnostics: "send the resource as application/fhir+json (Content-Type was \(contentType ?? "missing"))"
             )
         }
-        // RequestLimitMiddleware has already collected the body within the configured limit.
+        // BodyLimitMiddleware has already collected the body within the configured limit.
         var request = request
         let buffer = try await request.collectBody(upTo: .max)
         do {

@@ -7,7 +7,8 @@ import NIOHTTPTypes
 
 /// Answers a request the HTTP parser refuses — malformed, or a head beyond
 /// ``RequestHeadLimits/parserBytes`` — with an OperationOutcome and `Connection: close`, where
-/// Hummingbird would send an empty 400.
+/// Hummingbird would send an empty 400. (Its path is not known, so every path gets the FHIR
+/// form.)
 ///
 /// It sits between the HTTP codec and the application. It answers only between requests, when
 /// every request so far has been answered: a parse error in the middle of a request or
@@ -52,12 +53,15 @@ final class UnparsableRequestResponder: ChannelDuplexHandler, RemovableChannelHa
             if error == .headerOverflow {
                 return .answer(
                     .init(code: 431),
-                    "the request line and header fields together exceed \(RequestHeadLimits.parserBytes) bytes (a long search belongs in POST _search)"
+                    "the request's head is larger than the hub takes: over \(RequestHeadLimits.parserBytes) bytes of request line and header fields, or over \(RequestHeadLimits.headerFieldCount) header fields (a long search belongs in POST _search)"
                 )
             }
             return .answer(.badRequest, "the request is not well-formed HTTP/1.1")
         }
     }
+
+    /// How long the connection stays open after the answer, for the client to read it.
+    static let lingerBeforeClosing = TimeAmount.seconds(1)
 
     private var state = State()
 
@@ -86,8 +90,13 @@ final class UnparsableRequestResponder: ChannelDuplexHandler, RemovableChannelHa
             )
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
             context.write(self.wrapOutboundOut(.body(body)), promise: nil)
+            // Closed a moment later, not at once: closing while the client is still sending makes
+            // the kernel reset the connection, and a reset can discard the answer before the
+            // client reads it. Meanwhile the parser discards what arrives.
             let channel = context.channel
-            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+                channel.eventLoop.scheduleTask(in: Self.lingerBeforeClosing) { channel.close(promise: nil) }
+            }
         }
     }
 }

@@ -15,6 +15,9 @@ import Synchronization
 /// and inside ``AuthenticationMiddleware``, which established the request's ``Caller``.
 public struct AuditMiddleware: RouterMiddleware {
     public typealias Context = HubRequestContext
+    /// A record names at most this many query parameters, each cut to this many characters.
+    static let maximumRecordedParameters = 64
+    static let maximumRecordedParameterLength = 64
     let writer: AuditWriter
     /// False only in benchmarks that measure what recording costs (`audit.record_reads`).
     let recordReads: Bool
@@ -63,9 +66,13 @@ public struct AuditMiddleware: RouterMiddleware {
             guard !state.returned.isEmpty || !targets.isEmpty else { return [] }
             if !state.returned.isEmpty { action = .read }
         }
+        // The names asked for, each once and bounded: what the request tried, never a way to
+        // make a record large (a search takes at most 40 parameters; more are refused).
         var parameters: [String] = []
-        for (name, _) in request.uri.queryParameters where !parameters.contains(String(name)) {
-            parameters.append(String(name))
+        var seen: Set<Substring> = []
+        for (name, _) in request.uri.queryParameters where seen.insert(name).inserted {
+            guard parameters.count < Self.maximumRecordedParameters else { break }
+            parameters.append(String(name.prefix(Self.maximumRecordedParameterLength)))
         }
         // The issue the request failed with, as the error middleware (or a handler whose answer
         // carries a refusal in a 200, like an HL7 v2 AE) noted it; for a failure answered
