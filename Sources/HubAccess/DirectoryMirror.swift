@@ -23,6 +23,9 @@ public final class DirectoryMirror: Service, Sendable {
     let logger: Logger
     /// The directory's resources as of the last completed pass.
     private let mirrored = Mutex<[DirectoryResources.Entry]?>(nil)
+    /// The latest pass asked for: each waits for the one before, so passes never interleave
+    /// (an older pass would otherwise write back what a newer one replaced).
+    private let latest = Mutex<Task<Int, any Error>?>(nil)
 
     /// Who the audit trail names for the mirror's writes.
     static let audit = AuditContext(caller: Caller(user: "directory", address: "local", purposeOfUse: "HSYSADMIN"), interaction: "directory")
@@ -53,13 +56,29 @@ public final class DirectoryMirror: Service, Sendable {
         }
     }
 
-    /// One pass; returns the number of resources written.
+    /// One pass, after any pass already running; returns the number of resources written.
+    /// A pass that could not bring every entry up to date throws the first failure, having done
+    /// the rest, and the next pass looks at everything again.
     @discardableResult
     public func reconcile() async throws -> Int {
+        let pass = self.latest.withLock { latest in
+            let previous = latest
+            let next = Task {
+                _ = try? await previous?.value
+                return try await self.runPass()
+            }
+            latest = next
+            return next
+        }
+        return try await pass.value
+    }
+
+    private func runPass() async throws -> Int {
         let entries = DirectoryResources.entries(
             organizations: try await self.directory.organizations(), principals: try await self.directory.principals())
         if self.mirrored.withLock({ $0 }) == entries { return 0 }
         var written = 0
+        var failure: (any Error)?
         for entry in entries {
             // Another hub may write the same resource at the same moment: its write conflicts
             // with this one, and the entry is looked at again.
@@ -71,9 +90,13 @@ public final class DirectoryMirror: Service, Sendable {
                     continue
                 } catch let error as ResourceError where [.conflict, .preconditionFailed].contains(error.code) && attempt < 3 {
                     continue
+                } catch {
+                    failure = failure ?? error
+                    break
                 }
             }
         }
+        if let failure { throw failure }
         self.mirrored.withLock { $0 = entries }
         if written > 0 { self.logger.info("directory resources brought up to date", metadata: ["written": "\(written)"]) }
         return written
@@ -86,6 +109,10 @@ public final class DirectoryMirror: Service, Sendable {
             stored = try await self.store.read(entry.type, id: entry.id, access: .unrestricted)
         } catch let error as ResourceError where error.code == .notFound {
             stored = nil
+        } catch let error as ResourceError where error.code == .gone {
+            // Deleted by the operator (no client can): left deleted, and said so.
+            self.logger.notice("a directory resource was deleted and is not recreated", metadata: ["resource": "\(entry.type.rawValue)/\(entry.id)"])
+            return false
         }
         guard let stored, let current = stored.resource else {
             _ = try await self.store.transaction([.create(entry.type, id: entry.id, entry.resource)], access: .unrestricted, audit: Self.audit)
@@ -93,21 +120,9 @@ public final class DirectoryMirror: Service, Sendable {
         }
         var unstamped = current
         unstamped["meta"] = nil
-        guard !Self.equivalent(.object(unstamped), .object(entry.resource)) else { return false }
+        guard !JSONValue.object(unstamped).isEquivalent(to: .object(entry.resource)) else { return false }
         _ = try await self.store.transaction(
             [.update(entry.type, id: entry.id, entry.resource, ifMatch: stored.versionID)], access: .unrestricted, audit: Self.audit)
         return true
-    }
-
-    /// Equal as JSON: objects whatever the order of their members.
-    static func equivalent(_ a: JSONValue, _ b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.object(let x), .object(let y)):
-            return x.keys.count == y.keys.count && x.members.allSatisfy { member in y[member.key].map { Self.equivalent(member.value, $0) } ?? false }
-        case (.array(let x), .array(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { Self.equivalent($0, $1) }
-        default:
-            return a == b
-        }
     }
 }

@@ -63,10 +63,26 @@ public struct ResourceValidator: Sendable {
         }
         try Self.checkJSONRules(value, path: type.rawValue)
         try self.checkStructure(object, as: type)
+        try Self.checkReservedIdentifiers(object, as: type)
         if type == .patient {
             try self.checkPatientProfile(object)
         }
         return object
+    }
+
+    /// The identifier systems the hub issues itself (its directory's organizations and
+    /// principals, `DirectoryResources`): no client may claim them, or a search by them would
+    /// find a forgery beside the hub's own resource.
+    public static let reservedIdentifierSystems: Set = ["urn:health-hub:organization", "urn:health-hub:principal"]
+
+    static func checkReservedIdentifiers(_ object: JSONObject, as type: ResourceType) throws(ResourceError) {
+        let identifiers = object["identifier"].map { $0.arrayValue ?? [$0] } ?? []
+        for (index, identifier) in identifiers.enumerated() {
+            guard let system = identifier.objectValue?["system"]?.stringValue, Self.reservedIdentifierSystems.contains(system) else { continue }
+            throw ResourceError(
+                .unprocessable, .businessRule, "identifiers of \(system) are issued by the hub's directory, not by clients",
+                expression: ["\(type.rawValue).identifier[\(index)].system"])
+        }
     }
 
     /// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
@@ -101,6 +117,11 @@ public struct ResourceValidator: Sendable {
         case .string(let text):
             if text.isEmpty {
                 throw ResourceError(.invalid, .value, "empty strings are not allowed in FHIR JSON", expression: [path])
+            }
+            // R4 §2.1.28.0.1: no character below U+0020 but tab, carriage return and line feed.
+            if text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\r" && $0 != "\n" }) {
+                throw ResourceError(
+                    .invalid, .value, "strings may not hold control characters other than tab, carriage return and line feed", expression: [path])
             }
         case .array(let values):
             if values.isEmpty {

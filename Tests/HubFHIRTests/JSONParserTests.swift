@@ -68,4 +68,15 @@ import Testing
         #expect(try reference("Slot/").referencedID("Slot") == nil)
         #expect(try JSONParser.parse(Array(#"{"display":"x"}"#.utf8)).referencedID("Slot") == nil)
     }
+
+    /// JSON objects are unordered: equivalence ignores member order, not array order.
+    @Test func equivalenceIgnoresMemberOrderOnly() throws {
+        let a = try JSONParser.parse(Array(#"{"a":1,"b":[{"x":true,"y":"z"},2]}"#.utf8))
+        let b = try JSONParser.parse(Array(#"{"b":[{"y":"z","x":true},2],"a":1}"#.utf8))
+        let c = try JSONParser.parse(Array(#"{"b":[2,{"y":"z","x":true}],"a":1}"#.utf8))
+        let d = try JSONParser.parse(Array(#"{"b":[{"y":"z","x":true},2],"a":1,"c":null}"#.utf8))
+        #expect(a.isEquivalent(to: b) && b.isEquivalent(to: a))
+        #expect(!a.isEquivalent(to: c))
+        #expect(!a.isEquivalent(to: d) && !d.isEquivalent(to: a))
+    }
 }

@@ -77,4 +77,28 @@ import Testing
         }
         #expect(missing?.diagnostics == "an update must carry the resource's id")
     }
+
+    /// Strings hold no control characters but tab, CR and LF (R4): a name cannot smuggle the
+    /// index keys' markers (SearchKeys), and a value stays printable wherever it goes.
+    @Test func controlCharactersAreRefusedInStrings() {
+        for bad in ["\\u0001smith", "a\\u0000b", "x\\u001fy"] {
+            let error = #expect(throws: ResourceError.self) {
+                try Self.validate(#"{"resourceType":"Organization","name":"\#(bad)"}"#, as: .organization)
+            }
+            #expect(error?.expression == ["Organization.name"], "\(bad)")
+        }
+        #expect(throws: Never.self) { try Self.validate(#"{"resourceType":"Organization","name":"第一\t人民\r\n医院"}"#, as: .organization) }
+    }
+
+    /// The directory's identifier systems are the hub's: a client claiming one is refused (422).
+    @Test func theDirectorysIdentifierSystemsAreReserved() {
+        for system in ResourceValidator.reservedIdentifierSystems {
+            let error = #expect(throws: ResourceError.self) {
+                try Self.validate(
+                    #"{"resourceType":"Organization","identifier":[{"system":"urn:oid:1.2.3","value":"1"},{"system":"\#(system)","value":"test-hospital"}],"name":"冒名医院"}"#,
+                    as: .organization)
+            }
+            #expect(error?.code == .unprocessable && error?.expression == ["Organization.identifier[1].system"])
+        }
+    }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import HubAccess
+import HubAudit
 import HubClient
 import HubConfig
 import HubTestSupport
@@ -49,11 +51,18 @@ import Testing
             var renamed = organization
             renamed["name"] = "改名医院"
             renamed["meta"] = nil
+            renamed["identifier"] = nil  // the directory's identifier system is reserved (422 before 403)
             let put = try await hub.send(
                 "PUT", "/fhir/Organization/\(TestHub.Identities.hospital)", headers: [("Content-Type", "application/fhir+json")],
                 body: Array(try JSONSerialization.data(withJSONObject: renamed)), presenting: pki)
             #expect(put.status == 403, "\(put.text)")
             #expect(try await hub.send("DELETE", "/fhir/Organization/\(TestHub.Identities.otherHospital)", presenting: pki).status == 403)
+            // Nor can it pass another resource off as one of the directory's.
+            let forged =
+                #"{"resourceType":"Organization","identifier":[{"system":"urn:health-hub:organization","value":"test-hospital"}],"name":"冒名"}"#
+            let forgery = try await hub.send(
+                "POST", "/fhir/Organization", headers: [("Content-Type", "application/fhir+json")], body: Array(forged.utf8), presenting: pki)
+            #expect(forgery.status == 422, "\(forgery.text)")
 
             // A change of the directory is in the FHIR resource at once.
             let admin = try await hub.token(for: TestHub.Identities.administrator)
@@ -67,6 +76,25 @@ import Testing
             let closed = try jsonObject(try await hub.send("GET", "/fhir/Organization/west-district-clinic", presenting: pki))
             #expect(closed["active"] as? Bool == false)
             #expect((closed["meta"] as? [String: Any])?["versionId"] as? String == "2")
+
+            // A change made behind the hub's back (`hub admin`, another hub), and passes asked for
+            // at once from several places: they run one after another, and the last word is the
+            // directory's.
+            let audit = AuditContext(caller: Caller(user: "test"), interaction: "admin")
+            try await hub.directory.setActive(organization: "west-district-clinic", true, audit: audit)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<6 {
+                    group.addTask {
+                        if index == 3 { try await hub.directory.setActive(organization: "west-district-clinic", false, audit: audit) }
+                        try await hub.directoryMirror.reconcile()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await hub.directoryMirror.reconcile()
+            let settled = try jsonObject(try await hub.send("GET", "/fhir/Organization/west-district-clinic", presenting: pki))
+            #expect(settled["active"] as? Bool == false)
+            #expect(try await hub.directoryMirror.reconcile() == 0, "nothing left to write")
         }
     }
 }

@@ -26,6 +26,9 @@ public struct RunningHub: Sendable {
     /// The hub's registry of organizations and principals (see ``TestHub/Identities``).
     public let directory: IdentityDirectory
     let tokens: AccessTokens
+    /// The hub's mirror of its directory as FHIR resources (a test changing the directory
+    /// behind the hub's back runs a pass rather than wait for the periodic one).
+    public let directoryMirror: DirectoryMirror
     /// The hub's cache of resolved credentials.
     public var grants: GrantCache { self.tokens.grants }
 
@@ -263,7 +266,7 @@ public enum TestHub {
                 database: database, lifetime: .seconds(3600), emergencyLifetime: .seconds(600), grants: grants, logger: logger)
             let hub = RunningHub(
                 port: port, mllpPort: mllpPort, configuration: configuration, metricsRegistry: registry, pki: pki, directory: directory,
-                tokens: tokens
+                tokens: tokens, directoryMirror: dependencies.directoryMirror
             )
             do {
                 // A hub that has not migrated (readiness tests) has no tables to register in.

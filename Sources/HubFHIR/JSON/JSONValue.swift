@@ -98,3 +98,19 @@ public struct JSONObject: Sendable, Equatable {
         self.members.append(Member(key: key, value: value))
     }
 }
+
+extension JSONValue {
+    /// Equal as JSON values: objects with the same members whatever their order (RFC 8259
+    /// objects are unordered), arrays element by element, scalars as they are.
+    public func isEquivalent(to other: JSONValue) -> Bool {
+        switch (self, other) {
+        case (.object(let a), .object(let b)):
+            return a.members.count == b.members.count
+                && a.members.allSatisfy { member in b[member.key].map { member.value.isEquivalent(to: $0) } ?? false }
+        case (.array(let a), .array(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.isEquivalent(to: $1) }
+        default:
+            return self == other
+        }
+    }
+}
