@@ -5,6 +5,17 @@ extension AuditReport {
     /// spreadsheets. The signed JSON stays the authoritative form.
     public func csv() -> String {
         var rows: [[String]] = [["section", "key", "total", "reads", "writes", "denied", "detail"]]
+        // What the figures are of, so that a file (signed or not) says which report it is.
+        let p = self.body.parameters
+        let scope: [(String, String?)] = [
+            ("from", AuditReportParameters.instant(p.from)), ("to", AuditReportParameters.instant(p.to)), ("organization", p.organization),
+            ("user", p.user), ("patient", p.patient), ("generated", self.body.generatedAt),
+            ("records", "\(self.body.start)..<\(self.body.start + self.body.count)"),
+            ("checkpoint", self.body.checkpoint.split(separator: "\n").prefix(3).joined(separator: " ")),
+        ]
+        for case (let key, let value?) in scope {
+            rows.append(["report", key, "", "", "", "", value])
+        }
         let s = self.body.sections
         rows.append(["total", "", String(s.total), "", "", "", ""])
         rows.append(["after-hours", "", String(s.afterHours), "", "", "", "outside 08:00-18:00 on weekdays, China Standard Time"])

@@ -119,9 +119,9 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Only this user's (or client's) accesses.") var user: String?
         @Option(help: "Only accesses to this patient's records: who saw the record.") var patient: String?
         @Option(name: [.short, .long], help: "The signed report (JSON) to write.") var output: String
-        @Option(help: "Also write the report as an HTML page (charts; opens offline in a browser), with the hub's signature in <file>.sig.")
+        @Option(help: "Also write the report as an HTML page (charts; opens offline in a browser), rendered from the signed JSON.")
         var html: String?
-        @Option(help: "Also write the figures as CSV, with the hub's signature in <file>.sig.") var csv: String?
+        @Option(help: "Also write the figures as CSV, rendered from the signed JSON.") var csv: String?
 
         func run() async throws {
             var query = "from=\(HubCall.query(self.from))&to=\(HubCall.query(self.to))"
@@ -138,16 +138,10 @@ struct Audit: AsyncParsableCommand {
                 throw CLIFailure(message: "the hub's report does not parse: \(error)").exit()
             }
             try Audit.write(reply.body, to: self.output)
-            // The CSV and HTML forms as the hub signs them, each with its detached signature.
-            for (path, format) in [(self.html, "html"), (self.csv, "csv")] {
-                guard let path else { continue }
-                let rendered = try await Audit.call(self.server, "GET", "/audit/reports?\(query)&format=\(format)")
-                guard let signature = rendered.header(RenderedReportSignature.headerName) else {
-                    throw CLIFailure(message: "the hub sent the \(format) report without its signature").exit()
-                }
-                try Audit.write(rendered.body, to: path)
-                try Audit.write(Array((signature + "\n").utf8), to: path + ".sig")
-            }
+            // The CSV and HTML forms of this very report (one computation, one checkpoint):
+            // `hubctl audit verify report.csv --report report.json` proves them.
+            if let html { try Audit.write(Array(report.html().utf8), to: html) }
+            if let csv { try Audit.write(Array(report.csv().utf8), to: csv) }
             let sections = report.body.sections
             FileHandle.standardError.write(
                 Data(
@@ -187,8 +181,11 @@ struct Audit: AsyncParsableCommand {
         )
         var segment: String
 
-        @Option(name: .long, help: "For a CSV or HTML report: its detached signature (default: the file's path + .sig).")
+        @Option(name: .long, help: "For a CSV or HTML report downloaded from the hub: its detached signature (default: the file's path + .sig).")
         var signature: String?
+
+        @Option(name: .long, help: "For a CSV or HTML report written by `hubctl audit report`: the signed JSON report it was rendered from.")
+        var report: String?
 
         @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.")
         var keys: String
@@ -207,20 +204,45 @@ struct Audit: AsyncParsableCommand {
             var error: String?
         }
 
+        /// What a CSV report says it covers (its `report` rows), for the verdict.
+        static func scope(of data: Data, _ rendering: RenderedReportSignature.Rendering) -> String {
+            guard rendering == .csv else { return "" }
+            let rows = String(decoding: data, as: UTF8.self).split(separator: "\r\n").filter { $0.hasPrefix("report,") }
+            let pairs = rows.compactMap { row -> String? in
+                let fields = row.split(separator: ",", omittingEmptySubsequences: false)
+                guard fields.count >= 7, ["from", "to", "organization", "user", "patient", "records"].contains(String(fields[1])) else { return nil }
+                return "\(fields[1]) \(fields[6...].joined(separator: ","))"
+            }
+            return pairs.isEmpty ? "" : ": " + pairs.joined(separator: "; ")
+        }
+
         func run() throws {
             var report = Report(verified: false)
             do {
                 let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
                 let data = try Audit.read(self.segment)
                 if let rendering = RenderedReportSignature.Rendering(fileName: self.segment) {
-                    // A CSV or HTML report: the hub's signature over its exact bytes.
-                    let signature = String(decoding: try Audit.read(self.signature ?? self.segment + ".sig"), as: UTF8.self)
-                    try RenderedReportSignature.verify(
-                        Array(data), rendering, signature: signature, keys: try document.verifyingKeys(registry: .standard()))
+                    let keys = try document.verifyingKeys(registry: .standard())
+                    let how: String
+                    if let path = self.report {
+                        // Rendered from a signed report: the report verifies, and renders to exactly these bytes.
+                        let source = try JSONDecoder().decode(HubAuditCore.AuditReport.self, from: try Audit.read(path))
+                        try AuditReportVerifier(keys: keys).verify(source)
+                        let expected = rendering == .csv ? source.csv() : source.html()
+                        guard Array(expected.utf8) == Array(data) else {
+                            throw CLIFailure(message: "the \(rendering.rawValue) file is not the rendering of \(path): it was altered")
+                        }
+                        how = "is the rendering of a verified report"
+                    } else {
+                        // Downloaded from the hub: its signature over the exact bytes.
+                        let signature = String(decoding: try Audit.read(self.signature ?? self.segment + ".sig"), as: UTF8.self)
+                        try RenderedReportSignature.verify(Array(data), rendering, signature: signature, keys: keys)
+                        how = "is exactly as the hub signed it"
+                    }
                     if self.json {
                         try Output.json(Report(verified: true))
                     } else {
-                        print("verified: the \(rendering.rawValue) report is exactly as the hub signed it")
+                        print("verified: the \(rendering.rawValue) report \(how)\(Self.scope(of: data, rendering))")
                     }
                     return
                 }

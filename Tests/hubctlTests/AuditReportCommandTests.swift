@@ -93,23 +93,46 @@ import Testing
                 #expect(verified.status == 0, "\(verified.standardError)")
                 #expect(verified.standardOutput.hasPrefix("verified: the report is signed by the hub"))
 
-                // The CSV and HTML forms carry the hub's detached signature over their exact bytes.
+                // The CSV and HTML forms are proved against the signed report they were rendered from.
                 for (file, media) in [("report.csv", "text/csv"), ("report.html", "text/html")] {
-                    let checked = try await TestProcess.run("hubctl", ["audit", "verify", "\(folder)/\(file)", "--keys", keys])
+                    let checked = try await TestProcess.run("hubctl", ["audit", "verify", "\(folder)/\(file)", "--report", report, "--keys", keys])
                     #expect(checked.status == 0, "\(file): \(checked.standardError)")
-                    #expect(checked.standardOutput.hasPrefix("verified: the \(media) report is exactly as the hub signed it"))
+                    #expect(checked.standardOutput.hasPrefix("verified: the \(media) report is the rendering of a verified report"))
                 }
-                // A byte changed, or another rendering's signature, is refused.
+                let csvText = try String(contentsOfFile: "\(folder)/report.csv", encoding: .utf8)
+                #expect(csvText.contains("report,from,,,,,20") && csvText.contains("report,checkpoint,,,,,"))
+                #expect(csvText.split(separator: "\r\n").contains { $0.hasPrefix("report,records,") })
                 var csvBytes = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/report.csv"))
                 csvBytes[csvBytes.count - 3] ^= 0x01
                 try csvBytes.write(to: URL(fileURLWithPath: "\(folder)/altered.csv"))
                 let alteredCSV = try await TestProcess.run(
-                    "hubctl", ["audit", "verify", "\(folder)/altered.csv", "--signature", "\(folder)/report.csv.sig", "--keys", keys])
+                    "hubctl", ["audit", "verify", "\(folder)/altered.csv", "--report", report, "--keys", keys])
                 #expect(alteredCSV.status == 1)
                 #expect(alteredCSV.standardError.contains("NOT verified"), "\(alteredCSV.standardError)")
-                try FileManager.default.copyItem(atPath: "\(folder)/report.html", toPath: "\(folder)/renamed.csv")
+
+                // Downloaded from the hub, each carries the hub's detached signature over its exact bytes.
+                for format in ["csv", "html"] {
+                    let downloaded = try await hub.send("GET", "/audit/reports?from=\(from)&to=\(to)&format=\(format)", presenting: pki.regulator)
+                    #expect(downloaded.status == 200)
+                    let signature = try #require(downloaded.header("hub-signature"))
+                    try Data(downloaded.body).write(to: URL(fileURLWithPath: "\(folder)/downloaded.\(format)"))
+                    try Data(signature.utf8).write(to: URL(fileURLWithPath: "\(folder)/downloaded.\(format).sig"))
+                    let checked = try await TestProcess.run("hubctl", ["audit", "verify", "\(folder)/downloaded.\(format)", "--keys", keys])
+                    #expect(checked.status == 0, "\(format): \(checked.standardError)")
+                    #expect(checked.standardOutput.contains("is exactly as the hub signed it"))
+                    if format == "csv" {
+                        #expect(checked.standardOutput.contains("; records "))
+                    }
+                }
+                var downloadedCSV = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/downloaded.csv"))
+                downloadedCSV[downloadedCSV.count - 3] ^= 0x01
+                try downloadedCSV.write(to: URL(fileURLWithPath: "\(folder)/downloaded-altered.csv"))
+                let alteredDownload = try await TestProcess.run(
+                    "hubctl", ["audit", "verify", "\(folder)/downloaded-altered.csv", "--signature", "\(folder)/downloaded.csv.sig", "--keys", keys])
+                #expect(alteredDownload.status == 1)
+                try FileManager.default.copyItem(atPath: "\(folder)/downloaded.html", toPath: "\(folder)/renamed.csv")
                 let swapped = try await TestProcess.run(
-                    "hubctl", ["audit", "verify", "\(folder)/renamed.csv", "--signature", "\(folder)/report.html.sig", "--keys", keys])
+                    "hubctl", ["audit", "verify", "\(folder)/renamed.csv", "--signature", "\(folder)/downloaded.html.sig", "--keys", keys])
                 #expect(swapped.status == 1, "an HTML page's signature does not pass for a CSV file")
 
                 // Tampering: a figure changed; a record changed; a record dropped.
