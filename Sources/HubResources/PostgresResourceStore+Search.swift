@@ -194,7 +194,7 @@ extension PostgresResourceStore {
         let codeFilter = codes.isEmpty ? "" : " AND c.code = ANY(\(sql.bind(codes)))"
         let text = """
             SELECT type, id, version, last_updated, body FROM (
-              SELECT r.type, r.id, r.version, r.last_updated, v.body,
+              SELECT r.type, r.id, r.version, r.last_updated, v.body, d.high AS effective,
                      row_number() OVER (PARTITION BY c.system, c.code ORDER BY d.high DESC NULLS LAST, r.id) AS rank
               FROM \(visible)
               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
@@ -202,7 +202,7 @@ extension PostgresResourceStore {
               LEFT JOIN search_date d ON d.type = r.type AND d.id = r.id AND d.param = 'date'
               WHERE \(conditions.joined(separator: " AND "))
             ) ranked WHERE rank <= \(sql.bind(max))
-            ORDER BY id
+            ORDER BY effective DESC NULLS LAST, id
             """
         let statement = sql.query(text)
         let logger = self.logger

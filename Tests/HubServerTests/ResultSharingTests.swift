@@ -101,7 +101,12 @@ import Testing
             let earlier = try await lastn("&code=2345-7&date=lt\(weekAgo)", as: pki)
             #expect(earlier.count == 1 && value(earlier[0]) == 4.8)
             #expect(try await lastn("&status=final&code=2345-7&max=2", as: pki).count == 2)
-            for refused in ["&_sort=date", "&_include=Observation:performer", "&max=0", "&unknown=1", "&date=soon", "&patient=\(patient)"] {
+            // Newest first: the heart rate of half a day ago, then glucose of a day ago, …
+            let ordered = try await lastn("&max=5", as: pki).compactMap(value)
+            #expect(ordered == [72, 5.1, 4.1, 6.3, 4.8], "\(ordered)")
+            for refused in [
+                "&_sort=date", "&_include=Observation:performer", "&max=0", "&unknown=1", "&date=soon", "&patient=\(patient)", "&_count=3",
+            ] {
                 let reply = try await hub.send("GET", "/fhir/Observation/$lastn?patient=\(patient)\(refused)", presenting: pki)
                 #expect(reply.status == 400, "\(refused): \(reply.text)")
                 #expect((try? jsonObject(reply))?["resourceType"] as? String == "OperationOutcome")
