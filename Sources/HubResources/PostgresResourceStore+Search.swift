@@ -221,7 +221,9 @@ extension PostgresResourceStore {
         return resources
     }
 
-    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+    public func everything(
+        patientID: String, count: Int, after cursor: String?, filter: CaseHistoryFilter, access: RecordAccess
+    ) async throws -> SearchResult {
         access.targets?.note(patientID)
         // The Patient must exist (and not be deleted) and be visible: 404/410 otherwise.
         _ = try await self.read(.patient, id: patientID, access: RecordAccess(access.rule))
@@ -232,12 +234,19 @@ extension PostgresResourceStore {
         let position = try cursor.map(TimeCursor.init(parsing:))
         let logger = self.logger
         var sql = SQLBuilder()
+        var filterConditions = ""
+        if let since = filter.since {
+            filterConditions += " AND r.last_updated >= \(sql.bind(UTCTime(since).timestampLiteral))::timestamptz"
+        }
+        if let types = filter.types {
+            filterConditions += " AND r.type = ANY(\(sql.bind(types.map(\.rawValue).sorted())))"
+        }
         let afterTime = sql.bind(position?.timestampLiteral)
         let text = """
             SELECT r.type, r.id, r.version, r.last_updated, v.body, t.at FROM \(access.visibleResources("r", sql: &sql))
             JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
             CROSS JOIN LATERAL (SELECT coalesce((SELECT min(k.low) FROM search_date k WHERE k.type = r.type AND k.id = r.id), r.last_updated) AS at) t
-            WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted
+            WHERE r.patient_id = \(sql.bind(patientID)) AND NOT r.deleted\(filterConditions)
               AND (\(afterTime)::timestamptz IS NULL OR (t.at, r.type || '/' || r.id) > (\(afterTime)::timestamptz, \(sql.bind(position?.key ?? ""))))
             ORDER BY t.at, r.type || '/' || r.id LIMIT \(sql.bind(limit + 1))
             """

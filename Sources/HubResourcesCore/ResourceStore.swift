@@ -41,9 +41,10 @@ public protocol ResourceStore: Sendable {
     /// Current versions matching a search, one page at a time.
     func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult
 
-    /// A patient's case history: the Patient and every current resource in their compartment,
-    /// one page at a time (keyset by `Type/id`).
-    func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult
+    /// A patient's case history: the Patient and every current resource in their compartment
+    /// that `filter` keeps, one page at a time (keyset by time and `Type/id`).
+    func everything(patientID: String, count: Int, after cursor: String?, filter: CaseHistoryFilter, access: RecordAccess) async throws
+        -> SearchResult
 
     /// `Observation/$lastn`: a patient's most recent `max` Observations of each code among those
     /// matching `query` (an Observation search: `category`, `code`, `date`, `status`, …; when it
@@ -65,7 +66,25 @@ public protocol ResourceStore: Sendable {
 }
 
 /// One write of a transaction.
+/// `Patient/$everything`'s `_since` and `_type` (FHIR R4 Patient-everything).
+public struct CaseHistoryFilter: Sendable, Equatable {
+    /// Only resources last changed at or after this moment.
+    public var since: Date?
+    /// Only resources of these types (the Patient too only when it is among them).
+    public var types: Set<ResourceType>?
+
+    public init(since: Date? = nil, types: Set<ResourceType>? = nil) {
+        self.since = since
+        self.types = types
+    }
+}
+
 extension ResourceStore {
+    /// The whole case history, one page at a time.
+    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+        try await self.everything(patientID: patientID, count: count, after: cursor, filter: CaseHistoryFilter(), access: access)
+    }
+
     /// A create is a transaction of one write: every store implements it so.
     public func create(_ resource: JSONObject, type: ResourceType, access: RecordAccess, audit: AuditContext) async throws -> StoredResource {
         try await self.transaction([.create(type, id: nil, resource)], access: access, audit: audit)[0]

@@ -110,8 +110,10 @@ public struct WorkflowStore: ResourceStore {
         try await self.base.search(query, access: access)
     }
 
-    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
-        try await self.base.everything(patientID: patientID, count: count, after: cursor, access: access)
+    public func everything(
+        patientID: String, count: Int, after cursor: String?, filter: CaseHistoryFilter, access: RecordAccess
+    ) async throws -> SearchResult {
+        try await self.base.everything(patientID: patientID, count: count, after: cursor, filter: filter, access: access)
     }
 
     public func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource] {

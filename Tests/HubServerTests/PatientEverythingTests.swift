@@ -43,6 +43,37 @@ import Testing
             // In time order: the Patient (born first), then the 2025 result, then the 2026 one.
             #expect(seen == ["Patient/\(id)", "Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
             #expect(try await hub.send("GET", "/fhir/Patient/unknown/$everything", presenting: pki).status == 404)
+
+            // `_type` keeps some types (the Patient only when named), `_since` what changed since,
+            // and both ride along the next link.
+            func entries(_ query: String) async throws -> [String] {
+                var found: [String] = []
+                var path: String? = "/fhir/Patient/\(id)/$everything?\(query)"
+                while let current = path {
+                    let page = try jsonObject(try await hub.send("GET", current, presenting: pki))
+                    for entry in page["entry"] as? [[String: Any]] ?? [] {
+                        let resource = entry["resource"] as? [String: Any]
+                        found.append("\(resource?["resourceType"] as? String ?? "")/\(resource?["id"] as? String ?? "")")
+                    }
+                    let next = (page["link"] as? [[String: Any]])?.first { $0["relation"] as? String == "next" }?["url"] as? String
+                    #expect(next.map { $0.contains("_type=") || !query.contains("_type") } ?? true)
+                    path = next.map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
+                }
+                return found
+            }
+            #expect(try await entries("_type=Observation&_count=1") == ["Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
+            #expect(try await entries("_type=Patient,Condition") == ["Patient/\(id)"])
+            try await Task.sleep(for: .milliseconds(20))
+            let since = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            let later =
+                #"{"resourceType":"Condition","code":{"text":"高血压"},"subject":{"reference":"Patient/\#(id)"},"recordedDate":"2020-01-01"}"#
+            let condition = try jsonObject(
+                try await hub.send("POST", "/fhir/Condition", headers: FHIRResourceRoutesTests.json, body: Array(later.utf8), presenting: pki))
+            let conditionID = try #require(condition["id"] as? String)
+            #expect(try await entries("_since=\(since)&_count=1") == ["Condition/\(conditionID)"])
+            for bad in ["_type=Unicorn", "_since=soon", "_sort=date"] {
+                #expect(try await hub.send("GET", "/fhir/Patient/\(id)/$everything?\(bad)", presenting: pki).status == 400, "\(bad)")
+            }
         }
     }
 }

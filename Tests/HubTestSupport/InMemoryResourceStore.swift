@@ -158,7 +158,9 @@ public actor InMemoryResourceStore: ResourceStore {
         }
     }
 
-    public func everything(patientID: String, count: Int, after cursor: String?, access: RecordAccess) async throws -> SearchResult {
+    public func everything(
+        patientID: String, count: Int, after cursor: String?, filter: CaseHistoryFilter, access: RecordAccess
+    ) async throws -> SearchResult {
         let found = self.records.values.map(\.current).filter { !$0.isDeleted && $0.patientID == patientID }.sorted { $0.id < $1.id }
         return SearchResult(resources: Array(found.prefix(count)), nextCursor: nil, total: nil)
     }

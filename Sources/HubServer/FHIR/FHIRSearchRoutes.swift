@@ -77,26 +77,46 @@ public struct FHIRSearchRoutes: Sendable {
             let parameters = try Self.parameters(request.uri.query ?? "")
             var count = 50
             var cursor: String?
+            var filter = CaseHistoryFilter()
+            var kept = ""  // `_since` and `_type` as given, for the links
             for (name, value) in parameters {
                 switch name {
                 case "_count":
                     guard let number = Int(value), number > 0 else { throw APIError.badRequest("_count must be a positive whole number") }
                     count = min(number, SearchQuery.maximumCount)
                 case "_cursor": cursor = value
-                case "_format", "_pretty": break
-                default: throw APIError.badRequest("$everything takes _count only (\(name) is not supported yet)")
+                case "_since":
+                    guard filter.since == nil, let range = FHIRDateRange(value) else {
+                        throw APIError.badRequest("_since is one instant (e.g. 2026-11-01T00:00:00+08:00)", expression: ["_since"])
+                    }
+                    filter.since = range.low
+                case "_type":
+                    var types: Set<ResourceType> = filter.types ?? []
+                    for name in value.split(separator: ",", omittingEmptySubsequences: false) {
+                        guard let type = ResourceType(rawValue: String(name)) else {
+                            throw APIError.badRequest("_type names resource types this hub stores (\(name) is not one)", expression: ["_type"])
+                        }
+                        types.insert(type)
+                    }
+                    filter.types = types
+                case "_format", "_pretty": continue
+                default: throw APIError.badRequest("$everything takes _since, _type and _count (\(name) is not supported)")
+                }
+                if ["_since", "_type"].contains(name) {
+                    kept += "&\(name)=" + (value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? value)
                 }
             }
-            let result = try await self.store.everything(patientID: id, count: count, after: cursor, access: try context.recordAccess(.patient))
+            let result = try await self.store.everything(
+                patientID: id, count: count, after: cursor, filter: filter, access: try context.recordAccess(.patient))
             context.audit.returned(result.resources)
             let base = FHIRResourceRoutes.base(request)
             var bundle = Self.entriesBundle(result.resources, base: base)
             var links: [JSONValue] = [
-                Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)" + (cursor.map { "&_cursor=\($0)" } ?? ""))
+                Self.link("self", "\(base)/Patient/\(id)/$everything?_count=\(count)\(kept)" + (cursor.map { "&_cursor=\($0)" } ?? ""))
             ]
             if let next = result.nextCursor {
                 let escaped = next.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? next
-                links.append(Self.link("next", "\(base)/Patient/\(id)/$everything?_count=\(count)&_cursor=\(escaped)"))
+                links.append(Self.link("next", "\(base)/Patient/\(id)/$everything?_count=\(count)\(kept)&_cursor=\(escaped)"))
             }
             bundle["link"] = .array(links)
             return format.response(.object(bundle))
