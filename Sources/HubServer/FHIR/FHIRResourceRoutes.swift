@@ -29,6 +29,7 @@ public struct FHIRResourceRoutes: Sendable {
     }
 
     public func add(to group: RouterGroup<HubRequestContext>) {
+        self.addConditional(to: group)
         group.post(":type") { request, context in
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)

@@ -53,8 +53,8 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         resource.updateCreate = false
         resource.conditionalCreate = true
         resource.conditionalRead = "full-support"
-        resource.conditionalUpdate = false
-        resource.conditionalDelete = "not-supported"
+        resource.conditionalUpdate = true
+        resource.conditionalDelete = "single"
         let references = type.searchParameters.filter { $0.kind == .reference && !$0.isPublisher }
         resource.searchInclude = references.isEmpty ? nil : references.map { "\(type.rawValue):\($0.name)" }
         let referrers = ResourceType.allCases.flatMap { source in
