@@ -10,4 +10,6 @@
 CREATE FUNCTION audit_record_id(record bytea) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT substring(encode(record, 'escape') FROM '"id":"([^"\\]*)"') $$;
+-- Built in the migration's transaction, so not CONCURRENTLY: on a large log, run this migration
+-- in a quiet hour (integration waits for it; requests are still answered and queued).
 CREATE INDEX audit_log_record_id ON audit_log (audit_record_id(record));
