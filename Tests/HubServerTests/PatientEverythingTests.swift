@@ -29,23 +29,7 @@ import Testing
                 body: Array(#"{"resourceType":"Organization","name":"外院"}"#.utf8), presenting: pki)
             _ = try await hub.send("DELETE", "/fhir/Observation/\(observationIDs[2])", presenting: pki)
 
-            var seen: [String] = []
-            var path: String? = "/fhir/Patient/\(id)/$everything?_count=2"
-            while let current = path {
-                let page = try jsonObject(try await hub.send("GET", current, presenting: pki))
-                for entry in page["entry"] as? [[String: Any]] ?? [] {
-                    let resource = entry["resource"] as? [String: Any]
-                    seen.append("\(resource?["resourceType"] as? String ?? "")/\(resource?["id"] as? String ?? "")")
-                }
-                let next = (page["link"] as? [[String: Any]])?.first { $0["relation"] as? String == "next" }?["url"] as? String
-                path = next.map { String($0[$0.range(of: "/fhir/")!.lowerBound...]) }
-            }
-            // In time order: the Patient (born first), then the 2025 result, then the 2026 one.
-            #expect(seen == ["Patient/\(id)", "Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
-            #expect(try await hub.send("GET", "/fhir/Patient/unknown/$everything", presenting: pki).status == 404)
-
-            // `_type` keeps some types (the Patient only when named), `_since` what changed since,
-            // and both ride along the next link.
+            // Every page, following next links (which carry `_since` and `_type` along).
             func entries(_ query: String) async throws -> [String] {
                 var found: [String] = []
                 var path: String? = "/fhir/Patient/\(id)/$everything?\(query)"
@@ -61,6 +45,13 @@ import Testing
                 }
                 return found
             }
+            let seen = try await entries("_count=2")
+            // In time order: the Patient (born first), then the 2025 result, then the 2026 one.
+            #expect(seen == ["Patient/\(id)", "Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
+            #expect(try await hub.send("GET", "/fhir/Patient/unknown/$everything", presenting: pki).status == 404)
+
+            // `_type` keeps some types (the Patient only when named), `_since` what changed since,
+            // and both ride along the next link.
             #expect(try await entries("_type=Observation&_count=1") == ["Observation/\(observationIDs[1])", "Observation/\(observationIDs[0])"])
             #expect(try await entries("_type=Patient,Condition") == ["Patient/\(id)"])
             try await Task.sleep(for: .milliseconds(20))
