@@ -5,6 +5,8 @@
 public struct SearchParameter: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case token, string, reference, date, quantity
+        /// A URI matched whole (`_profile`): indexed as a token without a system.
+        case uri
     }
 
     public var name: String
@@ -38,8 +40,16 @@ public struct SearchParameter: Sendable, Equatable {
 }
 
 extension ResourceType {
-    /// The search parameters indexed for this type (beyond `_id` and `_lastUpdated`).
+    /// The search parameters indexed for this type (beyond `_id` and `_lastUpdated`): its own,
+    /// and the common ones of every resource on its `meta` (`_tag`, `_security`, `_profile`).
     public var searchParameters: [SearchParameter] {
+        self.ownSearchParameters + [
+            SearchParameter("_tag", .token, ["meta.tag"]), SearchParameter("_security", .token, ["meta.security"]),
+            SearchParameter("_profile", .uri, ["meta.profile"]),
+        ]
+    }
+
+    private var ownSearchParameters: [SearchParameter] {
         typealias P = SearchParameter
         let identifier = P("identifier", .token, ["identifier"], isBlind: true)
         func subjectAndPatient(_ path: String) -> [P] {

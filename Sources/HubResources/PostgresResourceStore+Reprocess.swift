@@ -11,7 +11,7 @@ extension PostgresResourceStore {
     /// The format of the rows derived from records that this code writes and reads
     /// (`hub_instance.records_format`, migrations 0012 and 0015): 2 — blind indexes per search
     /// parameter, contained resources classified; 3 — `:exact` keys as written, marked keys,
-    /// `identifier` on every type R4 gives it.
+    /// `identifier` on every type R4 gives it, `_tag`/`_security`/`_profile` on every type.
     public static let recordsFormat = 3
 
     /// The format the stored records were derived under.

@@ -54,6 +54,9 @@ struct SearchIndexer: Sendable {
                     if let range = SearchValues.dateRange(of: value) {
                         entries.dates.append((parameter.name, range.low, range.high))
                     }
+                case .uri:
+                    guard let uri = value.stringValue else { continue }
+                    entries.tokens.append((parameter.name, "", uri))
                 case .quantity:
                     guard let quantity = value.objectValue, let number = quantity["value"]?.numberText else { continue }
                     let code = quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? ""

@@ -85,6 +85,15 @@ public struct ResourceValidator: Sendable {
         }
     }
 
+    /// The top-level elements R4 makes mandatory for `type` (cardinality 1..), and the members of
+    /// its required choices: what `_summary=text` keeps beside `text`, `id` and `meta`.
+    public func mandatoryElements(of type: ResourceType) -> Set<String> {
+        guard let definition = self.structure.table[type.rawValue] else { return [] }
+        let required = definition.elements.filter { $0.value.isRequired }.map(\.key)
+        let choices = definition.elements.filter { element in element.value.choice.map(definition.requiredChoices.contains) ?? false }.map(\.key)
+        return Set(required + choices)
+    }
+
     /// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
     public static func isValidID(_ id: String) -> Bool {
         FHIRPrimitive.isID(id)

@@ -67,6 +67,8 @@ public struct SearchQuery: Sendable {
     public var wantsTotal = false
     /// `_summary=count`: the total only, no resources.
     public var countOnly = false
+    /// `_summary=text`, `data` or `false`: what of each resource to return.
+    public var summary: ResourceSummary?
     /// Unknown parameters dropped under lenient handling.
     public var ignored: [String] = []
     /// The parameters as understood, for the Bundle's `self` and `next` links.
@@ -179,11 +181,12 @@ public struct SearchQuery: Sendable {
                 guard ["accurate", "none", "estimate"].contains(value) else { throw invalid("_total must be none, estimate or accurate") }
                 self.wantsTotal = value == "accurate"
             case "_summary":
-                guard value == "count" else {
-                    throw ResourceError(.invalid, .notSupported, "_summary=\(value) is not supported; _summary=count is", expression: [rawName])
+                if value == "count" {
+                    self.countOnly = true
+                    self.wantsTotal = true
+                } else {
+                    self.summary = try ResourceSummary(parameter: value)
                 }
-                self.countOnly = true
-                self.wantsTotal = true
             case "_id":
                 guard modifier == nil, values.allSatisfy(ResourceValidator.isValidID) else { throw invalid("_id takes resource ids") }
                 self.clauses.append(.id(values))
@@ -222,6 +225,10 @@ public struct SearchQuery: Sendable {
                 return (system, code.isEmpty ? nil : code)
             }
             return .token(param: parameter.name, values: tokens, negated: modifier == "not", isBlind: parameter.isBlind)
+        case .uri:
+            // Matched whole: a canonical's `|version` is part of it, not a system.
+            guard modifier == nil else { throw unsupported() }
+            return .token(param: parameter.name, values: values.map { (system: "", code: $0) }, negated: false, isBlind: false)
         case .string:
             let match: StringMatch
             switch modifier {

@@ -132,7 +132,7 @@ public enum HubApplication {
                 attempts: configuration.access.registrationLimit, window: TimeInterval(60 * configuration.access.registrationWindowMinutes))
         ).add(to: clinical)
         let recognition = dependencies.recognition
-        FHIRSearchRoutes(store: dependencies.resources, recognition: recognition).add(to: clinical)
+        FHIRSearchRoutes(store: dependencies.resources, recognition: recognition, validator: dependencies.validator).add(to: clinical)
         ValidateOperation(validator: dependencies.validator).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(

@@ -163,7 +163,7 @@ import Testing
         [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")],
         [("patient.shoe", "1")], [("patient:Patient.name.family", "王")], [("patient.name:contains", "娜")],
         [("_sort", "name")], [("_sort", "identifier")], [("_elements", "a b")], [("patient", "Organization/1")],
-        [("_count", "-1")], [("_summary", "text")], [("gender", "")],
+        [("_count", "-1")], [("_summary", "true")], [("gender", "")],
     ])
     func badParametersAreRefused(parameters: [(String, String)]) {
         #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: parameters, lenient: false) }
@@ -258,6 +258,30 @@ import Testing
             // A value is looked for under its own parameter's key: an Observation's identifier
             // does not find a DocumentReference with the same value.
             #expect(try await Self.ids(store, .documentReference, [("identifier", "LAB-2024-0501-17")]).isEmpty)
+        }
+    }
+
+    /// The common parameters on `meta`: `_tag` and `_security` as tokens, `_profile` as a whole
+    /// URI (a canonical's `|version` is part of it).
+    @Test func findsByTagSecurityLabelAndProfile() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            let (patients, observations) = try await Self.seed(store, names: [("王", "秀英"), ("李", "娜"), ("赵", "强")], thirdObservationOf: 1)
+            var observation = try Self.object(Self.observation(patients[0].id, loinc: "2345-7", date: "2024-05-01"))
+            observation["meta"] = try JSONParser.parse(
+                Array(
+                    #"{"tag":[{"system":"urn:health-hub:tag","code":"screening"}],"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}],"profile":["http://example.org/fhir/StructureDefinition/cn-lab|1.0"]}"#
+                        .utf8))
+            let tagged = try await store.create(observation, type: .observation, audit: .test)
+            #expect(try await Self.ids(store, .observation, [("_tag", "urn:health-hub:tag|screening")]) == [tagged.id])
+            #expect(try await Self.ids(store, .observation, [("_tag", "screening")]) == [tagged.id])
+            #expect(try await Self.ids(store, .observation, [("_tag", "other|screening")]).isEmpty)
+            #expect(try await Self.ids(store, .observation, [("_security", "R")]) == [tagged.id])
+            #expect(
+                Set(try await Self.ids(store, .observation, [("_security:not", "R")])) == Set(observations.map(\.id)))
+            #expect(try await Self.ids(store, .observation, [("_profile", "http://example.org/fhir/StructureDefinition/cn-lab|1.0")]) == [tagged.id])
+            #expect(try await Self.ids(store, .observation, [("_profile", "http://example.org/fhir/StructureDefinition/cn-lab")]).isEmpty)
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: [("_profile:below", "http://x")], lenient: false) }
         }
     }
 

@@ -147,7 +147,7 @@ import Testing
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
             let statement = try jsonObject(try await hub.send("GET", "/fhir/metadata"))
             let resources = ((statement["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
-            let samples = ["token": "x", "string": "a", "reference": "abc", "date": "ge2024", "quantity": "5"]
+            let samples = ["token": "x", "string": "a", "reference": "abc", "date": "ge2024", "quantity": "5", "uri": "http://example.org/p"]
             var requests = 0
             for resource in resources {
                 let type = try #require(resource["type"] as? String)

@@ -94,6 +94,13 @@ public struct FHIRResourceRoutes: Sendable {
             let stored = try await self.store.read(type, id: try Self.id(context), access: try context.recordAccess(type))
             context.audit.returned([stored])
             if ConditionalRead.isNotModified(stored, headers: request.headers) { return ConditionalRead.notModified(stored) }
+            if let value = request.uri.queryParameters.get("_summary") {
+                // `_summary` on a read: text, data or false (count is a search's).
+                var summarised = stored
+                let summary = try ResourceSummary(parameter: value)
+                summarised.resource = stored.resource.map { summary.apply(to: $0, mandatory: self.validator.mandatoryElements(of: type)) }
+                return Self.respond(summarised, status: .ok, request: request, format: format, location: false)
+            }
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)
         }
         group.put(":type/:id") { request, context in

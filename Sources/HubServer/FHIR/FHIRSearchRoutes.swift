@@ -12,10 +12,16 @@ public import Hummingbird
 public struct FHIRSearchRoutes: Sendable {
     let store: any ResourceStore
     let recognition: MutualRecognitionPolicy
+    /// For `_summary=text`: each type's mandatory elements.
+    let validator: ResourceValidator?
 
-    public init(store: any ResourceStore, recognition: MutualRecognitionPolicy = .init(accreditedOrganizations: [], maximumAgeDays: [:])) {
+    public init(
+        store: any ResourceStore, recognition: MutualRecognitionPolicy = .init(accreditedOrganizations: [], maximumAgeDays: [:]),
+        validator: ResourceValidator? = nil
+    ) {
         self.store = store
         self.recognition = recognition
+        self.validator = validator
     }
 
     public func add(to group: RouterGroup<HubRequestContext>) {
@@ -145,6 +151,14 @@ public struct FHIRSearchRoutes: Sendable {
             let now = Date()
             result.resources = result.resources.map { self.recognition.flagged($0, at: now) }
         }
+        if let summary = query.summary {
+            let mandatory = self.validator?.mandatoryElements(of: type) ?? []
+            result.resources = result.resources.map { stored in
+                var summarised = stored
+                summarised.resource = stored.resource.map { summary.apply(to: $0, mandatory: mandatory) }
+                return summarised
+            }
+        }
         context.audit.returned(result.resources + result.included)
         let base = FHIRResourceRoutes.base(request)
         return format.response(.object(Self.bundle(result, query: query, base: base)))
@@ -195,22 +209,8 @@ public struct FHIRSearchRoutes: Sendable {
     /// `_elements`: the listed top-level elements plus what a resource cannot be without
     /// (`resourceType`, `id`, `meta`), tagged SUBSETTED as FHIR R4 §3.1.1.5.9 requires.
     static func subsetted(_ resource: JSONObject, keeping elements: [String]) -> JSONObject {
-        let keep = Set(elements + ["resourceType", "id", "meta"])
-        var subset = JSONObject(
-            resource.members.filter { keep.contains($0.key) || ($0.key.hasPrefix("_") && keep.contains(String($0.key.dropFirst()))) }.map {
-                ($0.key, $0.value)
-            })
-        var meta = subset["meta"]?.objectValue ?? JSONObject()
-        var tags = meta["tag"]?.arrayValue ?? []
-        tags.append(
-            .object(
-                JSONObject([
-                    ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationValue")),
-                    ("code", .string("SUBSETTED")),
-                ])))
-        meta["tag"] = .array(tags)
-        subset["meta"] = .object(meta)
-        return subset
+        let keep = Set(elements)
+        return ResourceSummary.subsetted(resource) { keep.contains($0) }
     }
 
     static func bundle(_ result: SearchResult, query: SearchQuery, base: String) -> JSONObject {

@@ -42,6 +42,8 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                 + type.searchParameters.map { parameter in
                     CapabilityStatement.SearchParam(
                         name: parameter.name, type: parameter.kind.rawValue,
+                        definition: parameter.name.hasPrefix("_")
+                            ? "http://hl7.org/fhir/SearchParameter/Resource-\(parameter.name.dropFirst())" : nil,
                         documentation: parameter.isPublisher
                             ? "Hub-defined: the organization that published the resource (Organization/id); chainable, e.g. Appointment?slot.organization="
                             : Self.modifiers[parameter.kind]
@@ -112,6 +114,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
             .reference: "Type/id or id; chained one level (param:Type.param or param.param)",
             .date: "prefixes eq ne gt lt ge le sa eb ap, at the value's precision",
             .quantity: "[prefix]number[|system|code], at the number's precision; prefixes eq ne gt lt ge le sa eb ap",
+            .uri: "the whole URI (a canonical with its |version); no modifiers",
         ]
     }
 

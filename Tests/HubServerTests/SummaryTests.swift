@@ -1,0 +1,51 @@
+import Foundation
+import HubClient
+import HubConfig
+import HubTestSupport
+import Testing
+
+/// `_summary` on searches and reads: text (text, id, meta and the mandatory elements), data
+/// (all but text), false (all), count; `true` refused.
+@Suite struct SummaryTests {
+    static let json = [("Content-Type", "application/fhir+json")]
+
+    @Test func summariesKeepWhatR4Says() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 616)
+            let patient = try #require(
+                try jsonObject(
+                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki))[
+                        "id"] as? String)
+            let body = #"""
+                {"resourceType":"Observation","status":"final","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">血糖 5.1</div>"},
+                 "code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient)"},
+                 "effectiveDateTime":"2026-11-20T08:00:00+08:00","valueQuantity":{"value":5.1,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}
+                """#
+            let created = try jsonObject(try await hub.send("POST", "/fhir/Observation", headers: Self.json, body: Array(body.utf8), presenting: pki))
+            let id = try #require(created["id"] as? String)
+            func searched(_ summary: String) async throws -> [String: Any] {
+                let bundle = try jsonObject(try await hub.send("GET", "/fhir/Observation?_id=\(id)&_summary=\(summary)", presenting: pki))
+                return try #require(((bundle["entry"] as? [[String: Any]])?.first?["resource"]) as? [String: Any])
+            }
+            func subsetted(_ resource: [String: Any]) -> Bool {
+                (((resource["meta"] as? [String: Any])?["tag"] as? [[String: Any]]) ?? []).contains { $0["code"] as? String == "SUBSETTED" }
+            }
+            let text = try await searched("text")
+            #expect(Set(text.keys) == ["resourceType", "id", "meta", "text", "status", "code"], "\(text.keys.sorted())")
+            #expect(subsetted(text))
+            let data = try await searched("data")
+            #expect(data["text"] == nil && data["valueQuantity"] != nil && data["subject"] != nil && subsetted(data))
+            let full = try await searched("false")
+            #expect(full["text"] != nil && full["valueQuantity"] != nil && !subsetted(full))
+            // On a read too.
+            let read = try jsonObject(try await hub.send("GET", "/fhir/Observation/\(id)?_summary=data", presenting: pki))
+            #expect(read["text"] == nil && subsetted(read))
+            for refused in ["/fhir/Observation?_summary=true", "/fhir/Observation/\(id)?_summary=count", "/fhir/Observation?_summary=maybe"] {
+                let reply = try await hub.send("GET", refused, presenting: pki)
+                #expect(reply.status == 400, "\(refused)")
+                #expect(try jsonObject(reply)["resourceType"] as? String == "OperationOutcome")
+            }
+        }
+    }
+}
