@@ -134,6 +134,7 @@ public enum HubApplication {
         let recognition = dependencies.recognition
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition, validator: dependencies.validator).add(to: clinical)
         ValidateOperation(validator: dependencies.validator).add(to: clinical)
+        MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(
             log: dependencies.auditLog,

@@ -66,7 +66,12 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         }
         resource.searchRevInclude = referrers.isEmpty ? nil : referrers
         // Every type: $validate (ValidateOperation).
-        resource.operation = [.init(name: "validate", definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate")]
+        resource.operation = [
+            .init(name: "validate", definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"),
+            .init(name: "meta", definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta"),
+            .init(name: "meta-add", definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta-add"),
+            .init(name: "meta-delete", definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta-delete"),
+        ]
         if type == .patient {
             resource.operation?.insert(.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"), at: 0)
         }
