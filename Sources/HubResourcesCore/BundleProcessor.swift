@@ -43,6 +43,10 @@ public struct BundleProcessor: Sendable {
         var fullURL: String?
         var resource: JSONObject?
         var ifMatch: Int?
+        /// A POST's `ifNoneExist` criteria (conditional create).
+        var ifNoneExist: [(String, String)]?
+        /// What `ifNoneExist` found: the entry is that resource, and writes nothing.
+        var existing: StoredResource?
     }
 
     /// What processing a Bundle produced.
@@ -105,9 +109,26 @@ public struct BundleProcessor: Sendable {
                 throw located
             }
         }
+        // Conditional creates: a match (among what the caller sees) stands for the entry, and
+        // references to its fullUrl resolve to it; more than one fails the entry.
+        for index in entries.indices {
+            guard let criteria = entries[index].ifNoneExist else { continue }
+            let query = try SearchQuery(type: entries[index].type, parameters: criteria + [("_count", "2")], lenient: false)
+            let matches = try await self.store.search(query, access: access).resources
+            guard matches.count < 2 else {
+                throw ResourceError(
+                    .preconditionFailed, .multipleMatches, "entry \(index): ifNoneExist matches more than one \(entries[index].type.rawValue)",
+                    expression: ["Bundle.entry[\(index)].request.ifNoneExist"])
+            }
+            entries[index].existing = matches.first
+        }
         // Assign ids to creates and resolve references to them.
         var resolved: [String: String] = [:]
         for index in entries.indices where entries[index].method == .post {
+            if let existing = entries[index].existing {
+                if let fullURL = entries[index].fullURL { resolved[fullURL] = "\(existing.type.rawValue)/\(existing.id)" }
+                continue
+            }
             let id = UUID().uuidString.lowercased()
             entries[index].id = id
             if let fullURL = entries[index].fullURL {
@@ -118,7 +139,7 @@ public struct BundleProcessor: Sendable {
             }
         }
         var operations: [(Int, WriteOperation)] = []
-        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) {
+        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) where entry.existing == nil {
             switch entry.method {
             case .post, .put:
                 guard let resource = entry.resource else {
@@ -171,6 +192,11 @@ public struct BundleProcessor: Sendable {
                 }
                 continue
             }
+            if let existing = entry.existing {
+                read.append(existing)
+                responses.append(Self.responseEntry(existing, status: "200 OK", base: base))
+                continue
+            }
             guard let stored = byIndex[entry.index] else { continue }
             let status = entry.method == .post ? "201 Created" : (entry.method == .delete ? "204 No Content" : "200 OK")
             responses.append(Self.responseEntry(stored, status: status, base: base))
@@ -212,9 +238,16 @@ public struct BundleProcessor: Sendable {
             }
             ifMatch = version
         }
-        if request["ifNoneExist"] != nil {
-            throw ResourceError(
-                .invalid, .notSupported, "conditional create inside a Bundle is not supported yet", expression: ["\(path).request.ifNoneExist"])
+        var ifNoneExist: [(String, String)]?
+        if let condition = request["ifNoneExist"] {
+            guard method == .post, let text = condition.stringValue,
+                case let criteria = try SearchQuery.parameters(inQuery: text.hasPrefix("?") ? String(text.dropFirst()) : text), !criteria.isEmpty
+            else {
+                throw ResourceError(
+                    .invalid, .invalid, "ifNoneExist is a POST's search criteria ([criteria], e.g. identifier=system|value)",
+                    expression: ["\(path).request.ifNoneExist"])
+            }
+            ifNoneExist = criteria
         }
         return Entry(
             index: index,
@@ -223,7 +256,8 @@ public struct BundleProcessor: Sendable {
             id: needsID ? parts[1] : nil,
             fullURL: object["fullUrl"]?.stringValue,
             resource: object["resource"]?.objectValue,
-            ifMatch: ifMatch
+            ifMatch: ifMatch,
+            ifNoneExist: ifNoneExist
         )
     }
 

@@ -388,3 +388,25 @@ public struct SearchResult: Sendable {
         self.total = total
     }
 }
+
+extension SearchQuery {
+    /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")]; `+` is a space (form encoding). An invalid
+    /// percent-encoding (`%ZZ`, a cut-off `%4`, bytes that are not UTF-8) is refused with 400:
+    /// taken as written it would search for something the client never meant.
+    public static func parameters(inQuery text: String) throws(ResourceError) -> [(String, String)] {
+        var parameters: [(String, String)] = []
+        for (position, pair) in text.split(separator: "&").enumerated() {
+            var parts: [String] = []
+            for part in pair.split(separator: "=", maxSplits: 1) {
+                guard let decoded = String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    // The position, not the text: a query can hold a patient's particulars.
+                    throw ResourceError(.invalid, .invalid, "parameter \(position + 1) of the query has an invalid percent-encoding")
+                }
+                parts.append(decoded)
+            }
+            guard let name = parts.first, !name.isEmpty else { continue }
+            parameters.append((name, parts.count > 1 ? parts[1] : ""))
+        }
+        return parameters
+    }
+}

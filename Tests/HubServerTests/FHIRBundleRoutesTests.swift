@@ -75,6 +75,57 @@ import Testing
         }
     }
 
+    /// `ifNoneExist` inside a transaction: a match stands for the entry (references to its
+    /// fullUrl resolve to it, nothing is written for it), more than one fails the whole
+    /// transaction, and it is a POST's only.
+    @Test func conditionalCreatesInsideATransaction() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            var patients = SyntheticPatients(seed: 818)
+            let person = patients.person()
+            var entries = Self.labResults(patient: patients.patientJSON(person))
+            entries[0] = entries[0].replacingOccurrences(
+                of: #""request":{"method":"POST","url":"Patient"}"#,
+                with: #""request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:health-hub:sid:resident-id|\#(person.residentID)"}"#)
+            let first = try jsonObject(
+                try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", entries), presenting: pki)
+            )
+            let firstStatuses = ((first["entry"] as? [[String: Any]]) ?? []).compactMap { ($0["response"] as? [String: Any])?["status"] as? String }
+            #expect(firstStatuses == ["201 Created", "201 Created", "201 Created"], "\(first)")
+            // Again: the Patient is found, not created, and the new results name it.
+            let second = try jsonObject(
+                try await hub.send("POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", entries), presenting: pki)
+            )
+            let responses = ((second["entry"] as? [[String: Any]]) ?? []).compactMap { $0["response"] as? [String: Any] }
+            #expect(responses.compactMap { $0["status"] as? String } == ["200 OK", "201 Created", "201 Created"], "\(second)")
+            let patientLocation = try #require(responses.first?["location"] as? String)
+            let patientCount = try jsonObject(try await hub.send("GET", "/fhir/Patient?_summary=count", presenting: pki))
+            #expect(patientCount["total"] as? Int == 1)
+            let observations = try jsonObject(
+                try await hub.send(
+                    "GET", "/fhir/Observation?_summary=count&subject=\(patientLocation.split(separator: "/").dropLast(2).last ?? "")", presenting: pki
+                ))
+            #expect(observations["total"] as? Int == 2)
+            // Criteria matching two: 412, and nothing of the transaction is written.
+            let two = [
+                #"{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]}},"request":{"method":"POST","url":"Observation","ifNoneExist":"code=2345-7"}}"#,
+                #"{"resource":{"resourceType":"Organization","name":"不应写入"},"request":{"method":"POST","url":"Organization"}}"#,
+            ]
+            let refused = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", two), presenting: pki)
+            #expect(refused.status == 412, "\(refused.text)")
+            let organizations = try jsonObject(try await hub.send("GET", "/fhir/Organization?name=不应写入&_summary=count", presenting: pki))
+            #expect(organizations["total"] as? Int == 0)
+            // Only a POST's.
+            let misplaced = [#"{"request":{"method":"DELETE","url":"Organization/x","ifNoneExist":"name=x"}}"#]
+            #expect(
+                try await hub.send(
+                    "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("transaction", misplaced), presenting: pki
+                )
+                .status == 400)
+        }
+    }
+
     @Test func aBatchReportsEachEntry() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
