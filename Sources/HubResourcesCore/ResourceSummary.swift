@@ -23,6 +23,14 @@ public enum ResourceSummary: String, Sendable, Equatable {
         self = summary
     }
 
+    /// The tag of a resource returned in part (R4 §3.1.1.5.9): never stored (``ResourceValidator``
+    /// refuses a write carrying it), so that a part is never written back as the whole.
+    public static let subsettedTag = (system: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", code: "SUBSETTED")
+
+    static func isSubsettedTag(_ coding: JSONObject) -> Bool {
+        coding["system"]?.stringValue == Self.subsettedTag.system && coding["code"]?.stringValue == Self.subsettedTag.code
+    }
+
     /// `resource` as the summary returns it: subsetted ones tagged SUBSETTED (R4 §3.1.1.5.9).
     /// `mandatory` is the type's top-level mandatory elements (``ResourceValidator/mandatoryElements(of:)``).
     public func apply(to resource: JSONObject, mandatory: Set<String>) -> JSONObject {
@@ -46,12 +54,9 @@ public enum ResourceSummary: String, Sendable, Equatable {
         var subset = JSONObject(resource.members.filter { kept($0.key) }.map { ($0.key, $0.value) })
         var meta = subset["meta"]?.objectValue ?? JSONObject()
         var tags = meta["tag"]?.arrayValue ?? []
-        tags.append(
-            .object(
-                JSONObject([
-                    ("system", .string("http://terminology.hl7.org/CodeSystem/v3-ObservationValue")),
-                    ("code", .string("SUBSETTED")),
-                ])))
+        if !tags.contains(where: { $0.objectValue.map(Self.isSubsettedTag) ?? false }) {
+            tags.append(.object(JSONObject([("system", .string(Self.subsettedTag.system)), ("code", .string(Self.subsettedTag.code))])))
+        }
         meta["tag"] = .array(tags)
         subset["meta"] = .object(meta)
         return subset

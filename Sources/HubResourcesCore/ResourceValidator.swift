@@ -64,6 +64,7 @@ public struct ResourceValidator: Sendable {
         try Self.checkJSONRules(value, path: type.rawValue)
         try self.checkStructure(object, as: type)
         try Self.checkReservedIdentifiers(object, as: type)
+        try Self.checkReservedTags(object, as: type)
         if type == .patient {
             try self.checkPatientProfile(object)
         }
@@ -92,6 +93,29 @@ public struct ResourceValidator: Sendable {
         let required = definition.elements.filter { $0.value.isRequired }.map(\.key)
         let choices = definition.elements.filter { element in element.value.choice.map(definition.requiredChoices.contains) ?? false }.map(\.key)
         return Set(required + choices)
+    }
+
+    /// The tag system of the mutual-recognition mark, which the hub adds to results as it
+    /// returns them (by its policy, at the time of the answer) and never stores.
+    public static let mutualRecognitionTagSystem = "urn:health-hub:mutual-recognition"
+
+    /// Tags only the hub sets, on what it returns: the mutual-recognition mark (a client storing
+    /// it would have a result shown as recognised by a policy that never recognised it) and
+    /// SUBSETTED (a part written back would replace the whole).
+    static func checkReservedTags(_ object: JSONObject, as type: ResourceType) throws(ResourceError) {
+        for (index, tag) in (object["meta"]?.objectValue?["tag"]?.arrayValue ?? []).enumerated() {
+            guard let coding = tag.objectValue else { continue }
+            if coding["system"]?.stringValue == Self.mutualRecognitionTagSystem {
+                throw ResourceError(
+                    .unprocessable, .businessRule, "the mutual-recognition tag is set by the hub as it answers, never stored",
+                    expression: ["\(type.rawValue).meta.tag[\(index)]"])
+            }
+            if ResourceSummary.isSubsettedTag(coding) {
+                throw ResourceError(
+                    .unprocessable, .businessRule, "a SUBSETTED resource is a part of one (_summary, _elements): it cannot be written back",
+                    expression: ["\(type.rawValue).meta.tag[\(index)]"])
+            }
+        }
     }
 
     /// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.

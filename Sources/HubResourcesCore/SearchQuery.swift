@@ -69,12 +69,21 @@ public struct SearchQuery: Sendable {
     public var countOnly = false
     /// `_summary=text`, `data` or `false`: what of each resource to return.
     public var summary: ResourceSummary?
+    /// Whether `_count` was given (it is then not criteria alone).
+    public private(set) var countGiven = false
     /// Unknown parameters dropped under lenient handling.
     public var ignored: [String] = []
     /// The parameters as understood, for the Bundle's `self` and `next` links.
     public var canonicalParameters: [(String, String)] = []
 
     public static let maximumCount = 200
+
+    /// Whether the query is search criteria and nothing else — no paging, sorting, includes,
+    /// totals, summaries or element lists: what a conditional write or `$lastn` may be given.
+    public var isCriteriaOnly: Bool {
+        self.cursor == nil && self.sort == .id(descending: false) && self.includes.isEmpty && self.reverseIncludes.isEmpty
+            && !self.wantsTotal && !self.countOnly && self.summary == nil && self.elements == nil && !self.countGiven
+    }
 
     /// What one search may ask for, so that its cost is bounded before any work is done (issue
     /// #14: a 1 MiB `:contains` value cost millions of HMACs and a huge SQL text). Beyond them the
@@ -131,6 +140,7 @@ public struct SearchQuery: Sendable {
             case "_count":
                 guard let count = Int(value), count >= 0 else { throw invalid("_count must be a whole number") }
                 self.count = min(count, Self.maximumCount)
+                self.countGiven = true
             case "_cursor":
                 // An id, or `<microseconds>:<id>` when sorting by _lastUpdated; checked when used.
                 guard value.split(separator: ":").last.map({ ResourceValidator.isValidID(String($0)) }) == true else {

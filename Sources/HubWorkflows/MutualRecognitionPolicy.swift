@@ -19,7 +19,7 @@ public struct MutualRecognitionPolicy: Sendable, Codable, Equatable {
     }
 
     /// The tag on a recognised result.
-    public static let tagSystem = "urn:health-hub:mutual-recognition"
+    public static let tagSystem = ResourceValidator.mutualRecognitionTagSystem
     public static let tagCode = "recognized"
 
     public static func load(profilesDirectory: String) throws -> MutualRecognitionPolicy {

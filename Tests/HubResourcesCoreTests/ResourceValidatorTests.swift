@@ -90,6 +90,24 @@ import Testing
         #expect(throws: Never.self) { try Self.validate(#"{"resourceType":"Organization","name":"第一\t人民\r\n医院"}"#, as: .organization) }
     }
 
+    /// Tags only the hub sets on what it returns are refused on writes: the mutual-recognition
+    /// mark (a result would show as recognised by no policy) and SUBSETTED (a part written back).
+    @Test func theHubsOwnTagsAreNotStored() {
+        for tag in [
+            #"{"system":"urn:health-hub:mutual-recognition","code":"recognized"}"#,
+            #"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}"#,
+        ] {
+            let error = #expect(throws: ResourceError.self) {
+                try Self.validate(#"{"resourceType":"Organization","meta":{"tag":[{"code":"x"},\#(tag)]},"name":"x"}"#, as: .organization)
+            }
+            #expect(error?.code == .unprocessable && error?.expression == ["Organization.meta.tag[1]"])
+        }
+        #expect(throws: Never.self) {
+            try Self.validate(
+                #"{"resourceType":"Organization","meta":{"tag":[{"system":"urn:health-hub:tag","code":"x"}]},"name":"x"}"#, as: .organization)
+        }
+    }
+
     /// The directory's identifier systems are the hub's: a client claiming one is refused (422).
     @Test func theDirectorysIdentifierSystemsAreReserved() {
         for system in ResourceValidator.reservedIdentifierSystems {

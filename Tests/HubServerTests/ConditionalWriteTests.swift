@@ -62,7 +62,14 @@ import Testing
             #expect(try await hub.send("DELETE", "/fhir/Observation?code=2345-7", presenting: pki).status == 412)
             // Criteria are required, and are search criteria only.
             #expect(try await hub.send("PUT", "/fhir/Observation", headers: Self.json, body: body, presenting: pki).status == 400)
-            #expect(try await hub.send("DELETE", "/fhir/Observation?_count=1", presenting: pki).status == 400)
+            for extra in ["_count=1", "_summary=count", "_cursor=abc", "_revinclude=Provenance:target", "_total=accurate", "_elements=status"] {
+                #expect(try await hub.send("DELETE", "/fhir/Observation?\(criteria)&\(extra)", presenting: pki).status == 400, "\(extra)")
+                #expect(
+                    try await hub.send(
+                        "PUT", "/fhir/Observation?\(criteria)&\(extra)", headers: Self.json,
+                        body: Self.observation(patient, accession: "LAB-77", value: "1"), presenting: pki
+                    ).status == 400, "\(extra)")
+            }
             // Another hospital sees no match: its conditional delete deletes nothing.
             #expect(try await hub.send("DELETE", "/fhir/Observation?\(criteria)", presenting: pki.otherHospital).status == 204)
             #expect(try await hub.send("GET", "/fhir/Observation/\(id)", presenting: pki).status == 200)

@@ -41,6 +41,11 @@ import Testing
             // On a read too.
             let read = try jsonObject(try await hub.send("GET", "/fhir/Observation/\(id)?_summary=data", presenting: pki))
             #expect(read["text"] == nil && subsetted(read))
+            // A part is never written back as the whole.
+            let writtenBack = try await hub.send(
+                "PUT", "/fhir/Observation/\(id)", headers: Self.json + [("If-Match", "W/\"1\"")],
+                body: Array(try JSONSerialization.data(withJSONObject: read)), presenting: pki)
+            #expect(writtenBack.status == 422, "\(writtenBack.text)")
             for refused in ["/fhir/Observation?_summary=true", "/fhir/Observation/\(id)?_summary=count", "/fhir/Observation?_summary=maybe"] {
                 let reply = try await hub.send("GET", refused, presenting: pki)
                 #expect(reply.status == 400, "\(refused)")

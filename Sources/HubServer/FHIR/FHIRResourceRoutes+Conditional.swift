@@ -21,7 +21,7 @@ extension FHIRResourceRoutes {
             let type = try Self.type(context)
             context.audit.interaction("update", action: .update, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            let matches = try await self.conditionalMatches(request, type: type, access: access)
+            let matches = try await self.conditionalMatches(request, context, type: type, access: access)
             let body = try await FHIRFormat.body(of: request)
             guard let match = matches.first else {
                 guard body.objectValue?["id"] == nil else {
@@ -47,7 +47,7 @@ extension FHIRResourceRoutes {
             let type = try Self.type(context)
             context.audit.interaction("delete", action: .delete, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            guard let match = try await self.conditionalMatches(request, type: type, access: access).first else {
+            guard let match = try await self.conditionalMatches(request, context, type: type, access: access).first else {
                 return Response(status: .noContent)
             }
             let stored = try await self.store.delete(
@@ -58,16 +58,22 @@ extension FHIRResourceRoutes {
     }
 
     /// The records the request's criteria match: none or one (more are 412).
-    private func conditionalMatches(_ request: Request, type: ResourceType, access: RecordAccess) async throws -> [StoredResource] {
+    private func conditionalMatches(
+        _ request: Request, _ context: HubRequestContext, type: ResourceType, access: RecordAccess
+    ) async throws -> [StoredResource] {
         let criteria = try FHIRSearchRoutes.parameters(request.uri.query ?? "").filter { !["_format", "_pretty"].contains($0.0) }
         guard !criteria.isEmpty else {
             throw APIError.badRequest("a conditional \(request.method == .put ? "update" : "delete") needs search criteria ([type]?[criteria])")
         }
-        guard !criteria.contains(where: { $0.0.hasPrefix("_count") || $0.0.hasPrefix("_sort") || $0.0.hasPrefix("_include") }) else {
-            throw APIError.badRequest("conditional criteria are search criteria only (no _count, _sort or _include)")
+        var query = try SearchQuery(type: type, parameters: criteria, lenient: false)
+        guard query.isCriteriaOnly else {
+            throw APIError.badRequest(
+                "conditional criteria are search criteria only (no _count, _sort, _include, _revinclude, _total, _summary, _elements or paging)")
         }
-        let matches = try await self.store.search(
-            try SearchQuery(type: type, parameters: criteria + [("_count", "2")], lenient: false), access: access)
+        query.count = 2
+        let matches = try await self.store.search(query, access: access)
+        // The audit trail names the patients the criteria reached, whatever happens next.
+        context.audit.targets.note(matches.resources.compactMap(\.patientID))
         guard matches.resources.count < 2 else {
             throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "the criteria match more than one \(type.rawValue)")
         }

@@ -91,13 +91,13 @@ public struct FHIRResourceRoutes: Sendable {
             let format = try FHIRFormat(request: request)
             context.audit.interaction("read", action: .read)
             let type = try Self.type(context)
+            // `_summary` on a read: text, data or false (count is a search's); checked first.
+            let summary = try request.uri.queryParameters.get("_summary").map { value throws(ResourceError) in try ResourceSummary(parameter: value) }
             let stored = try await self.store.read(type, id: try Self.id(context), access: try context.recordAccess(type))
             context.audit.returned([stored])
             if ConditionalRead.isNotModified(stored, headers: request.headers) { return ConditionalRead.notModified(stored) }
-            if let value = request.uri.queryParameters.get("_summary") {
-                // `_summary` on a read: text, data or false (count is a search's).
+            if let summary {
                 var summarised = stored
-                let summary = try ResourceSummary(parameter: value)
                 summarised.resource = stored.resource.map { summary.apply(to: $0, mandatory: self.validator.mandatoryElements(of: type)) }
                 return Self.respond(summarised, status: .ok, request: request, format: format, location: false)
             }

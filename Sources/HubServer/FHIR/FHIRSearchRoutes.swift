@@ -53,17 +53,11 @@ public struct FHIRSearchRoutes: Sendable {
                 }
             }
             guard let patient, ResourceValidator.isValidID(patient) else { throw APIError.badRequest("$lastn needs patient=<Patient id>") }
-            if criteria.contains(where: { ["_count", "_sort", "_total", "_summary", "_elements", "_cursor"].contains($0.0) }) {
-                throw APIError.badRequest(
-                    "$lastn takes Observation's search criteria and max; not _count, _include, _sort, _total, _summary, _elements or paging")
-            }
             let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
             let query = try SearchQuery(type: .observation, parameters: criteria, lenient: lenient)
-            guard query.includes.isEmpty, query.reverseIncludes.isEmpty, query.sort == .id(descending: false), !query.wantsTotal,
-                query.cursor == nil, query.elements == nil
-            else {
+            guard query.isCriteriaOnly else {
                 throw APIError.badRequest(
-                    "$lastn takes Observation's search criteria and max; not _include, _sort, _total, _summary, _elements or paging")
+                    "$lastn takes Observation's search criteria and max; not _count, _include, _sort, _total, _summary, _elements or paging")
             }
             let found = try await self.store.lastN(query, patientID: patient, max: max, access: try context.recordAccess(.observation))
             context.audit.returned(found)

@@ -43,10 +43,13 @@ public struct MetaOperations: Sendable {
                 let access = try context.recordAccess(type, write: true)
                 let change = try Self.meta(in: try await FHIRFormat.body(of: request), operation: operation)
                 let stored = try await self.store.read(type, id: id, access: access)
+                context.audit.targets.note(stored.patientID.map { [$0] } ?? [])
                 guard var resource = stored.resource else { throw APIError(.gone, code: .deleted, diagnostics: "\(type.rawValue)/\(id) is deleted") }
                 let before = resource["meta"]?.objectValue ?? JSONObject()
                 let after = Self.changed(before, by: change, adding: adding)
                 guard !JSONValue.object(after).isEquivalent(to: .object(before)) else {
+                    // Nothing to change: what happened is a read.
+                    context.audit.interaction("operation", action: .read, type: type.rawValue)
                     context.audit.returned([stored])
                     return Self.answer(before)
                 }
