@@ -49,6 +49,15 @@ import Testing
                 body: Self.parameters(#"{"tag":[{"system":"urn:health-hub:tag","code":"screening"}]}"#), presenting: pki)
             let after = try Self.returned(removed)
             #expect(after["versionId"] as? String == "3" && after["tag"] == nil && after["security"] != nil)
+            // If-Match names the version to change: a stale one is 412, the current one applies.
+            let staleVersion = try await hub.send(
+                "POST", "/fhir/Patient/\(patient)/$meta-add", headers: Self.json + [("If-Match", "W/\"2\"")],
+                body: Self.parameters(#"{"tag":[{"system":"urn:health-hub:tag","code":"followup"}]}"#), presenting: pki)
+            #expect(staleVersion.status == 412)
+            let currentVersion = try await hub.send(
+                "POST", "/fhir/Patient/\(patient)/$meta-add", headers: Self.json + [("If-Match", "W/\"3\"")],
+                body: Self.parameters(#"{"tag":[{"system":"urn:health-hub:tag","code":"followup"}]}"#), presenting: pki)
+            #expect(try Self.returned(currentVersion)["versionId"] as? String == "4")
             // The same rules as an update: another hospital finds nothing to label.
             #expect(
                 try await hub.send(

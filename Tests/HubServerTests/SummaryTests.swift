@@ -38,6 +38,13 @@ import Testing
             #expect(data["text"] == nil && data["valueQuantity"] != nil && data["subject"] != nil && subsetted(data))
             let full = try await searched("false")
             #expect(full["text"] != nil && full["valueQuantity"] != nil && !subsetted(full))
+            // Included resources are summarised too.
+            let withPatient = try jsonObject(
+                try await hub.send("GET", "/fhir/Observation?_id=\(id)&_include=Observation:subject&_summary=data", presenting: pki))
+            let included = ((withPatient["entry"] as? [[String: Any]]) ?? []).filter {
+                ($0["search"] as? [String: Any])?["mode"] as? String == "include"
+            }
+            #expect(included.count == 1 && included.allSatisfy { subsetted(($0["resource"] as? [String: Any]) ?? [:]) })
             // On a read too.
             let read = try jsonObject(try await hub.send("GET", "/fhir/Observation/\(id)?_summary=data", presenting: pki))
             #expect(read["text"] == nil && subsetted(read))

@@ -147,11 +147,14 @@ public struct FHIRSearchRoutes: Sendable {
         }
         if let summary = query.summary {
             let mandatory = self.validator?.mandatoryElements(of: type) ?? []
-            result.resources = result.resources.map { stored in
-                var summarised = stored
-                summarised.resource = stored.resource.map { summary.apply(to: $0, mandatory: mandatory) }
-                return summarised
+            // Included resources too, each by its own type's mandatory elements.
+            func summarised(_ stored: StoredResource, _ mandatory: Set<String>) -> StoredResource {
+                var copy = stored
+                copy.resource = stored.resource.map { summary.apply(to: $0, mandatory: mandatory) }
+                return copy
             }
+            result.resources = result.resources.map { summarised($0, mandatory) }
+            result.included = result.included.map { summarised($0, self.validator?.mandatoryElements(of: $0.type) ?? []) }
         }
         context.audit.returned(result.resources + result.included)
         let base = FHIRResourceRoutes.base(request)

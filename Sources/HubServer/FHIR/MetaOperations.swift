@@ -42,24 +42,36 @@ public struct MetaOperations: Sendable {
                 context.audit.interaction("operation", action: .update, type: type.rawValue)
                 let access = try context.recordAccess(type, write: true)
                 let change = try Self.meta(in: try await FHIRFormat.body(of: request), operation: operation)
-                let stored = try await self.store.read(type, id: id, access: access)
-                context.audit.targets.note(stored.patientID.map { [$0] } ?? [])
-                guard var resource = stored.resource else { throw APIError(.gone, code: .deleted, diagnostics: "\(type.rawValue)/\(id) is deleted") }
-                let before = resource["meta"]?.objectValue ?? JSONObject()
-                let after = Self.changed(before, by: change, adding: adding)
-                guard !JSONValue.object(after).isEquivalent(to: .object(before)) else {
-                    // Nothing to change: what happened is a read.
-                    context.audit.interaction("operation", action: .read, type: type.rawValue)
-                    context.audit.returned([stored])
-                    return Self.answer(before)
+                // The client's If-Match, if it sent one, is the version to change; without one a
+                // concurrent change is taken in and the labels applied to it (as PATCH does).
+                let ifMatch = try FHIRResourceRoutes.ifMatch(request)
+                for attempt in 1...3 {
+                    let stored = try await self.store.read(type, id: id, access: access)
+                    context.audit.targets.note(stored.patientID)
+                    guard var resource = stored.resource else {
+                        throw APIError(.gone, code: .deleted, diagnostics: "\(type.rawValue)/\(id) is deleted")
+                    }
+                    let before = resource["meta"]?.objectValue ?? JSONObject()
+                    let after = Self.changed(before, by: change, adding: adding)
+                    guard !JSONValue.object(after).isEquivalent(to: .object(before)) else {
+                        // Nothing to change: what happened is a read.
+                        context.audit.interaction("operation", action: .read, type: type.rawValue)
+                        context.audit.returned([stored])
+                        return Self.answer(before)
+                    }
+                    resource["meta"] = .object(after)
+                    let validated = try self.validator.validate(.object(resource), as: type, expectedID: id)
+                    do {
+                        let updated = try await self.store.update(
+                            validated, type: type, id: id, ifMatch: ifMatch ?? stored.versionID, access: access,
+                            audit: AuditContext(caller: context.caller, interaction: "operation"))
+                        context.audit.recordedByStore()
+                        return Self.answer(updated.resource?["meta"]?.objectValue ?? JSONObject())
+                    } catch let error as ResourceError where error.code == .preconditionFailed && ifMatch == nil && attempt < 3 {
+                        continue
+                    }
                 }
-                resource["meta"] = after.isEmpty ? nil : .object(after)
-                let validated = try self.validator.validate(.object(resource), as: type, expectedID: id)
-                let updated = try await self.store.update(
-                    validated, type: type, id: id, ifMatch: stored.versionID, access: access,
-                    audit: AuditContext(caller: context.caller, interaction: "operation"))
-                context.audit.recordedByStore()
-                return Self.answer(updated.resource?["meta"]?.objectValue ?? JSONObject())
+                throw APIError(.conflict, code: .conflict, diagnostics: "\(type.rawValue)/\(id) kept changing: try again")
             }
         }
     }
@@ -87,8 +99,11 @@ public struct MetaOperations: Sendable {
             let given = change[list]?.arrayValue ?? []
             func key(_ value: JSONValue) -> String {
                 if let uri = value.stringValue { return uri }
-                let object = value.objectValue
-                return (object?["system"]?.stringValue ?? "") + "|" + (object?["code"]?.stringValue ?? "")
+                // A coding without a code is only the same entry as itself.
+                guard let object = value.objectValue, let code = object["code"]?.stringValue else {
+                    return "\u{0}" + String(decoding: value.serialized(), as: UTF8.self)
+                }
+                return (object["system"]?.stringValue ?? "") + "|" + code
             }
             let givenKeys = Set(given.map(key))
             var updated: [JSONValue]
