@@ -21,11 +21,7 @@ import Testing
     @Test func updatesCreatesAndDeletesByCriteria() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
-            var patients = SyntheticPatients(seed: 515)
-            let patient = try #require(
-                try jsonObject(
-                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki))[
-                        "id"] as? String)
+            let patient = try await createPatient(hub, seed: 515, presenting: pki)
             let criteria = "identifier=urn:oid:2.16.156.1%7CLAB-77"
             // No match: created, the hub assigning the id.
             let created = try await hub.send(

@@ -22,11 +22,7 @@ import Testing
     @Test func labelsAreAddedAndRemovedAsNewVersions() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
-            var patients = SyntheticPatients(seed: 717)
-            let patient = try #require(
-                try jsonObject(
-                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki))[
-                        "id"] as? String)
+            let patient = try await createPatient(hub, seed: 717, presenting: pki)
             let confidential =
                 #"{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}],"tag":[{"system":"urn:health-hub:tag","code":"screening"}]}"#
             let added = try await hub.send(

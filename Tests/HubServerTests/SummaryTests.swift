@@ -12,11 +12,7 @@ import Testing
     @Test func summariesKeepWhatR4Says() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
-            var patients = SyntheticPatients(seed: 616)
-            let patient = try #require(
-                try jsonObject(
-                    try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki))[
-                        "id"] as? String)
+            let patient = try await createPatient(hub, seed: 616, presenting: pki)
             let body = #"""
                 {"resourceType":"Observation","status":"final","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">血糖 5.1</div>"},
                  "code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient)"},

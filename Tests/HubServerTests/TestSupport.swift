@@ -34,3 +34,18 @@ func eventually(
     }
     return false
 }
+
+/// Registers a synthetic patient (from `seed`) as `caller`'s hospital and returns its id.
+func createPatient(_ hub: RunningHub, seed: UInt64, presenting caller: TestPKI) async throws -> String {
+    var patients = SyntheticPatients(seed: seed)
+    let reply = try await hub.send(
+        "POST", "/fhir/Patient", headers: [("Content-Type", "application/fhir+json")], body: Array(patients.patientJSON().utf8), presenting: caller)
+    guard reply.status == 201, let id = try jsonObject(reply)["id"] as? String else {
+        throw TestFailure(description: "the patient was not created: \(reply.status) \(reply.text)")
+    }
+    return id
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+}
