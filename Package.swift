@@ -73,7 +73,7 @@ let package = Package(
         // access policy as data (RecordAccess, AccessFacts) and the one table of error codes.
         .target(
             name: "HubResourcesCore",
-            dependencies: ["HubAuditCore", "HubConfig", "HubCrypto", "HubFHIR"],
+            dependencies: ["HubAuditCore", "HubConfig", "HubCrypto", "HubFHIR", "HubFHIRXML"],
             swiftSettings: swiftSettings
         ),
         // The clinical record store in PostgreSQL: resource versions encrypted with patients'
@@ -118,6 +118,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
+                "HubFHIRXML",
                 "HubAccess",
                 "HubHL7",
                 "HubNotifications",
@@ -260,15 +261,21 @@ let package = Package(
             dependencies: ["HubAuditCore", "HubConfig", "HubDocuments", "HubFHIR", "HubHL7", "HubResourcesCore"],
             swiftSettings: swiftSettings
         ),
-        // The system libxml2, to check XML documents are well-formed and read CDA headers.
+        // The system libxml2: XML parsed without network or DTD.
         .systemLibrary(
             name: "CLibXML2",
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // XML as values: documents parsed by libxml2 (no network, no DTD) into element trees
+        // and XPath answers, and a writer whose output is well-formed whatever the values hold.
+        .target(name: "HubXML", dependencies: ["CLibXML2"], swiftSettings: swiftSettings),
+        // FHIR's XML representation (application/fhir+xml), read into and written from the JSON
+        // the rest of the hub speaks, in the order and with the primitive kinds of R4's tables.
+        .target(name: "HubFHIRXML", dependencies: ["HubFHIR", "HubXML"], swiftSettings: swiftSettings),
         // Clinical documents (CDA R2, as WS/T 500 shares EMR documents): well-formedness and
         // header fields. Pure: no storage, no network.
-        .target(name: "HubDocuments", dependencies: ["CLibXML2", "HubHL7"], swiftSettings: swiftSettings),
+        .target(name: "HubDocuments", dependencies: ["HubHL7", "HubXML"], swiftSettings: swiftSettings),
         // Notifications for Subscriptions: the outbox in PostgreSQL, matching by the store's own
         // search, delivery over HTTPS with retries. Knows nothing of the hub's HTTP server.
         .target(
@@ -345,7 +352,8 @@ let package = Package(
         ),
         .testTarget(name: "HubDocumentsTests", dependencies: ["HubDocuments", "HubSynthetic"], swiftSettings: swiftSettings),
         .testTarget(name: "HubHL7Tests", dependencies: ["HubHL7", "HubFHIR"], swiftSettings: swiftSettings),
-        .testTarget(name: "HubFHIRTests", dependencies: ["HubFHIR", "HubTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubFHIRTests", dependencies: ["HubFHIR", "HubFHIRXML", "HubSynthetic", "HubTestSupport", "HubXML"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HubResourcesCoreTests",
             dependencies: ["HubResourcesCore", "HubFHIR", "HubSynthetic", "HubTestSupport"],
@@ -374,7 +382,7 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubTestSupport", "HubClient", "HubConfig", "HubCrypto", "HubStorage",
+                "HubServer", "HubTestSupport", "HubClient", "HubConfig", "HubCrypto", "HubFHIR", "HubFHIRXML", "HubStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

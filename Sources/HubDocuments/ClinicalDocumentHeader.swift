@@ -1,4 +1,5 @@
 import HubHL7
+import HubXML
 
 /// What the hub reads from a CDA R2 header (HL7 v3 ClinicalDocument, as China's shared EMR
 /// documents of WS/T 500 use it): whose document, what kind, by whom, when.
@@ -54,8 +55,20 @@ public struct ClinicalDocumentHeader: Sendable, Equatable {
 
     /// A clinical document's header, or why the bytes are not one.
     public init(document bytes: [UInt8], defaultOffset: String = "+08:00") throws(DocumentError) {
-        let tree = try XMLTree(parsing: bytes)
-        try self.init(tree, defaultOffset: defaultOffset)
+        try self.init(try Self.tree(parsing: bytes), defaultOffset: defaultOffset)
+    }
+
+    /// Parses `bytes` (libxml2, no network, no DTD), with the `cda` prefix bound for XPath.
+    static func tree(parsing bytes: [UInt8]) throws(DocumentError) -> XMLTree {
+        do {
+            return try XMLTree(parsing: bytes, namespaces: ["cda": "urn:hl7-org:v3"])
+        } catch {
+            switch error.kind {
+            case .notWellFormed(let line, let column): throw DocumentError(.notWellFormed(line: line, column: column), error.message)
+            case .documentTypeDeclaration: throw DocumentError(.documentTypeDeclaration, error.message)
+            case .limit: throw DocumentError(.notWellFormed(line: 0, column: 0), error.message)
+            }
+        }
     }
 
     init(_ tree: XMLTree, defaultOffset: String) throws(DocumentError) {

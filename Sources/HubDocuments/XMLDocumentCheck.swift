@@ -1,3 +1,5 @@
+import HubXML
+
 /// What an XML attachment is, once checked well-formed.
 public enum XMLDocumentCheck: Sendable, Equatable {
     /// A CDA document, with its header.
@@ -8,7 +10,7 @@ public enum XMLDocumentCheck: Sendable, Equatable {
     /// Checks `bytes` with libxml2: not well-formed, or with a DTD, is an error; a
     /// ClinicalDocument must have a readable header.
     public static func check(_ bytes: [UInt8], defaultOffset: String = "+08:00") throws(DocumentError) -> XMLDocumentCheck {
-        let tree = try XMLTree(parsing: bytes)
+        let tree = try ClinicalDocumentHeader.tree(parsing: bytes)
         guard let root = tree.root, root.name == "ClinicalDocument" else { return .otherXML }
         return .clinicalDocument(try ClinicalDocumentHeader(tree, defaultOffset: defaultOffset))
     }

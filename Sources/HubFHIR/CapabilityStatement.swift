@@ -132,7 +132,7 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
             software: Software(name: "health-records-hub", version: softwareVersion),
             implementation: Implementation(description: "Regional health-records interoperability hub", url: baseURL),
             fhirVersion: fhirVersion,
-            format: ["application/fhir+json", "json"],
+            format: ["application/fhir+json", "json", "application/fhir+xml", "xml"],
             rest: [
                 Rest(
                     mode: "server",

@@ -1,6 +1,7 @@
 import Foundation
 public import HubConfig
 public import HubFHIR
+import HubFHIRXML
 
 /// Checks a resource before it is stored: FHIR JSON's rules, the resource's shape, and the hub's
 /// own profiles. Each problem names the element (`issue.expression`).
@@ -14,9 +15,12 @@ public struct ResourceValidator: Sendable {
     public let identifierSystems: IdentifierSystems
     let structure: StructureValidator
 
+    /// R4's element tables the validator checks against (also what the XML form is written by).
+    public var structureTable: StructureTable { self.structure.table }
+
     public init(identifierSystems: IdentifierSystems, structure: StructureTable) {
         self.identifierSystems = identifierSystems
-        self.structure = StructureValidator(table: structure)
+        self.structure = StructureValidator(table: structure, narrativeProblem: NarrativeXHTML.problem(with:))
     }
 
     /// Reads the profiles (`identifier-systems.toml`, `r4-structure.json`) from `directory`.
@@ -160,7 +164,9 @@ public struct ResourceValidator: Sendable {
             if values.isEmpty {
                 throw ResourceError(.invalid, .structure, "empty arrays are not allowed in FHIR JSON", expression: [path])
             }
-            for (index, element) in values.enumerated() {
+            // A null in a list is a gap of a primitive list, which the structure check pairs with
+            // the `_name` list beside it (and refuses anywhere else).
+            for (index, element) in values.enumerated() where element != .null {
                 try Self.checkJSONRules(element, path: "\(path)[\(index)]")
             }
         case .object(let object):

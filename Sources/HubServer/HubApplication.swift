@@ -3,6 +3,7 @@ public import HubAccess
 public import HubAudit
 public import HubConfig
 public import HubCrypto
+import HubFHIRXML
 public import HubNotifications
 public import HubResources
 public import HubStorage
@@ -104,6 +105,7 @@ public enum HubApplication {
         router.add(middleware: RequestHeadLimitMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: dependencies.metricsRegistry)))
+        router.add(middleware: FHIRXMLResponseMiddleware(writer: FHIRXMLWriter(table: dependencies.validator.structureTable)))
         let registry = AlgorithmRegistry.standard(preferring: dependencies.suite)
         let directory = dependencies.directory
         let tokens = dependencies.tokens
@@ -116,6 +118,7 @@ public enum HubApplication {
         router.add(middleware: AuditMiddleware(writer: dependencies.auditWriter, recordReads: configuration.audit.recordReads))
         router.add(middleware: ErrorResponseMiddleware())
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.server.maxBodyBytes))
+        router.add(middleware: FHIRXMLRequestMiddleware(reader: FHIRXMLReader(table: dependencies.validator.structureTable)))
 
         HealthRoutes(
             readiness: StorageReadiness(migrator: dependencies.migrator, health: dependencies.database.health, drain: dependencies.drain)

@@ -5,6 +5,7 @@ public import Hummingbird
 /// Media types the hub answers with.
 public enum HubMediaType {
     public static let fhirJSON = "application/fhir+json; charset=utf-8"
+    public static let fhirXML = "application/fhir+xml; charset=utf-8"
     public static let json = "application/json; charset=utf-8"
     public static let prometheus = "text/plain; version=0.0.4; charset=utf-8"
 }

@@ -84,3 +84,26 @@ import Testing
         #expect(throws: StructureTableError.self) { try StructureTable(json: Data(json.utf8)) }
     }
 }
+
+/// Lists of primitives with gaps (R4 §2.6.2.3): a null where only the `_name` list beside it
+/// has an entry, and the other way round; nowhere else.
+@Suite struct PrimitiveListGapTests {
+    @Test(arguments: [
+        #"{"resourceType":"Patient","name":[{"given":["明",null],"_given":[null,{"extension":[{"url":"http://e.org/g","valueString":"小"}]}]}]}"#,
+        #"{"resourceType":"Patient","name":[{"given":["明","华"],"_given":[null,{"id":"g2"}]}]}"#,
+    ])
+    func gapsPairedWithTheListBesideThemAreAccepted(json: String) throws {
+        #expect(try StructureValidatorTests.issues(json) == [])
+    }
+
+    @Test(arguments: [
+        (#"{"resourceType":"Patient","name":[{"given":["明",null]}]}"#, "null is allowed only"),
+        (#"{"resourceType":"Patient","name":[{"given":[null],"_given":[null]}]}"#, "null is allowed only"),
+        (#"{"resourceType":"Patient","name":[{"given":["明"],"_given":[null,{"id":"x"}]}]}"#, "same length"),
+        (#"{"resourceType":"Patient","identifier":[null]}"#, "null is allowed only"),
+    ])
+    func otherNullsAreRefused(json: String, expected: String) throws {
+        let issues = try StructureValidatorTests.issues(json)
+        #expect(issues.contains { $0.message.contains(expected) }, "\(issues)")
+    }
+}

@@ -4,7 +4,7 @@ import HubResourcesCore
 import HubTestSupport
 import Testing
 
-/// The hub's validator against an independent R4 implementation (Python fhir.resources 6.1):
+/// The hub's validator against an independent R4 implementation (Python fhir.resources 6.4):
 /// every variant of the fixtures that fhir.resources rejects, the hub must reject too. (The hub
 /// is stricter — fhir.resources coerces `"yes"` to a boolean and does not check value sets — so
 /// the converse does not hold and is not asked.)

@@ -5,7 +5,7 @@ import HubTestSupport
 import Testing
 
 /// Everything the hub answers is checked by an independent FHIR R4 implementation (Python
-/// fhir.resources 6.1, FHIR 4.0.1; see Tests/Peers/fhir_validate.py): resources, Bundles of every kind
+/// fhir.resources 6.4, FHIR 4.0.1; see Tests/Peers/fhir_validate.py): resources, Bundles of every kind
 /// the hub makes, OperationOutcomes and the CapabilityStatement.
 @Suite struct ConformanceTests {
     @Test func everyResponseIsValidFHIRR4() async throws {

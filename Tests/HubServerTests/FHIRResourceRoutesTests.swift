@@ -86,7 +86,7 @@ import Testing
 
     @Test(arguments: [
         ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Patient\",", 400, "invalid"),
-        ("POST", "/fhir/Patient", "application/xml", "<Patient/>", 415, "not-supported"),
+        ("POST", "/fhir/Patient", "text/plain", "Patient", 415, "not-supported"),
         ("POST", "/fhir/Unicorn", "application/fhir+json", "{\"resourceType\":\"Unicorn\"}", 404, "not-supported"),
         ("POST", "/fhir/Patient", "application/fhir+json", "{\"resourceType\":\"Observation\"}", 400, "invalid"),
         (
@@ -95,7 +95,7 @@ import Testing
             "value"
         ),
         ("PUT", "/fhir/Patient/abc", "application/fhir+json", "{\"resourceType\":\"Patient\",\"id\":\"xyz\"}", 400, "invalid"),
-        ("GET", "/fhir/Patient/abc?_format=xml", "application/fhir+json", "", 406, "not-supported"),
+        ("GET", "/fhir/Patient/abc?_format=turtle", "application/fhir+json", "", 406, "not-supported"),
         ("GET", "/fhir/Patient/not*an*id", "application/fhir+json", "", 400, "invalid"),
         (
             "POST", "/fhir/Observation", "application/fhir+json", "{\"resourceType\":\"Observation\",\"status\":\"done\",\"code\":{\"text\":\"血糖\"}}",

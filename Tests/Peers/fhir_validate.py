@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validates FHIR R4 JSON documents with an independent implementation (fhir.resources 6.1,
+"""Validates FHIR R4 JSON documents with an independent implementation (fhir.resources 6.4,
 FHIR 4.0.1): each file named on the command line must parse as the resource its resourceType
 names. Prints one line per invalid document and exits 1 if any is invalid.
 """

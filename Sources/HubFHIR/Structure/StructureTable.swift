@@ -23,13 +23,18 @@ public struct StructureTable: Sendable {
 
     public struct TypeDefinition: Sendable {
         public var elements: [String: Element]
+        /// The elements in R4's order (choices expanded in place), which FHIR XML follows.
+        public var order: [String]
         /// Choice groups of which exactly one member must appear.
         public var requiredChoices: [String]
     }
 
     public let fhirVersion: String
-    /// Resource types the table was generated for.
+    /// Resource types the table was generated for: the types the hub stores.
     public let resources: Set<String>
+    /// Resource types the hub answers with or takes as operation input but never stores
+    /// (Bundle, OperationOutcome, Parameters, …): tabled for the XML wire format only.
+    public let wireResources: Set<String>
     public let types: [String: TypeDefinition]
 
     public subscript(type: String) -> TypeDefinition? { self.types[type] }
@@ -59,6 +64,7 @@ public struct StructureTable: Sendable {
         }
         self.fhirVersion = version
         self.resources = Set(resources.compactMap(\.stringValue))
+        self.wireResources = Set(document["wireResources"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         var definitions: [String: TypeDefinition] = [:]
         for member in types.members {
             guard let elements = member.value.objectValue?["elements"]?.objectValue else {
@@ -79,9 +85,13 @@ public struct StructureTable: Sendable {
                 )
             }
             let required = member.value.objectValue?["requiredChoices"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            definitions[member.key] = TypeDefinition(elements: table, requiredChoices: required)
+            let order = member.value.objectValue?["order"]?.arrayValue?.compactMap(\.stringValue) ?? table.keys.sorted()
+            guard Set(order) == Set(table.keys), order.count == table.count else {
+                throw StructureTableError(path: path, reason: "type \(member.key) orders other elements than it has")
+            }
+            definitions[member.key] = TypeDefinition(elements: table, order: order, requiredChoices: required)
         }
-        for resource in self.resources where definitions[resource] == nil {
+        for resource in self.resources.union(self.wireResources) where definitions[resource] == nil {
             throw StructureTableError(path: path, reason: "resource \(resource) has no table")
         }
         self.types = definitions

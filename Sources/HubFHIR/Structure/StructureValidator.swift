@@ -61,9 +61,14 @@ public struct StructureValidator: Sendable {
         }
     }
 
-    public init(table: StructureTable, limit: Int = 20) {
+    /// Why a narrative's XHTML breaks R4's rules (nil when it does not); nil checks nothing.
+    /// Injected because checking XHTML takes an XML parser, which this module does not link.
+    public let narrativeProblem: (@Sendable (String) -> String?)?
+
+    public init(table: StructureTable, limit: Int = 20, narrativeProblem: (@Sendable (String) -> String?)? = nil) {
         self.table = table
         self.limit = limit
+        self.narrativeProblem = narrativeProblem
     }
 
     /// The problems of `resource` as a `type` (empty when it conforms).
@@ -100,13 +105,25 @@ public struct StructureValidator: Sendable {
                 }
                 presentChoices[group] = name
             }
+            // A list of primitives may have gaps where only the `_name` list beside it has an
+            // entry, and the other way round (R4 §2.6.2.3): both lists the same length, and no
+            // index empty in both.
+            let partner = object[isExtensionOfPrimitive ? name : "_" + name]?.arrayValue
+            let isPrimitiveList = element.isList && FHIRPrimitive.isPrimitive(element.type)
+            if isPrimitiveList, let partner, let values = member.value.arrayValue, partner.count != values.count, !isExtensionOfPrimitive {
+                issues.append(Issue(kind: .structure, path: path.appending(member.key), message: "\(name) and _\(name) must have the same length"))
+                continue
+            }
+            let gapAllowed: (Int) -> Bool = { index in
+                isPrimitiveList && partner.map { index < $0.count && $0[index] != .null } ?? false
+            }
             path.with(.name(member.key)) { path in
                 if isExtensionOfPrimitive {
                     guard FHIRPrimitive.isPrimitive(element.type) else {
                         issues.append(Issue(kind: .structure, path: path.text, message: "\"_\(name)\" is only allowed for primitive elements"))
                         return
                     }
-                    self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                    self.checkEach(member.value, element: element, gapAllowed: gapAllowed, path: &path, issues: &issues) { value, path, issues in
                         guard let extensionObject = value.objectValue else {
                             issues.append(Issue(kind: .structure, path: path.text, message: "must be an object (id, extension)"))
                             return
@@ -115,7 +132,7 @@ public struct StructureValidator: Sendable {
                     }
                     return
                 }
-                self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                self.checkEach(member.value, element: element, gapAllowed: gapAllowed, path: &path, issues: &issues) { value, path, issues in
                     self.checkValue(value, element: element, path: &path, issues: &issues)
                 }
             }
@@ -129,10 +146,12 @@ public struct StructureValidator: Sendable {
         }
     }
 
-    /// Applies the element's cardinality, then `body` to each value.
+    /// Applies the element's cardinality, then `body` to each value but the gaps `gapAllowed`
+    /// admits (a null anywhere else is refused).
     private func checkEach(
         _ value: JSONValue,
         element: StructureTable.Element,
+        gapAllowed: (Int) -> Bool,
         path: inout Path,
         issues: inout [Issue],
         _ body: (JSONValue, inout Path, inout [Issue]) -> Void
@@ -143,7 +162,16 @@ public struct StructureValidator: Sendable {
                 return
             }
             for (index, item) in values.enumerated() where issues.count < self.limit {
-                path.with(.index(index)) { path in body(item, &path, &issues) }
+                path.with(.index(index)) { path in
+                    guard item != .null else {
+                        if !gapAllowed(index) {
+                            issues.append(
+                                Issue(kind: .structure, path: path.text, message: "null is allowed only where the list beside it has an entry"))
+                        }
+                        return
+                    }
+                    body(item, &path, &issues)
+                }
             }
         } else {
             if value.arrayValue != nil {
@@ -158,6 +186,8 @@ public struct StructureValidator: Sendable {
         if FHIRPrimitive.isPrimitive(element.type) {
             if let problem = FHIRPrimitive.problem(with: value, as: element.type) {
                 issues.append(Issue(kind: .value, path: path.text, message: "\(element.type) \(problem)"))
+            } else if element.type == "xhtml", let text = value.stringValue, let problem = self.narrativeProblem?(text) {
+                issues.append(Issue(kind: .value, path: path.text, message: problem))
             } else if let codes = element.codes, let code = value.stringValue, !codes.contains(code) {
                 issues.append(Issue(kind: .code, path: path.text, message: "\"\(code)\" is not one of \(codes.sorted().joined(separator: ", "))"))
             }
@@ -203,7 +233,7 @@ public struct StructureValidator: Sendable {
             case "extension":
                 let element = StructureTable.Element(type: "Extension", isRequired: false, isList: true)
                 path.with(.name("extension")) { path in
-                    self.checkEach(member.value, element: element, path: &path, issues: &issues) { value, path, issues in
+                    self.checkEach(member.value, element: element, gapAllowed: { _ in false }, path: &path, issues: &issues) { value, path, issues in
                         self.checkValue(value, element: element, path: &path, issues: &issues)
                     }
                 }

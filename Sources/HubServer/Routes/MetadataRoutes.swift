@@ -124,8 +124,9 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
     }
 
     public func add(to router: Router<Context>) {
-        router.get("fhir/metadata") { _, _ in
-            Response.json(self.statement, contentType: HubMediaType.fhirJSON)
+        router.get("fhir/metadata") { request, _ in
+            _ = try FHIRFormat(request: request)  // 406 for a format the hub does not write
+            return Response.json(self.statement, contentType: HubMediaType.fhirJSON)
         }
     }
 }
