@@ -122,6 +122,13 @@ extension PostgresResourceStore {
                 \(r).id IN (SELECT f.id FROM search_reference f WHERE f.type = \(type) AND f.param = \(sql.bind(param)) AND f.target_type = \(targetType)
                   AND f.target_id IN (SELECT c.id FROM \(access.visibleResources("c", sql: &sql)) WHERE c.type = \(targetType) AND NOT c.deleted AND \(innerCondition)))
                 """
+        case .reverseChain(let source, let param, let inner):
+            let sourceType = sql.bind(source.rawValue)
+            let innerCondition = try await self.condition(inner, type: sourceType, typeName: source.rawValue, access: access, alias: "h", sql: &sql)
+            return """
+                \(r).id IN (SELECT f.target_id FROM search_reference f WHERE f.type = \(sourceType) AND f.param = \(sql.bind(param)) AND f.target_type = \(type)
+                  AND f.id IN (SELECT h.id FROM \(access.visibleResources("h", sql: &sql)) WHERE h.type = \(sourceType) AND NOT h.deleted AND \(innerCondition)))
+                """
         case .date(let param, let values):
             let alternatives = values.map { prefix, range in
                 Self.dateCondition(prefix, low: "d.low", high: "d.high", range: range, sql: &sql)

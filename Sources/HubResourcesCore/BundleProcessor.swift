@@ -47,6 +47,12 @@ public struct BundleProcessor: Sendable {
         var ifNoneExist: [(String, String)]?
         /// What `ifNoneExist` found: the entry is that resource, and writes nothing.
         var existing: StoredResource?
+        /// A conditional PUT's or DELETE's criteria (`Type?criteria` as its url).
+        var criteria: [(String, String)]?
+        /// A conditional PUT that matched nothing: it creates, under an id the hub assigns.
+        var createsNew = false
+        /// A conditional DELETE that matched nothing: nothing to do.
+        var matchedNothing = false
     }
 
     /// What processing a Bundle produced.
@@ -122,8 +128,49 @@ public struct BundleProcessor: Sendable {
             }
             entries[index].existing = matches.first
         }
+        // Conditional updates and deletes: the criteria name the record (among what the caller
+        // sees), or none; more than one fails the entry (R4 §3.1.0.4.3, §3.1.0.7.1).
+        for index in entries.indices {
+            guard let criteria = entries[index].criteria else { continue }
+            let type = entries[index].type
+            var query = try SearchQuery(type: type, parameters: criteria, lenient: false)
+            guard query.isCriteriaOnly else {
+                throw ResourceError(
+                    .invalid, .invalid, "entry \(index): conditional criteria are search criteria only (no _count, _sort, _include or paging)",
+                    expression: ["Bundle.entry[\(index)].request.url"])
+            }
+            query.count = 2
+            let matches = try await self.store.search(query, access: access).resources
+            guard matches.count < 2 else {
+                throw ResourceError(
+                    .preconditionFailed, .multipleMatches, "entry \(index): the criteria match more than one \(type.rawValue)",
+                    expression: ["Bundle.entry[\(index)].request.url"])
+            }
+            if let match = matches.first {
+                entries[index].id = match.id
+                if entries[index].method == .put, var resource = entries[index].resource {
+                    // The match's id, unless the body names another (then validation refuses it).
+                    if resource["id"] == nil { resource["id"] = .string(match.id) }
+                    entries[index].resource = resource
+                }
+            } else if entries[index].method == .put {
+                guard entries[index].resource?["id"] == nil else {
+                    throw ResourceError(
+                        .invalid, .invalid, "entry \(index): no \(type.rawValue) matches, and the hub assigns ids: send the resource without an id",
+                        expression: ["Bundle.entry[\(index)].resource.id"])
+                }
+                entries[index].createsNew = true
+            } else {
+                entries[index].matchedNothing = true
+            }
+        }
         // Assign ids to creates and resolve references to them.
         var resolved: [String: String] = [:]
+        for index in entries.indices where entries[index].method == .put && entries[index].criteria != nil {
+            // A conditional update's fullUrl resolves to the record it matched or creates.
+            if entries[index].createsNew { entries[index].id = UUID().uuidString.lowercased() }
+            if let fullURL = entries[index].fullURL, let id = entries[index].id { resolved[fullURL] = "\(entries[index].type.rawValue)/\(id)" }
+        }
         for index in entries.indices where entries[index].method == .post {
             if let existing = entries[index].existing {
                 if let fullURL = entries[index].fullURL { resolved[fullURL] = "\(existing.type.rawValue)/\(existing.id)" }
@@ -139,7 +186,8 @@ public struct BundleProcessor: Sendable {
             }
         }
         var operations: [(Int, WriteOperation)] = []
-        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) }) where entry.existing == nil {
+        for entry in entries.sorted(by: { ($0.method.order, $0.index) < ($1.method.order, $1.index) })
+        where entry.existing == nil && !entry.matchedNothing {
             switch entry.method {
             case .post, .put:
                 guard let resource = entry.resource else {
@@ -158,7 +206,8 @@ public struct BundleProcessor: Sendable {
                 }
                 let valid: JSONObject
                 do {
-                    valid = try self.validator.validate(rewritten, as: entry.type, expectedID: entry.method == .put ? entry.id : nil)
+                    valid = try self.validator.validate(
+                        rewritten, as: entry.type, expectedID: entry.method == .put && !entry.createsNew ? entry.id : nil)
                 } catch {
                     var located = error
                     located.expression = error.expression.map { $0.map { "Bundle.entry[\(entry.index)].resource.\($0)" } }
@@ -166,7 +215,7 @@ public struct BundleProcessor: Sendable {
                     throw located
                 }
                 let operation: WriteOperation =
-                    entry.method == .post
+                    entry.method == .post || entry.createsNew
                     ? .create(entry.type, id: entry.id, valid)
                     : .update(entry.type, id: entry.id ?? "", valid, ifMatch: entry.ifMatch)
                 operations.append((entry.index, operation))
@@ -197,8 +246,12 @@ public struct BundleProcessor: Sendable {
                 responses.append(Self.responseEntry(existing, status: "200 OK", base: base))
                 continue
             }
+            if entry.matchedNothing {
+                responses.append(.object(JSONObject([("response", .object(JSONObject([("status", .string("204 No Content"))])))])))
+                continue
+            }
             guard let stored = byIndex[entry.index] else { continue }
-            let status = entry.method == .post ? "201 Created" : (entry.method == .delete ? "204 No Content" : "200 OK")
+            let status = entry.method == .post || entry.createsNew ? "201 Created" : (entry.method == .delete ? "204 No Content" : "200 OK")
             responses.append(Self.responseEntry(stored, status: status, base: base))
         }
         let response = JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
@@ -215,16 +268,30 @@ public struct BundleProcessor: Sendable {
         guard let methodName = request["method"]?.stringValue, let method = Method(rawValue: methodName) else {
             throw ResourceError(.invalid, .notSupported, "request.method must be GET, POST, PUT or DELETE", expression: ["\(path).request.method"])
         }
-        guard let url = request["url"]?.stringValue, !url.contains("?") else {
-            throw ResourceError(
-                .invalid, .notSupported, "request.url must be Type or Type/id (conditional URLs are not supported yet)",
-                expression: ["\(path).request.url"])
+        guard let url = request["url"]?.stringValue else {
+            throw ResourceError(.invalid, .required, "request.url is required", expression: ["\(path).request.url"])
         }
-        let parts = url.split(separator: "/").map(String.init)
+        // `Type?criteria`: a conditional update or delete.
+        let pathPart = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var criteria: [(String, String)]?
+        if pathPart.count == 2 {
+            guard method == .put || method == .delete else {
+                throw ResourceError(
+                    .invalid, .notSupported, "request.url takes criteria (Type?criteria) only for a conditional PUT or DELETE",
+                    expression: ["\(path).request.url"])
+            }
+            let parsed = try SearchQuery.parameters(inQuery: String(pathPart[1])).filter { !SearchQuery.passThrough.contains($0.0) }
+            guard !parsed.isEmpty, !pathPart[0].contains("/") else {
+                throw ResourceError(
+                    .invalid, .invalid, "a conditional \(method.rawValue) takes Type?criteria as url", expression: ["\(path).request.url"])
+            }
+            criteria = parsed
+        }
+        let parts = pathPart[0].split(separator: "/").map(String.init)
         guard let typeName = parts.first, let type = ResourceType(rawValue: typeName) else {
             throw ResourceError(.invalid, .notSupported, "\(url) names no supported resource type", expression: ["\(path).request.url"])
         }
-        let needsID = method != .post
+        let needsID = method != .post && criteria == nil
         guard parts.count == (needsID ? 2 : 1), !needsID || ResourceValidator.isValidID(parts[1]) else {
             throw ResourceError(
                 .invalid, .invalid, "\(method.rawValue) takes \(needsID ? "Type/id" : "Type") as url, not \(url)", expression: ["\(path).request.url"]
@@ -257,7 +324,8 @@ public struct BundleProcessor: Sendable {
             fullURL: object["fullUrl"]?.stringValue,
             resource: object["resource"]?.objectValue,
             ifMatch: ifMatch,
-            ifNoneExist: ifNoneExist
+            ifNoneExist: ifNoneExist,
+            criteria: criteria
         )
     }
 

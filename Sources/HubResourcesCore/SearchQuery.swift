@@ -25,9 +25,12 @@ public struct SearchQuery: Sendable {
         case date(param: String, values: [(DatePrefix, FHIRDateRange)])
         /// Numbers keep their text: `5.4` means [5.35, 5.45) under `eq`, per its precision.
         case quantity(param: String, values: [(prefix: DatePrefix, number: String, system: String?, code: String?)])
-        /// A chained parameter, one level (`subject:Patient.identifier=…`): resources whose
-        /// reference `param` points at a `target` that matches `inner`.
+        /// A chained parameter (`subject:Patient.identifier=…`, up to ``Limits/chainDepth``
+        /// links): resources whose reference `param` points at a `target` that matches `inner`.
         indirect case chain(param: String, target: ResourceType, inner: Clause)
+        /// A reverse chain (`_has:Observation:patient:code=…`): resources that a `source`
+        /// resource matching `inner` points at through its reference `param`.
+        indirect case reverseChain(source: ResourceType, param: String, inner: Clause)
         /// The organizations that published the resource (``SearchParameter/isPublisher``).
         case publisher([String])
     }
@@ -100,6 +103,8 @@ public struct SearchQuery: Sendable {
         public static let stringLength = 64
         /// `_include` and `_revinclude` together.
         public static let includes = 10
+        /// Links in one chain (`a.b.c`), and `_has` within `_has`: each is a subquery.
+        public static let chainDepth = 3
     }
     /// Result parameters and formatting options that are not search criteria.
     static let passThrough: Set = ["_format", "_pretty"]
@@ -132,7 +137,12 @@ public struct SearchQuery: Sendable {
                 throw tooCostly("a value has at most \(Limits.valueLength) characters", rawName)
             }
             if !name.hasPrefix("_"), rawName.contains(".") {
-                self.clauses.append(try Self.chain(rawName, type: type, values: values))
+                self.clauses.append(try Self.chain(Substring(rawName), type: type, values: values))
+                self.canonicalParameters.append((rawName, value))
+                continue
+            }
+            if name == "_has" {
+                self.clauses.append(try Self.reverseChain(rawName, type: type, values: values))
                 self.canonicalParameters.append((rawName, value))
                 continue
             }
@@ -307,14 +317,19 @@ public struct SearchQuery: Sendable {
         }
     }
 
-    /// `subject:Patient.identifier`, `patient.name:contains`: one level of chaining through a
-    /// reference parameter to a parameter of its target type.
-    static func chain(_ rawName: String, type: ResourceType, values: [String]) throws(ResourceError) -> Clause {
-        guard let dot = rawName.firstIndex(of: ".") else { throw ResourceError(.invalid, .invalid, "not a chain", expression: [rawName]) }
+    /// `subject:Patient.identifier`, `patient.name:contains`, `subject:Patient.organization.name`:
+    /// a chain through reference parameters, up to ``Limits/chainDepth`` links, to a parameter of
+    /// the last target type.
+    static func chain(_ rawName: Substring, type: ResourceType, values: [String], depth: Int = 1) throws(ResourceError) -> Clause {
+        let whole = String(rawName)
+        guard let dot = rawName.firstIndex(of: ".") else { throw ResourceError(.invalid, .invalid, "not a chain", expression: [whole]) }
+        guard depth <= Limits.chainDepth else {
+            throw ResourceError(.invalid, .tooCostly, "a chain has at most \(Limits.chainDepth) links", expression: [whole])
+        }
         let head = rawName[..<dot].split(separator: ":", maxSplits: 1).map(String.init)
-        let tail = rawName[rawName.index(after: dot)...].split(separator: ":", maxSplits: 1).map(String.init)
+        let rest = rawName[rawName.index(after: dot)...]
         guard let referenceName = head.first, let reference = type.searchParameter(named: referenceName), reference.kind == .reference else {
-            throw ResourceError(.invalid, .notSupported, "a chain starts with a reference parameter of \(type.rawValue)", expression: [rawName])
+            throw ResourceError(.invalid, .notSupported, "a chain goes through a reference parameter of \(type.rawValue)", expression: [whole])
         }
         let targetName = head.count > 1 ? head[1] : (reference.targets?.count == 1 ? reference.targets?.first : nil)
         guard let targetName, let target = ResourceType(rawValue: targetName), reference.targets?.contains(targetName) ?? true else {
@@ -322,16 +337,53 @@ public struct SearchQuery: Sendable {
                 .invalid,
                 .invalid,
                 "\(referenceName) may refer to several types: name one (\(referenceName):Patient.identifier)",
-                expression: [rawName]
+                expression: [whole]
             )
         }
-        guard let innerName = tail.first, !innerName.contains("."), let inner = target.searchParameter(named: innerName) else {
+        if rest.contains(".") {
+            return .chain(param: reference.name, target: target, inner: try Self.chain(rest, type: target, values: values, depth: depth + 1))
+        }
+        let tail = rest.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let innerName = tail.first, let inner = target.searchParameter(named: innerName) else {
             throw ResourceError(
-                .invalid, .notSupported, "\(target.rawValue) has no search parameter \(tail.first ?? "") to chain to (one level only)",
+                .invalid, .notSupported, "\(target.rawValue) has no search parameter \(tail.first ?? "") to chain to", expression: [whole])
+        }
+        let clause = try Self.clause(inner, modifier: tail.count > 1 ? tail[1] : nil, values: values, rawName: whole)
+        return .chain(param: reference.name, target: target, inner: clause)
+    }
+
+    /// `_has:Observation:patient:code`: resources of `type` that an Observation matching `code`
+    /// points at through its reference parameter `patient` (R4 §3.1.1.5.7). The last part may be
+    /// a parameter (with a modifier), a chain, or another `_has`, up to ``Limits/chainDepth``.
+    static func reverseChain(_ rawName: String, type: ResourceType, values: [String], depth: Int = 1) throws(ResourceError) -> Clause {
+        guard depth <= Limits.chainDepth else {
+            throw ResourceError(.invalid, .tooCostly, "_has nests at most \(Limits.chainDepth) deep", expression: [rawName])
+        }
+        let parts = rawName.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts[0] == "_has", let source = ResourceType(rawValue: parts[1]) else {
+            throw ResourceError(.invalid, .invalid, "_has takes _has:<Type>:<reference parameter>:<parameter>", expression: [rawName])
+        }
+        guard let reference = source.searchParameter(named: parts[2]), reference.kind == .reference,
+            reference.targets?.contains(type.rawValue) ?? true
+        else {
+            throw ResourceError(
+                .invalid, .invalid, "\(parts[2]) is not a reference parameter of \(source.rawValue) that can point at \(type.rawValue)",
                 expression: [rawName])
         }
-        let clause = try Self.clause(inner, modifier: tail.count > 1 ? tail[1] : nil, values: values, rawName: rawName)
-        return .chain(param: reference.name, target: target, inner: clause)
+        let last = parts[3]
+        let inner: Clause
+        if last.hasPrefix("_has:") {
+            inner = try Self.reverseChain(last, type: source, values: values, depth: depth + 1)
+        } else if last.contains(".") {
+            inner = try Self.chain(Substring(last), type: source, values: values, depth: depth + 1)
+        } else {
+            let nameAndModifier = last.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let name = nameAndModifier.first, let parameter = source.searchParameter(named: name) else {
+                throw ResourceError(.invalid, .notSupported, "\(source.rawValue) has no search parameter \(last)", expression: [rawName])
+            }
+            inner = try Self.clause(parameter, modifier: nameAndModifier.count > 1 ? nameAndModifier[1] : nil, values: values, rawName: rawName)
+        }
+        return .reverseChain(source: source, param: reference.name, inner: inner)
     }
 
     /// `-12`, `5.40`: an optional minus, digits, an optional fraction (no exponents).
@@ -374,6 +426,7 @@ extension SearchQuery {
             case .id(let ids) where type == .patient: patients += ids
             case .reference(_, let values): patients += values.filter { $0.type == ResourceType.patient.rawValue }.map(\.id)
             case .chain(_, let target, let inner): visit(inner, on: target)
+            case .reverseChain(let source, _, let inner): visit(inner, on: source)
             default: break
             }
         }

@@ -198,6 +198,38 @@ import Testing
                 try await Self.ids(store, .observation, [("patient.gender", "female"), ("code", "718-7"), ("patient.name:contains", "娜娜")]) == [
                     none.id
                 ])
+            // Reverse chains (_has), nested, and chains of several links.
+            #expect(Set(try await Self.ids(store, .patient, [("_has:Observation:patient:code", "718-7")])) == [wang.id, ouyang.id])
+            #expect(try await Self.ids(store, .patient, [("_has:Observation:subject:status", "amended")]) == [alexander.id])
+            #expect(try await Self.ids(store, .patient, [("_has:Observation:patient:patient.name:contains", "娜娜")]) == [ouyang.id])
+            let report = try await store.create(
+                try Self.object(
+                    #"{"resourceType":"DiagnosticReport","status":"final","code":{"text":"血常规"},"subject":{"reference":"Patient/\#(wang.id)"},"result":[{"reference":"Observation/\#(april.id)"}]}"#
+                ), type: .diagnosticReport, audit: .test)
+            #expect(try await Self.ids(store, .patient, [("_has:Observation:patient:_has:DiagnosticReport:result:status", "final")]) == [wang.id])
+            #expect(try await Self.ids(store, .observation, [("_has:DiagnosticReport:result:status", "final")]) == [april.id])
+            #expect(try await Self.ids(store, .diagnosticReport, [("result.patient.name", "王")]) == [report.id])
+            #expect(
+                try await Self.ids(
+                    store, .diagnosticReport, [("result.subject:Patient.identifier", "urn:health-hub:sid:resident-id|11010519491231002X")]) == [
+                        report.id
+                    ])
+            #expect(try await Self.ids(store, .diagnosticReport, [("result.patient.name", "欧阳")]).isEmpty)
+            for bad in ["_has:Observation:code:code", "_has:Shoe:patient:code", "_has:Observation:patient", "_has:Observation:patient:shoe"] {
+                #expect(throws: ResourceError.self, "\(bad)") { try SearchQuery(type: .patient, parameters: [(bad, "1")], lenient: false) }
+            }
+            // Each link is a subquery: at most three.
+            let deep = "_has:Provenance:target:_has:Provenance:target:_has:Provenance:target"
+            #expect(throws: Never.self) { try SearchQuery(type: .patient, parameters: [(deep + ":agent", "Organization/x")], lenient: false) }
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .patient, parameters: [(deep + ":_has:Provenance:target:agent", "Organization/x")], lenient: false)
+            }
+            #expect(throws: Never.self) {
+                try SearchQuery(type: .diagnosticReport, parameters: [("result.encounter.patient.name", "王")], lenient: false)
+            }
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .diagnosticReport, parameters: [("result.encounter.patient.organization.name", "王")], lenient: false)
+            }
             // sa, eb and ap on dates and quantities.
             #expect(try await Self.ids(store, .observation, [("date", "sa2024-03-05")]) == [april.id])
             #expect(try await Self.ids(store, .observation, [("date", "eb2024-03-05")]) == [december.id])

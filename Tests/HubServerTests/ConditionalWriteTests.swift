@@ -75,4 +75,70 @@ import Testing
             #expect(try await hub.send("DELETE", "/fhir/Observation?\(criteria)", presenting: pki).status == 204)
         }
     }
+
+    /// The upsert integration engines send: `PUT Type?identifier=…` inside a transaction, with
+    /// references to its fullUrl resolving to the record it matched or created; conditional
+    /// DELETE entries; more than one match fails the whole transaction.
+    @Test func transactionEntriesUpdateAndDeleteByCriteria() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let patient = try await createPatient(hub, seed: 516, presenting: pki)
+            func observation(_ accession: String, _ value: String) -> String {
+                String(decoding: Self.observation(patient, accession: accession, value: value), as: UTF8.self)
+            }
+            func transaction(_ entries: [String]) -> [UInt8] {
+                Array(#"{"resourceType":"Bundle","type":"transaction","entry":[\#(entries.joined(separator: ","))]}"#.utf8)
+            }
+            let report = #"""
+                {"fullUrl":"urn:uuid:6f1c2a9e-0b7d-4e55-8a3c-2d9b7f1e4c10","resource":{"resourceType":"DiagnosticReport","status":"final",
+                 "code":{"coding":[{"system":"http://loinc.org","code":"24323-8"}]},"subject":{"reference":"Patient/\#(patient)"},
+                 "result":[{"reference":"urn:uuid:2b8e4f7a-1c3d-4a5b-9e6f-7a8b9c0d1e2f"}]},"request":{"method":"POST","url":"DiagnosticReport"}}
+                """#
+            let upsert = { (value: String) in
+                #"{"fullUrl":"urn:uuid:2b8e4f7a-1c3d-4a5b-9e6f-7a8b9c0d1e2f","resource":\#(observation("LAB-88", value)),"request":{"method":"PUT","url":"Observation?identifier=urn:oid:2.16.156.1%7CLAB-88"}}"#
+            }
+            // No match: the entry creates, and the report's reference resolves to it.
+            let first = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([upsert("5.1"), report]), presenting: pki)
+            #expect(first.status == 200, "\(first.text)")
+            let entries = try #require(try jsonObject(first)["entry"] as? [[String: Any]])
+            #expect((entries[0]["response"] as? [String: Any])?["status"] as? String == "201 Created")
+            let created = try #require((entries[0]["resource"] as? [String: Any])?["id"] as? String)
+            let result = ((entries[1]["resource"] as? [String: Any])?["result"] as? [[String: Any]])?.first?["reference"] as? String
+            #expect(result == "Observation/\(created)")
+            // One match: the same record is updated, and the new report points at it too.
+            let second = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([upsert("5.6"), report]), presenting: pki)
+            #expect(second.status == 200, "\(second.text)")
+            let again = try #require(try jsonObject(second)["entry"] as? [[String: Any]])
+            #expect((again[0]["response"] as? [String: Any])?["status"] as? String == "200 OK")
+            #expect((again[0]["resource"] as? [String: Any])?["id"] as? String == created)
+            #expect((again[0]["response"] as? [String: Any])?["etag"] as? String == "W/\"2\"")
+            // More than one match fails the whole transaction: nothing of it is written.
+            _ = try await hub.send(
+                "POST", "/fhir/Observation", headers: Self.json, body: Self.observation(patient, accession: "LAB-89", value: "4.0"), presenting: pki)
+            let ambiguous = #"{"resource":\#(observation("LAB-90", "1")),"request":{"method":"PUT","url":"Observation?code=2345-7"}}"#
+            let newPatient =
+                #"{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(patient)"}},"request":{"method":"POST","url":"Observation"}}"#
+            let failed = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([newPatient, ambiguous]), presenting: pki)
+            #expect(failed.status == 412, "\(failed.text)")
+            let count = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
+            #expect(count["total"] as? Int == 2)
+            // A conditional delete entry: one match deleted; another hospital's matches nothing.
+            let delete = #"{"request":{"method":"DELETE","url":"Observation?identifier=urn:oid:2.16.156.1%7CLAB-88"}}"#
+            let foreign = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([delete]), presenting: pki.otherHospital)
+            #expect(foreign.status == 200, "\(foreign.text)")
+            #expect(try await hub.send("GET", "/fhir/Observation/\(created)", presenting: pki).status == 200)
+            let deleted = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([delete]), presenting: pki)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            #expect(try await hub.send("GET", "/fhir/Observation/\(created)", presenting: pki).status == 410)
+            // Criteria only where they mean something; an id in a create-by-criteria is refused.
+            for bad in [
+                #"{"request":{"method":"GET","url":"Observation?code=2345-7"}}"#,
+                #"{"request":{"method":"DELETE","url":"Observation?_count=1"}}"#,
+                #"{"request":{"method":"DELETE","url":"Observation/x?code=1"}}"#,
+                #"{"resource":{"resourceType":"Observation","id":"mine","status":"final","code":{"text":"x"}},"request":{"method":"PUT","url":"Observation?identifier=none%7Cnone"}}"#,
+            ] {
+                #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([bad]), presenting: pki).status == 400, "\(bad)")
+            }
+        }
+    }
 }

@@ -201,6 +201,19 @@ import Testing
             for include in (resource["searchInclude"] as? [String]) ?? [] { get("/fhir/\(type)?_include=\(include)") }
             for include in (resource["searchRevInclude"] as? [String]) ?? [] { get("/fhir/\(type)?_revinclude=\(include)") }
         }
+        // Reverse chains and chains of several links: what they find must not depend on A's
+        // records either (A's Observations point at B's practitioner).
+        for probe in [
+            "Patient?_has:Observation:patient:code=718-7", "Practitioner?_has:Observation:performer:subject=Patient/\(victim.patient)",
+            "Practitioner?_has:Observation:performer:patient.name=%E7%8E%8B",
+            "Practitioner?_has:Observation:performer:patient.identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)",
+            "Practitioner?_has:Observation:performer:_has:DiagnosticReport:result:status=final",
+            "ServiceRequest?_has:Observation:based-on:code=718-7", "Encounter?_has:Observation:encounter:code=718-7",
+            "DiagnosticReport?result.patient.name=%E7%8E%8B", "DiagnosticReport?result.performer:Practitioner.name=%E7%8E%8B",
+            "Observation?encounter.patient.identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)",
+        ] {
+            get("/fhir/\(probe)")
+        }
         // Reads, versions and histories of the victim's records and of B's own.
         for record in [
             "Patient/\(victim.patient)", "Observation/\(victim.observation)", "Condition/\(victim.condition)",
