@@ -137,6 +137,9 @@ public enum HubApplication {
         let recognition = dependencies.recognition
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition, validator: dependencies.validator).add(to: clinical)
         ValidateOperation(validator: dependencies.validator).add(to: clinical)
+        PatientMatchOperation(
+            matcher: PatientMatch(store: dependencies.resources, residentIDSystem: dependencies.validator.identifierSystems.residentID)
+        ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
         AuditLogRoutes(

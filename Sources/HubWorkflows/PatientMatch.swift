@@ -1,0 +1,128 @@
+public import HubFHIR
+public import HubResourcesCore
+
+/// `Patient/$match` (FHIR R4 Patient-match): the registered patients a record from another
+/// system most likely is, each with a score and a grade, among the patients the caller may see.
+///
+/// Matching is by what the hub can compare without reading names in clear (names are
+/// blind-indexed, docs/security.md), strongest first:
+///
+/// | Agreement | Score | Grade |
+/// |---|---|---|
+/// | the resident ID number (or another identifier, system and value) | 1.0 | certain |
+/// | family and given name as written, birth date and gender | 0.8 | probable |
+/// | family and given name as written and birth date | 0.6 | possible |
+///
+/// A candidate takes its best agreement. A record whose resident ID number differs from the
+/// input's is `certainly-not`, whatever else agrees: two people share names and birthdays, never
+/// an ID number. Only identifiers with a system count (a bare value names no register).
+public struct PatientMatch: Sendable {
+    public enum Grade: String, Sendable, Comparable {
+        case certain, probable, possible
+        case certainlyNot = "certainly-not"
+
+        var rank: Int {
+            switch self {
+            case .certain: 3
+            case .probable: 2
+            case .possible: 1
+            case .certainlyNot: 0
+            }
+        }
+
+        public static func < (lhs: Grade, rhs: Grade) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    public struct Candidate: Sendable {
+        public var patient: StoredResource
+        public var score: Double
+        public var grade: Grade
+    }
+
+    /// One search that, if it finds a patient, makes it a candidate of this score and grade.
+    struct Probe: Equatable {
+        var parameters: [String: String]
+        var score: Double
+        var grade: Grade
+
+        static func == (lhs: Probe, rhs: Probe) -> Bool { lhs.parameters == rhs.parameters && lhs.grade == rhs.grade }
+    }
+
+    /// At most this many candidates per answer (`count` asks for fewer).
+    public static let maximumCount = 100
+
+    let store: any ResourceStore
+    let residentIDSystem: String
+
+    public init(store: any ResourceStore, residentIDSystem: String) {
+        self.store = store
+        self.residentIDSystem = residentIDSystem
+    }
+
+    /// The candidates for `patient`, best first (by score, then id), at most `count`;
+    /// `onlyCertain` keeps the certain ones (R4: `onlyCertainMatches`).
+    public func candidates(for patient: JSONObject, count: Int, onlyCertain: Bool, access: RecordAccess) async throws -> [Candidate] {
+        let probes = Self.probes(for: patient, residentIDSystem: self.residentIDSystem)
+        guard !probes.isEmpty else {
+            throw ResourceError(
+                .invalid, .required, "$match needs an identifier with its system, or family and given name with the birth date",
+                expression: ["Patient"])
+        }
+        var best: [String: Candidate] = [:]
+        for probe in probes {
+            var parameters = probe.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            parameters.append(("_count", String(Self.maximumCount)))
+            let found = try await self.store.search(try SearchQuery(type: .patient, parameters: parameters, lenient: false), access: access)
+            for stored in found.resources where (best[stored.id]?.score ?? -1) < probe.score {
+                best[stored.id] = Candidate(patient: stored, score: probe.score, grade: probe.grade)
+            }
+        }
+        let inputID = Self.identifierValue(of: patient, system: self.residentIDSystem)
+        var candidates = Array(best.values)
+        for index in candidates.indices {
+            let stored = candidates[index].patient.resource.flatMap { Self.identifierValue(of: $0, system: self.residentIDSystem) }
+            if let inputID, let stored, inputID != stored {
+                candidates[index].grade = .certainlyNot
+                candidates[index].score = 0
+            }
+        }
+        return
+            candidates
+            .filter { !onlyCertain || $0.grade == .certain }
+            .sorted { ($0.score, $1.patient.id) > ($1.score, $0.patient.id) }
+            .prefix(max(0, min(count, Self.maximumCount)))
+            .map { $0 }
+    }
+
+    /// The searches `patient` allows, strongest first.
+    static func probes(for patient: JSONObject, residentIDSystem: String) -> [Probe] {
+        var probes: [Probe] = []
+        for identifier in patient["identifier"]?.arrayValue ?? [] {
+            guard let object = identifier.objectValue, let system = object["system"]?.stringValue, let value = object["value"]?.stringValue,
+                Self.isSearchable(system), Self.isSearchable(value)
+            else { continue }
+            probes.append(Probe(parameters: ["identifier": "\(system)|\(value)"], score: 1, grade: .certain))
+        }
+        let name = patient["name"]?.arrayValue?.lazy.compactMap(\.objectValue).first { $0["family"]?.stringValue != nil }
+        if let family = name?["family"]?.stringValue, let given = name?["given"]?.arrayValue?.first?.stringValue,
+            Self.isSearchable(family), Self.isSearchable(given), let birthDate = patient["birthDate"]?.stringValue, FHIRPrimitive.isDate(birthDate)
+        {
+            let demographic = ["family:exact": family, "given:exact": given, "birthdate": birthDate]
+            if let gender = patient["gender"]?.stringValue, ["male", "female", "other", "unknown"].contains(gender) {
+                probes.append(Probe(parameters: demographic.merging(["gender": gender]) { $1 }, score: 0.8, grade: .probable))
+            }
+            probes.append(Probe(parameters: demographic, score: 0.6, grade: .possible))
+        }
+        return probes
+    }
+
+    /// Whether `value` can be a search value as it is: not empty, within the length a search
+    /// takes, without the separators the hub's search syntax gives meaning to.
+    static func isSearchable(_ value: String) -> Bool {
+        !value.isEmpty && value.count <= SearchQuery.Limits.valueLength && !value.contains(",") && !value.contains("|")
+    }
+
+    static func identifierValue(of patient: JSONObject, system: String) -> String? {
+        patient["identifier"]?.arrayValue?.lazy.compactMap(\.objectValue).first { $0["system"]?.stringValue == system }?["value"]?.stringValue
+    }
+}
