@@ -62,14 +62,14 @@ extension PostgresResourceStore {
         return try await self.opened(type, id, version, lastUpdated, deleted, body)
     }
 
-    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
+    public func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow, access: RecordAccess) async throws -> [StoredResource] {
         let typeName = type.rawValue
         let limit = max(1, min(count, 1000))
         var sql = SQLBuilder()
         let text = """
             SELECT v.version, v.last_updated, v.deleted, v.body FROM resource_versions v
             JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
-            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id))
+            WHERE v.type = \(sql.bind(typeName)) AND v.id = \(sql.bind(id)) AND \(Self.inWindow("v", window, sql: &sql))
             ORDER BY v.version DESC LIMIT \(sql.bind(limit))
             """
         let statement = sql.query(text)
@@ -79,10 +79,13 @@ extension PostgresResourceStore {
             for try await row in rows.decode((Int, Date, Bool, ByteBuffer?).self) { result.append(row) }
             return result
         }
-        guard !rows.isEmpty else {
+        guard !rows.isEmpty || window != .all else {
             await self.noteTarget(type, id, access: access)
             throw ResourceError(.notFound, .notFound, "\(typeName)/\(id) does not exist")
         }
+        // A window that keeps no version of a record that exists is an empty history; one of a
+        // record the caller may not see is still 404, as without a window.
+        if rows.isEmpty { _ = try await self.history(type, id: id, count: 1, window: .all, access: access) }
         var versions: [StoredResource] = []
         for (version, lastUpdated, deleted, body) in rows {
             versions.append(try await self.opened(type, id, version, lastUpdated, deleted, body))
@@ -90,7 +93,7 @@ extension PostgresResourceStore {
         return versions
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+    public func history(_ type: ResourceType?, window: HistoryWindow, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
         versions: [StoredResource], next: String?
     ) {
         let limit = max(1, min(count, 1000))
@@ -102,13 +105,12 @@ extension PostgresResourceStore {
         let (afterTime, afterKey) = (position?.timestampLiteral, position?.key ?? "")
         var sql = SQLBuilder()
         let typeBind = sql.bind(typeName)
-        let sinceBind = sql.bind(since)
         let afterTimeBind = sql.bind(afterTime)
         let text = """
             SELECT v.type, v.id, v.version, v.last_updated, v.deleted, v.body, v.row_key FROM resource_versions v
             JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = v.type AND r.id = v.id
             WHERE (\(typeBind)::text IS NULL OR v.type = \(typeBind))
-              AND (\(sinceBind)::timestamptz IS NULL OR v.last_updated >= \(sinceBind))
+              AND \(Self.inWindow("v", window, sql: &sql))
               AND (\(afterTimeBind)::timestamptz IS NULL OR (v.last_updated, v.row_key) < (\(afterTimeBind)::timestamptz, \(sql.bind(afterKey))))
             ORDER BY v.last_updated DESC, v.row_key DESC LIMIT \(sql.bind(limit + 1))
             """
@@ -129,6 +131,18 @@ extension PostgresResourceStore {
             next = TimeCursor.encode(last.3, last.6)
         }
         return (versions, next)
+    }
+
+    /// ``HistoryWindow``'s rule on the `resource_versions` row `v`, in one shape whatever the
+    /// window (nulls switch its parts off), so that the statement is prepared once.
+    static func inWindow(_ v: String, _ window: HistoryWindow, sql: inout SQLBuilder) -> String {
+        let since = sql.bind(window.since)
+        let (low, high) = (sql.bind(window.at?.low), sql.bind(window.at?.high))
+        return """
+            (\(since)::timestamptz IS NULL OR \(v).last_updated >= \(since))
+              AND (\(high)::timestamptz IS NULL OR (\(v).last_updated < \(high) AND NOT EXISTS (
+                SELECT 1 FROM resource_versions n WHERE n.type = \(v).type AND n.id = \(v).id AND n.version > \(v).version AND n.last_updated <= \(low))))
+            """
     }
 
     func opened(

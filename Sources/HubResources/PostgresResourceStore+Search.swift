@@ -37,51 +37,26 @@ extension PostgresResourceStore {
         }
 
         var pageConditions = whereClause
-        var sortJoin = ""
-        var sortKey = "NULL::text"
-        let order: String
+        let limit = sql.bind(query.count + 1)
+        let pageSQL: String
         switch query.sort {
         case .id(let descending):
             if let cursor = query.cursor {
                 pageConditions += "\n  AND r.id \(descending ? "<" : ">") \(sql.bind(cursor))"
             }
-            order = "r.id\(descending ? " DESC" : "")"
+            pageSQL = Self.plainPage(visible: visible, conditions: pageConditions, order: "r.id\(descending ? " DESC" : "")", limit: limit)
         case .lastUpdated(let descending):
             if let cursor = try query.cursor.map(TimeCursor.init(parsing:)) {
                 let time = sql.bind(cursor.timestampLiteral)
                 pageConditions += "\n  AND (r.last_updated, r.id) \(descending ? "<" : ">") (\(time)::timestamptz, \(sql.bind(cursor.key)))"
             }
-            order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
+            let order = descending ? "r.last_updated DESC, r.id DESC" : "r.last_updated, r.id"
+            pageSQL = Self.plainPage(visible: visible, conditions: pageConditions, order: order, limit: limit)
         case .parameter(let name, let kind, let descending):
-            // The resource's earliest date or lowest code for the parameter; none sorts last.
-            let param = sql.bind(name)
-            let (table, column) = kind == .date ? ("search_date", "low") : ("search_token", "code")
-            sortJoin =
-                "LEFT JOIN LATERAL (SELECT min(k.\(column)) AS key FROM \(table) k WHERE k.type = r.type AND k.id = r.id AND k.param = \(param)) s ON true"
-            sortKey = kind == .date ? "(extract(epoch FROM s.key) * 1000000)::bigint::text" : "s.key"
-            if let cursor = query.cursor {
-                let position = try Self.parameterCursor(cursor)
-                let id = sql.bind(position.id)
-                let before = descending ? "<" : ">"
-                if let keyText = position.key {
-                    let key =
-                        kind == .date
-                        ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
-                    pageConditions += "\n  AND (s.key \(before) \(key) OR (s.key = \(key) AND r.id \(before) \(id)) OR s.key IS NULL)"
-                } else {
-                    pageConditions += "\n  AND s.key IS NULL AND r.id \(before) \(id)"
-                }
-            }
-            order = descending ? "s.key DESC NULLS LAST, r.id DESC" : "s.key ASC NULLS LAST, r.id"
+            pageSQL = try Self.parameterSortedPage(
+                visible: visible, conditions: whereClause, type: type, param: sql.bind(name), kind: kind, descending: descending,
+                cursor: query.cursor, limit: limit, sql: &sql)
         }
-        let limit = sql.bind(query.count + 1)
-        let pageSQL = """
-            SELECT r.id, r.version, r.last_updated, v.body, \(sortKey) FROM \(visible)
-            JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-            \(sortJoin)
-            WHERE \(pageConditions)
-            ORDER BY \(order) LIMIT \(limit)
-            """
         let page = sql.reusable(pageSQL, if: Self.namesOneRecord(query))
         let rows = try await self.database.withConnection("search") { connection in
             let rows = try await connection.query(page, logger: logger)
@@ -105,6 +80,67 @@ extension PostgresResourceStore {
         return SearchResult(resources: resources, included: included, nextCursor: next, total: total)
     }
 
+    /// A page in the order of a column of `resources` (`id`, `last_updated`).
+    static func plainPage(visible: String, conditions: String, order: String, limit: String) -> String {
+        """
+        SELECT r.id, r.version, r.last_updated, v.body, NULL::text FROM \(visible)
+        JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+        WHERE \(conditions)
+        ORDER BY \(order) LIMIT \(limit)
+        """
+    }
+
+    /// A page sorted by a date or token parameter: by each resource's earliest date (lowest
+    /// code) for it, then id; resources without one last, by id.
+    ///
+    /// Two phases, each read in the order of an index, so that a page of a whole type costs a
+    /// page's worth of index entries rather than a sort of every resource: the keyed phase walks
+    /// `search_date (type, param, low, …)` (or `search_token`'s) keeping for each resource only
+    /// its lowest row; the keyless phase walks the resources that have none. The cursor says in
+    /// which phase the last page ended.
+    static func parameterSortedPage(
+        visible: String, conditions: String, type: String, param: String, kind: SearchParameter.Kind, descending: Bool, cursor: String?,
+        limit: String, sql: inout SQLBuilder
+    ) throws(ResourceError) -> String {
+        let (table, column) = kind == .date ? ("search_date", "low") : ("search_token", "code")
+        let direction = descending ? "DESC" : "ASC"
+        let before = descending ? "<" : ">"
+        var keyedCursor = "true"
+        var keylessCursor = "true"
+        if let cursor {
+            let position = try Self.parameterCursor(cursor)
+            let id = sql.bind(position.id)
+            if let keyText = position.key {
+                let key =
+                    kind == .date
+                    ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
+                keyedCursor = "(k.\(column) \(before) \(key) OR (k.\(column) = \(key) AND r.id \(before) \(id)))"
+            } else {
+                keyedCursor = "false"
+                keylessCursor = "r.id \(before) \(id)"
+            }
+        }
+        let keyText = kind == .date ? "(extract(epoch FROM k.low) * 1000000)::bigint::text" : "k.code"
+        return """
+            SELECT id, version, last_updated, body, key FROM (
+              (SELECT 0 AS phase, r.id, r.version, r.last_updated, v.body, \(keyText) AS key, k.\(column) AS sort_key FROM \(table) k
+               JOIN \(visible) ON r.type = k.type AND r.id = k.id
+               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+               WHERE k.type = \(type) AND k.param = \(param) AND \(conditions) AND \(keyedCursor)
+                 AND NOT EXISTS (SELECT 1 FROM \(table) l WHERE l.type = k.type AND l.id = k.id AND l.param = k.param
+                   AND (l.\(column) < k.\(column) OR (l.\(column) = k.\(column) AND l.ctid < k.ctid)))
+               ORDER BY k.\(column) \(direction), r.id \(direction) LIMIT \(limit))
+              UNION ALL
+              (SELECT 1 AS phase, r.id, r.version, r.last_updated, v.body, NULL::text AS key, NULL AS sort_key FROM \(visible)
+               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+               WHERE \(conditions) AND \(keylessCursor)
+                 AND NOT EXISTS (SELECT 1 FROM \(table) l WHERE l.type = r.type AND l.id = r.id AND l.param = \(param))
+               ORDER BY r.id \(direction) LIMIT \(limit))
+            ) page
+            ORDER BY phase, sort_key \(direction), id \(direction) LIMIT \(limit)
+            """
+    }
+
     /// Whether `query` asks for one record by what names it — its id or one full identifier —
     /// and nothing else: the one kind of search whose best plan does not depend on its values
     /// (the key's index, then the page), so it is prepared once per connection rather than
@@ -123,55 +159,82 @@ extension PostgresResourceStore {
     /// Resources `_include` and `_revinclude` ask for, at most ``maximumIncluded``, each once.
     static let maximumIncluded = 1000
 
+    /// The first round applies every `_include` and `_revinclude` to the matches; each further
+    /// round (up to ``SearchQuery/Limits/includeRounds``) applies the `:iterate` ones to what the
+    /// round before added. Every resource included is one the caller may see, each once.
     private func included(for matches: [StoredResource], query: SearchQuery, access: RecordAccess) async throws -> [StoredResource] {
         guard !matches.isEmpty, !query.includes.isEmpty || !query.reverseIncludes.isEmpty else { return [] }
-        let ids = matches.map(\.id)
-        let typeName = query.type.rawValue
-        let logger = self.logger
-        var targets: [(String, String)] = []
-        if !query.includes.isEmpty {
-            let params = query.includes
-            targets += try await self.database.withConnection("include") { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT DISTINCT target_type, target_id FROM search_reference
-                    WHERE type = \(typeName) AND id = ANY(\(ids)) AND param = ANY(\(params))
-                    LIMIT \(Self.maximumIncluded)
-                    """,
-                    logger: logger
-                )
-                var found: [(String, String)] = []
-                for try await row in rows.decode((String, String).self) { found.append(row) }
-                return found
-            }
-        }
-        for (source, param) in query.reverseIncludes {
-            var sql = SQLBuilder()
-            let text = """
-                SELECT DISTINCT f.type, f.id FROM search_reference f
-                JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = f.type AND r.id = f.id AND NOT r.deleted
-                WHERE f.type = \(sql.bind(source.rawValue)) AND f.param = \(sql.bind(param)) AND f.target_type = \(sql.bind(typeName))
-                  AND f.target_id = ANY(\(sql.bind(ids)))
-                LIMIT \(sql.bind(Self.maximumIncluded))
-                """
-            let statement = sql.query(text)
-            targets += try await self.database.withConnection("revinclude") { connection in
-                let rows = try await connection.query(statement, logger: logger)
-                var found: [(String, String)] = []
-                for try await row in rows.decode((String, String).self) { found.append(row) }
-                return found
-            }
-        }
         var seen = Set(matches.map { "\($0.type.rawValue)/\($0.id)" })
         var included: [StoredResource] = []
-        for (targetType, targetID) in targets where seen.insert("\(targetType)/\(targetID)").inserted {
-            guard included.count < Self.maximumIncluded, let type = ResourceType(rawValue: targetType) else { continue }
-            // A target that is gone (or was never stored here) is simply not included.
-            if let resource = try? await self.read(type, id: targetID, access: access) {
-                included.append(resource)
+        var frontier = matches
+        for round in 0...SearchQuery.Limits.includeRounds where !frontier.isEmpty && included.count < Self.maximumIncluded {
+            let includes = query.includes.filter { round == 0 || $0.iterate }
+            let reverseIncludes = query.reverseIncludes.filter { round == 0 || $0.iterate }
+            guard !includes.isEmpty || !reverseIncludes.isEmpty else { break }
+            var targets: [(String, String)] = []
+            for (type, resources) in Dictionary(grouping: frontier, by: \.type) {
+                let ids = resources.map(\.id)
+                for include in includes where include.source == type {
+                    targets += try await self.references(from: type, ids: ids, include: include)
+                }
+                for include in reverseIncludes where include.target == nil || include.target == type {
+                    targets += try await self.referrers(to: type, ids: ids, include: include, access: access)
+                }
             }
+            var added: [StoredResource] = []
+            for (targetType, targetID) in targets where seen.insert("\(targetType)/\(targetID)").inserted {
+                guard included.count + added.count < Self.maximumIncluded, let type = ResourceType(rawValue: targetType) else { continue }
+                // A target that is gone, never stored here, or not the caller's to see is simply
+                // not included.
+                if let resource = try? await self.read(type, id: targetID, access: access) { added.append(resource) }
+            }
+            included += added
+            frontier = added
         }
         return included
+    }
+
+    /// What the resources `type/ids` point at through `include`'s parameter.
+    private func references(from type: ResourceType, ids: [String], include: SearchQuery.Include) async throws -> [(String, String)] {
+        var sql = SQLBuilder()
+        let targetType = sql.bind(include.target?.rawValue)
+        let text = """
+            SELECT DISTINCT target_type, target_id FROM search_reference
+            WHERE type = \(sql.bind(type.rawValue)) AND id = ANY(\(sql.bind(ids))) AND param = \(sql.bind(include.param))
+              AND (\(targetType)::text IS NULL OR target_type = \(targetType))
+            LIMIT \(sql.bind(Self.maximumIncluded))
+            """
+        let statement = sql.query(text)
+        let logger = self.logger
+        return try await self.database.withConnection("include") { connection in
+            let rows = try await connection.query(statement, logger: logger)
+            var found: [(String, String)] = []
+            for try await row in rows.decode((String, String).self) { found.append(row) }
+            return found
+        }
+    }
+
+    /// The resources of `include`'s source type, visible to the caller, that point at
+    /// `type/ids` through its parameter.
+    private func referrers(to type: ResourceType, ids: [String], include: SearchQuery.Include, access: RecordAccess) async throws -> [(
+        String, String
+    )] {
+        var sql = SQLBuilder()
+        let text = """
+            SELECT DISTINCT f.type, f.id FROM search_reference f
+            JOIN \(access.visibleResources("r", sql: &sql)) ON r.type = f.type AND r.id = f.id AND NOT r.deleted
+            WHERE f.type = \(sql.bind(include.source.rawValue)) AND f.param = \(sql.bind(include.param)) AND f.target_type = \(sql.bind(type.rawValue))
+              AND f.target_id = ANY(\(sql.bind(ids)))
+            LIMIT \(sql.bind(Self.maximumIncluded))
+            """
+        let statement = sql.query(text)
+        let logger = self.logger
+        return try await self.database.withConnection("revinclude") { connection in
+            let rows = try await connection.query(statement, logger: logger)
+            var found: [(String, String)] = []
+            for try await row in rows.decode((String, String).self) { found.append(row) }
+            return found
+        }
     }
 
     public func lastN(_ query: SearchQuery, patientID: String, max: Int, access: RecordAccess) async throws -> [StoredResource] {

@@ -57,10 +57,13 @@ extension PostgresResourceStore {
             }
             if !codes.isEmpty { alternatives.append("t.code = ANY(\(sql.bind(codes)))") }
             if !systems.isEmpty { alternatives.append("t.system = ANY(\(sql.bind(systems)))") }
-            let matching = """
-                SELECT t.id FROM search_token t WHERE t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))
-                """
-            return negated ? "\(r).id NOT IN (\(matching))" : "\(r).id IN (\(matching))"
+            let condition = "t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))"
+            // `:not` as a correlated NOT EXISTS: PostgreSQL checks each candidate's own rows by
+            // (type, id), where NOT IN would first gather every resource with the code (tens of
+            // thousands for a common test) to rule a handful out.
+            return negated
+                ? "NOT EXISTS (SELECT 1 FROM search_token t WHERE t.id = \(r).id AND \(condition))"
+                : "\(r).id IN (SELECT t.id FROM search_token t WHERE \(condition))"
         case .string(let param, let values, let match):
             let paramBinding = sql.bind(param)
             var alternatives: [String] = []

@@ -13,6 +13,9 @@ public struct BundleProcessor: Sendable {
     let validator: ResourceValidator
     /// Entries in one Bundle at most.
     public static let maximumEntries = 10_000
+    /// Entries that search before anything is written (`ifNoneExist`, `Type?criteria`): each
+    /// search may be costly, and they run one after another.
+    public static let maximumConditionalEntries = 100
 
     public init(store: any ResourceStore, validator: ResourceValidator) {
         self.store = store
@@ -83,6 +86,11 @@ public struct BundleProcessor: Sendable {
         }
         if kind == "transaction" {
             let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
+            guard entries.filter({ $0.ifNoneExist != nil || $0.criteria != nil }).count <= Self.maximumConditionalEntries else {
+                throw ResourceError(
+                    .invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumConditionalEntries) conditional entries",
+                    expression: ["Bundle.entry"])
+            }
             return try await self.transaction(entries, base: base, access: access, audit: AuditContext(caller: caller, interaction: "transaction"))
         }
         var responses: [JSONValue] = []
@@ -121,6 +129,8 @@ public struct BundleProcessor: Sendable {
             guard let criteria = entries[index].ifNoneExist else { continue }
             let query = try SearchQuery(type: entries[index].type, parameters: criteria + [("_count", "2")], lenient: false)
             let matches = try await self.store.search(query, access: access).resources
+            // The audit trail names the patients the criteria reached, whatever happens next.
+            access.targets?.note(matches.compactMap(\.patientID))
             guard matches.count < 2 else {
                 throw ResourceError(
                     .preconditionFailed, .multipleMatches, "entry \(index): ifNoneExist matches more than one \(entries[index].type.rawValue)",
@@ -141,6 +151,7 @@ public struct BundleProcessor: Sendable {
             }
             query.count = 2
             let matches = try await self.store.search(query, access: access).resources
+            access.targets?.note(matches.compactMap(\.patientID))
             guard matches.count < 2 else {
                 throw ResourceError(
                     .preconditionFailed, .multipleMatches, "entry \(index): the criteria match more than one \(type.rawValue)",
@@ -154,6 +165,11 @@ public struct BundleProcessor: Sendable {
                     entries[index].resource = resource
                 }
             } else if entries[index].method == .put {
+                guard entries[index].ifMatch == nil else {
+                    throw ResourceError(
+                        .preconditionFailed, .conflict, "entry \(index): ifMatch names a version, but no \(type.rawValue) matches",
+                        expression: ["Bundle.entry[\(index)].request.ifMatch"])
+                }
                 guard entries[index].resource?["id"] == nil else {
                     throw ResourceError(
                         .invalid, .invalid, "entry \(index): no \(type.rawValue) matches, and the hub assigns ids: send the resource without an id",
@@ -169,11 +185,40 @@ public struct BundleProcessor: Sendable {
         for index in entries.indices where entries[index].method == .put && entries[index].criteria != nil {
             // A conditional update's fullUrl resolves to the record it matched or creates.
             if entries[index].createsNew { entries[index].id = UUID().uuidString.lowercased() }
-            if let fullURL = entries[index].fullURL, let id = entries[index].id { resolved[fullURL] = "\(entries[index].type.rawValue)/\(id)" }
+            if let fullURL = entries[index].fullURL, let id = entries[index].id {
+                guard resolved[fullURL] == nil else {
+                    throw ResourceError(.invalid, .duplicate, "fullUrl \(fullURL) appears twice", expression: ["Bundle.entry[\(index)].fullUrl"])
+                }
+                resolved[fullURL] = "\(entries[index].type.rawValue)/\(id)"
+            }
+        }
+        // R4: a transaction fails when two entries write the same resource, however named
+        // (by id or by criteria); and two creates by the same criteria would make two records.
+        var written: Set<String> = []
+        var creatingCriteria: Set<String> = []
+        for entry in entries where entry.method != .get && entry.existing == nil && !entry.matchedNothing {
+            if let id = entry.id, !entry.createsNew, !written.insert("\(entry.type.rawValue)/\(id)").inserted {
+                throw ResourceError(
+                    .invalid, .duplicate, "entry \(entry.index): another entry of this Bundle writes \(entry.type.rawValue)/\(id) too",
+                    expression: ["Bundle.entry[\(entry.index)].request.url"])
+            }
+            if entry.createsNew, let criteria = entry.criteria {
+                let key = entry.type.rawValue + "?" + criteria.map { "\($0.0)=\($0.1)" }.sorted().joined(separator: "&")
+                guard creatingCriteria.insert(key).inserted else {
+                    throw ResourceError(
+                        .invalid, .duplicate, "entry \(entry.index): another entry of this Bundle creates by the same criteria",
+                        expression: ["Bundle.entry[\(entry.index)].request.url"])
+                }
+            }
         }
         for index in entries.indices where entries[index].method == .post {
             if let existing = entries[index].existing {
-                if let fullURL = entries[index].fullURL { resolved[fullURL] = "\(existing.type.rawValue)/\(existing.id)" }
+                if let fullURL = entries[index].fullURL {
+                    guard resolved[fullURL] == nil else {
+                        throw ResourceError(.invalid, .duplicate, "fullUrl \(fullURL) appears twice", expression: ["Bundle.entry[\(index)].fullUrl"])
+                    }
+                    resolved[fullURL] = "\(existing.type.rawValue)/\(existing.id)"
+                }
                 continue
             }
             let id = UUID().uuidString.lowercased()

@@ -30,11 +30,11 @@ public protocol ResourceStore: Sendable {
     func delete(_ type: ResourceType, id: String, access: RecordAccess, audit: AuditContext) async throws -> StoredResource
 
     /// Versions of one resource, newest first.
-    func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource]
+    func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow, access: RecordAccess) async throws -> [StoredResource]
 
     /// Versions of all resources of a type (or of every type, for nil), newest first, written at
     /// or after `since`; one page, continued from `cursor` (a position this store returned).
-    func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+    func history(_ type: ResourceType?, window: HistoryWindow, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
         versions: [StoredResource], next: String?
     )
 

@@ -57,9 +57,19 @@ public struct SearchQuery: Sendable {
     public var clauses: [Clause] = []
     public var sort: Sort = .id(descending: false)
     /// `_include=Type:param`: reference parameters of the matches whose targets to add.
-    public var includes: [String] = []
+    public var includes: [Include] = []
     /// `_revinclude=Type:param`: resources of `Type` that point at the matches through `param`.
-    public var reverseIncludes: [(type: ResourceType, param: String)] = []
+    public var reverseIncludes: [Include] = []
+
+    /// One `_include` or `_revinclude`: the reference parameter `param` of `source`, to
+    /// `target` only when named; `iterate` applies it to what was included as well, up to
+    /// ``Limits/includeRounds`` rounds.
+    public struct Include: Sendable, Equatable {
+        public var source: ResourceType
+        public var param: String
+        public var target: ResourceType?
+        public var iterate: Bool
+    }
     /// `_elements`: the top-level elements to return (nil: all).
     public var elements: [String]?
     /// Page size: `_count`, default 20, at most 200.
@@ -105,6 +115,8 @@ public struct SearchQuery: Sendable {
         public static let includes = 10
         /// Links in one chain (`a.b.c`), and `_has` within `_has`: each is a subquery.
         public static let chainDepth = 3
+        /// Rounds of `:iterate` after the first round of includes.
+        public static let includeRounds = 3
     }
     /// Result parameters and formatting options that are not search criteria.
     static let passThrough: Set = ["_format", "_pretty"]
@@ -158,22 +170,20 @@ public struct SearchQuery: Sendable {
                 }
                 self.cursor = value
                 continue
-            case "_include":
-                let parts = value.split(separator: ":").map(String.init)
-                guard parts.count == 2 || parts.count == 3, parts[0] == type.rawValue,
-                    type.searchParameter(named: parts[1])?.kind == .reference
-                else {
-                    throw invalid("_include takes \(type.rawValue):<reference parameter>")
+            case "_include", "_revinclude":
+                guard modifier == nil || modifier == "iterate" || modifier == "recurse" else {
+                    throw invalid("\(name) takes the modifier :iterate only")
                 }
-                self.includes.append(parts[1])
-            case "_revinclude":
-                let parts = value.split(separator: ":").map(String.init)
-                guard parts.count == 2 || parts.count == 3, let source = ResourceType(rawValue: parts[0]),
-                    source.searchParameter(named: parts[1])?.kind == .reference
-                else {
-                    throw invalid("_revinclude takes <Type>:<reference parameter>")
+                let iterate = modifier != nil
+                if name == "_include", value == "*", !iterate {
+                    // Every reference parameter of the type: bounded by the type's table.
+                    for parameter in type.searchParameters where parameter.kind == .reference {
+                        self.includes.append(Include(source: type, param: parameter.name, target: nil, iterate: false))
+                    }
+                    break
                 }
-                self.reverseIncludes.append((source, parts[1]))
+                let include = try Self.include(value, iterate: iterate, reverse: name == "_revinclude", type: type, rawName: rawName)
+                if name == "_include" { self.includes.append(include) } else { self.reverseIncludes.append(include) }
             case "_sort":
                 let descending = value.hasPrefix("-")
                 let key = descending ? String(value.dropFirst()) : value
@@ -384,6 +394,29 @@ public struct SearchQuery: Sendable {
             inner = try Self.clause(parameter, modifier: nameAndModifier.count > 1 ? nameAndModifier[1] : nil, values: values, rawName: rawName)
         }
         return .reverseChain(source: source, param: reference.name, inner: inner)
+    }
+
+    /// `Source:param[:Target]`: a forward include's source is the searched type unless it
+    /// iterates; the parameter is a reference, the target one it may point at.
+    static func include(_ value: String, iterate: Bool, reverse: Bool, type: ResourceType, rawName: String) throws(ResourceError) -> Include {
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let form = reverse ? "<Type>:<reference parameter>[:<target type>]" : "\(type.rawValue):<reference parameter>[:<target type>]"
+        guard parts.count == 2 || parts.count == 3, let source = ResourceType(rawValue: parts[0]), reverse || iterate || source == type,
+            let parameter = source.searchParameter(named: parts[1]), parameter.kind == .reference
+        else {
+            throw ResourceError(.invalid, .invalid, "\(rawName) takes \(form)", expression: [rawName])
+        }
+        var target: ResourceType?
+        if parts.count == 3 {
+            guard let named = ResourceType(rawValue: parts[2]), parameter.targets?.contains(named.rawValue) ?? true else {
+                throw ResourceError(.invalid, .invalid, "\(parts[1]) of \(source.rawValue) does not point at \(parts[2])", expression: [rawName])
+            }
+            target = named
+        }
+        if reverse, !(parameter.targets?.contains(type.rawValue) ?? true), !iterate {
+            throw ResourceError(.invalid, .invalid, "\(parts[1]) of \(source.rawValue) does not point at \(type.rawValue)", expression: [rawName])
+        }
+        return Include(source: source, param: parameter.name, target: target, iterate: iterate)
     }
 
     /// `-12`, `5.40`: an optional minus, digits, an optional fraction (no exponents).

@@ -138,7 +138,7 @@ public enum HubApplication {
         FHIRSearchRoutes(store: dependencies.resources, recognition: recognition, validator: dependencies.validator).add(to: clinical)
         ValidateOperation(validator: dependencies.validator).add(to: clinical)
         PatientMatchOperation(
-            matcher: PatientMatch(store: dependencies.resources, residentIDSystem: dependencies.validator.identifierSystems.residentID)
+            matcher: PatientMatch(store: dependencies.resources, systems: dependencies.validator.identifierSystems)
         ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)

@@ -9,13 +9,19 @@ public import HubResourcesCore
 ///
 /// | Agreement | Score | Grade |
 /// |---|---|---|
-/// | the resident ID number (or another identifier, system and value) | 1.0 | certain |
-/// | family and given name as written, birth date and gender | 0.8 | probable |
-/// | family and given name as written and birth date | 0.6 | possible |
+/// | the resident ID number or the social security card number (national, one per person) | 1.0 | certain |
+/// | another identifier, system and value (a hospital's MRN: unique only as its hospital keeps it) | 0.9 | probable |
+/// | family and given name as written, full birth date and gender | 0.8 | probable |
+/// | family and given name as written and full birth date | 0.6 | possible |
 ///
 /// A candidate takes its best agreement. A record whose resident ID number differs from the
 /// input's is `certainly-not`, whatever else agrees: two people share names and birthdays, never
-/// an ID number. Only identifiers with a system count (a bare value names no register).
+/// an ID number; it is answered without its resource (the caller learns it is not the patient,
+/// not what it holds). Only identifiers with a system count (a bare value names no register),
+/// at most ``maximumIdentifiers`` of them.
+///
+/// `onlyCertain` (R4 `onlyCertainMatches`) answers one certain candidate or none: when two are
+/// certain, neither is safe to link automatically.
 public struct PatientMatch: Sendable {
     public enum Grade: String, Sendable, Comparable {
         case certain, probable, possible
@@ -50,19 +56,21 @@ public struct PatientMatch: Sendable {
 
     /// At most this many candidates per answer (`count` asks for fewer).
     public static let maximumCount = 100
+    /// Identifiers of the input that are searched (each is a search).
+    public static let maximumIdentifiers = 10
 
     let store: any ResourceStore
-    let residentIDSystem: String
+    let systems: IdentifierSystems
 
-    public init(store: any ResourceStore, residentIDSystem: String) {
+    public init(store: any ResourceStore, systems: IdentifierSystems) {
         self.store = store
-        self.residentIDSystem = residentIDSystem
+        self.systems = systems
     }
 
     /// The candidates for `patient`, best first (by score, then id), at most `count`;
     /// `onlyCertain` keeps the certain ones (R4: `onlyCertainMatches`).
     public func candidates(for patient: JSONObject, count: Int, onlyCertain: Bool, access: RecordAccess) async throws -> [Candidate] {
-        let probes = Self.probes(for: patient, residentIDSystem: self.residentIDSystem)
+        let probes = Self.probes(for: patient, systems: self.systems)
         guard !probes.isEmpty else {
             throw ResourceError(
                 .invalid, .required, "$match needs an identifier with its system, or family and given name with the birth date",
@@ -77,35 +85,43 @@ public struct PatientMatch: Sendable {
                 best[stored.id] = Candidate(patient: stored, score: probe.score, grade: probe.grade)
             }
         }
-        let inputID = Self.identifierValue(of: patient, system: self.residentIDSystem)
+        let inputIDs = Self.residentIDs(of: patient, system: self.systems.residentID)
         var candidates = Array(best.values)
         for index in candidates.indices {
-            let stored = candidates[index].patient.resource.flatMap { Self.identifierValue(of: $0, system: self.residentIDSystem) }
-            if let inputID, let stored, inputID != stored {
+            let stored = candidates[index].patient.resource.map { Self.residentIDs(of: $0, system: self.systems.residentID) } ?? []
+            if !inputIDs.isEmpty, !stored.isEmpty, inputIDs.isDisjoint(with: stored) {
                 candidates[index].grade = .certainlyNot
                 candidates[index].score = 0
             }
         }
+        if onlyCertain {
+            let certain = candidates.filter { $0.grade == .certain }
+            return certain.count == 1 ? certain : []
+        }
         return
             candidates
-            .filter { !onlyCertain || $0.grade == .certain }
             .sorted { ($0.score, $1.patient.id) > ($1.score, $0.patient.id) }
             .prefix(max(0, min(count, Self.maximumCount)))
             .map { $0 }
     }
 
     /// The searches `patient` allows, strongest first.
-    static func probes(for patient: JSONObject, residentIDSystem: String) -> [Probe] {
+    static func probes(for patient: JSONObject, systems: IdentifierSystems) -> [Probe] {
         var probes: [Probe] = []
         for identifier in patient["identifier"]?.arrayValue ?? [] {
-            guard let object = identifier.objectValue, let system = object["system"]?.stringValue, let value = object["value"]?.stringValue,
+            guard let object = identifier.objectValue, let system = object["system"]?.stringValue, var value = object["value"]?.stringValue,
                 Self.isSearchable(system), Self.isSearchable(value)
             else { continue }
-            probes.append(Probe(parameters: ["identifier": "\(system)|\(value)"], score: 1, grade: .certain))
+            let national = [systems.residentID, systems.socialSecurityCard].contains(system)
+            if system == systems.residentID { value = value.uppercased() }  // the check character X
+            let probe = Probe(parameters: ["identifier": "\(system)|\(value)"], score: national ? 1 : 0.9, grade: national ? .certain : .probable)
+            if !probes.contains(probe) { probes.append(probe) }
+            if probes.count == Self.maximumIdentifiers { break }
         }
         let name = patient["name"]?.arrayValue?.lazy.compactMap(\.objectValue).first { $0["family"]?.stringValue != nil }
         if let family = name?["family"]?.stringValue, let given = name?["given"]?.arrayValue?.first?.stringValue,
-            Self.isSearchable(family), Self.isSearchable(given), let birthDate = patient["birthDate"]?.stringValue, FHIRPrimitive.isDate(birthDate)
+            Self.isSearchable(family), Self.isSearchable(given), let birthDate = patient["birthDate"]?.stringValue, FHIRPrimitive.isDate(birthDate),
+            birthDate.count == 10  // a full date: a year alone agrees with too many people
         {
             let demographic = ["family:exact": family, "given:exact": given, "birthdate": birthDate]
             if let gender = patient["gender"]?.stringValue, ["male", "female", "other", "unknown"].contains(gender) {
@@ -122,7 +138,10 @@ public struct PatientMatch: Sendable {
         !value.isEmpty && value.count <= SearchQuery.Limits.valueLength && !value.contains(",") && !value.contains("|")
     }
 
-    static func identifierValue(of patient: JSONObject, system: String) -> String? {
-        patient["identifier"]?.arrayValue?.lazy.compactMap(\.objectValue).first { $0["system"]?.stringValue == system }?["value"]?.stringValue
+    /// The resident ID numbers a Patient carries, upper-cased (the check character X).
+    static func residentIDs(of patient: JSONObject, system: String) -> Set<String> {
+        Set(
+            (patient["identifier"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["system"]?.stringValue == system }
+                .compactMap { $0["value"]?.stringValue?.uppercased() })
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubAuditCore
 public import HubFHIR
 public import HubResourcesCore
@@ -96,14 +96,14 @@ public struct WorkflowStore: ResourceStore {
         try await self.base.read(type, id: id, version: version, access: access)
     }
 
-    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
-        try await self.base.history(type, id: id, count: count, access: access)
+    public func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow, access: RecordAccess) async throws -> [StoredResource] {
+        try await self.base.history(type, id: id, count: count, window: window, access: access)
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+    public func history(_ type: ResourceType?, window: HistoryWindow, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
         versions: [StoredResource], next: String?
     ) {
-        try await self.base.history(type, since: since, count: count, after: cursor, access: access)
+        try await self.base.history(type, window: window, count: count, after: cursor, access: access)
     }
 
     public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {

@@ -379,6 +379,45 @@ import Testing
             #expect(throws: ResourceError.self) {
                 try SearchQuery(type: .observation, parameters: [("_include", "Patient:organization")], lenient: false)
             }
+
+            // :iterate follows what was included: a report's results, then their patient.
+            let report = try await store.create(
+                try Self.object(
+                    #"{"resourceType":"DiagnosticReport","status":"final","code":{"text":"生化"},"result":[{"reference":"Observation/\#(a.id)"}]}"#),
+                type: .diagnosticReport, audit: .test)
+            let iterated = try await store.search(
+                try SearchQuery(
+                    type: .diagnosticReport,
+                    parameters: [("_id", report.id), ("_include", "DiagnosticReport:result"), ("_include:iterate", "Observation:patient")],
+                    lenient: false))
+            #expect(iterated.included.map(\.id) == [a.id, zhang.id])
+            let notIterated = try await store.search(
+                try SearchQuery(
+                    type: .diagnosticReport,
+                    parameters: [("_id", report.id), ("_include", "DiagnosticReport:result"), ("_include", "DiagnosticReport:subject")],
+                    lenient: false))
+            #expect(notIterated.included.map(\.id) == [a.id])
+            // The patient's results, then the reports that cite them.
+            let reverse = try await store.search(
+                try SearchQuery(
+                    type: .patient,
+                    parameters: [("_id", zhang.id), ("_revinclude", "Observation:patient"), ("_revinclude:iterate", "DiagnosticReport:result")],
+                    lenient: false))
+            #expect(Set(reverse.included.map(\.id)) == [a.id, b.id, report.id])
+            // _include=* is every reference parameter of the type.
+            let everything = try await store.search(
+                try SearchQuery(type: .observation, parameters: [("_id", b.id), ("_include", "*")], lenient: false))
+            #expect(everything.included.map(\.id) == [zhang.id])
+            // A target type narrows; a wrong one, or another modifier, is refused.
+            let narrowed = try await store.search(
+                try SearchQuery(type: .observation, parameters: [("_id", b.id), ("_include", "Observation:subject:Organization")], lenient: false))
+            #expect(narrowed.included.isEmpty)
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .observation, parameters: [("_include", "Observation:patient:Organization")], lenient: false)
+            }
+            #expect(throws: ResourceError.self) {
+                try SearchQuery(type: .observation, parameters: [("_include:deep", "Observation:patient")], lenient: false)
+            }
         }
     }
 

@@ -17,8 +17,8 @@ import Testing
     static let readFunctions = [
         "public func read(_ type: ResourceType, id: String, access: RecordAccess)",
         "public func read(_ type: ResourceType, id: String, version: Int, access: RecordAccess)",
-        "public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess)",
-        "public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess)",
+        "public func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow, access: RecordAccess)",
+        "public func history(_ type: ResourceType?, window: HistoryWindow, count: Int, after cursor: String?, access: RecordAccess)",
     ]
 
     static func source(_ file: String) throws -> String {

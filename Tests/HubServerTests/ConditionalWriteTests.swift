@@ -118,8 +118,16 @@ import Testing
             let ambiguous = #"{"resource":\#(observation("LAB-90", "1")),"request":{"method":"PUT","url":"Observation?code=2345-7"}}"#
             let newPatient =
                 #"{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(patient)"}},"request":{"method":"POST","url":"Observation"}}"#
+            @Sendable func failures() async throws -> Int {
+                let events = try jsonObject(try await hub.send("GET", "/fhir/AuditEvent?patient=\(patient)&_count=1000", presenting: pki.regulator))
+                return ((events["entry"] as? [[String: Any]]) ?? []).filter { (($0["resource"] as? [String: Any])?["outcome"] as? String) != "0" }
+                    .count
+            }
+            let failuresBefore = try await failures()
             let failed = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([newPatient, ambiguous]), presenting: pki)
             #expect(failed.status == 412, "\(failed.text)")
+            // The failed transaction is in the patient's audit trail: its criteria reached them.
+            #expect(try await eventually { try await failures() > failuresBefore })
             let count = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(count["total"] as? Int == 2)
             // A conditional delete entry: one match deleted; another hospital's matches nothing.
@@ -130,6 +138,16 @@ import Testing
             let deleted = try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([delete]), presenting: pki)
             #expect(deleted.status == 200, "\(deleted.text)")
             #expect(try await hub.send("GET", "/fhir/Observation/\(created)", presenting: pki).status == 410)
+            // Two entries writing one record, or creating by the same criteria, fail the Bundle;
+            // an ifMatch on an upsert that matches nothing is 412.
+            let twice =
+                #"{"resource":\#(observation("LAB-89", "2")),"request":{"method":"PUT","url":"Observation?identifier=urn:oid:2.16.156.1%7CLAB-89"}}"#
+            #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([twice, twice]), presenting: pki).status == 400)
+            let fresh =
+                #"{"resource":\#(observation("LAB-93", "2")),"request":{"method":"PUT","url":"Observation?identifier=urn:oid:2.16.156.1%7CLAB-93"}}"#
+            #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([fresh, fresh]), presenting: pki).status == 400)
+            let versioned = fresh.replacingOccurrences(of: #""request":{"#, with: #""request":{"ifMatch":"W/\"1\"","#)
+            #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([versioned]), presenting: pki).status == 412)
             // Criteria only where they mean something; an id in a create-by-criteria is refused.
             for bad in [
                 #"{"request":{"method":"GET","url":"Observation?code=2345-7"}}"#,
@@ -139,6 +157,40 @@ import Testing
             ] {
                 #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([bad]), presenting: pki).status == 400, "\(bad)")
             }
+        }
+    }
+
+    /// Conditional patch: `PATCH Type?criteria` patches the one match (404 for none, 412 for
+    /// more), with If-Match as on a plain PATCH.
+    @Test func patchesByCriteria() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let patient = try await createPatient(hub, seed: 517, presenting: pki)
+            let created = try await hub.send(
+                "POST", "/fhir/Observation", headers: Self.json, body: Self.observation(patient, accession: "LAB-91", value: "5.1"), presenting: pki)
+            let id = try #require(try jsonObject(created)["id"] as? String)
+            let patch = [("Content-Type", "application/json-patch+json")]
+            let body = Array(#"[{"op":"replace","path":"/status","value":"amended"}]"#.utf8)
+            let patched = try await hub.send(
+                "PATCH", "/fhir/Observation?identifier=urn:oid:2.16.156.1%7CLAB-91", headers: patch, body: body, presenting: pki)
+            #expect(patched.status == 200, "\(patched.text)")
+            #expect(try jsonObject(patched)["id"] as? String == id && (try jsonObject(patched)["status"] as? String) == "amended")
+            #expect(
+                try await hub.send(
+                    "PATCH", "/fhir/Observation?identifier=urn:oid:2.16.156.1%7CLAB-91", headers: patch + [("If-Match", "W/\"1\"")], body: body,
+                    presenting: pki
+                ).status == 412)
+            #expect(
+                try await hub.send("PATCH", "/fhir/Observation?identifier=none%7Cnone", headers: patch, body: body, presenting: pki).status == 404)
+            _ = try await hub.send(
+                "POST", "/fhir/Observation", headers: Self.json, body: Self.observation(patient, accession: "LAB-92", value: "4.0"), presenting: pki)
+            #expect(try await hub.send("PATCH", "/fhir/Observation?code=2345-7", headers: patch, body: body, presenting: pki).status == 412)
+            #expect(try await hub.send("PATCH", "/fhir/Observation", headers: patch, body: body, presenting: pki).status == 400)
+            // Another hospital's criteria find nothing it may not see.
+            #expect(
+                try await hub.send(
+                    "PATCH", "/fhir/Observation?identifier=urn:oid:2.16.156.1%7CLAB-91", headers: patch, body: body, presenting: pki.otherHospital
+                ).status == 404)
         }
     }
 }

@@ -222,6 +222,7 @@ import Testing
             get("/fhir/\(record)")
             get("/fhir/\(record)/_history")
             get("/fhir/\(record)/_history/1")
+            get("/fhir/\(record)/_history?_at=1999")
         }
         get("/fhir/_history")
         for patient in [victim.patient, "{B0}"] {

@@ -20,7 +20,8 @@ import Testing
         return entries.map { entry in
             let search = entry["search"] as? [String: Any]
             let grade = ((search?["extension"] as? [[String: Any]])?.first?["valueCode"] as? String) ?? ""
-            return ((entry["resource"] as? [String: Any])?["id"] as? String ?? "", grade, (search?["score"] as? Double) ?? -1)
+            let id = (entry["fullUrl"] as? String)?.components(separatedBy: "/").last ?? ""
+            return (id, grade, (search?["score"] as? Double) ?? -1)
         }
     }
 
@@ -52,6 +53,24 @@ import Testing
             #expect(byID.map(\.id) == [patient, other])
             #expect(byID.map(\.grade) == ["certain", "certainly-not"])
             #expect(byID.first?.score == 1)
+            // The namesake is answered without its record: the caller learns only that it is not the patient.
+            let entries = try #require(
+                try jsonObject(try await hub.send("POST", "/fhir/Patient/$match", headers: Self.json, body: Self.parameters(query), presenting: pki))[
+                    "entry"] as? [[String: Any]])
+            #expect(entries.count == 2 && entries[0]["resource"] != nil && entries[1]["resource"] == nil)
+            // A resident ID with a lower-case check character is the same number.
+            if person.residentID.hasSuffix("X") {
+                let lower = query.replacingOccurrences(of: person.residentID, with: person.residentID.lowercased())
+                let graded = try Self.grades(
+                    try await hub.send("POST", "/fhir/Patient/$match", headers: Self.json, body: Self.parameters(lower), presenting: pki))
+                #expect(graded.first?.id == patient && graded.first?.grade == "certain")
+            }
+            // A year of birth alone is not enough to match on.
+            let yearOnly =
+                #"{"resourceType":"Patient","name":[{"family":"\#(person.family)","given":["\#(person.given)"]}],"birthDate":"\#(person.birthDate.prefix(4))"}"#
+            #expect(
+                try await hub.send("POST", "/fhir/Patient/$match", headers: Self.json, body: Self.parameters(yearOnly), presenting: pki).status == 400
+            )
             // No identifier: name, birth date and gender make both probable; without gender, possible.
             let demographic =
                 #"{"resourceType":"Patient","name":[{"family":"\#(person.family)","given":["\#(person.given)"]}],"birthDate":"\#(person.birthDate)","gender":"\#(person.gender)"}"#

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubAudit
 public import HubFHIR
 public import HubResources
@@ -99,19 +99,24 @@ public actor InMemoryResourceStore: ResourceStore {
         return stored
     }
 
-    public func history(_ type: ResourceType, id: String, count: Int, access: RecordAccess) async throws -> [StoredResource] {
+    public func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow, access: RecordAccess) async throws -> [StoredResource] {
         guard let record = self.records["\(type.rawValue)/\(id)"] else {
             throw ResourceError(.notFound, .notFound, "\(type.rawValue)/\(id) does not exist")
         }
-        return Array(record.versions.reversed().prefix(count))
+        return Array(Self.inWindow(record.versions, window).reversed().prefix(count))
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
+    /// The versions of one record that `window` keeps (each replaced by the next).
+    static func inWindow(_ versions: [StoredResource], _ window: HistoryWindow) -> [StoredResource] {
+        versions.indices.filter { index in
+            window.contains(written: versions[index].lastUpdated, replaced: index + 1 < versions.count ? versions[index + 1].lastUpdated : nil)
+        }.map { versions[$0] }
+    }
+
+    public func history(_ type: ResourceType?, window: HistoryWindow, count: Int, after cursor: String?, access: RecordAccess) async throws -> (
         versions: [StoredResource], next: String?
     ) {
-        let versions = self.records.values.flatMap(\.versions).filter { version in
-            (type == nil || version.type == type) && (since.map { version.lastUpdated >= $0 } ?? true)
-        }
+        let versions = self.records.values.flatMap { Self.inWindow($0.versions, window) }.filter { version in type == nil || version.type == type }
         return (Array(versions.sorted { $0.lastUpdated > $1.lastUpdated }.prefix(count)), nil)
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import HubAudit
 public import HubFHIR
 public import HubResources
@@ -27,14 +27,14 @@ extension ResourceStore {
         try await self.delete(type, id: id, access: .unrestricted, audit: audit)
     }
 
-    public func history(_ type: ResourceType, id: String, count: Int) async throws -> [StoredResource] {
-        try await self.history(type, id: id, count: count, access: .unrestricted)
+    public func history(_ type: ResourceType, id: String, count: Int, window: HistoryWindow = .all) async throws -> [StoredResource] {
+        try await self.history(type, id: id, count: count, window: window, access: .unrestricted)
     }
 
-    public func history(_ type: ResourceType?, since: Date?, count: Int, after cursor: String?) async throws -> (
+    public func history(_ type: ResourceType?, window: HistoryWindow = .all, count: Int, after cursor: String?) async throws -> (
         versions: [StoredResource], next: String?
     ) {
-        try await self.history(type, since: since, count: count, after: cursor, access: .unrestricted)
+        try await self.history(type, window: window, count: count, after: cursor, access: .unrestricted)
     }
 
     public func search(_ query: SearchQuery) async throws -> SearchResult {

@@ -3,12 +3,13 @@ import HubFHIR
 import HubResources
 import Hummingbird
 
-/// Conditional update and conditional delete (FHIR R4 §3.1.0.4.3, §3.1.0.7.1): `PUT` and
-/// `DELETE` on `[type]?[criteria]`. The criteria are a search, run with the caller's own view:
-/// a record it may not see is no match.
+/// Conditional update, patch and delete (FHIR R4 §3.1.0.4.3, §3.1.0.6.1, §3.1.0.7.1): `PUT`,
+/// `PATCH` and `DELETE` on `[type]?[criteria]`. The criteria are a search, run with the caller's
+/// own view: a record it may not see is no match.
 ///
 /// - update: no match creates (the hub assigns the id: a body naming one is 400), one match is
 ///   updated (a body naming another id is 400; `If-Match` applies), more are 412.
+/// - patch: no match is 404, one match is patched (as `PATCH [type]/[id]`), more are 412.
 /// - delete: no match is 204 with nothing done, one match is deleted, more are 412 (single).
 ///
 /// The search and the write are two steps: two conditional updates racing on the same new
@@ -43,6 +44,16 @@ extension FHIRResourceRoutes {
             context.audit.recordedByStore()
             return Self.respond(stored, status: .ok, request: request, format: format, location: true)
         }
+        group.patch(":type") { request, context in
+            let format = try FHIRFormat(request: request)
+            let type = try Self.type(context)
+            context.audit.interaction("patch", action: .update, type: type.rawValue)
+            let access = try context.recordAccess(type, write: true)
+            guard let match = try await self.conditionalMatches(request, context, type: type, access: access).first else {
+                throw ResourceError(.notFound, .notFound, "no \(type.rawValue) matches the criteria")
+            }
+            return try await self.patch(type, id: match.id, request: request, context: context, access: access, format: format)
+        }
         group.delete(":type") { request, context in
             let type = try Self.type(context)
             context.audit.interaction("delete", action: .delete, type: type.rawValue)
@@ -63,7 +74,8 @@ extension FHIRResourceRoutes {
     ) async throws -> [StoredResource] {
         let criteria = try FHIRSearchRoutes.parameters(request.uri.query ?? "").filter { !["_format", "_pretty"].contains($0.0) }
         guard !criteria.isEmpty else {
-            throw APIError.badRequest("a conditional \(request.method == .put ? "update" : "delete") needs search criteria ([type]?[criteria])")
+            let interaction = request.method == .put ? "update" : request.method == .patch ? "patch" : "delete"
+            throw APIError.badRequest("a conditional \(interaction) needs search criteria ([type]?[criteria])")
         }
         var query = try SearchQuery(type: type, parameters: criteria, lenient: false)
         guard query.isCriteriaOnly else {

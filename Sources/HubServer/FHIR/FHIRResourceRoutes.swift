@@ -122,35 +122,7 @@ public struct FHIRResourceRoutes: Sendable {
             let id = try Self.id(context)
             context.audit.interaction("patch", action: .update, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            let patch = try await Self.patch(of: request)
-            let explicitVersion = try Self.ifMatch(request)
-            // Without If-Match, the patch applies to whatever is current; a concurrent update in
-            // between is retried rather than lost.
-            for _ in 0..<3 {
-                let current = try await self.store.read(type, id: id, access: access)
-                guard let document = current.resource else { break }
-                if let explicitVersion, explicitVersion != current.versionID {
-                    throw ResourceError(
-                        .preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
-                }
-                let patched: JSONValue
-                do throws(JSONPatch.PatchError) {
-                    patched = try patch.apply(to: .object(document))
-                } catch {
-                    throw APIError(.unprocessableContent, code: .processing, diagnostics: "the patch does not apply: \(error.message)")
-                }
-                let resource = try self.validator.validate(patched, as: type, expectedID: id)
-                do {
-                    let stored = try await self.store.update(
-                        resource, type: type, id: id, ifMatch: current.versionID, access: access,
-                        audit: AuditContext(caller: context.caller, interaction: "patch"))
-                    context.audit.recordedByStore()
-                    return Self.respond(stored, status: .ok, request: request, format: format, location: true)
-                } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
-                    continue
-                }
-            }
-            throw APIError(.conflict, code: .conflict, diagnostics: "\(type.rawValue)/\(id) kept changing; retry the patch")
+            return try await self.patch(type, id: id, request: request, context: context, access: access, format: format)
         }
         group.delete(":type/:id") { request, context in
             context.audit.interaction("delete", action: .delete)
@@ -174,9 +146,10 @@ public struct FHIRResourceRoutes: Sendable {
             let format = try FHIRFormat(request: request)
             let type = try Self.type(context)
             let id = try Self.id(context)
-            let count = request.uri.queryParameters.get("_count").flatMap { Int($0) } ?? 100
+            let (window, count, cursor) = try Self.historyParameters(request)
+            guard cursor == nil else { throw APIError.badRequest("an instance's history is one page (_count up to 1000)") }
             context.audit.interaction("history-instance", action: .read)
-            let versions = try await self.store.history(type, id: id, count: count, access: try context.recordAccess(type))
+            let versions = try await self.store.history(type, id: id, count: count, window: window, access: try context.recordAccess(type))
             context.audit.returned(versions)
             return format.response(.object(Self.historyBundle(versions, base: Self.base(request))))
         }
@@ -198,31 +171,19 @@ public struct FHIRResourceRoutes: Sendable {
         }
     }
 
-    /// Type and system history: `_since`, `_count`, and `_cursor` from a `next` link.
+    /// Type and system history: `_since`, `_at`, `_count`, and `_cursor` from a `next` link.
     private func history(_ request: Request, _ context: HubRequestContext, type: ResourceType?) async throws -> Response {
         let format = try FHIRFormat(request: request)
-        var since: Date?
-        var count = 100
-        var cursor: String?
-        for (name, value) in try FHIRSearchRoutes.parameters(request.uri.query ?? "") {
-            switch name {
-            case "_since":
-                guard let range = FHIRDateRange(value) else { throw APIError.badRequest("_since must be a FHIR instant", expression: ["_since"]) }
-                since = range.low
-            case "_count":
-                guard let number = Int(value), number > 0 else { throw APIError.badRequest("_count must be a positive whole number") }
-                count = min(number, 1000)
-            case "_cursor": cursor = value
-            case "_format", "_pretty": break
-            default: throw APIError.badRequest("history takes _since and _count (\(name) is not supported)")
-            }
-        }
-        let (versions, next) = try await self.store.history(type, since: since, count: count, after: cursor, access: try context.recordAccess(type))
+        let (window, count, cursor) = try Self.historyParameters(request)
+        let (versions, next) = try await self.store.history(type, window: window, count: count, after: cursor, access: try context.recordAccess(type))
         context.audit.returned(versions)
         let base = Self.base(request)
         var bundle = Self.historyBundle(versions, base: base)
         let path = "\(base)/\(type.map { "\($0.rawValue)/" } ?? "")_history"
-        var query = "_count=\(count)" + (since.map { "&_since=\($0.fhirInstant)" } ?? "")
+        var query = "_count=\(count)" + (window.since.map { "&_since=\($0.fhirInstant)" } ?? "")
+        if let at = try FHIRSearchRoutes.parameters(request.uri.query ?? "").first(where: { $0.0 == "_at" })?.1 {
+            query += "&_at=" + (at.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-:."))) ?? at)
+        }
         query = query.replacingOccurrences(of: "+", with: "%2B")
         var links: [JSONValue] = [FHIRSearchRoutes.link("self", "\(path)?\(query)")]
         if let next {
@@ -231,6 +192,68 @@ public struct FHIRResourceRoutes: Sendable {
         bundle["link"] = .array(links)
         if versions.isEmpty { bundle["entry"] = nil }
         return format.response(.object(bundle))
+    }
+
+    /// Applies the request's JSON Patch to `type/id`. Without If-Match, the patch applies to
+    /// whatever is current; a concurrent update in between is retried rather than lost.
+    func patch(
+        _ type: ResourceType, id: String, request: Request, context: HubRequestContext, access: RecordAccess, format: FHIRFormat
+    ) async throws -> Response {
+        let patch = try await Self.patch(of: request)
+        let explicitVersion = try Self.ifMatch(request)
+        for _ in 0..<3 {
+            let current = try await self.store.read(type, id: id, access: access)
+            guard let document = current.resource else { break }
+            if let explicitVersion, explicitVersion != current.versionID {
+                throw ResourceError(
+                    .preconditionFailed, .conflict, "If-Match names version \(explicitVersion) but the current version is \(current.versionID)")
+            }
+            let patched: JSONValue
+            do throws(JSONPatch.PatchError) {
+                patched = try patch.apply(to: .object(document))
+            } catch {
+                throw APIError(.unprocessableContent, code: .processing, diagnostics: "the patch does not apply: \(error.message)")
+            }
+            let resource = try self.validator.validate(patched, as: type, expectedID: id)
+            do {
+                let stored = try await self.store.update(
+                    resource, type: type, id: id, ifMatch: current.versionID, access: access,
+                    audit: AuditContext(caller: context.caller, interaction: "patch"))
+                context.audit.recordedByStore()
+                return Self.respond(stored, status: .ok, request: request, format: format, location: true)
+            } catch let error as ResourceError where error.code == .preconditionFailed && explicitVersion == nil {
+                continue
+            }
+        }
+        throw APIError(.conflict, code: .conflict, diagnostics: "\(type.rawValue)/\(id) kept changing; retry the patch")
+    }
+
+    /// A history's parameters: `_since` (an instant), `_at` (a date or dateTime, at its
+    /// precision: `_at=2026-11` is November), `_count` (up to 1000, default 100) and `_cursor`.
+    static func historyParameters(_ request: Request) throws -> (window: HistoryWindow, count: Int, cursor: String?) {
+        var window = HistoryWindow()
+        var count = 100
+        var cursor: String?
+        var seen: Set<String> = []
+        for (name, value) in try FHIRSearchRoutes.parameters(request.uri.query ?? "") {
+            // One of each: a page's next link must carry the window the first page had.
+            guard seen.insert(name).inserted else { throw APIError.badRequest("history takes \(name) once", expression: [name]) }
+            switch name {
+            case "_since":
+                guard let range = FHIRDateRange(value) else { throw APIError.badRequest("_since must be a FHIR instant", expression: ["_since"]) }
+                window.since = range.low
+            case "_at":
+                guard let range = FHIRDateRange(value) else { throw APIError.badRequest("_at must be a FHIR date or dateTime", expression: ["_at"]) }
+                window.at = range
+            case "_count":
+                guard let number = Int(value), number > 0 else { throw APIError.badRequest("_count must be a positive whole number") }
+                count = min(number, 1000)
+            case "_cursor": cursor = value
+            case "_format", "_pretty": break
+            default: throw APIError.badRequest("history takes _since, _at and _count (\(name) is not supported)")
+            }
+        }
+        return (window, count, cursor)
     }
 
     // MARK: Request parts

@@ -29,11 +29,12 @@ public struct PatientMatchOperation: Sendable {
             let access = try context.recordAccess(.patient)
             let (patient, count, onlyCertain) = try Self.input(try await FHIRFormat.body(of: request))
             let candidates = try await self.matcher.candidates(for: patient, count: count, onlyCertain: onlyCertain, access: access)
-            context.audit.returned(candidates.map(\.patient))
+            // A certainly-not candidate is answered without its resource: not read.
+            context.audit.returned(candidates.filter { $0.grade != .certainlyNot }.map(\.patient))
             let base = FHIRResourceRoutes.base(request)
             let entries: [JSONValue] = candidates.map { candidate in
                 var entry = JSONObject([("fullUrl", .string("\(base)/Patient/\(candidate.patient.id)"))])
-                if let resource = candidate.patient.resource { entry["resource"] = .object(resource) }
+                if candidate.grade != .certainlyNot, let resource = candidate.patient.resource { entry["resource"] = .object(resource) }
                 let grade = JSONObject([("url", .string(Self.matchGrade)), ("valueCode", .string(candidate.grade.rawValue))])
                 entry["search"] = .object(
                     JSONObject([
