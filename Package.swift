@@ -258,7 +258,7 @@ let package = Package(
         // booking takes Slots atomically — applied by a store decorator. Knows nothing of HTTP.
         .target(
             name: "HubWorkflows",
-            dependencies: ["HubAuditCore", "HubConfig", "HubDocuments", "HubFHIR", "HubHL7", "HubResourcesCore"],
+            dependencies: ["HubAuditCore", "HubConfig", "HubCrypto", "HubDocuments", "HubFHIR", "HubHL7", "HubResourcesCore"],
             swiftSettings: swiftSettings
         ),
         // The system libxml2: XML parsed without network or DTD.

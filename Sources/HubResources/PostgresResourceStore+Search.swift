@@ -121,19 +121,24 @@ extension PostgresResourceStore {
             }
         }
         let keyText = kind == .date ? "(extract(epoch FROM k.low) * 1000000)::bigint::text" : "k.code"
+        // The keyless phase runs only when the keyed one falls short of a page: its condition on
+        // the keyed rows' count is a one-time filter, so a page inside the keyed phase never
+        // starts the scan for resources without a key (nearly every resource of a type has one).
         return """
+            WITH keyed AS (
+              SELECT 0 AS phase, r.id, r.version, r.last_updated, v.body, \(keyText) AS key, k.\(column) AS sort_key FROM \(table) k
+              JOIN \(visible) ON r.type = k.type AND r.id = k.id
+              JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
+              WHERE k.type = \(type) AND k.param = \(param) AND \(conditions) AND \(keyedCursor)
+                AND NOT EXISTS (SELECT 1 FROM \(table) l WHERE l.type = k.type AND l.id = k.id AND l.param = k.param
+                  AND (l.\(column) < k.\(column) OR (l.\(column) = k.\(column) AND l.ctid < k.ctid)))
+              ORDER BY k.\(column) \(direction), r.id \(direction) LIMIT \(limit))
             SELECT id, version, last_updated, body, key FROM (
-              (SELECT 0 AS phase, r.id, r.version, r.last_updated, v.body, \(keyText) AS key, k.\(column) AS sort_key FROM \(table) k
-               JOIN \(visible) ON r.type = k.type AND r.id = k.id
-               JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-               WHERE k.type = \(type) AND k.param = \(param) AND \(conditions) AND \(keyedCursor)
-                 AND NOT EXISTS (SELECT 1 FROM \(table) l WHERE l.type = k.type AND l.id = k.id AND l.param = k.param
-                   AND (l.\(column) < k.\(column) OR (l.\(column) = k.\(column) AND l.ctid < k.ctid)))
-               ORDER BY k.\(column) \(direction), r.id \(direction) LIMIT \(limit))
+              SELECT * FROM keyed
               UNION ALL
               (SELECT 1 AS phase, r.id, r.version, r.last_updated, v.body, NULL::text AS key, NULL AS sort_key FROM \(visible)
                JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
-               WHERE \(conditions) AND \(keylessCursor)
+               WHERE (SELECT count(*) FROM keyed) < \(limit) AND \(conditions) AND \(keylessCursor)
                  AND NOT EXISTS (SELECT 1 FROM \(table) l WHERE l.type = r.type AND l.id = r.id AND l.param = \(param))
                ORDER BY r.id \(direction) LIMIT \(limit))
             ) page

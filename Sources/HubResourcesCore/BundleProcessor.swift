@@ -84,13 +84,17 @@ public struct BundleProcessor: Sendable {
         guard rawEntries.count <= Self.maximumEntries else {
             throw ResourceError(.invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumEntries) entries", expression: ["Bundle.entry"])
         }
+        // Batches too: each entry runs on its own, but the searches still run one after another.
+        let conditional = rawEntries.filter { raw in
+            let request = raw.objectValue?["request"]?.objectValue
+            return request?["ifNoneExist"] != nil || request?["url"]?.stringValue?.contains("?") == true
+        }
+        guard conditional.count <= Self.maximumConditionalEntries else {
+            throw ResourceError(
+                .invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumConditionalEntries) conditional entries", expression: ["Bundle.entry"])
+        }
         if kind == "transaction" {
             let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
-            guard entries.filter({ $0.ifNoneExist != nil || $0.criteria != nil }).count <= Self.maximumConditionalEntries else {
-                throw ResourceError(
-                    .invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumConditionalEntries) conditional entries",
-                    expression: ["Bundle.entry"])
-            }
             return try await self.transaction(entries, base: base, access: access, audit: AuditContext(caller: caller, interaction: "transaction"))
         }
         var responses: [JSONValue] = []
@@ -202,7 +206,8 @@ public struct BundleProcessor: Sendable {
                     .invalid, .duplicate, "entry \(entry.index): another entry of this Bundle writes \(entry.type.rawValue)/\(id) too",
                     expression: ["Bundle.entry[\(entry.index)].request.url"])
             }
-            if entry.createsNew, let criteria = entry.criteria {
+            // A create by criteria: an upsert that matched nothing, or a POST whose ifNoneExist did not.
+            if let criteria = entry.createsNew ? entry.criteria : (entry.method == .post ? entry.ifNoneExist : nil) {
                 let key = entry.type.rawValue + "?" + criteria.map { "\($0.0)=\($0.1)" }.sorted().joined(separator: "&")
                 guard creatingCriteria.insert(key).inserted else {
                     throw ResourceError(

@@ -1,3 +1,4 @@
+import HubCrypto
 public import HubFHIR
 public import HubResourcesCore
 
@@ -113,7 +114,7 @@ public struct PatientMatch: Sendable {
                 Self.isSearchable(system), Self.isSearchable(value)
             else { continue }
             let national = [systems.residentID, systems.socialSecurityCard].contains(system)
-            if system == systems.residentID { value = value.uppercased() }  // the check character X
+            if system == systems.residentID { value = BlindIndex.normalize(value, .identifier) }  // as the index holds it
             let probe = Probe(parameters: ["identifier": "\(system)|\(value)"], score: national ? 1 : 0.9, grade: national ? .certain : .probable)
             if !probes.contains(probe) { probes.append(probe) }
             if probes.count == Self.maximumIdentifiers { break }
@@ -138,10 +139,11 @@ public struct PatientMatch: Sendable {
         !value.isEmpty && value.count <= SearchQuery.Limits.valueLength && !value.contains(",") && !value.contains("|")
     }
 
-    /// The resident ID numbers a Patient carries, upper-cased (the check character X).
+    /// The resident ID numbers a Patient carries, normalised as the blind index normalises them
+    /// (no spaces or hyphens, ASCII digits, upper-case X): what the search compared.
     static func residentIDs(of patient: JSONObject, system: String) -> Set<String> {
         Set(
             (patient["identifier"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["system"]?.stringValue == system }
-                .compactMap { $0["value"]?.stringValue?.uppercased() })
+                .compactMap { $0["value"]?.stringValue.map { BlindIndex.normalize($0, .identifier) } })
     }
 }

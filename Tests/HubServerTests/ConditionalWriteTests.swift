@@ -48,6 +48,12 @@ import Testing
             #expect(try await hub.send("PUT", "/fhir/Observation?\(criteria)", headers: Self.json, body: body, presenting: pki).status == 400)
             #expect(
                 try await hub.send("PUT", "/fhir/Observation?identifier=none%7Cnone", headers: Self.json, body: body, presenting: pki).status == 400)
+            // If-Match names a version the client saw: with nothing matching, no record is created.
+            #expect(
+                try await hub.send(
+                    "PUT", "/fhir/Observation?identifier=none%7Cnone", headers: Self.json + [("If-Match", "W/\"1\"")],
+                    body: Self.observation(patient, accession: "LAB-76", value: "1"), presenting: pki
+                ).status == 412)
             // More than one match: 412, nothing changed.
             _ = try await hub.send(
                 "POST", "/fhir/Observation", headers: Self.json, body: Self.observation(patient, accession: "LAB-78", value: "4.0"), presenting: pki)
@@ -146,6 +152,9 @@ import Testing
             let fresh =
                 #"{"resource":\#(observation("LAB-93", "2")),"request":{"method":"PUT","url":"Observation?identifier=urn:oid:2.16.156.1%7CLAB-93"}}"#
             #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([fresh, fresh]), presenting: pki).status == 400)
+            let post =
+                #"{"resource":\#(observation("LAB-94", "2")),"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=urn:oid:2.16.156.1%7CLAB-94"}}"#
+            #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([post, post]), presenting: pki).status == 400)
             let versioned = fresh.replacingOccurrences(of: #""request":{"#, with: #""request":{"ifMatch":"W/\"1\"","#)
             #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([versioned]), presenting: pki).status == 412)
             // Criteria only where they mean something; an id in a create-by-criteria is refused.

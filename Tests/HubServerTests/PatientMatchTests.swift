@@ -65,6 +65,15 @@ import Testing
                     try await hub.send("POST", "/fhir/Patient/$match", headers: Self.json, body: Self.parameters(lower), presenting: pki))
                 #expect(graded.first?.id == patient && graded.first?.grade == "certain")
             }
+            // Spaces and hyphens, as people write ID numbers, are the same number too.
+            let spaced =
+                String(person.residentID.prefix(6)) + "-" + String(person.residentID.dropFirst(6).prefix(8)) + " "
+                + String(person.residentID.suffix(4))
+            let hyphenated = try Self.grades(
+                try await hub.send(
+                    "POST", "/fhir/Patient/$match", headers: Self.json,
+                    body: Self.parameters(query.replacingOccurrences(of: person.residentID, with: spaced)), presenting: pki))
+            #expect(hyphenated.first?.id == patient && hyphenated.first?.grade == "certain", "\(hyphenated)")
             // A year of birth alone is not enough to match on.
             let yearOnly =
                 #"{"resourceType":"Patient","name":[{"family":"\#(person.family)","given":["\#(person.given)"]}],"birthDate":"\#(person.birthDate.prefix(4))"}"#

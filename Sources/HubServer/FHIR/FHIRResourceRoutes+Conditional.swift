@@ -25,6 +25,11 @@ extension FHIRResourceRoutes {
             let matches = try await self.conditionalMatches(request, context, type: type, access: access)
             let body = try await FHIRFormat.body(of: request)
             guard let match = matches.first else {
+                // If-Match names a version the client saw: with nothing matching, creating would
+                // make a second record rather than update the one it meant.
+                guard try Self.ifMatch(request) == nil else {
+                    throw ResourceError(.preconditionFailed, .conflict, "If-Match names a version, but no \(type.rawValue) matches the criteria")
+                }
                 guard body.objectValue?["id"] == nil else {
                     throw APIError.badRequest("no \(type.rawValue) matches, and the hub assigns ids: send the resource without an id to create it")
                 }

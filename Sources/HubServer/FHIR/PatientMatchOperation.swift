@@ -29,8 +29,10 @@ public struct PatientMatchOperation: Sendable {
             let access = try context.recordAccess(.patient)
             let (patient, count, onlyCertain) = try Self.input(try await FHIRFormat.body(of: request))
             let candidates = try await self.matcher.candidates(for: patient, count: count, onlyCertain: onlyCertain, access: access)
-            // A certainly-not candidate is answered without its resource: not read.
+            // A certainly-not candidate is answered without its resource (not read), but its id
+            // says something of that patient: the audit record names it.
             context.audit.returned(candidates.filter { $0.grade != .certainlyNot }.map(\.patient))
+            context.audit.targets.note(candidates.filter { $0.grade == .certainlyNot }.map(\.patient.id))
             let base = FHIRResourceRoutes.base(request)
             let entries: [JSONValue] = candidates.map { candidate in
                 var entry = JSONObject([("fullUrl", .string("\(base)/Patient/\(candidate.patient.id)"))])
