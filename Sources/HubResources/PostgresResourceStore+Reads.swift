@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import HubAudit
 import HubConfig
 import HubCrypto

@@ -11,15 +11,8 @@ import Testing
 /// writes XML the hub reads as the same resource, and what is not FHIR XML is refused with the
 /// element at fault.
 @Suite struct FHIRXMLTests {
-    static let table: StructureTable = {
-        do {
-            return try StructureTable(contentsOf: URL(fileURLWithPath: try TestEnvironment.repositoryRoot() + "/profiles/fhir/r4-structure.json"))
-        } catch {
-            preconditionFailure("the structure table must load: \(error)")
-        }
-    }()
-    let reader = FHIRXMLReader(table: Self.table)
-    let writer = FHIRXMLWriter(table: Self.table)
+    let reader = FHIRXMLReader(table: StructureFixtures.table)
+    let writer = FHIRXMLWriter(table: StructureFixtures.table)
 
     /// Resources that exercise every rule of the XML form; none carries a primitive's `id`
     /// (the peer drops it, see fhir_xml.py), which ``primitiveIDsAndExactDecimalsSurvive`` covers.

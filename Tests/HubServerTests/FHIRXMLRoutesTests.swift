@@ -13,15 +13,8 @@ import Testing
 @Suite struct FHIRXMLRoutesTests {
     static let xml = [("Content-Type", "application/fhir+xml")]
     static let acceptXML = [("Accept", "application/fhir+xml")]
-    static let table: StructureTable = {
-        do {
-            return try StructureTable(contentsOf: URL(fileURLWithPath: try TestEnvironment.repositoryRoot() + "/profiles/fhir/r4-structure.json"))
-        } catch {
-            preconditionFailure("the structure table must load: \(error)")
-        }
-    }()
-    let reader = FHIRXMLReader(table: Self.table)
-    let writer = FHIRXMLWriter(table: Self.table)
+    let reader = FHIRXMLReader(table: StructureFixtures.table)
+    let writer = FHIRXMLWriter(table: StructureFixtures.table)
 
     func resource(_ reply: HubClient.Reply, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONObject {
         #expect(
