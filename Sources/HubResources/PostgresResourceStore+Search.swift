@@ -209,14 +209,7 @@ extension PostgresResourceStore {
               AND (\(targetType)::text IS NULL OR target_type = \(targetType))
             LIMIT \(sql.bind(Self.maximumIncluded))
             """
-        let statement = sql.query(text)
-        let logger = self.logger
-        return try await self.database.withConnection("include") { connection in
-            let rows = try await connection.query(statement, logger: logger)
-            var found: [(String, String)] = []
-            for try await row in rows.decode((String, String).self) { found.append(row) }
-            return found
-        }
+        return try await self.typeAndIDs(sql.query(text), operation: "include")
     }
 
     /// The resources of `include`'s source type, visible to the caller, that point at
@@ -232,9 +225,13 @@ extension PostgresResourceStore {
               AND f.target_id = ANY(\(sql.bind(ids)))
             LIMIT \(sql.bind(Self.maximumIncluded))
             """
-        let statement = sql.query(text)
+        return try await self.typeAndIDs(sql.query(text), operation: "revinclude")
+    }
+
+    /// The `(type, id)` rows `statement` selects.
+    private func typeAndIDs(_ statement: PostgresQuery, operation: String) async throws -> [(String, String)] {
         let logger = self.logger
-        return try await self.database.withConnection("revinclude") { connection in
+        return try await self.database.withConnection(operation) { connection in
             let rows = try await connection.query(statement, logger: logger)
             var found: [(String, String)] = []
             for try await row in rows.decode((String, String).self) { found.append(row) }

@@ -131,37 +131,16 @@ public struct BundleProcessor: Sendable {
         // references to its fullUrl resolve to it; more than one fails the entry.
         for index in entries.indices {
             guard let criteria = entries[index].ifNoneExist else { continue }
-            let query = try SearchQuery(type: entries[index].type, parameters: criteria + [("_count", "2")], lenient: false)
-            let matches = try await self.store.search(query, access: access).resources
-            // The audit trail names the patients the criteria reached, whatever happens next.
-            access.targets?.note(matches.compactMap(\.patientID))
-            guard matches.count < 2 else {
-                throw ResourceError(
-                    .preconditionFailed, .multipleMatches, "entry \(index): ifNoneExist matches more than one \(entries[index].type.rawValue)",
-                    expression: ["Bundle.entry[\(index)].request.ifNoneExist"])
-            }
-            entries[index].existing = matches.first
+            entries[index].existing = try await self.match(
+                entries[index], criteria, access: access, expression: "Bundle.entry[\(index)].request.ifNoneExist")
         }
         // Conditional updates and deletes: the criteria name the record (among what the caller
         // sees), or none; more than one fails the entry (R4 §3.1.0.4.3, §3.1.0.7.1).
         for index in entries.indices {
             guard let criteria = entries[index].criteria else { continue }
             let type = entries[index].type
-            var query = try SearchQuery(type: type, parameters: criteria, lenient: false)
-            guard query.isCriteriaOnly else {
-                throw ResourceError(
-                    .invalid, .invalid, "entry \(index): conditional criteria are search criteria only (no _count, _sort, _include or paging)",
-                    expression: ["Bundle.entry[\(index)].request.url"])
-            }
-            query.count = 2
-            let matches = try await self.store.search(query, access: access).resources
-            access.targets?.note(matches.compactMap(\.patientID))
-            guard matches.count < 2 else {
-                throw ResourceError(
-                    .preconditionFailed, .multipleMatches, "entry \(index): the criteria match more than one \(type.rawValue)",
-                    expression: ["Bundle.entry[\(index)].request.url"])
-            }
-            if let match = matches.first {
+            let match = try await self.match(entries[index], criteria, access: access, expression: "Bundle.entry[\(index)].request.url")
+            if let match {
                 entries[index].id = match.id
                 if entries[index].method == .put, var resource = entries[index].resource {
                     // The match's id, unless the body names another (then validation refuses it).
@@ -306,6 +285,17 @@ public struct BundleProcessor: Sendable {
         }
         let response = JSONObject([("resourceType", .string("Bundle")), ("type", .string("transaction-response")), ("entry", .array(responses))])
         return Outcome(response: response, read: read, written: results.count)
+    }
+
+    /// ``ResourceStore/conditionalMatch(_:criteria:access:expression:)`` for an entry, its
+    /// refusals saying which entry.
+    private func match(_ entry: Entry, _ criteria: [(String, String)], access: RecordAccess, expression: String) async throws -> StoredResource? {
+        do {
+            return try await self.store.conditionalMatch(entry.type, criteria: criteria, access: access, expression: expression)
+        } catch var error as ResourceError {
+            error.diagnostics = "entry \(entry.index): \(error.diagnostics)"
+            throw error
+        }
     }
 
     // MARK: Parsing

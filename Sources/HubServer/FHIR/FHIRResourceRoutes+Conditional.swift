@@ -22,9 +22,9 @@ extension FHIRResourceRoutes {
             let type = try Self.type(context)
             context.audit.interaction("update", action: .update, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            let matches = try await self.conditionalMatches(request, context, type: type, access: access)
+            let found = try await self.conditionalMatch(request, context, type: type, access: access)
             let body = try await FHIRFormat.body(of: request)
-            guard let match = matches.first else {
+            guard let match = found else {
                 // If-Match names a version the client saw: with nothing matching, creating would
                 // make a second record rather than update the one it meant.
                 guard try Self.ifMatch(request) == nil else {
@@ -54,7 +54,7 @@ extension FHIRResourceRoutes {
             let type = try Self.type(context)
             context.audit.interaction("patch", action: .update, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            guard let match = try await self.conditionalMatches(request, context, type: type, access: access).first else {
+            guard let match = try await self.conditionalMatch(request, context, type: type, access: access) else {
                 throw ResourceError(.notFound, .notFound, "no \(type.rawValue) matches the criteria")
             }
             return try await self.patch(type, id: match.id, request: request, context: context, access: access, format: format)
@@ -63,7 +63,7 @@ extension FHIRResourceRoutes {
             let type = try Self.type(context)
             context.audit.interaction("delete", action: .delete, type: type.rawValue)
             let access = try context.recordAccess(type, write: true)
-            guard let match = try await self.conditionalMatches(request, context, type: type, access: access).first else {
+            guard let match = try await self.conditionalMatch(request, context, type: type, access: access) else {
                 return Response(status: .noContent)
             }
             let stored = try await self.store.delete(
@@ -73,27 +73,15 @@ extension FHIRResourceRoutes {
         }
     }
 
-    /// The records the request's criteria match: none or one (more are 412).
-    private func conditionalMatches(
+    /// The record the request's criteria match, if any (more are 412).
+    private func conditionalMatch(
         _ request: Request, _ context: HubRequestContext, type: ResourceType, access: RecordAccess
-    ) async throws -> [StoredResource] {
+    ) async throws -> StoredResource? {
         let criteria = try FHIRSearchRoutes.parameters(request.uri.query ?? "").filter { !["_format", "_pretty"].contains($0.0) }
         guard !criteria.isEmpty else {
             let interaction = request.method == .put ? "update" : request.method == .patch ? "patch" : "delete"
             throw APIError.badRequest("a conditional \(interaction) needs search criteria ([type]?[criteria])")
         }
-        var query = try SearchQuery(type: type, parameters: criteria, lenient: false)
-        guard query.isCriteriaOnly else {
-            throw APIError.badRequest(
-                "conditional criteria are search criteria only (no _count, _sort, _include, _revinclude, _total, _summary, _elements or paging)")
-        }
-        query.count = 2
-        let matches = try await self.store.search(query, access: access)
-        // The audit trail names the patients the criteria reached, whatever happens next.
-        context.audit.targets.note(matches.resources.compactMap(\.patientID))
-        guard matches.resources.count < 2 else {
-            throw APIError(.preconditionFailed, code: .multipleMatches, diagnostics: "the criteria match more than one \(type.rawValue)")
-        }
-        return matches.resources
+        return try await self.store.conditionalMatch(type, criteria: criteria, access: access, expression: type.rawValue)
     }
 }
