@@ -9,10 +9,11 @@ import PostgresNIO
 
 extension PostgresResourceStore {
     /// The format of the rows derived from records that this code writes and reads
-    /// (`hub_instance.records_format`, migrations 0012 and 0015): 2 — blind indexes per search
+    /// (`hub_instance.records_format`, migrations 0012, 0015 and 0018): 2 — blind indexes per search
     /// parameter, contained resources classified; 3 — `:exact` keys as written, marked keys,
-    /// `identifier` on every type R4 gives it, `_tag`/`_security`/`_profile` on every type.
-    public static let recordsFormat = 3
+    /// `identifier` on every type R4 gives it, `_tag`/`_security`/`_profile` on every type;
+    /// 4 — every search parameter R4 defines for the type (migration 0018).
+    public static let recordsFormat = 4
 
     /// The format the stored records were derived under.
     public static func storedRecordsFormat(_ database: Database) async throws -> Int {

@@ -97,23 +97,7 @@ extension PostgresResourceStore {
                 """
         case .quantity(let param, let values):
             let alternatives = values.map { prefix, number, system, code -> String in
-                let value = sql.bind(number)
-                let half = sql.bind(Self.precisionHalf(number))
-                let within = "q.value >= \(value)::numeric - \(half)::numeric AND q.value < \(value)::numeric + \(half)::numeric"
-                var parts: [String]
-                switch prefix {
-                case .eq: parts = [within]
-                case .ne: parts = ["NOT (\(within))"]
-                case .gt, .sa: parts = ["q.value > \(value)::numeric"]
-                case .lt, .eb: parts = ["q.value < \(value)::numeric"]
-                case .ap:
-                    parts = ["q.value BETWEEN \(value)::numeric - abs(\(value)::numeric) * 0.1 AND \(value)::numeric + abs(\(value)::numeric) * 0.1"]
-                case .ge: parts = ["q.value >= \(value)::numeric"]
-                case .le: parts = ["q.value <= \(value)::numeric"]
-                }
-                if let system { parts.append("q.system = \(sql.bind(system))") }
-                if let code { parts.append("q.code = \(sql.bind(code))") }
-                return "(" + parts.joined(separator: " AND ") + ")"
+                Self.quantityCondition(prefix, number, system, code, columns: ("q.value", "q.system", "q.code"), sql: &sql)
             }
             return """
                 \(r).id IN (SELECT q.id FROM search_quantity q WHERE q.type = \(type) AND q.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
@@ -139,7 +123,60 @@ extension PostgresResourceStore {
             return """
                 \(r).id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
+        case .composite(let param, let values):
+            var alternatives: [String] = []
+            for value in values {
+                var parts: [String] = []
+                if let system = value.system { parts.append("m.system = \(sql.bind(system))") }
+                if let code = value.code { parts.append("m.code = \(sql.bind(code))") }
+                switch value.second {
+                case .token(let system, let code):
+                    if let system { parts.append("m.value_system = \(sql.bind(system))") }
+                    if let code { parts.append("m.value_code = \(sql.bind(code))") }
+                case .quantity(let prefix, let number, let system, let code):
+                    parts.append(
+                        Self.quantityCondition(prefix, number, system, code, columns: ("m.value_number", "m.value_system", "m.value_code"), sql: &sql)
+                    )
+                case .date(let prefix, let range):
+                    parts.append(Self.dateCondition(prefix, low: "m.value_low", high: "m.value_high", range: range, sql: &sql))
+                case .string(let text, let match):
+                    let texts = SearchKeys.searchTexts(text, match: match).first ?? []
+                    let keys = try await self.indexer.blindIndexes(texts, .exact, SearchIndexer.domain(typeName, param)).map(SearchIndexer.hex)
+                    parts.append("m.value_code = ANY(\(sql.bind(keys)))")
+                }
+                alternatives.append("(" + parts.joined(separator: " AND ") + ")")
+            }
+            return """
+                \(r).id IN (SELECT m.id FROM search_composite m WHERE m.type = \(type) AND m.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
+                """
         }
+    }
+
+    /// A quantity comparison (R4 §3.1.1.4.5) on the value, system and code columns given: `eq`
+    /// is the search value's precision range, `ap` within 10%.
+    static func quantityCondition(
+        _ prefix: SearchQuery.DatePrefix, _ number: String, _ system: String?, _ code: String?,
+        columns: (value: String, system: String, code: String),
+        sql: inout SQLBuilder
+    ) -> String {
+        let column = columns.value
+        let value = sql.bind(number)
+        let half = sql.bind(Self.precisionHalf(number))
+        let within = "\(column) >= \(value)::numeric - \(half)::numeric AND \(column) < \(value)::numeric + \(half)::numeric"
+        var parts: [String]
+        switch prefix {
+        case .eq: parts = [within]
+        case .ne: parts = ["NOT (\(within))"]
+        case .gt, .sa: parts = ["\(column) > \(value)::numeric"]
+        case .lt, .eb: parts = ["\(column) < \(value)::numeric"]
+        case .ap:
+            parts = ["\(column) BETWEEN \(value)::numeric - abs(\(value)::numeric) * 0.1 AND \(value)::numeric + abs(\(value)::numeric) * 0.1"]
+        case .ge: parts = ["\(column) >= \(value)::numeric"]
+        case .le: parts = ["\(column) <= \(value)::numeric"]
+        }
+        if let system { parts.append("\(columns.system) = \(sql.bind(system))") }
+        if let code { parts.append("\(columns.code) = \(sql.bind(code))") }
+        return "(" + parts.joined(separator: " AND ") + ")"
     }
 
     /// Half a unit in the last place of a decimal's text: a value stands for the range ± that

@@ -26,11 +26,30 @@ struct SearchIndexer: Sendable {
         var references: [(param: String, targetType: String, targetID: String)] = []
         var dates: [(param: String, low: Date, high: Date)] = []
         var quantities: [(param: String, value: String, system: String, code: String)] = []
+        var composites: [Composite] = []
+    }
+
+    /// One row of `search_composite`: the first component's token and the second component as
+    /// its kind keeps it (a token or a string's blind key in `valueCode`; a quantity's number
+    /// and unit; a date's range).
+    struct Composite: Sendable {
+        var param: String
+        var system: String
+        var code: String
+        var valueSystem = ""
+        var valueCode = ""
+        var number: String?
+        var low: Date?
+        var high: Date?
     }
 
     func entries(for resource: JSONObject, type: ResourceType) async throws -> Entries {
         var entries = Entries()
         for parameter in type.searchParameters {
+            if parameter.kind == .composite {
+                entries.composites += try await self.composites(of: resource, type: type, parameter: parameter)
+                continue
+            }
             let values = SearchValues.values(of: resource, for: parameter)
             for value in values {
                 switch parameter.kind {
@@ -41,7 +60,8 @@ struct SearchIndexer: Sendable {
                     }
                 case .string:
                     guard let text = value.stringValue else { continue }
-                    for key in try await self.stringKeys(text, domain: Self.domain(type.rawValue, parameter.name)) {
+                    let domain = Self.domain(type.rawValue, parameter.name)
+                    for key in try await self.stringKeys(text, substrings: parameter.indexesSubstrings, domain: domain) {
                         entries.strings.append((parameter.name, key))
                     }
                 case .reference:
@@ -58,24 +78,65 @@ struct SearchIndexer: Sendable {
                     guard let uri = value.stringValue else { continue }
                     entries.tokens.append((parameter.name, "", uri))
                 case .quantity:
-                    guard let quantity = value.objectValue, let number = quantity["value"]?.numberText else { continue }
-                    let code = quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? ""
-                    entries.quantities.append((parameter.name, number, quantity["system"]?.stringValue ?? "", code))
+                    guard let quantity = SearchValues.quantity(of: value) else { continue }
+                    entries.quantities.append((parameter.name, quantity.number, quantity.system, quantity.code))
+                case .composite:
+                    continue
                 }
             }
         }
         return entries
     }
 
-    /// The blind index (hex) of an identifier value, as stored in `search_token.code`.
-    func blindToken(_ value: String, domain: String) async throws -> String {
-        try await self.blindIndexes([value], .identifier, domain)[0].map { String(format: "%02x", $0) }.joined()
+    /// The rows of a composite parameter: one per pair of components within one element (and,
+    /// for a string, per blind key of the string).
+    func composites(of resource: JSONObject, type: ResourceType, parameter: SearchParameter) async throws -> [Composite] {
+        var rows: [Composite] = []
+        for (first, second) in SearchValues.compositePairs(of: resource, for: parameter) {
+            for (system, code) in SearchValues.tokens(of: first) {
+                var row = Composite(param: parameter.name, system: system, code: code)
+                switch parameter.components[1].kind {
+                case .token:
+                    for (valueSystem, valueCode) in SearchValues.tokens(of: second) {
+                        row.valueSystem = valueSystem
+                        row.valueCode = valueCode
+                        rows.append(row)
+                    }
+                case .quantity:
+                    guard let quantity = SearchValues.quantity(of: second) else { continue }
+                    (row.number, row.valueSystem, row.valueCode) = (quantity.number, quantity.system, quantity.code)
+                    rows.append(row)
+                case .date:
+                    guard let range = SearchValues.dateRange(of: second) else { continue }
+                    (row.low, row.high) = (range.low, range.high)
+                    rows.append(row)
+                case .string:
+                    guard let text = second.stringValue else { continue }
+                    for key in try await self.stringKeys(text, substrings: false, domain: Self.domain(type.rawValue, parameter.name)) {
+                        row.valueCode = Self.hex(key)
+                        rows.append(row)
+                    }
+                case .reference, .uri, .composite:
+                    continue
+                }
+            }
+        }
+        return rows
     }
 
-    /// The blind indexes under which a name is found: ``SearchKeys/indexTexts(of:)``, each
-    /// blind-indexed in `domain`.
-    func stringKeys(_ text: String, domain: String) async throws -> [[UInt8]] {
-        let texts = SearchKeys.indexTexts(of: text)
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The blind index (hex) of an identifier value, as stored in `search_token.code`.
+    func blindToken(_ value: String, domain: String) async throws -> String {
+        Self.hex(try await self.blindIndexes([value], .identifier, domain)[0])
+    }
+
+    /// The blind indexes under which a string is found: ``SearchKeys/indexTexts(of:substrings:)``,
+    /// each blind-indexed in `domain`.
+    func stringKeys(_ text: String, substrings: Bool, domain: String) async throws -> [[UInt8]] {
+        let texts = SearchKeys.indexTexts(of: text, substrings: substrings)
         guard !texts.isEmpty else { return [] }
         return try await self.blindIndexes(texts, .exact, domain)
     }
@@ -112,7 +173,7 @@ struct SearchIndexer: Sendable {
             sql.query("WITH " + inserts.joined(separator: ",\n") + "\nSELECT 1"), logger: logger)
     }
 
-    static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity"]
+    static let tables = ["search_token", "search_string", "search_reference", "search_date", "search_quantity", "search_composite"]
 
     /// The INSERTs of `rows`' index entries as CTE members (`i0 AS (INSERT …)`), one per table
     /// that gets rows, for a caller to run in one statement (with other writes, for a create).
@@ -124,6 +185,8 @@ struct SearchIndexer: Sendable {
             [], [], [], [], [], []
         )
         var dates: (types: [String], ids: [String], params: [String], lows: [Date], highs: [Date]) = ([], [], [], [], [])
+        // Composites travel as text columns (a missing number or date as ''), cast in SQL.
+        var composites: [[String]] = Array(repeating: [], count: 10)
         for row in rows {
             guard let entries = row.entries else { continue }
             for token in entries.tokens {
@@ -153,6 +216,13 @@ struct SearchIndexer: Sendable {
                 quantities.values.append(quantity.value)
                 quantities.systems.append(quantity.system)
                 quantities.codes.append(quantity.code)
+            }
+            for composite in entries.composites {
+                let columns = [
+                    row.type, row.id, composite.param, composite.system, composite.code, composite.valueSystem, composite.valueCode,
+                    composite.number ?? "", composite.low.map(Self.timestamp) ?? "", composite.high.map(Self.timestamp) ?? "",
+                ]
+                for (index, column) in columns.enumerated() { composites[index].append(column) }
             }
             for date in entries.dates {
                 dates.types.append(row.type)
@@ -198,6 +268,23 @@ struct SearchIndexer: Sendable {
                 SELECT * FROM unnest(\(sql.bind(dates.types))::text[], \(sql.bind(dates.ids))::text[], \(sql.bind(dates.params))::text[], \(sql.bind(dates.lows))::timestamptz[], \(sql.bind(dates.highs))::timestamptz[]))
                 """)
         }
+        if !composites[0].isEmpty {
+            let c = composites.map { sql.bind($0) }
+            inserts.append(
+                """
+                i\(inserts.count) AS (INSERT INTO search_composite (type, id, param, system, code, value_system, value_code, value_number, value_low, value_high)
+                SELECT t, i, p, s, c, vs, vc, NULLIF(vn, '')::numeric, to_timestamp(NULLIF(vl, '')::float8), to_timestamp(NULLIF(vh, '')::float8)
+                FROM unnest(\(c[0])::text[], \(c[1])::text[], \(c[2])::text[], \(c[3])::text[], \(c[4])::text[], \(c[5])::text[], \(c[6])::text[], \(c[7])::text[], \(c[8])::text[], \(c[9])::text[]) AS u(t, i, p, s, c, vs, vc, vn, vl, vh))
+                """)
+        }
         return inserts
+    }
+
+    /// A moment as seconds since 1970 (`to_timestamp` reads them to the microsecond); an open
+    /// end of a period as PostgreSQL's infinities.
+    static func timestamp(_ date: Date) -> String {
+        if date == .distantPast { return "-infinity" }
+        if date == .distantFuture { return "infinity" }
+        return String(date.timeIntervalSince1970)
     }
 }

@@ -40,8 +40,9 @@ public enum SearchKeys {
         BlindIndex.normalize(text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil), .name)
     }
 
-    /// The key texts a name is stored under; none for a name that normalises to nothing.
-    public static func indexTexts(of text: String) -> [String] {
+    /// The key texts a string is stored under; none for one that normalises to nothing.
+    /// Substrings (for `:contains`) only where the parameter indexes them (names).
+    public static func indexTexts(of text: String, substrings: Bool = true) -> [String] {
         let normalized = Self.normalizeName(text)
         guard !normalized.isEmpty else { return [] }
         let characters = Array(normalized)
@@ -50,6 +51,7 @@ public enum SearchKeys {
             texts.append(String(characters[0..<length]))
         }
         texts.append(Self.exactText(text))
+        guard substrings else { return texts }
         var infixes = Set<String>()
         for start in characters.indices.dropFirst() {
             guard characters.count - start >= Self.containsMinimum else { continue }

@@ -33,6 +33,24 @@ public struct SearchQuery: Sendable {
         indirect case reverseChain(source: ResourceType, param: String, inner: Clause)
         /// The organizations that published the resource (``SearchParameter/isPublisher``).
         case publisher([String])
+        /// A composite parameter (`code-value-quantity=…|2345-7$gt7`): the first component's
+        /// token and the second's value, found in one element.
+        case composite(param: String, values: [CompositeValue])
+    }
+
+    /// One value of a composite parameter: `system|code$second`.
+    public struct CompositeValue: Sendable {
+        public var system: String?
+        public var code: String?
+        public var second: Second
+
+        /// The second component, as its kind compares.
+        public enum Second: Sendable {
+            case token(system: String?, code: String?)
+            case quantity(prefix: DatePrefix, number: String, system: String?, code: String?)
+            case date(DatePrefix, FHIRDateRange)
+            case string(String, StringMatch)
+        }
     }
 
     /// How a string parameter matches (FHIR R4 §3.1.1.4.7).
@@ -228,6 +246,10 @@ public struct SearchQuery: Sendable {
                         self.ignored.append(rawName)
                         continue
                     }
+                    if let reason = type.r4RefusedSearchParameters[name] {
+                        throw ResourceError(
+                            .invalid, .notSupported, "\(type.rawValue)'s search parameter \(name) is not offered: \(reason)", expression: [rawName])
+                    }
                     throw ResourceError(
                         .invalid,
                         .notSupported,
@@ -248,13 +270,42 @@ public struct SearchQuery: Sendable {
         switch parameter.kind {
         case .token:
             guard modifier == nil || modifier == "not" else { throw unsupported() }
-            let tokens = values.map { value -> (system: String?, code: String?) in
-                guard let bar = value.firstIndex(of: "|") else { return (nil, value) }
-                let system = String(value[..<bar])
-                let code = String(value[value.index(after: bar)...])
-                return (system, code.isEmpty ? nil : code)
+            return .token(param: parameter.name, values: values.map(Self.token), negated: modifier == "not", isBlind: parameter.isBlind)
+        case .composite:
+            guard modifier == nil, parameter.components.count == 2 else { throw unsupported() }
+            var composites: [CompositeValue] = []
+            for value in values {
+                guard let dollar = value.firstIndex(of: "$") else {
+                    throw ResourceError(.invalid, .invalid, "\(parameter.name) takes code$value", expression: [rawName])
+                }
+                let first = Self.token(String(value[..<dollar]))
+                let secondText = String(value[value.index(after: dollar)...])
+                guard let code = first.code, !code.isEmpty, !secondText.isEmpty else {
+                    throw ResourceError(.invalid, .invalid, "\(parameter.name) takes code$value, both given", expression: [rawName])
+                }
+                let second: CompositeValue.Second
+                switch parameter.components[1].kind {
+                case .token:
+                    let token = Self.token(secondText)
+                    second = .token(system: token.system, code: token.code)
+                case .quantity:
+                    let quantity = try Self.quantity(secondText, rawName)
+                    second = .quantity(prefix: quantity.prefix, number: quantity.number, system: quantity.system, code: quantity.code)
+                case .date:
+                    let date = try Self.dates([secondText], rawName)[0]
+                    second = .date(date.0, date.1)
+                case .string:
+                    guard secondText.count <= Limits.stringLength else {
+                        throw ResourceError(
+                            .invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
+                    }
+                    second = .string(secondText, .startsWith)
+                case .reference, .uri, .composite:
+                    throw unsupported()
+                }
+                composites.append(CompositeValue(system: first.system, code: first.code, second: second))
             }
-            return .token(param: parameter.name, values: tokens, negated: modifier == "not", isBlind: parameter.isBlind)
+            return .composite(param: parameter.name, values: composites)
         case .uri:
             // Matched whole: a canonical's `|version` is part of it, not a system.
             guard modifier == nil else { throw unsupported() }
@@ -270,6 +321,11 @@ public struct SearchQuery: Sendable {
             guard values.allSatisfy({ $0.count <= Limits.stringLength }) else {
                 throw ResourceError(
                     .invalid, .tooCostly, "a string search value has at most \(Limits.stringLength) characters", expression: [rawName])
+            }
+            if match == .contains, !parameter.indexesSubstrings {
+                throw ResourceError(
+                    .invalid, .notSupported, ":contains is offered on names only; \(parameter.name) matches from the start or :exact",
+                    expression: [rawName])
             }
             if match == .contains, !values.allSatisfy({ SearchKeys.normalizeName($0).count >= SearchKeys.containsMinimum }) {
                 throw ResourceError(
@@ -291,7 +347,8 @@ public struct SearchQuery: Sendable {
                     throw ResourceError(
                         .invalid, .invalid, "\(parameter.name) refers to \(targets.joined(separator: ", ")), not \(type)", expression: [rawName])
                 }
-                references.append((type ?? parameter.targets?.first, id))
+                // An id alone names one type only where the parameter refers to one type.
+                references.append((type ?? (parameter.targets?.count == 1 ? parameter.targets?.first : nil), id))
             }
             if parameter.isPublisher { return .publisher(references.map(\.id)) }
             return .reference(param: parameter.name, values: references)
@@ -301,30 +358,41 @@ public struct SearchQuery: Sendable {
         case .quantity:
             guard modifier == nil else { throw unsupported() }
             var quantities: [(prefix: DatePrefix, number: String, system: String?, code: String?)] = []
-            for value in values {
-                let parts = value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 1 || parts.count == 3 else {
-                    throw ResourceError(.invalid, .invalid, "\(value) is not number or number|system|code", expression: [rawName])
-                }
-                var number = Substring(parts[0])
-                var prefix = DatePrefix.eq
-                if let candidate = DatePrefix(rawValue: String(number.prefix(2))) {
-                    prefix = candidate
-                    number = number.dropFirst(2)
-                }
-                guard Self.isDecimal(number) else {
-                    throw ResourceError(
-                        .invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap)",
-                        expression: [rawName])
-                }
-                quantities.append(
-                    (
-                        prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil,
-                        parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil
-                    ))
-            }
+            for value in values { quantities.append(try Self.quantity(value, rawName)) }
             return .quantity(param: parameter.name, values: quantities)
         }
+    }
+
+    /// A token's value: `code`, `system|code`, `system|` or `|code` (no system).
+    static func token(_ value: String) -> (system: String?, code: String?) {
+        guard let bar = value.firstIndex(of: "|") else { return (nil, value) }
+        let system = String(value[..<bar])
+        let code = String(value[value.index(after: bar)...])
+        return (system, code.isEmpty ? nil : code)
+    }
+
+    /// A quantity's value: `[prefix]number` or `[prefix]number|system|code`.
+    static func quantity(_ value: String, _ rawName: String) throws(ResourceError) -> (
+        prefix: DatePrefix, number: String, system: String?, code: String?
+    ) {
+        let parts = value.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 1 || parts.count == 3 else {
+            throw ResourceError(.invalid, .invalid, "\(value) is not number or number|system|code", expression: [rawName])
+        }
+        var number = Substring(parts[0])
+        var prefix = DatePrefix.eq
+        if let candidate = DatePrefix(rawValue: String(number.prefix(2))) {
+            prefix = candidate
+            number = number.dropFirst(2)
+        }
+        guard Self.isDecimal(number) else {
+            throw ResourceError(
+                .invalid, .invalid, "\(parts[0]) is not a number (with an optional prefix eq, ne, gt, lt, ge, le, sa, eb, ap)",
+                expression: [rawName])
+        }
+        return (
+            prefix, String(number), parts.count == 3 && !parts[1].isEmpty ? parts[1] : nil, parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil
+        )
     }
 
     /// `subject:Patient.identifier`, `patient.name:contains`, `subject:Patient.organization.name`:

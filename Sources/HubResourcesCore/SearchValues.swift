@@ -7,7 +7,49 @@ public import HubFHIR
 public enum SearchValues {
     /// The values at `parameter`'s paths in `resource`.
     public static func values(of resource: JSONObject, for parameter: SearchParameter) -> [JSONValue] {
-        parameter.paths.flatMap { JSONValue.object(resource).values(at: $0.split(separator: ".").map(String.init)) }
+        guard parameter.kind != .composite else { return [] }
+        return parameter.paths.flatMap { Self.values(of: [.object(resource)], at: $0.split(separator: ".")[...]) }
+    }
+
+    /// The values at a path whose steps may keep only entries with a given element value
+    /// (`telecom[system=phone]`: R4's `telecom.where(system='phone')`).
+    static func values(of values: [JSONValue], at steps: ArraySlice<Substring>) -> [JSONValue] {
+        guard let step = steps.first else { return values }
+        var name = step
+        var filter: (key: String, value: String)?
+        if let open = step.firstIndex(of: "["), step.hasSuffix("]"), let equals = step[open...].firstIndex(of: "=") {
+            name = step[..<open]
+            filter = (String(step[step.index(after: open)..<equals]), String(step[step.index(after: equals)..<step.index(before: step.endIndex)]))
+        }
+        let found = values.flatMap { $0.objectValue?[String(name)]?.elements ?? [] }
+        let kept = filter.map { filter in found.filter { $0.objectValue?[filter.key]?.stringValue == filter.value } } ?? found
+        return Self.values(of: kept, at: steps.dropFirst())
+    }
+
+    /// The pairs of a composite parameter's two components, each pair from within one of its
+    /// elements (a code and the value beside it, never a code of one component with the value
+    /// of another).
+    public static func compositePairs(of resource: JSONObject, for parameter: SearchParameter) -> [(first: JSONValue, second: JSONValue)] {
+        guard parameter.kind == .composite, parameter.components.count == 2 else { return [] }
+        let root = JSONValue.object(resource)
+        func reach(_ from: [JSONValue], _ path: String) -> [JSONValue] {
+            path.isEmpty ? from : Self.values(of: from, at: path.split(separator: ".")[...])
+        }
+        var pairs: [(first: JSONValue, second: JSONValue)] = []
+        for element in parameter.paths.flatMap({ reach([root], $0) }) {
+            let firsts = parameter.components[0].paths.flatMap { reach([element], $0) }
+            let seconds = parameter.components[1].paths.flatMap { reach([element], $0) }
+            for first in firsts {
+                for second in seconds { pairs.append((first, second)) }
+            }
+        }
+        return pairs
+    }
+
+    /// A Quantity's value (its decimal text), system and code (or unit).
+    public static func quantity(of value: JSONValue) -> (number: String, system: String, code: String)? {
+        guard let quantity = value.objectValue, let number = quantity["value"]?.numberText else { return nil }
+        return (number, quantity["system"]?.stringValue ?? "", quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? "")
     }
 
     /// (system, code) pairs of a code, Coding, CodeableConcept, Identifier or boolean.

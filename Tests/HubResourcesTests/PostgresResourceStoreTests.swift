@@ -81,7 +81,7 @@ import Testing
             // other records' rows stay.
             let other = try await store.create(try Self.object(patients.patientJSON()), type: .patient, audit: .test)
             let indexRows =
-                "SELECT (SELECT count(*) FROM search_token WHERE id = ANY($1)) + (SELECT count(*) FROM search_string WHERE id = ANY($1)) + (SELECT count(*) FROM search_reference WHERE id = ANY($1)) + (SELECT count(*) FROM search_quantity WHERE id = ANY($1)) + (SELECT count(*) FROM search_date WHERE id = ANY($1))"
+                "SELECT (SELECT count(*) FROM search_token WHERE id = ANY($1)) + (SELECT count(*) FROM search_string WHERE id = ANY($1)) + (SELECT count(*) FROM search_reference WHERE id = ANY($1)) + (SELECT count(*) FROM search_quantity WHERE id = ANY($1)) + (SELECT count(*) FROM search_date WHERE id = ANY($1)) + (SELECT count(*) FROM search_composite WHERE id = ANY($1))"
             let before = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(patient.id)','\(observation.id)']"))
             let otherBefore = try await fixture.count(indexRows.replacingOccurrences(of: "$1", with: "ARRAY['\(other.id)']"))
             #expect(before > 0 && otherBefore > 0)

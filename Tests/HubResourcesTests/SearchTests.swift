@@ -410,7 +410,7 @@ import Testing
             #expect(everything.included.map(\.id) == [zhang.id])
             // A target type narrows; a wrong one, or another modifier, is refused.
             let narrowed = try await store.search(
-                try SearchQuery(type: .observation, parameters: [("_id", b.id), ("_include", "Observation:subject:Organization")], lenient: false))
+                try SearchQuery(type: .observation, parameters: [("_id", b.id), ("_include", "Observation:performer:Organization")], lenient: false))
             #expect(narrowed.included.isEmpty)
             #expect(throws: ResourceError.self) {
                 try SearchQuery(type: .observation, parameters: [("_include", "Observation:patient:Organization")], lenient: false)

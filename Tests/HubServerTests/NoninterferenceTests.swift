@@ -109,7 +109,14 @@ import Testing
         }
         var victim = Victim()
         victim.residentID = person.residentID
-        victim.patient = try await create("Patient", people.patientJSON(person))
+        // A telephone and an address too: R4's telecom, phone and address parameters read them.
+        victim.patient = try await create(
+            "Patient",
+            people.patientJSON(person).replacingOccurrences(
+                of: #""gender":"#,
+                with:
+                    #""telecom":[{"system":"phone","value":"\#(Self.victimPhone)"}],"address":[{"city":"杭州市","district":"西湖区","line":["文三路90号"]}],"gender":"#
+            ))
         for (index, test) in LabTest.common.prefix(3).enumerated() {
             let id = try await create(
                 "Observation",
@@ -140,6 +147,8 @@ import Testing
         return victim
     }
 
+    static let victimPhone = "13957112345"
+
     /// One request of the battery; `{B3}` stands for B's resource labelled B3 in each world.
     struct Probe: Sendable {
         var method = "GET"
@@ -167,11 +176,13 @@ import Testing
                 guard let name = parameter["name"] as? String, let kind = parameter["type"] as? String else { continue }
                 let values: [String]
                 switch kind {
-                case "token": values = ["http://loinc.org|718-7", "urn:health-hub:sid:resident-id|\(victim.residentID)", "female", "E11.9"]
-                case "string": values = ["王", victim.name, "秀英"]
+                case "token":
+                    values = ["http://loinc.org|718-7", "urn:health-hub:sid:resident-id|\(victim.residentID)", "female", "E11.9", Self.victimPhone]
+                case "string": values = ["王", victim.name, "秀英", "杭州", "文三路90号"]
                 case "reference": values = patientForms + [victim.observation, "Observation/\(victim.observation)"]
                 case "date": values = ["ge1900-01-01", "2026-11-02"]
                 case "quantity": values = ["ge0", "gt100"]
+                case "composite": values = ["http://loinc.org|718-7$ge0", "718-7$2026"]
                 default: values = ["1"]
                 }
                 for value in values {

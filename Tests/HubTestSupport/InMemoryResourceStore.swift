@@ -154,7 +154,7 @@ public actor InMemoryResourceStore: ResourceStore {
         case .string(let param, let wanted, let match):
             // The keys the store indexes and searches (SearchKeys): the same matching, without
             // blind indexes.
-            let stored = Set(values(param).compactMap(\.stringValue).flatMap(SearchKeys.indexTexts(of:)))
+            let stored = Set(values(param).compactMap(\.stringValue).flatMap { SearchKeys.indexTexts(of: $0) })
             return wanted.contains { value in
                 SearchKeys.searchTexts(value, match: match).allSatisfy { group in group.contains(where: stored.contains) }
             }

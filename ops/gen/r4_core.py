@@ -44,9 +44,12 @@ def package_files():
 
 
 def search_parameters(files):
-    """{(base type, code): SearchParameter} of every search parameter R4 defines."""
+    """{(base type, code): SearchParameter} of every search parameter R4 defines (the package's
+    examples, such as `example-reference` on Condition.subject, left out)."""
     parameters = {}
     for name, resource in files.items():
+        if resource.get("id", "").startswith("example"):
+            continue
         if name.startswith("SearchParameter-") and resource.get("resourceType") == "SearchParameter":
             for base in resource.get("base", []):
                 parameters[(base, resource["code"])] = resource

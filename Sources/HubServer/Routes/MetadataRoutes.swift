@@ -42,11 +42,10 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                 + type.searchParameters.map { parameter in
                     CapabilityStatement.SearchParam(
                         name: parameter.name, type: parameter.kind.rawValue,
-                        definition: parameter.name.hasPrefix("_")
-                            ? "http://hl7.org/fhir/SearchParameter/Resource-\(parameter.name.dropFirst())" : nil,
+                        definition: parameter.definition,
                         documentation: parameter.isPublisher
                             ? "Hub-defined: the organization that published the resource (Organization/id); chainable, e.g. Appointment?slot.organization="
-                            : Self.modifiers[parameter.kind]
+                            : Self.documentation(parameter)
                     )
                 }
         )
@@ -116,12 +115,18 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
     static var modifiers: [SearchParameter.Kind: String] {
         [
             .token: "system|code, code, system|; modifier :not",
-            .string: "starts-with, case- and accent-insensitive; modifiers :exact, :contains",
-            .reference: "Type/id or id; chained one level (param:Type.param or param.param)",
+            .string: "starts-with, case- and accent-insensitive; modifier :exact",
+            .reference: "Type/id or id; chains of up to three links (param:Type.param or param.param)",
             .date: "prefixes eq ne gt lt ge le sa eb ap, at the value's precision",
             .quantity: "[prefix]number[|system|code], at the number's precision; prefixes eq ne gt lt ge le sa eb ap",
             .uri: "the whole URI (a canonical with its |version); no modifiers",
+            .composite: "code$value (system|code$…), both found in one element; the value as its kind compares",
         ]
+    }
+
+    static func documentation(_ parameter: SearchParameter) -> String? {
+        guard parameter.kind == .string, parameter.indexesSubstrings else { return Self.modifiers[parameter.kind] }
+        return "starts-with, case- and accent-insensitive; modifiers :exact, :contains (at least 2 characters)"
     }
 
     public func add(to router: Router<Context>) {
