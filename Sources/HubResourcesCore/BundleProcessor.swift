@@ -11,15 +11,19 @@ public import HubFHIR
 public struct BundleProcessor: Sendable {
     let store: any ResourceStore
     let validator: ResourceValidator
+    /// Answers GET search entries (`Type?criteria`, `Type`) as the search interaction does;
+    /// without one they are refused.
+    let searcher: (any BundleSearching)?
     /// Entries in one Bundle at most.
     public static let maximumEntries = 10_000
     /// Entries that search before anything is written (`ifNoneExist`, `Type?criteria`): each
     /// search may be costly, and they run one after another.
     public static let maximumConditionalEntries = 100
 
-    public init(store: any ResourceStore, validator: ResourceValidator) {
+    public init(store: any ResourceStore, validator: ResourceValidator, searcher: (any BundleSearching)? = nil) {
         self.store = store
         self.validator = validator
+        self.searcher = searcher
     }
 
     enum Method: String {
@@ -56,6 +60,12 @@ public struct BundleProcessor: Sendable {
         var createsNew = false
         /// A conditional DELETE that matched nothing: nothing to do.
         var matchedNothing = false
+        /// A GET that searches (`Type?criteria` or `Type`): its parameters.
+        var search: [(String, String)]?
+        /// A GET of one version (`Type/id/_history/n`).
+        var version: Int?
+        /// A GET's `ifNoneMatch` / `ifModifiedSince`.
+        var readCondition = ReadCondition(ifNoneMatch: nil, ifModifiedSince: nil)
     }
 
     /// What processing a Bundle produced.
@@ -87,7 +97,9 @@ public struct BundleProcessor: Sendable {
         // Batches too: each entry runs on its own, but the searches still run one after another.
         let conditional = rawEntries.filter { raw in
             let request = raw.objectValue?["request"]?.objectValue
-            return request?["ifNoneExist"] != nil || request?["url"]?.stringValue?.contains("?") == true
+            let url = request?["url"]?.stringValue ?? ""
+            let searchesAll = request?["method"]?.stringValue == "GET" && !url.contains("/")
+            return request?["ifNoneExist"] != nil || url.contains("?") || searchesAll
         }
         guard conditional.count <= Self.maximumConditionalEntries else {
             throw ResourceError(
@@ -262,9 +274,32 @@ public struct BundleProcessor: Sendable {
         for entry in entries {
             if entry.method == .get {
                 do {
-                    let stored = try await self.store.read(entry.type, id: entry.id ?? "", access: access)
+                    if let parameters = entry.search {
+                        guard let searcher = self.searcher else {
+                            throw ResourceError(.invalid, .notSupported, "entry \(entry.index): GET searches are not offered here")
+                        }
+                        let (bundle, returned) = try await searcher.searchset(entry.type, parameters: parameters, base: base, access: access)
+                        read += returned
+                        let response = JSONObject([("status", .string("200 OK"))])
+                        responses.append(.object(JSONObject([("resource", .object(bundle)), ("response", .object(response))])))
+                        continue
+                    }
+                    let stored =
+                        if let version = entry.version {
+                            try await self.store.read(entry.type, id: entry.id ?? "", version: version, access: access)
+                        } else {
+                            try await self.store.read(entry.type, id: entry.id ?? "", access: access)
+                        }
                     read.append(stored)
-                    responses.append(Self.responseEntry(stored, status: "200 OK", base: base))
+                    if entry.readCondition.isNotModified(stored) {
+                        let response = JSONObject([
+                            ("status", .string("304 Not Modified")), ("etag", .string(stored.eTag)),
+                            ("lastModified", .string(stored.lastUpdated.fhirInstant)),
+                        ])
+                        responses.append(.object(JSONObject([("response", .object(response))])))
+                    } else {
+                        responses.append(Self.responseEntry(stored, status: "200 OK", base: base))
+                    }
                 } catch let error as ResourceError {
                     responses.append(Self.errorEntry(error))
                 }
@@ -311,13 +346,18 @@ public struct BundleProcessor: Sendable {
         guard let url = request["url"]?.stringValue else {
             throw ResourceError(.invalid, .required, "request.url is required", expression: ["\(path).request.url"])
         }
-        // `Type?criteria`: a conditional update or delete.
+        // `Type?criteria`: a conditional update or delete, or a search.
         let pathPart = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var criteria: [(String, String)]?
-        if pathPart.count == 2 {
+        var search: [(String, String)]?
+        if method == .get, !pathPart[0].contains("/") {
+            search = try SearchQuery.parameters(inQuery: pathPart.count == 2 ? String(pathPart[1]) : "").filter {
+                !SearchQuery.passThrough.contains($0.0)
+            }
+        } else if pathPart.count == 2 {
             guard method == .put || method == .delete else {
                 throw ResourceError(
-                    .invalid, .notSupported, "request.url takes criteria (Type?criteria) only for a conditional PUT or DELETE",
+                    .invalid, .notSupported, "request.url takes criteria (Type?criteria) only for a conditional PUT or DELETE, or a search",
                     expression: ["\(path).request.url"])
             }
             let parsed = try SearchQuery.parameters(inQuery: String(pathPart[1])).filter { !SearchQuery.passThrough.contains($0.0) }
@@ -331,8 +371,16 @@ public struct BundleProcessor: Sendable {
         guard let typeName = parts.first, let type = ResourceType(rawValue: typeName) else {
             throw ResourceError(.invalid, .notSupported, "\(url) names no supported resource type", expression: ["\(path).request.url"])
         }
-        let needsID = method != .post && criteria == nil
-        guard parts.count == (needsID ? 2 : 1), !needsID || ResourceValidator.isValidID(parts[1]) else {
+        let needsID = method != .post && criteria == nil && search == nil
+        // `Type/id/_history/n`: a GET of one version.
+        var version: Int?
+        if method == .get, parts.count == 4, parts[2] == "_history" {
+            guard let number = Int(parts[3]), number > 0 else {
+                throw ResourceError(.invalid, .invalid, "\(url) names no version", expression: ["\(path).request.url"])
+            }
+            version = number
+        }
+        guard parts.count == (needsID ? 2 : 1) || version != nil, !needsID || ResourceValidator.isValidID(parts[1]) else {
             throw ResourceError(
                 .invalid, .invalid, "\(method.rawValue) takes \(needsID ? "Type/id" : "Type") as url, not \(url)", expression: ["\(path).request.url"]
             )
@@ -356,6 +404,10 @@ public struct BundleProcessor: Sendable {
             }
             ifNoneExist = criteria
         }
+        let readCondition = ReadCondition(ifNoneMatch: request["ifNoneMatch"]?.stringValue, ifModifiedSince: request["ifModifiedSince"]?.stringValue)
+        guard method == .get || readCondition == ReadCondition(ifNoneMatch: nil, ifModifiedSince: nil) else {
+            throw ResourceError(.invalid, .invalid, "ifNoneMatch and ifModifiedSince apply to GET entries", expression: ["\(path).request"])
+        }
         return Entry(
             index: index,
             method: method,
@@ -365,7 +417,10 @@ public struct BundleProcessor: Sendable {
             resource: object["resource"]?.objectValue,
             ifMatch: ifMatch,
             ifNoneExist: ifNoneExist,
-            criteria: criteria
+            criteria: criteria,
+            search: search,
+            version: version,
+            readCondition: readCondition
         )
     }
 
@@ -418,4 +473,12 @@ public struct BundleProcessor: Sendable {
         let outcome = JSONObject([("resourceType", .string("OperationOutcome")), ("issue", .array([.object(issue)]))])
         return .object(JSONObject([("response", .object(JSONObject([("status", .string(error.code.statusLine)), ("outcome", .object(outcome))])))]))
     }
+}
+
+/// Answers a Bundle's GET search entries as the search interaction does (the server's, which
+/// flags and summarises what it returns): the searchset, and what it returned for the audit.
+public protocol BundleSearching: Sendable {
+    func searchset(_ type: ResourceType, parameters: [(String, String)], base: String, access: RecordAccess) async throws -> (
+        bundle: JSONObject, returned: [StoredResource]
+    )
 }

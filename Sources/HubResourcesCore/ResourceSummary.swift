@@ -1,11 +1,10 @@
 public import HubFHIR
 
 /// `_summary` (FHIR R4 §3.1.1.5.8) other than `count`: which part of each resource to return.
-///
-/// `true` is refused: it needs the specification's "summary" flags, which the structure tables
-/// (generated from `fhir.resources`) do not carry. Better a 400 than a guess at which elements
-/// a client may rely on.
 public enum ResourceSummary: String, Sendable, Equatable {
+    /// The elements R4 marks as summary (``ResourceType/r4SummaryElements``, generated from the
+    /// specification's flags by `ops/gen/summary-elements`).
+    case `true`
     /// Only `text`, `id`, `meta` and the top-level mandatory elements.
     case text
     /// Everything but `text`.
@@ -17,7 +16,7 @@ public enum ResourceSummary: String, Sendable, Equatable {
         guard let summary = ResourceSummary(rawValue: value) else {
             throw ResourceError(
                 .invalid, .notSupported,
-                "_summary=\(value) is not supported: _summary takes text, data, false or count (true needs summary flags this server does not have)",
+                "_summary=\(value) is not supported: _summary takes true, text, data, false or count",
                 expression: ["_summary"])
         }
         self = summary
@@ -33,16 +32,51 @@ public enum ResourceSummary: String, Sendable, Equatable {
 
     /// `resource` as the summary returns it: subsetted ones tagged SUBSETTED (R4 §3.1.1.5.9).
     /// `mandatory` is the type's top-level mandatory elements (``ResourceValidator/mandatoryElements(of:)``).
-    public func apply(to resource: JSONObject, mandatory: Set<String>) -> JSONObject {
+    public func apply(to resource: JSONObject, type: ResourceType, mandatory: Set<String>) -> JSONObject {
         switch self {
         case .false:
             return resource
+        case .true:
+            return Self.summaryElements(of: resource, type.r4SummaryElements)
         case .data:
             return Self.subsetted(resource) { $0 != "text" }
         case .text:
             let keep = mandatory.union(["resourceType", "id", "meta", "text"])
             return Self.subsetted(resource) { keep.contains($0) }
         }
+    }
+
+    /// The summary elements of `resource`: each top-level member `paths` names; inside one
+    /// whose children `paths` names too (`component.code`), only those children — an element of
+    /// a data type (a name, a Coding) whole.
+    static func summaryElements(of resource: JSONObject, _ paths: Set<String>) -> JSONObject {
+        func keep(_ object: JSONObject, under prefix: String) -> JSONObject {
+            var kept: [(String, JSONValue)] = []
+            for member in object.members {
+                let (key, value) = (member.key, member.value)
+                let name = key.hasPrefix("_") ? String(key.dropFirst()) : key
+                let path = prefix + name
+                guard paths.contains(path) else { continue }
+                let children = path + "."
+                guard paths.contains(where: { $0.hasPrefix(children) }) else {
+                    kept.append((key, value))
+                    continue
+                }
+                func trimmed(_ value: JSONValue) -> JSONValue {
+                    switch value {
+                    case .object(let inner): .object(keep(inner, under: children))
+                    case .array(let items): .array(items.map(trimmed))
+                    default: value
+                    }
+                }
+                kept.append((key, trimmed(value)))
+            }
+            return JSONObject(kept)
+        }
+        let top = keep(resource, under: "")
+        var subset = Self.subsetted(resource) { top[$0] != nil }
+        for member in top.members { subset[member.key] = member.value }
+        return subset
     }
 
     /// The members whose names `keeping` accepts (with a primitive's `_name` extension member),

@@ -141,7 +141,11 @@ public enum HubApplication {
             matcher: PatientMatch(store: dependencies.resources, systems: dependencies.validator.identifierSystems)
         ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
-        FHIRBundleRoutes(processor: BundleProcessor(store: dependencies.resources, validator: dependencies.validator)).add(to: router)
+        FHIRBundleRoutes(
+            processor: BundleProcessor(
+                store: dependencies.resources, validator: dependencies.validator,
+                searcher: SearchAnswer(store: dependencies.resources, recognition: recognition, validator: dependencies.validator))
+        ).add(to: router)
         AuditLogRoutes(
             log: dependencies.auditLog,
             reporter: AuditReporter(

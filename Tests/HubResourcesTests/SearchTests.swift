@@ -163,7 +163,7 @@ import Testing
         [("unknown", "1")], [("code:contains", "x")], [("date", "2024-13")], [("date", "xx2024")], [("subject.identifier", "1")],
         [("patient.shoe", "1")], [("patient:Patient.name.family", "王")], [("patient.name:contains", "娜")],
         [("_sort", "name")], [("_sort", "identifier")], [("_elements", "a b")], [("patient", "Organization/1")],
-        [("_count", "-1")], [("_summary", "true")], [("gender", "")],
+        [("_count", "-1")], [("_summary", "maybe")], [("gender", "")],
     ])
     func badParametersAreRefused(parameters: [(String, String)]) {
         #expect(throws: ResourceError.self) { try SearchQuery(type: .observation, parameters: parameters, lenient: false) }

@@ -159,7 +159,7 @@ import Testing
             #expect(try await hub.send("POST", "/fhir", headers: Self.json, body: transaction([versioned]), presenting: pki).status == 412)
             // Criteria only where they mean something; an id in a create-by-criteria is refused.
             for bad in [
-                #"{"request":{"method":"GET","url":"Observation?code=2345-7"}}"#,
+                #"{"request":{"method":"GET","url":"Observation/x?code=1"}}"#,
                 #"{"request":{"method":"DELETE","url":"Observation?_count=1"}}"#,
                 #"{"request":{"method":"DELETE","url":"Observation/x?code=1"}}"#,
                 #"{"resource":{"resourceType":"Observation","id":"mine","status":"final","code":{"text":"x"}},"request":{"method":"PUT","url":"Observation?identifier=none%7Cnone"}}"#,

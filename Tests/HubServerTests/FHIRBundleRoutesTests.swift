@@ -143,4 +143,58 @@ import Testing
             #expect(statuses == ["201 Created", "404 Not Found", "400 Bad Request"])
         }
     }
+
+    /// GET entries as integration engines send them: searches (answered as searchset Bundles,
+    /// as the search interaction answers), versions, and reads with `ifNoneMatch` /
+    /// `ifModifiedSince` (304 without the resource when the copy is current).
+    @Test func getEntriesSearchReadVersionsAndAnswerNotModified() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+            let patient = try await createPatient(hub, seed: 919, presenting: pki)
+            let setup = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json,
+                body: Self.bundle(
+                    "transaction",
+                    [
+                        #"{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},"subject":{"reference":"Patient/\#(patient)"},"valueQuantity":{"value":6.1,"unit":"mmol/L"}},"request":{"method":"POST","url":"Observation"}}"#,
+                        // Reads run after the writes: the search finds what the POST created.
+                        #"{"request":{"method":"GET","url":"Observation?patient=Patient/\#(patient)&code=http://loinc.org%7C2345-7&_summary=true"}}"#,
+                    ]), presenting: pki)
+            #expect(setup.status == 200, "\(setup.text)")
+            let setupEntries = try #require(try jsonObject(setup)["entry"] as? [[String: Any]])
+            let searched = try #require(setupEntries.last?["resource"] as? [String: Any])
+            #expect(searched["type"] as? String == "searchset")
+            #expect((searched["entry"] as? [[String: Any]])?.count == 1)
+
+            let entries = [
+                #"{"request":{"method":"GET","url":"Observation?patient=\#(patient)&_count=5"}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)","ifNoneMatch":"W/\"1\""}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)","ifNoneMatch":"W/\"9\""}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)","ifModifiedSince":"2099-01-01T00:00:00Z"}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)","ifModifiedSince":"Sat, 01 Jan 2000 00:00:00 GMT"}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)/_history/1"}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)/_history/7"}}"#,
+                #"{"request":{"method":"GET","url":"Observation?no-such-parameter=1"}}"#,
+                #"{"request":{"method":"GET","url":"Patient"}}"#,
+                #"{"resource":{"resourceType":"Organization","name":"乙医院"},"request":{"method":"POST","url":"Organization","ifNoneMatch":"*"}}"#,
+            ]
+            let reply = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", entries), presenting: pki)
+            #expect(reply.status == 200, "\(reply.text)")
+            let answered = try #require(try jsonObject(reply)["entry"] as? [[String: Any]])
+            let statuses = answered.map { ($0["response"] as? [String: Any])?["status"] as? String ?? "" }
+            #expect(
+                statuses == [
+                    "200 OK", "304 Not Modified", "200 OK", "304 Not Modified", "200 OK", "200 OK", "404 Not Found", "400 Bad Request", "200 OK",
+                    "400 Bad Request",
+                ], "\(statuses)")
+            let results = try #require(answered[0]["resource"] as? [String: Any])
+            #expect((results["entry"] as? [[String: Any]])?.count == 1)
+            #expect(answered[1]["resource"] == nil && (answered[1]["response"] as? [String: Any])?["etag"] as? String == "W/\"1\"")
+            #expect((answered[2]["resource"] as? [String: Any])?["id"] as? String == patient)
+            #expect(((answered[5]["resource"] as? [String: Any])?["meta"] as? [String: Any])?["versionId"] as? String == "1")
+            let everyone = try #require(answered[8]["resource"] as? [String: Any])
+            #expect(everyone["type"] as? String == "searchset" && (everyone["entry"] as? [[String: Any]])?.isEmpty == false)
+        }
+    }
 }

@@ -241,6 +241,16 @@ import Testing
             get("/fhir/Observation/$lastn?patient=\(patient)")
             get("/fhir/Observation/$lastn?patient=Patient/\(patient)&code=http://loinc.org%7C718-7")
         }
+        // A Bundle's GET entries search and read through the same rules.
+        let gets = [
+            "Patient?identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)", "Observation?patient=Patient/\(victim.patient)",
+            "Patient?phone=\(Self.victimPhone)", "Observation?code-value-quantity=http://loinc.org%7C718-7$ge0",
+        ].map { #"{"request":{"method":"GET","url":"\#($0)"}}"# }
+        let read = #"{"request":{"method":"GET","url":"Patient/\#(victim.patient)","ifNoneMatch":"*"}}"#
+        probes.append(
+            Probe(
+                method: "POST", path: "/fhir", body: #"{"resourceType":"Bundle","type":"batch","entry":[\#((gets + [read]).joined(separator: ","))]}"#
+            ))
         // Writes that must be refused alike: nothing changes in either world.
         let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
         probes.append(Probe(method: "POST", path: "/fhir/Observation", body: observation))

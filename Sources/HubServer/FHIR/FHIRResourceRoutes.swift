@@ -98,7 +98,7 @@ public struct FHIRResourceRoutes: Sendable {
             if ConditionalRead.isNotModified(stored, headers: request.headers) { return ConditionalRead.notModified(stored) }
             if let summary {
                 var summarised = stored
-                summarised.resource = stored.resource.map { summary.apply(to: $0, mandatory: self.validator.mandatoryElements(of: type)) }
+                summarised.resource = stored.resource.map { summary.apply(to: $0, type: type, mandatory: self.validator.mandatoryElements(of: type)) }
                 return Self.respond(summarised, status: .ok, request: request, format: format, location: false)
             }
             return Self.respond(stored, status: .ok, request: request, format: format, location: false)

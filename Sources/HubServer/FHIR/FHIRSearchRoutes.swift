@@ -139,26 +139,11 @@ public struct FHIRSearchRoutes: Sendable {
         let type = try FHIRResourceRoutes.type(context)
         let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
         context.audit.interaction("search-type", action: .read, type: type.rawValue)
-        let query = try SearchQuery(type: type, parameters: parameters, lenient: lenient)
-        var result = try await self.store.search(query, access: try context.recordAccess(type))
-        if type == .observation {
-            let now = Date()
-            result.resources = result.resources.map { self.recognition.flagged($0, at: now) }
-        }
-        if let summary = query.summary {
-            let mandatory = self.validator?.mandatoryElements(of: type) ?? []
-            // Included resources too, each by its own type's mandatory elements.
-            func summarised(_ stored: StoredResource, _ mandatory: Set<String>) -> StoredResource {
-                var copy = stored
-                copy.resource = stored.resource.map { summary.apply(to: $0, mandatory: mandatory) }
-                return copy
-            }
-            result.resources = result.resources.map { summarised($0, mandatory) }
-            result.included = result.included.map { summarised($0, self.validator?.mandatoryElements(of: $0.type) ?? []) }
-        }
-        context.audit.returned(result.resources + result.included)
-        let base = FHIRResourceRoutes.base(request)
-        return format.response(.object(Self.bundle(result, query: query, base: base)))
+        let answer = SearchAnswer(store: self.store, recognition: self.recognition, validator: self.validator)
+        let (bundle, returned) = try await answer.searchset(
+            type, parameters: parameters, lenient: lenient, base: FHIRResourceRoutes.base(request), access: try context.recordAccess(type))
+        context.audit.returned(returned)
+        return format.response(.object(bundle))
     }
 
     /// The query's parameters, decoded (``SearchQuery/parameters(inQuery:)``).
