@@ -91,8 +91,16 @@ extension PostgresResourceStore {
                 continue
             }
             guard let resource = (try? JSONParser.parse(plaintext))?.objectValue else { continue }
+            let entries: SearchIndexer.Entries
+            do {
+                entries = try await self.indexer.entries(for: resource, type: type)
+            } catch let error as ResourceError {
+                // Beyond what today's index allows one record (its old rows stay).
+                page.refused["\(typeName)/\(id)"] = "\(typeName) (\(error.issueType.rawValue): its search index rows)"
+                continue
+            }
             versions["\(typeName)/\(id)"] = version
-            indexRows.append(SearchIndexer.Row(type: typeName, id: id, entries: try await self.indexer.entries(for: resource, type: type)))
+            indexRows.append(SearchIndexer.Row(type: typeName, id: id, entries: entries))
             do {
                 let classified = try PatientCompartment.patient(of: self.classifier.references.canonicalize(resource), type: type, id: id)
                 if classified == nil, patient != nil {

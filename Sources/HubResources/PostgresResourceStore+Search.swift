@@ -56,6 +56,9 @@ extension PostgresResourceStore {
             pageSQL = try Self.parameterSortedPage(
                 visible: visible, conditions: whereClause, type: type, param: sql.bind(name), kind: kind, descending: descending,
                 cursor: query.cursor, limit: limit, sql: &sql)
+        case .keys(let keys):
+            pageSQL = try Self.keySortedPage(
+                visible: visible, conditions: whereClause, type: type, keys: keys, cursor: query.cursor, limit: limit, sql: &sql)
         }
         let page = sql.reusable(pageSQL, if: Self.namesOneRecord(query))
         let rows = try await self.database.withConnection("search") { connection in
@@ -74,6 +77,7 @@ extension PostgresResourceStore {
             case .id: next = last.0
             case .lastUpdated: next = TimeCursor.encode(last.2, last.0)
             case .parameter: next = Self.parameterCursor(key: last.4, id: last.0)
+            case .keys: next = "m\(last.4 ?? ""):\(last.0)"
             }
         }
         let included = try await self.included(for: resources, query: query, access: access)
@@ -144,6 +148,102 @@ extension PostgresResourceStore {
             ) page
             ORDER BY phase, sort_key \(direction), id \(direction) LIMIT \(limit)
             """
+    }
+
+    /// A page sorted by several keys (or one no index walks in order): each match's keys — its
+    /// lowest value for each parameter — then id; a resource without a value for a key comes
+    /// after those with one, whichever the direction. The matches are sorted whole, so this
+    /// suits searches narrowed by their criteria; one date or code key over a whole type keeps
+    /// the index walk of ``parameterSortedPage``. The cursor carries every key of the last row.
+    static func keySortedPage(
+        visible: String, conditions: String, type: String, keys: [SearchQuery.SortKey], cursor: String?, limit: String, sql: inout SQLBuilder
+    ) throws(ResourceError) -> String {
+        var expressions: [(value: String, text: String, kind: SearchParameter.Kind?)] = []
+        for key in keys {
+            switch key.field {
+            case .id: expressions.append(("r.id", "r.id", .token))
+            case .lastUpdated:
+                expressions.append(("r.last_updated", "(extract(epoch FROM r.last_updated) * 1000000)::bigint::text", .date))
+            case .parameter(let name, let kind):
+                let param = sql.bind(name)
+                let (table, column, text): (String, String, String) =
+                    switch kind {
+                    case .date: ("search_date", "min(k.low)", "(extract(epoch FROM min(k.low)) * 1000000)::bigint::text")
+                    case .quantity: ("search_quantity", "min(k.value)", "min(k.value)::text")
+                    case .reference: ("search_reference", "min(k.target_type || '/' || k.target_id)", "min(k.target_type || '/' || k.target_id)")
+                    default: ("search_token", "min(k.code)", "min(k.code)")
+                    }
+                let from = "FROM \(table) k WHERE k.type = r.type AND k.id = r.id AND k.param = \(param)"
+                expressions.append(("(SELECT \(column) \(from))", "(SELECT \(text) \(from))", kind))
+            }
+        }
+        var after = "true"
+        if let cursor {
+            let bad = ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+            let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0].hasPrefix("m") else { throw bad }
+            let encoded = parts[0].dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+            guard encoded.count == keys.count else { throw bad }
+            // Each key's value at the cursor (nil: the row had none), compared as its kind.
+            var values: [String?] = []
+            for (index, item) in encoded.enumerated() {
+                if item == "n" {
+                    values.append(nil)
+                    continue
+                }
+                guard item.hasPrefix("k"), let text = Self.hexDecoded(item.dropFirst()) else { throw bad }
+                let kind = expressions[index].kind
+                switch kind {
+                case .date:
+                    guard let micros = Int64(text) else { throw bad }
+                    values.append("\(sql.bind(UTCTime(microsecondsSince1970: micros).timestampLiteral))::timestamptz")
+                case .quantity:
+                    guard SearchQuery.isDecimal(Substring(text)) else { throw bad }
+                    values.append("\(sql.bind(text))::numeric")
+                default: values.append(sql.bind(text))
+                }
+            }
+            // Lexicographic: equal on the keys before, then after on this one; the id last.
+            var alternatives: [String] = []
+            var equalBefore: [String] = []
+            for (index, key) in keys.enumerated() {
+                let column = "s.s\(index)"
+                let strictlyAfter: String
+                let equal: String
+                if let value = values[index] {
+                    strictlyAfter = "(\(column) IS NULL OR \(column) \(key.descending ? "<" : ">") \(value))"
+                    equal = "\(column) = \(value)"
+                } else {
+                    strictlyAfter = "false"
+                    equal = "\(column) IS NULL"
+                }
+                alternatives.append("(" + (equalBefore + [strictlyAfter]).joined(separator: " AND ") + ")")
+                equalBefore.append(equal)
+            }
+            alternatives.append("(" + (equalBefore + ["s.id > \(sql.bind(parts[1]))"]).joined(separator: " AND ") + ")")
+            after = "(" + alternatives.joined(separator: " OR ") + ")"
+        }
+        let selected = expressions.enumerated().map { "\($1.value) AS s\($0), \($1.text) AS t\($0)" }.joined(separator: ", ")
+        let order = keys.enumerated().map { index, key in "(s.s\(index) IS NULL), s.s\(index)\(key.descending ? " DESC" : "")" }
+        let cursorText = keys.indices.map { "coalesce('k' || encode(convert_to(s.t\($0), 'UTF8'), 'hex'), 'n')" }.joined(separator: " || '.' || ")
+        return """
+            SELECT s.id, s.version, s.last_updated, v.body, \(cursorText) FROM (
+              SELECT r.id, r.version, r.last_updated, \(selected) FROM \(visible) WHERE \(conditions)) s
+            JOIN resource_versions v ON v.type = \(type) AND v.id = s.id AND v.version = s.version
+            WHERE \(after)
+            ORDER BY \((order + ["s.id"]).joined(separator: ", ")) LIMIT \(limit)
+            """
+    }
+
+    static func hexDecoded(_ hex: Substring) -> String? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<(index + 2)], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether `query` asks for one record by what names it — its id or one full identifier —
@@ -348,13 +448,7 @@ extension PostgresResourceStore {
         let bad = ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
         guard parts.count == 2 else { throw bad }
         if parts[0] == "n" { return (nil, parts[1]) }
-        let hex = Array(parts[0].utf8.dropFirst())
-        guard parts[0].hasPrefix("k"), hex.count % 2 == 0 else { throw bad }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: hex.count, by: 2) {
-            guard let byte = UInt8(String(decoding: hex[index..<(index + 2)], as: UTF8.self), radix: 16) else { throw bad }
-            bytes.append(byte)
-        }
-        return (String(decoding: bytes, as: UTF8.self), parts[1])
+        guard parts[0].hasPrefix("k"), let key = Self.hexDecoded(parts[0].dropFirst()) else { throw bad }
+        return (key, parts[1])
     }
 }

@@ -123,6 +123,19 @@ extension PostgresResourceStore {
             return """
                 \(r).id IN (SELECT d.id FROM search_date d WHERE d.type = \(type) AND d.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
+        case .missing(let param, let kind, let missing):
+            let table =
+                switch kind {
+                case .token, .uri: "search_token"
+                case .string: "search_string"
+                case .reference: "search_reference"
+                case .date: "search_date"
+                case .quantity: "search_quantity"
+                case .composite: "search_composite"
+                }
+            // Correlated on the candidate's (type, id): each table's resource index answers it.
+            return
+                "\(missing ? "NOT " : "")EXISTS (SELECT 1 FROM \(table) x WHERE x.type = \(type) AND x.id = \(r).id AND x.param = \(sql.bind(param)))"
         case .composite(let param, let values):
             var alternatives: [String] = []
             for value in values {

@@ -76,7 +76,8 @@ struct SearchIndexer: Sendable {
                     }
                 case .uri:
                     guard let uri = value.stringValue else { continue }
-                    entries.tokens.append((parameter.name, "", uri))
+                    let stored = parameter.isBlind ? try await self.blindToken(uri, domain: Self.domain(type.rawValue, parameter.name)) : uri
+                    entries.tokens.append((parameter.name, "", stored))
                 case .quantity:
                     guard let quantity = SearchValues.quantity(of: value) else { continue }
                     entries.quantities.append((parameter.name, quantity.number, quantity.system, quantity.code))
@@ -85,39 +86,71 @@ struct SearchIndexer: Sendable {
                 }
             }
         }
+        let rows =
+            entries.tokens.count + entries.strings.count + entries.references.count + entries.dates.count + entries.quantities.count
+            + entries.composites.count
+        guard rows <= Self.maximumRows else {
+            throw ResourceError(
+                .unprocessable, .tooCostly,
+                "the resource would need \(rows) search index rows; a resource may have at most \(Self.maximumRows) (fewer repeated codings or values)"
+            )
+        }
         return entries
     }
+
+    /// Search index rows one resource may need. Rows grow with repeated elements (a composite
+    /// with every pair of a code's and a value's codings), so a small crafted resource could
+    /// otherwise cost millions of rows and the memory to build them.
+    static let maximumRows = 10_000
+    /// Pairs one element of a composite parameter may give, after duplicates are removed.
+    static let maximumCompositePairs = 100
 
     /// The rows of a composite parameter: one per pair of components within one element (and,
     /// for a string, per blind key of the string).
     func composites(of resource: JSONObject, type: ResourceType, parameter: SearchParameter) async throws -> [Composite] {
         var rows: [Composite] = []
+        var seen = Set<[String]>()
         for (first, second) in SearchValues.compositePairs(of: resource, for: parameter) {
+            // The second component's forms, computed once whatever the codes beside it.
+            func form(_ change: (inout Composite) -> Void) -> Composite {
+                var row = Composite(param: parameter.name, system: "", code: "")
+                change(&row)
+                return row
+            }
+            let seconds: [Composite]
+            switch parameter.components[1].kind {
+            case .token:
+                seconds = SearchValues.tokens(of: second).map { token in form { ($0.valueSystem, $0.valueCode) = (token.system, token.code) } }
+            case .quantity:
+                seconds =
+                    SearchValues.quantity(of: second).map { quantity in
+                        [form { ($0.number, $0.valueSystem, $0.valueCode) = (quantity.number, quantity.system, quantity.code) }]
+                    } ?? []
+            case .date:
+                seconds = SearchValues.dateRange(of: second).map { range in [form { ($0.low, $0.high) = (range.low, range.high) }] } ?? []
+            case .string:
+                guard let text = second.stringValue else { continue }
+                let keys = try await self.stringKeys(text, substrings: false, domain: Self.domain(type.rawValue, parameter.name))
+                seconds = keys.map { key in form { $0.valueCode = Self.hex(key) } }
+            case .reference, .uri, .composite:
+                continue
+            }
+            var pairs = 0
             for (system, code) in SearchValues.tokens(of: first) {
-                var row = Composite(param: parameter.name, system: system, code: code)
-                switch parameter.components[1].kind {
-                case .token:
-                    for (valueSystem, valueCode) in SearchValues.tokens(of: second) {
-                        row.valueSystem = valueSystem
-                        row.valueCode = valueCode
-                        rows.append(row)
+                for var row in seconds {
+                    (row.system, row.code) = (system, code)
+                    let key = [
+                        row.system, row.code, row.valueSystem, row.valueCode, row.number ?? "", row.low.map(Self.timestamp) ?? "",
+                        row.high.map(Self.timestamp) ?? "",
+                    ]
+                    guard seen.insert(key).inserted else { continue }
+                    pairs += 1
+                    guard pairs <= Self.maximumCompositePairs else {
+                        throw ResourceError(
+                            .unprocessable, .tooCostly,
+                            "\(parameter.name): an element pairs more than \(Self.maximumCompositePairs) codes and values (fewer repeated codings)")
                     }
-                case .quantity:
-                    guard let quantity = SearchValues.quantity(of: second) else { continue }
-                    (row.number, row.valueSystem, row.valueCode) = (quantity.number, quantity.system, quantity.code)
                     rows.append(row)
-                case .date:
-                    guard let range = SearchValues.dateRange(of: second) else { continue }
-                    (row.low, row.high) = (range.low, range.high)
-                    rows.append(row)
-                case .string:
-                    guard let text = second.stringValue else { continue }
-                    for key in try await self.stringKeys(text, substrings: false, domain: Self.domain(type.rawValue, parameter.name)) {
-                        row.valueCode = Self.hex(key)
-                        rows.append(row)
-                    }
-                case .reference, .uri, .composite:
-                    continue
                 }
             }
         }

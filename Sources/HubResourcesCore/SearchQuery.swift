@@ -36,6 +36,8 @@ public struct SearchQuery: Sendable {
         /// A composite parameter (`code-value-quantity=…|2345-7$gt7`): the first component's
         /// token and the second's value, found in one element.
         case composite(param: String, values: [CompositeValue])
+        /// `:missing=true` (the resource has no value for the parameter) or `false` (it has one).
+        case missing(param: String, kind: SearchParameter.Kind, missing: Bool)
     }
 
     /// One value of a composite parameter: `system|code$second`.
@@ -69,6 +71,20 @@ public struct SearchQuery: Sendable {
         case id(descending: Bool)
         case lastUpdated(descending: Bool)
         case parameter(name: String, kind: SearchParameter.Kind, descending: Bool)
+        /// Several keys (`_sort=status,-date`), or one the indexes cannot walk in order (a
+        /// quantity, a reference): the matches sorted by each key in turn, then by id.
+        case keys([SortKey])
+    }
+
+    /// One key of a ``Sort/keys(_:)`` sort: a resource's lowest value for a parameter (its
+    /// earliest date, lowest code, smallest quantity, first reference), or a column.
+    public struct SortKey: Sendable, Equatable {
+        public enum Field: Sendable, Equatable {
+            case id, lastUpdated
+            case parameter(String, SearchParameter.Kind)
+        }
+        public var field: Field
+        public var descending: Bool
     }
 
     public var type: ResourceType
@@ -135,6 +151,8 @@ public struct SearchQuery: Sendable {
         public static let chainDepth = 3
         /// Rounds of `:iterate` after the first round of includes.
         public static let includeRounds = 3
+        /// Keys of one `_sort`.
+        public static let sortKeys = 3
     }
     /// Result parameters and formatting options that are not search criteria.
     static let passThrough: Set = ["_format", "_pretty"]
@@ -203,21 +221,38 @@ public struct SearchQuery: Sendable {
                 let include = try Self.include(value, iterate: iterate, reverse: name == "_revinclude", type: type, rawName: rawName)
                 if name == "_include" { self.includes.append(include) } else { self.reverseIncludes.append(include) }
             case "_sort":
-                let descending = value.hasPrefix("-")
-                let key = descending ? String(value.dropFirst()) : value
-                switch key {
-                case "_id": self.sort = .id(descending: descending)
-                case "_lastUpdated": self.sort = .lastUpdated(descending: descending)
-                default:
-                    guard let parameter = type.searchParameter(named: key), [.date, .token].contains(parameter.kind), !parameter.isBlind else {
-                        throw ResourceError(
-                            .invalid,
-                            .notSupported,
-                            "_sort=\(value) is not supported: sort by one of _id, _lastUpdated or a date or code parameter (prefix - to reverse)",
-                            expression: [rawName]
-                        )
+                guard values.count <= Limits.sortKeys else {
+                    throw ResourceError(.invalid, .tooCostly, "_sort takes at most \(Limits.sortKeys) keys", expression: [rawName])
+                }
+                var keys: [SortKey] = []
+                for value in values {
+                    let descending = value.hasPrefix("-")
+                    let key = descending ? String(value.dropFirst()) : value
+                    switch key {
+                    case "_id": keys.append(SortKey(field: .id, descending: descending))
+                    case "_lastUpdated": keys.append(SortKey(field: .lastUpdated, descending: descending))
+                    default:
+                        // Blind values (names, identifiers, URIs) have no order to give.
+                        guard let parameter = type.searchParameter(named: key), [.date, .token, .quantity, .reference].contains(parameter.kind),
+                            !parameter.isBlind, !parameter.isPublisher
+                        else {
+                            throw ResourceError(
+                                .invalid,
+                                .notSupported,
+                                "_sort=\(value) is not supported: sort by _id, _lastUpdated, or a date, code, quantity or reference parameter (prefix - to reverse); names and identifiers are blind-indexed and have no order",
+                                expression: [rawName]
+                            )
+                        }
+                        keys.append(SortKey(field: .parameter(key, parameter.kind), descending: descending))
                     }
-                    self.sort = .parameter(name: key, kind: parameter.kind, descending: descending)
+                }
+                switch keys.first?.field {
+                case _ where keys.count != 1: self.sort = .keys(keys)
+                case .id: self.sort = .id(descending: keys[0].descending)
+                case .lastUpdated: self.sort = .lastUpdated(descending: keys[0].descending)
+                case .parameter(let name, let kind) where kind == .date || kind == .token:
+                    self.sort = .parameter(name: name, kind: kind, descending: keys[0].descending)
+                default: self.sort = .keys(keys)
                 }
             case "_elements":
                 let names = values.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -267,6 +302,13 @@ public struct SearchQuery: Sendable {
         func unsupported() -> ResourceError {
             ResourceError(.invalid, .notSupported, "modifier :\(modifier ?? "") is not supported on \(parameter.name)", expression: [rawName])
         }
+        if modifier == "missing" {
+            guard !parameter.isPublisher else { throw unsupported() }
+            guard values.count == 1, values[0] == "true" || values[0] == "false" else {
+                throw ResourceError(.invalid, .invalid, ":missing takes true or false", expression: [rawName])
+            }
+            return .missing(param: parameter.name, kind: parameter.kind, missing: values[0] == "true")
+        }
         switch parameter.kind {
         case .token:
             guard modifier == nil || modifier == "not" else { throw unsupported() }
@@ -275,11 +317,24 @@ public struct SearchQuery: Sendable {
             guard modifier == nil, parameter.components.count == 2 else { throw unsupported() }
             var composites: [CompositeValue] = []
             for value in values {
-                guard let dollar = value.firstIndex(of: "$") else {
+                // R4 §3.1.1.4.9: the first `$` not escaped as `\$` separates the parts.
+                var dollar: String.Index?
+                var index = value.startIndex
+                while index < value.endIndex, dollar == nil {
+                    if value[index] == "\\" {
+                        index = value.index(after: index)
+                        if index < value.endIndex { index = value.index(after: index) }
+                        continue
+                    }
+                    if value[index] == "$" { dollar = index }
+                    index = value.index(after: index)
+                }
+                guard let dollar else {
                     throw ResourceError(.invalid, .invalid, "\(parameter.name) takes code$value", expression: [rawName])
                 }
-                let first = Self.token(String(value[..<dollar]))
-                let secondText = String(value[value.index(after: dollar)...])
+                let unescaped = { (text: Substring) in text.replacingOccurrences(of: "\\$", with: "$") }
+                let first = Self.token(unescaped(value[..<dollar]))
+                let secondText = unescaped(value[value.index(after: dollar)...])
                 guard let code = first.code, !code.isEmpty, !secondText.isEmpty else {
                     throw ResourceError(.invalid, .invalid, "\(parameter.name) takes code$value, both given", expression: [rawName])
                 }
@@ -309,7 +364,7 @@ public struct SearchQuery: Sendable {
         case .uri:
             // Matched whole: a canonical's `|version` is part of it, not a system.
             guard modifier == nil else { throw unsupported() }
-            return .token(param: parameter.name, values: values.map { (system: "", code: $0) }, negated: false, isBlind: false)
+            return .token(param: parameter.name, values: values.map { (system: "", code: $0) }, negated: false, isBlind: parameter.isBlind)
         case .string:
             let match: StringMatch
             switch modifier {
@@ -410,6 +465,11 @@ public struct SearchQuery: Sendable {
             throw ResourceError(.invalid, .notSupported, "a chain goes through a reference parameter of \(type.rawValue)", expression: [whole])
         }
         let targetName = head.count > 1 ? head[1] : (reference.targets?.count == 1 ? reference.targets?.first : nil)
+        if let targetName, ResourceType(rawValue: targetName) == nil {
+            throw ResourceError(
+                .invalid, .notSupported, "\(referenceName) points at \(targetName), which this hub does not store: nothing to chain through",
+                expression: [whole])
+        }
         guard let targetName, let target = ResourceType(rawValue: targetName), reference.targets?.contains(targetName) ?? true else {
             throw ResourceError(
                 .invalid,
@@ -488,7 +548,7 @@ public struct SearchQuery: Sendable {
     }
 
     /// `-12`, `5.40`: an optional minus, digits, an optional fraction (no exponents).
-    static func isDecimal(_ text: Substring) -> Bool {
+    package static func isDecimal(_ text: Substring) -> Bool {
         var rest = text
         if rest.first == "-" { rest = rest.dropFirst() }
         let parts = rest.split(separator: ".", omittingEmptySubsequences: false)

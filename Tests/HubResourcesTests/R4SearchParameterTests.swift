@@ -20,6 +20,7 @@ import Testing
             for parameter in type.searchParameters where ["identifier", "telecom", "phone", "email"].contains(parameter.name) {
                 #expect(parameter.isBlind || (type == .organization && parameter.name == "identifier"), "\(type).\(parameter.name)")
             }
+            #expect(type.searchParameters.filter { $0.kind == .uri }.allSatisfy { $0.isBlind }, "\(type)")
             #expect(
                 type.searchParameters.filter { $0.kind == .string && $0.indexesSubstrings }.allSatisfy {
                     ["name", "family", "given"].contains($0.name)
@@ -44,10 +45,12 @@ import Testing
     @Test func findsCompositesWithinOneElement() async throws {
         try await KeysFixture.with { fixture in
             let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
-            func observation(_ code: String, _ value: String) async throws -> String {
-                let json =
-                    #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},\#(value)}"#
+            func create(_ members: String) async throws -> String {
+                let json = #"{"resourceType":"Observation","status":"final",\#(members)}"#
                 return try await store.create(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: .observation, audit: .test).id
+            }
+            func observation(_ code: String, _ value: String) async throws -> String {
+                try await create(#""code":{"coding":[{"system":"http://loinc.org","code":"\#(code)"}]},\#(value)"#)
             }
             func ids(_ name: String, _ value: String) async throws -> Set<String> {
                 Set(try await store.search(try SearchQuery(type: .observation, parameters: [(name, value)], lenient: false)).resources.map(\.id))
@@ -78,6 +81,28 @@ import Testing
             #expect(try await ids("code-value-string", "5778-6$清亮").isEmpty)
             #expect(try await ids("code-value-date", "21112-8$ge2024-01-01") == [dated])
             #expect(try await ids("code-value-date", "21112-8$lt2024-05-01").isEmpty)
+            // `\$` is a dollar inside a part.
+            let escaped = try await observation("LAB$7", #""valueCodeableConcept":{"coding":[{"code":"pos"}]}"#)
+            #expect(try await ids("code-value-concept", #"LAB\$7$pos"#) == [escaped])
+            // A code repeated, a value repeated: one row, not their product.
+            let repeated = try await create(
+                #""code":{"coding":[{"system":"http://loinc.org","code":"2345-7"},{"system":"http://loinc.org","code":"2345-7"}]},"valueQuantity":{"value":6,"code":"mmol/L"}"#
+            )
+            #expect(try await fixture.count("SELECT count(*) FROM search_composite WHERE id = '\(repeated)' AND param = 'code-value-quantity'") == 1)
+            // An attacker's Observation pairing 200 codings with 200 values would cost 40,000 rows
+            // per composite: refused before anything is built or written.
+            let many = (0..<200).map { #"{"code":"c\#($0)"}"# }.joined(separator: ",")
+            await #expect(throws: ResourceError.self) {
+                _ = try await create(#""code":{"coding":[\#(many)]},"valueCodeableConcept":{"coding":[\#(many)]}"#)
+            }
+            let categories = (0..<10_001).map { #"{"code":"k\#($0)"}"# }.joined(separator: ",")
+            do {
+                _ = try await observation("y", #""category":[{"coding":[\#(categories)]}]"#)
+                Issue.record("10,001 index rows accepted")
+            } catch let error as ResourceError {
+                #expect(error.code == .unprocessable && error.diagnostics.contains("at most 10000"), "\(error)")
+            }
+            #expect(try await fixture.count("SELECT count(*) FROM search_token WHERE code LIKE 'k1000%'") == 0)
             for bad in ["2345-7", "2345-7$", "$gt7", "2345-7$abc"] {
                 #expect(throws: ResourceError.self, "\(bad)") {
                     try SearchQuery(type: .observation, parameters: [("code-value-quantity", bad)], lenient: false)
@@ -120,8 +145,16 @@ import Testing
             #expect(try await ids(.patient, [("address-city:exact", "杭州")]).isEmpty)
             #expect(try await ids(.patient, [("address-use", "home")]) == [wang])
             #expect(try await ids(.patient, [("_source", "urn:oid:2.16.156.10011.1.5#his-7")]) == [wang])
-            // Contact points are blind: the number is nowhere in the index as written.
+            // :missing, on any kind of parameter.
+            #expect(try await ids(.patient, [("phone:missing", "true")]) == [li])
+            #expect(try await ids(.patient, [("phone:missing", "false")]) == [wang])
+            #expect(try await ids(.patient, [("address-postalcode:missing", "true"), ("family", "李")]) == [li])
+            #expect(try await ids(.patient, [("_source:missing", "false")]) == [wang])
+            #expect(throws: ResourceError.self) { try SearchQuery(type: .patient, parameters: [("phone:missing", "maybe")], lenient: false) }
+            // Contact points and URIs are blind: the number and the source are nowhere in the
+            // index as written.
             #expect(try await fixture.count("SELECT count(*) FROM search_token WHERE code LIKE '%\(Self.phone)%'") == 0)
+            #expect(try await fixture.count("SELECT count(*) FROM search_token WHERE code LIKE '%his-7%'") == 0)
 
             let glucose = try await create(
                 .observation,
@@ -144,6 +177,9 @@ import Testing
             #expect(try await ids(.observation, [("component-value-quantity", "gt140")]) == [pressure])
             #expect(try await ids(.observation, [("combo-value-quantity", "lt100|http://unitsofmeasure.org|mm[Hg]")]) == [pressure])
             #expect(try await ids(.observation, [("data-absent-reason", "not-performed")]) == [pressure])
+            #expect(try await ids(.observation, [("component-code:missing", "false")]) == [pressure])
+            #expect(try await ids(.observation, [("value-concept:missing", "false"), ("subject:missing", "false")]) == [glucose])
+            #expect(try await ids(.observation, [("code-value-concept:missing", "false")]) == [glucose])
             // An id alone, on a parameter that may point at several types: any of them.
             #expect(try await ids(.observation, [("subject", li)]) == [pressure])
             #expect(try await ids(.observation, [("subject:Group", li)]).isEmpty)
@@ -166,6 +202,84 @@ import Testing
                 """)
             #expect(try await ids(.encounter, [("length", "gt4")]) == [encounter])
             #expect(try await ids(.encounter, [("special-arrangement", "wheel")]) == [encounter])
+        }
+    }
+
+    /// `_sort` by several keys, and by a quantity or a reference: each key in turn (a resource
+    /// without a value last, whichever the direction), then id, stable across pages.
+    @Test func sortsBySeveralKeysAcrossPages() async throws {
+        try await KeysFixture.with { fixture in
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            // (status, date, value, patient): some without a date or a value.
+            let rows: [(String, String?, Double?, String)] = [
+                ("final", "2024-03-01", 5.1, "p2"), ("amended", "2024-01-15", 7.9, "p1"), ("final", nil, 6.0, "p1"),
+                ("final", "2024-05-20", nil, "p3"), ("amended", "2024-01-15", 4.2, "p2"), ("preliminary", "2023-12-31", 5.5, "p1"),
+                ("final", "2024-03-01", 8.8, "p3"),
+            ]
+            var created: [(id: String, status: String, date: String?, value: Double?, patient: String, written: Date)] = []
+            for (status, date, value, patient) in rows {
+                var members = [#""status":"\#(status)""#, #""code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]}"#]
+                members.append(#""subject":{"reference":"Patient/\#(patient)"}"#)
+                if let date { members.append(#""effectiveDateTime":"\#(date)""#) }
+                if let value { members.append(#""valueQuantity":{"value":\#(value),"code":"mmol/L"}"#) }
+                let json = "{\"resourceType\":\"Observation\"," + members.joined(separator: ",") + "}"
+                let stored = try await store.create(
+                    try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: .observation, audit: .test)
+                created.append((stored.id, status, date, value, patient, stored.lastUpdated))
+            }
+            func paged(_ sort: String) async throws -> [String] {
+                var ids: [String] = []
+                var cursor: String?
+                var pages = 0
+                repeat {
+                    var parameters = [("code", "2345-7"), ("_sort", sort), ("_count", "2")]
+                    if let cursor { parameters.append(("_cursor", cursor)) }
+                    let page = try await store.search(try SearchQuery(type: .observation, parameters: parameters, lenient: false))
+                    ids += page.resources.map(\.id)
+                    cursor = page.nextCursor
+                    pages += 1
+                } while cursor != nil && pages < 10
+                return ids
+            }
+            // Missing values last in either direction; ties by id.
+            let byStatusThenNewest = created.sorted { a, b in
+                if a.status != b.status { return a.status < b.status }
+                switch (a.date, b.date) {
+                case (let x?, let y?) where x != y: return x > y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                default: return a.id < b.id
+                }
+            }.map(\.id)
+            #expect(try await paged("status,-date") == byStatusThenNewest)
+            let bySmallestValue = created.sorted { a, b in
+                switch (a.value, b.value) {
+                case (let x?, let y?) where x != y: return x < y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                default: return a.id < b.id
+                }
+            }.map(\.id)
+            #expect(try await paged("value-quantity") == bySmallestValue)
+            let byPatientThenLargest = created.sorted { a, b in
+                if a.patient != b.patient { return a.patient > b.patient }
+                switch (a.value, b.value) {
+                case (let x?, let y?) where x != y: return x > y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                default: return a.id < b.id
+                }
+            }.map(\.id)
+            #expect(try await paged("-subject,-value-quantity") == byPatientThenLargest)
+            let newestFirst = created.sorted { ($0.written, $1.id) > ($1.written, $0.id) }.map(\.id)
+            #expect(try await paged("-_lastUpdated,_id") == newestFirst)
+            for bad in ["status,date,code,_id", "identifier", "status,name"] {
+                #expect(throws: ResourceError.self, "\(bad)") { try SearchQuery(type: .observation, parameters: [("_sort", bad)], lenient: false) }
+            }
+            await #expect(throws: ResourceError.self) {
+                try await store.search(
+                    try SearchQuery(type: .observation, parameters: [("_sort", "status,-date"), ("_cursor", "mk41.n.n:x")], lenient: false))
+            }
         }
     }
 }

@@ -29,7 +29,9 @@ import Testing
         try await database.whileRunning {
             let watching = Task { try await watch.run() }
             defer { watching.cancel() }
-            #expect(try await Self.within(.seconds(10)) { database.health.current == .up })
+            // Generous: at the start of a full run, dozens of suites connect at once on two
+            // cores and a first connection has taken over 10 s. Only "down" must be quick.
+            #expect(try await Self.within(.seconds(45)) { database.health.current == .up })
             try await database.ping()
 
             proxy.cut()
@@ -40,7 +42,7 @@ import Testing
             #expect(ContinuousClock.now - start < .seconds(10))  // the deadline is 20 s
 
             proxy.restore()
-            #expect(try await Self.within(.seconds(10)) { database.health.current == .up })
+            #expect(try await Self.within(.seconds(45)) { database.health.current == .up })
             var answered = false
             for _ in 0..<5 where !answered { answered = (try? await database.ping()) != nil }
             #expect(answered)
@@ -55,7 +57,7 @@ import Testing
             try await database.whileRunning {
                 let watching = Task { try await watch.run() }
                 defer { watching.cancel() }
-                #expect(try await Self.within(.seconds(10)) { database.health.current == .up })
+                #expect(try await Self.within(.seconds(45)) { database.health.current == .up })
                 // As an operator might: only this database's watch.
                 let terminated = try await TestDatabase.strings(
                     url,

@@ -10,8 +10,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Patient-active"),
                 SearchParameter(
                     "address", .string,
@@ -58,8 +59,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Practitioner-active"),
                 SearchParameter(
                     "address", .string,
@@ -96,8 +98,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/PractitionerRole-active"),
                 SearchParameter("date", .date, ["period"], definition: "http://hl7.org/fhir/SearchParameter/PractitionerRole-date"),
                 SearchParameter(
@@ -130,8 +133,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Organization-active"),
                 SearchParameter(
                     "address", .string,
@@ -162,8 +166,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "account", .reference, ["account"], targets: ["Account"], definition: "http://hl7.org/fhir/SearchParameter/Encounter-account"),
                 SearchParameter(
@@ -221,8 +226,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "abatement-age", .quantity, ["abatementAge"], definition: "http://hl7.org/fhir/SearchParameter/Condition-abatement-age"),
                 SearchParameter(
@@ -266,8 +272,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"], targets: ["CarePlan", "ServiceRequest"],
                     definition: "http://hl7.org/fhir/SearchParameter/Procedure-based-on"),
@@ -281,7 +288,8 @@ extension ResourceType {
                 SearchParameter(
                     "identifier", .token, ["identifier"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/clinical-identifier"),
                 SearchParameter(
-                    "instantiates-uri", .uri, ["instantiatesUri"], definition: "http://hl7.org/fhir/SearchParameter/Procedure-instantiates-uri"),
+                    "instantiates-uri", .uri, ["instantiatesUri"], isBlind: true,
+                    definition: "http://hl7.org/fhir/SearchParameter/Procedure-instantiates-uri"),
                 SearchParameter(
                     "location", .reference, ["location"], targets: ["Location"], definition: "http://hl7.org/fhir/SearchParameter/Procedure-location"),
                 SearchParameter(
@@ -307,8 +315,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "asserter", .reference, ["asserter"], targets: ["Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
                     definition: "http://hl7.org/fhir/SearchParameter/AllergyIntolerance-asserter"),
@@ -346,8 +355,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authoredon", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/MedicationRequest-authoredon"),
                 SearchParameter("category", .token, ["category"], definition: "http://hl7.org/fhir/SearchParameter/MedicationRequest-category"),
                 SearchParameter("code", .token, ["medicationCodeableConcept"], definition: "http://hl7.org/fhir/SearchParameter/clinical-code"),
@@ -388,8 +398,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"],
                     targets: ["CarePlan", "DeviceRequest", "ImmunizationRecommendation", "MedicationRequest", "NutritionOrder", "ServiceRequest"],
@@ -500,8 +511,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"],
                     targets: ["CarePlan", "ImmunizationRecommendation", "MedicationRequest", "NutritionOrder", "ServiceRequest"],
@@ -544,8 +556,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "authenticator", .reference, ["authenticator"], targets: ["Organization", "Practitioner", "PractitionerRole"],
                     definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-authenticator"),
@@ -576,7 +589,8 @@ extension ResourceType {
                 SearchParameter(
                     "language", .token, ["content.attachment.language"], definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-language"),
                 SearchParameter(
-                    "location", .uri, ["content.attachment.url"], definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-location"),
+                    "location", .uri, ["content.attachment.url"], isBlind: true,
+                    definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-location"),
                 SearchParameter(
                     "patient", .reference, ["subject"], targets: ["Patient"], definition: "http://hl7.org/fhir/SearchParameter/clinical-patient"),
                 SearchParameter("period", .date, ["context.period"], definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-period"),
@@ -600,8 +614,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "attester", .reference, ["attester.party"],
                     targets: ["Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -640,8 +655,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "actor", .reference, ["participant.actor"],
                     targets: ["Device", "HealthcareService", "Location", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -684,8 +700,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Schedule-active"),
                 SearchParameter(
                     "actor", .reference, ["actor"],
@@ -703,8 +720,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "appointment-type", .token, ["appointmentType"], definition: "http://hl7.org/fhir/SearchParameter/Slot-appointment-type"),
                 SearchParameter(
@@ -722,8 +740,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authored", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/ServiceRequest-authored"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"], targets: ["CarePlan", "MedicationRequest", "ServiceRequest"],
@@ -737,7 +756,8 @@ extension ResourceType {
                 SearchParameter(
                     "identifier", .token, ["identifier"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/clinical-identifier"),
                 SearchParameter(
-                    "instantiates-uri", .uri, ["instantiatesUri"], definition: "http://hl7.org/fhir/SearchParameter/ServiceRequest-instantiates-uri"),
+                    "instantiates-uri", .uri, ["instantiatesUri"], isBlind: true,
+                    definition: "http://hl7.org/fhir/SearchParameter/ServiceRequest-instantiates-uri"),
                 SearchParameter("intent", .token, ["intent"], definition: "http://hl7.org/fhir/SearchParameter/ServiceRequest-intent"),
                 SearchParameter(
                     "occurrence", .date, ["occurrenceDateTime", "occurrencePeriod"],
@@ -774,8 +794,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authored-on", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/Task-authored-on"),
                 SearchParameter("based-on", .reference, ["basedOn"], definition: "http://hl7.org/fhir/SearchParameter/Task-based-on"),
                 SearchParameter(
@@ -812,8 +833,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("action", .token, ["provision.action"], definition: "http://hl7.org/fhir/SearchParameter/Consent-action"),
                 SearchParameter(
                     "actor", .reference, ["provision.actor.reference"],
@@ -848,8 +870,9 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "agent", .reference, ["agent.who"],
                     targets: ["Device", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -872,15 +895,16 @@ extension ResourceType {
             [
                 SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
                 SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter("_profile", .uri, ["meta.profile"], definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+                SearchParameter(
+                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "contact", .token, ["contact"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Subscription-contact"),
                 SearchParameter("criteria", .string, ["criteria"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-criteria"),
                 SearchParameter("payload", .token, ["channel.payload"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-payload"),
                 SearchParameter("status", .token, ["status"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-status"),
                 SearchParameter("type", .token, ["channel.type"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-type"),
-                SearchParameter("url", .uri, ["channel.endpoint"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-url"),
+                SearchParameter("url", .uri, ["channel.endpoint"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Subscription-url"),
             ]
         }
     }
@@ -893,7 +917,7 @@ extension ResourceType {
                 "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
                 "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
                 "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "age": "number parameters are not offered", "birthOrderBoolean": "R4 gives it no expression",
+                "age": "R4 gives it no expression", "birthOrderBoolean": "R4 gives it no expression",
                 "deceased": "R4 defines it by a FHIRPath expression (exists), not by element paths", "mothersMaidenName": "defined on an extension",
                 "phonetic": "phonetic matching is not offered (names are blind-indexed)",
             ]

@@ -125,8 +125,10 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
     }
 
     static func documentation(_ parameter: SearchParameter) -> String? {
-        guard parameter.kind == .string, parameter.indexesSubstrings else { return Self.modifiers[parameter.kind] }
-        return "starts-with, case- and accent-insensitive; modifiers :exact, :contains (at least 2 characters)"
+        let forms =
+            parameter.kind == .string && parameter.indexesSubstrings
+            ? "starts-with, case- and accent-insensitive; modifiers :exact, :contains (at least 2 characters)" : Self.modifiers[parameter.kind]
+        return forms.map { $0 + "; :missing=true|false" }
     }
 
     public func add(to router: Router<Context>) {
