@@ -118,8 +118,14 @@ public struct UTCTime: Sendable, Equatable {
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
+    /// Division rounding down, for a positive `b`; any `a` (a cursor's micros come from
+    /// clients: `-a` of the smallest Int64 would trap).
     static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-        let quotient = a >= 0 ? a / b : -((-a + b - 1) / b)
-        return (quotient, a - quotient * b)
+        let (quotient, remainder) = a.quotientAndRemainder(dividingBy: b)
+        return remainder < 0 ? (quotient - 1, remainder + b) : (quotient, remainder)
     }
+
+    /// Microseconds since 1970 of 0001-01-01T00:00:00Z and of the end of 9999: the instants a
+    /// timestamp literal (and PostgreSQL) can carry as four-digit years.
+    public static let representableMicroseconds: ClosedRange<Int64> = -62_135_596_800_000_000...253_402_300_799_999_999
 }

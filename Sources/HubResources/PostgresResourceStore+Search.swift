@@ -115,9 +115,15 @@ extension PostgresResourceStore {
             let position = try Self.parameterCursor(cursor)
             let id = sql.bind(position.id)
             if let keyText = position.key {
-                let key =
-                    kind == .date
-                    ? "\(sql.bind(UTCTime(microsecondsSince1970: Int64(keyText) ?? 0).timestampLiteral))::timestamptz" : sql.bind(keyText)
+                let key: String
+                if kind == .date {
+                    guard let micros = Int64(keyText), UTCTime.representableMicroseconds.contains(micros) else {
+                        throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
+                    }
+                    key = "\(sql.bind(UTCTime(microsecondsSince1970: micros).timestampLiteral))::timestamptz"
+                } else {
+                    key = sql.bind(keyText)
+                }
                 keyedCursor = "(k.\(column) \(before) \(key) OR (k.\(column) = \(key) AND r.id \(before) \(id)))"
             } else {
                 keyedCursor = "false"
@@ -151,8 +157,9 @@ extension PostgresResourceStore {
     }
 
     /// A page sorted by several keys (or one no index walks in order): each match's keys — its
-    /// lowest value for each parameter — then id; a resource without a value for a key comes
-    /// after those with one, whichever the direction. The matches are sorted whole, so this
+    /// lowest value for each parameter, whichever the direction (as the one-key sort) — then id
+    /// in the first key's direction; a resource without a value for a key comes after those
+    /// with one, whichever the direction. The matches are sorted whole, so this
     /// suits searches narrowed by their criteria; one date or code key over a whole type keeps
     /// the index walk of ``parameterSortedPage``. The cursor carries every key of the last row.
     static func keySortedPage(
@@ -177,6 +184,8 @@ extension PostgresResourceStore {
                 expressions.append(("(SELECT \(column) \(from))", "(SELECT \(text) \(from))", kind))
             }
         }
+        // Ties by id in the first key's direction, as a sort by one key breaks them.
+        let idDescending = keys.first?.descending ?? false
         var after = "true"
         if let cursor {
             let bad = ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
@@ -195,7 +204,7 @@ extension PostgresResourceStore {
                 let kind = expressions[index].kind
                 switch kind {
                 case .date:
-                    guard let micros = Int64(text) else { throw bad }
+                    guard let micros = Int64(text), UTCTime.representableMicroseconds.contains(micros) else { throw bad }
                     values.append("\(sql.bind(UTCTime(microsecondsSince1970: micros).timestampLiteral))::timestamptz")
                 case .quantity:
                     guard SearchQuery.isDecimal(Substring(text)) else { throw bad }
@@ -220,7 +229,7 @@ extension PostgresResourceStore {
                 alternatives.append("(" + (equalBefore + [strictlyAfter]).joined(separator: " AND ") + ")")
                 equalBefore.append(equal)
             }
-            alternatives.append("(" + (equalBefore + ["s.id > \(sql.bind(parts[1]))"]).joined(separator: " AND ") + ")")
+            alternatives.append("(" + (equalBefore + ["s.id \(idDescending ? "<" : ">") \(sql.bind(parts[1]))"]).joined(separator: " AND ") + ")")
             after = "(" + alternatives.joined(separator: " OR ") + ")"
         }
         let selected = expressions.enumerated().map { "\($1.value) AS s\($0), \($1.text) AS t\($0)" }.joined(separator: ", ")
@@ -231,7 +240,7 @@ extension PostgresResourceStore {
               SELECT r.id, r.version, r.last_updated, \(selected) FROM \(visible) WHERE \(conditions)) s
             JOIN resource_versions v ON v.type = \(type) AND v.id = s.id AND v.version = s.version
             WHERE \(after)
-            ORDER BY \((order + ["s.id"]).joined(separator: ", ")) LIMIT \(limit)
+            ORDER BY \((order + ["s.id\(idDescending ? " DESC" : "")"]).joined(separator: ", ")) LIMIT \(limit)
             """
     }
 

@@ -19,6 +19,11 @@ public struct BundleProcessor: Sendable {
     /// Entries that search before anything is written (`ifNoneExist`, `Type?criteria`): each
     /// search may be costly, and they run one after another.
     public static let maximumConditionalEntries = 100
+    /// GET entries that search: each may return a page and its includes.
+    public static let maximumSearchEntries = 20
+    /// Resources the GET entries of one Bundle may return together; entries beyond are
+    /// answered `too-costly`.
+    public static let maximumReturned = 10_000
 
     public init(store: any ResourceStore, validator: ResourceValidator, searcher: (any BundleSearching)? = nil) {
         self.store = store
@@ -105,6 +110,11 @@ public struct BundleProcessor: Sendable {
             throw ResourceError(
                 .invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumConditionalEntries) conditional entries", expression: ["Bundle.entry"])
         }
+        let searches = conditional.filter { $0.objectValue?["request"]?.objectValue?["method"]?.stringValue == "GET" }
+        guard searches.count <= Self.maximumSearchEntries else {
+            throw ResourceError(
+                .invalid, .tooCostly, "a Bundle may hold at most \(Self.maximumSearchEntries) GET entries that search", expression: ["Bundle.entry"])
+        }
         if kind == "transaction" {
             let entries = try rawEntries.enumerated().map { index, raw throws(ResourceError) in try Self.entry(raw, index: index) }
             return try await self.transaction(entries, base: base, access: access, audit: AuditContext(caller: caller, interaction: "transaction"))
@@ -116,7 +126,7 @@ public struct BundleProcessor: Sendable {
             do {
                 let entry = try Self.entry(raw, index: index)
                 let outcome = try await self.transaction(
-                    [entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"))
+                    [entry], base: base, access: access, audit: AuditContext(caller: caller, interaction: "batch"), returnedBefore: read.count)
                 responses.append(outcome.response["entry"]?.arrayValue?.first ?? .object(JSONObject()))
                 read += outcome.read
                 written += outcome.written
@@ -128,7 +138,9 @@ public struct BundleProcessor: Sendable {
         return Outcome(response: response, read: read)
     }
 
-    private func transaction(_ entries: [Entry], base: String, access: RecordAccess, audit: AuditContext) async throws -> Outcome {
+    private func transaction(
+        _ entries: [Entry], base: String, access: RecordAccess, audit: AuditContext, returnedBefore: Int = 0
+    ) async throws -> Outcome {
         var entries = entries
         for entry in entries {
             do {
@@ -274,6 +286,12 @@ public struct BundleProcessor: Sendable {
         for entry in entries {
             if entry.method == .get {
                 do {
+                    guard returnedBefore + read.count < Self.maximumReturned else {
+                        throw ResourceError(
+                            .invalid, .tooCostly,
+                            "entry \(entry.index): the Bundle's GET entries have returned \(Self.maximumReturned) resources, the most one Bundle returns"
+                        )
+                    }
                     if let parameters = entry.search {
                         guard let searcher = self.searcher else {
                             throw ResourceError(.invalid, .notSupported, "entry \(entry.index): GET searches are not offered here")
@@ -290,6 +308,12 @@ public struct BundleProcessor: Sendable {
                         } else {
                             try await self.store.read(entry.type, id: entry.id ?? "", access: access)
                         }
+                    // A version that is a deletion is gone, as a vread answers it.
+                    if entry.version != nil, stored.isDeleted {
+                        throw ResourceError(
+                            .gone, .deleted,
+                            "entry \(entry.index): \(entry.type.rawValue)/\(entry.id ?? "") version \(entry.version ?? 0) is a deletion")
+                    }
                     read.append(stored)
                     if entry.readCondition.isNotModified(stored) {
                         let response = JSONObject([
@@ -404,9 +428,11 @@ public struct BundleProcessor: Sendable {
             }
             ifNoneExist = criteria
         }
-        let readCondition = ReadCondition(ifNoneMatch: request["ifNoneMatch"]?.stringValue, ifModifiedSince: request["ifModifiedSince"]?.stringValue)
-        guard method == .get || readCondition == ReadCondition(ifNoneMatch: nil, ifModifiedSince: nil) else {
-            throw ResourceError(.invalid, .invalid, "ifNoneMatch and ifModifiedSince apply to GET entries", expression: ["\(path).request"])
+        let readCondition = ReadCondition(
+            ifNoneMatch: request["ifNoneMatch"]?.stringValue, ifModifiedSince: request["ifModifiedSince"]?.stringValue, takesInstants: true)
+        guard readCondition.isEmpty || (method == .get && search == nil) else {
+            throw ResourceError(
+                .invalid, .invalid, "ifNoneMatch and ifModifiedSince apply to GET entries that read (Type/id)", expression: ["\(path).request"])
         }
         return Entry(
             index: index,

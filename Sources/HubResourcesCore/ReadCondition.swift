@@ -7,15 +7,23 @@ import HubFHIR
 public struct ReadCondition: Sendable, Equatable {
     public var ifNoneMatch: String?
     public var ifModifiedSince: String?
+    /// Whether `ifModifiedSince` may be a FHIR instant (a Bundle entry's, R4 `instant`) as well
+    /// as an HTTP date; a header is an HTTP date or ignored (RFC 9110 §13.1.3).
+    public var takesInstants: Bool
 
-    public init(ifNoneMatch: String?, ifModifiedSince: String?) {
+    public init(ifNoneMatch: String?, ifModifiedSince: String?, takesInstants: Bool = false) {
         self.ifNoneMatch = ifNoneMatch
         self.ifModifiedSince = ifModifiedSince
+        self.takesInstants = takesInstants
     }
 
+    /// Whether either condition is given.
+    public var isEmpty: Bool { self.ifNoneMatch == nil && self.ifModifiedSince == nil }
+
     /// Whether the client's copy of `stored` is current. `If-None-Match` (ETags compared weakly,
-    /// `*` for any) takes precedence; `If-Modified-Since` is judged at whole seconds, as an HTTP
-    /// date carries them (a Bundle entry's FHIR instant too), and ignored when it is neither.
+    /// `*` for any) takes precedence; `If-Modified-Since` is judged at whole seconds for an HTTP
+    /// date, which carries no more, and at milliseconds for a FHIR instant; ignored when it is
+    /// neither.
     public func isNotModified(_ stored: StoredResource) -> Bool {
         if let match = self.ifNoneMatch {
             let current = Self.opaque(stored.eTag)
@@ -24,8 +32,13 @@ public struct ReadCondition: Sendable, Equatable {
                 return tag == "*" || Self.opaque(tag) == current
             }
         }
-        if let text = self.ifModifiedSince, let since = UTCTime.parseHTTPDate(text) ?? FHIRDateRange(text).map(\.low) {
+        guard let text = self.ifModifiedSince else { return false }
+        if let since = UTCTime.parseHTTPDate(text) {
             return stored.lastUpdated.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
+        }
+        // An instant has a time and a zone (`2026-12-07T08:00:00.250+08:00`), not a bare date.
+        if self.takesInstants, text.contains("T"), let since = FHIRDateRange(text)?.low {
+            return (stored.lastUpdated.timeIntervalSince1970 * 1000).rounded(.down) <= (since.timeIntervalSince1970 * 1000).rounded(.down)
         }
         return false
     }

@@ -12,7 +12,7 @@ package struct TimeCursor: Sendable, Equatable {
 
     package init(parsing text: String) throws(ResourceError) {
         let parts = text.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let micros = Int64(parts[0]) else {
+        guard parts.count == 2, let micros = Int64(parts[0]), UTCTime.representableMicroseconds.contains(micros) else {
             throw ResourceError(.invalid, .invalid, "_cursor is not a position this server gave", expression: ["_cursor"])
         }
         self.timestampLiteral = UTCTime(microsecondsSince1970: micros).timestampLiteral

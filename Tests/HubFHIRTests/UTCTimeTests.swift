@@ -49,4 +49,14 @@ import Testing
             #expect(UTCTime.parseInstant(bad) == nil, "\(bad)")
         }
     }
+
+    /// Cursors carry microseconds from clients: any Int64 is a time, none traps.
+    @Test func everyInt64IsATimeWithoutTrapping() {
+        for micros in [Int64.min, Int64.min + 1, -1, 0, Int64.max] {
+            _ = UTCTime(microsecondsSince1970: micros).timestampLiteral
+        }
+        #expect(UTCTime(microsecondsSince1970: -1).timestampLiteral == "1969-12-31T23:59:59.999999Z")
+        #expect(UTCTime(microsecondsSince1970: UTCTime.representableMicroseconds.lowerBound).timestampLiteral == "0001-01-01T00:00:00.000000Z")
+        #expect(UTCTime(microsecondsSince1970: UTCTime.representableMicroseconds.upperBound).timestampLiteral == "9999-12-31T23:59:59.999999Z")
+    }
 }

@@ -242,33 +242,22 @@ import Testing
                 return ids
             }
             // Missing values last in either direction; ties by id.
-            let byStatusThenNewest = created.sorted { a, b in
-                if a.status != b.status { return a.status < b.status }
-                switch (a.date, b.date) {
-                case (let x?, let y?) where x != y: return x > y
-                case (.some, nil): return true
-                case (nil, .some): return false
-                default: return a.id < b.id
+            func before<Key: Comparable>(_ a: Key?, _ b: Key?, descending: Bool) -> Bool? {
+                switch (a, b) {
+                case (let x?, let y?) where x != y: descending ? x > y : x < y
+                case (.some, nil): true
+                case (nil, .some): false
+                default: nil
                 }
+            }
+            let byStatusThenNewest = created.sorted { a, b in
+                before(a.status, b.status, descending: false) ?? before(a.date, b.date, descending: true) ?? (a.id < b.id)
             }.map(\.id)
             #expect(try await paged("status,-date") == byStatusThenNewest)
-            let bySmallestValue = created.sorted { a, b in
-                switch (a.value, b.value) {
-                case (let x?, let y?) where x != y: return x < y
-                case (.some, nil): return true
-                case (nil, .some): return false
-                default: return a.id < b.id
-                }
-            }.map(\.id)
+            let bySmallestValue = created.sorted { a, b in before(a.value, b.value, descending: false) ?? (a.id < b.id) }.map(\.id)
             #expect(try await paged("value-quantity") == bySmallestValue)
             let byPatientThenLargest = created.sorted { a, b in
-                if a.patient != b.patient { return a.patient > b.patient }
-                switch (a.value, b.value) {
-                case (let x?, let y?) where x != y: return x > y
-                case (.some, nil): return true
-                case (nil, .some): return false
-                default: return a.id < b.id
-                }
+                before(a.patient, b.patient, descending: true) ?? before(a.value, b.value, descending: true) ?? (a.id > b.id)
             }.map(\.id)
             #expect(try await paged("-subject,-value-quantity") == byPatientThenLargest)
             let newestFirst = created.sorted { ($0.written, $1.id) > ($1.written, $0.id) }.map(\.id)
@@ -276,9 +265,16 @@ import Testing
             for bad in ["status,date,code,_id", "identifier", "status,name"] {
                 #expect(throws: ResourceError.self, "\(bad)") { try SearchQuery(type: .observation, parameters: [("_sort", bad)], lenient: false) }
             }
-            await #expect(throws: ResourceError.self) {
-                try await store.search(
-                    try SearchQuery(type: .observation, parameters: [("_sort", "status,-date"), ("_cursor", "mk41.n.n:x")], lenient: false))
+            // Forged cursors are refused, never trusted: a wrong shape, an instant no year holds,
+            // the smallest Int64 (whose negation traps).
+            for (sort, cursor) in [
+                ("status,-date", "mk41.n.n:x"), ("_lastUpdated,_id", "mk2d39323233333732303336383534373735383038.n:x"),
+                ("_lastUpdated", "-9223372036854775808:x"), ("-date", "k2d39323233333732303336383534373735383038:x"),
+                ("_lastUpdated", "999999999999999999:x"),
+            ] {
+                await #expect(throws: ResourceError.self, "\(sort) \(cursor)") {
+                    try await store.search(try SearchQuery(type: .observation, parameters: [("_sort", sort), ("_cursor", cursor)], lenient: false))
+                }
             }
         }
     }

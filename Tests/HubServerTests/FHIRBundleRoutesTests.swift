@@ -1,6 +1,7 @@
 import Foundation
 import HubClient
 import HubConfig
+import HubResources
 import HubStorage
 import HubTestSupport
 import PostgresNIO
@@ -195,6 +196,35 @@ import Testing
             #expect(((answered[5]["resource"] as? [String: Any])?["meta"] as? [String: Any])?["versionId"] as? String == "1")
             let everyone = try #require(answered[8]["resource"] as? [String: Any])
             #expect(everyone["type"] as? String == "searchset" && (everyone["entry"] as? [[String: Any]])?.isEmpty == false)
+
+            // A deleted version is gone, as a vread says; conditions belong to reads; an instant
+            // is compared at its milliseconds; searches are bounded per Bundle.
+            let organization = try jsonObject(
+                try await hub.send(
+                    "POST", "/fhir/Organization", headers: FHIRResourceRoutesTests.json,
+                    body: Array(#"{"resourceType":"Organization","name":"丙医院"}"#.utf8),
+                    presenting: pki))
+            let organizationID = try #require(organization["id"] as? String)
+            let lastModified = try #require((organization["meta"] as? [String: Any])?["lastUpdated"] as? String)
+            _ = try await hub.send("DELETE", "/fhir/Organization/\(organizationID)", presenting: pki)
+            let more = [
+                #"{"request":{"method":"GET","url":"Organization/\#(organizationID)/_history/2"}}"#,
+                #"{"request":{"method":"GET","url":"Observation?patient=\#(patient)","ifNoneMatch":"*"}}"#,
+                #"{"request":{"method":"GET","url":"Organization/\#(organizationID)/_history/1","ifModifiedSince":"\#(lastModified)"}}"#,
+                #"{"request":{"method":"GET","url":"Patient/\#(patient)","ifModifiedSince":"2026"}}"#,
+            ]
+            let second = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", more), presenting: pki)
+            let secondStatuses = try #require(try jsonObject(second)["entry"] as? [[String: Any]]).map {
+                ($0["response"] as? [String: Any])?["status"] as? String ?? ""
+            }
+            #expect(secondStatuses == ["410 Gone", "400 Bad Request", "304 Not Modified", "200 OK"], "\(secondStatuses)")
+            let searches = (0...BundleProcessor.maximumSearchEntries).map { _ in
+                #"{"request":{"method":"GET","url":"Observation?patient=\#(patient)"}}"#
+            }
+            let tooMany = try await hub.send(
+                "POST", "/fhir", headers: FHIRResourceRoutesTests.json, body: Self.bundle("batch", searches), presenting: pki)
+            #expect(tooMany.status == 400, "\(tooMany.text)")
         }
     }
 }

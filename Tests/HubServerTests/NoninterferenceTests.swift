@@ -246,11 +246,23 @@ import Testing
             "Patient?identifier=urn:health-hub:sid:resident-id%7C\(victim.residentID)", "Observation?patient=Patient/\(victim.patient)",
             "Patient?phone=\(Self.victimPhone)", "Observation?code-value-quantity=http://loinc.org%7C718-7$ge0",
         ].map { #"{"request":{"method":"GET","url":"\#($0)"}}"# }
-        let read = #"{"request":{"method":"GET","url":"Patient/\#(victim.patient)","ifNoneMatch":"*"}}"#
+        let reads = [
+            #"{"request":{"method":"GET","url":"Patient/\#(victim.patient)","ifNoneMatch":"*"}}"#,
+            #"{"request":{"method":"GET","url":"Patient/\#(victim.patient)/_history/1"}}"#,
+            #"{"request":{"method":"GET","url":"Observation/\#(victim.observation)/_history/1","ifModifiedSince":"2000-01-01T00:00:00Z"}}"#,
+        ]
         probes.append(
             Probe(
-                method: "POST", path: "/fhir", body: #"{"resourceType":"Bundle","type":"batch","entry":[\#((gets + [read]).joined(separator: ","))]}"#
-            ))
+                method: "POST", path: "/fhir", body: #"{"resourceType":"Bundle","type":"batch","entry":[\#((gets + reads).joined(separator: ","))]}"#)
+        )
+        // :missing and sorts read index rows of the records a caller sees only.
+        for query in [
+            "Observation?performer:missing=false", "Observation?based-on:missing=true&_sort=-date", "Patient?phone:missing=false",
+            "Observation?_sort=-value-quantity,subject", "Observation?_sort=status,-date&_count=2",
+            "Practitioner?_has:Observation:performer:subject:missing=false",
+        ] {
+            get("/fhir/\(query)")
+        }
         // Writes that must be refused alike: nothing changes in either world.
         let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/\#(victim.patient)"}}"#
         probes.append(Probe(method: "POST", path: "/fhir/Observation", body: observation))

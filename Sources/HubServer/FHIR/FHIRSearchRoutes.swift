@@ -10,18 +10,16 @@ public import Hummingbird
 /// `Observation/$lastn`. Observations are returned with the mutual-recognition tag where the
 /// policy recognises them.
 public struct FHIRSearchRoutes: Sendable {
-    let store: any ResourceStore
-    let recognition: MutualRecognitionPolicy
-    /// For `_summary=text`: each type's mandatory elements.
-    let validator: ResourceValidator?
+    /// Searches, as Bundle GET entries get them too.
+    let answer: SearchAnswer
+    var store: any ResourceStore { self.answer.store }
+    var recognition: MutualRecognitionPolicy { self.answer.recognition }
 
     public init(
         store: any ResourceStore, recognition: MutualRecognitionPolicy = .init(accreditedOrganizations: [], maximumAgeDays: [:]),
         validator: ResourceValidator? = nil
     ) {
-        self.store = store
-        self.recognition = recognition
-        self.validator = validator
+        self.answer = SearchAnswer(store: store, recognition: recognition, validator: validator)
     }
 
     public func add(to group: RouterGroup<HubRequestContext>) {
@@ -139,8 +137,7 @@ public struct FHIRSearchRoutes: Sendable {
         let type = try FHIRResourceRoutes.type(context)
         let lenient = request.headers[.prefer]?.lowercased().contains("handling=lenient") ?? false
         context.audit.interaction("search-type", action: .read, type: type.rawValue)
-        let answer = SearchAnswer(store: self.store, recognition: self.recognition, validator: self.validator)
-        let (bundle, returned) = try await answer.searchset(
+        let (bundle, returned) = try await self.answer.searchset(
             type, parameters: parameters, lenient: lenient, base: FHIRResourceRoutes.base(request), access: try context.recordAccess(type))
         context.audit.returned(returned)
         return format.response(.object(bundle))
