@@ -33,12 +33,16 @@ public struct ReadCondition: Sendable, Equatable {
             }
         }
         guard let text = self.ifModifiedSince else { return false }
+        // Compared by integers: the stored time has microseconds, and a floating-point product
+        // can land just below a whole second or millisecond.
+        let micros = Int64((stored.lastUpdated.timeIntervalSince1970 * 1_000_000).rounded())
+        func whole(_ unit: Int64) -> Int64 { micros >= 0 ? micros / unit : (micros - unit + 1) / unit }
         if let since = UTCTime.parseHTTPDate(text) {
-            return stored.lastUpdated.timeIntervalSince1970.rounded(.down) <= since.timeIntervalSince1970
+            return whole(1_000_000) <= Int64(since.timeIntervalSince1970.rounded())
         }
         // An instant has a time and a zone (`2026-12-07T08:00:00.250+08:00`), not a bare date.
         if self.takesInstants, text.contains("T"), let since = FHIRDateRange(text)?.low {
-            return (stored.lastUpdated.timeIntervalSince1970 * 1000).rounded(.down) <= (since.timeIntervalSince1970 * 1000).rounded(.down)
+            return whole(1000) <= Int64((since.timeIntervalSince1970 * 1000).rounded())
         }
         return false
     }
