@@ -3,16 +3,33 @@
 
 extension ResourceType {
     /// The search parameters FHIR R4 defines for this type, as element paths the index reads:
-    /// common ones (`_tag`, `_security`, `_profile`, `_source`) first, then the type's own.
+    /// those of every resource (`_tag`, `_security`, `_profile`, `_source`) first, then the type's own.
     var r4SearchParameters: [SearchParameter] {
+        Self.r4ResourceSearchParameters + self.r4OwnSearchParameters
+    }
+
+    /// The search parameters FHIR R4 defines for this type that the hub refuses, and why.
+    public var r4RefusedSearchParameters: [String: String] {
+        Self.r4RefusedResourceSearchParameters.merging(self.r4OwnRefusedSearchParameters) { common, _ in common }
+    }
+
+    private static let r4ResourceSearchParameters: [SearchParameter] = [
+        SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
+        SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
+        SearchParameter("_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
+        SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
+    ]
+
+    private static let r4RefusedResourceSearchParameters: [String: String] = [
+        "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
+        "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
+        "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
+    ]
+
+    private var r4OwnSearchParameters: [SearchParameter] {
         switch self {
         case .patient:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Patient-active"),
                 SearchParameter(
                     "address", .string,
@@ -57,11 +74,6 @@ extension ResourceType {
             ]
         case .practitioner:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Practitioner-active"),
                 SearchParameter(
                     "address", .string,
@@ -96,11 +108,6 @@ extension ResourceType {
             ]
         case .practitionerRole:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/PractitionerRole-active"),
                 SearchParameter("date", .date, ["period"], definition: "http://hl7.org/fhir/SearchParameter/PractitionerRole-date"),
                 SearchParameter(
@@ -131,11 +138,6 @@ extension ResourceType {
             ]
         case .organization:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Organization-active"),
                 SearchParameter(
                     "address", .string,
@@ -164,11 +166,6 @@ extension ResourceType {
             ]
         case .encounter:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "account", .reference, ["account"], targets: ["Account"], definition: "http://hl7.org/fhir/SearchParameter/Encounter-account"),
                 SearchParameter(
@@ -224,11 +221,6 @@ extension ResourceType {
             ]
         case .condition:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "abatement-age", .quantity, ["abatementAge"], definition: "http://hl7.org/fhir/SearchParameter/Condition-abatement-age"),
                 SearchParameter(
@@ -270,11 +262,6 @@ extension ResourceType {
             ]
         case .procedure:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"], targets: ["CarePlan", "ServiceRequest"],
                     definition: "http://hl7.org/fhir/SearchParameter/Procedure-based-on"),
@@ -313,11 +300,6 @@ extension ResourceType {
             ]
         case .allergyIntolerance:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "asserter", .reference, ["asserter"], targets: ["Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
                     definition: "http://hl7.org/fhir/SearchParameter/AllergyIntolerance-asserter"),
@@ -353,11 +335,6 @@ extension ResourceType {
             ]
         case .medicationRequest:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authoredon", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/MedicationRequest-authoredon"),
                 SearchParameter("category", .token, ["category"], definition: "http://hl7.org/fhir/SearchParameter/MedicationRequest-category"),
                 SearchParameter("code", .token, ["medicationCodeableConcept"], definition: "http://hl7.org/fhir/SearchParameter/clinical-code"),
@@ -396,11 +373,6 @@ extension ResourceType {
             ]
         case .observation:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"],
                     targets: ["CarePlan", "DeviceRequest", "ImmunizationRecommendation", "MedicationRequest", "NutritionOrder", "ServiceRequest"],
@@ -509,11 +481,6 @@ extension ResourceType {
             ]
         case .diagnosticReport:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"],
                     targets: ["CarePlan", "ImmunizationRecommendation", "MedicationRequest", "NutritionOrder", "ServiceRequest"],
@@ -554,11 +521,6 @@ extension ResourceType {
             ]
         case .documentReference:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "authenticator", .reference, ["authenticator"], targets: ["Organization", "Practitioner", "PractitionerRole"],
                     definition: "http://hl7.org/fhir/SearchParameter/DocumentReference-authenticator"),
@@ -612,11 +574,6 @@ extension ResourceType {
             ]
         case .composition:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "attester", .reference, ["attester.party"],
                     targets: ["Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -653,11 +610,6 @@ extension ResourceType {
             ]
         case .appointment:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "actor", .reference, ["participant.actor"],
                     targets: ["Device", "HealthcareService", "Location", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -698,11 +650,6 @@ extension ResourceType {
             ]
         case .schedule:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("active", .token, ["active"], definition: "http://hl7.org/fhir/SearchParameter/Schedule-active"),
                 SearchParameter(
                     "actor", .reference, ["actor"],
@@ -718,11 +665,6 @@ extension ResourceType {
             ]
         case .slot:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "appointment-type", .token, ["appointmentType"], definition: "http://hl7.org/fhir/SearchParameter/Slot-appointment-type"),
                 SearchParameter(
@@ -738,11 +680,6 @@ extension ResourceType {
             ]
         case .serviceRequest:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authored", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/ServiceRequest-authored"),
                 SearchParameter(
                     "based-on", .reference, ["basedOn"], targets: ["CarePlan", "MedicationRequest", "ServiceRequest"],
@@ -792,11 +729,6 @@ extension ResourceType {
             ]
         case .task:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("authored-on", .date, ["authoredOn"], definition: "http://hl7.org/fhir/SearchParameter/Task-authored-on"),
                 SearchParameter("based-on", .reference, ["basedOn"], definition: "http://hl7.org/fhir/SearchParameter/Task-based-on"),
                 SearchParameter(
@@ -831,11 +763,6 @@ extension ResourceType {
             ]
         case .consent:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter("action", .token, ["provision.action"], definition: "http://hl7.org/fhir/SearchParameter/Consent-action"),
                 SearchParameter(
                     "actor", .reference, ["provision.actor.reference"],
@@ -868,11 +795,6 @@ extension ResourceType {
             ]
         case .provenance:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "agent", .reference, ["agent.who"],
                     targets: ["Device", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson"],
@@ -893,11 +815,6 @@ extension ResourceType {
             ]
         case .subscription:
             [
-                SearchParameter("_tag", .token, ["meta.tag"], definition: "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-                SearchParameter("_security", .token, ["meta.security"], definition: "http://hl7.org/fhir/SearchParameter/Resource-security"),
-                SearchParameter(
-                    "_profile", .uri, ["meta.profile"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-                SearchParameter("_source", .uri, ["meta.source"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Resource-source"),
                 SearchParameter(
                     "contact", .token, ["contact"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Subscription-contact"),
                 SearchParameter("criteria", .string, ["criteria"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-criteria"),
@@ -909,147 +826,58 @@ extension ResourceType {
         }
     }
 
-    /// The search parameters FHIR R4 defines for this type that the hub refuses, and why.
-    public var r4RefusedSearchParameters: [String: String] {
+    private var r4OwnRefusedSearchParameters: [String: String] {
         switch self {
         case .patient:
             [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
                 "age": "R4 gives it no expression", "birthOrderBoolean": "R4 gives it no expression",
                 "deceased": "R4 defines it by a FHIRPath expression (exists), not by element paths", "mothersMaidenName": "defined on an extension",
                 "phonetic": "phonetic matching is not offered (names are blind-indexed)",
             ]
         case .practitioner:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "phonetic": "phonetic matching is not offered (names are blind-indexed)",
-            ]
+            ["phonetic": "phonetic matching is not offered (names are blind-indexed)"]
         case .practitionerRole:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .organization:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "phonetic": "phonetic matching is not offered (names are blind-indexed)",
-            ]
+            ["phonetic": "phonetic matching is not offered (names are blind-indexed)"]
         case .encounter:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .condition:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .procedure:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "instantiates-canonical": "no element the hub can index (instantiatesCanonical (canonical))",
-            ]
+            ["instantiates-canonical": "no element the hub can index (instantiatesCanonical (canonical))"]
         case .allergyIntolerance:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .medicationRequest:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .observation:
             [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
                 "amino-acid-change": "defined on an extension", "dna-variant": "defined on an extension",
                 "gene-amino-acid-change": "defined on an extension", "gene-dnavariant": "defined on an extension",
                 "gene-identifier": "defined on an extension",
             ]
         case .diagnosticReport:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "assessed-condition": "defined on an extension",
-            ]
+            ["assessed-condition": "defined on an extension"]
         case .documentReference:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "relationship": "a composite of reference and token is not offered (a token and a token, quantity, date or string are)",
-            ]
+            ["relationship": "a composite of reference and token is not offered (a token and a token, quantity, date or string are)"]
         case .composition:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .appointment:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .schedule:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .slot:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .serviceRequest:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-                "instantiates-canonical": "no element the hub can index (instantiatesCanonical (canonical))",
-            ]
+            ["instantiates-canonical": "no element the hub can index (instantiatesCanonical (canonical))"]
         case .task:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .consent:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .provenance:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         case .subscription:
-            [
-                "_content": "full-text search is not offered: records are encrypted, and a plaintext word index would undo it",
-                "_filter": "the _filter syntax is not offered", "_query": "no named queries are defined",
-                "_text": "full-text search is not offered: narratives are encrypted, and a plaintext word index would undo it",
-            ]
+            [:]
         }
     }
 }
