@@ -45,7 +45,9 @@ import Testing
             var throughProxy = url
             throughProxy.endpoint = .tcp(host: "127.0.0.1", port: proxy.port)
             var configuration = try TestHub.configuration(database: throughProxy)
-            configuration.database.operationTimeoutSeconds = 2
+            // Short enough that no request waits long on the cut database; long enough for the
+            // hub's start on a loaded machine (2 s failed once at a clean clone's start).
+            configuration.database.operationTimeoutSeconds = 8
             try await TestHub.withRunning(configuration) { hub in
                 #expect(try await hub.send("GET", "/readyz").status == 200)
 

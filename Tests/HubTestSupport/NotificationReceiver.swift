@@ -4,6 +4,7 @@ import HubServer
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -30,6 +31,25 @@ public final class NotificationReceiver: Sendable {
     /// Listens on `port` (0 for a free one) while `body` runs; `body` gets the bound port.
     public func whileListening<Result: Sendable>(
         port: Int = 0,
+        pki: TestPKI,
+        _ body: @Sendable (Int) async throws -> Result
+    ) async throws -> Result {
+        // A port given again (a test's endpoint, listened on after a pause) may meanwhile be the
+        // local end of another test's connection: wait for it (up to 20 s) rather than fail.
+        // The body has not run when binding fails.
+        var attempts = 0
+        while true {
+            do {
+                return try await self.listenOnce(port: port, pki: pki, body)
+            } catch let error as IOError where port != 0 && error.errnoCode == EADDRINUSE && attempts < 40 {
+                attempts += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    private func listenOnce<Result: Sendable>(
+        port: Int,
         pki: TestPKI,
         _ body: @Sendable (Int) async throws -> Result
     ) async throws -> Result {
