@@ -114,10 +114,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // FHIR Bulk Data's pure half: the kick-off request as a value, the plan a job walks (a
+        // state machine of pages and files) and the completion manifest. No database, no HTTP.
+        .target(
+            name: "HubBulkDataCore",
+            dependencies: ["HubAuditCore", "HubFHIR", "HubResourcesCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Bulk Data in PostgreSQL: export jobs and their sealed NDJSON, and the leased runner
+        // that reads them through the asking organization's access. Knows nothing of HTTP.
+        .target(
+            name: "HubBulkData",
+            dependencies: [
+                "HubBulkDataCore",
+                "HubAudit",
+                "HubFHIR",
+                "HubKeys",
+                "HubResources",
+                "HubStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP application assembly: TLS, middleware, routes. Thin handlers over services.
         .target(
             name: "HubServer",
             dependencies: [
+                "HubBulkData",
                 "HubFHIRXML",
                 "HubAccess",
                 "HubHL7",
@@ -330,6 +356,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubConfigTests", dependencies: ["HubConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubBulkDataTests",
+            dependencies: [
+                "HubBulkData", "HubBulkDataCore", "HubAudit", "HubFHIR", "HubKeys", "HubResources", "HubStorage", "HubSynthetic", "HubTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HubAuditTests",
             dependencies: ["HubAudit", "HubCrypto", "HubStorage", "HubTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],

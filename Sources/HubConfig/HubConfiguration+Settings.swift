@@ -445,6 +445,30 @@ extension HubConfiguration {
             }
         ),
         Setting(
+            name: "export.file_lifetime_hours", summary: "how long a finished $export's files stay for download (default 24)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.export.fileLifetimeHours = try entry.integer("export.file_lifetime_hours", in: 1...720)
+            },
+            current: { String($0.export.fileLifetimeHours) }
+        ),
+        Setting(
+            name: "export.poll_milliseconds", summary: "how often export jobs are looked for; clients are told to poll as often (default 1000)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.export.pollMilliseconds = try entry.integer("export.poll_milliseconds", in: 50...60_000)
+            },
+            current: { String($0.export.pollMilliseconds) }
+        ),
+        Setting(
+            name: "export.lease_seconds", summary: "how long a hub holds an export job without progress before another takes it (default 60)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.export.leaseSeconds = try entry.integer("export.lease_seconds", in: 5...3_600)
+            },
+            current: { String($0.export.leaseSeconds) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

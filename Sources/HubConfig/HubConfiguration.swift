@@ -13,6 +13,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var access: Access
     public var hl7: HL7
     public var subscriptions: Subscriptions
+    public var export: Export
     public var log: Log
 
     public init(
@@ -25,6 +26,7 @@ public struct HubConfiguration: Sendable, Equatable {
         access: Access = .init(),
         hl7: HL7 = .init(),
         subscriptions: Subscriptions = .init(),
+        export: Export = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -36,6 +38,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.access = access
         self.hl7 = hl7
         self.subscriptions = subscriptions
+        self.export = export
         self.log = log
     }
 
@@ -224,6 +227,21 @@ public struct HubConfiguration: Sendable, Equatable {
         /// Internal networks (loopback, private, link-local…) the hub may nevertheless deliver
         /// to. Default none: a subscription cannot make the hub probe its own networks.
         public var allowedEndpointNetworks: [IPNetwork] = []
+
+        public init() {}
+    }
+
+    /// FHIR Bulk Data export (`$export`).
+    public struct Export: Sendable, Equatable {
+        /// How long a finished export's files stay for download before they are deleted (and
+        /// their key erased). Default 24.
+        public var fileLifetimeHours: Int = 24
+        /// How often the hub looks for export jobs to run when idle; also the `Retry-After`
+        /// a client polling a running job is given. Default 1000.
+        public var pollMilliseconds: Int = 1_000
+        /// How long a hub holds a job without finishing a page before another hub takes it
+        /// over. Default 60.
+        public var leaseSeconds: Int = 60
 
         public init() {}
     }

@@ -30,6 +30,8 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
         public var security: Security?
         public var resource: [Resource]?
         public var interaction: [Interaction]?
+        /// Operations on the whole server (`$export`).
+        public var operation: [Operation]?
     }
 
     public struct Security: Codable, Sendable, Equatable {
@@ -149,7 +151,8 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
                             "TLS with server certificate; client certificates: \(mutualTLS). Hospital systems authenticate with a registered client certificate or a bearer token; access needs SMART scopes and a care relationship or consent with the patient (docs/security.md). AuditEvent: regulators only."
                     ),
                     resource: resources.isEmpty ? nil : resources,
-                    interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) }
+                    interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) },
+                    operation: [Operation(name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export")]
                 )
             ]
         )

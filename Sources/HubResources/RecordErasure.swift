@@ -10,6 +10,8 @@ import PostgresNIO
 /// still say which diagnoses and results the erased patient had, and link a resident ID
 /// number presented later to the erased records (docs/security.md, "Blind indexes").
 ///
+/// Bulk exports that hold the patient's records are deleted with their keys.
+///
 /// What remains: the rows of `resources` and `resource_versions` (ids, times, the patient id,
 /// unreadable bodies), access facts and the audit log — the trail of who did what stays
 /// verifiable.
@@ -28,12 +30,14 @@ public struct RecordErasure: Sendable {
     public struct Report: Sendable, Equatable {
         public var dataKeys: Int
         public var indexRows: Int
+        /// Bulk exports deleted because they held the subject's records.
+        public var exports: Int = 0
     }
 
     public func erase(subject: String) async throws -> Report {
         let ring = self.ring
         let logger = self.logger
-        let (keys, rows) = try await self.database.withTransaction("erase records") { connection in
+        let (keys, rows, exports) = try await self.database.withTransaction("erase records") { connection in
             var removed = 0
             for table in SearchIndexer.tables {
                 var sql = SQLBuilder()
@@ -45,9 +49,29 @@ public struct RecordErasure: Sendable {
                 let rows = try await connection.query(sql.query(text), logger: logger)
                 for try await count in rows.decode(Int64.self) { removed += Int(count) }
             }
-            return (try await ring.eraseKeys(subject: subject, on: connection), removed)
+            // Bulk exports holding the patient's records are sealed under keys of their own:
+            // deleted, their keys erased, in the same transaction.
+            var exports: [(String, [String])] = []
+            if subject.hasPrefix("Patient/") {
+                let rows = try await connection.query(
+                    """
+                    DELETE FROM export_jobs WHERE id IN (SELECT job_id FROM export_patients WHERE patient_id = \(String(subject.dropFirst("Patient/".count))))
+                    RETURNING id::text
+                    """,
+                    logger: logger)
+                var jobs: [String] = []
+                for try await job in rows.decode(String.self) { jobs.append(job) }
+                for job in jobs {
+                    exports.append((Self.exportSubject(job), try await ring.eraseKeys(subject: Self.exportSubject(job), on: connection)))
+                }
+            }
+            return (try await ring.eraseKeys(subject: subject, on: connection), removed, exports)
         }
         ring.forget(keys, subject: subject)
-        return Report(dataKeys: keys.count, indexRows: rows)
+        for (exportSubject, erased) in exports { ring.forget(erased, subject: exportSubject) }
+        return Report(dataKeys: keys.count, indexRows: rows, exports: exports.count)
     }
+
+    /// The data-key subject a bulk export's job and files are sealed under.
+    public static func exportSubject(_ job: String) -> String { "export:\(job)" }
 }

@@ -1,5 +1,6 @@
 import HubAccess
 import HubAudit
+import HubBulkData
 public import HubConfig
 public import HubCrypto
 import HubKeys
@@ -69,6 +70,8 @@ extension HubApplication.Dependencies {
                     addresses: OutboundAddressPolicy(allowed: subscriptions.allowedEndpointNetworks)
                 )
             },
+            exportJobs: ExportJobStore(database: database, ring: ring, logger: logger),
+            exportSource: store,
             recognition: recognition,
             metricsRegistry: metricsRegistry,
             logger: logger

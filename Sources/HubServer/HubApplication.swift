@@ -1,6 +1,7 @@
 import Foundation
 public import HubAccess
 public import HubAudit
+public import HubBulkData
 public import HubConfig
 public import HubCrypto
 import HubFHIRXML
@@ -46,6 +47,10 @@ public enum HubApplication {
         /// starts).
         public var outbox: NotificationOutbox
         public var notificationChannel: @Sendable () throws -> any NotificationChannel
+        /// Bulk export jobs and the store their pages are read from (the record store itself,
+        /// without the workflow rules, which only judge writes).
+        public var exportJobs: ExportJobStore
+        public var exportSource: PostgresResourceStore
         /// Which other organizations' results `$lastn` tags as mutually recognised.
         public var recognition: MutualRecognitionPolicy
         /// The registry `/metrics` exposes; the database's figures should be in it too.
@@ -61,7 +66,8 @@ public enum HubApplication {
             database: Database, migrator: Migrator, suite: CryptoSuite, keyStore: any KeyStore, resources: any ResourceStore,
             validator: ResourceValidator, auditLog: AuditLog, auditWriter: AuditWriter, accessBasis: (any AccessBasisCheck)?,
             directory: IdentityDirectory, tokens: AccessTokens, outbox: NotificationOutbox,
-            notificationChannel: @escaping @Sendable () throws -> any NotificationChannel, recognition: MutualRecognitionPolicy,
+            notificationChannel: @escaping @Sendable () throws -> any NotificationChannel, exportJobs: ExportJobStore,
+            exportSource: PostgresResourceStore, recognition: MutualRecognitionPolicy,
             metricsRegistry: PrometheusCollectorRegistry, logger: Logger
         ) {
             self.database = database
@@ -77,6 +83,8 @@ public enum HubApplication {
             self.tokens = tokens
             self.outbox = outbox
             self.notificationChannel = notificationChannel
+            self.exportJobs = exportJobs
+            self.exportSource = exportSource
             self.recognition = recognition
             self.metricsRegistry = metricsRegistry
             self.logger = logger
@@ -141,6 +149,8 @@ public enum HubApplication {
             matcher: PatientMatch(store: dependencies.resources, systems: dependencies.validator.identifierSystems)
         ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
+        BulkExportRoutes(jobs: dependencies.exportJobs, retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000))
+            .add(to: clinical)
         FHIRBundleRoutes(
             processor: BundleProcessor(
                 store: dependencies.resources, validator: dependencies.validator,
@@ -201,6 +211,13 @@ public enum HubApplication {
                 logger: dependencies.logger
             )
         )
+        services.append(
+            ExportRunner(
+                jobs: dependencies.exportJobs, store: dependencies.exportSource,
+                settings: .init(
+                    pollInterval: .milliseconds(configuration.export.pollMilliseconds), lease: .seconds(configuration.export.leaseSeconds),
+                    fileLifetime: .seconds(3600 * configuration.export.fileLifetimeHours)),
+                logger: dependencies.logger))
         if let syslogHost = configuration.audit.syslogHost {
             // Refused at start when the setting itself names an internal address (a name is
             // judged on what it resolves to, at each connection).

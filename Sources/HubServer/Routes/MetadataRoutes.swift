@@ -74,6 +74,7 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
         if type == .patient {
             resource.operation?.insert(.init(name: "everything", definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"), at: 0)
             resource.operation?.insert(.init(name: "match", definition: "http://hl7.org/fhir/OperationDefinition/Patient-match"), at: 1)
+            resource.operation?.insert(.init(name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"), at: 2)
         }
         if type == .subscription {
             resource.documentation =

@@ -1,0 +1,77 @@
+import Foundation
+public import HubAuditCore
+public import HubFHIR
+public import HubResourcesCore
+
+/// What a queued export must remember to run without its request: the request itself, who asked
+/// (the audit trail names them on every page) and what they may read. Stored sealed — `_typeFilter`
+/// criteria may hold identifiers.
+public struct ExportJobDescription: Sendable, Equatable {
+    public var request: ExportRequest
+    public var caller: Caller
+    /// The types the caller's scopes let it read when it asked (nil: all).
+    public var readableTypes: Set<ResourceType>?
+
+    public init(request: ExportRequest, caller: Caller, readableTypes: Set<ResourceType>?) {
+        self.request = request
+        self.caller = caller
+        self.readableTypes = readableTypes
+    }
+
+    /// The access every page is read with: the asking organization's, never an emergency's.
+    public var access: RecordAccess? {
+        guard let organization = self.caller.organization else { return nil }
+        return RecordAccess(.organization(organization), readableTypes: self.readableTypes, writableTypes: [])
+    }
+
+    /// The compact JSON that is sealed.
+    public var serialized: [UInt8] {
+        var request = JSONObject([
+            ("level", .string(self.request.level.rawValue)),
+            ("types", .array(self.request.types.map { .string($0.rawValue) })),
+            ("parameters", .array(self.request.parameterNames.map { .string($0) })),
+        ])
+        if let since = self.request.since { request["since"] = .string(UTCTime(since).timestampLiteral) }
+        let filters = self.request.typeFilters.sorted { $0.key.rawValue < $1.key.rawValue }.map { type, criteria in
+            (type.rawValue, JSONValue.array(criteria.map { .string($0) }))
+        }
+        if !filters.isEmpty { request["typeFilters"] = .object(JSONObject(filters)) }
+        var caller = JSONObject([("purposeOfUse", .string(self.caller.purposeOfUse))])
+        for (key, value) in [
+            ("client", self.caller.client), ("organization", self.caller.organization), ("user", self.caller.user),
+            ("address", self.caller.address), ("requestID", self.caller.requestID),
+        ] {
+            if let value { caller[key] = .string(value) }
+        }
+        var object = JSONObject([("request", .object(request)), ("caller", .object(caller))])
+        if let readable = self.readableTypes { object["readableTypes"] = .array(readable.map(\.rawValue).sorted().map { .string($0) }) }
+        return JSONValue.object(object).serialized()
+    }
+
+    /// Reads what ``serialized`` wrote; nil for anything else.
+    public init?(serialized bytes: [UInt8]) {
+        guard let object = (try? JSONParser.parse(bytes))?.objectValue, let request = object["request"]?.objectValue,
+            let caller = object["caller"]?.objectValue,
+            let level = request["level"]?.stringValue.flatMap(ExportRequest.Level.init(rawValue:)),
+            let types = request["types"]?.arrayValue?.map({ $0.stringValue.flatMap(ResourceType.init(rawValue:)) }),
+            let purpose = caller["purposeOfUse"]?.stringValue
+        else { return nil }
+        var since: Date?
+        if let text = request["since"]?.stringValue {
+            guard let date = FHIRDateRange(text)?.low else { return nil }
+            since = date
+        }
+        var filters: [ResourceType: [String]] = [:]
+        for member in request["typeFilters"]?.objectValue?.members ?? [] {
+            guard let type = ResourceType(rawValue: member.key) else { return nil }
+            filters[type] = member.value.elements.compactMap(\.stringValue)
+        }
+        let names = request["parameters"]?.elements.compactMap(\.stringValue) ?? []
+        self.request = ExportRequest(level: level, types: types.compactMap { $0 }, since: since, typeFilters: filters, parameterNames: names)
+        guard self.request.types.count == types.count else { return nil }
+        self.caller = Caller(
+            client: caller["client"]?.stringValue, organization: caller["organization"]?.stringValue, user: caller["user"]?.stringValue,
+            address: caller["address"]?.stringValue, purposeOfUse: purpose, requestID: caller["requestID"]?.stringValue)
+        self.readableTypes = object["readableTypes"].map { Set($0.elements.compactMap { $0.stringValue.flatMap(ResourceType.init(rawValue:)) }) }
+    }
+}

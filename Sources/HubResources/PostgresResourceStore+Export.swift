@@ -1,0 +1,65 @@
+public import Foundation
+public import HubFHIR
+import HubStorage
+import NIOCore
+import PostgresNIO
+
+/// Pages of a bulk export (`$export`): resources of one type as they were at one instant, read
+/// through the caller's visible relation like every other read.
+extension PostgresResourceStore {
+    /// Up to `count` resources of `type` with ids after `afterID`, in id order, each in its
+    /// version current at `asOf` (those created later, or deleted by then, left out).
+    ///
+    /// - Parameters:
+    ///   - since: Only versions written after it (`_since`).
+    ///   - inCompartments: Only resources filed under a patient (a Patient-level export).
+    ///   - filters: `_typeFilter` queries of `type`, of which a resource must match one; they
+    ///     judge the current version's index (the index keeps no past versions).
+    public func exportPage(
+        _ type: ResourceType, asOf: Date, since: Date?, inCompartments: Bool, filters: [SearchQuery], afterID: String?, count: Int,
+        access: RecordAccess
+    ) async throws -> [StoredResource] {
+        var sql = SQLBuilder()
+        let typeName = type.rawValue
+        let typeBind = sql.bind(typeName)
+        let visible = access.visibleResources("r", sql: &sql)
+        var conditions = ["r.type = \(typeBind)"]
+        if let afterID { conditions.append("r.id > \(sql.bind(afterID))") }
+        if inCompartments { conditions.append("r.patient_id IS NOT NULL") }
+        if let since { conditions.append("v.last_updated > \(sql.bind(UTCTime(since).timestampLiteral))::timestamptz") }
+        if !filters.isEmpty {
+            var alternatives: [String] = []
+            for query in filters where query.type == type {
+                var clauses: [String] = []
+                for clause in query.clauses {
+                    clauses.append(try await self.condition(clause, type: typeBind, typeName: typeName, access: access, sql: &sql))
+                }
+                alternatives.append(clauses.isEmpty ? "true" : "(" + clauses.joined(separator: " AND ") + ")")
+            }
+            conditions.append("(" + (alternatives.isEmpty ? "false" : alternatives.joined(separator: " OR ")) + ")")
+        }
+        let text = """
+            SELECT r.id, v.version, v.last_updated, v.body FROM \(visible)
+            CROSS JOIN LATERAL (
+                SELECT x.version, x.last_updated, x.deleted, x.body FROM resource_versions x
+                WHERE x.type = r.type AND x.id = r.id AND x.last_updated <= \(sql.bind(UTCTime(asOf).timestampLiteral))::timestamptz
+                ORDER BY x.version DESC LIMIT 1) v
+            WHERE \(conditions.joined(separator: "\n  AND ")) AND NOT v.deleted
+            ORDER BY r.id LIMIT \(sql.bind(max(1, count)))
+            """
+        let statement = sql.query(text)
+        let logger = self.logger
+        let rows = try await self.database.withConnection("export page") { connection in
+            let rows = try await connection.query(statement, logger: logger)
+            var result: [(String, Int, Date, ByteBuffer?)] = []
+            for try await row in rows.decode((String, Int, Date, ByteBuffer?).self) { result.append(row) }
+            return result
+        }
+        var resources: [StoredResource] = []
+        resources.reserveCapacity(rows.count)
+        for (id, version, lastUpdated, body) in rows {
+            resources.append(try await self.opened(type, id, version, lastUpdated, false, body))
+        }
+        return resources
+    }
+}

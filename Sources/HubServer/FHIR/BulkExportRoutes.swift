@@ -1,0 +1,176 @@
+import Foundation
+import HTTPTypes
+import HubAccess
+import HubAudit
+public import HubBulkData
+import HubBulkDataCore
+import HubFHIR
+import HubResources
+public import Hummingbird
+import NIOCore
+
+/// FHIR Bulk Data export (Bulk Data Access IG v2), for hospital systems acting for their
+/// organization (docs/bulk-data.md):
+///
+/// - kick-off `GET /fhir/$export` (every resource the caller may see) and
+///   `GET /fhir/Patient/$export` (those in patients' compartments), with `Prefer: respond-async`
+///   → 202 and `Content-Location` of the job's status; a second job while one runs → 429;
+/// - status `GET /fhir/$export-status/{job}` → 202 with `X-Progress` and `Retry-After` while it
+///   runs, 200 with the manifest when done, an OperationOutcome when it failed;
+/// - `DELETE /fhir/$export-status/{job}` → 202: cancelled, or its files deleted;
+/// - files `GET /fhir/$export-file/{job}/{Type}-{n}.ndjson` → NDJSON, audited with every
+///   patient whose records the file holds.
+///
+/// A job is the asking client's alone: to any other caller its status and files are 404.
+public struct BulkExportRoutes: Sendable {
+    let jobs: ExportJobStore
+    /// What `Retry-After` tells a client polling a running job.
+    let retryAfterSeconds: Int
+
+    public init(jobs: ExportJobStore, retryAfterSeconds: Int) {
+        self.jobs = jobs
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    static let ndjson = "application/fhir+ndjson"
+    static let progress = HTTPField.Name("X-Progress")!
+
+    public func add(to group: RouterGroup<HubRequestContext>) {
+        group.get("$export") { request, context in
+            try await self.kickOff(request, context, level: .system)
+        }
+        // A parameter, not the literal "Patient" (see PatientMatchOperation).
+        group.get(":type/$export") { request, context in
+            guard try FHIRResourceRoutes.type(context) == .patient else {
+                throw APIError(.notFound, code: .notSupported, diagnostics: "$export is offered at the system level and for Patient")
+            }
+            return try await self.kickOff(request, context, level: .patient)
+        }
+        group.get("$export-status/:job") { request, context in
+            context.audit.interaction("operation", action: .read)
+            let job = try await self.job(context)
+            return try await self.status(job, request: request)
+        }
+        group.delete("$export-status/:job") { _, context in
+            context.audit.interaction("operation", action: .delete)
+            let (id, principal) = try Self.jobAndPrincipal(context)
+            guard try await self.jobs.delete(id, principal: principal) else { throw Self.noSuchJob }
+            return Response(status: .accepted)
+        }
+        group.get("$export-file/:job/:file") { _, context in
+            try await self.file(context)
+        }
+    }
+
+    // MARK: Kick-off
+
+    func kickOff(_ request: Request, _ context: HubRequestContext, level: ExportRequest.Level) async throws -> Response {
+        context.audit.interaction("operation", action: .execute, type: level == .patient ? ResourceType.patient.rawValue : nil)
+        guard let grant = context.grant, grant.role == .system, grant.user == nil, grant.emergency == nil else {
+            throw APIError(
+                .forbidden, code: .forbidden,
+                diagnostics: "$export is for hospital systems acting for their organization (not for a clinician, nor under break-glass)")
+        }
+        let prefer = request.headers[values: .prefer].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard prefer.contains("respond-async") else {
+            throw APIError.badRequest("$export runs asynchronously: send Prefer: respond-async")
+        }
+        let access = try context.recordAccess(nil)
+        let exportRequest = try ExportRequest(level: level, query: request.uri.query ?? "", readable: access.readableTypes)
+        let description = ExportJobDescription(request: exportRequest, caller: context.caller, readableTypes: access.readableTypes)
+        guard let (id, _) = try await self.jobs.kickOff(description, principal: grant.principal, organization: grant.organization) else {
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(self.retryAfterSeconds)
+            throw APIError(
+                .tooManyRequests, code: .throttled,
+                diagnostics: "this client already has an export in progress: wait for it, or cancel it (DELETE its status URL)", headers: headers)
+        }
+        var headers = HTTPFields()
+        headers[.contentLocation] = "\(FHIRResourceRoutes.base(request))/$export-status/\(id)"
+        let outcome = OperationOutcome(severity: .information, code: .informational, diagnostics: "export queued; poll the Content-Location")
+        return Response.json(outcome, status: .accepted, contentType: HubMediaType.fhirJSON, headers: headers)
+    }
+
+    // MARK: Status
+
+    func status(_ job: ExportJobStore.Job, request: Request) async throws -> Response {
+        let base = FHIRResourceRoutes.base(request)
+        switch job.state {
+        case .queued, .running:
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(self.retryAfterSeconds)
+            let plan = ExportPlan(types: job.description.request.types)
+            headers[Self.progress] = job.state == .queued ? "queued" : plan.progress(at: job.cursor, exported: job.exported)
+            return Response(status: .accepted, headers: headers)
+        case .failed:
+            throw APIError(.internalServerError, code: .exception, diagnostics: job.error ?? "the export failed")
+        case .completed:
+            let files = try await self.jobs.files(of: job)
+            let manifest = ExportManifest(
+                transactionTime: job.transactionTime, request: Self.requestURL(job.description.request, base: base), files: files)
+            var headers = HTTPFields()
+            if let expires = job.expiresAt { headers[.expires] = UTCTime(expires).httpDate }
+            let body = manifest.json(fileBase: "\(base)/$export-file/\(job.id)").serialized()
+            headers[.contentType] = HubMediaType.json
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    /// The kick-off as the job understood it (`_type` always listed): the manifest's `request`.
+    static func requestURL(_ request: ExportRequest, base: String) -> String {
+        var items = ["_type=" + request.types.map(\.rawValue).joined(separator: ",")]
+        if let since = request.since { items.append("_since=" + Self.encoded(UTCTime(since).instant)) }
+        for (type, criteria) in request.typeFilters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            for text in criteria { items.append("_typeFilter=" + Self.encoded("\(type.rawValue)?\(text)")) }
+        }
+        let path = request.level == .patient ? "Patient/$export" : "$export"
+        return "\(base)/\(path)?" + items.joined(separator: "&")
+    }
+
+    static func encoded(_ text: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+,?#")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    // MARK: Files
+
+    func file(_ context: HubRequestContext) async throws -> Response {
+        context.audit.interaction("operation", action: .read)
+        let job = try await self.job(context)
+        guard job.state == .completed, (job.expiresAt ?? .distantFuture) > Date(),
+            let name = context.parameters.get("file"), let file = ExportManifest.File(name: name)
+        else { throw Self.noSuchFile }
+        context.audit.interaction("operation", action: .read, type: file.type.rawValue)
+        let parts = try await self.jobs.parts(of: job, file: file)
+        guard !parts.isEmpty else { throw Self.noSuchFile }
+        // Every patient whose records leave in this file is in the audit trail, committed before
+        // the first byte leaves (AuditMiddleware).
+        context.audit.targets.note(parts.flatMap(\.patients))
+        let jobs = self.jobs
+        let body = ResponseBody { writer in
+            for (part, _) in parts {
+                try await writer.write(ByteBuffer(bytes: try await jobs.body(of: job, file: file, part: part)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: Self.ndjson], body: body)
+    }
+
+    // MARK: Jobs
+
+    static let noSuchJob = APIError.notFound("no such export job (or not this client's)")
+    static let noSuchFile = APIError.notFound("no such export file (or expired, or not this client's)")
+
+    func job(_ context: HubRequestContext) async throws -> ExportJobStore.Job {
+        let (id, principal) = try Self.jobAndPrincipal(context)
+        guard let job = try await self.jobs.job(id, principal: principal) else { throw Self.noSuchJob }
+        return job
+    }
+
+    static func jobAndPrincipal(_ context: HubRequestContext) throws -> (String, String) {
+        guard let grant = context.grant, grant.role == .system, grant.user == nil else { throw Self.noSuchJob }
+        guard let id = context.parameters.get("job") else { throw Self.noSuchJob }
+        return (id.lowercased(), grant.principal)
+    }
+}

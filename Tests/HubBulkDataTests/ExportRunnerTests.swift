@@ -1,0 +1,240 @@
+import Foundation
+import HubAudit
+import HubBulkData
+import HubBulkDataCore
+import HubCrypto
+import HubFHIR
+import HubKeys
+import HubResources
+import HubSynthetic
+import HubTestSupport
+import Testing
+
+/// Export jobs against a real PostgreSQL: what a job holds (each resource as it was at the
+/// transaction time, only what the asking organization may see), a runner that dies mid-job,
+/// and erasure.
+@Suite struct ExportRunnerTests {
+    struct World: Sendable {
+        let fixture: KeysFixture
+        let ring: DataKeyRing
+        let store: PostgresResourceStore
+        let jobs: ExportJobStore
+
+        func runner(pageSize: Int = 1_000, fileSize: Int = 50_000) -> ExportRunner {
+            var settings = ExportRunner.Settings(pollInterval: .milliseconds(50), lease: .seconds(30), fileLifetime: .seconds(3_600))
+            settings.settleDelay = .zero
+            settings.settleLimit = .seconds(10)
+            settings.pageSize = pageSize
+            settings.fileSize = fileSize
+            return ExportRunner(jobs: self.jobs, store: self.store, settings: settings, logger: self.fixture.logger)
+        }
+
+        /// Runs the due job. A job waits until every transaction open when it was queued has ended —
+        /// in the whole cluster, where other tests migrate their databases — so it may take a while.
+        func run(pageSize: Int = 1_000, fileSize: Int = 50_000) async throws {
+            let runner = self.runner(pageSize: pageSize, fileSize: fileSize)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if try await runner.runOne() { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("no export job became due")
+        }
+
+        static func access(_ organization: String) -> RecordAccess { RecordAccess(.organization(organization)) }
+
+        func audit(_ organization: String) -> AuditContext {
+            AuditContext(caller: Caller(client: "\(organization)-his", organization: organization), interaction: "create")
+        }
+
+        /// A patient of `organization` with one lab result per test; returns their ids.
+        func patient(_ seed: UInt64, of organization: String, tests: [LabTest] = [LabTest.common[0]]) async throws -> (String, [String]) {
+            var synthetic = SyntheticPatients(seed: seed)
+            let patient = try await self.store.create(
+                try Self.object(synthetic.patientJSON()), type: .patient, access: Self.access(organization), audit: self.audit(organization))
+            var observations: [String] = []
+            for test in tests {
+                let json = synthetic.observationJSON(test: test, patient: "Patient/\(patient.id)", day: "2026-11-20")
+                observations.append(
+                    try await self.store.create(
+                        try Self.object(json), type: .observation, access: Self.access(organization), audit: self.audit(organization)
+                    ).id)
+            }
+            return (patient.id, observations)
+        }
+
+        func kickOff(_ query: String, level: ExportRequest.Level = .system, organization: String = "hospital-a") async throws -> String {
+            let request = try ExportRequest(level: level, query: query, readable: nil)
+            let description = ExportJobDescription(
+                request: request, caller: Caller(client: "\(organization)-his", organization: organization), readableTypes: nil)
+            let queued = try await self.jobs.kickOff(description, principal: "\(organization)-his", organization: organization)
+            return try #require(queued).id
+        }
+
+        /// Every file of a finished job: type → the resources in file order.
+        func output(_ id: String, organization: String = "hospital-a") async throws -> [ResourceType: [JSONObject]] {
+            let job = try #require(try await self.jobs.job(id, principal: "\(organization)-his"))
+            #expect(job.state == .completed)
+            var output: [ResourceType: [JSONObject]] = [:]
+            for file in try await self.jobs.files(of: job) {
+                var lines = 0
+                for (part, _) in try await self.jobs.parts(of: job, file: file) {
+                    let text = String(decoding: try await self.jobs.body(of: job, file: file, part: part), as: UTF8.self)
+                    for line in text.split(separator: "\n") {
+                        output[file.type, default: []].append(try #require(try JSONParser.parse(Array(line.utf8)).objectValue))
+                        lines += 1
+                    }
+                }
+                #expect(lines == file.count)
+            }
+            return output
+        }
+
+        static func object(_ json: String) throws -> JSONObject {
+            try #require(try JSONParser.parse(Array(json.utf8)).objectValue)
+        }
+    }
+
+    func withWorld(_ body: @escaping @Sendable (World) async throws -> Void) async throws {
+        try await KeysFixture.with { fixture in
+            let ring = fixture.ring(try CryptoSuite.sm())
+            let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
+            try await body(
+                World(
+                    fixture: fixture, ring: ring, store: store, jobs: ExportJobStore(database: fixture.database, ring: ring, logger: fixture.logger)))
+        }
+    }
+
+    static func ids(_ resources: [JSONObject]?) -> [String] {
+        (resources ?? []).compactMap { $0["id"]?.stringValue }
+    }
+
+    @Test func aJobHoldsEachResourceAsItWasAtItsTransactionTimeAndOnlyWhatItsOrganizationSees() async throws {
+        try await self.withWorld { world in
+            let (patient, observations) = try await world.patient(1, of: "hospital-a", tests: Array(LabTest.common.prefix(3)))
+            let (otherPatient, otherObservations) = try await world.patient(2, of: "hospital-b")
+            let job = try await world.kickOff("_type=Patient,Observation")
+            // After the transaction time: a new version, a deletion, a new record.
+            var changed = try await world.store.read(.observation, id: observations[0])
+            changed.resource?["status"] = .string("amended")
+            _ = try await world.store.update(
+                try #require(changed.resource), type: .observation, id: observations[0], ifMatch: 1, access: World.access("hospital-a"),
+                audit: world.audit("hospital-a"))
+            _ = try await world.store.delete(.observation, id: observations[1], access: World.access("hospital-a"), audit: world.audit("hospital-a"))
+            let (laterPatient, laterObservations) = try await world.patient(3, of: "hospital-a")
+
+            try await world.run()
+            let output = try await world.output(job)
+            #expect(Self.ids(output[.patient]) == [patient])
+            #expect(Self.ids(output[.observation]) == observations.sorted())
+            let first = try #require(output[.observation]?.first { $0["id"]?.stringValue == observations[0] })
+            #expect(first["status"] == .string("final") && first["meta"]?.objectValue?["versionId"] == .string("1"))
+            for absent in [otherPatient, laterPatient] + otherObservations + laterObservations {
+                #expect(!output.values.joined().contains { $0["id"]?.stringValue == absent })
+            }
+            // Every resource that left is in the audit trail, under its patient: one record per page
+            // (the Patients', the Observations').
+            #expect(try await world.fixture.count("SELECT count(*) FROM audit_queue WHERE patient = '\(patient)' AND action = 'R'") == 2)
+            #expect(try await world.fixture.count("SELECT count(*) FROM audit_queue WHERE patient = '\(otherPatient)' AND action = 'R'") == 0)
+            // The NDJSON is sealed at rest.
+            let bodies = try await TestDatabase.strings(world.fixture.url, "SELECT encode(body, 'escape') FROM export_parts")
+            #expect(!bodies.isEmpty && !bodies.contains { $0.contains(patient) || $0.contains("loinc") })
+
+            // `_since` (strictly after) and `_typeFilter` (one of its queries), Patient level.
+            let since = try await world.store.read(.observation, id: observations[0]).lastUpdated
+            let sinceText = UTCTime(since.addingTimeInterval(-0.001)).instant.replacingOccurrences(of: "+", with: "%2B")
+            let later = try await world.kickOff("_type=Observation&_since=\(sinceText)", level: .patient)
+            try await world.run()
+            #expect(Set(Self.ids(try await world.output(later)[.observation])) == Set([observations[0]] + laterObservations))
+            #expect(try await world.jobs.delete(later, principal: "hospital-a-his"))
+            let filtered = try await world.kickOff(
+                "_typeFilter=Observation%3Fcode%3Dhttp%3A%2F%2Floinc.org%7C\(LabTest.common[2].loinc),Patient%3Fgender%3Dunknown", level: .patient)
+            try await world.run()
+            let filteredOutput = try await world.output(filtered)
+            #expect(Self.ids(filteredOutput[.observation]) == [observations[2]])
+            #expect(filteredOutput[.patient] == nil && filteredOutput[.condition] == nil)
+        }
+    }
+
+    @Test func aJobResumedAfterItsRunnerDiedWritesEveryResourceOnce() async throws {
+        try await self.withWorld { world in
+            var patients: [String] = []
+            var observations: [String] = []
+            for seed in 10..<17 {
+                let (patient, results) = try await world.patient(UInt64(seed), of: "hospital-a")
+                patients.append(patient)
+                observations += results
+            }
+            let id = try await world.kickOff("_type=Patient,Observation")
+            // A runner takes the job, commits one page, and dies holding a five-second lease.
+            var claimed: ExportJobStore.Job?
+            for _ in 0..<1_200 where claimed == nil {
+                claimed = try await world.jobs.claim(owner: "dead", lease: .seconds(5), settleDelay: .zero, settleLimit: .seconds(10))
+                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let dead = try #require(claimed)
+            let plan = ExportPlan(types: dead.description.request.types, pageSize: 3, fileSize: 5)
+            guard case .read(let type, let afterID, let count, _, _) = plan.step(at: dead.cursor) else {
+                Issue.record("the plan had nothing to read")
+                return
+            }
+            let page = try await world.store.exportPage(
+                type, asOf: dead.transactionTime, since: nil, inCompartments: false, filters: [], afterID: afterID, count: count,
+                access: try #require(dead.description.access))
+            let next = plan.advance(dead.cursor, read: page.count, lastID: page.last?.id)
+            let ndjson = page.map { JSONValue.object($0.resource!).serialized() + [0x0A] }.joined()
+            let written = ExportPage(type: type, ndjson: Array(ndjson), count: page.count, patients: page.compactMap(\.patientID))
+            #expect(
+                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(5), from: dead.cursor, to: next, page: written, audit: []))
+            // Nobody takes a job whose lease holds.
+            #expect(try await world.runner().runOne() == false)
+
+            try await world.run(pageSize: 3, fileSize: 5)
+            // The dead runner wakes up and commits its next page: refused, nothing written.
+            #expect(
+                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(1), from: next, to: next, page: written, audit: []) == false)
+
+            let output = try await world.output(id)
+            #expect(Self.ids(output[.patient]) == patients.sorted())
+            #expect(Self.ids(output[.observation]) == observations.sorted())
+            let job = try #require(try await world.jobs.job(id, principal: "hospital-a-his"))
+            #expect(job.attempts == 2 && job.exported == 14)
+            // Files of at most five: 7 patients in two files, 7 results in two.
+            #expect(
+                try await world.jobs.files(of: job).map(\.name) == [
+                    "Patient-1.ndjson", "Patient-2.ndjson", "Observation-1.ndjson", "Observation-2.ndjson",
+                ])
+            #expect(try await world.jobs.files(of: job).map(\.count) == [5, 2, 5, 2])
+        }
+    }
+
+    @Test func oneJobAtATimePerClientAndDeletionErasesItsKey() async throws {
+        try await self.withWorld { world in
+            let (patient, _) = try await world.patient(20, of: "hospital-a")
+            let id = try await world.kickOff("")
+            let request = try ExportRequest(level: .system, query: "", readable: nil)
+            let second = ExportJobDescription(
+                request: request, caller: Caller(client: "hospital-a-his", organization: "hospital-a"), readableTypes: nil)
+            #expect(try await world.jobs.kickOff(second, principal: "hospital-a-his", organization: "hospital-a") == nil)
+            // Another client's job is not this one's: not found, not deleted.
+            #expect(try await world.jobs.job(id, principal: "hospital-b-his") == nil)
+            #expect(try await world.jobs.delete(id, principal: "hospital-b-his") == false)
+            #expect(try await world.jobs.job("not-a-uuid", principal: "hospital-a-his") == nil)
+
+            try await world.run()
+            #expect(try await world.output(id)[.patient]?.count == 1)
+            #expect(try await world.jobs.delete(id, principal: "hospital-a-his"))
+            #expect(try await world.fixture.count("SELECT count(*) FROM export_parts") == 0)
+            #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'export:\(id)' AND wrapped IS NOT NULL") == 0)
+
+            // Erasing a patient deletes every export that holds their records, key and all.
+            let held = try await world.kickOff("_type=Patient")
+            try await world.run()
+            let report = try await RecordErasure(database: world.fixture.database, ring: world.ring, logger: world.fixture.logger)
+                .erase(subject: "Patient/\(patient)")
+            #expect(report.exports == 1)
+            #expect(try await world.jobs.job(held, principal: "hospital-a-his") == nil)
+            #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'export:\(held)' AND wrapped IS NOT NULL") == 0)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+-- FHIR Bulk Data export (issue #19, docs/bulk-data.md): jobs, the NDJSON they produced (sealed
+-- under a data key of their own, `export:<job id>`, erased with the job), and which patients each
+-- job holds, so that erasing a patient removes every export that still holds their records.
+CREATE TABLE export_jobs (
+    id               uuid PRIMARY KEY,
+    organization     text NOT NULL,
+    principal        text NOT NULL,              -- the client that asked; only it polls, downloads, cancels
+    request          bytea NOT NULL,             -- SealedBox of the request and its caller (criteria may hold identifiers)
+    transaction_time timestamptz NOT NULL,       -- resources as they were at this instant
+    settle_xmax      xid8 NOT NULL,              -- transactions that may still commit versions stamped before it
+    state            text NOT NULL CHECK (state IN ('queued', 'running', 'completed', 'failed')),
+    -- Where a running job is: ExportPlan's cursor, committed with each part.
+    type_index       integer NOT NULL DEFAULT 0,
+    after_id         text,
+    file_number      integer NOT NULL DEFAULT 1,
+    in_file          integer NOT NULL DEFAULT 0,
+    part_number      integer NOT NULL DEFAULT 1,
+    exported         bigint NOT NULL DEFAULT 0,
+    lease_owner      text,
+    lease_until      timestamptz,
+    attempts         integer NOT NULL DEFAULT 0,
+    error            text,                       -- why it failed, without patient data
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    completed_at     timestamptz,
+    expires_at       timestamptz
+);
+-- One job in progress per client: a second kick-off is answered 429.
+CREATE UNIQUE INDEX export_jobs_one_active ON export_jobs (principal) WHERE state IN ('queued', 'running');
+CREATE INDEX export_jobs_due ON export_jobs (created_at) WHERE state IN ('queued', 'running');
+CREATE INDEX export_jobs_expiry ON export_jobs (expires_at) WHERE expires_at IS NOT NULL;
+
+-- One page of one type's file: at most ExportPlan.pageSize resources, NDJSON, sealed. The key
+-- makes a page written twice (a runner that lost its lease) one row.
+CREATE TABLE export_parts (
+    job_id      uuid NOT NULL REFERENCES export_jobs (id) ON DELETE CASCADE,
+    type        text NOT NULL,
+    file_number integer NOT NULL,
+    part_number integer NOT NULL,
+    resources   integer NOT NULL,
+    patients    text[] NOT NULL,                 -- whose records it holds (the download's audit names them)
+    body        bytea NOT NULL,
+    PRIMARY KEY (job_id, type, file_number, part_number)
+);
+
+CREATE TABLE export_patients (
+    patient_id text NOT NULL,
+    job_id     uuid NOT NULL REFERENCES export_jobs (id) ON DELETE CASCADE,
+    PRIMARY KEY (patient_id, job_id)
+);
+CREATE INDEX export_patients_job ON export_patients (job_id);
