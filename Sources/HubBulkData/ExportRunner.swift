@@ -68,7 +68,8 @@ public struct ExportRunner: Service {
                 decision = backoff.failed()
                 if decision.report { self.logger.warning("export round failed; will retry", metadata: ["error": "\(error)"]) }
             }
-            try? await Task.sleep(for: decision.pause)
+            // A long poll interval must not hold up the hub's shutdown.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: decision.pause) }
         }
     }
 
