@@ -48,3 +48,5 @@ CREATE TABLE export_patients (
     PRIMARY KEY (patient_id, job_id)
 );
 CREATE INDEX export_patients_job ON export_patients (job_id);
+-- A page is not committed when one of its patients was erased after the job's transaction time.
+CREATE INDEX data_keys_erased ON data_keys (subject, erased_at) WHERE erased_at IS NOT NULL;

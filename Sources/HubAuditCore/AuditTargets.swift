@@ -8,7 +8,13 @@ import Synchronization
 /// patient's access history shows refused and empty-handed attempts too, not just successes.
 /// Never shown to the caller: it only ever reaches the audit log.
 public final class AuditTargets: Sendable, Equatable {
-    let patients = Mutex<[String]>([])
+    /// In the order first seen, and as a set: a bulk export's file notes tens of thousands.
+    struct Noted {
+        var order: [String] = []
+        var seen: Set<String> = []
+    }
+
+    let patients = Mutex(Noted())
     let covered = Mutex<Set<String>>([])
 
     public init() {}
@@ -16,7 +22,7 @@ public final class AuditTargets: Sendable, Equatable {
     /// Notes patients (by Patient id), in the order first seen.
     public func note<S: Sequence>(_ patients: S) where S.Element == String {
         self.patients.withLock { noted in
-            for patient in patients where !patient.isEmpty && !noted.contains(patient) { noted.append(patient) }
+            for patient in patients where !patient.isEmpty && noted.seen.insert(patient).inserted { noted.order.append(patient) }
         }
     }
 
@@ -25,7 +31,7 @@ public final class AuditTargets: Sendable, Equatable {
     }
 
     /// The patients noted so far.
-    public var noted: [String] { self.patients.withLock { $0 } }
+    public var noted: [String] { self.patients.withLock { $0.order } }
 
     /// Patients the store's own audit records of this request already name (its writes,
     /// recorded in their transaction).

@@ -27,7 +27,7 @@ extension ExportJobStore {
                 AND (pg_snapshot_xmin(pg_current_snapshot()) >= settle_xmax
                      OR now() >= transaction_time + \(sql.bind(Self.seconds(settleLimit)))::double precision * interval '1 second')
               ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-            \(Self.jobColumns.replacingOccurrences(of: "SELECT", with: "RETURNING"))
+            RETURNING \(Self.jobColumns)
             """
         let statement = sql.query(text)
         let logger = self.logger
@@ -40,12 +40,25 @@ extension ExportJobStore {
         return try await self.job(from: row)
     }
 
+    /// What became of a page the runner tried to commit.
+    public enum CommitOutcome: Sendable, Equatable {
+        case committed
+        /// The runner no longer holds the job at that cursor (deleted, or taken over): nothing written.
+        case leaseLost
+        /// A patient whose records the page holds was erased after the transaction time (while
+        /// the page was read, or by a hub whose key cache still opened them): nothing written.
+        case patientErased
+    }
+
     /// One page, sealed, with the cursor after it and its audit records, in one transaction —
-    /// only if `owner` still holds the job at `from`. False when it does not (nothing written).
+    /// only if `owner` still holds the job at `from`, and none of the page's patients has been
+    /// erased since the transaction time. The job row is locked first, as an erasure locks the
+    /// jobs in progress before it deletes those holding its patient: whichever comes second sees
+    /// what the first committed.
     public func commitPage(
         of job: Job, owner: String, lease: Duration, from: ExportPlan.Cursor, to: ExportPlan.Cursor, page: ExportPage?,
         audit records: [AuditRecord]
-    ) async throws -> Bool {
+    ) async throws -> CommitOutcome {
         var sealed: ByteBuffer?
         if let page {
             let bytes = try await self.ring.seal(
@@ -65,35 +78,54 @@ extension ExportJobStore {
             RETURNING 1
             """
         let update = sql.query(text)
-        return try await self.database.withTransaction("commit export page") { connection in
-            var held = false
-            for try await _ in try await connection.query(update, logger: logger) { held = true }
-            guard held else { return false }
-            if let page, let body {
-                try await connection.run(
-                    """
-                    INSERT INTO export_parts (job_id, type, file_number, part_number, resources, patients, body)
-                    VALUES (\(id)::uuid, \(page.type.rawValue), \(from.file), \(from.part), \(page.count), \(page.patients), \(body))
-                    """,
-                    logger: logger)
-                if !page.patients.isEmpty {
-                    try await connection.run(
+        let erasedSince = UTCTime(job.transactionTime).timestampLiteral
+        do {
+            return try await self.database.withTransaction("commit export page") { connection in
+                var held = false
+                for try await _ in try await connection.query(update, logger: logger) { held = true }
+                guard held else { return CommitOutcome.leaseLost }
+                if let page, let body {
+                    let subjects = page.patients.map { "Patient/\($0)" }
+                    for try await _ in try await connection.query(
                         """
-                        INSERT INTO export_patients (patient_id, job_id) SELECT p, \(id)::uuid FROM unnest(\(page.patients)::text[]) AS p
-                        ON CONFLICT DO NOTHING
+                        SELECT 1 FROM data_keys WHERE subject = ANY(\(subjects)) AND erased_at > \(erasedSince)::timestamptz LIMIT 1
                         """,
                         logger: logger)
+                    {
+                        throw Rollback.patientErased
+                    }
+                    try await connection.run(
+                        """
+                        INSERT INTO export_parts (job_id, type, file_number, part_number, resources, patients, body)
+                        VALUES (\(id)::uuid, \(page.type.rawValue), \(from.file), \(from.part), \(page.count), \(page.patients), \(body))
+                        """,
+                        logger: logger)
+                    if !page.patients.isEmpty {
+                        try await connection.run(
+                            """
+                            INSERT INTO export_patients (patient_id, job_id) SELECT p, \(id)::uuid FROM unnest(\(page.patients)::text[]) AS p
+                            ON CONFLICT DO NOTHING
+                            """,
+                            logger: logger)
+                    }
                 }
+                try await AuditLog.enqueue(records, on: connection, logger: logger)
+                return CommitOutcome.committed
             }
-            try await AuditLog.enqueue(records, on: connection, logger: logger)
-            return true
+        } catch Rollback.patientErased {
+            return .patientErased
         }
     }
 
+    /// Ends a transaction without its writes.
+    private enum Rollback: Error {
+        case patientErased
+    }
+
     /// Ends a job the runner holds: completed, or failed with `error` (no patient data in it);
-    /// its files are kept for `lifetime`.
+    /// its files are kept for `lifetime` — or deleted at once with `discardingFiles`.
     @discardableResult
-    public func finish(_ job: Job, owner: String, error: String?, lifetime: Duration) async throws -> Bool {
+    public func finish(_ job: Job, owner: String, error: String?, lifetime: Duration, discardingFiles: Bool = false) async throws -> Bool {
         var sql = SQLBuilder()
         let text = """
             UPDATE export_jobs SET state = \(sql.bind(error == nil ? State.completed.rawValue : State.failed.rawValue)), error = \(sql.bind(error)),
@@ -103,19 +135,25 @@ extension ExportJobStore {
             RETURNING 1
             """
         let statement = sql.query(text)
-        let logger = self.logger
-        return try await self.database.withConnection("finish export job") { connection in
-            for try await _ in try await connection.query(statement, logger: logger) { return true }
-            return false
+        let (logger, id) = (self.logger, job.id)
+        return try await self.database.withTransaction("finish export job") { connection in
+            var finished = false
+            for try await _ in try await connection.query(statement, logger: logger) { finished = true }
+            if finished && discardingFiles {
+                try await connection.run("DELETE FROM export_parts WHERE job_id = \(id)::uuid", logger: logger)
+                try await connection.run("DELETE FROM export_patients WHERE job_id = \(id)::uuid", logger: logger)
+            }
+            return finished
         }
     }
 
     /// Gives a job back before its lease ends (the hub is stopping): another runner, or this
-    /// hub's next start, resumes it at once from its committed cursor.
+    /// hub's next start, resumes it at once from its committed cursor. A run given back is not
+    /// an attempt that failed.
     public func release(_ job: Job, owner: String) async throws {
         var sql = SQLBuilder()
         let text = """
-            UPDATE export_jobs SET lease_until = now() - interval '1 second'
+            UPDATE export_jobs SET lease_until = now() - interval '1 second', attempts = attempts - 1
             WHERE id = \(sql.bind(job.id))::uuid AND state = 'running' AND lease_owner = \(sql.bind(owner))
             """
         let statement = sql.query(text)

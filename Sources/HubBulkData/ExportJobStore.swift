@@ -13,9 +13,10 @@ import PostgresNIO
 ///
 /// Everything a job holds is sealed under a data key of its own (subject `export:<job id>`):
 /// deleting a job — cancelled, expired, or holding an erased patient's records — erases that key
-/// in the same transaction, so the NDJSON is unreadable in every backup too. A job's status and
-/// files are answered only to the client that asked (any other caller learns nothing, not even
-/// that the job exists).
+/// in the same transaction, so the NDJSON is unreadable from then on (a backup taken before keeps
+/// the wrapped key until the KEK is rotated, as for every erasure: docs/crypto.md). A job's
+/// status and files are answered only to the client that asked, within its organization (any
+/// other caller learns nothing, not even that the job exists).
 public struct ExportJobStore: Sendable {
     /// A job's state (the row's `state`).
     public enum State: String, Sendable {
@@ -57,11 +58,22 @@ public struct ExportJobStore: Sendable {
         id: String, transactionTime: Date
     )? {
         let id = UUID().uuidString.lowercased()
+        let logger = self.logger
+        // A client with a job in progress is refused before a data key is made for nothing (the
+        // insert below still decides a race).
+        let busy = try await self.database.withConnection("check export jobs") { connection in
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM export_jobs WHERE principal = \(principal) AND state IN ('queued', 'running')", logger: logger)
+            {
+                return true
+            }
+            return false
+        }
+        guard !busy else { return nil }
         // The hub's clock, as it stamps every version's lastUpdated, at the stamps' precision.
         let transactionTime = Date().wholeMilliseconds
         let sealed = try await self.ring.seal(description.serialized, subject: Self.subject(id), context: Array("export/\(id)/request".utf8))
         let (body, time) = (ByteBuffer(bytes: sealed), UTCTime(transactionTime).timestampLiteral)
-        let logger = self.logger
         let inserted = try await self.database.withConnection("queue export") { connection in
             let rows = try await connection.query(
                 """
@@ -83,19 +95,25 @@ public struct ExportJobStore: Sendable {
         return (id, transactionTime)
     }
 
-    /// The job, if `principal` asked for it; nil otherwise (also when it never existed).
-    public func job(_ id: String, principal: String) async throws -> Job? {
+    /// The job, if `principal` of `organization` asked for it and its files have not expired;
+    /// nil otherwise (also when it never existed).
+    public func job(_ id: String, principal: String, organization: String) async throws -> Job? {
         guard UUID(uuidString: id) != nil else { return nil }
         let logger = self.logger
         var sql = SQLBuilder()
-        let text = "\(Self.jobColumns) FROM export_jobs WHERE id = \(sql.bind(id))::uuid AND principal = \(sql.bind(principal))"
+        let text = """
+            SELECT \(Self.jobColumns) FROM export_jobs
+            WHERE id = \(sql.bind(id))::uuid AND principal = \(sql.bind(principal)) AND organization = \(sql.bind(organization))
+              AND (expires_at IS NULL OR expires_at > now())
+            """
         let statement = sql.query(text)
         let row = try await self.database.withConnection("read export job") { connection in
             let rows = try await connection.query(statement, logger: logger)
             for try await row in rows.decode(Self.JobRow.self) { return row as Self.JobRow? }
             return nil
         }
-        return try await row.asyncMap { try await self.job(from: $0) }
+        guard let row else { return nil }
+        return try await self.job(from: row)
     }
 
     /// The files of a completed job, in the order of its types.
@@ -162,11 +180,12 @@ public struct ExportJobStore: Sendable {
 
     /// Deletes a job and its files (a client's `DELETE`: cancelled, or done with); false when
     /// `principal` has no such job.
-    public func delete(_ id: String, principal: String) async throws -> Bool {
+    public func delete(_ id: String, principal: String, organization: String) async throws -> Bool {
         guard UUID(uuidString: id) != nil else { return false }
         return try await self.deleteJobs("delete export job") { connection, logger in
             try await connection.query(
-                "DELETE FROM export_jobs WHERE id = \(id)::uuid AND principal = \(principal) RETURNING id::text", logger: logger)
+                "DELETE FROM export_jobs WHERE id = \(id)::uuid AND principal = \(principal) AND organization = \(organization) RETURNING id::text",
+                logger: logger)
         } > 0
     }
 
@@ -197,9 +216,10 @@ public struct ExportJobStore: Sendable {
 
     // MARK: Rows
 
+    /// A job row's columns, as ``JobRow`` decodes them (after SELECT or RETURNING).
     static let jobColumns = """
-        SELECT id::text, organization, principal, request, transaction_time, state, type_index, after_id, file_number, in_file,
-               part_number, exported, attempts, error, expires_at
+        id::text, organization, principal, request, transaction_time, state, type_index, after_id, file_number, in_file,
+        part_number, exported, attempts, error, expires_at
         """
     typealias JobRow = (String, String, String, ByteBuffer, Date, String, Int, String?, Int, Int, Int, Int64, Int, String?, Date?)
 
@@ -217,12 +237,5 @@ public struct ExportJobStore: Sendable {
 
     static func partContext(_ job: String, _ type: String, _ file: Int, _ part: Int) -> [UInt8] {
         Array("export/\(job)/\(type)/\(file)/\(part)".utf8)
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

@@ -20,9 +20,10 @@ public struct ExportRunner: Service {
         public var lease: Duration
         /// How long a finished job's files stay.
         public var fileLifetime: Duration
-        /// How long after its transaction time a job waits at least: versions are stamped by
-        /// each hub's clock before they commit.
-        public var settleDelay: Duration = .seconds(1)
+        /// How long after its transaction time a job waits at least: a version is stamped by its
+        /// hub's clock before it is sealed and before its transaction starts, which may wait for
+        /// a connection up to the database deadline — so at least that deadline, and a second.
+        public var settleDelay: Duration
         /// How long at most it waits for transactions open when it was queued.
         public var settleLimit: Duration = .seconds(60)
         /// Attempts (claims) before a job is given up as failed.
@@ -30,10 +31,11 @@ public struct ExportRunner: Service {
         public var pageSize = ExportPlan.defaultPageSize
         public var fileSize = ExportPlan.defaultFileSize
 
-        public init(pollInterval: Duration, lease: Duration, fileLifetime: Duration) {
+        public init(pollInterval: Duration, lease: Duration, fileLifetime: Duration, settleDelay: Duration) {
             self.pollInterval = pollInterval
             self.lease = lease
             self.fileLifetime = fileLifetime
+            self.settleDelay = settleDelay
         }
     }
 
@@ -107,7 +109,8 @@ public struct ExportRunner: Service {
         do {
             filters = try request.filterQueries()
         } catch {
-            try await self.jobs.finish(job, owner: self.owner, error: error.diagnostics, lifetime: settings.fileLifetime)
+            // Not the diagnostics: they may quote the criteria, and the error column is in clear.
+            try await self.jobs.finish(job, owner: self.owner, error: "a _typeFilter query could not be run", lifetime: settings.fileLifetime)
             return
         }
         let plan = ExportPlan(types: request.types, pageSize: settings.pageSize, fileSize: settings.fileSize)
@@ -121,10 +124,11 @@ public struct ExportRunner: Service {
                 try await self.jobs.finish(job, owner: self.owner, error: nil, lifetime: settings.fileLifetime)
                 return
             }
-            let resources = try await self.store.exportPage(
+            let read = try await self.store.exportPage(
                 type, asOf: job.transactionTime, since: request.since, inCompartments: request.level == .patient,
                 filters: filters[type] ?? [], afterID: afterID, count: count, access: access)
-            let next = plan.advance(cursor, read: resources.count, lastID: resources.last?.id)
+            let resources = read.resources
+            let next = plan.advance(cursor, read: read.examined, lastID: read.lastID)
             let page = resources.isEmpty ? nil : Self.page(type, resources)
             let records =
                 resources.isEmpty
@@ -132,13 +136,22 @@ public struct ExportRunner: Service {
                 : AuditRecord.records(
                     of: resources, action: .read, interaction: "export", caller: job.description.caller, resourceType: type.rawValue,
                     parameters: request.parameterNames)
-            guard
-                try await self.jobs.commitPage(of: job, owner: self.owner, lease: settings.lease, from: cursor, to: next, page: page, audit: records)
-            else {
+            switch try await self.jobs.commitPage(
+                of: job, owner: self.owner, lease: settings.lease, from: cursor, to: next, page: page, audit: records)
+            {
+            case .committed:
+                cursor = next
+            case .leaseLost:
                 // Deleted by its client, or taken over after this runner stalled past its lease.
                 return
+            case .patientErased:
+                // Erased while the page was read: its records must not leave, nor this job keep
+                // what it holds of them — asked again, the export leaves them out.
+                try await self.jobs.finish(
+                    job, owner: self.owner, error: "a patient's records were erased while this export ran; ask for it again",
+                    lifetime: settings.fileLifetime, discardingFiles: true)
+                return
             }
-            cursor = next
         }
     }
 

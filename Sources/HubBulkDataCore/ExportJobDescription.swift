@@ -8,12 +8,15 @@ public import HubResourcesCore
 /// criteria may hold identifiers.
 public struct ExportJobDescription: Sendable, Equatable {
     public var request: ExportRequest
+    /// The kick-off's URL as the client sent it: the manifest's `request`.
+    public var requestURL: String
     public var caller: Caller
     /// The types the caller's scopes let it read when it asked (nil: all).
     public var readableTypes: Set<ResourceType>?
 
-    public init(request: ExportRequest, caller: Caller, readableTypes: Set<ResourceType>?) {
+    public init(request: ExportRequest, requestURL: String, caller: Caller, readableTypes: Set<ResourceType>?) {
         self.request = request
+        self.requestURL = requestURL
         self.caller = caller
         self.readableTypes = readableTypes
     }
@@ -43,7 +46,7 @@ public struct ExportJobDescription: Sendable, Equatable {
         ] {
             if let value { caller[key] = .string(value) }
         }
-        var object = JSONObject([("request", .object(request)), ("caller", .object(caller))])
+        var object = JSONObject([("request", .object(request)), ("url", .string(self.requestURL)), ("caller", .object(caller))])
         if let readable = self.readableTypes { object["readableTypes"] = .array(readable.map(\.rawValue).sorted().map { .string($0) }) }
         return JSONValue.object(object).serialized()
     }
@@ -51,7 +54,7 @@ public struct ExportJobDescription: Sendable, Equatable {
     /// Reads what ``serialized`` wrote; nil for anything else.
     public init?(serialized bytes: [UInt8]) {
         guard let object = (try? JSONParser.parse(bytes))?.objectValue, let request = object["request"]?.objectValue,
-            let caller = object["caller"]?.objectValue,
+            let caller = object["caller"]?.objectValue, let url = object["url"]?.stringValue,
             let level = request["level"]?.stringValue.flatMap(ExportRequest.Level.init(rawValue:)),
             let types = request["types"]?.arrayValue?.map({ $0.stringValue.flatMap(ResourceType.init(rawValue:)) }),
             let purpose = caller["purposeOfUse"]?.stringValue
@@ -69,6 +72,7 @@ public struct ExportJobDescription: Sendable, Equatable {
         let names = request["parameters"]?.elements.compactMap(\.stringValue) ?? []
         self.request = ExportRequest(level: level, types: types.compactMap { $0 }, since: since, typeFilters: filters, parameterNames: names)
         guard self.request.types.count == types.count else { return nil }
+        self.requestURL = url
         self.caller = Caller(
             client: caller["client"]?.stringValue, organization: caller["organization"]?.stringValue, user: caller["user"]?.stringValue,
             address: caller["address"]?.stringValue, purposeOfUse: purpose, requestID: caller["requestID"]?.stringValue)

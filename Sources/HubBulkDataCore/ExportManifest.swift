@@ -32,7 +32,8 @@ public struct ExportManifest: Sendable, Equatable {
     }
 
     public var transactionTime: Date
-    /// The kick-off's URL as the client sent it.
+    /// The kick-off's URL as the client sent it (its query as sent; scheme and authority the
+    /// hub's own).
     public var request: String
     public var files: [File]
 

@@ -62,19 +62,21 @@ public struct ExportRequest: Sendable, Equatable {
         var names: [String] = []
         for (position, pair) in query.split(separator: "&").enumerated() {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = parts.first.flatMap({ Self.decoded($0) }), !name.isEmpty else {
+            guard let name = parts.first.flatMap({ SearchQuery.formDecoded($0) }), !name.isEmpty else {
                 throw ResourceError(.invalid, .invalid, "parameter \(position + 1) of the query has an invalid percent-encoding")
             }
             let raw = parts.count > 1 ? parts[1] : ""
             if !names.contains(name) { names.append(name) }
             if name == "_typeFilter" {
                 for piece in raw.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let filter = Self.decoded(piece), !filter.isEmpty else { throw invalid("_typeFilter has an empty or invalid query", name) }
+                    guard let filter = SearchQuery.formDecoded(piece), !filter.isEmpty else {
+                        throw invalid("_typeFilter has an empty or invalid query", name)
+                    }
                     filters.append(filter)
                 }
                 continue
             }
-            guard let value = Self.decoded(raw) else { throw invalid("\(name) has an invalid percent-encoding", name) }
+            guard let value = SearchQuery.formDecoded(raw) else { throw invalid("\(name) has an invalid percent-encoding", name) }
             switch name {
             case "_outputFormat":
                 guard Self.outputFormats.contains(value) else {
@@ -82,7 +84,9 @@ public struct ExportRequest: Sendable, Equatable {
                 }
             case "_since":
                 guard since == nil else { throw invalid("_since is given once", name) }
-                guard value.contains("T"), let range = FHIRDateRange(value) else { throw invalid("_since must be a FHIR instant", name) }
+                // An instant holds no space: one is a `+` of its offset a client did not encode.
+                let instant = value.replacingOccurrences(of: " ", with: "+")
+                guard instant.contains("T"), let range = FHIRDateRange(instant) else { throw invalid("_since must be a FHIR instant", name) }
                 since = range.low
             case "_type":
                 var types = requestedTypes ?? []
@@ -164,10 +168,5 @@ public struct ExportRequest: Sendable, Equatable {
     /// Whether resources of `type` can be filed under a patient (the Patient itself included).
     static func isInSomeCompartment(_ type: ResourceType) -> Bool {
         type == .patient || !PatientCompartment.elements(of: type).isEmpty
-    }
-
-    /// Form decoding of one query component: `+` is a space; nil for an invalid escape.
-    static func decoded(_ text: Substring) -> String? {
-        String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }

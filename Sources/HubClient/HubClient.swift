@@ -95,7 +95,9 @@ public final class HubClient: Sendable {
             tls.privateKey = .privateKey(key)
         }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
-        httpConfiguration.timeout = .init(connect: .seconds(5))
+        // The connection is part of the request's limit: a handshake may wait behind others on a
+        // busy server, and a client that allows a request a minute allows its connection as long.
+        httpConfiguration.timeout = .init(connect: .nanoseconds(configuration.timeout.wholeNanoseconds))
         httpConfiguration.dnsOverride = configuration.pinnedAddresses
         if !configuration.followsRedirects { httpConfiguration.redirectConfiguration = .disallow }
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections

@@ -1,4 +1,5 @@
 public import Foundation
+import HubCrypto
 public import HubFHIR
 import HubStorage
 import NIOCore
@@ -8,7 +9,10 @@ import PostgresNIO
 /// through the caller's visible relation like every other read.
 extension PostgresResourceStore {
     /// Up to `count` resources of `type` with ids after `afterID`, in id order, each in its
-    /// version current at `asOf` (those created later, or deleted by then, left out).
+    /// version current at `asOf` (those created later, or deleted by then, left out). A version
+    /// filed under another patient than the record is now is left out too: who may see it is
+    /// judged by the record's current patient. So are records whose patient was erased (their
+    /// bodies no longer open); the read says how far it went whatever it kept.
     ///
     /// - Parameters:
     ///   - since: Only versions written after it (`_since`).
@@ -18,7 +22,7 @@ extension PostgresResourceStore {
     public func exportPage(
         _ type: ResourceType, asOf: Date, since: Date?, inCompartments: Bool, filters: [SearchQuery], afterID: String?, count: Int,
         access: RecordAccess
-    ) async throws -> [StoredResource] {
+    ) async throws -> ExportRead {
         var sql = SQLBuilder()
         let typeName = type.rawValue
         let typeBind = sql.bind(typeName)
@@ -38,13 +42,16 @@ extension PostgresResourceStore {
             }
             conditions.append("(" + (alternatives.isEmpty ? "false" : alternatives.joined(separator: " OR ")) + ")")
         }
+        // The version as of `asOf` is the newest written by then; it is kept when it exists, is
+        // not a deletion, and is sealed under the key of the patient the record is filed under now.
         let text = """
             SELECT r.id, v.version, v.last_updated, v.body FROM \(visible)
             CROSS JOIN LATERAL (
-                SELECT x.version, x.last_updated, x.deleted, x.body FROM resource_versions x
+                SELECT x.version, x.last_updated, x.deleted, x.subject, x.body FROM resource_versions x
                 WHERE x.type = r.type AND x.id = r.id AND x.last_updated <= \(sql.bind(UTCTime(asOf).timestampLiteral))::timestamptz
                 ORDER BY x.version DESC LIMIT 1) v
-            WHERE \(conditions.joined(separator: "\n  AND ")) AND NOT v.deleted
+            WHERE \(conditions.joined(separator: "\n  AND "))
+              AND NOT v.deleted AND v.subject = coalesce('Patient/' || r.patient_id, r.type || '/' || r.id)
             ORDER BY r.id LIMIT \(sql.bind(max(1, count)))
             """
         let statement = sql.query(text)
@@ -55,11 +62,28 @@ extension PostgresResourceStore {
             for try await row in rows.decode((String, Int, Date, ByteBuffer?).self) { result.append(row) }
             return result
         }
-        var resources: [StoredResource] = []
-        resources.reserveCapacity(rows.count)
+        var read = ExportRead(resources: [], examined: rows.count, lastID: rows.last?.0)
+        read.resources.reserveCapacity(rows.count)
         for (id, version, lastUpdated, body) in rows {
-            resources.append(try await self.opened(type, id, version, lastUpdated, false, body))
+            do {
+                read.resources.append(try await self.opened(type, id, version, lastUpdated, false, body))
+            } catch let error as CryptographyError where error.code == .erased {
+                read.erased += 1
+            }
         }
-        return resources
+        return read
     }
+}
+
+/// One page of an export as the store read it.
+public struct ExportRead: Sendable {
+    /// The resources kept, in id order.
+    public var resources: [StoredResource]
+    /// The rows the page read (erased ones included): a page of fewer than asked is the type's
+    /// last.
+    public var examined: Int
+    /// The last of those rows' ids: where the next page starts.
+    public var lastID: String?
+    /// Records left out because their patient was erased.
+    public var erased = 0
 }

@@ -53,6 +53,10 @@ public struct RecordErasure: Sendable {
             // deleted, their keys erased, in the same transaction.
             var exports: [(String, [String])] = []
             if subject.hasPrefix("Patient/") {
+                // Jobs in progress are locked first: a page of this patient's records that a runner
+                // commits concurrently either commits before (and its job is deleted here) or waits
+                // and then sees the erased key (ExportJobStore.commitPage refuses it).
+                try await connection.run("SELECT 1 FROM export_jobs WHERE state IN ('queued', 'running') FOR UPDATE", logger: logger)
                 let rows = try await connection.query(
                     """
                     DELETE FROM export_jobs WHERE id IN (SELECT job_id FROM export_patients WHERE patient_id = \(String(subject.dropFirst("Patient/".count))))

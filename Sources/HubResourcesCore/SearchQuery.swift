@@ -617,12 +617,17 @@ extension SearchQuery {
     /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")]; `+` is a space (form encoding). An invalid
     /// percent-encoding (`%ZZ`, a cut-off `%4`, bytes that are not UTF-8) is refused with 400:
     /// taken as written it would search for something the client never meant.
+    /// One component of a query, form-decoded: `+` is a space; nil for an invalid escape.
+    public static func formDecoded(_ text: Substring) -> String? {
+        String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
     public static func parameters(inQuery text: String) throws(ResourceError) -> [(String, String)] {
         var parameters: [(String, String)] = []
         for (position, pair) in text.split(separator: "&").enumerated() {
             var parts: [String] = []
             for part in pair.split(separator: "=", maxSplits: 1) {
-                guard let decoded = String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                guard let decoded = Self.formDecoded(part) else {
                     // The position, not the text: a query can hold a patient's particulars.
                     throw ResourceError(.invalid, .invalid, "parameter \(position + 1) of the query has an invalid percent-encoding")
                 }

@@ -38,6 +38,8 @@ import Testing
         }
         let since = try self.request("_since=2026-12-01T08:00:00%2B08:00").since
         #expect(since == Date(timeIntervalSince1970: 1_796_083_200))
+        // The `+` of an offset a client did not encode arrives as a space.
+        #expect(try self.request("_since=2026-12-01T08:00:00+08:00").since == since)
         // Commas between queries are the raw ones; an encoded comma stays inside its query (OR).
         let filtered = try self.request(
             "_type=Observation,Condition&_typeFilter=Observation%3Fcode%3Dhttp%3A%2F%2Floinc.org%7C2345-7%252C718-7,Condition%3Fclinical-status%3Dactive"
@@ -73,13 +75,15 @@ import Testing
             "_type=Patient,Observation&_since=2026-12-01T08:00:00.123Z&_typeFilter=Observation%3Fcode%3Dhttp%3A%2F%2Floinc.org%7C2345-7",
             level: .patient)
         let caller = Caller(client: "his", organization: "hospital", address: "127.0.0.1", requestID: "r-1")
-        let description = ExportJobDescription(request: request, caller: caller, readableTypes: [.observation, .patient])
+        let description = ExportJobDescription(
+            request: request, requestURL: "https://hub/fhir/Patient/$export?_type=Patient,Observation", caller: caller,
+            readableTypes: [.observation, .patient])
         let read = try #require(ExportJobDescription(serialized: description.serialized))
         #expect(read == description)
         #expect(read.access?.organization == "hospital" && read.access?.emergencyPatient == nil)
         #expect(read.access?.permits(.observation, write: true) == false)
         #expect(ExportJobDescription(serialized: Array(#"{"request":{}}"#.utf8)) == nil)
-        let unrestricted = ExportJobDescription(request: request, caller: caller, readableTypes: nil)
+        let unrestricted = ExportJobDescription(request: request, requestURL: "https://hub/fhir/$export", caller: caller, readableTypes: nil)
         #expect(ExportJobDescription(serialized: unrestricted.serialized)?.readableTypes == nil)
     }
 

@@ -21,8 +21,8 @@ import Testing
         let jobs: ExportJobStore
 
         func runner(pageSize: Int = 1_000, fileSize: Int = 50_000) -> ExportRunner {
-            var settings = ExportRunner.Settings(pollInterval: .milliseconds(50), lease: .seconds(30), fileLifetime: .seconds(3_600))
-            settings.settleDelay = .zero
+            var settings = ExportRunner.Settings(
+                pollInterval: .milliseconds(50), lease: .seconds(30), fileLifetime: .seconds(3_600), settleDelay: .zero)
             settings.settleLimit = .seconds(10)
             settings.pageSize = pageSize
             settings.fileSize = fileSize
@@ -66,14 +66,15 @@ import Testing
         func kickOff(_ query: String, level: ExportRequest.Level = .system, organization: String = "hospital-a") async throws -> String {
             let request = try ExportRequest(level: level, query: query, readable: nil)
             let description = ExportJobDescription(
-                request: request, caller: Caller(client: "\(organization)-his", organization: organization), readableTypes: nil)
+                request: request, requestURL: "https://hub.test/fhir/$export?\(query)",
+                caller: Caller(client: "\(organization)-his", organization: organization), readableTypes: nil)
             let queued = try await self.jobs.kickOff(description, principal: "\(organization)-his", organization: organization)
             return try #require(queued).id
         }
 
         /// Every file of a finished job: type → the resources in file order.
         func output(_ id: String, organization: String = "hospital-a") async throws -> [ResourceType: [JSONObject]] {
-            let job = try #require(try await self.jobs.job(id, principal: "\(organization)-his"))
+            let job = try #require(try await self.jobs.job(id, principal: "\(organization)-his", organization: organization))
             #expect(job.state == .completed)
             var output: [ResourceType: [JSONObject]] = [:]
             for file in try await self.jobs.files(of: job) {
@@ -146,13 +147,75 @@ import Testing
             let later = try await world.kickOff("_type=Observation&_since=\(sinceText)", level: .patient)
             try await world.run()
             #expect(Set(Self.ids(try await world.output(later)[.observation])) == Set([observations[0]] + laterObservations))
-            #expect(try await world.jobs.delete(later, principal: "hospital-a-his"))
+            #expect(try await world.jobs.delete(later, principal: "hospital-a-his", organization: "hospital-a"))
             let filtered = try await world.kickOff(
                 "_typeFilter=Observation%3Fcode%3Dhttp%3A%2F%2Floinc.org%7C\(LabTest.common[2].loinc),Patient%3Fgender%3Dunknown", level: .patient)
             try await world.run()
             let filteredOutput = try await world.output(filtered)
             #expect(Self.ids(filteredOutput[.observation]) == [observations[2]])
             #expect(filteredOutput[.patient] == nil && filteredOutput[.condition] == nil)
+        }
+    }
+
+    @Test func erasedPatientsRecordsNeverLeave() async throws {
+        try await self.withWorld { world in
+            let erasure = RecordErasure(database: world.fixture.database, ring: world.ring, logger: world.fixture.logger)
+            let (erased, erasedResults) = try await world.patient(30, of: "hospital-a", tests: Array(LabTest.common.prefix(2)))
+            let (kept, keptResults) = try await world.patient(31, of: "hospital-a")
+            _ = try await erasure.erase(subject: "Patient/\(erased)")
+            // The writing organization still sees the erased records' rows: the export skips them.
+            let job = try await world.kickOff("_type=Patient,Observation")
+            try await world.run(pageSize: 1)
+            let output = try await world.output(job)
+            #expect(Self.ids(output[.patient]) == [kept] && Self.ids(output[.observation]) == keptResults)
+            #expect(!output.values.joined().contains { ([erased] + erasedResults).contains($0["id"]?.stringValue ?? "") })
+            #expect(try await world.jobs.delete(job, principal: "hospital-a-his", organization: "hospital-a"))
+
+            // Erased between the read of a page and its commit: the page is refused.
+            let (late, _) = try await world.patient(32, of: "hospital-a")
+            _ = try await world.kickOff("_type=Patient")
+            var claimed: ExportJobStore.Job?
+            for _ in 0..<1_200 where claimed == nil {
+                claimed = try await world.jobs.claim(owner: "slow", lease: .seconds(30), settleDelay: .zero, settleLimit: .seconds(10))
+                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let slow = try #require(claimed)
+            let read = try await world.store.exportPage(
+                .patient, asOf: slow.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                access: try #require(slow.description.access))
+            #expect(Set(read.resources.map(\.id)) == [kept, late])
+            _ = try await erasure.erase(subject: "Patient/\(late)")
+            let bytes = read.resources.map { JSONValue.object($0.resource!).serialized() + [0x0A] }.joined()
+            let page = ExportPage(type: .patient, ndjson: Array(bytes), count: read.resources.count, patients: read.resources.compactMap(\.patientID))
+            let to = ExportPlan(types: [.patient]).advance(slow.cursor, read: read.examined, lastID: read.lastID)
+            #expect(
+                try await world.jobs.commitPage(of: slow, owner: "slow", lease: .seconds(30), from: slow.cursor, to: to, page: page, audit: [])
+                    == .patientErased)
+            #expect(try await world.fixture.count("SELECT count(*) FROM export_parts") == 0)
+        }
+    }
+
+    @Test func aVersionFiledUnderAnotherPatientIsNotExported() async throws {
+        try await self.withWorld { world in
+            // Hospital A files a result under the wrong patient, then refiles it under the right one,
+            // whom hospital B also treats; B asked for its export between the two.
+            let (wrong, results) = try await world.patient(40, of: "hospital-a")
+            var synthetic = SyntheticPatients(seed: 41)
+            let right = try await world.store.create(
+                try World.object(synthetic.patientJSON()), type: .patient, access: World.access("hospital-b"), audit: world.audit("hospital-b")
+            ).id
+            try await world.store.register(patientID: right, access: World.access("hospital-a"))
+            let job = try await world.kickOff("_type=Observation", organization: "hospital-b")
+            var refiled = try #require(try await world.store.read(.observation, id: results[0]).resource)
+            refiled["subject"] = .object(JSONObject([("reference", .string("Patient/\(right)"))]))
+            _ = try await world.store.update(
+                refiled, type: .observation, id: results[0], ifMatch: 1, access: World.access("hospital-a"), audit: world.audit("hospital-a"))
+            #expect(try await world.store.read(.observation, id: results[0], access: World.access("hospital-b")).versionID == 2)
+
+            try await world.run()
+            // As at the kick-off the result was the wrong patient's, whom B does not treat.
+            #expect(try await world.output(job, organization: "hospital-b")[.observation] == nil)
+            _ = wrong
         }
     }
 
@@ -178,26 +241,29 @@ import Testing
                 Issue.record("the plan had nothing to read")
                 return
             }
-            let page = try await world.store.exportPage(
+            let read = try await world.store.exportPage(
                 type, asOf: dead.transactionTime, since: nil, inCompartments: false, filters: [], afterID: afterID, count: count,
                 access: try #require(dead.description.access))
-            let next = plan.advance(dead.cursor, read: page.count, lastID: page.last?.id)
+            let page = read.resources
+            let next = plan.advance(dead.cursor, read: read.examined, lastID: read.lastID)
             let ndjson = page.map { JSONValue.object($0.resource!).serialized() + [0x0A] }.joined()
             let written = ExportPage(type: type, ndjson: Array(ndjson), count: page.count, patients: page.compactMap(\.patientID))
             #expect(
-                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(5), from: dead.cursor, to: next, page: written, audit: []))
+                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(5), from: dead.cursor, to: next, page: written, audit: [])
+                    == .committed)
             // Nobody takes a job whose lease holds.
             #expect(try await world.runner().runOne() == false)
 
             try await world.run(pageSize: 3, fileSize: 5)
             // The dead runner wakes up and commits its next page: refused, nothing written.
             #expect(
-                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(1), from: next, to: next, page: written, audit: []) == false)
+                try await world.jobs.commitPage(of: dead, owner: "dead", lease: .seconds(1), from: next, to: next, page: written, audit: [])
+                    == .leaseLost)
 
             let output = try await world.output(id)
             #expect(Self.ids(output[.patient]) == patients.sorted())
             #expect(Self.ids(output[.observation]) == observations.sorted())
-            let job = try #require(try await world.jobs.job(id, principal: "hospital-a-his"))
+            let job = try #require(try await world.jobs.job(id, principal: "hospital-a-his", organization: "hospital-a"))
             #expect(job.attempts == 2 && job.exported == 14)
             // Files of at most five: 7 patients in two files, 7 results in two.
             #expect(
@@ -214,16 +280,17 @@ import Testing
             let id = try await world.kickOff("")
             let request = try ExportRequest(level: .system, query: "", readable: nil)
             let second = ExportJobDescription(
-                request: request, caller: Caller(client: "hospital-a-his", organization: "hospital-a"), readableTypes: nil)
+                request: request, requestURL: "https://hub.test/fhir/$export", caller: Caller(client: "hospital-a-his", organization: "hospital-a"),
+                readableTypes: nil)
             #expect(try await world.jobs.kickOff(second, principal: "hospital-a-his", organization: "hospital-a") == nil)
             // Another client's job is not this one's: not found, not deleted.
-            #expect(try await world.jobs.job(id, principal: "hospital-b-his") == nil)
-            #expect(try await world.jobs.delete(id, principal: "hospital-b-his") == false)
-            #expect(try await world.jobs.job("not-a-uuid", principal: "hospital-a-his") == nil)
+            #expect(try await world.jobs.job(id, principal: "hospital-b-his", organization: "hospital-b") == nil)
+            #expect(try await world.jobs.delete(id, principal: "hospital-b-his", organization: "hospital-b") == false)
+            #expect(try await world.jobs.job("not-a-uuid", principal: "hospital-a-his", organization: "hospital-a") == nil)
 
             try await world.run()
             #expect(try await world.output(id)[.patient]?.count == 1)
-            #expect(try await world.jobs.delete(id, principal: "hospital-a-his"))
+            #expect(try await world.jobs.delete(id, principal: "hospital-a-his", organization: "hospital-a"))
             #expect(try await world.fixture.count("SELECT count(*) FROM export_parts") == 0)
             #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'export:\(id)' AND wrapped IS NOT NULL") == 0)
 
@@ -233,7 +300,7 @@ import Testing
             let report = try await RecordErasure(database: world.fixture.database, ring: world.ring, logger: world.fixture.logger)
                 .erase(subject: "Patient/\(patient)")
             #expect(report.exports == 1)
-            #expect(try await world.jobs.job(held, principal: "hospital-a-his") == nil)
+            #expect(try await world.jobs.job(held, principal: "hospital-a-his", organization: "hospital-a") == nil)
             #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'export:\(held)' AND wrapped IS NOT NULL") == 0)
         }
     }

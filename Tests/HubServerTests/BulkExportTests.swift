@@ -29,7 +29,10 @@ import Testing
 
     /// Kicks off `path`, polls until the manifest (bounded), downloads every file, deletes the
     /// job; returns the manifest and each type's ids.
-    static func export(_ hub: RunningHub, _ path: String, presenting caller: TestPKI) async throws -> ([String: Any], [String: [String]]) {
+    static func export(
+        _ hub: RunningHub, _ path: String, presenting caller: TestPKI,
+        beforeDeleting: @Sendable ([String: String]) async throws -> Void = { _ in }
+    ) async throws -> ([String: Any], [String: [String]]) {
         let kickOff = try await hub.send("GET", path, headers: Self.async, presenting: caller)
         guard kickOff.status == 202, let status = kickOff.header("Content-Location") else {
             throw TestFailure(description: "kick-off answered \(kickOff.status): \(kickOff.text)")
@@ -49,8 +52,10 @@ import Testing
         }
         let found = try #require(manifest)
         var ids: [String: [String]] = [:]
+        var files: [String: String] = [:]
         for output in found["output"] as? [[String: Any]] ?? [] {
             let url = try #require(output["url"] as? String)
+            files[output["type"] as? String ?? ""] = String(url[url.range(of: "/fhir/")!.lowerBound...])
             let reply = try await hub.send("GET", String(url[url.range(of: "/fhir/")!.lowerBound...]), presenting: caller)
             #expect(reply.status == 200)
             let lines = reply.text.split(separator: "\n")
@@ -61,6 +66,7 @@ import Testing
                 ids[output["type"] as? String ?? "", default: []].append(resource["id"] as? String ?? "")
             }
         }
+        try await beforeDeleting(files)
         #expect(try await hub.send("DELETE", statusPath, presenting: caller).status == 202)
         return (found, ids)
     }
@@ -91,9 +97,17 @@ import Testing
             #expect(!types.values.joined().contains(stranger) && !types.values.joined().contains(strangerResults[0]))
             #expect((summary["request"] as? String)?.hasSuffix("/fhir/$export?_type=Patient,Observation") == true)
 
-            // Patient level, one query of _typeFilter: the hemoglobin results only.
+            // Patient level, _typeFilter: the hemoglobin results, and those of a patient of the other
+            // hospital's (none visible: but the attempt is in that patient's access history).
             let hemoglobin = "Observation%3Fcode%3Dhttp%3A%2F%2Floinc.org%7C\(LabTest.common[1].loinc)"
-            let (_, filtered) = try await Self.export(hub, "/fhir/Patient/$export?_typeFilter=\(hemoglobin)", presenting: pki)
+            let probe = "Observation%3Fsubject%3DPatient%2F\(stranger)"
+            let narrow = try await hub.token(for: TestHub.Identities.system, scopes: ["system/Patient.read"])
+            let (_, filtered) = try await Self.export(hub, "/fhir/Patient/$export?_typeFilter=\(hemoglobin),\(probe)", presenting: pki) { files in
+                // A token of the same client whose scopes stop at Patient downloads no Observation.
+                let observations = try #require(files["Observation"])
+                #expect(try await hub.send("GET", observations, presenting: pki, bearer: narrow).status == 403)
+                #expect(try await hub.send("GET", try #require(files["Patient"]), presenting: pki, bearer: narrow).status == 200)
+            }
             #expect(filtered["Observation"]?.sorted() == observations.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).sorted())
             #expect(filtered["Patient"]?.sorted() == patients.sorted())
             #expect(filtered["Organization"] == nil && filtered["Practitioner"] == nil)
@@ -102,10 +116,15 @@ import Testing
             let (_, theirs) = try await Self.export(hub, "/fhir/$export?_type=Patient,Observation", presenting: pki.otherHospital)
             #expect(theirs["Patient"] == [stranger] && theirs["Observation"] == strangerResults)
 
-            // The downloads are in the audit trail under each patient, read by the regulator.
-            let events = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(patients[0])", presenting: pki.regulator)
-            #expect(events.status == 200)
-            #expect(events.text.contains("\"export\""))
+            // The pages and downloads are in the audit trail under each patient, read by the
+            // regulator; so is the probe, under the other hospital's patient.
+            let first = patients[0]
+            #expect(
+                try await eventually(within: .seconds(30)) {
+                    let events = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(first)", presenting: pki.regulator)
+                    let probed = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(stranger)", presenting: pki.regulator)
+                    return events.text.contains("\"export\"") && probed.text.contains(TestHub.Identities.system)
+                })
         }
     }
 

@@ -53,8 +53,8 @@ public struct BulkExportRoutes: Sendable {
         }
         group.delete("$export-status/:job") { _, context in
             context.audit.interaction("operation", action: .delete)
-            let (id, principal) = try Self.jobAndPrincipal(context)
-            guard try await self.jobs.delete(id, principal: principal) else { throw Self.noSuchJob }
+            let (id, grant) = try Self.jobAndGrant(context)
+            guard try await self.jobs.delete(id, principal: grant.principal, organization: grant.organization) else { throw Self.noSuchJob }
             return Response(status: .accepted)
         }
         group.get("$export-file/:job/:file") { _, context in
@@ -76,8 +76,12 @@ public struct BulkExportRoutes: Sendable {
             throw APIError.badRequest("$export runs asynchronously: send Prefer: respond-async")
         }
         let access = try context.recordAccess(nil)
-        let exportRequest = try ExportRequest(level: level, query: request.uri.query ?? "", readable: access.readableTypes)
-        let description = ExportJobDescription(request: exportRequest, caller: context.caller, readableTypes: access.readableTypes)
+        let query = request.uri.query ?? ""
+        let exportRequest = try ExportRequest(level: level, query: query, readable: access.readableTypes)
+        // Patients a _typeFilter names are in their access history, as a search's are.
+        context.audit.targets.note(try exportRequest.filterQueries().values.flatMap { $0.flatMap(\.namedPatients) })
+        let url = "https://\(request.head.authority ?? "localhost")\(request.uri.path)" + (query.isEmpty ? "" : "?\(query)")
+        let description = ExportJobDescription(request: exportRequest, requestURL: url, caller: context.caller, readableTypes: access.readableTypes)
         guard let (id, _) = try await self.jobs.kickOff(description, principal: grant.principal, organization: grant.organization) else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(self.retryAfterSeconds)
@@ -106,31 +110,13 @@ public struct BulkExportRoutes: Sendable {
             throw APIError(.internalServerError, code: .exception, diagnostics: job.error ?? "the export failed")
         case .completed:
             let files = try await self.jobs.files(of: job)
-            let manifest = ExportManifest(
-                transactionTime: job.transactionTime, request: Self.requestURL(job.description.request, base: base), files: files)
+            let manifest = ExportManifest(transactionTime: job.transactionTime, request: job.description.requestURL, files: files)
             var headers = HTTPFields()
             if let expires = job.expiresAt { headers[.expires] = UTCTime(expires).httpDate }
             let body = manifest.json(fileBase: "\(base)/$export-file/\(job.id)").serialized()
             headers[.contentType] = HubMediaType.json
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-    }
-
-    /// The kick-off as the job understood it (`_type` always listed): the manifest's `request`.
-    static func requestURL(_ request: ExportRequest, base: String) -> String {
-        var items = ["_type=" + request.types.map(\.rawValue).joined(separator: ",")]
-        if let since = request.since { items.append("_since=" + Self.encoded(UTCTime(since).instant)) }
-        for (type, criteria) in request.typeFilters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            for text in criteria { items.append("_typeFilter=" + Self.encoded("\(type.rawValue)?\(text)")) }
-        }
-        let path = request.level == .patient ? "Patient/$export" : "$export"
-        return "\(base)/\(path)?" + items.joined(separator: "&")
-    }
-
-    static func encoded(_ text: String) -> String {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+,?#")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     // MARK: Files
@@ -142,6 +128,9 @@ public struct BulkExportRoutes: Sendable {
             let name = context.parameters.get("file"), let file = ExportManifest.File(name: name)
         else { throw Self.noSuchFile }
         context.audit.interaction("operation", action: .read, type: file.type.rawValue)
+        // The credentials of this download must still read the type (a narrower token of the
+        // same client may not).
+        _ = try context.recordAccess(file.type)
         let parts = try await self.jobs.parts(of: job, file: file)
         guard !parts.isEmpty else { throw Self.noSuchFile }
         // Every patient whose records leave in this file is in the audit trail, committed before
@@ -163,14 +152,15 @@ public struct BulkExportRoutes: Sendable {
     static let noSuchFile = APIError.notFound("no such export file (or expired, or not this client's)")
 
     func job(_ context: HubRequestContext) async throws -> ExportJobStore.Job {
-        let (id, principal) = try Self.jobAndPrincipal(context)
-        guard let job = try await self.jobs.job(id, principal: principal) else { throw Self.noSuchJob }
+        let (id, grant) = try Self.jobAndGrant(context)
+        guard let job = try await self.jobs.job(id, principal: grant.principal, organization: grant.organization) else { throw Self.noSuchJob }
         return job
     }
 
-    static func jobAndPrincipal(_ context: HubRequestContext) throws -> (String, String) {
+    /// The job the path names and the grant asking: a job is only ever its client's.
+    static func jobAndGrant(_ context: HubRequestContext) throws -> (String, AccessGrant) {
         guard let grant = context.grant, grant.role == .system, grant.user == nil else { throw Self.noSuchJob }
         guard let id = context.parameters.get("job") else { throw Self.noSuchJob }
-        return (id.lowercased(), grant.principal)
+        return (id.lowercased(), grant)
     }
 }
