@@ -50,3 +50,20 @@ CREATE TABLE export_patients (
 CREATE INDEX export_patients_job ON export_patients (job_id);
 -- A page is not committed when one of its patients was erased after the job's transaction time.
 CREATE INDEX data_keys_erased ON data_keys (subject, erased_at) WHERE erased_at IS NOT NULL;
+
+-- Population exports (docs/security.md, "Bulk export"): the health commission grants an
+-- organization — the city's health data center — the export of every hospital's records, for a
+-- purpose and a period, on a recorded basis. Only $export reads through a grant; revoking it ends
+-- the exports in progress at their next page.
+CREATE TABLE population_export_grants (
+    id              uuid PRIMARY KEY,
+    organization_id text NOT NULL REFERENCES organizations (id),
+    purpose         text NOT NULL CHECK (purpose IN ('PUBHLTH', 'HRESCH', 'HOPERAT', 'HQUALIMP')),
+    basis           text NOT NULL CHECK (length(basis) BETWEEN 1 AND 500),
+    granted_by      text NOT NULL,
+    period          tstzrange NOT NULL CHECK (NOT isempty(period)),
+    revoked_at      timestamptz,
+    revoked_by      text,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX population_export_grants_organization ON population_export_grants (organization_id) WHERE revoked_at IS NULL;

@@ -48,6 +48,8 @@ extension ExportJobStore {
         /// A patient whose records the page holds was erased after the transaction time (while
         /// the page was read, or by a hub whose key cache still opened them): nothing written.
         case patientErased
+        /// The population export grant the job reads under is no longer in force: nothing written.
+        case grantEnded
     }
 
     /// One page, sealed, with the cursor after it and its audit records, in one transaction —
@@ -84,6 +86,18 @@ extension ExportJobStore {
                 var held = false
                 for try await _ in try await connection.query(update, logger: logger) { held = true }
                 guard held else { return CommitOutcome.leaseLost }
+                if let grant = job.description.populationGrant {
+                    var inForce = false
+                    for try await _ in try await connection.query(
+                        """
+                        SELECT 1 FROM population_export_grants WHERE id = \(grant)::uuid AND revoked_at IS NULL AND period @> now()
+                        """,
+                        logger: logger)
+                    {
+                        inForce = true
+                    }
+                    guard inForce else { throw Rollback.grantEnded }
+                }
                 if let page, let body {
                     let subjects = page.patients.map { "Patient/\($0)" }
                     for try await _ in try await connection.query(
@@ -114,12 +128,15 @@ extension ExportJobStore {
             }
         } catch Rollback.patientErased {
             return .patientErased
+        } catch Rollback.grantEnded {
+            return .grantEnded
         }
     }
 
     /// Ends a transaction without its writes.
     private enum Rollback: Error {
         case patientErased
+        case grantEnded
     }
 
     /// Ends a job the runner holds: completed, or failed with `error` (no patient data in it);

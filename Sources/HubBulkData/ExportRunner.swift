@@ -151,6 +151,12 @@ public struct ExportRunner: Service {
                     job, owner: self.owner, error: "a patient's records were erased while this export ran; ask for it again",
                     lifetime: settings.fileLifetime, discardingFiles: true)
                 return
+            case .grantEnded:
+                // Revoked or expired: what was written under it goes too.
+                try await self.jobs.finish(
+                    job, owner: self.owner, error: "the population export grant this export read under is no longer in force",
+                    lifetime: settings.fileLifetime, discardingFiles: true)
+                return
             }
         }
     }

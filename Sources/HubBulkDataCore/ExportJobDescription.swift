@@ -13,18 +13,24 @@ public struct ExportJobDescription: Sendable, Equatable {
     public var caller: Caller
     /// The types the caller's scopes let it read when it asked (nil: all).
     public var readableTypes: Set<ResourceType>?
+    /// The commission's population export grant the job reads under (the health data center's),
+    /// checked again with every page; nil: what the organization itself may see.
+    public var populationGrant: String?
 
-    public init(request: ExportRequest, requestURL: String, caller: Caller, readableTypes: Set<ResourceType>?) {
+    public init(request: ExportRequest, requestURL: String, caller: Caller, readableTypes: Set<ResourceType>?, populationGrant: String? = nil) {
         self.request = request
         self.requestURL = requestURL
         self.caller = caller
         self.readableTypes = readableTypes
+        self.populationGrant = populationGrant
     }
 
-    /// The access every page is read with: the asking organization's, never an emergency's.
+    /// The access every page is read with: the asking organization's (never an emergency's), or
+    /// its population grant's.
     public var access: RecordAccess? {
         guard let organization = self.caller.organization else { return nil }
-        return RecordAccess(.organization(organization), readableTypes: self.readableTypes, writableTypes: [])
+        let rule: RecordAccess.Rule = self.populationGrant.map { .population(organization, grant: $0) } ?? .organization(organization)
+        return RecordAccess(rule, readableTypes: self.readableTypes, writableTypes: [])
     }
 
     /// The compact JSON that is sealed.
@@ -48,6 +54,7 @@ public struct ExportJobDescription: Sendable, Equatable {
         }
         var object = JSONObject([("request", .object(request)), ("url", .string(self.requestURL)), ("caller", .object(caller))])
         if let readable = self.readableTypes { object["readableTypes"] = .array(readable.map(\.rawValue).sorted().map { .string($0) }) }
+        if let grant = self.populationGrant { object["populationGrant"] = .string(grant) }
         return JSONValue.object(object).serialized()
     }
 
@@ -77,5 +84,6 @@ public struct ExportJobDescription: Sendable, Equatable {
             client: caller["client"]?.stringValue, organization: caller["organization"]?.stringValue, user: caller["user"]?.stringValue,
             address: caller["address"]?.stringValue, purposeOfUse: purpose, requestID: caller["requestID"]?.stringValue)
         self.readableTypes = object["readableTypes"].map { Set($0.elements.compactMap { $0.stringValue.flatMap(ResourceType.init(rawValue:)) }) }
+        self.populationGrant = object["populationGrant"]?.stringValue
     }
 }

@@ -13,6 +13,7 @@ import PostgresNIO
 extension PostgresResourceStore {
     public func register(patientID: String, access: RecordAccess) async throws {
         access.targets?.note(patientID)
+        try access.requireWriter()
         guard let organization = access.organization else { return }
         var sql = SQLBuilder()
         let members = AccessFacts.insertions(

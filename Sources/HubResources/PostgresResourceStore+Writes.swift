@@ -19,6 +19,7 @@ extension PostgresResourceStore {
     /// version number it decides, with data keys already cached). The audit records of the
     /// writes are queued in the same transaction (in the same statement, for creates).
     public func transaction(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext) async throws -> [StoredResource] {
+        try access.requireWriter()
         // Ids first, so every data key the writes need is fetched or made in one go; every write
         // classified (canonical references, its patient) before anything else looks at it.
         var classified: [ClassifiedWrite] = []

@@ -21,6 +21,12 @@ public struct RecordAccess: Sendable, Equatable {
         case unrestricted
         /// A caller acting for `organization`; `emergencyPatient` is opened by break-glass.
         case organization(String, emergencyPatient: String? = nil)
+        /// An organization — the city's health data center — exporting under a population grant
+        /// of the health commission (`population_export_grants`, docs/security.md): every
+        /// hospital's records, but those of patients whose active Consent denies sharing with it
+        /// or with everyone, and other organizations' Subscriptions; only while the grant is in
+        /// force. Only `$export` reads with it, and the store refuses every write under it.
+        case population(String, grant: String)
     }
 
     public var rule: Rule
@@ -71,5 +77,18 @@ public struct RecordAccess: Sendable, Equatable {
     public var organization: String? {
         if case .organization(let organization, _) = self.rule { return organization }
         return nil
+    }
+
+    /// Whether this access reads under a population grant (and may write nothing).
+    public var isPopulationExport: Bool {
+        if case .population = self.rule { return true }
+        return false
+    }
+
+    /// Refuses (403) a write under a population grant: a grant to read, never to change.
+    public func requireWriter() throws(ResourceError) {
+        guard !self.isPopulationExport else {
+            throw ResourceError(.forbidden, .forbidden, "a population export grant reads records; it writes none")
+        }
     }
 }

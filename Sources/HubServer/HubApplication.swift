@@ -149,8 +149,11 @@ public enum HubApplication {
             matcher: PatientMatch(store: dependencies.resources, systems: dependencies.validator.identifierSystems)
         ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
-        BulkExportRoutes(jobs: dependencies.exportJobs, retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000))
-            .add(to: clinical)
+        BulkExportRoutes(
+            jobs: dependencies.exportJobs, directory: dependencies.directory,
+            retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000)
+        )
+        .add(to: clinical)
         FHIRBundleRoutes(
             processor: BundleProcessor(
                 store: dependencies.resources, validator: dependencies.validator,

@@ -195,6 +195,58 @@ import Testing
         }
     }
 
+    @Test func aPopulationGrantRevokedMidExportEndsIt() async throws {
+        try await self.withWorld { world in
+            let (first, _) = try await world.patient(50, of: "hospital-a")
+            let (second, _) = try await world.patient(51, of: "hospital-b")
+            let grant = UUID().uuidString.lowercased()
+            try await TestDatabase.run(
+                world.fixture.url,
+                [
+                    "INSERT INTO organizations (id, name, kind) VALUES ('data-center', '市健康医疗大数据中心', 'other')",
+                    """
+                    INSERT INTO population_export_grants (id, organization_id, purpose, basis, granted_by, period)
+                    VALUES ('\(grant)', 'data-center', 'PUBHLTH', '市卫健委〔2026〕12号', 'test-admin', tstzrange(now() - interval '1 hour', now() + interval '1 day'))
+                    """,
+                ])
+            let request = try ExportRequest(level: .system, query: "_type=Patient", readable: nil)
+            let description = ExportJobDescription(
+                request: request, requestURL: "https://hub.test/fhir/$export?_type=Patient",
+                caller: Caller(client: "data-center-his", organization: "data-center", purposeOfUse: "PUBHLTH"), readableTypes: nil,
+                populationGrant: grant)
+            _ = try #require(try await world.jobs.kickOff(description, principal: "data-center-his", organization: "data-center"))
+            var claimed: ExportJobStore.Job?
+            for _ in 0..<1_200 where claimed == nil {
+                claimed = try await world.jobs.claim(owner: "slow", lease: .seconds(30), settleDelay: .zero, settleLimit: .seconds(10))
+                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let job = try #require(claimed)
+            // Under the grant: both hospitals' patients.
+            let read = try await world.store.exportPage(
+                .patient, asOf: job.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                access: try #require(job.description.access))
+            #expect(Set(read.resources.map(\.id)) == [first, second])
+            await #expect(throws: ResourceError.self) {
+                try await world.store.create(
+                    try World.object(#"{"resourceType":"Organization","name":"x"}"#), type: .organization,
+                    access: try #require(job.description.access),
+                    audit: world.audit("data-center"))
+            }
+            try await TestDatabase.execute(world.fixture.url, "UPDATE population_export_grants SET revoked_at = now()")
+            let bytes = read.resources.map { JSONValue.object($0.resource!).serialized() + [0x0A] }.joined()
+            let page = ExportPage(type: .patient, ndjson: Array(bytes), count: read.resources.count, patients: read.resources.compactMap(\.patientID))
+            let to = ExportPlan(types: [.patient]).advance(job.cursor, read: read.examined, lastID: read.lastID)
+            #expect(
+                try await world.jobs.commitPage(of: job, owner: "slow", lease: .seconds(30), from: job.cursor, to: to, page: page, audit: [])
+                    == .grantEnded)
+            // And the visible relation itself holds nothing once the grant is gone.
+            let after = try await world.store.exportPage(
+                .patient, asOf: job.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                access: try #require(job.description.access))
+            #expect(after.resources.isEmpty)
+        }
+    }
+
     @Test func aVersionFiledUnderAnotherPatientIsNotExported() async throws {
         try await self.withWorld { world in
             // Hospital A files a result under the wrong patient, then refiles it under the right one,

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import HubAccess
+public import HubAccess
 import HubAudit
 public import HubBulkData
 import HubBulkDataCore
@@ -24,11 +24,14 @@ import NIOCore
 /// A job is the asking client's alone: to any other caller its status and files are 404.
 public struct BulkExportRoutes: Sendable {
     let jobs: ExportJobStore
+    /// Where the commission's population export grants are.
+    let directory: IdentityDirectory
     /// What `Retry-After` tells a client polling a running job.
     let retryAfterSeconds: Int
 
-    public init(jobs: ExportJobStore, retryAfterSeconds: Int) {
+    public init(jobs: ExportJobStore, directory: IdentityDirectory, retryAfterSeconds: Int) {
         self.jobs = jobs
+        self.directory = directory
         self.retryAfterSeconds = retryAfterSeconds
     }
 
@@ -81,7 +84,13 @@ public struct BulkExportRoutes: Sendable {
         // Patients a _typeFilter names are in their access history, as a search's are.
         context.audit.targets.note(try exportRequest.filterQueries().values.flatMap { $0.flatMap(\.namedPatients) })
         let url = "https://\(request.head.authority ?? "localhost")\(request.uri.path)" + (query.isEmpty ? "" : "?\(query)")
-        let description = ExportJobDescription(request: exportRequest, requestURL: url, caller: context.caller, readableTypes: access.readableTypes)
+        // An organization the commission granted a population export (the health data center)
+        // exports under it, for the grant's purpose; any other, what it may see itself.
+        var caller = context.caller
+        let population = try await self.directory.activePopulationExportGrant(organization: grant.organization)
+        if let population { caller.purposeOfUse = population.purpose }
+        let description = ExportJobDescription(
+            request: exportRequest, requestURL: url, caller: caller, readableTypes: access.readableTypes, populationGrant: population?.id)
         guard let (id, _) = try await self.jobs.kickOff(description, principal: grant.principal, organization: grant.organization) else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(self.retryAfterSeconds)

@@ -49,6 +49,26 @@ public struct AdminRoutes: Sendable {
             await self.mirrorDirectory(context)
             return Response(status: .noContent)
         }
+        // Population export grants (the health data center's `$export` of every hospital's
+        // records): recorded by an administrator of the commission, revoked the same way.
+        group.get("population-grants") { _, context in
+            context.audit.interaction("admin", action: .read, type: "PopulationExportGrant")
+            return Response.json(try await self.directory.populationExportGrants())
+        }
+        group.post("population-grants") { request, context in
+            context.audit.interaction("admin", action: .create, type: "PopulationExportGrant")
+            let asked = try await Self.decode(IdentityDirectory.PopulationExportRequest.self, request)
+            let granted = try await self.directory.grantPopulationExport(asked, audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response.json(granted, status: .created)
+        }
+        group.delete("population-grants/:id") { _, context in
+            context.audit.interaction("admin", action: .update, type: "PopulationExportGrant")
+            try await self.directory.revokePopulationExportGrant(
+                id: context.parameters.get("id") ?? "", audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response(status: .noContent)
+        }
         group.get("principals") { request, context in
             context.audit.interaction("admin", action: .read, type: "Principal")
             let organization = request.uri.queryParameters.get("organization")

@@ -1,0 +1,156 @@
+import Foundation
+public import HubAudit
+import HubFHIR
+import HubStorage
+import PostgresNIO
+
+/// A grant by the health commission: `organization` — the city's health data center — may export
+/// every hospital's records (`$export`) for `purpose`, within a period, on a recorded basis
+/// (docs/security.md, "Bulk export"). Patients whose Consent denies sharing with it or with
+/// everyone stay out. Only the export reads through a grant.
+public struct PopulationExportGrant: Sendable, Codable, Equatable {
+    /// HL7 PurposeOfUse codes a grant may name: public health, research, operations, quality
+    /// improvement — never marketing or payment.
+    public static let purposes: Set = ["PUBHLTH", "HRESCH", "HOPERAT", "HQUALIMP"]
+
+    public var id: String
+    public var organization: String
+    public var purpose: String
+    /// The commission's basis for it: a decision's document number, a regulation's article.
+    public var basis: String
+    /// The administrator who recorded it.
+    public var grantedBy: String
+    /// FHIR instants.
+    public var validFrom: String
+    public var validUntil: String
+    public var revokedAt: String?
+}
+
+extension IdentityDirectory {
+    /// What an administrator asks for: the period defaults to from now.
+    public struct PopulationExportRequest: Sendable, Decodable {
+        public var organization: String
+        public var purpose: String
+        public var basis: String
+        public var validFrom: String?
+        public var validUntil: String
+
+        public init(organization: String, purpose: String, basis: String, validFrom: String? = nil, validUntil: String) {
+            self.organization = organization
+            self.purpose = purpose
+            self.basis = basis
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+        }
+    }
+
+    /// Records a grant; only an administrator of a commission may (403 otherwise), for an active
+    /// organization that is not itself a hospital or laboratory (a hospital exports what it treats).
+    public func grantPopulationExport(_ request: PopulationExportRequest, audit: AuditContext) async throws -> PopulationExportGrant {
+        guard PopulationExportGrant.purposes.contains(request.purpose) else {
+            throw AccessError(.invalid, "purpose is one of \(PopulationExportGrant.purposes.sorted().joined(separator: ", "))")
+        }
+        guard (1...500).contains(request.basis.count) else { throw AccessError(.invalid, "basis is 1–500 characters: the decision it rests on") }
+        let from = try request.validFrom.map(Self.instant) ?? Date()
+        let until = try Self.instant(request.validUntil)
+        guard until > from, until.timeIntervalSince(from) <= 366 * 86_400 else {
+            throw AccessError(.invalid, "a grant ends after it starts, within a year (renew it to go on)")
+        }
+        guard let grantor = audit.caller.user, let grantorOrganization = audit.caller.organization else {
+            throw AccessError(.forbidden, "a population export is granted by an administrator of the health commission")
+        }
+        let id = UUID().uuidString.lowercased()
+        let grant = PopulationExportGrant(
+            id: id, organization: request.organization, purpose: request.purpose, basis: request.basis, grantedBy: grantor,
+            validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant, revokedAt: nil)
+        let record = Self.record(.create, type: "PopulationExportGrant", id: id, audit: audit)
+        let logger = self.logger
+        let (fromText, untilText) = (UTCTime(from).timestampLiteral, UTCTime(until).timestampLiteral)
+        try await self.database.withTransaction("grant population export") { connection in
+            var allowed = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM organizations WHERE id = \(grantorOrganization) AND kind = 'commission' AND active", logger: logger)
+            {
+                allowed = true
+            }
+            guard allowed else { throw AccessError(.forbidden, "a population export is granted by an administrator of the health commission") }
+            var eligible = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM organizations WHERE id = \(request.organization) AND active AND kind IN ('other', 'commission')", logger: logger)
+            {
+                eligible = true
+            }
+            guard eligible else {
+                throw AccessError(.invalid, "organization \(request.organization) is not an active data center (kind other or commission)")
+            }
+            try await connection.run(
+                """
+                INSERT INTO population_export_grants (id, organization_id, purpose, basis, granted_by, period)
+                VALUES (\(id)::uuid, \(request.organization), \(request.purpose), \(request.basis), \(grantor),
+                        tstzrange(\(fromText)::timestamptz, \(untilText)::timestamptz))
+                """,
+                logger: logger)
+            try await AuditLog.enqueue([record], on: connection, logger: logger)
+        }
+        return grant
+    }
+
+    /// Every grant, newest first (revoked and expired ones too: the record of who was allowed what).
+    public func populationExportGrants() async throws -> [PopulationExportGrant] {
+        try await self.readGrants(activeFor: nil)
+    }
+
+    /// The grant in force for `organization` now, if any (the latest to end).
+    public func activePopulationExportGrant(organization: String) async throws -> PopulationExportGrant? {
+        try await self.readGrants(activeFor: organization).first
+    }
+
+    /// Revokes a grant: exports under it stop at their next page.
+    public func revokePopulationExportGrant(id: String, audit: AuditContext) async throws {
+        guard UUID(uuidString: id) != nil else { throw AccessError(.notFound, "no population export grant \(id)") }
+        let record = Self.record(.update, type: "PopulationExportGrant", id: id, audit: audit)
+        let (logger, revoker) = (self.logger, audit.caller.user ?? "")
+        try await self.database.withTransaction("revoke population export") { connection in
+            var found = false
+            for try await _ in try await connection.query(
+                "UPDATE population_export_grants SET revoked_at = now(), revoked_by = \(revoker) WHERE id = \(id)::uuid AND revoked_at IS NULL RETURNING 1",
+                logger: logger)
+            {
+                found = true
+            }
+            guard found else { throw AccessError(.notFound, "no population export grant \(id) in force") }
+            try await AuditLog.enqueue([record], on: connection, logger: logger)
+        }
+    }
+
+    /// Every grant, or those in force now for `organization`.
+    private func readGrants(activeFor organization: String?) async throws -> [PopulationExportGrant] {
+        let logger = self.logger
+        let active = organization != nil
+        return try await self.database.withConnection("read population export grants") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id::text, organization_id, purpose, basis, granted_by, lower(period), upper(period), revoked_at
+                FROM population_export_grants
+                WHERE (NOT \(active) OR (organization_id = \(organization ?? "") AND revoked_at IS NULL AND period @> now()))
+                ORDER BY upper(period) DESC, created_at DESC
+                """,
+                logger: logger)
+            var grants: [PopulationExportGrant] = []
+            for try await (id, organization, purpose, basis, grantor, from, until, revoked) in rows.decode(
+                (String, String, String, String, String, Date, Date, Date?).self)
+            {
+                grants.append(
+                    PopulationExportGrant(
+                        id: id, organization: organization, purpose: purpose, basis: basis, grantedBy: grantor,
+                        validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant, revokedAt: revoked.map { UTCTime($0).instant }))
+            }
+            return grants
+        }
+    }
+
+    static func instant(_ text: String) throws(AccessError) -> Date {
+        guard text.contains("T"), let range = FHIRDateRange(text) else { throw AccessError(.invalid, "\(text) is not a FHIR instant") }
+        return range.low
+    }
+}
