@@ -6,6 +6,7 @@ CREATE TABLE export_jobs (
     organization     text NOT NULL,
     principal        text NOT NULL,              -- the client that asked; only it polls, downloads, cancels
     request          bytea NOT NULL,             -- SealedBox of the request and its caller (criteria may hold identifiers)
+    population_grant uuid,                       -- the commission's grant it reads under, if any (its status and files end with it)
     transaction_time timestamptz NOT NULL,       -- resources as they were at this instant
     settle_xmax      xid8 NOT NULL,              -- transactions that may still commit versions stamped before it
     state            text NOT NULL CHECK (state IN ('queued', 'running', 'completed', 'failed')),
@@ -53,14 +54,18 @@ CREATE INDEX data_keys_erased ON data_keys (subject, erased_at) WHERE erased_at 
 
 -- Population exports (docs/security.md, "Bulk export"): the health commission grants an
 -- organization — the city's health data center — the export of every hospital's records, for a
--- purpose and a period, on a recorded basis. Only $export reads through a grant; revoking it ends
--- the exports in progress at their next page.
+-- purpose and a period, on a recorded basis, to the systems it names; one administrator records
+-- it, another approves it. Only $export reads through a grant; revoking it ends the exports in
+-- progress at their next page and closes the files of those done.
 CREATE TABLE population_export_grants (
     id              uuid PRIMARY KEY,
     organization_id text NOT NULL REFERENCES organizations (id),
+    clients         text[] NOT NULL CHECK (cardinality(clients) BETWEEN 1 AND 10),  -- the systems that may export under it
     purpose         text NOT NULL CHECK (purpose IN ('PUBHLTH', 'HRESCH', 'HOPERAT', 'HQUALIMP')),
     basis           text NOT NULL CHECK (length(basis) BETWEEN 1 AND 500),
     granted_by      text NOT NULL,
+    approved_by     text CHECK (approved_by <> granted_by),  -- a second administrator: in force only once approved
+    approved_at     timestamptz,
     period          tstzrange NOT NULL CHECK (NOT isempty(period)),
     revoked_at      timestamptz,
     revoked_by      text,

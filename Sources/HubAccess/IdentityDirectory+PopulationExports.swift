@@ -4,10 +4,11 @@ import HubFHIR
 import HubStorage
 import PostgresNIO
 
-/// A grant by the health commission: `organization` — the city's health data center — may export
-/// every hospital's records (`$export`) for `purpose`, within a period, on a recorded basis
-/// (docs/security.md, "Bulk export"). Patients whose Consent denies sharing with it or with
-/// everyone stay out. Only the export reads through a grant.
+/// A grant by the health commission: the systems `clients` of `organization` — the city's health
+/// data center — may export every hospital's records (`$export`) for `purpose`, within a period,
+/// on a recorded basis (docs/security.md, "Bulk export"). One administrator of the commission
+/// records it and another approves it before it is in force. Patients whose Consent denies
+/// sharing with it or with everyone stay out. Only the export reads through a grant.
 public struct PopulationExportGrant: Sendable, Codable, Equatable {
     /// HL7 PurposeOfUse codes a grant may name: public health, research, operations, quality
     /// improvement — never marketing or payment.
@@ -15,11 +16,14 @@ public struct PopulationExportGrant: Sendable, Codable, Equatable {
 
     public var id: String
     public var organization: String
+    /// The data center's systems that may export under it (read-only scopes when they do).
+    public var clients: [String]
     public var purpose: String
     /// The commission's basis for it: a decision's document number, a regulation's article.
     public var basis: String
-    /// The administrator who recorded it.
+    /// The administrator who recorded it, and the other who approved it (nil: not in force).
     public var grantedBy: String
+    public var approvedBy: String?
     /// FHIR instants.
     public var validFrom: String
     public var validUntil: String
@@ -30,13 +34,15 @@ extension IdentityDirectory {
     /// What an administrator asks for: the period defaults to from now.
     public struct PopulationExportRequest: Sendable, Decodable {
         public var organization: String
+        public var clients: [String]
         public var purpose: String
         public var basis: String
         public var validFrom: String?
         public var validUntil: String
 
-        public init(organization: String, purpose: String, basis: String, validFrom: String? = nil, validUntil: String) {
+        public init(organization: String, clients: [String], purpose: String, basis: String, validFrom: String? = nil, validUntil: String) {
             self.organization = organization
+            self.clients = clients
             self.purpose = purpose
             self.basis = basis
             self.validFrom = validFrom
@@ -44,13 +50,16 @@ extension IdentityDirectory {
         }
     }
 
-    /// Records a grant; only an administrator of a commission may (403 otherwise), for an active
-    /// organization that is not itself a hospital or laboratory (a hospital exports what it treats).
+    /// Records a grant, not yet in force; only an administrator of a commission may (403
+    /// otherwise), for an active organization of kind `other` (a data center: not a hospital,
+    /// which exports what it treats, nor the commission itself) and 1–10 of its active systems.
     public func grantPopulationExport(_ request: PopulationExportRequest, audit: AuditContext) async throws -> PopulationExportGrant {
         guard PopulationExportGrant.purposes.contains(request.purpose) else {
             throw AccessError(.invalid, "purpose is one of \(PopulationExportGrant.purposes.sorted().joined(separator: ", "))")
         }
         guard (1...500).contains(request.basis.count) else { throw AccessError(.invalid, "basis is 1–500 characters: the decision it rests on") }
+        let clients = Array(Set(request.clients)).sorted()
+        guard (1...10).contains(clients.count) else { throw AccessError(.invalid, "clients names 1–10 of the data center's systems") }
         let from = try request.validFrom.map(Self.instant) ?? Date()
         let until = try Self.instant(request.validUntil)
         guard until > from, until.timeIntervalSince(from) <= 366 * 86_400 else {
@@ -61,8 +70,8 @@ extension IdentityDirectory {
         }
         let id = UUID().uuidString.lowercased()
         let grant = PopulationExportGrant(
-            id: id, organization: request.organization, purpose: request.purpose, basis: request.basis, grantedBy: grantor,
-            validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant, revokedAt: nil)
+            id: id, organization: request.organization, clients: clients, purpose: request.purpose, basis: request.basis, grantedBy: grantor,
+            approvedBy: nil, validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant, revokedAt: nil)
         let record = Self.record(.create, type: "PopulationExportGrant", id: id, audit: audit)
         let logger = self.logger
         let (fromText, untilText) = (UTCTime(from).timestampLiteral, UTCTime(until).timestampLiteral)
@@ -76,17 +85,27 @@ extension IdentityDirectory {
             guard allowed else { throw AccessError(.forbidden, "a population export is granted by an administrator of the health commission") }
             var eligible = false
             for try await _ in try await connection.query(
-                "SELECT 1 FROM organizations WHERE id = \(request.organization) AND active AND kind IN ('other', 'commission')", logger: logger)
+                "SELECT 1 FROM organizations WHERE id = \(request.organization) AND active AND kind = 'other'", logger: logger)
             {
                 eligible = true
             }
-            guard eligible else {
-                throw AccessError(.invalid, "organization \(request.organization) is not an active data center (kind other or commission)")
+            guard eligible else { throw AccessError(.invalid, "organization \(request.organization) is not an active data center (kind other)") }
+            var systems = 0
+            for try await _ in try await connection.query(
+                """
+                SELECT 1 FROM principals WHERE id = ANY(\(clients)) AND organization_id = \(request.organization) AND role = 'system' AND active
+                """,
+                logger: logger)
+            {
+                systems += 1
+            }
+            guard systems == clients.count else {
+                throw AccessError(.invalid, "clients must be active systems of \(request.organization)")
             }
             try await connection.run(
                 """
-                INSERT INTO population_export_grants (id, organization_id, purpose, basis, granted_by, period)
-                VALUES (\(id)::uuid, \(request.organization), \(request.purpose), \(request.basis), \(grantor),
+                INSERT INTO population_export_grants (id, organization_id, clients, purpose, basis, granted_by, period)
+                VALUES (\(id)::uuid, \(request.organization), \(clients), \(request.purpose), \(request.basis), \(grantor),
                         tstzrange(\(fromText)::timestamptz, \(untilText)::timestamptz))
                 """,
                 logger: logger)
@@ -100,9 +119,48 @@ extension IdentityDirectory {
         try await self.readGrants(activeFor: nil)
     }
 
-    /// The grant in force for `organization` now, if any (the latest to end).
-    public func activePopulationExportGrant(organization: String) async throws -> PopulationExportGrant? {
-        try await self.readGrants(activeFor: organization).first
+    /// The grant in force now for `client` of `organization`, if any (the latest to end).
+    public func activePopulationExportGrant(organization: String, client: String) async throws -> PopulationExportGrant? {
+        try await self.readGrants(activeFor: organization).first { $0.clients.contains(client) }
+    }
+
+    /// Puts a grant in force: an administrator of the commission other than the one who recorded
+    /// it approves it (the two-person rule: no one person opens every hospital's records).
+    public func approvePopulationExportGrant(id: String, audit: AuditContext) async throws -> PopulationExportGrant {
+        guard UUID(uuidString: id) != nil else { throw AccessError(.notFound, "no population export grant \(id)") }
+        guard let approver = audit.caller.user, let approverOrganization = audit.caller.organization else {
+            throw AccessError(.forbidden, "a population export is approved by an administrator of the health commission")
+        }
+        let record = Self.record(.update, type: "PopulationExportGrant", id: id, audit: audit)
+        let logger = self.logger
+        try await self.database.withTransaction("approve population export") { connection in
+            var allowed = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM organizations WHERE id = \(approverOrganization) AND kind = 'commission' AND active", logger: logger)
+            {
+                allowed = true
+            }
+            guard allowed else { throw AccessError(.forbidden, "a population export is approved by an administrator of the health commission") }
+            var found: (String?, Bool)?
+            for try await (grantor, approved) in try await connection.query(
+                "SELECT granted_by, approved_by IS NOT NULL FROM population_export_grants WHERE id = \(id)::uuid AND revoked_at IS NULL FOR UPDATE",
+                logger: logger
+            ).decode((String, Bool).self) {
+                found = (grantor, approved)
+            }
+            guard let (grantor, approved) = found else { throw AccessError(.notFound, "no population export grant \(id) in force") }
+            guard !approved else { throw AccessError(.conflict, "population export grant \(id) is approved already") }
+            guard grantor != approver else {
+                throw AccessError(.forbidden, "a grant is approved by another administrator than the one who recorded it")
+            }
+            try await connection.run(
+                "UPDATE population_export_grants SET approved_by = \(approver), approved_at = now() WHERE id = \(id)::uuid", logger: logger)
+            try await AuditLog.enqueue([record], on: connection, logger: logger)
+        }
+        guard let grant = try await self.readGrants(activeFor: nil).first(where: { $0.id == id }) else {
+            throw AccessError(.notFound, "no population export grant \(id)")
+        }
+        return grant
     }
 
     /// Revokes a grant: exports under it stop at their next page.
@@ -110,7 +168,17 @@ extension IdentityDirectory {
         guard UUID(uuidString: id) != nil else { throw AccessError(.notFound, "no population export grant \(id)") }
         let record = Self.record(.update, type: "PopulationExportGrant", id: id, audit: audit)
         let (logger, revoker) = (self.logger, audit.caller.user ?? "")
+        guard let revokerOrganization = audit.caller.organization else {
+            throw AccessError(.forbidden, "a population export is revoked by an administrator of the health commission")
+        }
         try await self.database.withTransaction("revoke population export") { connection in
+            var allowed = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM organizations WHERE id = \(revokerOrganization) AND kind = 'commission' AND active", logger: logger)
+            {
+                allowed = true
+            }
+            guard allowed else { throw AccessError(.forbidden, "a population export is revoked by an administrator of the health commission") }
             var found = false
             for try await _ in try await connection.query(
                 "UPDATE population_export_grants SET revoked_at = now(), revoked_by = \(revoker) WHERE id = \(id)::uuid AND revoked_at IS NULL RETURNING 1",
@@ -130,20 +198,21 @@ extension IdentityDirectory {
         return try await self.database.withConnection("read population export grants") { connection in
             let rows = try await connection.query(
                 """
-                SELECT id::text, organization_id, purpose, basis, granted_by, lower(period), upper(period), revoked_at
+                SELECT id::text, organization_id, clients, purpose, basis, granted_by, approved_by, lower(period), upper(period), revoked_at
                 FROM population_export_grants
-                WHERE (NOT \(active) OR (organization_id = \(organization ?? "") AND revoked_at IS NULL AND period @> now()))
+                WHERE (NOT \(active) OR (organization_id = \(organization ?? "") AND revoked_at IS NULL AND approved_by IS NOT NULL AND period @> now()))
                 ORDER BY upper(period) DESC, created_at DESC
                 """,
                 logger: logger)
             var grants: [PopulationExportGrant] = []
-            for try await (id, organization, purpose, basis, grantor, from, until, revoked) in rows.decode(
-                (String, String, String, String, String, Date, Date, Date?).self)
+            for try await (id, organization, clients, purpose, basis, grantor, approver, from, until, revoked) in rows.decode(
+                (String, String, [String], String, String, String, String?, Date, Date, Date?).self)
             {
                 grants.append(
                     PopulationExportGrant(
-                        id: id, organization: organization, purpose: purpose, basis: basis, grantedBy: grantor,
-                        validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant, revokedAt: revoked.map { UTCTime($0).instant }))
+                        id: id, organization: organization, clients: clients, purpose: purpose, basis: basis, grantedBy: grantor,
+                        approvedBy: approver, validFrom: UTCTime(from).instant, validUntil: UTCTime(until).instant,
+                        revokedAt: revoked.map { UTCTime($0).instant }))
             }
             return grants
         }

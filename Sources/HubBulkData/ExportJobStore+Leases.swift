@@ -64,7 +64,7 @@ extension ExportJobStore {
         var sealed: ByteBuffer?
         if let page {
             let bytes = try await self.ring.seal(
-                page.ndjson, subject: Self.subject(job.id), context: Self.partContext(job.id, page.type.rawValue, from.file, from.part))
+                page.ndjson, subject: Self.filesSubject(job.id), context: Self.partContext(job.id, page.type.rawValue, from.file, from.part))
             sealed = ByteBuffer(bytes: bytes)
         }
         let (id, logger, body) = (job.id, self.logger, sealed)
@@ -80,7 +80,10 @@ extension ExportJobStore {
             RETURNING 1
             """
         let update = sql.query(text)
-        let erasedSince = UTCTime(job.transactionTime).timestampLiteral
+        // Erased since the transaction time — or within a key cache's lifetime before it, during
+        // which a hub that did not erase may still have opened the patient's records.
+        let erasedSince = UTCTime(job.transactionTime.addingTimeInterval(-Self.seconds(self.ring.cacheLifetime)))
+            .timestampLiteral
         do {
             return try await self.database.withTransaction("commit export page") { connection in
                 var held = false
@@ -90,7 +93,8 @@ extension ExportJobStore {
                     var inForce = false
                     for try await _ in try await connection.query(
                         """
-                        SELECT 1 FROM population_export_grants WHERE id = \(grant)::uuid AND revoked_at IS NULL AND period @> now()
+                        SELECT 1 FROM population_export_grants
+                        WHERE id = \(grant)::uuid AND revoked_at IS NULL AND approved_by IS NOT NULL AND period @> now() FOR SHARE
                         """,
                         logger: logger)
                     {
@@ -152,16 +156,20 @@ extension ExportJobStore {
             RETURNING 1
             """
         let statement = sql.query(text)
-        let (logger, id) = (self.logger, job.id)
-        return try await self.database.withTransaction("finish export job") { connection in
+        let (logger, id, ring) = (self.logger, job.id, self.ring)
+        let (finished, erased) = try await self.database.withTransaction("finish export job") { connection in
             var finished = false
             for try await _ in try await connection.query(statement, logger: logger) { finished = true }
+            var erased: [String] = []
             if finished && discardingFiles {
                 try await connection.run("DELETE FROM export_parts WHERE job_id = \(id)::uuid", logger: logger)
                 try await connection.run("DELETE FROM export_patients WHERE job_id = \(id)::uuid", logger: logger)
+                erased = try await ring.eraseKeys(subject: Self.filesSubject(id), on: connection)
             }
-            return finished
+            return (finished, erased)
         }
+        self.ring.forget(erased, subject: Self.filesSubject(id))
+        return finished
     }
 
     /// Gives a job back before its lease ends (the hub is stopping): another runner, or this

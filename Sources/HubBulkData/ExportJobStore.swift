@@ -48,15 +48,20 @@ public struct ExportJobStore: Sendable {
         self.logger = logger
     }
 
+    /// The data-key subject of a job's request, and of its files (erased alone when a job's
+    /// files are discarded but its failure stays to be read).
     static func subject(_ job: String) -> String { RecordErasure.exportSubject(job) }
+    static func filesSubject(_ job: String) -> String { RecordErasure.exportSubject(job) + "/files" }
 
     // MARK: Clients
 
     /// Queues a job for `principal`; nil when it already has one queued or running (IG v2 lets
     /// a server refuse a concurrent kick-off: 429).
-    public func kickOff(_ description: ExportJobDescription, principal: String, organization: String) async throws -> (
-        id: String, transactionTime: Date
-    )? {
+    public func kickOff(_ description: ExportJobDescription, principal: String, organization: String, populationGrant: String? = nil) async throws
+        -> (
+            id: String, transactionTime: Date
+        )?
+    {
         let id = UUID().uuidString.lowercased()
         let logger = self.logger
         // A client with a job in progress is refused before a data key is made for nothing (the
@@ -77,8 +82,9 @@ public struct ExportJobStore: Sendable {
         let inserted = try await self.database.withConnection("queue export") { connection in
             let rows = try await connection.query(
                 """
-                INSERT INTO export_jobs (id, organization, principal, request, transaction_time, settle_xmax, state)
-                VALUES (\(id)::uuid, \(organization), \(principal), \(body), \(time)::timestamptz, pg_snapshot_xmax(pg_current_snapshot()), 'queued')
+                INSERT INTO export_jobs (id, organization, principal, request, population_grant, transaction_time, settle_xmax, state)
+                VALUES (\(id)::uuid, \(organization), \(principal), \(body), \(populationGrant)::uuid, \(time)::timestamptz,
+                        pg_snapshot_xmax(pg_current_snapshot()), 'queued')
                 ON CONFLICT (principal) WHERE state IN ('queued', 'running') DO NOTHING
                 RETURNING 1
                 """,
@@ -95,8 +101,9 @@ public struct ExportJobStore: Sendable {
         return (id, transactionTime)
     }
 
-    /// The job, if `principal` of `organization` asked for it and its files have not expired;
-    /// nil otherwise (also when it never existed).
+    /// The job, if `principal` of `organization` asked for it, its files have not expired and the
+    /// population grant it read under (if any) is still in force; nil otherwise (also when it
+    /// never existed).
     public func job(_ id: String, principal: String, organization: String) async throws -> Job? {
         guard UUID(uuidString: id) != nil else { return nil }
         let logger = self.logger
@@ -105,6 +112,8 @@ public struct ExportJobStore: Sendable {
             SELECT \(Self.jobColumns) FROM export_jobs
             WHERE id = \(sql.bind(id))::uuid AND principal = \(sql.bind(principal)) AND organization = \(sql.bind(organization))
               AND (expires_at IS NULL OR expires_at > now())
+              AND (population_grant IS NULL OR EXISTS (SELECT 1 FROM population_export_grants g
+                   WHERE g.id = population_grant AND g.revoked_at IS NULL AND g.period @> now()))
             """
         let statement = sql.query(text)
         let row = try await self.database.withConnection("read export job") { connection in
@@ -203,15 +212,19 @@ public struct ExportJobStore: Sendable {
         _ operation: String, _ statement: @escaping @Sendable (PostgresConnection, Logger) async throws -> PostgresRowSequence
     ) async throws -> Int {
         let (ring, logger) = (self.ring, self.logger)
-        let erased = try await self.database.withTransaction(operation) { connection in
+        let (count, erased) = try await self.database.withTransaction(operation) { connection in
             var ids: [String] = []
             for try await id in try await statement(connection, logger).decode(String.self) { ids.append(id) }
             var erased: [(String, [String])] = []
-            for id in ids { erased.append((id, try await ring.eraseKeys(subject: Self.subject(id), on: connection))) }
-            return erased
+            for id in ids {
+                for subject in [Self.subject(id), Self.filesSubject(id)] {
+                    erased.append((subject, try await ring.eraseKeys(subject: subject, on: connection)))
+                }
+            }
+            return (ids.count, erased)
         }
-        for (id, keys) in erased { ring.forget(keys, subject: Self.subject(id)) }
-        return erased.count
+        for (subject, keys) in erased { ring.forget(keys, subject: subject) }
+        return count
     }
 
     // MARK: Rows

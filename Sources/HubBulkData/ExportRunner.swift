@@ -21,8 +21,9 @@ public struct ExportRunner: Service {
         /// How long a finished job's files stay.
         public var fileLifetime: Duration
         /// How long after its transaction time a job waits at least: a version is stamped by its
-        /// hub's clock before it is sealed and before its transaction starts, which may wait for
-        /// a connection up to the database deadline — so at least that deadline, and a second.
+        /// hub's clock before it is sealed and before its transaction starts; the store refuses a
+        /// create older than one database deadline when its connection is in hand, and the
+        /// transaction has one more — so two deadlines, and a second.
         public var settleDelay: Duration
         /// How long at most it waits for transactions open when it was queued.
         public var settleLimit: Duration = .seconds(60)

@@ -25,7 +25,8 @@ public final class DataKeyRing: Sendable {
     public let suite: CryptoSuite
     let registry: AlgorithmRegistry
     let logger: Logger
-    let cacheLifetime: Duration
+    /// How long an unwrapped key is reused: an erasure elsewhere is unseen here that long.
+    public let cacheLifetime: Duration
     let cacheCapacity: Int
     private let cache = Mutex(Cache())
 

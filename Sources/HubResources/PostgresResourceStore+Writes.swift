@@ -89,13 +89,17 @@ extension PostgresResourceStore {
                 return stored
             }
             let records = recordAudit(created)
+            let limit = self.database.operationTimeout
             let stored = try await self.database.withConnection("write resources") { connection in
-                try await Self.applyCreates(writes, auditing: records, on: connection, logger: logger)
+                try Self.requireFresh(writes, within: limit)
+                return try await Self.applyCreates(writes, auditing: records, on: connection, logger: logger)
             }
             access.targets?.cover(stored.compactMap(\.patientID))
             return stored
         }
+        let limit = self.database.operationTimeout
         let stored = try await self.database.withTransaction("write resources") { connection in
+            try Self.requireFresh(writes, within: limit)
             var results: [StoredResource] = []
             var index = 0
             while index < writes.count {
@@ -126,6 +130,21 @@ extension PostgresResourceStore {
         // The records just written name these patients: the request's own record need not.
         access.targets?.cover(stored.compactMap(\.patientID))
         return stored
+    }
+
+    /// Refuses (503, nothing written) creates stamped longer than `limit` ago when their
+    /// connection is in hand. A create's `lastUpdated` is taken before it is sealed and before
+    /// its transaction starts; the transaction then has one more deadline to commit — so no
+    /// version stamped at a time T commits later than two deadlines after it, the bound a bulk
+    /// export waits for before it reads as at T (docs/bulk-data.md).
+    static func requireFresh(_ writes: [PreparedWrite], within limit: Duration) throws(StorageError) {
+        let now = Date()
+        for write in writes {
+            guard case .create(let stored, _) = write.kind else { continue }
+            if now.timeIntervalSince(stored.lastUpdated) * 1_000 > Double(limit.wholeMilliseconds) {
+                throw StorageError(.unavailable, "a write waited longer than the database deadline before it reached the database")
+            }
+        }
     }
 
     /// How the results of `operations` are audited: one record per patient written to.

@@ -53,7 +53,7 @@ extension RecordAccess {
             conditions.append(
                 """
                 EXISTS (SELECT 1 FROM population_export_grants g WHERE g.id = \(sql.bind(grant))::uuid AND g.organization_id = \(o)
-                    AND g.revoked_at IS NULL AND g.period @> now())
+                    AND g.revoked_at IS NULL AND g.approved_by IS NOT NULL AND g.period @> now())
                   AND (\(r).type <> ALL(\(sql.bind(Self.privateTypes))) OR \(r).organization = \(o))
                   AND (\(patient) IS NULL OR NOT EXISTS (SELECT 1 FROM consent_rules d WHERE d.patient_id = \(patient) AND d.period @> now()
                       AND NOT d.permit AND (d.organization_id = \(o) OR d.organization_id IS NULL)))

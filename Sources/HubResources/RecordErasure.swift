@@ -66,16 +66,18 @@ public struct RecordErasure: Sendable {
                 var jobs: [String] = []
                 for try await job in rows.decode(String.self) { jobs.append(job) }
                 for job in jobs {
-                    exports.append((Self.exportSubject(job), try await ring.eraseKeys(subject: Self.exportSubject(job), on: connection)))
+                    for subject in [Self.exportSubject(job), Self.exportSubject(job) + "/files"] {
+                        exports.append((subject, try await ring.eraseKeys(subject: subject, on: connection)))
+                    }
                 }
             }
             return (try await ring.eraseKeys(subject: subject, on: connection), removed, exports)
         }
         ring.forget(keys, subject: subject)
         for (exportSubject, erased) in exports { ring.forget(erased, subject: exportSubject) }
-        return Report(dataKeys: keys.count, indexRows: rows, exports: exports.count)
+        return Report(dataKeys: keys.count, indexRows: rows, exports: exports.count / 2)
     }
 
-    /// The data-key subject a bulk export's job and files are sealed under.
+    /// The data-key subject a bulk export's job is sealed under (its files: this and `/files`).
     public static func exportSubject(_ job: String) -> String { "export:\(job)" }
 }

@@ -71,7 +71,9 @@ struct StartupCheck: Sendable {
     /// A restored database started with the wrong key directory, or a new one, would fail
     /// every read: refused here, saying what to restore.
     private func checkKeysCoverRecords() async throws {
-        let missing = try await DataKeyRing.keyEncryptionKeysMissing(from: self.keyStore, in: self.database, logger: self.logger)
+        // Before the first request: the start may wait longer than a request's deadline.
+        let missing = try await DataKeyRing.keyEncryptionKeysMissing(
+            from: self.keyStore, in: self.database, timeout: .seconds(30), logger: self.logger)
         guard missing.isEmpty else {
             throw StartupCheckError(
                 message:

@@ -18,7 +18,8 @@ import Synchronization
 /// (PostgresNIO queues queries until then).
 public struct Database: Sendable, Service {
     let client: PostgresClient
-    let operationTimeout: Duration
+    /// How long one operation may take, connection included (`database.operation_timeout_seconds`).
+    public let operationTimeout: Duration
     /// Where operation deadlines are timed: the event loops the pool's connections run on.
     let timers: any EventLoopGroup = PostgresClient.defaultEventLoopGroup
     let logger: Logger

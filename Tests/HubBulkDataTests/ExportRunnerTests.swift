@@ -205,8 +205,9 @@ import Testing
                 [
                     "INSERT INTO organizations (id, name, kind) VALUES ('data-center', '市健康医疗大数据中心', 'other')",
                     """
-                    INSERT INTO population_export_grants (id, organization_id, purpose, basis, granted_by, period)
-                    VALUES ('\(grant)', 'data-center', 'PUBHLTH', '市卫健委〔2026〕12号', 'test-admin', tstzrange(now() - interval '1 hour', now() + interval '1 day'))
+                    INSERT INTO population_export_grants (id, organization_id, clients, purpose, basis, granted_by, approved_by, period)
+                    VALUES ('\(grant)', 'data-center', '{data-center-his}', 'PUBHLTH', '市卫健委〔2026〕12号', 'test-admin', 'second-admin',
+                            tstzrange(now() - interval '1 hour', now() + interval '1 day'))
                     """,
                 ])
             let request = try ExportRequest(level: .system, query: "_type=Patient", readable: nil)

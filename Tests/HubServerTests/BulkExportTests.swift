@@ -40,7 +40,10 @@ import Testing
         }
         let statusPath = String(status[status.range(of: "/fhir/")!.lowerBound...])
         var manifest: [String: Any]?
-        for _ in 0..<600 where manifest == nil {
+        // A job waits two database deadlines and a second after its kick-off, and for the
+        // transactions open then in the whole cluster — other tests' too — at most a minute.
+        let deadline = ContinuousClock.now + .seconds(180)
+        while manifest == nil, ContinuousClock.now < deadline {
             let reply = try await hub.send("GET", statusPath, presenting: caller, bearer: bearer)
             if reply.status == 202 {
                 #expect(reply.header("X-Progress") != nil)
@@ -212,7 +215,8 @@ import Testing
                 body: Array(AuthorizationMatrixTests.consent(patient: denying, provision: #"{"type":"deny"}"#).utf8), presenting: pki)
             #expect(consent.status == 201, "\(consent.text)")
 
-            // The commission registers the data center and its system.
+            // The commission registers the data center, its systems (one that may also write), and a
+            // second administrator.
             let admin = try await hub.token(for: TestHub.Identities.administrator)
             let json = [("Content-Type", "application/json")]
             for (path, body) in [
@@ -221,6 +225,15 @@ import Testing
                     "/admin/principals",
                     #"{"id":"data-center-system","role":"system","organization":"health-data-center","name":"数据中心","scopes":["system/*.read"]}"#
                 ),
+                (
+                    "/admin/principals",
+                    #"{"id":"data-center-writer","role":"system","organization":"health-data-center","name":"数据中心","scopes":["system/*.*"]}"#
+                ),
+                (
+                    "/admin/principals",
+                    #"{"id":"data-center-other","role":"system","organization":"health-data-center","name":"数据中心","scopes":["system/*.read"]}"#
+                ),
+                ("/admin/principals", #"{"id":"second-admin","role":"administrator","organization":"health-commission","name":"赵管理员"}"#),
             ] {
                 let added = try await hub.send("POST", path, headers: json, body: Array(body.utf8), bearer: admin)
                 #expect(added.status == 201, "\(path): \(added.text)")
@@ -231,8 +244,10 @@ import Testing
             #expect(before["Patient"] == nil && before["Observation"] == nil)
 
             let until = UTCTime(Date().addingTimeInterval(30 * 86_400)).instant
-            func grant(_ organization: String, _ purpose: String) -> [UInt8] {
-                Array(#"{"organization":"\#(organization)","purpose":"\#(purpose)","basis":"市卫健委〔2026〕12号","validUntil":"\#(until)"}"#.utf8)
+            func grant(_ organization: String, _ purpose: String, clients: String = #"["data-center-system","data-center-writer"]"#) -> [UInt8] {
+                Array(
+                    #"{"organization":"\#(organization)","clients":\#(clients),"purpose":"\#(purpose)","basis":"市卫健委〔2026〕12号","validUntil":"\#(until)"}"#
+                        .utf8)
             }
             // Not a hospital, not for marketing, not by a hospital's system, not without a basis.
             #expect(
@@ -244,10 +259,31 @@ import Testing
             #expect(
                 try await hub.send("POST", "/admin/population-grants", headers: json, body: grant("health-data-center", "PUBHLTH"), presenting: pki)
                     .status == 403)
+            // Neither the commission itself nor another organization's systems.
+            let commission = try await hub.send(
+                "POST", "/admin/population-grants", headers: json, body: grant("health-commission", "PUBHLTH"), bearer: admin)
+            #expect(commission.status == 400)
+            let foreign = try await hub.send(
+                "POST", "/admin/population-grants", headers: json, body: grant("health-data-center", "PUBHLTH", clients: #"["test-system"]"#),
+                bearer: admin)
+            #expect(foreign.status == 400)
             let granted = try await hub.send(
                 "POST", "/admin/population-grants", headers: json, body: grant("health-data-center", "PUBHLTH"), bearer: admin)
             #expect(granted.status == 201, "\(granted.text)")
             let grantID = try #require(try jsonObject(granted)["id"] as? String)
+            // Not in force until a second administrator approves it.
+            let (_, unapproved) = try await Self.export(hub, "/fhir/$export?_type=Patient", bearer: center)
+            #expect(unapproved["Patient"] == nil)
+            #expect(try await hub.send("POST", "/admin/population-grants/\(grantID)/approve", bearer: admin).status == 403)
+            let second = try await hub.token(for: "second-admin")
+            let approved = try await hub.send("POST", "/admin/population-grants/\(grantID)/approve", bearer: second)
+            #expect(approved.status == 200, "\(approved.text)")
+            #expect(try jsonObject(approved)["approvedBy"] as? String == "second-admin")
+            // A named system that may also write may not export under it; one not named exports its own view.
+            let writer = try await hub.token(for: "data-center-writer")
+            #expect(try await hub.send("GET", "/fhir/$export", headers: Self.async, bearer: writer).status == 403)
+            let (_, unnamed) = try await Self.export(hub, "/fhir/$export?_type=Patient", bearer: try await hub.token(for: "data-center-other"))
+            #expect(unnamed["Patient"] == nil)
 
             let (_, during) = try await Self.export(hub, "/fhir/$export?_type=Patient,Observation", bearer: center)
             #expect(Set(during["Patient"] ?? []) == [first, third])

@@ -17,6 +17,9 @@ public final class RequestAudit: Sendable {
         var recordedByStore = false
         /// The issue type of the error the request was answered with.
         var issue: OperationOutcome.Issue.IssueType?
+        /// The PurposeOfUse the request served, when not its caller's usual one (an export under
+        /// a population grant is public health, not treatment).
+        var purpose: String?
     }
 
     let state = Mutex(State())
@@ -42,6 +45,11 @@ public final class RequestAudit: Sendable {
     /// The request failed with `issue` (noted by ``ErrorResponseMiddleware``).
     public func failed(_ issue: OperationOutcome.Issue.IssueType) {
         self.state.withLock { $0.issue = issue }
+    }
+
+    /// The request served `purposeOfUse` (HL7 PurposeOfUse), not the caller's usual one.
+    public func purpose(_ purposeOfUse: String) {
+        self.state.withLock { $0.purpose = purposeOfUse }
     }
 
     /// The store recorded this (successful) write in its transaction.

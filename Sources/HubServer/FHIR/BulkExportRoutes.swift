@@ -87,11 +87,23 @@ public struct BulkExportRoutes: Sendable {
         // An organization the commission granted a population export (the health data center)
         // exports under it, for the grant's purpose; any other, what it may see itself.
         var caller = context.caller
-        let population = try await self.directory.activePopulationExportGrant(organization: grant.organization)
-        if let population { caller.purposeOfUse = population.purpose }
+        let population = try await self.directory.activePopulationExportGrant(organization: grant.organization, client: grant.principal)
+        if let population {
+            // Under a grant a system reads, and only reads: one that may also write could register
+            // the patients it exported and keep their records after the grant ends.
+            guard grant.scopes.allSatisfy({ !$0.write }) else {
+                throw APIError(
+                    .forbidden, code: .forbidden, diagnostics: "a system exporting under a population grant holds read scopes only (system/*.read)")
+            }
+            caller.purposeOfUse = population.purpose
+            context.audit.purpose(population.purpose)
+        }
         let description = ExportJobDescription(
             request: exportRequest, requestURL: url, caller: caller, readableTypes: access.readableTypes, populationGrant: population?.id)
-        guard let (id, _) = try await self.jobs.kickOff(description, principal: grant.principal, organization: grant.organization) else {
+        guard
+            let (id, _) = try await self.jobs.kickOff(
+                description, principal: grant.principal, organization: grant.organization, populationGrant: population?.id)
+        else {
             var headers = HTTPFields()
             headers[.retryAfter] = String(self.retryAfterSeconds)
             throw APIError(
@@ -137,6 +149,8 @@ public struct BulkExportRoutes: Sendable {
             let name = context.parameters.get("file"), let file = ExportManifest.File(name: name)
         else { throw Self.noSuchFile }
         context.audit.interaction("operation", action: .read, type: file.type.rawValue)
+        // Read under a population grant: downloaded for the grant's purpose.
+        if job.description.populationGrant != nil { context.audit.purpose(job.description.caller.purposeOfUse) }
         // The credentials of this download must still read the type (a narrower token of the
         // same client may not).
         _ = try context.recordAccess(file.type)

@@ -79,6 +79,8 @@ public struct AuditMiddleware: RouterMiddleware {
         // otherwise (none is expected), the issue type its status stands for.
         let issue = state.issue ?? (status < 400 ? nil : ErrorResponseMiddleware.issueType(for: .init(code: status)))
         let outcome = issue != nil && status < 400 ? AuditRecord.Outcome.minorFailure : AuditRecord.Outcome(status: status)
+        var caller = context.caller
+        if let purpose = state.purpose { caller.purposeOfUse = purpose }
         return AuditRecord.records(
             of: status < 400 ? state.returned : [],
             action: action,
@@ -86,7 +88,7 @@ public struct AuditMiddleware: RouterMiddleware {
             outcome: outcome,
             issue: issue,
             status: status,
-            caller: context.caller,
+            caller: caller,
             resourceType: state.resourceType ?? Self.resourceType(of: request.uri.path),
             parameters: parameters.sorted(),
             targets: targets

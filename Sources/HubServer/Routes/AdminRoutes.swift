@@ -62,6 +62,13 @@ public struct AdminRoutes: Sendable {
             context.audit.recordedByStore()
             return Response.json(granted, status: .created)
         }
+        group.post("population-grants/:id/approve") { _, context in
+            context.audit.interaction("admin", action: .update, type: "PopulationExportGrant")
+            let approved = try await self.directory.approvePopulationExportGrant(
+                id: context.parameters.get("id") ?? "", audit: AuditContext(caller: context.caller, interaction: "admin"))
+            context.audit.recordedByStore()
+            return Response.json(approved)
+        }
         group.delete("population-grants/:id") { _, context in
             context.audit.interaction("admin", action: .update, type: "PopulationExportGrant")
             try await self.directory.revokePopulationExportGrant(
