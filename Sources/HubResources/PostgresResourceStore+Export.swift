@@ -43,7 +43,9 @@ extension PostgresResourceStore {
             conditions.append("(" + (alternatives.isEmpty ? "false" : alternatives.joined(separator: " OR ")) + ")")
         }
         // The version as of `asOf` is the newest written by then; it is kept when it exists, is
-        // not a deletion, and is sealed under the key of the patient the record is filed under now.
+        // not a deletion, and is sealed under the key of the patient the record is filed under now
+        // — or under its own, outside every compartment then, when every clinical caller saw it
+        // (a record `hub records reprocess` filed under a patient keeps its earlier versions' keys).
         let text = """
             SELECT r.id, v.version, v.last_updated, v.body FROM \(visible)
             CROSS JOIN LATERAL (
@@ -51,7 +53,7 @@ extension PostgresResourceStore {
                 WHERE x.type = r.type AND x.id = r.id AND x.last_updated <= \(sql.bind(UTCTime(asOf).timestampLiteral))::timestamptz
                 ORDER BY x.version DESC LIMIT 1) v
             WHERE \(conditions.joined(separator: "\n  AND "))
-              AND NOT v.deleted AND v.subject = coalesce('Patient/' || r.patient_id, r.type || '/' || r.id)
+              AND NOT v.deleted AND v.subject IN ('Patient/' || r.patient_id, r.type || '/' || r.id)
             ORDER BY r.id LIMIT \(sql.bind(max(1, count)))
             """
         let statement = sql.query(text)

@@ -48,7 +48,7 @@ import Testing
             if reply.status == 202 {
                 #expect(reply.header("X-Progress") != nil)
                 #expect(reply.header("Retry-After") != nil)
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .seconds(1))
                 continue
             }
             #expect(reply.status == 200, "\(reply.text)")
@@ -79,7 +79,7 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({
             $0.tls.clientAuthentication = .optional
-            $0.export.pollMilliseconds = 100
+            $0.export.pollMilliseconds = 500
         }) { hub in
             var patients: [String] = []
             var observations: [String] = []
@@ -204,7 +204,7 @@ import Testing
         let pki = try TestEnvironment.pki()
         try await withHub({
             $0.tls.clientAuthentication = .optional
-            $0.export.pollMilliseconds = 100
+            $0.export.pollMilliseconds = 500
         }) { hub in
             let (first, firstResults) = try await Self.patient(hub, seed: 330, tests: Array(LabTest.common.prefix(2)), presenting: pki)
             let (denying, _) = try await Self.patient(hub, seed: 331, tests: [LabTest.common[0]], presenting: pki)
