@@ -2,6 +2,7 @@ import Foundation
 public import HubAudit
 import HubFHIR
 import HubStorage
+import Logging
 import PostgresNIO
 
 /// A grant by the health commission: the systems `clients` of `organization` — the city's health
@@ -76,13 +77,7 @@ extension IdentityDirectory {
         let logger = self.logger
         let (fromText, untilText) = (UTCTime(from).timestampLiteral, UTCTime(until).timestampLiteral)
         try await self.database.withTransaction("grant population export") { connection in
-            var allowed = false
-            for try await _ in try await connection.query(
-                "SELECT 1 FROM organizations WHERE id = \(grantorOrganization) AND kind = 'commission' AND active", logger: logger)
-            {
-                allowed = true
-            }
-            guard allowed else { throw AccessError(.forbidden, "a population export is granted by an administrator of the health commission") }
+            try await Self.requireCommission(grantorOrganization, toHave: "granted", on: connection, logger: logger)
             var eligible = false
             for try await _ in try await connection.query(
                 "SELECT 1 FROM organizations WHERE id = \(request.organization) AND active AND kind = 'other'", logger: logger)
@@ -134,13 +129,7 @@ extension IdentityDirectory {
         let record = Self.record(.update, type: "PopulationExportGrant", id: id, audit: audit)
         let logger = self.logger
         try await self.database.withTransaction("approve population export") { connection in
-            var allowed = false
-            for try await _ in try await connection.query(
-                "SELECT 1 FROM organizations WHERE id = \(approverOrganization) AND kind = 'commission' AND active", logger: logger)
-            {
-                allowed = true
-            }
-            guard allowed else { throw AccessError(.forbidden, "a population export is approved by an administrator of the health commission") }
+            try await Self.requireCommission(approverOrganization, toHave: "approved", on: connection, logger: logger)
             var found: (String?, Bool)?
             for try await (grantor, approved) in try await connection.query(
                 "SELECT granted_by, approved_by IS NOT NULL FROM population_export_grants WHERE id = \(id)::uuid AND revoked_at IS NULL FOR UPDATE",
@@ -172,13 +161,7 @@ extension IdentityDirectory {
             throw AccessError(.forbidden, "a population export is revoked by an administrator of the health commission")
         }
         try await self.database.withTransaction("revoke population export") { connection in
-            var allowed = false
-            for try await _ in try await connection.query(
-                "SELECT 1 FROM organizations WHERE id = \(revokerOrganization) AND kind = 'commission' AND active", logger: logger)
-            {
-                allowed = true
-            }
-            guard allowed else { throw AccessError(.forbidden, "a population export is revoked by an administrator of the health commission") }
+            try await Self.requireCommission(revokerOrganization, toHave: "revoked", on: connection, logger: logger)
             var found = false
             for try await _ in try await connection.query(
                 "UPDATE population_export_grants SET revoked_at = now(), revoked_by = \(revoker) WHERE id = \(id)::uuid AND revoked_at IS NULL RETURNING 1",
@@ -216,6 +199,16 @@ extension IdentityDirectory {
             }
             return grants
         }
+    }
+
+    /// Refuses (403) an administrator outside an active commission: grants are the commission's.
+    static func requireCommission(_ organization: String, toHave done: String, on connection: PostgresConnection, logger: Logger) async throws {
+        for try await _ in try await connection.query(
+            "SELECT 1 FROM organizations WHERE id = \(organization) AND kind = 'commission' AND active", logger: logger)
+        {
+            return
+        }
+        throw AccessError(.forbidden, "a population export is \(done) by an administrator of the health commission")
     }
 
     static func instant(_ text: String) throws(AccessError) -> Date {

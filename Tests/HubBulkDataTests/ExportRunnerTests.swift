@@ -41,6 +41,17 @@ import Testing
             Issue.record("no export job became due")
         }
 
+        /// Takes the due job as a runner named `owner` would, without running it (bounded: a
+        /// minute, as ``run(pageSize:fileSize:)``).
+        func claim(owner: String, lease: Duration) async throws -> ExportJobStore.Job {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if let job = try await self.jobs.claim(owner: owner, lease: lease, settleDelay: .zero, settleLimit: .seconds(10)) { return job }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw ExportTestFailure(description: "no export job became due")
+        }
+
         static func access(_ organization: String) -> RecordAccess { RecordAccess(.organization(organization)) }
 
         func audit(_ organization: String) -> AuditContext {
@@ -174,12 +185,7 @@ import Testing
             // Erased between the read of a page and its commit: the page is refused.
             let (late, _) = try await world.patient(32, of: "hospital-a")
             _ = try await world.kickOff("_type=Patient")
-            var claimed: ExportJobStore.Job?
-            for _ in 0..<1_200 where claimed == nil {
-                claimed = try await world.jobs.claim(owner: "slow", lease: .seconds(30), settleDelay: .zero, settleLimit: .seconds(10))
-                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            let slow = try #require(claimed)
+            let slow = try await world.claim(owner: "slow", lease: .seconds(30))
             let read = try await world.store.exportPage(
                 .patient, asOf: slow.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
                 access: try #require(slow.description.access))
@@ -216,12 +222,7 @@ import Testing
                 caller: Caller(client: "data-center-his", organization: "data-center", purposeOfUse: "PUBHLTH"), readableTypes: nil,
                 populationGrant: grant)
             _ = try #require(try await world.jobs.kickOff(description, principal: "data-center-his", organization: "data-center"))
-            var claimed: ExportJobStore.Job?
-            for _ in 0..<1_200 where claimed == nil {
-                claimed = try await world.jobs.claim(owner: "slow", lease: .seconds(30), settleDelay: .zero, settleLimit: .seconds(10))
-                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            let job = try #require(claimed)
+            let job = try await world.claim(owner: "slow", lease: .seconds(30))
             // Under the grant: both hospitals' patients.
             let read = try await world.store.exportPage(
                 .patient, asOf: job.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
@@ -283,12 +284,7 @@ import Testing
             }
             let id = try await world.kickOff("_type=Patient,Observation")
             // A runner takes the job, commits one page, and dies holding a five-second lease.
-            var claimed: ExportJobStore.Job?
-            for _ in 0..<1_200 where claimed == nil {
-                claimed = try await world.jobs.claim(owner: "dead", lease: .seconds(5), settleDelay: .zero, settleLimit: .seconds(10))
-                if claimed == nil { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            let dead = try #require(claimed)
+            let dead = try await world.claim(owner: "dead", lease: .seconds(5))
             let plan = ExportPlan(types: dead.description.request.types, pageSize: 3, fileSize: 5)
             guard case .read(let type, let afterID, let count, _, _) = plan.step(at: dead.cursor) else {
                 Issue.record("the plan had nothing to read")
@@ -357,4 +353,8 @@ import Testing
             #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'export:\(held)' AND wrapped IS NOT NULL") == 0)
         }
     }
+}
+
+struct ExportTestFailure: Error, CustomStringConvertible {
+    var description: String
 }
