@@ -64,6 +64,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("config-dir"), help: "Where profiles are kept (default: $HUBCTL_CONFIG_DIR or ~/.config/hubctl).")
     var configDirectory: String?
 
+    @Option(name: .long, help: "Seconds one call to the hub may take, connection included (default: $HUBCTL_TIMEOUT_SECONDS or 10).")
+    var timeout: Int?
+
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     var profileName: String { self.profile ?? Self.environment["HUBCTL_PROFILE"] ?? "default" }
@@ -105,6 +108,9 @@ struct ServerOptions: ParsableArguments {
             clientKey: settings.key
         )
         if sendingToken { configuration.bearerToken = settings.token }
+        let seconds = self.timeout ?? Self.environment["HUBCTL_TIMEOUT_SECONDS"].flatMap { Int($0) } ?? 10
+        guard (1...3_600).contains(seconds) else { throw CLIFailure(message: "--timeout is 1–3600 seconds") }
+        configuration.timeout = .seconds(seconds)
         do {
             return try HubClient(configuration: configuration)
         } catch {

@@ -45,8 +45,10 @@ public enum TestDatabase {
         }
     }
 
-    /// A `Database` for `url` whose metrics go nowhere.
-    public static func database(_ url: DatabaseURL, operationTimeoutSeconds: Int = 30) throws -> Database {
+    /// A `Database` for `url` whose metrics go nowhere. Its deadline is generous: it sets tests up
+    /// and inspects them while the whole suite loads the machine (creating a database waits for
+    /// every other being created).
+    public static func database(_ url: DatabaseURL, operationTimeoutSeconds: Int = 120) throws -> Database {
         var settings = HubConfiguration.Database()
         settings.url = url
         settings.maxConnections = 2
