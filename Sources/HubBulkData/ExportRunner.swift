@@ -22,8 +22,8 @@ public struct ExportRunner: Service {
         public var fileLifetime: Duration
         /// How long after its transaction time a job waits at least: a version is stamped by its
         /// hub's clock before it is sealed and before its transaction starts; the store refuses a
-        /// create older than one database deadline when its connection is in hand, and the
-        /// transaction has one more — so two deadlines, and a second.
+        /// create older than two database deadlines when its connection is in hand, and the
+        /// transaction has one more — so three deadlines, and a second.
         public var settleDelay: Duration
         /// How long at most it waits for transactions open when it was queued.
         public var settleLimit: Duration = .seconds(60)

@@ -89,7 +89,7 @@ extension PostgresResourceStore {
                 return stored
             }
             let records = recordAudit(created)
-            let limit = self.database.operationTimeout
+            let limit = self.database.operationTimeout * 2
             let stored = try await self.database.withConnection("write resources") { connection in
                 try Self.requireFresh(writes, within: limit)
                 return try await Self.applyCreates(writes, auditing: records, on: connection, logger: logger)
@@ -97,7 +97,7 @@ extension PostgresResourceStore {
             access.targets?.cover(stored.compactMap(\.patientID))
             return stored
         }
-        let limit = self.database.operationTimeout
+        let limit = self.database.operationTimeout * 2
         let stored = try await self.database.withTransaction("write resources") { connection in
             try Self.requireFresh(writes, within: limit)
             var results: [StoredResource] = []
@@ -132,11 +132,12 @@ extension PostgresResourceStore {
         return stored
     }
 
-    /// Refuses (503, nothing written) creates stamped longer than `limit` ago when their
-    /// connection is in hand. A create's `lastUpdated` is taken before it is sealed and before
-    /// its transaction starts; the transaction then has one more deadline to commit — so no
-    /// version stamped at a time T commits later than two deadlines after it, the bound a bulk
-    /// export waits for before it reads as at T (docs/bulk-data.md).
+    /// Refuses (503, nothing written) creates stamped longer than `limit` (two database
+    /// deadlines: the access check's and the write's own wait for a connection) ago when their
+    /// transaction's connection is in hand. A create's `lastUpdated` is taken before it is sealed
+    /// and checked; its transaction then has one more deadline to commit — so no version stamped
+    /// at a time T commits later than three deadlines after it, the bound a bulk export waits for
+    /// before it reads as at T (docs/bulk-data.md).
     static func requireFresh(_ writes: [PreparedWrite], within limit: Duration) throws(StorageError) {
         let now = Date()
         for write in writes {

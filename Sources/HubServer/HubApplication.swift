@@ -220,7 +220,7 @@ public enum HubApplication {
                 settings: .init(
                     pollInterval: .milliseconds(configuration.export.pollMilliseconds), lease: .seconds(configuration.export.leaseSeconds),
                     fileLifetime: .seconds(3600 * configuration.export.fileLifetimeHours),
-                    settleDelay: .seconds(2 * configuration.database.operationTimeoutSeconds + 1)),
+                    settleDelay: .seconds(3 * configuration.database.operationTimeoutSeconds + 1)),
                 logger: dependencies.logger))
         if let syslogHost = configuration.audit.syslogHost {
             // Refused at start when the setting itself names an internal address (a name is

@@ -40,9 +40,9 @@ import Testing
         }
         let statusPath = String(status[status.range(of: "/fhir/")!.lowerBound...])
         var manifest: [String: Any]?
-        // A job waits two database deadlines and a second after its kick-off, and for the
+        // A job waits three database deadlines and a second after its kick-off, and for the
         // transactions open then in the whole cluster — other tests' too — at most a minute.
-        let deadline = ContinuousClock.now + .seconds(180)
+        let deadline = ContinuousClock.now + .seconds(240)
         while manifest == nil, ContinuousClock.now < deadline {
             let reply = try await hub.send("GET", statusPath, presenting: caller, bearer: bearer)
             if reply.status == 202 {
