@@ -2,7 +2,8 @@ public import Foundation
 
 /// When a failed notification is tried again: after `initial`, doubling each attempt up to
 /// `maximum`, until `giveUpAfter` has passed since it was queued — then it is given up ("dead")
-/// and stays visible to its subscriber.
+/// and stays visible to its subscriber. A notification is always tried at least twice: its first
+/// attempt may come late (the hub was down or busy), and one failure is not a verdict.
 public struct RetrySchedule: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
@@ -22,6 +23,7 @@ public struct RetrySchedule: Sendable, Equatable {
         let base = min(Self.seconds(self.initial) * pow(2, Double(doublings)), Self.seconds(self.maximum))
         let delay = base * (0.75 + 0.25 * min(max(jitter, 0), 1))
         let next = now.addingTimeInterval(delay)
+        if attempts < 2 { return next }
         return next.timeIntervalSince(queuedAt) > Self.seconds(self.giveUpAfter) ? nil : next
     }
 

@@ -25,4 +25,11 @@ import Testing
         #expect(schedule.nextAttempt(after: 8, queuedAt: queued, now: late, jitter: 1) == nil)
         #expect(schedule.nextAttempt(after: 1, queuedAt: queued, now: queued.addingTimeInterval(3580), jitter: 1) != nil)
     }
+
+    @Test func aSingleFailureIsRetriedEvenPastTheWindow() {
+        // The first attempt came after the window (the hub was down): one more try, then give up.
+        let afterOutage = queued.addingTimeInterval(7200)
+        #expect(schedule.nextAttempt(after: 1, queuedAt: queued, now: afterOutage, jitter: 1) != nil)
+        #expect(schedule.nextAttempt(after: 2, queuedAt: queued, now: afterOutage, jitter: 1) == nil)
+    }
 }
