@@ -139,11 +139,40 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Open data's pure half: dataset definitions, the projection of records to
+        // quasi-identifiers, k-anonymity (generalization and suppression), Laplace noise and the
+        // signed release. No database, no HTTP.
+        .target(
+            name: "HubOpenDataCore",
+            dependencies: ["HubCrypto", "HubFHIR"],
+            swiftSettings: swiftSettings
+        ),
+        // Open data in PostgreSQL: datasets through their approval, the leased runner that
+        // computes releases from the records, and publication. Knows nothing of HTTP.
+        .target(
+            name: "HubOpenData",
+            dependencies: [
+                "HubOpenDataCore",
+                "HubAudit",
+                "HubAuditCore",
+                "HubCrypto",
+                "HubFHIR",
+                "HubResources",
+                "HubStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP application assembly: TLS, middleware, routes. Thin handlers over services.
         .target(
             name: "HubServer",
             dependencies: [
                 "HubBulkData",
+                "HubOpenData",
+                "HubOpenDataCore",
                 "HubFHIRXML",
                 "HubAccess",
                 "HubHL7",
@@ -211,6 +240,7 @@ let package = Package(
             dependencies: [
                 "HubCredentials",
                 "HubAuditCore",
+                "HubOpenDataCore",
                 "HubCrypto",
                 "HubConfig",
                 "HubClient",
@@ -360,6 +390,13 @@ let package = Package(
             name: "HubBulkDataTests",
             dependencies: [
                 "HubBulkData", "HubBulkDataCore", "HubAudit", "HubFHIR", "HubKeys", "HubResources", "HubStorage", "HubSynthetic", "HubTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HubOpenDataTests",
+            dependencies: [
+                "HubOpenData", "HubOpenDataCore", "HubAudit", "HubCrypto", "HubFHIR", "HubResources", "HubStorage", "HubSynthetic", "HubTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -25,9 +25,12 @@ public enum RenderedReportSignature {
     /// The response header that carries the signature (base64 of a signed object).
     public static let headerName = "Hub-Signature"
 
-    /// What is signed: `health-hub rendered audit report v1`, the media type, then the bytes.
+    /// The scheme: context `health-hub rendered audit report v1`.
+    public static let scheme = DetachedSignature(context: "health-hub rendered audit report v1")
+
+    /// What is signed: the scheme's context, the media type, then the bytes.
     public static func message(_ bytes: [UInt8], _ rendering: Rendering) -> [UInt8] {
-        Array("health-hub rendered audit report v1\n\(rendering.rawValue)\n".utf8) + bytes
+        Self.scheme.message(bytes, mediaType: rendering.rawValue)
     }
 
     /// Checks `signature` (base64, as the header carries it or a `.sig` file holds it) over
@@ -35,15 +38,10 @@ public enum RenderedReportSignature {
     public static func verify(
         _ bytes: [UInt8], _ rendering: Rendering, signature: String, keys: [String: any VerifyingKey]
     ) throws(AuditVerificationError) {
-        let text = signature.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let decoded = Data(base64Encoded: text), let signed = try? SignedObject(parsing: Array(decoded)) else {
-            throw AuditVerificationError("the signature is not a signed object (base64)")
-        }
-        guard let key = keys[signed.header.keyID.value] else {
-            throw AuditVerificationError("the file is signed with key \(signed.header.keyID.value), which is not among the published keys")
-        }
-        guard signed.isValid(for: Self.message(bytes, rendering), key: key) else {
-            throw AuditVerificationError("the signature does not verify: the \(rendering.rawValue) file was altered or is not the hub's")
+        do {
+            try Self.scheme.verify(bytes, mediaType: rendering.rawValue, signature: signature, keys: keys)
+        } catch {
+            throw AuditVerificationError(error.description)
         }
     }
 }

@@ -55,25 +55,10 @@ public struct ExportRunner: Service {
     }
 
     public func run() async throws {
-        var backoff = Backoff(interval: self.settings.pollInterval, ceiling: .seconds(10))
-        var lastPurge = ContinuousClock.now - .seconds(3600)
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let decision: Backoff.Decision
-            do {
-                if ContinuousClock.now - lastPurge > .seconds(60) {
-                    try await self.jobs.purgeExpired()
-                    lastPurge = .now
-                }
-                while !Task.isShuttingDownGracefully, !Task.isCancelled, try await self.runOne() {}
-                decision = backoff.succeeded()
-            } catch {
-                // Database down or not migrated yet: the jobs stay where they are.
-                decision = backoff.failed()
-                if decision.report { self.logger.warning("export round failed; will retry", metadata: ["error": "\(error)"]) }
-            }
-            // A long poll interval must not hold up the hub's shutdown.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: decision.pause) }
-        }
+        // Database down or not migrated yet: the jobs stay where they are.
+        await QueueLoop(pollInterval: self.settings.pollInterval, failure: "export round failed; will retry", logger: self.logger).run(
+            housekeeping: { try await self.jobs.purgeExpired() },
+            next: { try await self.runOne() })
     }
 
     /// Takes one job and runs it as far as it goes; false when none was due.

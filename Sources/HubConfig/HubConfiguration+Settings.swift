@@ -469,6 +469,37 @@ extension HubConfiguration {
             current: { String($0.export.leaseSeconds) }
         ),
         Setting(
+            name: "open_data.minimum_k", summary: "the smallest class (or cell) an open-data release publishes (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.openData.minimumK = try entry.integer("open_data.minimum_k", in: 2...1_000)
+            },
+            current: { String($0.openData.minimumK) }
+        ),
+        Setting(
+            name: "open_data.maximum_suppression_percent",
+            summary: "patients an open-data release may suppress before generalizing further (default 5)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.openData.maximumSuppressionPercent = try entry.integer("open_data.maximum_suppression_percent", in: 0...50)
+            },
+            current: { String($0.openData.maximumSuppressionPercent) }
+        ),
+        Setting(
+            name: "open_data.poll_milliseconds", summary: "how often releases to compute are looked for (default 5000)", isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.openData.pollMilliseconds = try entry.integer("open_data.poll_milliseconds", in: 50...600_000)
+            },
+            current: { String($0.openData.pollMilliseconds) }
+        ),
+        Setting(
+            name: "open_data.lease_seconds", summary: "how long a hub holds a release computation without renewing (default 300)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.openData.leaseSeconds = try entry.integer("open_data.lease_seconds", in: 10...3_600)
+            },
+            current: { String($0.openData.leaseSeconds) }
+        ),
+        Setting(
             name: "log.level", summary: "trace, debug, info, notice, warning, error or critical (default info)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

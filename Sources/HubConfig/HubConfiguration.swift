@@ -14,6 +14,7 @@ public struct HubConfiguration: Sendable, Equatable {
     public var hl7: HL7
     public var subscriptions: Subscriptions
     public var export: Export
+    public var openData: OpenData
     public var log: Log
 
     public init(
@@ -27,6 +28,7 @@ public struct HubConfiguration: Sendable, Equatable {
         hl7: HL7 = .init(),
         subscriptions: Subscriptions = .init(),
         export: Export = .init(),
+        openData: OpenData = .init(),
         log: Log = .init()
     ) {
         self.server = server
@@ -39,6 +41,7 @@ public struct HubConfiguration: Sendable, Equatable {
         self.hl7 = hl7
         self.subscriptions = subscriptions
         self.export = export
+        self.openData = openData
         self.log = log
     }
 
@@ -242,6 +245,22 @@ public struct HubConfiguration: Sendable, Equatable {
         /// How long a hub holds a job without finishing a page before another hub takes it
         /// over. Default 60.
         public var leaseSeconds: Int = 60
+
+        public init() {}
+    }
+
+    /// De-identified open data (docs/open-data.md).
+    public struct OpenData: Sendable, Equatable {
+        /// The smallest class a release may publish; a dataset may ask for more, never less.
+        /// Default 10.
+        public var minimumK: Int = 10
+        /// The share of patients that may be suppressed before a quasi-identifier is
+        /// generalized further. Default 5.
+        public var maximumSuppressionPercent: Int = 5
+        /// How often the hub looks for releases to compute when idle. Default 5000.
+        public var pollMilliseconds: Int = 5_000
+        /// How long a hub holds a computation without renewing before another takes it. Default 300.
+        public var leaseSeconds: Int = 300
 
         public init() {}
     }

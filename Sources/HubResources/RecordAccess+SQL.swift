@@ -49,17 +49,29 @@ extension RecordAccess {
         }
         if case .population(let organization, let grant) = self.rule {
             let o = sql.bind(organization)
-            let patient = "\(r).patient_id"
             conditions.append(
                 """
                 EXISTS (SELECT 1 FROM population_export_grants g WHERE g.id = \(sql.bind(grant))::uuid AND g.organization_id = \(o)
                     AND g.revoked_at IS NULL AND g.approved_by IS NOT NULL AND g.period @> now())
                   AND (\(r).type <> ALL(\(sql.bind(Self.privateTypes))) OR \(r).organization = \(o))
-                  AND (\(patient) IS NULL OR NOT EXISTS (SELECT 1 FROM consent_rules d WHERE d.patient_id = \(patient) AND d.period @> now()
-                      AND NOT d.permit AND (d.organization_id = \(o) OR d.organization_id IS NULL)))
+                  AND \(Self.noDenial(of: o, r))
                 """
             )
         }
+        if case .deidentifiedRelease(let writer) = self.rule {
+            conditions.append("\(r).type <> ALL(\(sql.bind(Self.privateTypes))) AND \(Self.noDenial(of: nil, r))")
+            if let writer { conditions.append("\(r).organization = \(sql.bind(writer))") }
+        }
         return conditions.isEmpty ? "true" : conditions.joined(separator: " AND ")
+    }
+
+    /// Whether the row aliased `r` is outside every compartment, or its patient has no active
+    /// Consent denying sharing with everyone — or with the organization bound as `organization`.
+    private static func noDenial(of organization: String?, _ r: String) -> String {
+        let whom = organization.map { "(d.organization_id = \($0) OR d.organization_id IS NULL)" } ?? "d.organization_id IS NULL"
+        return """
+            (\(r).patient_id IS NULL OR NOT EXISTS (SELECT 1 FROM consent_rules d WHERE d.patient_id = \(r).patient_id AND d.period @> now()
+                AND NOT d.permit AND \(whom)))
+            """
     }
 }

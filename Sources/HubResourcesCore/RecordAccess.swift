@@ -27,6 +27,12 @@ public struct RecordAccess: Sendable, Equatable {
         /// or with everyone, and other organizations' Subscriptions; only while the grant is in
         /// force. Only `$export` reads with it, and the store refuses every write under it.
         case population(String, grant: String)
+        /// The hub computing a de-identified open-data release (docs/open-data.md): every
+        /// hospital's clinical records — only those `writtenBy` wrote, when set — but those of
+        /// patients whose active Consent denies sharing with everyone, and no Subscription. Only
+        /// the release computation reads with it, and nothing it reads leaves the hub but counts
+        /// and generalized rows; the store refuses every write under it.
+        case deidentifiedRelease(writtenBy: String?)
     }
 
     public var rule: Rule
@@ -79,16 +85,20 @@ public struct RecordAccess: Sendable, Equatable {
         return nil
     }
 
-    /// Whether this access reads under a population grant (and may write nothing).
-    public var isPopulationExport: Bool {
-        if case .population = self.rule { return true }
-        return false
+    /// Whether this access only reads (a population grant, an open-data release) and may write
+    /// nothing.
+    public var isReadOnly: Bool {
+        switch self.rule {
+        case .population, .deidentifiedRelease: true
+        case .unrestricted, .organization: false
+        }
     }
 
-    /// Refuses (403) a write under a population grant: a grant to read, never to change.
+    /// Refuses (403) a write under a population grant or for an open-data release: they read,
+    /// never change.
     public func requireWriter() throws(ResourceError) {
-        guard !self.isPopulationExport else {
-            throw ResourceError(.forbidden, .forbidden, "a population export grant reads records; it writes none")
+        guard !self.isReadOnly else {
+            throw ResourceError(.forbidden, .forbidden, "this access reads records for a population export or open data; it writes none")
         }
     }
 }

@@ -6,6 +6,7 @@ public import HubConfig
 public import HubCrypto
 import HubFHIRXML
 public import HubNotifications
+import HubOpenData
 public import HubResources
 public import HubStorage
 public import HubWorkflows
@@ -173,6 +174,10 @@ public enum HubApplication {
         // The directory's organizations and clinicians as FHIR resources, kept in step with it.
         let mirror = dependencies.directoryMirror
         AdminRoutes(directory: directory, mirror: mirror).add(to: router)
+        let openDatasets = OpenDatasetStore(
+            database: dependencies.database, keyStore: dependencies.keyStore, suite: dependencies.suite,
+            minimumK: configuration.openData.minimumK, logger: dependencies.logger)
+        OpenDataRoutes(store: openDatasets).add(to: router)
         let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)
         HL7Routes(intake: intake).add(to: router)
         var services: [any Service] = [
@@ -221,6 +226,13 @@ public enum HubApplication {
                     pollInterval: .milliseconds(configuration.export.pollMilliseconds), lease: .seconds(configuration.export.leaseSeconds),
                     fileLifetime: .seconds(3600 * configuration.export.fileLifetimeHours),
                     settleDelay: .seconds(3 * configuration.database.operationTimeoutSeconds + 1)),
+                logger: dependencies.logger))
+        services.append(
+            OpenDataRunner(
+                datasets: openDatasets, records: dependencies.exportSource,
+                settings: .init(
+                    pollInterval: .milliseconds(configuration.openData.pollMilliseconds), lease: .seconds(configuration.openData.leaseSeconds),
+                    maximumSuppression: Double(configuration.openData.maximumSuppressionPercent) / 100),
                 logger: dependencies.logger))
         if let syslogHost = configuration.audit.syslogHost {
             // Refused at start when the setting itself names an internal address (a name is

@@ -42,6 +42,24 @@ extension SyntheticPatients {
             """
     }
 
+    /// Diagnoses common in the region's outpatient clinics (ICD-10, as GB/T 14396 codes them),
+    /// with one rare enough to single a patient out.
+    public static let diagnoses: [(code: String, display: String)] = [
+        ("I10", "原发性高血压"), ("E11.9", "2型糖尿病"), ("J18.9", "肺炎"), ("K29.7", "胃炎"), ("M54.5", "腰痛"), ("N39.0", "泌尿道感染"),
+        ("I21.9", "急性心肌梗死"), ("C34.9", "肺恶性肿瘤"),
+    ]
+
+    /// A confirmed Condition of `patient`: a diagnosis (`code`, ICD-10) made on `day`.
+    public mutating func conditionJSON(patient: String, code: String, display: String, day: String) -> String {
+        """
+        {"resourceType":"Condition",
+         "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},
+         "verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},
+         "code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"\(code)","display":"\(display)"}]},
+         "subject":{"reference":"\(patient)"},"onsetDateTime":"\(day)","recordedDate":"\(day)"}
+        """
+    }
+
     /// A day in 2024–2026, `YYYY-MM-DD`.
     public mutating func recentDay() -> String {
         String(format: "%04d-%02d-%02d", 2024 + self.next(3), 1 + self.next(12), 1 + self.next(28))

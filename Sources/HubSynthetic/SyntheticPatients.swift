@@ -8,6 +8,11 @@ public struct SyntheticPatients: Sendable {
     /// Address codes of real districts (Beijing Chaoyang, Shanghai Pudong, Shenzhen Nanshan,
     /// Hangzhou Xihu, Chengdu Wuhou).
     static let addressCodes = ["110105", "310115", "440305", "330106", "510107"]
+    /// Those districts as FHIR `Address` parts: province (`state`), city, district.
+    public static let districts: [String: (state: String, city: String, district: String)] = [
+        "110105": ("北京市", "北京市", "朝阳区"), "310115": ("上海市", "上海市", "浦东新区"), "440305": ("广东省", "深圳市", "南山区"),
+        "330106": ("浙江省", "杭州市", "西湖区"), "510107": ("四川省", "成都市", "武侯区"),
+    ]
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     static let checkCharacters = Array("10X98765432")
 
@@ -32,6 +37,11 @@ public struct SyntheticPatients: Sendable {
         public var gender: String
         public var birthDate: String
         public var residentID: String
+
+        /// The home district: the one the resident ID's address code names.
+        public var home: (state: String, city: String, district: String) {
+            SyntheticPatients.districts[String(self.residentID.prefix(6))] ?? ("北京市", "北京市", "朝阳区")
+        }
     }
 
     /// A random person; resident IDs may repeat after a few thousand (the birthday problem).
@@ -87,7 +97,8 @@ public struct SyntheticPatients: Sendable {
          "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
                        {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],
          "name":[{"family":"\(person.family)","given":["\(person.given)"],"text":"\(person.family)\(person.given)"}],
-         "gender":"\(person.gender)","birthDate":"\(person.birthDate)"}
+         "gender":"\(person.gender)","birthDate":"\(person.birthDate)",
+         "address":[{"use":"home","state":"\(person.home.state)","city":"\(person.home.city)","district":"\(person.home.district)"}]}
         """
     }
 }

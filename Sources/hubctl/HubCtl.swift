@@ -19,7 +19,7 @@ struct HubCtl: AsyncParsableCommand {
         version: HubVersion.current,
         subcommands: [
             Status.self, Login.self, Logout.self, Whoami.self, PatientCommand.self, History.self, Labs.self, Appointments.self,
-            Referrals.self, BreakGlass.self, Audit.self, Version.self,
+            Referrals.self, BreakGlass.self, Audit.self, OpenData.self, Version.self,
         ]
     )
 

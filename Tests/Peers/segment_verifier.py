@@ -5,6 +5,8 @@ alone: published keys, signed checkpoints, audit-log segments and audit reports.
     segment_verifier.py SEGMENT.json HUB-KEYS.json   -> {"verified": true, "size": N, "records": K}
                                                         or {"verified": false, "error": "..."}
     segment_verifier.py --report REPORT.json HUB-KEYS.json  (the same for a report)
+    segment_verifier.py --detached CONTEXT MEDIA-TYPE FILE FILE.sig HUB-KEYS.json
+        (a detached signature over a file's exact bytes: an open-data release, a rendered report)
 
 Hashes: hashlib (SHA-256), gmssl (SM3). Signatures: cryptography (ES256), gmssl through
 sm2_peer.py (SM2 with the default ID 1234567812345678). Test tooling only.
@@ -184,7 +186,33 @@ def verify_report(report, keys):
     return verify(segment, keys)
 
 
+def verify_detached(context, media_type, data, signature_text, keys):
+    """A detached signature: over CONTEXT, LF, the media type, LF, then the file's bytes."""
+    header, kid, der = split_signed_object(base64.b64decode(signature_text.strip()))
+    key = find_key(keys, kid)
+    if key is None:
+        raise ValueError("the file is signed with an unknown key")
+    message = context.encode("utf-8") + b"\n" + media_type.encode("ascii") + b"\n" + data
+    if not verify_signature(key, header, message, der):
+        raise ValueError("the signature does not verify")
+    return 0, 0
+
+
 def main(*arguments):
+    if arguments[0] == "--detached":
+        context, media_type, path, signature_path, keys_path = arguments[1:6]
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(signature_path, encoding="ascii") as f:
+            signature = f.read()
+        with open(keys_path, encoding="utf-8") as f:
+            keys = json.load(f)
+        try:
+            verify_detached(context, media_type, data, signature, keys)
+            print(json.dumps({"verified": True}))
+        except (ValueError, KeyError) as error:
+            print(json.dumps({"verified": False, "error": str(error)}))
+        return 0
     report = arguments[0] == "--report"
     path, keys_path = arguments[1:] if report else arguments
     with open(path, encoding="utf-8") as f:

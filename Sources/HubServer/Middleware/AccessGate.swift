@@ -19,6 +19,10 @@ public struct AccessGate: RouterMiddleware {
     public static let regulators = AccessGate([.regulator], purpose: "the audit trail is for regulators")
     /// Administrators: organizations, clients and users.
     public static let administrators = AccessGate([.administrator], purpose: "identity administration is for administrators")
+    /// Regulators: open datasets, from definition to publication.
+    public static let openDataStewards = AccessGate([.regulator], purpose: "open datasets are managed by the health commission's regulators")
+    /// Any principal the hub knows: restricted open data.
+    public static let anyPrincipal = AccessGate(Set(Role.allCases), purpose: "this is for the hub's principals")
     /// Clinicians: break-glass.
     public static let clinicians = AccessGate([.clinician], purpose: "only a clinician declares an emergency")
 

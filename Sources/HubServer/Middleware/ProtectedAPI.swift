@@ -3,7 +3,7 @@
 /// what is audited — and the one spelling of paths they are decided on (``CanonicalPathMiddleware``
 /// refuses every other before either runs).
 enum ProtectedAPI {
-    static let prefixes = ["/fhir", "/audit", "/admin", "/auth", "/hl7v2", "/notifications", "/whoami"]
+    static let prefixes = ["/fhir", "/audit", "/admin", "/auth", "/hl7v2", "/notifications", "/whoami", "/open/datasets", "/open/published"]
 
     /// Whether `path` (canonical) belongs to a protected API.
     static func contains(_ path: String) -> Bool {
