@@ -492,6 +492,14 @@ extension HubConfiguration {
             current: { String($0.openData.pollMilliseconds) }
         ),
         Setting(
+            name: "open_data.epsilon_budget", summary: "the most ε a dataset's published releases spend together (default 10)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.openData.epsilonBudget = try entry.integer("open_data.epsilon_budget", in: 1...100)
+            },
+            current: { String($0.openData.epsilonBudget) }
+        ),
+        Setting(
             name: "open_data.lease_seconds", summary: "how long a hub holds a release computation without renewing (default 300)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -261,6 +261,8 @@ public struct HubConfiguration: Sendable, Equatable {
         public var pollMilliseconds: Int = 5_000
         /// How long a hub holds a computation without renewing before another takes it. Default 300.
         public var leaseSeconds: Int = 300
+        /// The most ε a dataset's published releases may spend together. Default 10.
+        public var epsilonBudget: Int = 10
 
         public init() {}
     }

@@ -4,6 +4,7 @@ import HubOpenDataCore
 public import HubResources
 import HubStorage
 public import Logging
+import NIOPosix
 public import ServiceLifecycle
 
 /// Computes open-data releases (a service of every hub; hubs share the work by leases): takes an
@@ -53,38 +54,61 @@ public struct OpenDataRunner: Service {
     /// Computes one wanted release; false when none was wanted.
     @discardableResult
     public func runOne() async throws -> Bool {
-        guard let claim = try await self.datasets.claim(owner: self.owner, lease: self.settings.lease) else { return false }
+        let settings = self.settings
+        guard var claim = try await self.datasets.claim(owner: self.owner, lease: settings.lease, maximumAttempts: settings.maximumAttempts)
+        else { return false }
+        // The hub's minimum now, should it have been raised since the definition.
+        claim.definition.k = max(claim.definition.k ?? 0, self.datasets.minimumK)
         do {
             let asOf = Date()
-            guard let (table, patients) = try await self.table(for: claim, asOf: asOf) else { return true }
-            let anonymizer = Anonymizer(k: claim.definition.k ?? self.datasets.minimumK, maximumSuppression: self.settings.maximumSuppression)
-            let anonymized: AnonymizedTable
-            switch (claim.definition.form, claim.definition.epsilon) {
-            case (.aggregate, let epsilon?):
-                let bound = claim.definition.contributionBound ?? 1
-                guard let noise = LaplaceMechanism(epsilon: epsilon, sensitivity: Double(bound)) else {
-                    throw AnonymizationError("epsilon \(epsilon) is not a positive number")
-                }
-                // The system's generator: noise an observer could predict protects nothing.
-                var generator = SystemRandomNumberGenerator()
-                anonymized = try anonymizer.aggregate(table, noise: noise, contributionBound: bound, using: &generator)
-            case (.aggregate, nil):
-                anonymized = try anonymizer.aggregate(table)
-            case (.extract, _):
-                anonymized = try anonymizer.extract(table)
+            // Anonymizing takes a while on a large table: the lease is renewed before it starts.
+            guard let (table, patients) = try await self.table(for: claim, asOf: asOf),
+                try await self.datasets.renew(claim, owner: self.owner, lease: settings.lease)
+            else {
+                self.logger.warning(
+                    "open data release abandoned: its lease was lost (withdrawn, or taken over)", metadata: ["dataset": "\(claim.id)"])
+                return true
+            }
+            let definition = claim.definition
+            let anonymizer = Anonymizer(k: definition.k ?? self.datasets.minimumK, maximumSuppression: settings.maximumSuppression)
+            // Sorting a million rows is seconds of CPU: off the tasks' threads, which serve requests.
+            let anonymized = try await NIOThreadPool.singleton.runIfActive {
+                try Self.anonymize(table, definition: definition, with: anonymizer)
             }
             if let release = try await self.datasets.store(anonymized, for: claim, recordsAsOf: asOf, patients: patients, owner: self.owner) {
                 self.logger.info(
                     "open data release computed",
                     metadata: ["dataset": "\(claim.id)", "release": "\(release.number)", "rows": "\(release.rows.count)"])
+            } else {
+                self.logger.warning(
+                    "open data release discarded: its lease was lost (withdrawn, or taken over)", metadata: ["dataset": "\(claim.id)"])
             }
         } catch {
             // The reason in the table is ours, never a record's content.
             self.logger.warning("open data release failed", metadata: ["dataset": "\(claim.id)", "error": "\(error)"])
             let reason = (error as? AnonymizationError)?.description ?? "the release could not be computed; it is tried again"
-            try await self.datasets.fail(claim, owner: self.owner, error: reason, maximumAttempts: self.settings.maximumAttempts)
+            try await self.datasets.fail(claim, owner: self.owner, error: reason, maximumAttempts: settings.maximumAttempts)
         }
         return true
+    }
+
+    /// The definition's form and protection applied to `table`.
+    static func anonymize(_ table: RecordTable, definition: DatasetDefinition, with anonymizer: Anonymizer) throws -> AnonymizedTable {
+        let months = definition.from.flatMap { from in definition.to.map { from...$0 } }
+        switch (definition.form, definition.epsilon) {
+        case (.aggregate, let epsilon?):
+            let bound = definition.contributionBound ?? 1
+            guard let noise = LaplaceMechanism(epsilon: epsilon, sensitivity: Double(bound)) else {
+                throw AnonymizationError("epsilon \(epsilon) is not a positive number")
+            }
+            // The system's generator: noise an observer could predict protects nothing.
+            var generator = SystemRandomNumberGenerator()
+            return try anonymizer.aggregate(table, months: months, noise: noise, contributionBound: bound, using: &generator)
+        case (.aggregate, nil):
+            return try anonymizer.aggregate(table, months: months)
+        case (.extract, _):
+            return try anonymizer.extract(table)
+        }
     }
 
     /// The dataset's rows at their finest, and how many patients they came from; nil when the

@@ -22,11 +22,19 @@ extension OpenDatasetStore {
         public var approvedBy: String
     }
 
-    /// Takes the longest-waiting dataset whose release is wanted and not leased, or nil.
-    public func claim(owner: String, lease: Duration) async throws -> Claim? {
+    /// Takes the longest-waiting dataset whose release is wanted and not leased, or nil. A
+    /// dataset whose computation was taken `maximumAttempts` times without storing a release (a
+    /// hub that crashed or lost its lease each time) is given up first, with a reason.
+    public func claim(owner: String, lease: Duration, maximumAttempts: Int = 3) async throws -> Claim? {
         let logger = self.logger
         let seconds = Double(lease.components.seconds)
         return try await self.database.withConnection("claim open dataset") { connection in
+            try await connection.run(
+                """
+                UPDATE open_datasets SET release_requested_at = NULL, lease_owner = NULL, lease_until = NULL,
+                    error = 'the release was begun ' || \(maximumAttempts) || ' times and never finished; ask for it again'
+                WHERE release_requested_at IS NOT NULL AND attempts >= \(maximumAttempts) AND (lease_until IS NULL OR lease_until < now())
+                """, logger: logger)
             let rows = try await connection.query(
                 """
                 UPDATE open_datasets SET lease_owner = \(owner), lease_until = now() + make_interval(secs => \(seconds)), attempts = attempts + 1

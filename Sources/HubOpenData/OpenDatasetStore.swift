@@ -55,14 +55,33 @@ public struct OpenDatasetStore: Sendable {
     let suite: CryptoSuite
     /// The smallest k a definition may ask for (`open_data.minimum_k`).
     public let minimumK: Int
+    /// The most ε a dataset's published releases may spend together (`open_data.epsilon_budget`):
+    /// each release draws fresh noise, and averaging many would wear it away.
+    public let epsilonBudget: Double
     let logger: Logger
 
-    public init(database: Database, keyStore: any KeyStore, suite: CryptoSuite, minimumK: Int, logger: Logger) {
+    public init(database: Database, keyStore: any KeyStore, suite: CryptoSuite, minimumK: Int, epsilonBudget: Double = 10, logger: Logger) {
         self.database = database
         self.keyStore = keyStore
         self.suite = suite
         self.minimumK = minimumK
+        self.epsilonBudget = epsilonBudget
         self.logger = logger
+    }
+
+    /// Whether `organization` is an active health commission: open data is managed by its
+    /// regulators, and internal releases are theirs alone.
+    public func isCommission(_ organization: String?) async throws -> Bool {
+        guard let organization else { return false }
+        let logger = self.logger
+        return try await self.database.withConnection("check open data steward") { connection in
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM organizations WHERE id = \(organization) AND kind = 'commission' AND active", logger: logger)
+            {
+                return true
+            }
+            return false
+        }
     }
 
     // MARK: Regulators
@@ -141,28 +160,39 @@ public struct OpenDatasetStore: Sendable {
         let stored = try await self.database.withConnection("read open data release") { connection in
             try await Self.computedRelease(id, number, on: connection, logger: logger)
         }
-        guard var release = stored, release.publishedAt == nil else {
-            throw ResourceError(.notFound, .notFound, "no unpublished release \(number) of open dataset \(id)")
+        guard var release = stored else { throw ResourceError(.notFound, .notFound, "no release \(number) of open dataset \(id)") }
+        guard release.publishedAt == nil else {
+            throw ResourceError(.conflict, .conflict, "release \(number) of open dataset \(id) was published already")
         }
         let now = Date()
         release.publishedAt = UTCTime(now).instant
         let (json, csv) = (release.json(), release.csv())
-        let jsonSignature = Data(
-            try await self.keyStore.sign(DatasetRelease.signature.message(json, mediaType: Rendering.json.mediaType), suite: self.suite).serialized
-        )
-        .base64EncodedString()
-        let csvSignature = Data(
-            try await self.keyStore.sign(DatasetRelease.signature.message(csv, mediaType: Rendering.csv.mediaType), suite: self.suite).serialized
-        )
-        .base64EncodedString()
+        let jsonSignature = try await self.sign(json, .json, release)
+        let csvSignature = try await self.sign(csv, .csv, release)
         var published = Self.record(.update, id: id, audit: audit)
         published.entities.append("OpenDatasetRelease/\(id)/\(number)")
         let record = published
         let publishedAt = UTCTime(now).timestampLiteral
+        let budget = self.epsilonBudget
+        let epsilon = release.protection.epsilon
         try await self.database.withTransaction("publish open data release") { connection in
             try await Self.requireCommission(audit, on: connection, logger: logger)
             let state = try await Self.lock(id, on: connection, logger: logger)
             guard state.approved, !state.withdrawn else { throw ResourceError(.conflict, .conflict, "open dataset \(id) was withdrawn") }
+            if let epsilon {
+                var published = 0
+                for try await count in try await connection.query(
+                    "SELECT count(*)::int FROM open_releases WHERE dataset_id = \(id)::uuid AND published_at IS NOT NULL", logger: logger
+                ).decode(Int.self) {
+                    published = count
+                }
+                guard Double(published + 1) * epsilon <= budget + 1e-9 else {
+                    throw ResourceError(
+                        .conflict, .businessRule,
+                        "publishing this release would spend ε \(Double(published + 1) * epsilon) on open dataset \(id), beyond the budget of \(budget)"
+                    )
+                }
+            }
             var updated = false
             for try await _ in try await connection.query(
                 """
@@ -197,6 +227,13 @@ public struct OpenDatasetStore: Sendable {
                 """, logger: logger)
             try await AuditLog.enqueue([record], on: connection, logger: logger)
         }
+    }
+
+    /// The hub's detached signature over a rendering, binding the release's subject.
+    func sign(_ bytes: [UInt8], _ rendering: Rendering, _ release: DatasetRelease) async throws -> String {
+        let mediaType = DatasetRelease.signedMediaType(rendering.mediaType, subject: release.signedSubject)
+        let signed = try await self.keyStore.sign(DatasetRelease.signature.message(bytes, mediaType: mediaType), suite: self.suite)
+        return Data(signed.serialized).base64EncodedString()
     }
 
     // MARK: Reading

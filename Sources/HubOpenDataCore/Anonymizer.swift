@@ -1,3 +1,5 @@
+import Foundation
+
 /// k-anonymity by generalization and suppression, and Laplace noise for aggregates: what turns a
 /// ``RecordTable`` into a publishable ``AnonymizedTable``.
 ///
@@ -21,45 +23,116 @@ public struct Anonymizer: Sendable {
         self.maximumSuppression = maximumSuppression
     }
 
-    /// Counts of distinct patients per combination of the table's dimensions.
-    public func aggregate(_ table: RecordTable) throws(AnonymizationError) -> AnonymizedTable {
+    /// The most cells an aggregate lists: its dimensions' values combined.
+    public static let maximumCells = 1_000_000
+    /// δ of a differentially private aggregate whose dimensions' values come from the data:
+    /// the chance that a value held by one patient is named.
+    public static let delta = 1e-6
+
+    /// Counts of distinct patients for **every** combination of the dimensions' values — each
+    /// counted, or suppressed when below k, zero included — so that which cells appear, and which
+    /// are suppressed, says nothing about who is in the records. Values known before the data
+    /// (age bands, sexes, ICD-10 chapters, the months of a stated period) are all listed; those
+    /// only the data knows (places, lab tests) are listed when at least k patients have them,
+    /// and the rest count together as `other`. `months` is the definition's period.
+    public func aggregate(_ table: RecordTable, months: ClosedRange<String>? = nil) throws(AnonymizationError) -> AnonymizedTable {
         let levels = try self.generalizationLevels(table, classColumns: Array(table.dimensions.indices))
-        let keys = try KeyedRows(table, levels: levels, columns: Array(table.dimensions.indices))
-        var result = AnonymizedTable(dimensions: table.dimensions, levels: levels)
-        for group in keys.groups() {
-            let values = keys.values(of: group.key)
-            if group.patients >= self.k {
-                result.rows.append(values)
-                result.counts.append(group.patients)
-            } else {
-                result.rows.append(values)
-                result.counts.append(nil)
-                result.suppressedCells += 1
-            }
-        }
-        result.sortRows()
-        return result
+        var unused = SystemRandomNumberGenerator()
+        return try self.grid(table, levels: levels, months: months, noise: nil, contributionBound: 0, using: &unused)
     }
 
-    /// Counts with Laplace noise of scale `contributionBound / epsilon` (each patient counted in
-    /// at most `contributionBound` cells, chosen at random), suppressed below k after the noise.
+    /// The same with differential privacy: ε (the mechanism's) is shared between the choice of
+    /// the data's values to name (a noisy count per value, against a threshold raised for δ) and
+    /// the cells' counts; each patient counts in at most `contributionBound` cells (chosen at
+    /// random among theirs), every cell's count gets Laplace noise and is suppressed when the
+    /// noisy count is below k. Levels stay the finest: a search over true counts would leak them.
     public func aggregate(
-        _ table: RecordTable, noise: LaplaceMechanism, contributionBound: Int, using generator: inout some RandomNumberGenerator
+        _ table: RecordTable, months: ClosedRange<String>? = nil, noise: LaplaceMechanism, contributionBound: Int,
+        using generator: inout some RandomNumberGenerator
     ) throws(AnonymizationError) -> AnonymizedTable {
-        let levels = Array(repeating: 0, count: table.dimensions.count)
-        let keys = try KeyedRows(table, levels: levels, columns: Array(table.dimensions.indices))
+        try self.grid(
+            table, levels: Array(repeating: 0, count: table.dimensions.count), months: months, noise: noise,
+            contributionBound: max(1, contributionBound),
+            using: &generator)
+    }
+
+    private func grid(
+        _ table: RecordTable, levels: [Int], months: ClosedRange<String>?, noise: LaplaceMechanism?, contributionBound: Int,
+        using generator: inout some RandomNumberGenerator
+    ) throws(AnonymizationError) -> AnonymizedTable {
+        let columns = Array(table.dimensions.indices)
+        let keyed = try KeyedRows(table, levels: levels, columns: columns)
+        let pairs = noise == nil ? keyed.pairs() : keyed.pairs(contributionBound: contributionBound, using: &generator)
+        let publicDomains = columns.map { table.dimensions[$0].publicDomain(at: levels[$0], months: months) }
+        // ε shared evenly between the data-named dimensions' values and the cells.
+        let shares = Double(publicDomains.filter { $0 == nil }.count + 1)
+        let mechanism = noise.flatMap { LaplaceMechanism(epsilon: $0.epsilon / shares, sensitivity: Double(contributionBound)) }
         var result = AnonymizedTable(dimensions: table.dimensions, levels: levels)
-        for group in keys.groups(contributionBound: contributionBound, using: &generator) {
-            result.rows.append(keys.values(of: group.key))
-            let noisy = noise.noisyCount(group.patients, using: &generator)
-            if noisy >= self.k {
-                result.counts.append(noisy)
+        result.noiseScale = mechanism?.scale
+        result.delta = mechanism != nil && shares > 1 ? Self.delta : nil
+        // Per column: each generalized value's place in the column's listed values.
+        var domains: [[String]] = []
+        var places: [[Int]] = []
+        for column in columns {
+            let values = keyed.generalizedValues[column]
+            var domain: [String]
+            if let known = publicDomains[column] {
+                domain = known
+            } else {
+                // Named when enough patients have it (a noisy count, against a raised threshold).
+                let counts = keyed.marginal(pairs, column: column)
+                var threshold = Double(self.k)
+                if let mechanism { threshold += mechanism.scale * log(1 / (2 * Self.delta)) }
+                domain = values.indices.filter { value in
+                    let count = counts[value]
+                    guard let mechanism else { return count >= self.k }
+                    return Double(count) + mechanism.noise(using: &generator) >= threshold
+                }.map { values[$0] }.sorted()
+                domain.append(Dimension.other)
+            }
+            let index = Dictionary(domain.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            if index[Dimension.other] == nil, values.contains(where: { index[$0] == nil }) { domain.append(Dimension.other) }
+            let other = domain.firstIndex(of: Dimension.other) ?? 0
+            places.append(values.map { index[$0] ?? other })
+            domains.append(domain)
+        }
+        var size = 1
+        for domain in domains {
+            let (product, overflow) = size.multipliedReportingOverflow(by: max(1, domain.count))
+            guard !overflow, product <= Self.maximumCells else {
+                throw AnonymizationError(
+                    "the dimensions' values combine into more than \(Self.maximumCells) cells: use fewer dimensions, or a shorter period")
+            }
+            size = product
+        }
+        // Distinct patients per cell.
+        var cellPairs: [KeyedRows.Pair] = pairs.map { pair in
+            let numbers = keyed.numbers(of: pair.key)
+            var cell = 0
+            for column in columns { cell = cell * max(1, domains[column].count) + places[column][numbers[column]] }
+            return KeyedRows.Pair(key: UInt64(cell), patient: pair.patient)
+        }
+        cellPairs.sort()
+        var counts: [Int: Int] = [:]
+        for group in KeyedRows.count(cellPairs) { counts[Int(group.key)] = group.patients }
+        for cell in 0..<size {
+            var rest = cell
+            var values = Array(repeating: "", count: columns.count)
+            for column in columns.reversed() {
+                let radix = max(1, domains[column].count)
+                values[column] = domains[column][rest % radix]
+                rest /= radix
+            }
+            let count = counts[cell] ?? 0
+            let shown = mechanism.map { $0.noisyCount(count, using: &generator) } ?? count
+            result.rows.append(values)
+            if shown >= self.k {
+                result.counts.append(shown)
             } else {
                 result.counts.append(nil)
                 result.suppressedCells += 1
             }
         }
-        result.sortRows()
         return result
     }
 
@@ -168,19 +241,6 @@ struct KeyedRows {
 
     func key(of row: Int) -> UInt64 { self.keys[row] }
 
-    /// The generalized values of the table's dimensions for `key` (only `columns` are keyed;
-    /// the table's other columns show "*").
-    func values(of key: UInt64) -> [String] {
-        var values = Array(repeating: Dimension.any, count: self.table.dimensions.count)
-        var rest = key
-        for column in self.columns.reversed() {
-            let radix = UInt64(max(1, self.generalizedValues[column].count))
-            values[column] = self.generalizedValues[column][Int(rest % radix)]
-            rest /= radix
-        }
-        return values
-    }
-
     struct Group {
         var key: UInt64
         var patients: Int
@@ -188,14 +248,21 @@ struct KeyedRows {
 
     /// Each key with its distinct patients.
     func groups() -> [Group] {
-        var pairs = zip(self.keys, self.table.patients).map { Pair(key: $0, patient: $1) }
-        pairs.sort()
-        return Self.count(pairs)
+        Self.count(self.pairs())
     }
 
-    /// Each key with its distinct patients, each patient in at most `contributionBound` keys
-    /// (chosen at random among theirs).
-    func groups(contributionBound: Int, using generator: inout some RandomNumberGenerator) -> [Group] {
+    /// (key, patient) of every row, once each, sorted.
+    func pairs() -> [Pair] {
+        var pairs = zip(self.keys, self.table.patients).map { Pair(key: $0, patient: $1) }
+        pairs.sort()
+        var distinct: [Pair] = []
+        distinct.reserveCapacity(pairs.count)
+        for pair in pairs where distinct.last != pair { distinct.append(pair) }
+        return distinct
+    }
+
+    /// The same, each patient in at most `contributionBound` keys (chosen at random among theirs).
+    func pairs(contributionBound: Int, using generator: inout some RandomNumberGenerator) -> [Pair] {
         var byPatient = zip(self.keys, self.table.patients).map { Pair(key: $0, patient: $1) }
         byPatient.sort { ($0.patient, $0.key) < ($1.patient, $1.key) }
         var kept: [Pair] = []
@@ -212,10 +279,32 @@ struct KeyedRows {
             start = end
         }
         kept.sort()
-        return Self.count(kept)
+        return kept
     }
 
-    private static func count(_ sorted: [Pair]) -> [Group] {
+    /// Each keyed column's generalized value numbers for `key`.
+    func numbers(of key: UInt64) -> [Int] {
+        var numbers = Array(repeating: 0, count: self.table.dimensions.count)
+        var rest = key
+        for column in self.columns.reversed() {
+            let radix = UInt64(max(1, self.generalizedValues[column].count))
+            numbers[column] = Int(rest % radix)
+            rest /= radix
+        }
+        return numbers
+    }
+
+    /// Distinct patients per generalized value of `column` among `pairs`.
+    func marginal(_ pairs: [Pair], column: Int) -> [Int] {
+        var values = pairs.map { Pair(key: UInt64(self.numbers(of: $0.key)[column]), patient: $0.patient) }
+        values.sort()
+        var counts = Array(repeating: 0, count: self.generalizedValues[column].count)
+        for group in Self.count(values) { counts[Int(group.key)] = group.patients }
+        return counts
+    }
+
+    /// Groups of sorted pairs: each key with its distinct patients.
+    static func count(_ sorted: [Pair]) -> [Group] {
         var groups: [Group] = []
         var previous: Pair?
         for pair in sorted {
@@ -249,6 +338,9 @@ public struct AnonymizedTable: Sendable, Equatable {
     public var suppressedCells = 0
     /// For an extract: rows left out with their classes.
     public var suppressedRows = 0
+    /// With noise: the Laplace scale of each count, and δ when the data named values.
+    public var noiseScale: Double?
+    public var delta: Double?
 
     public init(dimensions: [Dimension], levels: [Int]) {
         self.dimensions = dimensions

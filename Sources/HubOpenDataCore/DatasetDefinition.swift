@@ -128,8 +128,9 @@ public struct DatasetDefinition: Sendable, Codable, Equatable {
 
     static func isMonth(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
-        guard bytes.count == 7, bytes[4] == UInt8(ascii: "-"), let month = Int(text.suffix(2)), (1...12).contains(month) else { return false }
-        return bytes[0..<4].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        let digits = [0, 1, 2, 3, 5, 6].allSatisfy { bytes.count == 7 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }
+        guard digits, bytes[4] == UInt8(ascii: "-"), let month = Int(text.suffix(2)) else { return false }
+        return (1...12).contains(month)
     }
 }
 

@@ -17,11 +17,14 @@ public struct DatasetRelease: Sendable, Codable, Equatable {
         public var suppressedCells: Int?
         /// Extract rows left out with their classes.
         public var suppressedRows: Int?
-        /// Differential privacy of the counts: ε, the Laplace scale, and how many cells one
-        /// patient may count in.
+        /// Differential privacy of the counts: ε of the whole release, the Laplace scale of each
+        /// count, how many cells one patient may count in, and δ (the chance that a value only
+        /// one patient has is named) when the data named a dimension's values. With noise, k is a
+        /// threshold on the noisy counts.
         public var epsilon: Double?
         public var noiseScale: Double?
         public var contributionBound: Int?
+        public var delta: Double?
     }
 
     public var dataset: String
@@ -45,6 +48,22 @@ public struct DatasetRelease: Sendable, Codable, Equatable {
     /// The scheme of the detached signatures over the renderings.
     public static let signature = DetachedSignature(context: "health-hub open data release v1")
 
+    /// What a signature binds besides the bytes: which release of which dataset, of which grade —
+    /// so that a leaked restricted file cannot pass as a public one, nor one release as another.
+    /// Signed as parameters of the media type (`text/csv; dataset=…; release=…; classification=…`).
+    public var signedSubject: String {
+        Self.subject(dataset: self.dataset, number: self.number, classification: self.classification)
+    }
+
+    public static func subject(dataset: String, number: Int, classification: Classification) -> String {
+        "dataset=\(dataset); release=\(number); classification=\(classification.rawValue)"
+    }
+
+    /// The media type a rendering is signed under: its own, with ``signedSubject``.
+    public static func signedMediaType(_ mediaType: String, subject: String) -> String {
+        mediaType + "; " + subject
+    }
+
     /// The column an aggregate's counts are in.
     public static let countColumn = "patients"
 
@@ -61,12 +80,13 @@ public struct DatasetRelease: Sendable, Codable, Equatable {
         self.computedAt = Self.instant(computedAt)
         var generalization: [String: String] = [:]
         for (dimension, level) in zip(table.dimensions, table.levels) { generalization[dimension.rawValue] = dimension.levels[level] }
-        let noise = definition.epsilon.flatMap { LaplaceMechanism(epsilon: $0, sensitivity: Double(definition.contributionBound ?? 1)) }
         self.protection = Protection(
             k: definition.k ?? 0, generalization: generalization,
             suppressedCells: definition.form == .aggregate ? table.suppressedCells : nil,
             suppressedRows: definition.form == .extract ? table.suppressedRows : nil,
-            epsilon: definition.epsilon, noiseScale: noise?.scale, contributionBound: definition.epsilon == nil ? nil : definition.contributionBound)
+            epsilon: definition.epsilon, noiseScale: table.noiseScale,
+            contributionBound: definition.epsilon == nil ? nil : definition.contributionBound,
+            delta: table.delta)
         self.columns = table.dimensions.map(\.rawValue) + (definition.form == .aggregate ? [Self.countColumn] : [])
         self.rows =
             definition.form == .aggregate

@@ -17,6 +17,8 @@ public enum Dimension: String, Sendable, Codable, CaseIterable, Comparable {
     public static let unknown = "unknown"
     /// The value at the top of every hierarchy: anything.
     public static let any = "*"
+    /// Where an aggregate puts the values too rare to name (fewer than k patients).
+    public static let other = "other"
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         (Self.allCases.firstIndex(of: lhs) ?? 0) < (Self.allCases.firstIndex(of: rhs) ?? 0)
@@ -62,6 +64,39 @@ public enum Dimension: String, Sendable, Codable, CaseIterable, Comparable {
             return "\(year)-Q\((month - 1) / 3 + 1)"
         case .sex, .diagnosisChapter, .labTest:
             return value
+        }
+    }
+
+    /// Every value this dimension can show at `level` when that set is known before the data —
+    /// so that an aggregate lists each of them, counted or suppressed, and which cells appear
+    /// says nothing about the records — or nil when only the data can say (places, lab tests,
+    /// and months outside a stated period). `months` is the definition's period, if any.
+    public func publicDomain(at level: Int, months: ClosedRange<String>? = nil) -> [String]? {
+        let level = min(max(level, 0), self.levels.count - 1)
+        if self.isQuasiIdentifier, level == self.levels.count - 1 { return [Self.any] }
+        switch self {
+        case .ageBand:
+            let width = [5, 10, 20][level]
+            let top = width == 20 ? 80 : 90
+            return stride(from: 0, to: top, by: width).map { "\($0)-\($0 + width - 1)" } + ["\(top)+", Self.unknown]
+        case .sex:
+            return ["female", "male", "other", Self.unknown]
+        case .diagnosisChapter:
+            return ICD10Chapter.chapters.map { "\($0.0) \($0.1)-\($0.2)" } + [Self.unknown]
+        case .month:
+            guard let months, let first = CalendarDay(months.lowerBound), let last = CalendarDay(months.upperBound),
+                let firstMonth = first.month, let lastMonth = last.month, last.year - first.year < 50
+            else { return nil }
+            var values: [String] = []
+            var (year, month) = (first.year, firstMonth)
+            while (year, month) <= (last.year, lastMonth) {
+                let shown = self.generalize(CalendarDay(year: year, month: month).monthText ?? "", to: level)
+                if values.last != shown { values.append(shown) }
+                (year, month) = month == 12 ? (year + 1, 1) : (year, month + 1)
+            }
+            return values
+        case .district, .labTest:
+            return nil
         }
     }
 

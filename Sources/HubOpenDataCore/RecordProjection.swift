@@ -51,9 +51,9 @@ public struct PatientFacts: Sendable, Equatable {
     public func age(on day: CalendarDay) -> Int? {
         guard let birth = self.birth else { return nil }
         var age = day.year - birth.year
-        if let month = day.month, let birthMonth = birth.month {
-            if (month, day.day ?? 31) < (birthMonth, birth.day ?? 1) { age -= 1 }
-        }
+        // A birth date without its month (or day) counts from the middle of what it gives.
+        let birthday = (birth.month ?? 7, birth.day ?? (birth.month == nil ? 1 : 15))
+        if (day.month ?? 7, day.day ?? 15) < birthday { age -= 1 }
         return age >= 0 ? age : nil
     }
 }

@@ -176,7 +176,7 @@ public enum HubApplication {
         AdminRoutes(directory: directory, mirror: mirror).add(to: router)
         let openDatasets = OpenDatasetStore(
             database: dependencies.database, keyStore: dependencies.keyStore, suite: dependencies.suite,
-            minimumK: configuration.openData.minimumK, logger: dependencies.logger)
+            minimumK: configuration.openData.minimumK, epsilonBudget: Double(configuration.openData.epsilonBudget), logger: dependencies.logger)
         OpenDataRoutes(store: openDatasets).add(to: router)
         let intake = LabResultIntake(store: dependencies.resources, validator: dependencies.validator)
         HL7Routes(intake: intake).add(to: router)

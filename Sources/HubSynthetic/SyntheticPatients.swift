@@ -90,15 +90,18 @@ public struct SyntheticPatients: Sendable {
         self.patientJSON(self.person(), mrnSystem: mrnSystem)
     }
 
-    /// `person` as a Patient resource in JSON text.
-    public mutating func patientJSON(_ person: Person, mrnSystem: String = "urn:health-hub:sid:mrn:H001") -> String {
-        """
-        {"resourceType":"Patient",
-         "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
-                       {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],
-         "name":[{"family":"\(person.family)","given":["\(person.given)"],"text":"\(person.family)\(person.given)"}],
-         "gender":"\(person.gender)","birthDate":"\(person.birthDate)",
-         "address":[{"use":"home","state":"\(person.home.state)","city":"\(person.home.city)","district":"\(person.home.district)"}]}
-        """
+    /// `person` as a Patient resource in JSON text; with `home`, their home district as the
+    /// address (province, city, district: what open data reads).
+    public mutating func patientJSON(_ person: Person, mrnSystem: String = "urn:health-hub:sid:mrn:H001", home: Bool = false) -> String {
+        let address =
+            home
+            ? #","address":[{"use":"home","state":"\#(person.home.state)","city":"\#(person.home.city)","district":"\#(person.home.district)"}]"# : ""
+        return """
+            {"resourceType":"Patient",
+             "identifier":[{"system":"urn:health-hub:sid:resident-id","value":"\(person.residentID)"},
+                           {"system":"\(mrnSystem)","value":"MRN\(self.next(900_000) + 100_000)"}],
+             "name":[{"family":"\(person.family)","given":["\(person.given)"],"text":"\(person.family)\(person.given)"}],
+             "gender":"\(person.gender)","birthDate":"\(person.birthDate)"\(address)}
+            """
     }
 }

@@ -100,7 +100,7 @@ struct LoadCommand: AsyncParsableCommand {
         for number in firstNumber..<min(firstNumber + self.bundlePatients, self.first + self.patients) {
             let person = generator.person(number: number)
             let patient = "urn:uuid:\(UUID().uuidString.lowercased())"
-            entries.append(Self.entry(patient, "Patient", generator.patientJSON(person)))
+            entries.append(Self.entry(patient, "Patient", generator.patientJSON(person, home: true)))
             guard number == firstNumber || number % self.recordsEvery == 0 else { continue }
             let day = generator.recentDay()
             let encounter = "urn:uuid:\(UUID().uuidString.lowercased())"

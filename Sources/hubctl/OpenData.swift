@@ -159,9 +159,11 @@ struct OpenData: AsyncParsableCommand {
             let base = self.restricted ? "/open/published" : "/open/catalog"
             let path = "\(base)/\(HubCall.query(self.dataset))/\(self.number).\(self.format)"
             let reply = try await OpenData.call(self.server, "GET", path)
-            guard let signature = reply.header("hub-signature") else { throw CLIFailure(message: "the hub sent no signature").exit() }
+            guard let signature = reply.header("hub-signature"), let subject = reply.header("hub-signature-subject") else {
+                throw CLIFailure(message: "the hub sent no signature").exit()
+            }
             try Audit.write(reply.body, to: self.output)
-            try Audit.write(Array((signature + "\n").utf8), to: self.output + ".sig")
+            try Audit.write(Array((subject + "\n" + signature + "\n").utf8), to: self.output + ".sig")
             FileHandle.standardError.write(Data("written \(self.output) and \(self.output).sig\n".utf8))
         }
     }
@@ -169,7 +171,9 @@ struct OpenData: AsyncParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a downloaded release (.json or .csv) offline against the hub's published keys.",
-            discussion: "Exit 0 when the file is exactly as the hub signed it, 1 otherwise (with the reason).")
+            discussion:
+                "Exit 0 when the file is exactly as the hub signed it — as the dataset, release and grade the verdict names — 1 otherwise (with the reason)."
+        )
         @Argument(help: "The release file.") var file: String
         @Option(name: .long, help: "Its signature (default: the file's path + .sig).") var signature: String?
         @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.") var keys: String
@@ -184,10 +188,15 @@ struct OpenData: AsyncParsableCommand {
             do {
                 let document = try JSONDecoder().decode(PublishedKeysDocument.self, from: try Audit.read(self.keys))
                 let bytes = Array(try Audit.read(self.file))
-                let signature = String(decoding: try Audit.read(self.signature ?? self.file + ".sig"), as: UTF8.self)
+                // Two lines: what the signature binds besides the bytes (dataset, release, grade), then
+                // the signature itself.
+                let lines = String(decoding: try Audit.read(self.signature ?? self.file + ".sig"), as: UTF8.self)
+                    .split(whereSeparator: \.isNewline).map(String.init)
+                guard lines.count == 2 else { throw CLIFailure(message: "the signature file is not the two lines the hub serves") }
                 let key = try DatasetRelease.signature.verify(
-                    bytes, mediaType: mediaType, signature: signature, keys: try document.verifyingKeys(registry: .standard()))
-                print("verified: the \(mediaType) release is exactly as the hub signed it (key \(key))")
+                    bytes, mediaType: DatasetRelease.signedMediaType(mediaType, subject: lines[0]), signature: lines[1],
+                    keys: try document.verifyingKeys(registry: .standard()))
+                print("verified: the \(mediaType) release is exactly as the hub signed it, as \(lines[0]) (key \(key))")
             } catch let error as DetachedSignatureError {
                 throw CLIFailure(message: "NOT verified: \(error.description)").exit()
             } catch let error as CLIFailure {

@@ -71,7 +71,7 @@ import Testing
             if let count {
                 #expect(count == truth && count >= 10)
             } else {
-                #expect(truth > 0 && truth < 10)
+                #expect(truth < 10)
                 suppressedPatients += truth
             }
         }
@@ -85,11 +85,15 @@ import Testing
         // One person with 12 results and nine others with one each in the same cell: 10 patients.
         var rows = (0..<12).map { _ in (0, ["42", "male", "a/b/c", "2026-01", "2345-7"]) }
         rows += (1...9).map { ($0, ["42", "male", "a/b/c", "2026-01", "2345-7"]) }
-        // The lone patient of another cell is suppressed however many results they have.
+        // The lone patient of another test is suppressed however many results they have.
         rows += (0..<30).map { _ in (99, ["42", "male", "a/b/c", "2026-01", "718-7"]) }
         let result = try Anonymizer(k: 10, maximumSuppression: 1).aggregate(Self.table(rows))
-        #expect(result.rows == [["40-44", "male", "a/b/c", "2026-01", "2345-7"], ["40-44", "male", "a/b/c", "2026-01", "718-7"]])
-        #expect(result.counts == [10, nil])
+        let counted = result.rows.indices.filter { result.counts[$0] != nil }
+        #expect(counted.map { result.rows[$0] } == [["40-44", "male", "a/b/c", "2026-01", "2345-7"]])
+        #expect(counted.map { result.counts[$0] } == [10])
+        // A test only one patient had is not named: it is "other", and its cell suppressed.
+        #expect(!result.rows.contains { $0.contains("718-7") })
+        #expect(result.rows.contains(["40-44", "male", "a/b/c", "2026-01", "other"]))
         // An extract's class is the quasi-identifiers alone: 11 patients whatever their tests.
         let eleven = try Anonymizer(k: 11, maximumSuppression: 1).extract(Self.table(rows))
         #expect(eleven.rows.count == rows.count && eleven.suppressedRows == 0)
@@ -145,24 +149,48 @@ import Testing
     }
 
     @Test func noisyAggregatesBoundEachPatientsCellsAndSuppressBelowK() throws {
-        // Patient 0 is in 6 cells; with a bound of 1 they count in one.
-        var rows = (0..<6).map { (0, ["42", "male", "a/b/c", "2026-0\($0 + 1)", "2345-7"]) }
-        rows += (1...200).map { ($0, ["42", "male", "a/b/c", "2026-01", "2345-7"]) }
+        // Six months of a stated period (values known before the data); ten patients a month, and
+        // patient 0 in every month. With a bound of 2, patient 0 counts in two months only.
+        var rows = (0..<6).map { (0, ["2026-0\($0 + 1)"]) }
+        for month in 0..<6 { rows += (1...10).map { (month * 10 + $0, ["2026-0\(month + 1)"]) } }
         var generator = Seeded(state: 9)
         let anonymizer = Anonymizer(k: 10, maximumSuppression: 0.05)
+        // A large ε, so that the noise rounds away and the counts can be checked exactly.
         let noisy = try anonymizer.aggregate(
-            Self.table(rows), noise: try #require(LaplaceMechanism(epsilon: 1, sensitivity: 1)), contributionBound: 1, using: &generator)
-        #expect(noisy.levels == [0, 0, 0, 0, 0], "no data-dependent generalization under noise")
-        let big = try #require(noisy.rows.firstIndex(of: ["40-44", "male", "a/b/c", "2026-01", "2345-7"]))
-        let count = try #require(noisy.counts[big])
-        #expect(abs(count - 200) <= 15, "\(count): noise of scale 1 around 200 or 201")
-        // Cells of at most one patient are (nearly surely) suppressed after the noise.
-        #expect(noisy.counts.enumerated().filter { $0.offset != big }.allSatisfy { $0.element == nil })
-        // Over many releases, the total patient-cells counted stays within the bound.
+            Self.table(rows, dimensions: [.month]), months: "2026-01"..."2026-06",
+            noise: try #require(LaplaceMechanism(epsilon: 100, sensitivity: 2)),
+            contributionBound: 2, using: &generator)
+        #expect(noisy.rows == (1...6).map { ["2026-0\($0)"] })
+        #expect(noisy.counts.compactMap { $0 }.reduce(0, +) == 62 && noisy.counts.filter { $0 == 11 }.count == 2)
+        #expect(noisy.levels == [0] && noisy.noiseScale == 0.02 && noisy.delta == nil, "no data-named values: no δ")
+
+        // Noise of scale 0.1: a cell of one patient is (all but surely) suppressed, one of 200 is not.
+        var few = (1...200).map { ($0, ["42", "male", "a/b/c", "2345-7"]) }
+        few.append((0, ["42", "female", "a/b/c", "2345-7"]))
+        let dimensions: [Dimension] = [.ageBand, .sex, .district, .labTest]
         var generator2 = Seeded(state: 10)
-        let bounded = try anonymizer.aggregate(
-            Self.table(Array(rows.prefix(6))), noise: try #require(LaplaceMechanism(epsilon: 10, sensitivity: 1)), contributionBound: 2,
+        let suppressed = try anonymizer.aggregate(
+            Self.table(few, dimensions: dimensions), noise: try #require(LaplaceMechanism(epsilon: 30, sensitivity: 1)), contributionBound: 1,
             using: &generator2)
-        #expect(bounded.rows.count == 2, "patient 0 counted in 2 of their 6 cells")
+        let counted = suppressed.rows.indices.filter { suppressed.counts[$0] != nil }
+        #expect(counted.map { suppressed.rows[$0] } == [["40-44", "male", "a/b/c", "2345-7"]])
+        #expect(abs((suppressed.counts[counted[0]] ?? 0) - 200) <= 2)
+        #expect(suppressed.delta == Anonymizer.delta, "places and tests were named from the data")
+    }
+
+    /// Which cells are listed, and which suppressed, says nothing about who is in the records: a
+    /// cell of no one and a cell of one person look alike, and a value only one person has is
+    /// never named.
+    @Test func suppressionDoesNotRevealThatSomeoneIsThere() throws {
+        var rows = (1...30).map { ($0, ["42", "male", "a/b/c"]) }
+        rows.append((0, ["37", "female", "幸福路12号 张三"]))
+        let result = try Anonymizer(k: 10, maximumSuppression: 1).aggregate(Self.table(rows, dimensions: [.ageBand, .sex, .district]))
+        // Every age band and sex is listed, with the named place and "other".
+        #expect(result.rows.count == 20 * 4 * 2)
+        #expect(!result.rows.contains { $0.contains("幸福路12号 张三") })
+        let alone = try #require(result.rows.firstIndex(of: ["35-39", "female", "other"]))
+        let nobody = try #require(result.rows.firstIndex(of: ["35-39", "male", "other"]))
+        #expect(result.counts[alone] == nil && result.counts[nobody] == nil)
+        #expect(result.counts.compactMap { $0 } == [30])
     }
 }

@@ -34,6 +34,9 @@ import Testing
         d.from = "2026-13"
         cases.append((d, "not a month"))
         d = self.definition()
+        d.from = "2026-+1"
+        cases.append((d, "not a month"))
+        d = self.definition()
         d.from = "2026-05"
         d.to = "2026-01"
         cases.append((d, "not after"))

@@ -32,6 +32,10 @@ import Testing
         #expect(facts.age(on: try #require(CalendarDay("2026-06-14"))) == 45)
         #expect(facts.age(on: try #require(CalendarDay("2026-06-15"))) == 46)
         #expect(facts.age(on: try #require(CalendarDay("1979-01-01"))) == nil)
+        // A birth year alone counts from its middle.
+        let yearOnly = PatientFacts(birth: CalendarDay("1980"), sex: "male", place: "a/b/c")
+        #expect(yearOnly.age(on: try #require(CalendarDay("2026-03-01"))) == 45)
+        #expect(yearOnly.age(on: try #require(CalendarDay("2026-08-01"))) == 46)
         #expect(CalendarDay("2026-03-04T10:00:00+08:00")?.monthText == "2026-03")
         #expect(CalendarDay("2026")?.monthText == nil)
         #expect(CalendarDay("2026-13") == nil && CalendarDay("26-01-01") == nil)

@@ -34,7 +34,7 @@ import Testing
             let access = RecordAccess(.organization(organization))
             let audit = AuditContext(caller: Caller(client: "\(organization)-his", organization: organization), interaction: "create")
             let patient = try await self.store.create(
-                try Self.object(synthetic.patientJSON(synthetic.person(number: number))), type: .patient, access: access, audit: audit)
+                try Self.object(synthetic.patientJSON(synthetic.person(number: number), home: true)), type: .patient, access: access, audit: audit)
             _ = try await self.store.create(
                 try Self.object(synthetic.conditionJSON(patient: "Patient/\(patient.id)", code: code, display: "诊断", day: day)), type: .condition,
                 access: access, audit: audit)
@@ -82,11 +82,14 @@ import Testing
             #expect(try await world.runner.runOne())
             #expect(try await world.runner.runOne())
             #expect(try await world.runner.runOne() == false, "nothing more is wanted")
+            // Every chapter of every named place (and "other") is listed: counted, or suppressed.
             let ownRelease = try #require(try await world.datasets.computed(own, release: 1))
-            #expect(ownRelease.rows == [["北京市/北京市/朝阳区", "IX I00-I99", "3"]])
+            #expect(ownRelease.rows.count == 2 * 23)
+            #expect(ownRelease.rows.filter { $0.last! != nil } == [["北京市/北京市/朝阳区", "IX I00-I99", "3"]])
             let allRelease = try #require(try await world.datasets.computed(all, release: 1))
-            #expect(allRelease.rows == [["北京市/北京市/朝阳区", "IX I00-I99", "4"], ["北京市/北京市/朝阳区", "XI K00-K93", nil]])
-            #expect(allRelease.protection.suppressedCells == 1 && allRelease.publishedAt == nil)
+            #expect(allRelease.rows.filter { $0.last! != nil } == [["北京市/北京市/朝阳区", "IX I00-I99", "4"]])
+            #expect(allRelease.rows.contains(["北京市/北京市/朝阳区", "XI K00-K93", nil]))
+            #expect(allRelease.protection.suppressedCells == 45 && allRelease.publishedAt == nil)
             // Each release is one audit record of the hub's, naming the dataset, no patient.
             #expect(try await world.fixture.count("SELECT count(*) FROM audit_queue WHERE client = 'hub' AND action = 'C' AND patient IS NULL") == 2)
             // Not published, not served.
@@ -95,13 +98,37 @@ import Testing
             let published = try await world.datasets.publish(all, release: 1, audit: World.regulator("regulator-1"))
             #expect(published.publishedAt != nil)
             let served = try #require(try await world.datasets.published(all, release: 1, as: .csv))
-            #expect(
-                String(decoding: served.bytes, as: UTF8.self)
-                    == "district,diagnosis-chapter,patients\r\n北京市/北京市/朝阳区,IX I00-I99,4\r\n北京市/北京市/朝阳区,XI K00-K93,\r\n")
+            let csv = String(decoding: served.bytes, as: UTF8.self)
+            #expect(csv.hasPrefix("district,diagnosis-chapter,patients\r\n") && csv.contains("\r\n北京市/北京市/朝阳区,IX I00-I99,4\r\n"))
+            #expect(csv.contains("\r\n北京市/北京市/朝阳区,XI K00-K93,\r\n") && csv.split(separator: "\r\n").count == 47)
             let keys = Dictionary(
                 uniqueKeysWithValues: try await world.fixture.keyStore.verifyingKeys().map { ($0.description.id.value, $0.verifyingKey) })
-            try DatasetRelease.signature.verify(served.bytes, mediaType: "text/csv", signature: served.signature, keys: keys)
+            try DatasetRelease.signature.verify(
+                served.bytes, mediaType: DatasetRelease.signedMediaType("text/csv", subject: published.signedSubject), signature: served.signature,
+                keys: keys)
+            #expect(throws: DetachedSignatureError.self) {
+                try DatasetRelease.signature.verify(served.bytes, mediaType: "text/csv", signature: served.signature, keys: keys)
+            }
             #expect(try await world.datasets.catalog().map(\.number) == [1])
+        }
+    }
+
+    /// Each release of a noisy dataset draws fresh noise: publishing many would average it away,
+    /// so a dataset's published releases spend at most the budget of ε together.
+    @Test func noisyReleasesSpendTheDatasetsBudget() async throws {
+        try await self.withWorld { world in
+            for number in 0..<12 { _ = try await world.patient(number, of: "hospital-a", code: "I10", day: "2026-03-0\(number % 9 + 1)") }
+            var definition = Self.definition()
+            definition.epsilon = 6
+            let id = try await world.approved(definition)
+            #expect(try await world.runner.runOne())
+            let first = try await world.datasets.publish(id, release: 1, audit: World.regulator("regulator-1"))
+            // ε shared between naming the places (from the data) and the counts: each gets 3.
+            #expect(first.protection.epsilon == 6 && abs((first.protection.noiseScale ?? 0) - 1.0 / 3) < 1e-9 && first.protection.delta == 1e-6)
+            _ = try await world.datasets.requestRelease(id, audit: World.regulator("regulator-1"))
+            #expect(try await world.runner.runOne())
+            await #expect(throws: ResourceError.self) { _ = try await world.datasets.publish(id, release: 2, audit: World.regulator("regulator-2")) }
+            #expect(try await world.datasets.published(id, release: 2, as: .json) == nil)
         }
     }
 

@@ -6,7 +6,8 @@ alone: published keys, signed checkpoints, audit-log segments and audit reports.
                                                         or {"verified": false, "error": "..."}
     segment_verifier.py --report REPORT.json HUB-KEYS.json  (the same for a report)
     segment_verifier.py --detached CONTEXT MEDIA-TYPE FILE FILE.sig HUB-KEYS.json
-        (a detached signature over a file's exact bytes: an open-data release, a rendered report)
+        (a detached signature over a file's exact bytes: an open-data release, whose .sig holds the
+        subject it binds on a first line, or a rendered report)
 
 Hashes: hashlib (SHA-256), gmssl (SM3). Signatures: cryptography (ES256), gmssl through
 sm2_peer.py (SM2 with the default ID 1234567812345678). Test tooling only.
@@ -203,8 +204,12 @@ def main(*arguments):
         context, media_type, path, signature_path, keys_path = arguments[1:6]
         with open(path, "rb") as f:
             data = f.read()
-        with open(signature_path, encoding="ascii") as f:
-            signature = f.read()
+        with open(signature_path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        # An open-data release's .sig: the subject the signature binds, then the signature.
+        subject, signature = (lines[0], lines[1]) if len(lines) > 2 and lines[1] else (None, lines[0])
+        if subject is not None:
+            media_type += "; " + subject
         with open(keys_path, encoding="utf-8") as f:
             keys = json.load(f)
         try:

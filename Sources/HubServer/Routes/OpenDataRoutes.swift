@@ -29,10 +29,12 @@ public struct OpenDataRoutes: Sendable {
         let published = router.group("open/published").add(middleware: AccessGate.anyPrincipal)
         published.get(":dataset/:file") { _, context in
             context.audit.interaction("open-data", action: .read, type: "OpenDatasetRelease")
-            let role = context.grant?.role
-            return try await self.file(context, allowing: { $0 != .internal || role == .regulator })
+            let steward = context.grant?.role == .regulator ? try await self.store.isCommission(context.caller.organization) : false
+            return try await self.file(context, allowing: { $0 != .internal || steward })
         }
-        let stewards = router.group("open/datasets").add(middleware: AccessGate.openDataStewards)
+        // Regulators of an active commission only: the gate on the group, so no route forgets it.
+        let stewards = router.group("open/datasets").add(middleware: AccessGate.openDataStewards).add(
+            middleware: OpenDataStewardGate(store: self.store))
         stewards.get { _, context in
             context.audit.interaction("open-data", action: .read, type: "OpenDataset")
             return Response.json(try await self.store.datasets())
@@ -114,15 +116,22 @@ public struct OpenDataRoutes: Sendable {
             throw ResourceError(.notFound, .notFound, "no published release \(name) of open dataset \(id) here")
         }
         var headers: HTTPFields = [.cacheControl: found.classification == .public ? "public, max-age=300" : "no-store"]
+        // What the signature binds besides the bytes: this release of this dataset, its grade.
+        let subject = DatasetRelease.subject(dataset: id, number: file.number, classification: found.classification)
         if file.signature {
+            // Two lines: the subject, then the signature (what `hubctl open verify` reads).
             headers[.contentType] = "text/plain; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: found.signature + "\n")))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: subject + "\n" + found.signature + "\n")))
         }
+        headers[Self.subjectHeader] = subject
         headers[.contentType] = file.rendering.mediaType + "; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(id)-\(file.number).\(file.rendering.rawValue)\""
         headers[HTTPField.Name(RenderedReportSignature.headerName)!] = found.signature
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: found.bytes)))
     }
+
+    /// The header naming what a release's signature binds besides its bytes.
+    static let subjectHeader = HTTPField.Name("Hub-Signature-Subject")!
 
     static func release(_ context: HubRequestContext) throws -> (String, Int) {
         let id = context.parameters.get("dataset") ?? ""
@@ -227,5 +236,20 @@ struct OpenCatalog: Encodable {
             }
         }
         self.datasets = entries
+    }
+}
+
+/// Lets through only callers of an active health commission (the regulators' organization):
+/// a regulator registered elsewhere, or of a deactivated commission, is refused (403).
+struct OpenDataStewardGate: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let store: OpenDatasetStore
+
+    func handle(_ request: Request, context: HubRequestContext, next: (Request, HubRequestContext) async throws -> Response) async throws -> Response
+    {
+        guard try await self.store.isCommission(context.caller.organization) else {
+            throw ResourceError(.forbidden, .forbidden, "open datasets are managed by the regulators of an active health commission")
+        }
+        return try await next(request, context)
     }
 }
