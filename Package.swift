@@ -471,7 +471,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "hubctlTests",
-            dependencies: ["HubTestSupport", "HubAccess", "HubAudit", "HubConfig", "HubClient", "HubCrypto"],
+            dependencies: ["HubTestSupport", "HubAccess", "HubAudit", "HubConfig", "HubClient", "HubCrypto", "HubSynthetic"],
             swiftSettings: swiftSettings
         ),
     ]
