@@ -72,8 +72,10 @@ public struct OpenDataRunner: Service {
             let definition = claim.definition
             let anonymizer = Anonymizer(k: definition.k ?? self.datasets.minimumK, maximumSuppression: settings.maximumSuppression)
             // Sorting a million rows is seconds of CPU: off the tasks' threads, which serve requests.
-            let anonymized = try await NIOThreadPool.singleton.runIfActive {
-                try Self.anonymize(table, definition: definition, with: anonymizer)
+            let anonymized = try await self.keepingLease(of: claim) {
+                try await NIOThreadPool.singleton.runIfActive {
+                    try Self.anonymize(table, definition: definition, with: anonymizer)
+                }
             }
             if let release = try await self.datasets.store(anonymized, for: claim, recordsAsOf: asOf, patients: patients, owner: self.owner) {
                 self.logger.info(
@@ -86,10 +88,36 @@ public struct OpenDataRunner: Service {
         } catch {
             // The reason in the table is ours, never a record's content.
             self.logger.warning("open data release failed", metadata: ["dataset": "\(claim.id)", "error": "\(error)"])
-            let reason = (error as? AnonymizationError)?.description ?? "the release could not be computed; it is tried again"
-            try await self.datasets.fail(claim, owner: self.owner, error: reason, maximumAttempts: settings.maximumAttempts)
+            // A table that cannot be anonymized will not become one by trying again: given up at once.
+            let anonymization = error as? AnonymizationError
+            let reason = anonymization?.description ?? "the release could not be computed; it is tried again"
+            try await self.datasets.fail(
+                claim, owner: self.owner, error: reason, maximumAttempts: anonymization == nil ? settings.maximumAttempts : 1)
         }
         return true
+    }
+
+    /// Runs `body` while renewing the claim's lease every third of it, so that a long computation
+    /// is not taken over by another hub.
+    func keepingLease<Result: Sendable>(of claim: OpenDatasetStore.Claim, _ body: @escaping @Sendable () async throws -> Result) async throws
+        -> Result
+    {
+        let (datasets, owner, lease) = (self.datasets, self.owner, self.settings.lease)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: lease / 3)
+                    _ = try await datasets.renew(claim, owner: owner, lease: lease)
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let finished = try await group.next() {
+                if let result = finished { return result }
+            }
+            throw CancellationError()
+        }
     }
 
     /// The definition's form and protection applied to `table`.

@@ -75,7 +75,7 @@ extension OpenDatasetStore {
     public func store(
         _ table: AnonymizedTable, for claim: Claim, recordsAsOf: Date, patients: Int, owner: String
     ) async throws -> DatasetRelease? {
-        let logger = self.logger
+        let (logger, budget) = (self.logger, self.epsilonBudget)
         return try await self.database.withTransaction("store open data release") { connection in
             var held = false
             for try await _ in try await connection.query(
@@ -85,6 +85,9 @@ extension OpenDatasetStore {
                 held = true
             }
             guard held else { return nil }
+            // The last word on the budget: a release beyond it is not stored (its noisy table
+            // would be reviewed).
+            try await Self.requireBudget(for: claim.id, releases: 1, budget: budget, on: connection, logger: logger)
             var number = 1
             for try await last in try await connection.query(
                 "SELECT coalesce(max(number), 0) FROM open_releases WHERE dataset_id = \(claim.id)::uuid", logger: logger

@@ -55,8 +55,8 @@ public struct OpenDatasetStore: Sendable {
     let suite: CryptoSuite
     /// The smallest k a definition may ask for (`open_data.minimum_k`).
     public let minimumK: Int
-    /// The most ε a dataset's published releases may spend together (`open_data.epsilon_budget`):
-    /// each release draws fresh noise, and averaging many would wear it away.
+    /// The most ε a dataset's releases may spend together (`open_data.epsilon_budget`): each
+    /// release draws fresh noise, and averaging many would wear it away.
     public let epsilonBudget: Double
     let logger: Logger
 
@@ -93,6 +93,9 @@ public struct OpenDatasetStore: Sendable {
             checked = try definition.validated(minimumK: self.minimumK)
         } catch {
             throw ResourceError(.invalid, .invalid, error.description)
+        }
+        if let epsilon = checked.epsilon, epsilon > self.epsilonBudget {
+            throw ResourceError(.invalid, .invalid, "epsilon \(epsilon) is beyond the hub's budget of \(self.epsilonBudget) per dataset")
         }
         let regulator = try Self.regulator(audit)
         let id = UUID().uuidString.lowercased()
@@ -138,13 +141,14 @@ public struct OpenDatasetStore: Sendable {
     /// Asks for a new release of an approved dataset (the records have changed since the last).
     public func requestRelease(_ id: String, audit: AuditContext) async throws -> OpenDataset {
         let record = Self.record(.execute, id: id, audit: audit)
-        let logger = self.logger
+        let (logger, budget) = (self.logger, self.epsilonBudget)
         try await self.database.withTransaction("request open data release") { connection in
             try await Self.requireCommission(audit, on: connection, logger: logger)
             let state = try await Self.lock(id, on: connection, logger: logger)
             guard state.approved, !state.withdrawn else {
                 throw ResourceError(.conflict, .conflict, "open dataset \(id) is not approved, or was withdrawn")
             }
+            try await Self.requireBudget(for: id, releases: 1, budget: budget, on: connection, logger: logger)
             try await connection.run(
                 "UPDATE open_datasets SET release_requested_at = now(), attempts = 0, error = NULL WHERE id = \(id)::uuid", logger: logger)
             try await AuditLog.enqueue([record], on: connection, logger: logger)
@@ -173,26 +177,10 @@ public struct OpenDatasetStore: Sendable {
         published.entities.append("OpenDatasetRelease/\(id)/\(number)")
         let record = published
         let publishedAt = UTCTime(now).timestampLiteral
-        let budget = self.epsilonBudget
-        let epsilon = release.protection.epsilon
         try await self.database.withTransaction("publish open data release") { connection in
             try await Self.requireCommission(audit, on: connection, logger: logger)
             let state = try await Self.lock(id, on: connection, logger: logger)
             guard state.approved, !state.withdrawn else { throw ResourceError(.conflict, .conflict, "open dataset \(id) was withdrawn") }
-            if let epsilon {
-                var published = 0
-                for try await count in try await connection.query(
-                    "SELECT count(*)::int FROM open_releases WHERE dataset_id = \(id)::uuid AND published_at IS NOT NULL", logger: logger
-                ).decode(Int.self) {
-                    published = count
-                }
-                guard Double(published + 1) * epsilon <= budget + 1e-9 else {
-                    throw ResourceError(
-                        .conflict, .businessRule,
-                        "publishing this release would spend ε \(Double(published + 1) * epsilon) on open dataset \(id), beyond the budget of \(budget)"
-                    )
-                }
-            }
             var updated = false
             for try await _ in try await connection.query(
                 """
@@ -398,6 +386,26 @@ public struct OpenDatasetStore: Sendable {
             return LockedState(definedBy: definedBy, approved: approved, withdrawn: withdrawn)
         }
         throw ResourceError(.notFound, .notFound, "no open dataset \(id)")
+    }
+
+    /// Refuses (409) `releases` more releases of a noisy dataset when, with those it has, they
+    /// would spend more than `budget` of ε together. Every release computed counts, published or
+    /// not: regulators review each one's noisy table, and averaging many would wear the noise
+    /// away. The dataset row is locked by the caller.
+    static func requireBudget(for id: String, releases more: Int, budget: Double, on connection: PostgresConnection, logger: Logger) async throws {
+        for try await (epsilon, releases) in try await connection.query(
+            """
+            SELECT (d.definition->>'epsilon')::float8, (SELECT count(*)::int FROM open_releases r WHERE r.dataset_id = d.id)
+            FROM open_datasets d WHERE d.id = \(id)::uuid
+            """, logger: logger
+        ).decode((Double?, Int).self) {
+            guard let epsilon else { return }
+            guard Double(releases + more) * epsilon <= budget + 1e-9 else {
+                throw ResourceError(
+                    .conflict, .businessRule,
+                    "open dataset \(id) has spent its privacy budget: \(releases) releases at ε \(epsilon) of \(budget); define a new dataset")
+            }
+        }
     }
 
     /// The calling regulator's id.

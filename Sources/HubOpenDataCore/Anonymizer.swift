@@ -25,8 +25,8 @@ public struct Anonymizer: Sendable {
 
     /// The most cells an aggregate lists: its dimensions' values combined.
     public static let maximumCells = 1_000_000
-    /// δ of a differentially private aggregate whose dimensions' values come from the data:
-    /// the chance that a value held by one patient is named.
+    /// δ of a differentially private aggregate whose dimensions' values come from the data: at
+    /// most the chance that any value held by one patient is named.
     public static let delta = 1e-6
 
     /// Counts of distinct patients for **every** combination of the dimensions' values — each
@@ -80,18 +80,27 @@ public struct Anonymizer: Sendable {
                 domain = known
             } else {
                 // Named when enough patients have it (a noisy count, against a raised threshold).
+                // Candidates are the values some patient still holds after the bound; each patient
+                // holds at most `contributionBound` of a column's values, in each of the
+                // data-named columns: the threshold covers them all within δ.
                 let counts = keyed.marginal(pairs, column: column)
+                let named = max(1, shares - 1) * Double(contributionBound)
                 var threshold = Double(self.k)
-                if let mechanism { threshold += mechanism.scale * log(1 / (2 * Self.delta)) }
+                if let mechanism { threshold += mechanism.scale * log(named / (2 * Self.delta)) }
                 domain = values.indices.filter { value in
                     let count = counts[value]
+                    // A value spelled like a reserved one counts as "other".
+                    guard count > 0, values[value] != Dimension.other, values[value] != Dimension.any else { return false }
                     guard let mechanism else { return count >= self.k }
                     return Double(count) + mechanism.noise(using: &generator) >= threshold
                 }.map { values[$0] }.sorted()
                 domain.append(Dimension.other)
             }
             let index = Dictionary(domain.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            if index[Dimension.other] == nil, values.contains(where: { index[$0] == nil }) { domain.append(Dimension.other) }
+            if publicDomains[column] != nil, let missing = values.first(where: { index[$0] == nil }) {
+                // A value outside what could be known before the data: listing it would say someone has it.
+                throw AnonymizationError("\(missing) is not a value \(table.dimensions[column].rawValue) can show")
+            }
             let other = domain.firstIndex(of: Dimension.other) ?? 0
             places.append(values.map { index[$0] ?? other })
             domains.append(domain)
@@ -146,13 +155,26 @@ public struct Anonymizer: Sendable {
         let generalized = (0..<table.dimensions.count).map { column in
             table.values[column].map { table.dimensions[column].generalize($0, to: levels[column]) }
         }
+        // What an extract is about (a lab test) is named only when k patients have it, as in an
+        // aggregate: a test only one patient had would point at them within their class.
+        var shown = generalized
+        for column in table.dimensions.indices where !table.dimensions[column].isQuasiIdentifier {
+            guard table.dimensions[column].publicDomain(at: 0) == nil else { continue }
+            let keyed = try KeyedRows(table, levels: levels, columns: [column])
+            let counts = keyed.marginal(keyed.pairs(), column: column)
+            shown[column] = table.values[column].indices.map { finest in
+                let number = keyed.generalizedNumber[column][finest]
+                let value = keyed.generalizedValues[column][number]
+                return counts[number] >= self.k && value != Dimension.other ? value : Dimension.other
+            }
+        }
         var result = AnonymizedTable(dimensions: table.dimensions, levels: levels)
         for row in 0..<table.count {
             guard large.contains(classes.key(of: row)) else {
                 result.suppressedRows += 1
                 continue
             }
-            result.rows.append((0..<table.dimensions.count).map { generalized[$0][Int(table.value(row, $0))] })
+            result.rows.append((0..<table.dimensions.count).map { shown[$0][Int(table.value(row, $0))] })
         }
         result.sortRows()
         return result

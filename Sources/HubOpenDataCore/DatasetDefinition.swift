@@ -102,6 +102,15 @@ public struct DatasetDefinition: Sendable, Codable, Equatable {
         if let organization = self.organization, !(1...64).contains(organization.count) {
             throw DatasetDefinitionError("organization is an organization's id")
         }
+        // The values known before the data, at their finest, must fit the largest table.
+        let months = self.from.flatMap { from in self.to.map { from...$0 } }
+        let cells = self.dimensions.reduce(1.0) { product, dimension in
+            product * Double(dimension.publicDomain(at: 0, months: months)?.count ?? 1)
+        }
+        guard self.form == .extract || cells <= Double(Anonymizer.maximumCells) else {
+            throw DatasetDefinitionError(
+                "these dimensions combine into \(Int(cells)) cells, more than \(Anonymizer.maximumCells): use fewer, or a shorter period")
+        }
         let k = self.k ?? minimumK
         guard (minimumK...1_000).contains(k) else { throw DatasetDefinitionError("k is \(minimumK)–1000 (the hub's minimum is \(minimumK))") }
         checked.k = k

@@ -177,6 +177,20 @@ struct OpenData: AsyncParsableCommand {
         @Argument(help: "The release file.") var file: String
         @Option(name: .long, help: "Its signature (default: the file's path + .sig).") var signature: String?
         @Option(name: .long, help: "The hub's published keys, as saved by `hubctl audit keys`.") var keys: String
+        @Option(name: .long, help: "Refuse unless the hub signed it as this dataset's release.") var dataset: String?
+        @Option(name: .long, help: "Refuse unless the hub signed it as this release number.") var release: Int?
+        @Option(name: .long, help: "Refuse unless the hub signed it as of this grade (public, restricted, internal).")
+        var classification: String?
+
+        /// Each `name=value` the signed subject holds.
+        static func fields(_ subject: String) -> [String: String] {
+            var fields: [String: String] = [:]
+            for part in subject.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { fields[pair[0]] = pair[1] }
+            }
+            return fields
+        }
 
         func run() throws {
             let mediaType: String
@@ -196,6 +210,14 @@ struct OpenData: AsyncParsableCommand {
                 let key = try DatasetRelease.signature.verify(
                     bytes, mediaType: DatasetRelease.signedMediaType(mediaType, subject: lines[0]), signature: lines[1],
                     keys: try document.verifyingKeys(registry: .standard()))
+                let fields = Self.fields(lines[0])
+                for (name, expected) in [
+                    ("dataset", self.dataset?.lowercased()), ("release", self.release.map(String.init)), ("classification", self.classification),
+                ] {
+                    if let expected, fields[name] != expected {
+                        throw CLIFailure(message: "the hub signed it as \(name) \(fields[name] ?? "none"), not \(expected)")
+                    }
+                }
                 print("verified: the \(mediaType) release is exactly as the hub signed it, as \(lines[0]) (key \(key))")
             } catch let error as DetachedSignatureError {
                 throw CLIFailure(message: "NOT verified: \(error.description)").exit()

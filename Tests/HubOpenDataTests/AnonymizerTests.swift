@@ -178,6 +178,16 @@ import Testing
         #expect(suppressed.delta == Anonymizer.delta, "places and tests were named from the data")
     }
 
+    /// An extract names a lab test only when k patients had it: a test only one patient had would
+    /// point at them within their class.
+    @Test func anExtractNamesOnlyTestsKPatientsHad() throws {
+        var rows = (1...11).map { ($0, ["2026-01", "2345-7"]) }
+        rows.append((0, ["2026-01", "99999-9"]))
+        let extract = try Anonymizer(k: 10, maximumSuppression: 0.05).extract(Self.table(rows, dimensions: [.month, .labTest]))
+        #expect(extract.rows.count == 12 && extract.suppressedRows == 0)
+        #expect(!extract.rows.contains { $0.contains("99999-9") } && extract.rows.contains(["2026-01", "other"]))
+    }
+
     /// Which cells are listed, and which suppressed, says nothing about who is in the records: a
     /// cell of no one and a cell of one person look alike, and a value only one person has is
     /// never named.

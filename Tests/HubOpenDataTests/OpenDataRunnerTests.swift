@@ -125,10 +125,16 @@ import Testing
             let first = try await world.datasets.publish(id, release: 1, audit: World.regulator("regulator-1"))
             // ε shared between naming the places (from the data) and the counts: each gets 3.
             #expect(first.protection.epsilon == 6 && abs((first.protection.noiseScale ?? 0) - 1.0 / 3) < 1e-9 && first.protection.delta == 1e-6)
-            _ = try await world.datasets.requestRelease(id, audit: World.regulator("regulator-1"))
-            #expect(try await world.runner.runOne())
-            await #expect(throws: ResourceError.self) { _ = try await world.datasets.publish(id, release: 2, audit: World.regulator("regulator-2")) }
-            #expect(try await world.datasets.published(id, release: 2, as: .json) == nil)
+            // A second release would spend 12 of 10: refused before it is computed (its noisy table
+            // would be reviewed even unpublished).
+            await #expect(throws: ResourceError.self) { _ = try await world.datasets.requestRelease(id, audit: World.regulator("regulator-1")) }
+            #expect(try await world.runner.runOne() == false)
+            #expect(try await world.datasets.computed(id, release: 2) == nil)
+            // Nor can a definition ask for more than a hub's budget at once.
+            let frugal = OpenDatasetStore(
+                database: world.fixture.database, keyStore: world.fixture.keyStore, suite: try CryptoSuite.sm(), minimumK: 2, epsilonBudget: 5,
+                logger: world.fixture.logger)
+            await #expect(throws: ResourceError.self) { _ = try await frugal.define(definition, audit: World.regulator("regulator-1")) }
         }
     }
 

@@ -205,9 +205,9 @@ def main(*arguments):
         with open(path, "rb") as f:
             data = f.read()
         with open(signature_path, encoding="utf-8") as f:
-            lines = f.read().split("\n")
+            lines = [line.strip() for line in f.read().splitlines() if line.strip()]
         # An open-data release's .sig: the subject the signature binds, then the signature.
-        subject, signature = (lines[0], lines[1]) if len(lines) > 2 and lines[1] else (None, lines[0])
+        subject, signature = (lines[0], lines[1]) if len(lines) == 2 else (None, lines[0])
         if subject is not None:
             media_type += "; " + subject
         with open(keys_path, encoding="utf-8") as f:

@@ -75,6 +75,13 @@ import Testing
                 let verified = try await TestProcess.run("hubctl", ["open", "verify", file, "--keys", "\(directory)/keys.json"])
                 #expect(verified.status == 0, "\(verified.standardError)")
                 #expect(verified.standardOutput.contains("dataset=\(id); release=1; classification=public"))
+                let asPublic = try await TestProcess.run(
+                    "hubctl",
+                    ["open", "verify", file, "--keys", "\(directory)/keys.json", "--dataset", id, "--release", "1", "--classification", "public"])
+                #expect(asPublic.status == 0, "\(asPublic.standardError)")
+                let asInternal = try await TestProcess.run(
+                    "hubctl", ["open", "verify", file, "--keys", "\(directory)/keys.json", "--classification", "internal"])
+                #expect(asInternal.status == 1 && asInternal.standardError.contains("classification public, not internal"))
                 let text = try String(contentsOfFile: file, encoding: .utf8)
                 try text.replacingOccurrences(of: ",12\r\n", with: ",21\r\n").write(toFile: file, atomically: true, encoding: .utf8)
                 let refused = try await TestProcess.run("hubctl", ["open", "verify", file, "--keys", "\(directory)/keys.json"])

@@ -108,7 +108,8 @@ public struct OpenDataRoutes: Sendable {
     /// A published release's rendering (or its signature, for a `.sig` name) when `allowed`
     /// says its classification may go to this caller; 404 otherwise, as for one not published.
     func file(_ context: HubRequestContext, allowing allowed: (Classification) -> Bool) async throws -> Response {
-        let id = context.parameters.get("dataset") ?? ""
+        // Ids are stored, signed and listed in lower case; an upper-case spelling finds the same.
+        let id = (context.parameters.get("dataset") ?? "").lowercased()
         let name = context.parameters.get("file") ?? ""
         guard let file = ReleaseFileName(name),
             let found = try await self.store.published(id, release: file.number, as: file.rendering), allowed(found.classification)
