@@ -1,21 +1,13 @@
 import HubOpenDataCore
 import HubSynthetic
+import HubTestSupport
 import Testing
 
 /// k-anonymity and Laplace noise, checked against the raw rows they were computed from — as an
 /// attacker holding the raw quasi-identifiers of the population would check them.
 @Suite struct AnonymizerTests {
     /// A seeded generator, so every failure reproduces.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Seeded = SplitMix64
 
     /// `people` synthetic patients with `perPatient` lab results each: (patient, finest row) for
     /// age, sex, place, month, LOINC code.

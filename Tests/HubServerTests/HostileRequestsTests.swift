@@ -20,16 +20,11 @@ import Testing
 /// (One file past 400 lines on purpose: the generators of every kind of hostile request sit
 /// beside the three properties they are checked against, so a reader sees what is sent.)
 @Suite struct HostileRequestsTests {
-    /// SplitMix64: small, fast, and the same sequence on every machine for a seed.
+    /// A seeded generator (``SplitMix64``) with the draws the generators below use.
     struct Dice: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { self.generator = SplitMix64(state: state) }
+        mutating func next() -> UInt64 { self.generator.next() }
         mutating func int(_ bound: Int) -> Int { Int(self.next() % UInt64(max(1, bound))) }
         mutating func pick<T>(_ items: [T]) -> T { items[self.int(items.count)] }
         mutating func chance(_ percent: Int) -> Bool { self.int(100) < percent }
