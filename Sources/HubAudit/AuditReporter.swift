@@ -60,7 +60,13 @@ public struct AuditReporter: Sendable {
                 return parameters.selects(record) && record.action == .read && record.outcome == .success && record.caller.purposeOfUse != "ETREAT"
                     && record.patient != nil && record.caller.organization != nil && !record.entities.isEmpty
             }
-            let unexplained = try await basis.unexplained(reads.map { ($0.record.caller.organization!, $0.record.patient!, $0.record.entities) })
+            let unexplained = try await basis.unexplained(
+                reads.map { entry in
+                    let record = entry.record
+                    return AuditedRead(
+                        organization: record.caller.organization ?? "", patient: record.patient ?? "", entities: record.entities, time: record.time,
+                        purposeOfUse: record.caller.purposeOfUse)
+                })
             body.readsWithoutRelationship = unexplained.map { AuditReportSections.access(reads[$0].index, reads[$0].record) }
         }
         let signature = try await self.keyStore.sign(try body.signedBytes(), suite: self.suite)

@@ -297,6 +297,18 @@ import Testing
                     return events.text.contains("PUBHLTH") && events.text.contains("data-center-system")
                 })
 
+            // A regulator's report explains those reads by the grant (in force then, for its purpose):
+            // they are not among the reads without a relationship.
+            let period = "from=\(UTCTime(Date().addingTimeInterval(-86_400)).instant)&to=\(UTCTime(Date().addingTimeInterval(86_400)).instant)"
+                .replacingOccurrences(of: "+", with: "%2B")
+            let report = try jsonObject(try await hub.send("GET", "/audit/reports?\(period)", presenting: pki.regulator))
+            let body = try #require(report["body"] as? [String: Any], "\(report)")
+            let sections = try #require(body["sections"] as? [String: Any])
+            let centerReads = (sections["byOrganization"] as? [[String: Any]] ?? []).first { $0["key"] as? String == "health-data-center" }
+            #expect((centerReads?["reads"] as? Int ?? 0) > 0, "the export's pages are reads of the data center")
+            let findings = body["readsWithoutRelationship"] as? [[String: Any]] ?? []
+            #expect(!findings.contains { $0["organization"] as? String == "health-data-center" }, "\(findings)")
+
             // Revoked: the next export is the data center's own view again.
             #expect(try await hub.send("DELETE", "/admin/population-grants/\(grantID)", bearer: admin).status == 204)
             let listed = try await hub.send("GET", "/admin/population-grants", bearer: admin)
