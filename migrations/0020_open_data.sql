@@ -30,11 +30,13 @@ CREATE TABLE open_releases (
     release        bytea NOT NULL,                -- DatasetRelease as computed (JSON), for review
     published_by   text,
     published_at   timestamptz,
-    -- At publication: the renderings exactly as served, and the hub's detached signatures.
+    -- At publication: the release without its table (what the public catalog lists, so that a
+    -- catalog request reads no rows), the renderings exactly as served, and the hub's signatures.
+    summary        bytea,
     json           bytea,
     json_signature text,
     csv            bytea,
     csv_signature  text,
     PRIMARY KEY (dataset_id, number),
-    CHECK ((published_at IS NULL) = (json IS NULL))
+    CHECK ((published_at IS NULL) = (json IS NULL) AND (published_at IS NULL) = (summary IS NULL))
 );

@@ -171,6 +171,10 @@ public struct OpenDatasetStore: Sendable {
         let now = Date()
         release.publishedAt = UTCTime(now).instant
         let (json, csv) = (release.json(), release.csv())
+        // What the public catalog lists, without the table: a catalog request reads no rows.
+        var listing = release
+        listing.rows = []
+        let summary = listing.json()
         let jsonSignature = try await self.sign(json, .json, release)
         let csvSignature = try await self.sign(csv, .csv, release)
         var published = Self.record(.update, id: id, audit: audit)
@@ -185,7 +189,7 @@ public struct OpenDatasetStore: Sendable {
             for try await _ in try await connection.query(
                 """
                 UPDATE open_releases SET published_by = \(regulator), published_at = \(publishedAt)::timestamptz,
-                    json = \(ByteBuffer(bytes: json)), json_signature = \(jsonSignature), csv = \(ByteBuffer(bytes: csv)), csv_signature = \(csvSignature)
+                    summary = \(ByteBuffer(bytes: summary)), json = \(ByteBuffer(bytes: json)), json_signature = \(jsonSignature), csv = \(ByteBuffer(bytes: csv)), csv_signature = \(csvSignature)
                 WHERE dataset_id = \(id)::uuid AND number = \(number) AND published_at IS NULL
                 RETURNING 1
                 """, logger: logger)
@@ -288,13 +292,13 @@ public struct OpenDatasetStore: Sendable {
     }
 
     /// The open catalog: every published release of every public dataset still listed, newest
-    /// first.
+    /// first — each without its table (`rows` empty), read from the summary kept at publication.
     public func catalog() async throws -> [DatasetRelease] {
         let logger = self.logger
         return try await self.database.withConnection("read open data catalog") { connection in
             let rows = try await connection.query(
                 """
-                SELECT r.release, r.published_at FROM open_releases r JOIN open_datasets d ON d.id = r.dataset_id
+                SELECT r.summary, r.published_at FROM open_releases r JOIN open_datasets d ON d.id = r.dataset_id
                 WHERE d.classification = 'public' AND d.withdrawn_at IS NULL AND r.published_at IS NOT NULL
                 ORDER BY r.published_at DESC
                 """, logger: logger)
