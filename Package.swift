@@ -118,7 +118,7 @@ let package = Package(
         // state machine of pages and files) and the completion manifest. No database, no HTTP.
         .target(
             name: "HubBulkDataCore",
-            dependencies: ["HubAuditCore", "HubFHIR", "HubResourcesCore"],
+            dependencies: ["HubAuditCore", "HubFHIR", "HubResourcesCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Bulk Data in PostgreSQL: export jobs and their sealed NDJSON, and the leased runner
@@ -253,7 +253,7 @@ let package = Package(
         .executableTarget(
             name: "hub-bench",
             dependencies: [
-                "HubAudit", "HubAuditCore", "HubConfig", "HubCrypto", "HubStorage", "HubSynthetic", "HubClient",
+                "HubAudit", "HubAuditCore", "HubConfig", "HubCrypto", "HubFHIR", "HubStorage", "HubSynthetic", "HubClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -19,13 +19,13 @@ extension ExportJobStore {
         var sql = SQLBuilder()
         let text = """
             UPDATE export_jobs SET state = 'running', lease_owner = \(sql.bind(owner)),
-              lease_until = now() + \(sql.bind(Self.seconds(lease)))::double precision * interval '1 second', attempts = attempts + 1
+              lease_until = now() + \(sql.bind(lease.seconds))::double precision * interval '1 second', attempts = attempts + 1
             WHERE id = (
               SELECT id FROM export_jobs
               WHERE (state = 'queued' OR (state = 'running' AND lease_until < now()))
-                AND now() >= transaction_time + \(sql.bind(Self.seconds(settleDelay)))::double precision * interval '1 second'
+                AND now() >= transaction_time + \(sql.bind(settleDelay.seconds))::double precision * interval '1 second'
                 AND (pg_snapshot_xmin(pg_current_snapshot()) >= settle_xmax
-                     OR now() >= transaction_time + \(sql.bind(Self.seconds(settleLimit)))::double precision * interval '1 second')
+                     OR now() >= transaction_time + \(sql.bind(settleLimit.seconds))::double precision * interval '1 second')
               ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
             RETURNING \(Self.jobColumns)
             """
@@ -73,7 +73,7 @@ extension ExportJobStore {
             UPDATE export_jobs SET type_index = \(sql.bind(to.typeIndex)), after_id = \(sql.bind(to.afterID)),
               file_number = \(sql.bind(to.file)), in_file = \(sql.bind(to.inFile)), part_number = \(sql.bind(to.part)),
               exported = exported + \(sql.bind(page?.count ?? 0)),
-              lease_until = now() + \(sql.bind(Self.seconds(lease)))::double precision * interval '1 second'
+              lease_until = now() + \(sql.bind(lease.seconds))::double precision * interval '1 second'
             WHERE id = \(sql.bind(id))::uuid AND state = 'running' AND lease_owner = \(sql.bind(owner))
               AND type_index = \(sql.bind(from.typeIndex)) AND after_id IS NOT DISTINCT FROM \(sql.bind(from.afterID))
               AND file_number = \(sql.bind(from.file)) AND part_number = \(sql.bind(from.part))
@@ -82,7 +82,7 @@ extension ExportJobStore {
         let update = sql.query(text)
         // Erased since the transaction time — or within a key cache's lifetime before it, during
         // which a hub that did not erase may still have opened the patient's records.
-        let erasedSince = UTCTime(job.transactionTime.addingTimeInterval(-Self.seconds(self.ring.cacheLifetime)))
+        let erasedSince = UTCTime(job.transactionTime.addingTimeInterval(-self.ring.cacheLifetime.seconds))
             .timestampLiteral
         do {
             return try await self.database.withTransaction("commit export page") { connection in
@@ -150,7 +150,7 @@ extension ExportJobStore {
         var sql = SQLBuilder()
         let text = """
             UPDATE export_jobs SET state = \(sql.bind(error == nil ? State.completed.rawValue : State.failed.rawValue)), error = \(sql.bind(error)),
-              completed_at = now(), expires_at = now() + \(sql.bind(Self.seconds(lifetime)))::double precision * interval '1 second',
+              completed_at = now(), expires_at = now() + \(sql.bind(lifetime.seconds))::double precision * interval '1 second',
               lease_owner = NULL, lease_until = NULL
             WHERE id = \(sql.bind(job.id))::uuid AND state = 'running' AND lease_owner = \(sql.bind(owner))
             RETURNING 1
@@ -186,11 +186,6 @@ extension ExportJobStore {
         try await self.database.withConnection("release export job") { connection in
             try await connection.run(statement, logger: logger)
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

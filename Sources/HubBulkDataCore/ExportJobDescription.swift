@@ -45,14 +45,7 @@ public struct ExportJobDescription: Sendable, Equatable {
             (type.rawValue, JSONValue.array(criteria.map { .string($0) }))
         }
         if !filters.isEmpty { request["typeFilters"] = .object(JSONObject(filters)) }
-        var caller = JSONObject([("purposeOfUse", .string(self.caller.purposeOfUse))])
-        for (key, value) in [
-            ("client", self.caller.client), ("organization", self.caller.organization), ("user", self.caller.user),
-            ("address", self.caller.address), ("requestID", self.caller.requestID),
-        ] {
-            if let value { caller[key] = .string(value) }
-        }
-        var object = JSONObject([("request", .object(request)), ("url", .string(self.requestURL)), ("caller", .object(caller))])
+        var object = JSONObject([("request", .object(request)), ("url", .string(self.requestURL)), ("caller", .object(self.caller.jobJSON))])
         if let readable = self.readableTypes { object["readableTypes"] = .array(readable.map(\.rawValue).sorted().map { .string($0) }) }
         if let grant = self.populationGrant { object["populationGrant"] = .string(grant) }
         return JSONValue.object(object).serialized()
@@ -64,7 +57,7 @@ public struct ExportJobDescription: Sendable, Equatable {
             let caller = object["caller"]?.objectValue, let url = object["url"]?.stringValue,
             let level = request["level"]?.stringValue.flatMap(ExportRequest.Level.init(rawValue:)),
             let types = request["types"]?.arrayValue?.map({ $0.stringValue.flatMap(ResourceType.init(rawValue:)) }),
-            let purpose = caller["purposeOfUse"]?.stringValue
+            let caller = Caller(jobJSON: caller)
         else { return nil }
         var since: Date?
         if let text = request["since"]?.stringValue {
@@ -80,9 +73,7 @@ public struct ExportJobDescription: Sendable, Equatable {
         self.request = ExportRequest(level: level, types: types.compactMap { $0 }, since: since, typeFilters: filters, parameterNames: names)
         guard self.request.types.count == types.count else { return nil }
         self.requestURL = url
-        self.caller = Caller(
-            client: caller["client"]?.stringValue, organization: caller["organization"]?.stringValue, user: caller["user"]?.stringValue,
-            address: caller["address"]?.stringValue, purposeOfUse: purpose, requestID: caller["requestID"]?.stringValue)
+        self.caller = caller
         self.readableTypes = object["readableTypes"].map { Set($0.elements.compactMap { $0.stringValue.flatMap(ResourceType.init(rawValue:)) }) }
         self.populationGrant = object["populationGrant"]?.stringValue
     }

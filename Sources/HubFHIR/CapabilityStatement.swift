@@ -152,7 +152,11 @@ public struct CapabilityStatement: Codable, Sendable, Equatable {
                     ),
                     resource: resources.isEmpty ? nil : resources,
                     interaction: systemInteractions.isEmpty ? nil : systemInteractions.map { Interaction(code: $0) },
-                    operation: [Operation(name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export")]
+                    operation: [
+                        Operation(name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"),
+                        // The Bulk Data Import proposal's operation (not yet in a published IG).
+                        Operation(name: "import", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import"),
+                    ]
                 )
             ]
         )

@@ -78,23 +78,6 @@ public struct ReferenceCanonicalizer: Sendable, Equatable {
     }
 
     func canonicalize(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .array(let values):
-            return .array(values.map(self.canonicalize))
-        case .object(let object):
-            var result = object
-            for member in object.members {
-                if member.key == "reference", case .string(let reference) = member.value {
-                    result[member.key] = .string(self.canonical(reference))
-                } else if case .object = member.value {
-                    result[member.key] = self.canonicalize(member.value)
-                } else if case .array = member.value {
-                    result[member.key] = self.canonicalize(member.value)
-                }
-            }
-            return .object(result)
-        default:
-            return value
-        }
+        value.mappingReferences(self.canonical)
     }
 }

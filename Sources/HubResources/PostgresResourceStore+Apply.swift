@@ -217,7 +217,35 @@ extension PostgresResourceStore {
             }
         }
         guard !owner.isEmpty else { return }
-        let keys = owner.keys.sorted()
+        for (key, patient) in try await Self.identifierHolders(Array(owner.keys), except: id, on: connection, logger: logger).prefix(1) {
+            var error = Self.identifierConflict(key, holder: patient)
+            error.entry = owner[key]
+            throw error
+        }
+    }
+
+    /// The refusal of a Patient whose unique identifier (`system|blind value`) `holder` has.
+    /// Not which Patient: the caller may not be allowed to see it. Registering the patient
+    /// (conditional create) finds it, relates the caller's organization, and is audited.
+    static func identifierConflict(_ key: String, holder: String) -> ResourceError {
+        let system = key.split(separator: "|").first.map(String.init) ?? ""
+        var error = ResourceError(
+            .conflict, .duplicate,
+            "a Patient with this \(system) identifier exists; register the patient with If-None-Exist: identifier=\(system)|<value>",
+            expression: ["Patient.identifier"]
+        )
+        error.conflictingPatient = holder
+        return error
+    }
+
+    /// The Patients that hold any of `keys` (`system|blind value` of identifiers that must be
+    /// unique), other than `id`: each key with one holder. The keys are locked for the rest of
+    /// the transaction first (in one order, so that two writers never deadlock), so that no
+    /// concurrent write can take one between this check and the insert.
+    static func identifierHolders(_ keys: [String], except id: String = "", on connection: PostgresConnection, logger: Logger) async throws
+        -> [(key: String, patient: String)]
+    {
+        let keys = keys.sorted()
         let pairs = keys.map { key in key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
         let systems = pairs.map { $0[0] }
         let codes = pairs.map { $0.count > 1 ? $0[1] : "" }
@@ -227,27 +255,16 @@ extension PostgresResourceStore {
         )
         let rows = try await connection.query(
             """
-            SELECT t.system || '|' || t.code, t.id FROM search_token t JOIN resources r ON r.type = t.type AND r.id = t.id
+            SELECT DISTINCT ON (t.system, t.code) t.system || '|' || t.code, t.id FROM search_token t JOIN resources r ON r.type = t.type AND r.id = t.id
             WHERE t.type = 'Patient' AND t.param = 'identifier'
               AND (t.system, t.code) IN (SELECT * FROM unnest(\(systems)::text[], \(codes)::text[]))
               AND t.id <> \(id) AND NOT r.deleted
-            LIMIT 1
             """,
             logger: logger
         )
-        for try await (key, patient) in rows.decode((String, String).self) {
-            let system = key.split(separator: "|").first.map(String.init) ?? ""
-            // Not which Patient: the caller may not be allowed to see it. Registering the patient
-            // (conditional create) finds it, relates the caller's organization, and is audited.
-            var error = ResourceError(
-                .conflict, .duplicate,
-                "a Patient with this \(system) identifier exists; register the patient with If-None-Exist: identifier=\(system)|<value>",
-                expression: ["Patient.identifier"]
-            )
-            error.entry = owner[key]
-            error.conflictingPatient = patient
-            throw error
-        }
+        var holders: [(key: String, patient: String)] = []
+        for try await (key, patient) in rows.decode((String, String).self) { holders.append((key, patient)) }
+        return holders
     }
 
     /// The current version and the organization that created the resource, row locked.

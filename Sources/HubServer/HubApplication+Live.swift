@@ -71,6 +71,7 @@ extension HubApplication.Dependencies {
                 )
             },
             exportJobs: ExportJobStore(database: database, ring: ring, logger: logger),
+            importJobs: ImportJobStore(database: database, ring: ring, logger: logger),
             exportSource: store,
             recognition: recognition,
             metricsRegistry: metricsRegistry,

@@ -51,6 +51,8 @@ public enum HubApplication {
         /// Bulk export jobs and the store their pages are read from (the record store itself,
         /// without the workflow rules, which only judge writes).
         public var exportJobs: ExportJobStore
+        /// Bulk import jobs and their staged inputs (written through `exportSource` too).
+        public var importJobs: ImportJobStore
         public var exportSource: PostgresResourceStore
         /// Which other organizations' results `$lastn` tags as mutually recognised.
         public var recognition: MutualRecognitionPolicy
@@ -67,7 +69,7 @@ public enum HubApplication {
             database: Database, migrator: Migrator, suite: CryptoSuite, keyStore: any KeyStore, resources: any ResourceStore,
             validator: ResourceValidator, auditLog: AuditLog, auditWriter: AuditWriter, accessBasis: (any AccessBasisCheck)?,
             directory: IdentityDirectory, tokens: AccessTokens, outbox: NotificationOutbox,
-            notificationChannel: @escaping @Sendable () throws -> any NotificationChannel, exportJobs: ExportJobStore,
+            notificationChannel: @escaping @Sendable () throws -> any NotificationChannel, exportJobs: ExportJobStore, importJobs: ImportJobStore,
             exportSource: PostgresResourceStore, recognition: MutualRecognitionPolicy,
             metricsRegistry: PrometheusCollectorRegistry, logger: Logger
         ) {
@@ -85,6 +87,7 @@ public enum HubApplication {
             self.outbox = outbox
             self.notificationChannel = notificationChannel
             self.exportJobs = exportJobs
+            self.importJobs = importJobs
             self.exportSource = exportSource
             self.recognition = recognition
             self.metricsRegistry = metricsRegistry
@@ -152,6 +155,11 @@ public enum HubApplication {
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         BulkExportRoutes(
             jobs: dependencies.exportJobs, directory: dependencies.directory,
+            retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000)
+        )
+        .add(to: clinical)
+        BulkImportRoutes(
+            jobs: dependencies.importJobs, inputLifetime: .seconds(3600 * configuration.export.fileLifetimeHours),
             retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000)
         )
         .add(to: clinical)
@@ -226,6 +234,13 @@ public enum HubApplication {
                     pollInterval: .milliseconds(configuration.export.pollMilliseconds), lease: .seconds(configuration.export.leaseSeconds),
                     fileLifetime: .seconds(3600 * configuration.export.fileLifetimeHours),
                     settleDelay: .seconds(3 * configuration.database.operationTimeoutSeconds + 1)),
+                logger: dependencies.logger))
+        services.append(
+            ImportRunner(
+                jobs: dependencies.importJobs, store: dependencies.exportSource, validator: dependencies.validator,
+                settings: .init(
+                    pollInterval: .milliseconds(configuration.export.pollMilliseconds), lease: .seconds(configuration.export.leaseSeconds),
+                    lifetime: .seconds(3600 * configuration.export.fileLifetimeHours)),
                 logger: dependencies.logger))
         services.append(
             OpenDataRunner(

@@ -8,7 +8,7 @@ struct HubBench: AsyncParsableCommand {
         abstract: "Measures the hub; ops/bench/* set the figures beside baselines measured in the same run.",
         subcommands: [
             CryptoBenchmark.self, LoadCommand.self, HTTPBenchmark.self, RequestFile.self, AuditBenchmark.self, OutageCommand.self,
-            RecoveryCommand.self,
+            RecoveryCommand.self, NDJSONCommand.self,
         ]
     )
 }

@@ -9,3 +9,28 @@ extension JSONValue {
         return String(parts[1])
     }
 }
+
+extension JSONValue {
+    /// This value with the `reference` of every Reference in it (at any depth, contained
+    /// resources included) replaced by `transform` of it.
+    public func mappingReferences(_ transform: (String) -> String) -> JSONValue {
+        switch self {
+        case .array(let values):
+            return .array(values.map { $0.mappingReferences(transform) })
+        case .object(let object):
+            var result = object
+            for member in object.members {
+                if member.key == "reference", case .string(let reference) = member.value {
+                    result[member.key] = .string(transform(reference))
+                } else if case .object = member.value {
+                    result[member.key] = member.value.mappingReferences(transform)
+                } else if case .array = member.value {
+                    result[member.key] = member.value.mappingReferences(transform)
+                }
+            }
+            return .object(result)
+        default:
+            return self
+        }
+    }
+}

@@ -74,10 +74,7 @@ public struct BulkExportRoutes: Sendable {
                 .forbidden, code: .forbidden,
                 diagnostics: "$export is for hospital systems acting for their organization (not for a clinician, nor under break-glass)")
         }
-        let prefer = request.headers[values: .prefer].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard prefer.contains("respond-async") else {
-            throw APIError.badRequest("$export runs asynchronously: send Prefer: respond-async")
-        }
+        try BulkDataJobRequest.requireAsync(request, operation: "$export")
         let access = try context.recordAccess(nil)
         let query = request.uri.query ?? ""
         let exportRequest = try ExportRequest(level: level, query: query, readable: access.readableTypes)
@@ -180,10 +177,7 @@ public struct BulkExportRoutes: Sendable {
         return job
     }
 
-    /// The job the path names and the grant asking: a job is only ever its client's.
     static func jobAndGrant(_ context: HubRequestContext) throws -> (String, AccessGrant) {
-        guard let grant = context.grant, grant.role == .system, grant.user == nil else { throw Self.noSuchJob }
-        guard let id = context.parameters.get("job") else { throw Self.noSuchJob }
-        return (id.lowercased(), grant)
+        try BulkDataJobRequest.jobAndGrant(context, noSuchJob: Self.noSuchJob)
     }
 }

@@ -1,0 +1,157 @@
+import Foundation
+import HubAudit
+import HubBulkDataCore
+import HubFHIR
+public import HubResources
+public import HubResourcesCore
+import HubStorage
+public import Logging
+public import ServiceLifecycle
+
+/// Runs import jobs (a service of every hub; several hubs share the queue by leases): takes a
+/// job and writes its inputs a batch of lines at a time through the asking organization's
+/// access. Each batch — its resources, their audit records, its refused lines' OperationOutcomes
+/// and the cursor after it — commits in one transaction, so a hub that stops or crashes mid-job
+/// leaves it at its last committed batch, from where the next runner goes on; and since the
+/// import's ids are a function of the lines (``ImportIdentity``), a line written twice (an input
+/// sent again) is skipped, not duplicated.
+public struct ImportRunner: Service {
+    public struct Settings: Sendable {
+        /// How often the queue is looked at when idle.
+        public var pollInterval: Duration
+        /// How long a runner holds a job without committing a batch before another may take it.
+        public var lease: Duration
+        /// How long a finished job's status and error lines stay.
+        public var lifetime: Duration
+        /// Attempts (claims) before a job is given up as failed.
+        public var maximumAttempts = 5
+        /// Lines per batch (one transaction).
+        public var batchSize = 1_000
+        /// Batches a runner writes before it gives the job back to the queue, so that one
+        /// client's long migration does not hold every other client's import up (the job goes
+        /// behind those queued; nil: to the end).
+        public var batchesPerClaim: Int? = 50
+
+        public init(pollInterval: Duration, lease: Duration, lifetime: Duration) {
+            self.pollInterval = pollInterval
+            self.lease = lease
+            self.lifetime = lifetime
+        }
+    }
+
+    let jobs: ImportJobStore
+    let store: PostgresResourceStore
+    let validator: ResourceValidator
+    let settings: Settings
+    let logger: Logger
+    /// This runner's name in leases.
+    let owner = "runner-" + UUID().uuidString.lowercased()
+
+    public init(jobs: ImportJobStore, store: PostgresResourceStore, validator: ResourceValidator, settings: Settings, logger: Logger) {
+        self.jobs = jobs
+        self.store = store
+        self.validator = validator
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await QueueLoop(pollInterval: self.settings.pollInterval, failure: "import round failed; will retry", logger: self.logger).run(
+            housekeeping: { try await self.jobs.purgeExpired() },
+            next: { try await self.runOne() })
+    }
+
+    /// Takes one job and runs it as far as it goes; false when none was due.
+    @discardableResult
+    public func runOne() async throws -> Bool {
+        guard let job = try await self.jobs.claim(owner: self.owner, lease: self.settings.lease) else { return false }
+        do {
+            try await self.run(job)
+        } catch {
+            // A batch that failed (the database, a key) is tried again from the committed cursor
+            // once the lease ends; after the attempts, the job fails.
+            var log = self.logger
+            log[metadataKey: "import"] = "\(job.id)"
+            log.warning("import batch failed; the job resumes after its lease", metadata: ["error": "\(error)"])
+            if job.attempts >= self.settings.maximumAttempts {
+                try await self.jobs.finish(
+                    job, owner: self.owner, error: "the import failed \(job.attempts) times; what it wrote stays, ask for the rest again",
+                    lifetime: self.settings.lifetime)
+            }
+        }
+        return true
+    }
+
+    func run(_ job: ImportJobStore.Job) async throws {
+        guard let access = job.description.access, let organization = job.description.caller.organization else {
+            try await self.jobs.finish(job, owner: self.owner, error: "the import has no organization to write for", lifetime: self.settings.lifetime)
+            return
+        }
+        try await self.jobs.prepareKey(of: job)
+        let identity = ImportIdentity(organization: organization)
+        let order = job.description.request.processingOrder
+        let audit = AuditContext(caller: job.description.caller, interaction: "import")
+        var cursor = job.cursor
+        var batches = 0
+        while cursor.input < order.count {
+            guard let bytes = try await self.jobs.input(of: job, at: cursor.input) else { break }
+            let reader = ImportLineReader(validator: self.validator, identity: identity, type: order[cursor.input].type)
+            // Refusals name the input by its place in the kick-off, as the client listed it.
+            let position = job.description.request.inputs.firstIndex(of: order[cursor.input]) ?? cursor.input
+            let lines = ImportLineReader.lines(bytes).filter { $0.number > cursor.line }
+            var start = 0
+            repeat {
+                if Task.isShuttingDownGracefully || Task.isCancelled {
+                    try? await self.jobs.release(job, owner: self.owner)
+                    return
+                }
+                if let limit = self.settings.batchesPerClaim, batches >= limit {
+                    try await self.jobs.release(job, owner: self.owner)
+                    return
+                }
+                batches += 1
+                let batch = lines[start..<min(lines.count, start + self.settings.batchSize)]
+                start = batch.endIndex
+                let next =
+                    start < lines.count
+                    ? ImportJobStore.Cursor(input: cursor.input, line: batch.last?.number ?? cursor.line)
+                    : ImportJobStore.Cursor(input: cursor.input + 1, line: 0)
+                do {
+                    try await self.write(
+                        batch, reader: reader, position: position, job: job, from: cursor, to: next, access: access, audit: audit)
+                } catch is ImportJobStore.LeaseLost {
+                    // Deleted by its client, or taken over after this runner stalled past its lease.
+                    return
+                }
+                cursor = next
+            } while start < lines.count
+        }
+        try await self.jobs.finish(job, owner: self.owner, error: nil, lifetime: self.settings.lifetime)
+    }
+
+    /// One batch: its lines read, written, and committed with the cursor after it.
+    func write(
+        _ batch: ArraySlice<(number: Int, text: ArraySlice<UInt8>)>, reader: ImportLineReader, position: Int, job: ImportJobStore.Job,
+        from: ImportJobStore.Cursor, to: ImportJobStore.Cursor, access: RecordAccess, audit: AuditContext
+    ) async throws {
+        var operations: [WriteOperation] = []
+        var numbers: [Int] = []
+        var refusals: [ImportRefusal] = []
+        for line in batch {
+            switch reader.write(line.text) {
+            case .success(let operation):
+                operations.append(operation)
+                numbers.append(line.number)
+            case .failure(let error):
+                refusals.append(ImportRefusal(input: position, type: reader.type, line: line.number, error: error))
+            }
+        }
+        let (jobs, owner, lease, read, lineNumbers) = (self.jobs, self.owner, self.settings.lease, refusals, numbers)
+        _ = try await self.store.importCreates(operations, access: access, audit: audit) { connection, imported in
+            let refused = imported.refused.map { ImportRefusal(input: position, type: reader.type, line: lineNumbers[$0.index], error: $0.error) }
+            try await jobs.commitBatch(
+                on: connection, job: job, owner: owner, lease: lease, from: from, to: to, created: imported.created.count,
+                skipped: imported.skipped.count, refusals: read + refused)
+        }
+    }
+}

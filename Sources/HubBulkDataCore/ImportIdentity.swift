@@ -1,0 +1,65 @@
+import Crypto
+public import HubFHIR
+
+/// The ids an import gives the resources it writes: a function of the importing organization,
+/// the type and the id the line carried (the source system's), so that
+///
+/// - references between the imported resources (`Patient/123` in an Observation) still join,
+///   rewritten by the same function;
+/// - importing the same line again (a resumed job, an input sent twice) names the same resource,
+///   which the import then skips instead of writing it twice;
+/// - one organization's ids never meet another's: a hospital cannot aim an import at records it
+///   did not import, since a reference it writes names only its own namespace.
+///
+/// A line without an id gets a fresh one (and is not recognised when imported again).
+public struct ImportIdentity: Sendable, Equatable {
+    public let organization: String
+
+    public init(organization: String) {
+        self.organization = organization
+    }
+
+    /// The types an import writes: a patient's records. Appointments, referrals (Task,
+    /// ServiceRequest), Consents and Subscriptions carry workflow or access rules of their own and
+    /// are written one at a time; directory resources (Organization, Practitioner) are the hub's.
+    public static let importableTypes: [ResourceType] = [
+        .patient, .encounter, .condition, .procedure, .allergyIntolerance, .medicationRequest, .observation, .diagnosticReport,
+        .documentReference, .composition,
+    ]
+
+    /// The hub's id for the source system's `type/sourceID`: a name-based UUID (RFC 9562
+    /// version 8) of SHA-256 over the organization, the type and the source id.
+    public func id(_ type: ResourceType, _ sourceID: String) -> String {
+        var hash = SHA256()
+        for part in ["health-hub import v1", self.organization, type.rawValue, sourceID] {
+            hash.update(data: Array(part.utf8) + [0])
+        }
+        var bytes = Array(hash.finalize().prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { byte in
+            let text = String(byte, radix: 16)
+            return text.count == 1 ? "0" + text : text
+        }.joined()
+        let characters = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+    }
+
+    /// `resource` with its id and every relative reference to an importable type (`Type/id`, also
+    /// with `/_history/n`, which is dropped: the import writes first versions) mapped into the
+    /// organization's namespace, in contained resources too. Other references — absolute URLs,
+    /// `#contained`, the hub's directory — are left as they are.
+    public func rewrite(_ resource: JSONObject, type: ResourceType) -> (resource: JSONObject, id: String?) {
+        guard case .object(var rewritten) = JSONValue.object(resource).mappingReferences(self.rewrite(reference:)) else { return (resource, nil) }
+        let id = resource["id"]?.stringValue.map { self.id(type, $0) }
+        rewritten["id"] = nil
+        return (rewritten, id)
+    }
+
+    func rewrite(reference: String) -> String {
+        guard case .resource(let typeName, let id) = ReferenceTarget(reference), let type = ResourceType(rawValue: typeName),
+            Self.importableTypes.contains(type)
+        else { return reference }
+        return "\(typeName)/\(self.id(type, id))"
+    }
+}
