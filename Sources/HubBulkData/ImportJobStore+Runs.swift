@@ -46,6 +46,10 @@ extension ImportJobStore {
         try await self.ring.prepareDataKey(for: Self.subject(job.id))
     }
 
+    /// At most this many refused lines are kept for the error file (an input of garbage must
+    /// not fill the disk with reasons).
+    public static let maximumErrorLines = 100_000
+
     /// The runner lost the job: its batch must not commit.
     public struct LeaseLost: Error {}
 
@@ -63,14 +67,16 @@ extension ImportJobStore {
               lease_until = now() + \(sql.bind(lease.seconds))::double precision * interval '1 second'
             WHERE id = \(sql.bind(job.id))::uuid AND state = 'running' AND lease_owner = \(sql.bind(owner))
               AND input_index = \(sql.bind(from.input)) AND line_offset = \(sql.bind(from.line))
-            RETURNING 1
+            RETURNING refused
             """
-        var held = false
-        for try await _ in try await connection.query(sql.query(text), logger: self.logger) { held = true }
-        guard held else { throw LeaseLost() }
-        guard !refusals.isEmpty else { return }
+        var refusedAfter: Int64?
+        for try await refused in try await connection.query(sql.query(text), logger: self.logger).decode(Int64.self) { refusedAfter = refused }
+        guard let refusedAfter else { throw LeaseLost() }
+        // The error file keeps the first ``maximumErrorLines`` refusals; the count goes on.
+        let room = Self.maximumErrorLines - (Int(refusedAfter) - refusals.count)
+        guard !refusals.isEmpty, room > 0 else { return }
         var ndjson: [UInt8] = []
-        for refusal in refusals.sorted(by: { $0.line < $1.line }) {
+        for refusal in refusals.sorted(by: { $0.line < $1.line }).prefix(room) {
             ndjson += refusal.outcome.serialized()
             ndjson.append(UInt8(ascii: "\n"))
         }
@@ -79,7 +85,7 @@ extension ImportJobStore {
         try await connection.run(
             """
             INSERT INTO import_outcomes (job_id, input_index, line_offset, refused, body)
-            VALUES (\(job.id)::uuid, \(from.input), \(from.line), \(refusals.count), \(sealed))
+            VALUES (\(job.id)::uuid, \(from.input), \(from.line), \(min(room, refusals.count)), \(sealed))
             """,
             logger: self.logger)
     }

@@ -75,24 +75,38 @@ public struct ImportJobStore: Sendable {
 
     // MARK: Clients
 
+    /// How many bytes a client may have staged and not yet imported (or deleted): a hospital
+    /// stages its migration piece by piece, not the disk's worth.
+    public static let maximumStagedBytes = 4 << 30
+
     /// Stages NDJSON for a later kick-off; returns its id and how many lines it has (blank ones
-    /// aside). Kept for `lifetime` unless a job takes it.
-    public func stage(_ ndjson: [UInt8], principal: String, organization: String, lifetime: Duration) async throws -> (id: String, lines: Int) {
-        let lines = ImportLineReader.lines(ndjson).count
+    /// aside), or nil when the client's staged inputs would pass ``maximumStagedBytes``. Kept for
+    /// `lifetime` unless a job takes it.
+    public func stage(_ ndjson: [UInt8], lines: Int, principal: String, organization: String, lifetime: Duration) async throws -> String? {
+        // A full disk leaves its room to the audit records of reads (DiskReserve).
+        try self.database.disk.requireRoom("stage import input")
         let id = UUID().uuidString.lowercased()
         let sealed = ByteBuffer(bytes: try await self.ring.seal(ndjson, subject: Self.subject(id), context: Self.inputContext(id)))
         var sql = SQLBuilder()
         let text = """
             INSERT INTO import_inputs (id, organization, principal, lines, bytes, body, expires_at)
-            VALUES (\(sql.bind(id))::uuid, \(sql.bind(organization)), \(sql.bind(principal)), \(sql.bind(lines)), \(sql.bind(ndjson.count)),
-                    \(sql.bind(sealed)), now() + \(sql.bind(lifetime.seconds))::double precision * interval '1 second')
+            SELECT \(sql.bind(id))::uuid, \(sql.bind(organization)), \(sql.bind(principal)), \(sql.bind(lines)), \(sql.bind(ndjson.count)),
+                   \(sql.bind(sealed)), now() + \(sql.bind(lifetime.seconds))::double precision * interval '1 second'
+            WHERE (SELECT coalesce(sum(bytes), 0) FROM import_inputs WHERE principal = \(sql.bind(principal)) AND job_id IS NULL)
+                  + \(sql.bind(ndjson.count)) <= \(sql.bind(Self.maximumStagedBytes))
+            RETURNING 1
             """
         let statement = sql.query(text)
         let logger = self.logger
-        try await self.database.withConnection("stage import input") { connection in
-            try await connection.run(statement, logger: logger)
+        let stored = try await self.database.withConnection("stage import input") { connection in
+            for try await _ in try await connection.query(statement, logger: logger) { return true }
+            return false
         }
-        return (id, lines)
+        guard stored else {
+            _ = try await self.ring.erase(subject: Self.subject(id))
+            return nil
+        }
+        return id
     }
 
     /// Queues a job over inputs the client staged: they become the job's in the same
@@ -160,22 +174,31 @@ public struct ImportJobStore: Sendable {
         return try await self.fetchJob(sql.query(text), "read import job")
     }
 
-    /// The error file: one OperationOutcome per refused line, in input and line order.
-    public func outcomes(of job: Job) async throws -> [UInt8] {
+    /// The batches of the error file, in processing order (each ``outcomes(of:at:)``).
+    public func outcomeBatches(of job: Job) async throws -> [Cursor] {
         let (id, logger) = (job.id, self.logger)
-        let parts = try await self.database.withConnection("read import outcomes") { connection in
+        return try await self.database.withConnection("list import outcomes") { connection in
             let rows = try await connection.query(
-                "SELECT input_index, line_offset, body FROM import_outcomes WHERE job_id = \(id)::uuid ORDER BY input_index, line_offset",
+                "SELECT input_index, line_offset FROM import_outcomes WHERE job_id = \(id)::uuid ORDER BY input_index, line_offset",
                 logger: logger)
-            var parts: [(Cursor, ByteBuffer)] = []
-            for try await (input, line, body) in rows.decode((Int, Int, ByteBuffer).self) { parts.append((Cursor(input: input, line: line), body)) }
-            return parts
+            var batches: [Cursor] = []
+            for try await (input, line) in rows.decode((Int, Int).self) { batches.append(Cursor(input: input, line: line)) }
+            return batches
         }
-        var ndjson: [UInt8] = []
-        for (cursor, body) in parts {
-            ndjson += try await self.ring.open(Array(buffer: body), context: Self.outcomesContext(id, cursor))
+    }
+
+    /// One batch's refused lines: an OperationOutcome per line, NDJSON.
+    public func outcomes(of job: Job, at cursor: Cursor) async throws -> [UInt8] {
+        let (id, logger) = (job.id, self.logger)
+        let sealed = try await self.database.withConnection("read import outcomes") { connection in
+            let rows = try await connection.query(
+                "SELECT body FROM import_outcomes WHERE job_id = \(id)::uuid AND input_index = \(cursor.input) AND line_offset = \(cursor.line)",
+                logger: logger)
+            for try await body in rows.decode(ByteBuffer.self) { return Array(buffer: body) as [UInt8]? }
+            return nil
         }
-        return ndjson
+        guard let sealed else { throw StorageError(.queryFailed, "an import's error lines went missing while they were read") }
+        return try await self.ring.open(sealed, context: Self.outcomesContext(id, cursor))
     }
 
     /// Deletes a job (a client's `DELETE`: what it wrote stays, its inputs and error lines go);
@@ -193,14 +216,17 @@ public struct ImportJobStore: Sendable {
         } > 0
     }
 
-    /// Deletes expired jobs and inputs no job took in time; returns how many rows went.
+    /// Deletes expired jobs and inputs no job took in time, at most a hundred of each a round
+    /// (each erases a key); returns how many rows went.
     @discardableResult
     public func purgeExpired() async throws -> Int {
         try await self.deleteRows("purge expired imports") { connection, logger in
             try await connection.query(
                 """
-                WITH jobs AS (DELETE FROM import_jobs WHERE expires_at < now() RETURNING id),
-                inputs AS (DELETE FROM import_inputs WHERE (job_id IS NULL AND expires_at < now()) OR job_id IN (SELECT id FROM jobs) RETURNING id)
+                WITH jobs AS (DELETE FROM import_jobs WHERE id IN (SELECT id FROM import_jobs WHERE expires_at < now() LIMIT 100) RETURNING id),
+                inputs AS (DELETE FROM import_inputs
+                           WHERE id IN (SELECT id FROM import_inputs WHERE job_id IS NULL AND expires_at < now() LIMIT 100)
+                              OR job_id IN (SELECT id FROM jobs) RETURNING id)
                 SELECT id::text FROM jobs UNION ALL SELECT id::text FROM inputs
                 """,
                 logger: logger)
@@ -222,6 +248,18 @@ public struct ImportJobStore: Sendable {
         }
         for (subject, keys) in erased { ring.forget(keys, subject: subject) }
         return erased.count
+    }
+
+    /// Whether the client that asked for the job is still registered and active: a client
+    /// deactivated mid-import writes nothing more.
+    public func clientIsActive(_ job: Job) async throws -> Bool {
+        let (principal, organization, logger) = (job.principal, job.organization, self.logger)
+        return try await self.database.withConnection("check import client") { connection in
+            let rows = try await connection.query(
+                "SELECT 1 FROM principals WHERE id = \(principal) AND organization_id = \(organization) AND active", logger: logger)
+            for try await _ in rows { return true }
+            return false
+        }
     }
 
     // MARK: Rows

@@ -65,6 +65,14 @@ public struct ImportRunner: Service {
     @discardableResult
     public func runOne() async throws -> Bool {
         guard let job = try await self.jobs.claim(owner: self.owner, lease: self.settings.lease) else { return false }
+        // Taken once too often without finishing (runners that crashed or stalled past the lease
+        // on it): given up rather than tried for ever.
+        if job.attempts > self.settings.maximumAttempts {
+            try await self.jobs.finish(
+                job, owner: self.owner, error: "the import was begun \(job.attempts - 1) times without finishing; what it wrote stays",
+                lifetime: self.settings.lifetime)
+            return true
+        }
         do {
             try await self.run(job)
         } catch {
@@ -88,12 +96,16 @@ public struct ImportRunner: Service {
             return
         }
         try await self.jobs.prepareKey(of: job)
-        let identity = ImportIdentity(organization: organization)
+        let identity = ImportIdentity(organization: organization, key: try await self.store.importKey(organization: organization))
         let order = job.description.request.processingOrder
         let audit = AuditContext(caller: job.description.caller, interaction: "import")
         var cursor = job.cursor
         var batches = 0
         while cursor.input < order.count {
+            if let limit = self.settings.batchesPerClaim, batches >= limit {
+                try await self.jobs.release(job, owner: self.owner)
+                return
+            }
             guard let bytes = try await self.jobs.input(of: job, at: cursor.input) else { break }
             let reader = ImportLineReader(validator: self.validator, identity: identity, type: order[cursor.input].type)
             // Refusals name the input by its place in the kick-off, as the client listed it.
@@ -107,6 +119,12 @@ public struct ImportRunner: Service {
                 }
                 if let limit = self.settings.batchesPerClaim, batches >= limit {
                     try await self.jobs.release(job, owner: self.owner)
+                    return
+                }
+                guard try await self.jobs.clientIsActive(job) else {
+                    try await self.jobs.finish(
+                        job, owner: self.owner, error: "the client that asked was deactivated; what it wrote before stays",
+                        lifetime: self.settings.lifetime)
                     return
                 }
                 batches += 1

@@ -11,30 +11,37 @@ public import HubFHIR
 /// - one organization's ids never meet another's: a hospital cannot aim an import at records it
 ///   did not import, since a reference it writes names only its own namespace.
 ///
+/// The function is keyed (HMAC-SHA-256 under a key of the organization's that only the hub
+/// holds, derived from its blind-index key): source ids are often medical record numbers, and
+/// an id anyone could recompute from a guessed number would link the hub's ids — which stay in
+/// clear in the tables and the audit trail, even after erasure — back to them.
+///
 /// A line without an id gets a fresh one (and is not recognised when imported again).
-public struct ImportIdentity: Sendable, Equatable {
+public struct ImportIdentity: Sendable {
     public let organization: String
+    let key: SymmetricKey
 
-    public init(organization: String) {
+    public init(organization: String, key: [UInt8]) {
         self.organization = organization
+        self.key = SymmetricKey(data: key)
     }
 
     /// The types an import writes: a patient's records. Appointments, referrals (Task,
-    /// ServiceRequest), Consents and Subscriptions carry workflow or access rules of their own and
-    /// are written one at a time; directory resources (Organization, Practitioner) are the hub's.
+    /// ServiceRequest), Consents, Subscriptions and DocumentReferences carry rules of their own
+    /// (workflow, access, the CDA header's patient) that judge each one, and are written one at a
+    /// time; directory resources (Organization, Practitioner) are the hub's.
     public static let importableTypes: [ResourceType] = [
-        .patient, .encounter, .condition, .procedure, .allergyIntolerance, .medicationRequest, .observation, .diagnosticReport,
-        .documentReference, .composition,
+        .patient, .encounter, .condition, .procedure, .allergyIntolerance, .medicationRequest, .observation, .diagnosticReport, .composition,
     ]
 
     /// The hub's id for the source system's `type/sourceID`: a name-based UUID (RFC 9562
-    /// version 8) of SHA-256 over the organization, the type and the source id.
+    /// version 8) of HMAC-SHA-256 over the type and the source id.
     public func id(_ type: ResourceType, _ sourceID: String) -> String {
-        var hash = SHA256()
-        for part in ["health-hub import v1", self.organization, type.rawValue, sourceID] {
-            hash.update(data: Array(part.utf8) + [0])
+        var mac = HMAC<SHA256>(key: self.key)
+        for part in ["health-hub import v1", type.rawValue, sourceID] {
+            mac.update(data: Array(part.utf8) + [0])
         }
-        var bytes = Array(hash.finalize().prefix(16))
+        var bytes = Array(mac.finalize().prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = bytes.map { byte in
@@ -43,6 +50,22 @@ public struct ImportIdentity: Sendable, Equatable {
         }.joined()
         let characters = Array(hex)
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+    }
+
+    /// Whether a resource refers to a patient's record by an absolute URL: an import refers to
+    /// its own records relatively (`Type/id`), and an absolute one — on the hub's own base, it
+    /// would name a record the import did not write — is refused.
+    public static func absoluteRecordReference(in resource: JSONObject) -> String? {
+        var found: String?
+        _ = JSONValue.object(resource).mappingReferences { reference in
+            if found == nil, case .external(_, let type?) = ReferenceTarget(reference), let recordType = ResourceType(rawValue: type),
+                Self.importableTypes.contains(recordType)
+            {
+                found = reference
+            }
+            return reference
+        }
+        return found
     }
 
     /// `resource` with its id and every relative reference to an importable type (`Type/id`, also

@@ -32,11 +32,35 @@ public struct ImportLineReader: Sendable {
         }
         do {
             let resource = try self.validator.validate(value, as: self.type, expectedID: nil)
+            if let reference = ImportIdentity.absoluteRecordReference(in: resource) {
+                return .failure(
+                    ResourceError(
+                        .unprocessable, .businessRule,
+                        "an import refers to its own records as Type/id; \(reference) is an absolute reference to a patient's record"))
+            }
             let (mapped, id) = self.identity.rewrite(resource, type: self.type)
             return .success(.create(self.type, id: id, mapped))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// How many lines ``lines(_:)`` finds, counted without holding them.
+    public static func count(_ bytes: [UInt8]) -> Int {
+        var count = 0
+        var blank = true
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\n"):
+                if !blank { count += 1 }
+                blank = true
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                continue
+            default:
+                blank = false
+            }
+        }
+        return blank ? count : count + 1
     }
 
     /// The lines of an input: its bytes split at line feeds (a carriage return before one is
@@ -50,7 +74,7 @@ public struct ImportLineReader: Sendable {
             number += 1
             var text = bytes[start..<end]
             if text.last == UInt8(ascii: "\r") { text = text.dropLast() }
-            if text.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) { lines.append((number, text)) }
+            if text.contains(where: { ![UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains($0) }) { lines.append((number, text)) }
             start = end < bytes.endIndex ? end + 1 : end
         }
         return lines

@@ -116,9 +116,8 @@ public struct ImportRequest: Sendable, Equatable {
     static func inputID(in url: String) -> String? {
         guard let range = url.range(of: Self.inputPath, options: .backwards) else { return nil }
         let id = url[range.upperBound...].lowercased()
-        let hex = id.filter { $0 != "-" }
-        guard id.count == 36, hex.count == 32, hex.allSatisfy(\.isHexDigit) else { return nil }
-        return id
+        guard id.count == 36, let uuid = UUID(uuidString: id) else { return nil }
+        return uuid.uuidString.lowercased()
     }
 
     /// The order inputs are written in: every Patient first, so that the records that follow

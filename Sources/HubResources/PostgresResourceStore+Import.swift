@@ -1,7 +1,9 @@
 import Foundation
 public import HubAudit
+import HubCrypto
 import HubFHIR
 import HubKeys
+import HubResourcesCore
 import HubStorage
 import Logging
 public import PostgresNIO
@@ -57,25 +59,18 @@ extension PostgresResourceStore {
             }
         }
         prepared = try await self.writable(prepared, access: access, refusing: &batch)
-        // Past the organization's budget of identifier conflicts, its Patients with unique
-        // identifiers are refused before the check, as single creates are (429 there).
-        if let organization = access.organization, prepared.contains(where: { !$0.write.unique.isEmpty }) {
-            do {
-                try self.identifierConflicts?.check(organization, what: "conflicting patient identifiers")
-            } catch {
-                let refusal = ResourceError(.conflict, .throttled, "\(error): Patients with unique identifiers are not imported for now")
-                batch.refused += prepared.filter { !$0.write.unique.isEmpty }.map { ($0.index, refusal) }
-                prepared.removeAll { !$0.write.unique.isEmpty }
-            }
-        }
         let limit = self.database.operationTimeout * 2
-        let logger = self.logger
+        let (logger, conflicts) = (self.logger, self.identifierConflicts)
         let candidates = prepared
         let earlier = batch
+        let organization = access.organization ?? audit.caller.organization ?? ""
         try self.database.disk.requireRoom("import resources")
         let result = try await self.database.withTransaction("import resources") { connection in
             try Self.requireFresh(candidates.map(\.write), within: limit)
             var batch = earlier
+            // One batch of an organization's imports at a time: two of its clients importing the
+            // same lines meet here, and the second finds the first's rows and skips them.
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\("import:" + organization), 0))", logger: logger)
             // Written before (a resumed or repeated import): skipped.
             var sql = SQLBuilder()
             let text = """
@@ -92,22 +87,64 @@ extension PostgresResourceStore {
                     writes.append(candidate)
                 }
             }
+            // A patient whose records were erased gets none back from an import.
+            let subjects = Array(Set(writes.map(\.write.subject)))
+            var erased: Set<String> = []
+            if !subjects.isEmpty {
+                let rows = try await connection.query(
+                    "SELECT DISTINCT subject FROM data_keys WHERE subject = ANY(\(subjects)) AND erased_at IS NOT NULL", logger: logger)
+                for try await subject in rows.decode(String.self) { erased.insert(subject) }
+            }
+            if !erased.isEmpty {
+                let refusal = ResourceError(.gone, .deleted, "the records of this patient were erased: an import does not write them again")
+                batch.refused += writes.filter { erased.contains($0.write.subject) }.map { ($0.index, refusal) }
+                writes.removeAll { erased.contains($0.write.subject) }
+            }
             // Unique identifiers: taken by a Patient already, or by an earlier line of the batch.
+            // Each conflict uses one of the organization's attempts (as a single create's does);
+            // once they are spent, every later Patient with such an identifier is refused alike,
+            // conflicting or not, so the refusals tell nothing more.
+            var holders: [String: String] = [:]
+            var conflicting: [String] = []
             let keys = writes.flatMap { $0.write.unique.map { $0.0 + "|" + $0.1 } }
             if !keys.isEmpty {
-                var holders: [String: String] = [:]
                 for (key, patient) in try await Self.identifierHolders(keys, on: connection, logger: logger) { holders[key] = patient }
                 var kept: [(index: Int, write: PreparedWrite)] = []
+                var spent: AttemptLimiter.Exceeded?
+                if let conflicts {
+                    do throws(AttemptLimiter.Exceeded) {
+                        try conflicts.check(organization, what: "conflicting patient identifiers")
+                    } catch {
+                        spent = error
+                    }
+                }
                 for write in writes {
                     let own = write.write.unique.map { $0.0 + "|" + $0.1 }
-                    if let key = own.first(where: { holders[$0] != nil }), let holder = holders[key] {
-                        batch.refused.append((write.index, Self.identifierConflict(key, holder: holder)))
+                    if let spent, !own.isEmpty {
+                        batch.refused.append((write.index, ResourceError(.conflict, .throttled, "\(spent): Patients with unique identifiers wait")))
+                    } else if let key = own.first(where: { holders[$0] != nil }), let holder = holders[key] {
+                        do throws(AttemptLimiter.Exceeded) {
+                            try conflicts?.attempt(organization, what: "conflicting patient identifiers")
+                            batch.refused.append((write.index, Self.identifierConflict(key, holder: holder)))
+                            conflicting.append(holder)
+                        } catch {
+                            spent = error
+                            batch.refused.append(
+                                (write.index, ResourceError(.conflict, .throttled, "\(error): Patients with unique identifiers wait")))
+                        }
                     } else {
                         for key in own { holders[key] = write.write.id }
                         kept.append(write)
                     }
                 }
                 writes = kept
+            }
+            // The patients found by a conflict are named in the trail, as a single create's are.
+            if !conflicting.isEmpty {
+                let records = AuditRecord.records(
+                    of: [], action: .create, interaction: audit.interaction, outcome: .minorFailure, issue: .duplicate, status: 409,
+                    caller: audit.caller, resourceType: ResourceType.patient.rawValue, targets: conflicting)
+                try await AuditLog.enqueue(records, on: connection, logger: logger)
             }
             let created = writes.compactMap { write -> StoredResource? in
                 guard case .create(let stored, _) = write.write.kind else { return nil }
@@ -120,12 +157,15 @@ extension PostgresResourceStore {
             try await commit(connection, batch)
             return batch
         }
-        // Conflicts count against the organization, as a single create's do.
-        if let organization = access.organization {
-            for (_, error) in result.refused where error.conflictingPatient != nil { self.identifierConflicts?.count(organization) }
-        }
         access.targets?.cover(result.created.compactMap(\.patientID))
         return result
+    }
+
+    /// The key of ``ImportIdentity`` for `organization`'s imports: derived from the hub's
+    /// blind-index key (a blind index of the organization in a domain of its own), so that only
+    /// the hub can compute an import's ids.
+    public func importKey(organization: String) async throws -> [UInt8] {
+        try await self.indexer.blindIndexes([organization], .exact, "import-ids")[0]
     }
 
     /// The prepared writes the caller may make: the whole batch checked at once, and when that

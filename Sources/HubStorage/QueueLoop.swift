@@ -33,7 +33,13 @@ public struct QueueLoop: Sendable {
                     try await housekeeping()
                     lastHousekeeping = .now
                 }
-                while !Task.isShuttingDownGracefully, !Task.isCancelled, try await next() {}
+                while !Task.isShuttingDownGracefully, !Task.isCancelled, try await next() {
+                    // A queue that never empties still gets its housekeeping.
+                    if ContinuousClock.now - lastHousekeeping > every {
+                        try await housekeeping()
+                        lastHousekeeping = .now
+                    }
+                }
                 decision = backoff.succeeded()
             } catch {
                 decision = backoff.failed()

@@ -33,6 +33,8 @@ import Testing
             (try Self.parameters([("Unicorn", "$import-input/\(Self.input)")]), nil, 400),
             (try Self.parameters([("Patient", "https://elsewhere.example/patients.ndjson")]), nil, 400),
             (try Self.parameters([("Patient", "$import-input/\(Self.input)/../x")]), nil, 400),
+            (try Self.parameters([("Patient", "$import-input/0b7c2f7e9a574c3e8a511f0d1e0c9a11----")]), nil, 400),
+            (try Self.parameters([("DocumentReference", "$import-input/\(Self.input)")]), nil, 422),
             (try Self.parameters([("Patient", "$import-input/\(Self.input)"), ("Observation", "$import-input/\(Self.input)")]), nil, 400),
             (try Self.parameters([("Patient", "$import-input/\(Self.input)")]), [.observation], 403),
             (try Self.parameters([("Patient", "$import-input/\(Self.input)")], extra: #"{"name":"inputFormat","valueCode":"text/csv"},"#), nil, 400),
@@ -50,11 +52,12 @@ import Testing
     }
 
     @Test func idsAreAFunctionOfTheOrganizationTypeAndSourceID() throws {
-        let a = ImportIdentity(organization: "hospital-a")
+        let a = ImportIdentity(organization: "hospital-a", key: Array(repeating: 1, count: 32))
         let id = a.id(.patient, "123")
         #expect(id == a.id(.patient, "123"))
         #expect(id != a.id(.observation, "123") && id != a.id(.patient, "124"))
-        #expect(id != ImportIdentity(organization: "hospital-b").id(.patient, "123"))
+        // Keyed: without the hub's key, a guessed source id does not give the hub's id.
+        #expect(id != ImportIdentity(organization: "hospital-a", key: Array(repeating: 2, count: 32)).id(.patient, "123"))
         // A UUID (RFC 9562 version 8, variant 10): a valid FHIR id of 36 characters.
         #expect(id.count == 36 && ResourceValidator.isValidID(id))
         let characters = Array(id)
@@ -79,6 +82,14 @@ import Testing
         #expect(mapped["performer"]?.elements.first?.objectValue?["reference"]?.stringValue == "Organization/test-hospital")
         #expect(mapped["hasMember"]?.elements.map { $0.objectValue?["reference"]?.stringValue } == ["#c1", "https://other.example/fhir/Patient/9"])
         #expect(mapped["contained"]?.elements.first?.objectValue?["subject"]?.objectValue?["reference"]?.stringValue == "Patient/\(id)")
+        // An absolute reference to a patient's record — on any server, the hub's own included —
+        // is found (and refused by the line reader).
+        #expect(ImportIdentity.absoluteRecordReference(in: resource) == "https://other.example/fhir/Patient/9")
+        var relative = resource
+        relative["hasMember"] = nil
+        #expect(ImportIdentity.absoluteRecordReference(in: relative) == nil)
+        relative["subject"] = .object(JSONObject([("reference", .string("https://hub.test/fhir/Patient/real-1"))]))
+        #expect(ImportIdentity.absoluteRecordReference(in: relative) == "https://hub.test/fhir/Patient/real-1")
     }
 
     @Test func linesAreNumberedAsTheFileIs() {
@@ -87,5 +98,8 @@ import Testing
         #expect(lines.map(\.number) == [1, 4, 5])
         #expect(lines.map { String(decoding: $0.text, as: UTF8.self) } == ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"])
         #expect(ImportLineReader.lines([]).isEmpty)
+        for sample in [text, "", "\n", " \r \n{}", "{}\n\n{}\r\n \t", "x"] {
+            #expect(ImportLineReader.count(Array(sample.utf8)) == ImportLineReader.lines(Array(sample.utf8)).count, "\(sample)")
+        }
     }
 }

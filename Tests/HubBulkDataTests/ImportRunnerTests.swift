@@ -36,9 +36,18 @@ import Testing
             let ring = fixture.ring(try CryptoSuite.sm())
             let store = PostgresResourceStore(database: fixture.database, ring: ring, logger: fixture.logger)
             let jobs = ImportJobStore(database: fixture.database, ring: ring, logger: fixture.logger)
-            let (input, lines) = try await jobs.stage(
-                try Self.patients(seed: 50, count: 7), principal: "hospital-a-his", organization: "hospital-a", lifetime: .seconds(3_600))
-            #expect(lines == 7)
+            // The hospital's system, registered and active: a runner writes only for such a client.
+            try await TestDatabase.execute(fixture.url, "INSERT INTO organizations (id, name, kind) VALUES ('hospital-a', '甲医院', 'hospital')")
+            try await TestDatabase.execute(
+                fixture.url,
+                """
+                INSERT INTO principals (id, kind, role, organization_id, name, scopes)
+                VALUES ('hospital-a-his', 'client', 'system', 'hospital-a', 'HIS', '{system/*.*}')
+                """)
+            let ndjson = try Self.patients(seed: 50, count: 7)
+            #expect(ImportLineReader.count(ndjson) == 7)
+            let input = try #require(
+                try await jobs.stage(ndjson, lines: 7, principal: "hospital-a-his", organization: "hospital-a", lifetime: .seconds(3_600)))
             let description = ImportJobDescription(
                 request: ImportRequest(inputs: [ImportRequest.Input(type: .patient, inputID: input)]), requestURL: "https://hub.test/fhir/$import",
                 caller: Caller(client: "hospital-a-his", organization: "hospital-a"), writableTypes: nil)
@@ -64,7 +73,7 @@ import Testing
             #expect(job.state == .completed)
             #expect(job.created == 7 && job.skipped == 0 && job.refused == 0)
             // Every line once, under its namespaced id.
-            let identity = ImportIdentity(organization: "hospital-a")
+            let identity = ImportIdentity(organization: "hospital-a", key: try await store.importKey(organization: "hospital-a"))
             for number in 1...7 {
                 let stored = try await store.read(.patient, id: identity.id(.patient, "src-\(number)"))
                 #expect(stored.resource?["name"] != nil)
@@ -74,8 +83,26 @@ import Testing
             #expect(try await fixture.count("SELECT count(*) FROM import_inputs") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'import:\(input)' AND erased_at IS NULL") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM data_keys WHERE subject = 'import:\(input)'") > 0)
-            // Another organization's runner-visible namespace never meets this one.
-            #expect(ImportIdentity(organization: "hospital-b").id(.patient, "src-1") != identity.id(.patient, "src-1"))
+
+            // A job of a client deactivated meanwhile writes nothing more and fails, saying why.
+            let more = try Self.patients(seed: 51, count: 2)
+            let second = try #require(
+                try await jobs.stage(more, lines: 2, principal: "hospital-a-his", organization: "hospital-a", lifetime: .seconds(3_600)))
+            var later = description
+            later.request = ImportRequest(inputs: [ImportRequest.Input(type: .patient, inputID: second)])
+            guard case .queued(let laterID) = try await jobs.kickOff(later, principal: "hospital-a-his", organization: "hospital-a") else {
+                Issue.record("the second import was not queued")
+                return
+            }
+            try await TestDatabase.execute(fixture.url, "UPDATE principals SET active = false WHERE id = 'hospital-a-his'")
+            let runner = ImportRunner(jobs: jobs, store: store, validator: validator, settings: settings, logger: fixture.logger)
+            #expect(try await runner.runOne())
+            let stopped = try #require(try await jobs.job(laterID, principal: "hospital-a-his", organization: "hospital-a"))
+            #expect(stopped.state == .failed && stopped.created == 0)
+            #expect(stopped.error?.contains("deactivated") == true)
+            // Another organization's namespace never meets this one.
+            let other = ImportIdentity(organization: "hospital-b", key: try await store.importKey(organization: "hospital-b"))
+            #expect(other.id(.patient, "src-1") != identity.id(.patient, "src-1"))
         }
     }
 }

@@ -67,6 +67,11 @@ import Testing
             var synthetic = SyntheticPatients(seed: 402)
             observations.append(
                 try Self.line(synthetic.observationJSON(test: LabTest.common[0], patient: "Patient/\(stranger)", day: "2026-10-01"), id: "obs-x"))
+            // And the same patient by the hub's absolute URL.
+            observations.append(
+                try Self.line(
+                    synthetic.observationJSON(test: LabTest.common[1], patient: "\(hub.url)/fhir/Patient/\(stranger)", day: "2026-10-01"), id: "obs-y"
+                ))
             patients.append(try Self.line(theirs.patientJSON(theirPerson), id: "src-dup"))
             // Observations named first: the hub writes the Patients first anyway.
             let files = ["Observation=" + (try Self.write(observations, "obs.ndjson")), "Patient=" + (try Self.write(patients, "pat.ndjson"))]
@@ -76,13 +81,14 @@ import Testing
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any])
             #expect(summary["created"] as? Int == 9)
             #expect(summary["skipped"] as? Int == 0)
-            #expect(summary["refused"] as? Int == 4)
+            #expect(summary["refused"] as? Int == 5)
             let errors = try #require(summary["errors"] as? [String])
             #expect(errors.contains { $0.hasPrefix("input 1 (Observation), line 2: the line is not a JSON object") }, "\(errors)")
             #expect(
                 errors.contains { $0.hasPrefix("input 1 (Observation), line 8: resourceType is Patient but the input holds Observation") },
                 "\(errors)")
             #expect(errors.contains { $0.hasPrefix("input 1 (Observation), line 9: no access to the records of Patient/") }, "\(errors)")
+            #expect(errors.contains { $0.hasPrefix("input 1 (Observation), line 10: an import refers to its own records as Type/id") }, "\(errors)")
             #expect(errors.contains { $0.hasPrefix("input 2 (Patient), line 4: a Patient with this") }, "\(errors)")
 
             // The imported records are the hospital's, found and joined as any it wrote.
@@ -108,6 +114,13 @@ import Testing
                     return events.text.contains("\"import\"")
                 })
 
+            // The conflict named the other hospital's patient: it is in that patient's access history.
+            #expect(
+                try await eventually(within: .seconds(30)) {
+                    let events = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(stranger)", presenting: pki.regulator)
+                    return events.text.contains("\"import\"")
+                })
+
             // The same files again (a migration run twice): nothing is written twice.
             let again = try await TestPeer.run(
                 "bulk_import_client.py", [hub.url + "/fhir", pki.caCertificate, pki.clientCertificate, pki.clientKey] + files)
@@ -115,7 +128,7 @@ import Testing
             let second = try #require(try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any])
             #expect(second["created"] as? Int == 0)
             #expect(second["skipped"] as? Int == 9)
-            #expect(second["refused"] as? Int == 4)
+            #expect(second["refused"] as? Int == 5)
             let total = try jsonObject(try await hub.send("GET", "/fhir/Observation?_summary=count", presenting: pki))
             #expect(total["total"] as? Int == 6)
         }

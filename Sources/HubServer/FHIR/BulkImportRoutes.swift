@@ -54,9 +54,12 @@ public struct BulkImportRoutes: Sendable {
             context.audit.interaction("operation", action: .read)
             let job = try await self.job(context)
             guard job.state == .completed || job.state == .failed else { throw APIError.notFound("the error file is written when the import ends") }
-            return Response(
-                status: .ok, headers: [.contentType: BulkExportRoutes.ndjson],
-                body: .init(byteBuffer: ByteBuffer(bytes: try await self.jobs.outcomes(of: job))))
+            let (jobs, batches) = (self.jobs, try await self.jobs.outcomeBatches(of: job))
+            let body = ResponseBody { writer in
+                for batch in batches { try await writer.write(ByteBuffer(bytes: try await jobs.outcomes(of: job, at: batch))) }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: BulkExportRoutes.ndjson], body: body)
         }
         group.delete("$import-poll-status/:job") { _, context in
             context.audit.interaction("operation", action: .delete)
@@ -99,8 +102,16 @@ public struct BulkImportRoutes: Sendable {
         var request = request
         let body = Array(buffer: try await request.collectBody(upTo: .max))
         guard String(validating: body, as: UTF8.self) != nil else { throw APIError.badRequest("the NDJSON is not valid UTF-8") }
-        guard !ImportLineReader.lines(body).isEmpty else { throw APIError.badRequest("the NDJSON has no lines") }
-        let (id, lines) = try await self.jobs.stage(body, principal: grant.principal, organization: grant.organization, lifetime: self.inputLifetime)
+        let lines = ImportLineReader.count(body)
+        guard lines > 0 else { throw APIError.badRequest("the NDJSON has no lines") }
+        guard
+            let id = try await self.jobs.stage(
+                body, lines: lines, principal: grant.principal, organization: grant.organization, lifetime: self.inputLifetime)
+        else {
+            throw APIError(
+                .contentTooLarge, code: .tooCostly,
+                diagnostics: "this client has \(ImportJobStore.maximumStagedBytes >> 30) GiB staged already: import or delete it first")
+        }
         var headers = HTTPFields()
         headers[.location] = "\(FHIRResourceRoutes.base(request))/$import-input/\(id)"
         let outcome = OperationOutcome(
@@ -174,7 +185,8 @@ public struct BulkImportRoutes: Sendable {
                     : [
                         .object(
                             JSONObject([
-                                ("type", .string("OperationOutcome")), ("count", .number("\(job.refused)")),
+                                ("type", .string("OperationOutcome")),
+                                ("count", .number("\(min(job.refused, ImportJobStore.maximumErrorLines))")),
                                 ("url", .string("\(base)/$import-poll-status/\(job.id)/errors.ndjson")),
                             ]))
                     ])
