@@ -118,7 +118,7 @@ let package = Package(
         // state machine of pages and files) and the completion manifest. No database, no HTTP.
         .target(
             name: "HubBulkDataCore",
-            dependencies: ["HubAuditCore", "HubFHIR", "HubResourcesCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["HubAuditCore", "HubCrypto", "HubFHIR", "HubResourcesCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Bulk Data in PostgreSQL: export jobs and their sealed NDJSON, and the leased runner

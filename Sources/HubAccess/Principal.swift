@@ -51,6 +51,6 @@ extension Principal {
         guard let der = Data(base64Encoded: base64), let digest = try? SHA256Hash().digest(Array(der)) else {
             throw AccessError(.invalid, "not a PEM certificate")
         }
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.string(digest)
     }
 }

@@ -100,9 +100,9 @@ public struct ImportRunner: Service {
         let order = job.description.request.processingOrder
         let audit = AuditContext(caller: job.description.caller, interaction: "import")
         var cursor = job.cursor
-        var batches = 0
+        var written = 0
         while cursor.input < order.count {
-            if let limit = self.settings.batchesPerClaim, batches >= limit {
+            if let limit = self.settings.batchesPerClaim, written >= limit {
                 try await self.jobs.release(job, owner: self.owner)
                 return
             }
@@ -111,13 +111,19 @@ public struct ImportRunner: Service {
             // Refusals name the input by its place in the kick-off, as the client listed it.
             let position = job.description.request.inputs.firstIndex(of: order[cursor.input]) ?? cursor.input
             let lines = ImportLineReader.lines(bytes).filter { $0.number > cursor.line }
-            var start = 0
-            repeat {
+            let batches = stride(from: 0, to: max(lines.count, 1), by: self.settings.batchSize).map {
+                lines[$0..<min(lines.count, $0 + self.settings.batchSize)]
+            }
+            // Each batch is prepared (parsed, validated, sealed, indexed) while the one before it
+            // commits: the hub's work and the database's overlap.
+            var next: Task<PreparedBatch, any Error>?
+            defer { next?.cancel() }
+            for (number, batch) in batches.enumerated() {
                 if Task.isShuttingDownGracefully || Task.isCancelled {
                     try? await self.jobs.release(job, owner: self.owner)
                     return
                 }
-                if let limit = self.settings.batchesPerClaim, batches >= limit {
+                if let limit = self.settings.batchesPerClaim, written >= limit {
                     try await self.jobs.release(job, owner: self.owner)
                     return
                 }
@@ -127,36 +133,67 @@ public struct ImportRunner: Service {
                         lifetime: self.settings.lifetime)
                     return
                 }
-                batches += 1
-                let batch = lines[start..<min(lines.count, start + self.settings.batchSize)]
-                start = batch.endIndex
-                let next =
-                    start < lines.count
+                written += 1
+                let prepared: PreparedBatch
+                if let pending = next {
+                    prepared = try await pending.value
+                } else {
+                    prepared = try await self.prepare(batch, reader: reader, position: position, access: access, audit: audit)
+                }
+                next = nil
+                if number + 1 < batches.count, self.settings.batchesPerClaim.map({ written < $0 }) ?? true {
+                    let (following, runner) = (batches[number + 1], self)
+                    next = Task { try await runner.prepare(following, reader: reader, position: position, access: access, audit: audit) }
+                }
+                let to =
+                    number + 1 < batches.count
                     ? ImportJobStore.Cursor(input: cursor.input, line: batch.last?.number ?? cursor.line)
                     : ImportJobStore.Cursor(input: cursor.input + 1, line: 0)
                 do {
-                    try await self.write(
-                        batch, reader: reader, position: position, job: job, from: cursor, to: next, access: access, audit: audit)
+                    try await self.commit(prepared, job: job, from: cursor, to: to)
                 } catch is ImportJobStore.LeaseLost {
                     // Deleted by its client, or taken over after this runner stalled past its lease.
                     return
                 }
-                cursor = next
-            } while start < lines.count
+                cursor = to
+            }
         }
         try await self.jobs.finish(job, owner: self.owner, error: nil, lifetime: self.settings.lifetime)
     }
 
-    /// One batch: its lines read, written, and committed with the cursor after it.
-    func write(
-        _ batch: ArraySlice<(number: Int, text: ArraySlice<UInt8>)>, reader: ImportLineReader, position: Int, job: ImportJobStore.Job,
-        from: ImportJobStore.Cursor, to: ImportJobStore.Cursor, access: RecordAccess, audit: AuditContext
-    ) async throws {
+    /// A batch's lines read and prepared, with the lines refused on the way.
+    struct PreparedBatch: Sendable {
+        var prepared: PostgresResourceStore.PreparedImport
+        /// The input's place in the kick-off, and its type.
+        var position: Int
+        var type: ResourceType
+        var numbers: [Int]
+        var refusals: [ImportRefusal]
+    }
+
+    /// One batch's lines read (parsed, validated, namespaced) and prepared by the store, the
+    /// lines shared between two tasks.
+    func prepare(
+        _ batch: ArraySlice<(number: Int, text: ArraySlice<UInt8>)>, reader: ImportLineReader, position: Int, access: RecordAccess,
+        audit: AuditContext
+    ) async throws -> PreparedBatch {
+        let lines = Array(batch)
+        let half = (lines.count + 1) / 2
+        let ranges = lines.count < 2 ? [0..<lines.count] : [0..<half, half..<lines.count]
+        let read = await withTaskGroup(of: (Int, [Result<WriteOperation, ResourceError>]).self) { group in
+            for (part, range) in ranges.enumerated() {
+                let slice = lines[range]
+                group.addTask { (part, slice.map { reader.write($0.text) }) }
+            }
+            var parts: [(Int, [Result<WriteOperation, ResourceError>])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
         var operations: [WriteOperation] = []
         var numbers: [Int] = []
         var refusals: [ImportRefusal] = []
-        for line in batch {
-            switch reader.write(line.text) {
+        for (line, result) in zip(lines, read) {
+            switch result {
             case .success(let operation):
                 operations.append(operation)
                 numbers.append(line.number)
@@ -164,9 +201,18 @@ public struct ImportRunner: Service {
                 refusals.append(ImportRefusal(input: position, type: reader.type, line: line.number, error: error))
             }
         }
-        let (jobs, owner, lease, read, lineNumbers) = (self.jobs, self.owner, self.settings.lease, refusals, numbers)
-        _ = try await self.store.importCreates(operations, access: access, audit: audit) { connection, imported in
-            let refused = imported.refused.map { ImportRefusal(input: position, type: reader.type, line: lineNumbers[$0.index], error: $0.error) }
+        let prepared = try await self.store.prepareImport(operations, access: access, audit: audit)
+        return PreparedBatch(prepared: prepared, position: position, type: reader.type, numbers: numbers, refusals: refusals)
+    }
+
+    /// Writes a prepared batch and commits it with the cursor after it.
+    func commit(_ batch: PreparedBatch, job: ImportJobStore.Job, from: ImportJobStore.Cursor, to: ImportJobStore.Cursor) async throws {
+        let (jobs, owner, lease) = (self.jobs, self.owner, self.settings.lease)
+        let (numbers, read, position, type) = (batch.numbers, batch.refusals, batch.position, batch.type)
+        _ = try await self.store.commitImport(batch.prepared) { connection, imported in
+            let refused = imported.refused.map { refusal in
+                ImportRefusal(input: position, type: type, line: numbers[refusal.index], error: refusal.error)
+            }
             try await jobs.commitBatch(
                 on: connection, job: job, owner: owner, lease: lease, from: from, to: to, created: imported.created.count,
                 skipped: imported.skipped.count, refusals: read + refused)

@@ -1,4 +1,5 @@
 import Crypto
+import HubCrypto
 public import HubFHIR
 
 /// The ids an import gives the resources it writes: a function of the importing organization,
@@ -44,11 +45,7 @@ public struct ImportIdentity: Sendable {
         var bytes = Array(mac.finalize().prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { byte in
-            let text = String(byte, radix: 16)
-            return text.count == 1 ? "0" + text : text
-        }.joined()
-        let characters = Array(hex)
+        let characters = Array(Hex.string(bytes))
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
     }
 

@@ -22,17 +22,24 @@ extension PostgresResourceStore {
         public var refused: [(index: Int, error: ResourceError)] = []
     }
 
-    /// Writes the creates of `operations` that pass every check a single create passes, and
-    /// runs `commit` (the import's cursor and error lines) in the same transaction. A line that
-    /// fails a check is refused alone; a failure of the database or the key store fails the
-    /// whole batch (nothing written), to be tried again.
+    /// A batch with everything done that needs no transaction: classified, sealed, indexed and
+    /// checked against the caller's access; the lines refused so far.
+    public struct PreparedImport: Sendable {
+        var candidates: [(index: Int, write: PreparedWrite)]
+        var batch: ImportedBatch
+        var access: RecordAccess
+        var audit: AuditContext
+    }
+
+    /// Prepares the creates of `operations` as every create is (classification, sealing, blind
+    /// indexes, access), refusing the lines that fail alone; ``commitImport(_:commit:)`` then
+    /// writes the rest. The work is shared among `concurrency` tasks (the cores a batch may use
+    /// while the previous one commits).
     ///
-    /// Every operation must be a create; an id given is kept (the import's namespaced ids), and a
-    /// resource that already exists with it is skipped, not written again.
-    public func importCreates(
-        _ operations: [WriteOperation], access: RecordAccess, audit: AuditContext,
-        commit: @escaping @Sendable (PostgresConnection, ImportedBatch) async throws -> Void
-    ) async throws -> ImportedBatch {
+    /// Every operation must be a create; an id given is kept (the import's namespaced ids).
+    public func prepareImport(_ operations: [WriteOperation], access: RecordAccess, audit: AuditContext, concurrency: Int = 2) async throws
+        -> PreparedImport
+    {
         try access.requireWriter()
         var batch = ImportedBatch()
         // Classified, then prepared (sealed, indexed): a line that fails either is refused.
@@ -50,19 +57,47 @@ extension PostgresResourceStore {
         }
         try await self.ring.prepareDataKeys(for: classified.compactMap(\.write.subject))
         let writer = access.organization ?? audit.caller.organization
-        var prepared: [(index: Int, write: PreparedWrite)] = []
-        for (index, write) in classified {
-            do {
-                prepared.append((index, try await self.prepare(write, writer: writer, emergencyPatient: nil)))
-            } catch let error as ResourceError {
-                batch.refused.append((index, error))
+        let share = max(1, (classified.count + concurrency - 1) / max(1, concurrency))
+        let parts = try await withThrowingTaskGroup(of: (Int, [(index: Int, write: PreparedWrite)], [(index: Int, error: ResourceError)]).self) {
+            group in
+            for (part, start) in stride(from: 0, to: classified.count, by: share).enumerated() {
+                let slice = Array(classified[start..<min(classified.count, start + share)])
+                group.addTask {
+                    var prepared: [(index: Int, write: PreparedWrite)] = []
+                    var refused: [(index: Int, error: ResourceError)] = []
+                    for (index, write) in slice {
+                        do {
+                            prepared.append((index, try await self.prepare(write, writer: writer, emergencyPatient: nil)))
+                        } catch let error as ResourceError {
+                            refused.append((index, error))
+                        }
+                    }
+                    return (part, prepared, refused)
+                }
             }
+            var parts: [(Int, [(index: Int, write: PreparedWrite)], [(index: Int, error: ResourceError)])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }
         }
+        var prepared = parts.flatMap(\.1)
+        batch.refused += parts.flatMap(\.2)
         prepared = try await self.writable(prepared, access: access, refusing: &batch)
+        return PreparedImport(candidates: prepared, batch: batch, access: access, audit: audit)
+    }
+
+    /// Writes a prepared batch — but the lines whose resource exists already (an earlier run of
+    /// the same import wrote it: skipped), whose patient's records were erased, or whose unique
+    /// identifier another Patient holds — and runs `commit` (the import's cursor and error lines)
+    /// in the same transaction. A failure of the database or the key store fails the whole batch
+    /// (nothing written), to be tried again.
+    public func commitImport(_ prepared: PreparedImport, commit: @escaping @Sendable (PostgresConnection, ImportedBatch) async throws -> Void)
+        async throws -> ImportedBatch
+    {
+        let (access, audit) = (prepared.access, prepared.audit)
         let limit = self.database.operationTimeout * 2
         let (logger, conflicts) = (self.logger, self.identifierConflicts)
-        let candidates = prepared
-        let earlier = batch
+        let candidates = prepared.candidates
+        let earlier = prepared.batch
         let organization = access.organization ?? audit.caller.organization ?? ""
         try self.database.disk.requireRoom("import resources")
         let result = try await self.database.withTransaction("import resources") { connection in

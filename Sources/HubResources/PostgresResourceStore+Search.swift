@@ -449,7 +449,7 @@ extension PostgresResourceStore {
     /// resources without a value (hex, because codes may hold `:`).
     static func parameterCursor(key: String?, id: String) -> String {
         guard let key else { return "n:\(id)" }
-        return "k" + key.utf8.map { String(format: "%02x", $0) }.joined() + ":" + id
+        return "k" + Hex.string(key.utf8) + ":" + id
     }
 
     static func parameterCursor(_ cursor: String) throws(ResourceError) -> (key: String?, id: String) {

@@ -158,7 +158,7 @@ struct SearchIndexer: Sendable {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        Hex.string(bytes)
     }
 
     /// The blind index (hex) of an identifier value, as stored in `search_token.code`.

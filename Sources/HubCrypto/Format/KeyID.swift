@@ -19,10 +19,7 @@ public struct KeyID: Hashable, Sendable, Comparable, CustomStringConvertible, Co
 
     /// A new random id with a readable prefix: `dek-3f9c…` (16 random bytes, hex).
     public static func random(prefix: String) -> KeyID {
-        let suffix = randomBytes(16).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let suffix = Hex.string(randomBytes(16))
         // A caller's prefix that is not a valid id is dropped rather than trusted.
         return (try? KeyID(prefix + "-" + suffix)) ?? KeyID(unchecked: suffix)
     }

@@ -38,7 +38,7 @@ public struct PublishedKeysDocument: Codable, Sendable {
             self.created = published.description.createdAt.formatted(.iso8601)
             self.publicKeyPem = published.verifyingKey.pemRepresentation
             self.publicKeySpki = Data(published.verifyingKey.derRepresentation).base64EncodedString()
-            self.publicKeyPoint = point.map { String(format: "%02x", $0) }.joined()
+            self.publicKeyPoint = Hex.string(point)
             self.sm2DistinguishingId = published.verifyingKey.distinguishingID.map { String(decoding: $0, as: UTF8.self) }
             if published.verifyingKey.algorithm == .ecdsaP256SHA256, point.count == 65 {
                 self.jwk = JWK(kid: self.kid, x: Base64URL.encode(point[1...32]), y: Base64URL.encode(point[33...64]))
