@@ -120,6 +120,22 @@ extension ImportJobStore {
         return finished
     }
 
+    /// Holds a job back for `seconds` (its client's attempts at Patients another hospital
+    /// registered are spent): no runner takes it before then. Not an attempt that failed.
+    public func postpone(_ job: Job, owner: String, seconds: Int) async throws {
+        var sql = SQLBuilder()
+        let text = """
+            UPDATE import_jobs SET lease_until = now() + \(sql.bind(Double(seconds)))::double precision * interval '1 second',
+              attempts = attempts - 1, lease_owner = NULL
+            WHERE id = \(sql.bind(job.id))::uuid AND state = 'running' AND lease_owner = \(sql.bind(owner))
+            """
+        let statement = sql.query(text)
+        let logger = self.logger
+        try await self.database.withConnection("postpone import job") { connection in
+            try await connection.run(statement, logger: logger)
+        }
+    }
+
     /// Gives a job back before its lease ends — the hub is stopping, or the runner wrote its
     /// share of batches: it resumes from its committed cursor, after the jobs queued now (a
     /// queued job has no lease and comes first). A run given back is not an attempt that failed.

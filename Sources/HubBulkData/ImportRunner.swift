@@ -118,16 +118,25 @@ public struct ImportRunner: Service {
             // commits: the hub's work and the database's overlap.
             var next: Task<PreparedBatch, any Error>?
             defer { next?.cancel() }
+            // Before leaving early: the batch being prepared is not wanted any more.
+            func settle() async {
+                next?.cancel()
+                _ = try? await next?.value
+                next = nil
+            }
             for (number, batch) in batches.enumerated() {
                 if Task.isShuttingDownGracefully || Task.isCancelled {
+                    await settle()
                     try? await self.jobs.release(job, owner: self.owner)
                     return
                 }
                 if let limit = self.settings.batchesPerClaim, written >= limit {
+                    await settle()
                     try await self.jobs.release(job, owner: self.owner)
                     return
                 }
                 guard try await self.jobs.clientIsActive(job) else {
+                    await settle()
                     try await self.jobs.finish(
                         job, owner: self.owner, error: "the client that asked was deactivated; what it wrote before stays",
                         lifetime: self.settings.lifetime)
@@ -153,6 +162,13 @@ public struct ImportRunner: Service {
                     try await self.commit(prepared, job: job, from: cursor, to: to)
                 } catch is ImportJobStore.LeaseLost {
                     // Deleted by its client, or taken over after this runner stalled past its lease.
+                    await settle()
+                    return
+                } catch let throttled as PostgresResourceStore.ImportThrottled {
+                    // Its attempts at Patients registered elsewhere are spent: it waits, then goes on
+                    // from this batch.
+                    await settle()
+                    try await self.jobs.postpone(job, owner: self.owner, seconds: throttled.retryAfterSeconds)
                     return
                 }
                 cursor = to

@@ -22,6 +22,12 @@ extension PostgresResourceStore {
         public var refused: [(index: Int, error: ResourceError)] = []
     }
 
+    /// The organization's attempts at Patients whose resident ID another Patient holds are
+    /// spent: the batch was not written; the job waits this long before it goes on.
+    public struct ImportThrottled: Error, Sendable {
+        public var retryAfterSeconds: Int
+    }
+
     /// A batch with everything done that needs no transaction: classified, sealed, indexed and
     /// checked against the caller's access; the lines refused so far.
     public struct PreparedImport: Sendable {
@@ -55,6 +61,15 @@ extension PostgresResourceStore {
                 batch.refused.append((index, error))
             }
         }
+        // A patient whose records were erased gets none back from an import (checked again in
+        // the transaction): refused before a data key is made for them.
+        let logger = self.logger
+        let subjects = Array(Set(classified.compactMap(\.write.subject)))
+        let erased = try await self.database.withConnection("check erased subjects") { connection in
+            try await Self.erasedSubjects(subjects, on: connection, logger: logger)
+        }
+        batch.refused += classified.filter { $0.write.subject.map(erased.contains) ?? false }.map { ($0.index, Self.erasedRefusal) }
+        classified.removeAll { $0.write.subject.map(erased.contains) ?? false }
         try await self.ring.prepareDataKeys(for: classified.compactMap(\.write.subject))
         let writer = access.organization ?? audit.caller.organization
         let share = max(1, (classified.count + concurrency - 1) / max(1, concurrency))
@@ -112,63 +127,49 @@ extension PostgresResourceStore {
                 SELECT r.type || '/' || r.id FROM unnest(\(sql.bind(candidates.map(\.write.type.rawValue)))::text[], \(sql.bind(candidates.map(\.write.id)))::text[]) AS k(type, id)
                 JOIN resources r ON r.type = k.type AND r.id = k.id
                 """
-            var existing: Set<String> = []
-            for try await key in try await connection.query(sql.query(text), logger: logger).decode(String.self) { existing.insert(key) }
+            // Written before, or earlier in this batch (the same line twice): skipped.
+            var seen: Set<String> = []
+            for try await key in try await connection.query(sql.query(text), logger: logger).decode(String.self) { seen.insert(key) }
             var writes: [(index: Int, write: PreparedWrite)] = []
             for candidate in candidates {
-                if existing.contains("\(candidate.write.type.rawValue)/\(candidate.write.id)") {
-                    batch.skipped.append(candidate.index)
-                } else {
+                if seen.insert("\(candidate.write.type.rawValue)/\(candidate.write.id)").inserted {
                     writes.append(candidate)
+                } else {
+                    batch.skipped.append(candidate.index)
                 }
             }
             // A patient whose records were erased gets none back from an import.
-            let subjects = Array(Set(writes.map(\.write.subject)))
-            var erased: Set<String> = []
-            if !subjects.isEmpty {
-                let rows = try await connection.query(
-                    "SELECT DISTINCT subject FROM data_keys WHERE subject = ANY(\(subjects)) AND erased_at IS NOT NULL", logger: logger)
-                for try await subject in rows.decode(String.self) { erased.insert(subject) }
-            }
-            if !erased.isEmpty {
-                let refusal = ResourceError(.gone, .deleted, "the records of this patient were erased: an import does not write them again")
-                batch.refused += writes.filter { erased.contains($0.write.subject) }.map { ($0.index, refusal) }
-                writes.removeAll { erased.contains($0.write.subject) }
-            }
+            let erased = try await Self.erasedSubjects(Array(Set(writes.map(\.write.subject))), on: connection, logger: logger)
+            batch.refused += writes.filter { erased.contains($0.write.subject) }.map { ($0.index, Self.erasedRefusal) }
+            writes.removeAll { erased.contains($0.write.subject) }
             // Unique identifiers: taken by a Patient already, or by an earlier line of the batch.
-            // Each conflict uses one of the organization's attempts (as a single create's does);
-            // once they are spent, every later Patient with such an identifier is refused alike,
-            // conflicting or not, so the refusals tell nothing more.
+            // Each conflict with a Patient already there uses one of the organization's import
+            // attempts (an answer about a record it may not see, as a single create's 409); once
+            // they are spent the batch is not written and the job waits (``ImportThrottled``).
             var holders: [String: String] = [:]
             var conflicting: [String] = []
             let keys = writes.flatMap { $0.write.unique.map { $0.0 + "|" + $0.1 } }
             if !keys.isEmpty {
+                let budget = "import:" + organization
                 for (key, patient) in try await Self.identifierHolders(keys, on: connection, logger: logger) { holders[key] = patient }
+                var ours: Set<String> = []
                 var kept: [(index: Int, write: PreparedWrite)] = []
-                var spent: AttemptLimiter.Exceeded?
-                if let conflicts {
-                    do throws(AttemptLimiter.Exceeded) {
-                        try conflicts.check(organization, what: "conflicting patient identifiers")
-                    } catch {
-                        spent = error
-                    }
-                }
                 for write in writes {
                     let own = write.write.unique.map { $0.0 + "|" + $0.1 }
-                    if let spent, !own.isEmpty {
-                        batch.refused.append((write.index, ResourceError(.conflict, .throttled, "\(spent): Patients with unique identifiers wait")))
-                    } else if let key = own.first(where: { holders[$0] != nil }), let holder = holders[key] {
+                    if let key = own.first(where: { holders[$0] != nil }), let holder = holders[key] {
                         do throws(AttemptLimiter.Exceeded) {
-                            try conflicts?.attempt(organization, what: "conflicting patient identifiers")
-                            batch.refused.append((write.index, Self.identifierConflict(key, holder: holder)))
-                            conflicting.append(holder)
+                            try conflicts?.attempt(budget, what: "conflicting patient identifiers in imports")
                         } catch {
-                            spent = error
-                            batch.refused.append(
-                                (write.index, ResourceError(.conflict, .throttled, "\(error): Patients with unique identifiers wait")))
+                            throw ImportThrottled(retryAfterSeconds: error.retryAfterSeconds)
                         }
+                        batch.refused.append((write.index, Self.identifierConflict(key, holder: holder)))
+                        conflicting.append(holder)
+                    } else if own.contains(where: { ours.contains($0) }) {
+                        let refusal = ResourceError(
+                            .conflict, .duplicate, "another Patient of this import has the same identifier", expression: ["Patient.identifier"])
+                        batch.refused.append((write.index, refusal))
                     } else {
-                        for key in own { holders[key] = write.write.id }
+                        ours.formUnion(own)
                         kept.append(write)
                     }
                 }
@@ -194,6 +195,18 @@ extension PostgresResourceStore {
         }
         access.targets?.cover(result.created.compactMap(\.patientID))
         return result
+    }
+
+    static let erasedRefusal = ResourceError(.gone, .deleted, "the records of this patient were erased: an import does not write them again")
+
+    /// The subjects among `subjects` with an erased data key.
+    static func erasedSubjects(_ subjects: [String], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        guard !subjects.isEmpty else { return [] }
+        let rows = try await connection.query(
+            "SELECT DISTINCT subject FROM data_keys WHERE subject = ANY(\(subjects)) AND erased_at IS NOT NULL", logger: logger)
+        var erased: Set<String> = []
+        for try await subject in rows.decode(String.self) { erased.insert(subject) }
+        return erased
     }
 
     /// The key of ``ImportIdentity`` for `organization`'s imports: derived from the hub's

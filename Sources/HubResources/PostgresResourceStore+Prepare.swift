@@ -67,10 +67,13 @@ extension PostgresResourceStore {
         }
     }
 
-    /// The (system, blind value) pairs of a Patient's identifiers that must be unique.
+    /// The (system, blind value) pairs of a Patient's identifiers that must be unique, each
+    /// once (a Patient may list the same number twice, say with another `use`).
     private func uniqueTokens(_ entries: SearchIndexer.Entries, type: ResourceType) -> [(String, String)] {
         guard type == .patient else { return [] }
+        var seen: Set<String> = []
         return entries.tokens.filter { $0.param == "identifier" && self.uniquePatientIdentifierSystems.contains($0.system) }
+            .filter { seen.insert($0.system + "|" + $0.code).inserted }
             .map { ($0.system, $0.code) }
     }
 }

@@ -99,6 +99,13 @@ import Testing
             let entry = try #require((bundle["entry"] as? [[String: Any]])?.first?["resource"] as? [String: Any], "\(found.text)")
             let patient = try #require(entry["id"] as? String)
             #expect(patient != "src-1")
+            // Found by name too (the substrings of names are index rows of their own).
+            let family = try #require(((first?["name"] as? [[String: Any]])?.first)?["family"] as? String)
+            let given = try #require((((first?["name"] as? [[String: Any]])?.first)?["given"] as? [String])?.first)
+            let query = "\(family)\(given)".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let byName = try jsonObject(try await hub.send("GET", "/fhir/Patient?name=\(query)", presenting: pki))
+            let named = (byName["entry"] as? [[String: Any]] ?? []).compactMap { ($0["resource"] as? [String: Any])?["id"] as? String }
+            #expect(named.contains(patient), "\(byName)")
             let results = try jsonObject(try await hub.send("GET", "/fhir/Observation?subject=Patient/\(patient)&_summary=count", presenting: pki))
             #expect(results["total"] as? Int == 2, "\(results)")
             // Not the other hospital's: it sees neither the patient nor their results.

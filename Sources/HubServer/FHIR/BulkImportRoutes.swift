@@ -110,7 +110,9 @@ public struct BulkImportRoutes: Sendable {
         else {
             throw APIError(
                 .contentTooLarge, code: .tooCostly,
-                diagnostics: "this client has \(ImportJobStore.maximumStagedBytes >> 30) GiB staged already: import or delete it first")
+                diagnostics:
+                    "this client has \(ImportJobStore.maximumStagedBytes >> 30) GiB staged and not yet imported: import it first (unused pieces expire)"
+            )
         }
         var headers = HTTPFields()
         headers[.location] = "\(FHIRResourceRoutes.base(request))/$import-input/\(id)"
