@@ -61,11 +61,15 @@ public struct ImportJobStore: Sendable {
     let database: Database
     let ring: DataKeyRing
     let logger: Logger
+    /// How many bytes a client may have staged and not yet imported: a hospital stages its
+    /// migration piece by piece, not the disk's worth.
+    public let maximumStagedBytes: Int
 
-    public init(database: Database, ring: DataKeyRing, logger: Logger) {
+    public init(database: Database, ring: DataKeyRing, logger: Logger, maximumStagedBytes: Int = 4 << 30) {
         self.database = database
         self.ring = ring
         self.logger = logger
+        self.maximumStagedBytes = maximumStagedBytes
     }
 
     static func subject(_ id: String) -> String { "import:\(id)" }
@@ -74,10 +78,6 @@ public struct ImportJobStore: Sendable {
     static func outcomesContext(_ id: String, _ cursor: Cursor) -> [UInt8] { Array("import/\(id)/outcomes/\(cursor.input)/\(cursor.line)".utf8) }
 
     // MARK: Clients
-
-    /// How many bytes a client may have staged and not yet imported (or deleted): a hospital
-    /// stages its migration piece by piece, not the disk's worth.
-    public static let maximumStagedBytes = 4 << 30
 
     /// Stages NDJSON for a later kick-off; returns its id and how many lines it has (blank ones
     /// aside), or nil when the client's staged inputs would pass ``maximumStagedBytes``. Kept for
@@ -93,14 +93,23 @@ public struct ImportJobStore: Sendable {
             SELECT \(sql.bind(id))::uuid, \(sql.bind(organization)), \(sql.bind(principal)), \(sql.bind(lines)), \(sql.bind(ndjson.count)),
                    \(sql.bind(sealed)), now() + \(sql.bind(lifetime.seconds))::double precision * interval '1 second'
             WHERE (SELECT coalesce(sum(bytes), 0) FROM import_inputs WHERE principal = \(sql.bind(principal)) AND job_id IS NULL)
-                  + \(sql.bind(ndjson.count)) <= \(sql.bind(Self.maximumStagedBytes))
+                  + \(sql.bind(ndjson.count)) <= \(sql.bind(self.maximumStagedBytes))
             RETURNING 1
             """
         let statement = sql.query(text)
         let logger = self.logger
-        let stored = try await self.database.withConnection("stage import input") { connection in
-            for try await _ in try await connection.query(statement, logger: logger) { return true }
-            return false
+        let stored: Bool
+        do {
+            stored = try await self.database.withTransaction("stage import input") { connection in
+                // One staging of a client at a time: the quota's sum and the insert agree.
+                try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\("import-stage:" + principal), 0))", logger: logger)
+                for try await _ in try await connection.query(statement, logger: logger) { return true }
+                return false
+            }
+        } catch {
+            // The key made for a piece that was not stored seals nothing.
+            _ = try? await self.ring.erase(subject: Self.subject(id))
+            throw error
         }
         guard stored else {
             _ = try await self.ring.erase(subject: Self.subject(id))
@@ -149,6 +158,9 @@ public struct ImportJobStore: Sendable {
             }
         } catch let refusal as KickOffRefusal {
             outcome = refusal == .busy ? .busy : .unknownInput
+        } catch {
+            _ = try? await self.ring.erase(subject: Self.subject(id))
+            throw error
         }
         if outcome != .queued(id: id) {
             // The key made for the refused job seals nothing: erase it.

@@ -153,6 +153,31 @@ import Testing
         }
     }
 
+    /// Stagings of one client are counted against its quota one at a time: of two that would
+    /// each fit alone but not together, sent at once, exactly one is stored.
+    @Test func concurrentStagingsKeepTheQuota() async throws {
+        try await self.withWorld { world in
+            let piece = try Self.patients(seed: 70, count: 1)
+            let jobs = ImportJobStore(
+                database: world.fixture.database, ring: world.fixture.ring(try CryptoSuite.sm()), logger: world.fixture.logger,
+                maximumStagedBytes: piece.count * 3 / 2)
+            let stored = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await jobs.stage(piece, lines: 1, principal: World.principal, organization: World.organization, lifetime: .seconds(60))
+                    }
+                }
+                var stored: [String] = []
+                for try await id in group { if let id { stored.append(id) } }
+                return stored
+            }
+            #expect(stored.count == 1)
+            #expect(try await world.fixture.count("SELECT count(*) FROM import_inputs") == 1)
+            // The refused piece's key was erased: only the stored one's is live.
+            #expect(try await world.fixture.count("SELECT count(*) FROM data_keys WHERE subject LIKE 'import:%' AND erased_at IS NULL") == 1)
+        }
+    }
+
     @Test func aJobResumedByAnotherRunnerWritesEveryLineOnce() async throws {
         try await self.withWorld { world in
             let (id, input) = try await world.queue(try Self.patients(seed: 50, count: 7))

@@ -111,7 +111,7 @@ public struct BulkImportRoutes: Sendable {
             throw APIError(
                 .contentTooLarge, code: .tooCostly,
                 diagnostics:
-                    "this client has \(ImportJobStore.maximumStagedBytes >> 30) GiB staged and not yet imported: import it first (unused pieces expire)"
+                    "this client has \(self.jobs.maximumStagedBytes) bytes staged and not yet imported: import them first (unused pieces expire)"
             )
         }
         var headers = HTTPFields()
