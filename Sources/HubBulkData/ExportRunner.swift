@@ -111,7 +111,7 @@ public struct ExportRunner: Service {
                 return
             }
             let read = try await self.store.exportPage(
-                type, asOf: job.transactionTime, since: request.since, inCompartments: request.level == .patient,
+                type, asOf: job.transactionTime, since: request.since, patients: request.patients,
                 filters: filters[type] ?? [], afterID: afterID, count: count, access: access)
             let resources = read.resources
             let next = plan.advance(cursor, read: read.examined, lastID: read.lastID)

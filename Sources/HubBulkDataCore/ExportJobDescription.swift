@@ -45,6 +45,10 @@ public struct ExportJobDescription: Sendable, Equatable {
             (type.rawValue, JSONValue.array(criteria.map { .string($0) }))
         }
         if !filters.isEmpty { request["typeFilters"] = .object(JSONObject(filters)) }
+        if let cohort = self.request.cohort {
+            request["cohort"] = .object(
+                JSONObject([("group", .string(cohort.group)), ("patients", .array(cohort.patients.map { .string($0) }))]))
+        }
         var object = JSONObject([("request", .object(request)), ("url", .string(self.requestURL)), ("caller", .object(self.caller.jobJSON))])
         if let readable = self.readableTypes { object["readableTypes"] = .array(readable.map(\.rawValue).sorted().map { .string($0) }) }
         if let grant = self.populationGrant { object["populationGrant"] = .string(grant) }
@@ -70,7 +74,15 @@ public struct ExportJobDescription: Sendable, Equatable {
             filters[type] = member.value.elements.compactMap(\.stringValue)
         }
         let names = request["parameters"]?.elements.compactMap(\.stringValue) ?? []
-        self.request = ExportRequest(level: level, types: types.compactMap { $0 }, since: since, typeFilters: filters, parameterNames: names)
+        var cohort: ExportCohort?
+        if let object = request["cohort"]?.objectValue {
+            guard let group = object["group"]?.stringValue, let patients = object["patients"]?.arrayValue else { return nil }
+            cohort = ExportCohort(group: group, patients: patients.compactMap(\.stringValue))
+            guard cohort?.patients.count == patients.count else { return nil }
+        }
+        guard (level == .group) == (cohort != nil) else { return nil }
+        self.request = ExportRequest(
+            level: level, types: types.compactMap { $0 }, since: since, typeFilters: filters, parameterNames: names, cohort: cohort)
         guard self.request.types.count == types.count else { return nil }
         self.requestURL = url
         self.caller = caller

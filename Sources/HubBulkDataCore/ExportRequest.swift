@@ -2,8 +2,8 @@ public import Foundation
 public import HubFHIR
 public import HubResourcesCore
 
-/// A Bulk Data kick-off (`GET [base]/$export`, `GET [base]/Patient/$export`; FHIR Bulk Data
-/// Access IG v2) as a value: what to export, checked before anything is queued so that a job
+/// A Bulk Data kick-off (`GET [base]/$export`, `GET [base]/Patient/$export`,
+/// `GET [base]/Group/[id]/$export`; FHIR Bulk Data Access IG v2) as a value: what to export, checked before anything is queued so that a job
 /// never fails on a parameter it could have refused at once.
 public struct ExportRequest: Sendable, Equatable {
     /// Which resources the export reads.
@@ -13,6 +13,8 @@ public struct ExportRequest: Sendable, Equatable {
         /// Resources in some patient's compartment (the Patients among them), of the patients
         /// the caller may see.
         case patient
+        /// As `patient`, of the members of one Group (``cohort``).
+        case group
     }
 
     /// The one output format: FHIR resources as newline-delimited JSON.
@@ -37,13 +39,28 @@ public struct ExportRequest: Sendable, Equatable {
     public var typeFilters: [ResourceType: [String]]
     /// The kick-off's parameter names, for the audit trail (never their values).
     public var parameterNames: [String]
+    /// A Group-level export's Group and its member patients, read when the job is queued.
+    public var cohort: ExportCohort?
 
-    public init(level: Level, types: [ResourceType], since: Date?, typeFilters: [ResourceType: [String]], parameterNames: [String]) {
+    public init(
+        level: Level, types: [ResourceType], since: Date?, typeFilters: [ResourceType: [String]], parameterNames: [String],
+        cohort: ExportCohort? = nil
+    ) {
         self.level = level
         self.types = types
         self.since = since
         self.typeFilters = typeFilters
         self.parameterNames = parameterNames
+        self.cohort = cohort
+    }
+
+    /// Whose records the job's pages read. A Group-level request without its cohort reads none.
+    public var patients: ExportPatients {
+        switch self.level {
+        case .system: .all
+        case .patient: .filed
+        case .group: .among(self.cohort?.patients ?? [])
+        }
     }
 
     /// Reads a kick-off's query string (as sent: `_typeFilter` values are split on their
@@ -110,7 +127,9 @@ public struct ExportRequest: Sendable, Equatable {
         if let requestedTypes {
             for type in requestedTypes {
                 guard eligible.contains(type) else {
-                    throw invalid("\(type.rawValue) is in no patient's compartment: a Patient-level export does not hold it", "_type")
+                    throw invalid(
+                        "\(type.rawValue) is in no patient's compartment: a \(level == .group ? "Group" : "Patient")-level export does not hold it",
+                        "_type")
                 }
                 guard readable?.contains(type) ?? true else {
                     throw ResourceError(.forbidden, .forbidden, "the caller's scopes do not allow reading \(type.rawValue) resources")

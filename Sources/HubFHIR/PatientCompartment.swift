@@ -25,10 +25,15 @@ public enum PatientCompartment {
     /// referral's Task carries clinical content, so the hub files it under the patient it is for.
     static let additions: [ResourceType: [Element]] = [.task: [Element(parameter: "patient", path: "for")]]
 
+    /// Types R4 puts into the compartment that the hub keeps out of it. A Group names many
+    /// patients (`member`): it is no one patient's record but its writer's cohort, private to that
+    /// organization (``ResourceType/Definition/isPrivateToWriter``) and sealed under its own key.
+    static let exclusions: Set<ResourceType> = [.group]
+
     /// The elements that put a resource of `type` into a patient's compartment. A Patient is in
     /// its own (its `link`s to other Patients do not move it).
     public static func elements(of type: ResourceType) -> [Element] {
-        guard type != .patient else { return [] }
+        guard type != .patient, !Self.exclusions.contains(type) else { return [] }
         return type.r4PatientCompartment + (Self.additions[type] ?? [])
     }
 

@@ -24,19 +24,21 @@ public enum ResourceType: String, Sendable, CaseIterable, Codable {
     case consent = "Consent"
     case provenance = "Provenance"
     case subscription = "Subscription"
+    case group = "Group"
 
     /// What the engine knows of a type. Which patient a resource belongs to is
     /// ``PatientCompartment``'s, from the specification's compartment definition.
     public struct Definition: Sendable {
         /// Whether only the organization that wrote it may see it (a hospital's Subscriptions
-        /// name its endpoints and their credentials); other resources outside every patient
+        /// name its endpoints and their credentials; its Groups are its cohorts, whose membership
+        /// says who is in a study or a programme); other resources outside every patient
         /// compartment are visible to every clinical caller.
         public var isPrivateToWriter = false
     }
 
     public var definition: Definition {
         switch self {
-        case .subscription: Definition(isPrivateToWriter: true)
+        case .subscription, .group: Definition(isPrivateToWriter: true)
         default: Definition()
         }
     }

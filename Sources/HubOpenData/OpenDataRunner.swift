@@ -193,7 +193,7 @@ public struct OpenDataRunner: Service {
         var renewed = ContinuousClock.now
         while true {
             let page = try await self.records.exportPage(
-                type, asOf: asOf, since: nil, inCompartments: true, filters: [], afterID: after, count: self.settings.pageSize, access: access)
+                type, asOf: asOf, since: nil, patients: .filed, filters: [], afterID: after, count: self.settings.pageSize, access: access)
             for resource in page.resources { try each(resource) }
             if ContinuousClock.now - renewed > self.settings.lease / 3 {
                 guard try await self.datasets.renew(claim, owner: self.owner, lease: self.settings.lease) else { return false }

@@ -16,11 +16,12 @@ extension PostgresResourceStore {
     ///
     /// - Parameters:
     ///   - since: Only versions written after it (`_since`).
-    ///   - inCompartments: Only resources filed under a patient (a Patient-level export).
+    ///   - patients: Whose records: all, those filed under some patient (a Patient-level
+    ///     export), or those of some patients (a Group-level export's members).
     ///   - filters: `_typeFilter` queries of `type`, of which a resource must match one; they
     ///     judge the current version's index (the index keeps no past versions).
     public func exportPage(
-        _ type: ResourceType, asOf: Date, since: Date?, inCompartments: Bool, filters: [SearchQuery], afterID: String?, count: Int,
+        _ type: ResourceType, asOf: Date, since: Date?, patients: ExportPatients, filters: [SearchQuery], afterID: String?, count: Int,
         access: RecordAccess
     ) async throws -> ExportRead {
         var sql = SQLBuilder()
@@ -29,7 +30,11 @@ extension PostgresResourceStore {
         let visible = access.visibleResources("r", sql: &sql)
         var conditions = ["r.type = \(typeBind)"]
         if let afterID { conditions.append("r.id > \(sql.bind(afterID))") }
-        if inCompartments { conditions.append("r.patient_id IS NOT NULL") }
+        switch patients {
+        case .all: break
+        case .filed: conditions.append("r.patient_id IS NOT NULL")
+        case .among(let members): conditions.append("r.patient_id = ANY(\(sql.bind(members)))")
+        }
         if let since { conditions.append("v.last_updated > \(sql.bind(UTCTime(since).timestampLiteral))::timestamptz") }
         if !filters.isEmpty {
             var alternatives: [String] = []

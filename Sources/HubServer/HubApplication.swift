@@ -154,7 +154,7 @@ public enum HubApplication {
         ).add(to: clinical)
         MetaOperations(store: dependencies.resources, validator: dependencies.validator).add(to: clinical)
         BulkExportRoutes(
-            jobs: dependencies.exportJobs, directory: dependencies.directory,
+            jobs: dependencies.exportJobs, store: dependencies.resources, directory: dependencies.directory,
             retryAfterSeconds: max(1, (configuration.export.pollMilliseconds + 999) / 1000)
         )
         .add(to: clinical)

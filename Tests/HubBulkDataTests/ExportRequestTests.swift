@@ -87,6 +87,61 @@ import Testing
         #expect(ExportJobDescription(serialized: unrestricted.serialized)?.readableTypes == nil)
     }
 
+    @Test func aGroupsCohortIsItsCurrentPatientMembers() throws {
+        let now = Date(timeIntervalSince1970: 1_796_083_200)  // 2026-12-01
+        func member(_ reference: String, _ extra: [(String, JSONValue)] = []) -> JSONValue {
+            .object(JSONObject([("entity", .object(JSONObject([("reference", .string(reference))])))] + extra))
+        }
+        func period(_ start: String?, _ end: String?) -> (String, JSONValue) {
+            (
+                "period",
+                .object(JSONObject([start.map { ("start", JSONValue.string($0)) }, end.map { ("end", JSONValue.string($0)) }].compactMap { $0 }))
+            )
+        }
+        let group = JSONObject([
+            ("resourceType", .string("Group")), ("type", .string("person")), ("actual", .bool(true)),
+            (
+                "member",
+                .array([
+                    member("Patient/a"), member("Patient/b", [period("2026-01-01", nil)]), member("Patient/a"),
+                    member("Patient/c", [("inactive", .bool(true))]), member("Patient/d", [period("2025-01-01", "2025-12-31")]),
+                    member("Patient/e", [period("2026-12-02", nil)]), member("Patient/f", [period(nil, "2026-12-01")]),
+                    member("Practitioner/g"), member("https://elsewhere.example/fhir/Patient/h"), member("Patient/i/_history/2"),
+                    .object(JSONObject([("entity", .object(JSONObject([("display", .string("王秀英"))])))])),
+                ])
+            ),
+        ])
+        let cohort = try ExportCohort(group: group, id: "cohort", at: now)
+        // `f`'s membership ends on the day of `now`: it still holds (a date's end is the day's end).
+        #expect(cohort == ExportCohort(group: "cohort", patients: ["a", "b", "f", "i"]))
+        var definitional = group
+        definitional["actual"] = .bool(false)
+        #expect(throws: ResourceError.self) { try ExportCohort(group: definitional, id: "x", at: now) }
+        var many = group
+        many["member"] = .array((0...ExportCohort.maximumMembers).map { member("Patient/p\($0)") })
+        #expect {
+            try ExportCohort(group: many, id: "x", at: now)
+        } throws: { ($0 as? ResourceError)?.issueType == .tooCostly }
+
+        // A Group-level request holds the compartment types, reads its members, and keeps them sealed.
+        var request = try self.request("_type=Patient,Observation", level: .group)
+        #expect(self.refusal("_type=Group", level: .group)?.code == .invalid)
+        #expect(!(try self.request("", level: .group).types.contains(.group)))
+        #expect(request.patients == .among([]))
+        request.cohort = cohort
+        #expect(request.patients == .among(["a", "b", "f", "i"]))
+        let caller = Caller(client: "his", organization: "hospital", address: "127.0.0.1", requestID: "r-1")
+        let description = ExportJobDescription(
+            request: request, requestURL: "https://hub/fhir/Group/cohort/$export", caller: caller, readableTypes: nil)
+        #expect(ExportJobDescription(serialized: description.serialized) == description)
+        // A Group level without its members, or members without a Group level, is not a description.
+        var orphan = description
+        orphan.request.cohort = nil
+        #expect(ExportJobDescription(serialized: orphan.serialized) == nil)
+        #expect(try self.request("", level: .patient).patients == .filed)
+        #expect(try self.request("").patients == .all)
+    }
+
     @Test func theManifestNamesEveryFile() throws {
         let manifest = ExportManifest(
             transactionTime: Date(timeIntervalSince1970: 1_764_547_200.5), request: "https://hub/fhir/$export?_type=Patient",

@@ -187,7 +187,7 @@ import Testing
             _ = try await world.kickOff("_type=Patient")
             let slow = try await world.claim(owner: "slow", lease: .seconds(30))
             let read = try await world.store.exportPage(
-                .patient, asOf: slow.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                .patient, asOf: slow.transactionTime, since: nil, patients: .all, filters: [], afterID: nil, count: 10,
                 access: try #require(slow.description.access))
             #expect(Set(read.resources.map(\.id)) == [kept, late])
             _ = try await erasure.erase(subject: "Patient/\(late)")
@@ -225,7 +225,7 @@ import Testing
             let job = try await world.claim(owner: "slow", lease: .seconds(30))
             // Under the grant: both hospitals' patients.
             let read = try await world.store.exportPage(
-                .patient, asOf: job.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                .patient, asOf: job.transactionTime, since: nil, patients: .all, filters: [], afterID: nil, count: 10,
                 access: try #require(job.description.access))
             #expect(Set(read.resources.map(\.id)) == [first, second])
             await #expect(throws: ResourceError.self) {
@@ -243,7 +243,7 @@ import Testing
                     == .grantEnded)
             // And the visible relation itself holds nothing once the grant is gone.
             let after = try await world.store.exportPage(
-                .patient, asOf: job.transactionTime, since: nil, inCompartments: false, filters: [], afterID: nil, count: 10,
+                .patient, asOf: job.transactionTime, since: nil, patients: .all, filters: [], afterID: nil, count: 10,
                 access: try #require(job.description.access))
             #expect(after.resources.isEmpty)
         }
@@ -291,7 +291,7 @@ import Testing
                 return
             }
             let read = try await world.store.exportPage(
-                type, asOf: dead.transactionTime, since: nil, inCompartments: false, filters: [], afterID: afterID, count: count,
+                type, asOf: dead.transactionTime, since: nil, patients: .all, filters: [], afterID: afterID, count: count,
                 access: try #require(dead.description.access))
             let page = read.resources
             let next = plan.advance(dead.cursor, read: read.examined, lastID: read.lastID)

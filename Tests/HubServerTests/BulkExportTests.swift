@@ -132,6 +132,104 @@ import Testing
         }
     }
 
+    /// A hospital's cohort, `Group/[id]/$export`: the records of the members it may see, and of no
+    /// one else; the Group is its own, and another hospital's Group naming its patients opens none.
+    @Test func aGroupExportsItsMembersRecordsAndNoOneElses() async throws {
+        let pki = try TestEnvironment.pki()
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.export.pollMilliseconds = 500
+        }) { hub in
+            var patients: [String] = []
+            var observations: [[String]] = []
+            for seed in UInt64(350)..<354 {
+                let (patient, results) = try await Self.patient(hub, seed: seed, tests: [LabTest.common[0]], presenting: pki)
+                patients.append(patient)
+                observations.append(results)
+            }
+            let (stranger, _) = try await Self.patient(hub, seed: 360, tests: [LabTest.common[0]], presenting: pki.otherHospital)
+            func group(_ members: [(String, [String: Any])], actual: Bool = true, presenting caller: TestPKI) async throws -> String {
+                var list: [[String: Any]] = []
+                for (reference, extra) in members { list.append(["entity": ["reference": reference]].merging(extra) { $1 }) }
+                var body: [String: Any] = ["resourceType": "Group", "type": "person", "actual": actual, "name": "糖尿病随访队列"]
+                if !list.isEmpty { body["member"] = list }
+                let reply = try await hub.send(
+                    "POST", "/fhir/Group", headers: [("Content-Type", "application/fhir+json")],
+                    body: Array(try JSONSerialization.data(withJSONObject: body)), presenting: caller)
+                guard reply.status == 201, let id = try jsonObject(reply)["id"] as? String else {
+                    throw TestFailure(description: "the Group was not created: \(reply.status) \(reply.text)")
+                }
+                return id
+            }
+            // Members: two current patients (one listed twice), one inactive, one whose membership
+            // ended, the other hospital's patient, and a practitioner; the fourth patient is not in it.
+            let cohort = try await group(
+                [
+                    ("Patient/\(patients[0])", [:]), ("Patient/\(patients[1])", ["period": ["start": "2026-01-01"]]),
+                    ("Patient/\(patients[0])", [:]), ("Patient/\(patients[2])", ["inactive": true]),
+                    ("Patient/\(patients[3])", ["period": ["start": "2025-01-01", "end": "2025-12-31"]]),
+                    ("Patient/\(stranger)", [:]), ("Practitioner/doctor-1", [:]),
+                ], presenting: pki)
+
+            // The independent client, every line parsed by fhir.resources.
+            let output = try await TestPeer.run(
+                "bulk_export_client.py",
+                [hub.url + "/fhir/Group/\(cohort)/$export?_type=Patient,Observation", pki.caCertificate, pki.clientCertificate, pki.clientKey])
+            #expect(output.status == 0, "\(output.standardError)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any])
+            let types = try #require(summary["types"] as? [String: [String]])
+            #expect(types["Patient"]?.sorted() == [patients[0], patients[1]].sorted())
+            #expect(types["Observation"]?.sorted() == (observations[0] + observations[1]).sorted())
+            #expect((summary["request"] as? String)?.hasSuffix("/fhir/Group/\(cohort)/$export?_type=Patient,Observation") == true)
+
+            // The Group is its writer's: to the other hospital it does not exist, read, searched or exported.
+            #expect(try await hub.send("GET", "/fhir/Group/\(cohort)", presenting: pki.otherHospital).status == 404)
+            let searched = try await hub.send("GET", "/fhir/Group?member=Patient/\(patients[0])", presenting: pki.otherHospital)
+            #expect(searched.status == 200, "\(searched.text)")
+            #expect((try jsonObject(searched)["entry"] as? [Any]) == nil, "\(searched.text)")
+            let mine = try await hub.send("GET", "/fhir/Group?member=Patient/\(patients[0])", presenting: pki)
+            #expect((try jsonObject(mine)["entry"] as? [Any])?.count == 1, "\(mine.text)")
+            let foreign = try await hub.send("GET", "/fhir/Group/\(cohort)/$export", headers: Self.async, presenting: pki.otherHospital)
+            #expect(foreign.status == 404, "\(foreign.text)")
+
+            // An attacker hospital's Group naming the first hospital's patients exports only its own.
+            let attacker = try await group(
+                [("Patient/\(patients[0])", [:]), ("Patient/\(patients[1])", [:]), ("Patient/\(stranger)", [:])], presenting: pki.otherHospital)
+            let (_, taken) = try await Self.export(hub, "/fhir/Group/\(attacker)/$export", presenting: pki.otherHospital)
+            #expect(taken["Patient"] == [stranger], "\(taken)")
+            let firstHospitals = Set(patients + observations.joined())
+            #expect(taken.values.joined().allSatisfy { !firstHospitals.contains($0) })
+
+            // What a Group-level export refuses.
+            let definitional = try await group([], actual: false, presenting: pki)
+            for (path, expected) in [
+                ("/fhir/Group/\(definitional)/$export", 422), ("/fhir/Group/no-such-group/$export", 404),
+                ("/fhir/Group/\(cohort)/$export?_type=Organization", 400), ("/fhir/Group/\(cohort)/$export?_type=Group", 400),
+                ("/fhir/Observation/\(observations[0][0])/$export", 404),
+            ] {
+                let reply = try await hub.send("GET", path, headers: Self.async, presenting: pki)
+                #expect(reply.status == expected, "\(path): \(reply.text)")
+                #expect(reply.text.contains("OperationOutcome"), "\(path)")
+            }
+            let deleted = try await group([("Patient/\(patients[0])", [:])], presenting: pki)
+            #expect(try await hub.send("DELETE", "/fhir/Group/\(deleted)", presenting: pki).status == 204)
+            #expect(try await hub.send("GET", "/fhir/Group/\(deleted)/$export", headers: Self.async, presenting: pki).status == 410)
+
+            // The kick-off's read of the Group is in the trail, and the exported patients' histories
+            // hold the export; the patient left out of the cohort's does not.
+            let exportedMember = patients[1]
+            let regulatorSees = try await eventually(within: .seconds(30)) {
+                let member = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(exportedMember)", presenting: pki.regulator)
+                return member.text.contains("\"export\"")
+            }
+            #expect(regulatorSees)
+            let outside = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(patients[3])", presenting: pki.regulator)
+            #expect(!outside.text.contains("\"export\""))
+            let capability = try await hub.send("GET", "/fhir/metadata", presenting: pki)
+            #expect(capability.text.contains("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"))
+        }
+    }
+
     @Test func refusalsAndOtherClientsJobs() async throws {
         let pki = try TestEnvironment.pki()
         try await withHub({
@@ -288,6 +386,19 @@ import Testing
             let (_, during) = try await Self.export(hub, "/fhir/$export?_type=Patient,Observation", bearer: center)
             #expect(Set(during["Patient"] ?? []) == [first, third])
             #expect(Set(during["Observation"] ?? []) == Set(firstResults + thirdResults))
+            // The data center's own cohort, written by its writing system, exported under the grant:
+            // the patient whose Consent denies sharing stays out of it.
+            let cohort: [String: Any] = [
+                "resourceType": "Group", "type": "person", "actual": true,
+                "member": [["entity": ["reference": "Patient/\(first)"]], ["entity": ["reference": "Patient/\(denying)"]]],
+            ]
+            let written = try await hub.send(
+                "POST", "/fhir/Group", headers: [("Content-Type", "application/fhir+json")],
+                body: Array(try JSONSerialization.data(withJSONObject: cohort)), bearer: writer)
+            #expect(written.status == 201, "\(written.text)")
+            let cohortID = try #require(try jsonObject(written)["id"] as? String)
+            let (_, ofCohort) = try await Self.export(hub, "/fhir/Group/\(cohortID)/$export?_type=Patient,Observation", bearer: center)
+            #expect(ofCohort["Patient"] == [first] && Set(ofCohort["Observation"] ?? []) == Set(firstResults), "\(ofCohort)")
             // The grant opens the export only: a read of the same patient is still 404.
             #expect(try await hub.send("GET", "/fhir/Patient/\(first)", bearer: center).status == 404)
             // The pages are in the patient's access history for the grant's purpose.

@@ -128,7 +128,9 @@ import Testing
             let statement = try jsonObject(try await hub.send("GET", "/fhir/metadata"))
             let resources = ((statement["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
             // Every stored type, and the read-only audit trail.
-            #expect(resources.count == 22)
+            #expect(resources.count == 23)
+            let group = resources.first { $0["type"] as? String == "Group" }
+            #expect((group?["operation"] as? [[String: Any]])?.first?["name"] as? String == "export")
             let auditEvent = resources.first { $0["type"] as? String == "AuditEvent" }
             #expect((auditEvent?["interaction"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["read", "search-type"])
             let patient = resources.first { $0["type"] as? String == "Patient" }

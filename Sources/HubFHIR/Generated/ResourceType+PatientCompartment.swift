@@ -36,6 +36,7 @@ extension ResourceType {
         case .consent: [.init(parameter: "patient", path: "patient")]
         case .provenance: [.init(parameter: "patient", path: "target")]
         case .subscription: []
+        case .group: [.init(parameter: "member", path: "member.entity")]
         }
     }
 }

@@ -823,6 +823,32 @@ extension ResourceType {
                 SearchParameter("type", .token, ["channel.type"], definition: "http://hl7.org/fhir/SearchParameter/Subscription-type"),
                 SearchParameter("url", .uri, ["channel.endpoint"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Subscription-url"),
             ]
+        case .group:
+            [
+                SearchParameter("actual", .token, ["actual"], definition: "http://hl7.org/fhir/SearchParameter/Group-actual"),
+                SearchParameter(
+                    "characteristic", .token, ["characteristic.code"], definition: "http://hl7.org/fhir/SearchParameter/Group-characteristic"),
+                SearchParameter(
+                    "characteristic-value", .composite, ["characteristic"],
+                    components: [.init(.token, ["code"]), .init(.token, ["valueCodeableConcept", "valueBoolean"])],
+                    definition: "http://hl7.org/fhir/SearchParameter/Group-characteristic-value"),
+                SearchParameter("code", .token, ["code"], definition: "http://hl7.org/fhir/SearchParameter/Group-code"),
+                SearchParameter("exclude", .token, ["characteristic.exclude"], definition: "http://hl7.org/fhir/SearchParameter/Group-exclude"),
+                SearchParameter(
+                    "identifier", .token, ["identifier"], isBlind: true, definition: "http://hl7.org/fhir/SearchParameter/Group-identifier"),
+                SearchParameter(
+                    "managing-entity", .reference, ["managingEntity"],
+                    targets: ["Organization", "Practitioner", "PractitionerRole", "RelatedPerson"],
+                    definition: "http://hl7.org/fhir/SearchParameter/Group-managing-entity"),
+                SearchParameter(
+                    "member", .reference, ["member.entity"],
+                    targets: ["Device", "Group", "Medication", "Patient", "Practitioner", "PractitionerRole", "Substance"],
+                    definition: "http://hl7.org/fhir/SearchParameter/Group-member"),
+                SearchParameter("type", .token, ["type"], definition: "http://hl7.org/fhir/SearchParameter/Group-type"),
+                SearchParameter(
+                    "value", .token, ["characteristic.valueCodeableConcept", "characteristic.valueBoolean"],
+                    definition: "http://hl7.org/fhir/SearchParameter/Group-value"),
+            ]
         }
     }
 
@@ -877,6 +903,8 @@ extension ResourceType {
         case .provenance:
             [:]
         case .subscription:
+            [:]
+        case .group:
             [:]
         }
     }

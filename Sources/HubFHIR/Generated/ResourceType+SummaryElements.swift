@@ -423,6 +423,18 @@ extension ResourceType {
                 "reason",
                 "status",
             ]
+        case .group:
+            [
+                "active",
+                "actual",
+                "code",
+                "identifier",
+                "implicitRules",
+                "managingEntity",
+                "name",
+                "quantity",
+                "type",
+            ]
         }
     }
 }

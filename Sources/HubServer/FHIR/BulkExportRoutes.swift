@@ -5,15 +5,16 @@ import HubAudit
 public import HubBulkData
 import HubBulkDataCore
 import HubFHIR
-import HubResources
+public import HubResources
 public import Hummingbird
 import NIOCore
 
 /// FHIR Bulk Data export (Bulk Data Access IG v2), for hospital systems acting for their
 /// organization (docs/bulk-data.md):
 ///
-/// - kick-off `GET /fhir/$export` (every resource the caller may see) and
-///   `GET /fhir/Patient/$export` (those in patients' compartments), with `Prefer: respond-async`
+/// - kick-off `GET /fhir/$export` (every resource the caller may see),
+///   `GET /fhir/Patient/$export` (those in patients' compartments) and
+///   `GET /fhir/Group/{id}/$export` (those of the Group's member patients), with `Prefer: respond-async`
 ///   → 202 and `Content-Location` of the job's status; a second job while one runs → 429;
 /// - status `GET /fhir/$export-status/{job}` → 202 with `X-Progress` and `Retry-After` while it
 ///   runs, 200 with the manifest when done, an OperationOutcome when it failed;
@@ -24,13 +25,16 @@ import NIOCore
 /// A job is the asking client's alone: to any other caller its status and files are 404.
 public struct BulkExportRoutes: Sendable {
     let jobs: ExportJobStore
+    /// Where a Group-level export's Group is read.
+    let store: any ResourceStore
     /// Where the commission's population export grants are.
     let directory: IdentityDirectory
     /// What `Retry-After` tells a client polling a running job.
     let retryAfterSeconds: Int
 
-    public init(jobs: ExportJobStore, directory: IdentityDirectory, retryAfterSeconds: Int) {
+    public init(jobs: ExportJobStore, store: any ResourceStore, directory: IdentityDirectory, retryAfterSeconds: Int) {
         self.jobs = jobs
+        self.store = store
         self.directory = directory
         self.retryAfterSeconds = retryAfterSeconds
     }
@@ -45,9 +49,15 @@ public struct BulkExportRoutes: Sendable {
         // A parameter, not the literal "Patient" (see PatientMatchOperation).
         group.get(":type/$export") { request, context in
             guard try FHIRResourceRoutes.type(context) == .patient else {
-                throw APIError(.notFound, code: .notSupported, diagnostics: "$export is offered at the system level and for Patient")
+                throw APIError(.notFound, code: .notSupported, diagnostics: "$export is offered at the system level, for Patient and for a Group")
             }
             return try await self.kickOff(request, context, level: .patient)
+        }
+        group.get(":type/:id/$export") { request, context in
+            guard try FHIRResourceRoutes.type(context) == .group else {
+                throw APIError(.notFound, code: .notSupported, diagnostics: "$export is offered at the system level, for Patient and for a Group")
+            }
+            return try await self.kickOff(request, context, level: .group, group: try FHIRResourceRoutes.id(context))
         }
         group.get("$export-status/:job") { request, context in
             context.audit.interaction("operation", action: .read)
@@ -67,8 +77,15 @@ public struct BulkExportRoutes: Sendable {
 
     // MARK: Kick-off
 
-    func kickOff(_ request: Request, _ context: HubRequestContext, level: ExportRequest.Level) async throws -> Response {
-        context.audit.interaction("operation", action: .execute, type: level == .patient ? ResourceType.patient.rawValue : nil)
+    /// - Parameter group: A Group-level export's Group id.
+    func kickOff(_ request: Request, _ context: HubRequestContext, level: ExportRequest.Level, group: String? = nil) async throws -> Response {
+        let levelType: ResourceType? =
+            switch level {
+            case .system: nil
+            case .patient: .patient
+            case .group: .group
+            }
+        context.audit.interaction("operation", action: .execute, type: levelType?.rawValue)
         guard let grant = context.grant, grant.role == .system, grant.user == nil, grant.emergency == nil else {
             throw APIError(
                 .forbidden, code: .forbidden,
@@ -77,7 +94,15 @@ public struct BulkExportRoutes: Sendable {
         try BulkDataJobRequest.requireAsync(request, operation: "$export")
         let access = try context.recordAccess(nil)
         let query = request.uri.query ?? ""
-        let exportRequest = try ExportRequest(level: level, query: query, readable: access.readableTypes)
+        var exportRequest = try ExportRequest(level: level, query: query, readable: access.readableTypes)
+        if let group {
+            // Read as any read of it (Groups are private to their writer: another hospital's is
+            // 404), and its members taken as they are now — the job's instant.
+            let stored = try await self.store.read(.group, id: group, access: try context.recordAccess(.group))
+            context.audit.returned([stored])
+            guard let resource = stored.resource else { throw ResourceError(.gone, .deleted, "Group/\(group) was deleted") }
+            exportRequest.cohort = try ExportCohort(group: resource, id: group, at: Date())
+        }
         // Patients a _typeFilter names are in their access history, as a search's are.
         context.audit.targets.note(try exportRequest.filterQueries().values.flatMap { $0.flatMap(\.namedPatients) })
         let url = "https://\(request.head.authority ?? "localhost")\(request.uri.path)" + (query.isEmpty ? "" : "?\(query)")

@@ -83,6 +83,12 @@ public struct MetadataRoutes<Context: RequestContext>: Sendable {
                 + "(after the Subscriptions R5 Backport's R4 shape), none is an empty POST. Delivery is at-least-once with back-off; "
                 + "given-up notifications are listed at GET /notifications?state=dead. See docs/workflows.md."
         }
+        if type == .group {
+            resource.operation?.insert(.init(name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"), at: 0)
+            resource.documentation =
+                "A hospital's cohort: private to the organization that wrote it. Group/[id]/$export exports its member patients' records "
+                + "(member.entity Patient references, not inactive, period holding), as far as the caller may see them. See docs/bulk-data.md."
+        }
         if type == .observation {
             resource.operation?.insert(.init(name: "lastn", definition: "http://hl7.org/fhir/OperationDefinition/Observation-lastn"), at: 0)
         }
