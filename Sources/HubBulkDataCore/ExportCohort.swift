@@ -31,9 +31,14 @@ public struct ExportCohort: Sendable, Equatable {
     /// (Practitioners, Devices, Groups within the Group) or live on another server are not read.
     ///
     /// - Throws: 422 when the Group is not an actual group (`actual` false: a definition by
-    ///   characteristics, whose members the hub does not compute), or lists more than
-    ///   ``maximumMembers`` patients.
+    ///   characteristics, whose members the hub does not compute), is no longer in use
+    ///   (`active` false), or lists more than ``maximumMembers`` patients.
     public init(group resource: JSONObject, id: String, at instant: Date) throws(ResourceError) {
+        guard resource["active"]?.boolValue != false else {
+            throw ResourceError(
+                .unprocessable, .businessRule, "this Group is no longer in use (Group.active false): its members are not exported",
+                expression: ["Group.active"])
+        }
         guard resource["actual"]?.boolValue == true else {
             throw ResourceError(
                 .unprocessable, .businessRule,

@@ -79,7 +79,18 @@ public enum PatientCompartment {
             if containedType == .patient {
                 throw Refusal(element: location, message: "a contained Patient is not accepted: register the patient and reference Patient/<id>")
             }
+            // Inside another record it would be seen by whoever sees that record.
+            if containedType.definition.isPrivateToWriter {
+                throw Refusal(
+                    element: location, message: "a contained \(name) is not accepted: it is its writer's own; write it and reference \(name)/<id>")
+            }
             try Self.visit(object, type: containedType, container: resource, prefix: "\(location)(\(name))", found)
+        }
+        // A type private to its writer is no patient's record: filed under one, it would be seen
+        // by whoever sees that patient's records.
+        if let patient, type.definition.isPrivateToWriter {
+            throw Refusal(
+                element: patient.element, message: "names a patient: a \(type.rawValue) is its writer's own and belongs to no patient's record")
         }
         return patient?.id
     }

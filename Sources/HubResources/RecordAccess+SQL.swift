@@ -34,7 +34,10 @@ extension RecordAccess {
                 SELECT 1 FROM consent_rules d WHERE d.patient_id = \(patient) AND d.period @> now() AND NOT d.permit
                   AND (d.organization_id = \(o) OR d.organization_id IS NULL)
                 """
-            let outside = "(\(patient) IS NULL AND \(r).type <> ALL(\(sql.bind(Self.privateTypes))))"
+            let privateTypes = sql.bind(Self.privateTypes)
+            let outside = "(\(patient) IS NULL AND \(r).type <> ALL(\(privateTypes)))"
+            // A private type is its writer's alone, whatever patient a row names (none should).
+            conditions.append("(\(r).type <> ALL(\(privateTypes)) OR \(r).organization = \(o))")
             conditions.append(
                 """
                 (\(outside) OR \(r).organization = \(o)\(emergency)

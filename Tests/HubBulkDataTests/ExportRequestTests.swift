@@ -117,6 +117,9 @@ import Testing
         var definitional = group
         definitional["actual"] = .bool(false)
         #expect(throws: ResourceError.self) { try ExportCohort(group: definitional, id: "x", at: now) }
+        var retired = group
+        retired["active"] = .bool(false)
+        #expect(throws: ResourceError.self) { try ExportCohort(group: retired, id: "x", at: now) }
         var many = group
         many["member"] = .array((0...ExportCohort.maximumMembers).map { member("Patient/p\($0)") })
         #expect {

@@ -22,7 +22,9 @@ import Testing
         #expect(PatientCompartment.elements(of: .composition).map(\.path) == ["subject", "author", "attester.party"])
         #expect(PatientCompartment.elements(of: .procedure).map(\.path) == ["subject", "performer.actor"])
         #expect(PatientCompartment.elements(of: .task).map(\.path) == ["for"])
-        for type in [ResourceType.organization, .practitioner, .practitionerRole, .slot, .subscription, .patient] {
+        // A Group is in R4's compartment (`member`); the hub keeps it out: it names many patients.
+        #expect(ResourceType.group.r4PatientCompartment.map(\.path) == ["member.entity"])
+        for type in [ResourceType.organization, .practitioner, .practitionerRole, .slot, .subscription, .group, .patient] {
             #expect(PatientCompartment.elements(of: type).isEmpty, "\(type)")
         }
     }
@@ -133,6 +135,29 @@ extension PatientCompartmentTests {
     /// Contained resources are part of the record (issue #14): what they name counts, a
     /// contained Patient is refused wherever it appears, and types the hub does not know are
     /// refused rather than left unread.
+    /// A type private to its writer (a Group, a Subscription) is no patient's record, and is
+    /// never inside another record, where whoever sees that record would see it.
+    @Test func privateTypesBelongToNoPatientAndAreNeverContained() throws {
+        #expect(
+            try Self.patient(
+                #"{"resourceType":"Group","member":[{"entity":{"reference":"Patient/p1"}},{"entity":{"reference":"Patient/p2"}}]}"#, .group) == nil)
+        for (text, type) in [
+            (
+                #"{"resourceType":"Group","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/p1"}}]}"#,
+                ResourceType.group
+            ),
+            (
+                #"{"resourceType":"Subscription","contained":[{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/p1"}}]}"#,
+                .subscription
+            ),
+            (#"{"resourceType":"Slot","contained":[{"resourceType":"Group","id":"g","member":[{"entity":{"reference":"Patient/p1"}}]}]}"#, .slot),
+            (#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"},"contained":[{"resourceType":"Group","id":"g"}]}"#, .observation),
+            (#"{"resourceType":"Observation","contained":[{"resourceType":"Subscription","id":"s"}]}"#, .observation),
+        ] {
+            #expect(throws: PatientCompartment.Refusal.self, "\(text)") { try Self.patient(text, type) }
+        }
+    }
+
     @Test func containedResourcesAreClassifiedWithTheirContainer() throws {
         // A record naming no patient itself, whose contained result does: the patient's.
         let wrapped =

@@ -148,10 +148,13 @@ import Testing
                 observations.append(results)
             }
             let (stranger, _) = try await Self.patient(hub, seed: 360, tests: [LabTest.common[0]], presenting: pki.otherHospital)
-            func group(_ members: [(String, [String: Any])], actual: Bool = true, presenting caller: TestPKI) async throws -> String {
+            func group(
+                _ members: [(String, [String: Any])], actual: Bool = true, extra: [String: Any] = [:], presenting caller: TestPKI
+            ) async throws -> String {
                 var list: [[String: Any]] = []
                 for (reference, extra) in members { list.append(["entity": ["reference": reference]].merging(extra) { $1 }) }
                 var body: [String: Any] = ["resourceType": "Group", "type": "person", "actual": actual, "name": "糖尿病随访队列"]
+                body.merge(extra) { $1 }
                 if !list.isEmpty { body["member"] = list }
                 let reply = try await hub.send(
                     "POST", "/fhir/Group", headers: [("Content-Type", "application/fhir+json")],
@@ -202,8 +205,9 @@ import Testing
 
             // What a Group-level export refuses.
             let definitional = try await group([], actual: false, presenting: pki)
+            let retired = try await group([("Patient/\(patients[0])", [:])], extra: ["active": false], presenting: pki)
             for (path, expected) in [
-                ("/fhir/Group/\(definitional)/$export", 422), ("/fhir/Group/no-such-group/$export", 404),
+                ("/fhir/Group/\(definitional)/$export", 422), ("/fhir/Group/\(retired)/$export", 422), ("/fhir/Group/no-such-group/$export", 404),
                 ("/fhir/Group/\(cohort)/$export?_type=Organization", 400), ("/fhir/Group/\(cohort)/$export?_type=Group", 400),
                 ("/fhir/Observation/\(observations[0][0])/$export", 404),
             ] {
@@ -214,6 +218,23 @@ import Testing
             let deleted = try await group([("Patient/\(patients[0])", [:])], presenting: pki)
             #expect(try await hub.send("DELETE", "/fhir/Group/\(deleted)", presenting: pki).status == 204)
             #expect(try await hub.send("GET", "/fhir/Group/\(deleted)/$export", headers: Self.async, presenting: pki).status == 410)
+            // To another hospital, a deleted Group is as one that never was.
+            #expect(try await hub.send("GET", "/fhir/Group/\(deleted)/$export", headers: Self.async, presenting: pki.otherHospital).status == 404)
+            // A Group filed under a patient through a contained record would be seen by whoever sees
+            // that patient's: refused, as is a Group inside another record.
+            let containing: [String: Any] = [
+                "resourceType": "Group", "type": "person", "actual": true,
+                "contained": [
+                    [
+                        "resourceType": "Observation", "id": "o", "status": "final", "code": ["text": "血糖"],
+                        "subject": ["reference": "Patient/\(patients[0])"],
+                    ]
+                ],
+            ]
+            let smuggled = try await hub.send(
+                "POST", "/fhir/Group", headers: [("Content-Type", "application/fhir+json")],
+                body: Array(try JSONSerialization.data(withJSONObject: containing)), presenting: pki)
+            #expect(smuggled.status == 422, "\(smuggled.text)")
 
             // The kick-off's read of the Group is in the trail, and the exported patients' histories
             // hold the export; the patient left out of the cohort's does not.
@@ -225,6 +246,10 @@ import Testing
             #expect(regulatorSees)
             let outside = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(patients[3])", presenting: pki.regulator)
             #expect(!outside.text.contains("\"export\""))
+            // The kick-off aimed at every current member, the other hospital's patient included: in
+            // that patient's history, although nothing of theirs was read.
+            let aimed = try await hub.send("GET", "/fhir/AuditEvent?patient=Patient/\(stranger)", presenting: pki.regulator)
+            #expect(aimed.text.contains(TestHub.Identities.system), "\(aimed.text)")
             let capability = try await hub.send("GET", "/fhir/metadata", presenting: pki)
             #expect(capability.text.contains("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"))
         }

@@ -276,12 +276,13 @@ public enum TestHub {
                     try await Self.registerIdentities(in: url, registry: algorithms, grants: grants, logger: logger)
                     // Their FHIR resources before the first request, as a hub started on a
                     // registered directory has them (the periodic pass would come later). Through
-                    // the hub's pool, whose deadlines some tests make short: tried again.
-                    for attempt in 1...5 {
+                    // the hub's pool, whose deadlines some tests make one second: tried again,
+                    // for as long as a loaded machine (a full parallel run) may need.
+                    for attempt in 1...15 {
                         do {
                             try await dependencies.directoryMirror.reconcile()
                             break
-                        } catch  where attempt < 5 {
+                        } catch  where attempt < 15 {
                             try await Task.sleep(for: .seconds(1))
                         }
                     }

@@ -126,14 +126,13 @@ import Testing
             var environment = try Self.environment(database: url, port: port)
             environment["HUB_DATABASE_MIGRATE_ON_START"] = "true"
             // Long enough that a loaded machine still sees the window; the test waits it out.
-            environment["HUB_SERVER_DRAIN_DELAY_SECONDS"] = "10"
+            environment["HUB_SERVER_DRAIN_DELAY_SECONDS"] = "20"
             let process = try startServing(environment)
             defer { if process.isRunning { process.interrupt() } }
             let pki = try TestEnvironment.pki()
             #expect(try await pollReady(port: port, ca: pki.caCertificate))
 
             let client = try HubClient(configuration: .init(serverURL: "https://127.0.0.1:\(port)", caCertificate: pki.caCertificate))
-            let start = ContinuousClock.now
             process.terminate()  // SIGTERM
             var withdrawn: HubClient.Reply?
             for _ in 0..<50 where withdrawn == nil {
@@ -143,10 +142,12 @@ import Testing
             #expect(withdrawn?.text.contains("draining") == true)
             let served = try await client.send("GET", "/fhir/metadata")
             #expect(served.status == 200)
-            #expect(served.header("connection") == "close")  // clients move to a hub that stays
-            #expect(ContinuousClock.now - start < .seconds(10))  // still within the delay
+            // Served, and told to move to a hub that stays: only a draining hub answers so (once the
+            // delay is over it stops listening). How long the polls took is not asserted: on a
+            // loaded machine that measures the machine.
+            #expect(served.header("connection") == "close")
             try await client.shutdown()
-            #expect(await waitForExit(process, within: .seconds(40)))
+            #expect(await waitForExit(process, within: .seconds(60)))
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
         }

@@ -101,7 +101,11 @@ public struct BulkExportRoutes: Sendable {
             let stored = try await self.store.read(.group, id: group, access: try context.recordAccess(.group))
             context.audit.returned([stored])
             guard let resource = stored.resource else { throw ResourceError(.gone, .deleted, "Group/\(group) was deleted") }
-            exportRequest.cohort = try ExportCohort(group: resource, id: group, at: Date())
+            let cohort = try ExportCohort(group: resource, id: group, at: Date())
+            // The members are what the export aims at: each one's access history holds the
+            // kick-off, seen or not (the pages name those whose records were read).
+            context.audit.targets.note(cohort.patients)
+            exportRequest.cohort = cohort
         }
         // Patients a _typeFilter names are in their access history, as a search's are.
         context.audit.targets.note(try exportRequest.filterQueries().values.flatMap { $0.flatMap(\.namedPatients) })
