@@ -61,6 +61,15 @@ extension HubConfiguration {
             current: { String($0.server.drainDelaySeconds) }
         ),
         Setting(
+            name: "server.handlers_on_event_loop",
+            summary: "serve a connection's requests on its own event loop rather than Swift's global executor (default true)",
+            isSecret: false,
+            apply: { config, entry throws(ConfigurationError) in
+                config.server.handlersOnEventLoop = try entry.boolean("server.handlers_on_event_loop")
+            },
+            current: { String($0.server.handlersOnEventLoop) }
+        ),
+        Setting(
             name: "server.max_body_bytes", summary: "largest request body; larger gets 413 (default 8388608)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in

@@ -62,6 +62,10 @@ public struct HubConfiguration: Sendable, Equatable {
         /// and requests are still served: at least a load balancer's health-check interval
         /// times its fall count. Default 0 (no balancer in front).
         public var drainDelaySeconds: Int = 0
+        /// Whether a connection's requests are served on the event loop that owns it (fewer
+        /// thread hops per request), or on Swift's global executor as Hummingbird does by default.
+        /// Default true; false is the comparison `ops/bench/audit-overhead --compare` measures.
+        public var handlersOnEventLoop: Bool = true
 
         /// ``publicURL``, or the listener's own address.
         public var baseURL: String { self.publicURL ?? "https://\(self.host):\(self.port)" }

@@ -15,6 +15,7 @@ import HummingbirdCore
 import HummingbirdTLS
 public import Logging
 import NIOCore
+import NIOSSL
 public import Prometheus
 import ServiceLifecycle
 
@@ -286,7 +287,12 @@ public enum HubApplication {
                 maxHeaderFieldCount: RequestHeadLimits.headerFieldCount)
             let http = HTTP1Channel.Configuration(
                 additionalChannelHandlers: [UnparsableRequestResponder()], httpDecoderConfiguration: decoder)
-            server = try .tls(.http1(configuration: http), tlsConfiguration: tls)
+            _ = try NIOSSLContext(configuration: tls)  // refused here, not when the server starts
+            let onEventLoop = configuration.server.handlersOnEventLoop
+            server = HTTPServerBuilder { responder in
+                let channel = try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: tls)
+                return onEventLoop ? EventLoopBoundChannel(base: channel) : channel
+            }
         } catch {
             throw ConfigurationError(setting: "tls", message: "cannot build the TLS server: \(error)")
         }
