@@ -62,7 +62,7 @@ extension HubConfiguration {
         ),
         Setting(
             name: "server.handlers_on_event_loop",
-            summary: "serve a connection's requests on its own event loop rather than Swift's global executor (default true)",
+            summary: "serve a connection's requests on its own event loop rather than Swift's global executor (default false)",
             isSecret: false,
             apply: { config, entry throws(ConfigurationError) in
                 config.server.handlersOnEventLoop = try entry.boolean("server.handlers_on_event_loop")

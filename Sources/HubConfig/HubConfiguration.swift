@@ -63,9 +63,10 @@ public struct HubConfiguration: Sendable, Equatable {
         /// times its fall count. Default 0 (no balancer in front).
         public var drainDelaySeconds: Int = 0
         /// Whether a connection's requests are served on the event loop that owns it (fewer
-        /// thread hops per request), or on Swift's global executor as Hummingbird does by default.
-        /// Default true; false is the comparison `ops/bench/audit-overhead --compare` measures.
-        public var handlersOnEventLoop: Bool = true
+        /// thread hops per request, but a long request holds the loop of every connection on it),
+        /// or on Swift's global executor as Hummingbird does. Default false: the gain measured is
+        /// within the noise (docs/performance.md); `ops/bench/audit-overhead --compare` measures it.
+        public var handlersOnEventLoop: Bool = false
 
         /// ``publicURL``, or the listener's own address.
         public var baseURL: String { self.publicURL ?? "https://\(self.host):\(self.port)" }

@@ -9,9 +9,15 @@ import Testing
 @Suite struct FHIRResourceRoutesTests {
     static let json = [("Content-Type", "application/fhir+json")]
 
-    @Test func createReadUpdateDeleteVreadAndHistoryOverHTTPS() async throws {
+    /// Also with each connection's requests served on its own event loop
+    /// (`server.handlers_on_event_loop`): the same answers either way.
+    @Test(arguments: [false, true])
+    func createReadUpdateDeleteVreadAndHistoryOverHTTPS(onEventLoop: Bool) async throws {
         let pki = try TestEnvironment.pki()
-        try await withHub({ $0.tls.clientAuthentication = .optional }) { hub in
+        try await withHub({
+            $0.tls.clientAuthentication = .optional
+            $0.server.handlersOnEventLoop = onEventLoop
+        }) { hub in
             var patients = SyntheticPatients(seed: 21)
             let created = try await hub.send("POST", "/fhir/Patient", headers: Self.json, body: Array(patients.patientJSON().utf8), presenting: pki)
             #expect(created.status == 201, "\(created.text)")
