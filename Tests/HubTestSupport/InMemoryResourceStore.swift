@@ -166,7 +166,13 @@ public actor InMemoryResourceStore: ResourceStore {
     public func everything(
         patientID: String, count: Int, after cursor: String?, filter: CaseHistoryFilter, access: RecordAccess
     ) async throws -> SearchResult {
-        let found = self.records.values.map(\.current).filter { !$0.isDeleted && $0.patientID == patientID }.sorted { $0.id < $1.id }
+        let found = self.records.values.map(\.current)
+            .filter { resource in
+                !resource.isDeleted && resource.patientID == patientID
+                    && filter.since.map { resource.lastUpdated >= $0 } ?? true
+                    && filter.types.map { $0.contains(resource.type) } ?? true
+            }
+            .sorted { $0.id < $1.id }
         return SearchResult(resources: Array(found.prefix(count)), nextCursor: nil, total: nil)
     }
 
