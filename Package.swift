@@ -432,7 +432,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HubResourcesTests",
-            dependencies: ["HubResources", "HubFHIR", "HubKeys", "HubCrypto", "HubStorage", "HubTestSupport"],
+            dependencies: ["HubResources", "HubAuditCore", "HubFHIR", "HubKeys", "HubCrypto", "HubStorage", "HubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -27,37 +27,7 @@ extension PostgresResourceStore {
             }
             return "(" + alternatives.joined(separator: " OR ") + ")"
         case .token(let param, let values, let negated, let isBlind):
-            var alternatives: [String] = []
-            var pairs: [(String, String)] = []
-            var codes: [String] = []
-            var systems: [String] = []
-            for (system, code) in values {
-                let stored = try await code.asyncMap {
-                    isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0
-                }
-                switch (system, stored) {
-                case (let system?, let code?): pairs.append((system, code))
-                case (nil, let code?): codes.append(code)
-                case (let system?, nil): systems.append(system)
-                case (nil, nil): break
-                }
-            }
-            if pairs.count == 1 {
-                // One value as scalars: PostgreSQL plans with its statistics for that very code,
-                // so a common code (a LOINC test) does not drive the query past a rare clause
-                // (the patient). An array hides the value from the planner.
-                alternatives.append("(t.system = \(sql.bind(pairs[0].0)) AND t.code = \(sql.bind(pairs[0].1)))")
-            } else if !pairs.isEmpty {
-                // `code = ANY` first: PostgreSQL estimates it from its statistics (an unnest of
-                // pairs it cannot see into).
-                let pairCodes = sql.bind(pairs.map(\.1))
-                alternatives.append(
-                    "(t.code = ANY(\(pairCodes)) AND (t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(pairCodes)::text[])))"
-                )
-            }
-            if !codes.isEmpty { alternatives.append("t.code = ANY(\(sql.bind(codes)))") }
-            if !systems.isEmpty { alternatives.append("t.system = ANY(\(sql.bind(systems)))") }
-            let condition = "t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))"
+            let condition = try await self.tokenCondition(param, values, isBlind: isBlind, type: type, typeName: typeName, sql: &sql)
             // `:not` as a correlated NOT EXISTS: PostgreSQL checks each candidate's own rows by
             // (type, id), where NOT IN would first gather every resource with the code (tens of
             // thousands for a common test) to rule a handful out.
@@ -163,6 +133,44 @@ extension PostgresResourceStore {
                 \(r).id IN (SELECT m.id FROM search_composite m WHERE m.type = \(type) AND m.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR "))))
                 """
         }
+    }
+
+    /// The rows of `search_token t` a token clause matches (without `:not`): its values'
+    /// codes as stored (blind indexes for blind parameters).
+    func tokenCondition(
+        _ param: String, _ values: [(system: String?, code: String?)], isBlind: Bool, type: String, typeName: String, sql: inout SQLBuilder
+    ) async throws -> String {
+        var alternatives: [String] = []
+        var pairs: [(String, String)] = []
+        var codes: [String] = []
+        var systems: [String] = []
+        for (system, code) in values {
+            let stored = try await code.asyncMap {
+                isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0
+            }
+            switch (system, stored) {
+            case (let system?, let code?): pairs.append((system, code))
+            case (nil, let code?): codes.append(code)
+            case (let system?, nil): systems.append(system)
+            case (nil, nil): break
+            }
+        }
+        if pairs.count == 1 {
+            // One value as scalars: PostgreSQL plans with its statistics for that very code,
+            // so a common code (a LOINC test) does not drive the query past a rare clause
+            // (the patient). An array hides the value from the planner.
+            alternatives.append("(t.system = \(sql.bind(pairs[0].0)) AND t.code = \(sql.bind(pairs[0].1)))")
+        } else if !pairs.isEmpty {
+            // `code = ANY` first: PostgreSQL estimates it from its statistics (an unnest of
+            // pairs it cannot see into).
+            let pairCodes = sql.bind(pairs.map(\.1))
+            alternatives.append(
+                "(t.code = ANY(\(pairCodes)) AND (t.system, t.code) IN (SELECT * FROM unnest(\(sql.bind(pairs.map(\.0)))::text[], \(pairCodes)::text[])))"
+            )
+        }
+        if !codes.isEmpty { alternatives.append("t.code = ANY(\(sql.bind(codes)))") }
+        if !systems.isEmpty { alternatives.append("t.system = ANY(\(sql.bind(systems)))") }
+        return "t.type = \(type) AND t.param = \(sql.bind(param)) AND (\(alternatives.joined(separator: " OR ")))"
     }
 
     /// A quantity comparison (R4 §3.1.1.4.5) on the value, system and code columns given: `eq`

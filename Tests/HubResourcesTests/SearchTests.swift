@@ -1,4 +1,5 @@
 import Foundation
+import HubAuditCore
 import HubCrypto
 import HubFHIR
 import HubKeys
@@ -290,6 +291,70 @@ import Testing
             // A value is looked for under its own parameter's key: an Observation's identifier
             // does not find a DocumentReference with the same value.
             #expect(try await Self.ids(store, .documentReference, [("identifier", "LAB-2024-0501-17")]).isEmpty)
+        }
+    }
+
+    /// A search by one identifier with its system is pinned to the record holding it (a probe
+    /// without the access rule finds it; the access-checked statement is then a probe by key):
+    /// the pin must never widen what a hospital sees, nor narrow it when several records hold
+    /// the identifier, one was deleted, or one no longer holds it.
+    @Test func aSearchByOneIdentifierFindsEveryHolderTheCallerMaySeeAndNoOther() async throws {
+        try await KeysFixture.with { fixture in
+            try await TestDatabase.execute(
+                fixture.url, "INSERT INTO organizations (id, name, kind) VALUES ('hospital-a', '甲医院', 'hospital'), ('hospital-b', '乙医院', 'hospital')")
+            let store = PostgresResourceStore(database: fixture.database, ring: fixture.ring(try CryptoSuite.sm()), logger: fixture.logger)
+            func access(_ organization: String) -> RecordAccess { RecordAccess(.organization(organization)) }
+            func audit(_ organization: String) -> AuditContext {
+                AuditContext(caller: Caller(client: "\(organization)-his", organization: organization), interaction: "create")
+            }
+            func result(_ organization: String, _ patient: String, accession: String) throws -> JSONObject {
+                var observation = try Self.object(Self.observation(patient, loinc: "2345-7", date: "2024-05-01"))
+                observation["identifier"] = .array([.object(JSONObject([("system", .string("urn:oid:2.16.156.1")), ("value", .string(accession))]))])
+                return observation
+            }
+            func found(_ organization: String?, _ accession: String, total: Bool = false) async throws -> ([String], Int?) {
+                var parameters = [("identifier", "urn:oid:2.16.156.1|\(accession)")]
+                if total { parameters.append(("_total", "accurate")) }
+                let answer = try await store.search(
+                    try SearchQuery(type: .observation, parameters: parameters, lenient: false),
+                    access: organization.map(access) ?? RecordAccess(.unrestricted))
+                return (answer.resources.map(\.id), answer.total)
+            }
+            let patientA = try await store.create(
+                try Self.object(Self.patient("王", "秀英", "11010519491231002X", gender: "female", birthDate: "1949-12-31")), type: .patient,
+                access: access("hospital-a"), audit: audit("hospital-a"))
+            let patientB = try await store.create(
+                try Self.object(Self.patient("李", "娜", "310115198803070019", gender: "female", birthDate: "1988-03-07")), type: .patient,
+                access: access("hospital-b"), audit: audit("hospital-b"))
+
+            // One holder: its writer finds it; the other hospital finds nothing, count included.
+            let first = try await store.create(
+                try result("hospital-a", patientA.id, accession: "LAB-1"), type: .observation, access: access("hospital-a"),
+                audit: audit("hospital-a"))
+            #expect(try await found("hospital-a", "LAB-1", total: true) == ([first.id], 1))
+            #expect(try await found("hospital-b", "LAB-1", total: true) == ([], 0))
+            #expect(try await found("hospital-a", "LAB-9", total: true) == ([], 0))
+
+            // Two holders: each hospital finds its own, the hub's own jobs both.
+            let second = try await store.create(
+                try result("hospital-b", patientB.id, accession: "LAB-1"), type: .observation, access: access("hospital-b"),
+                audit: audit("hospital-b"))
+            #expect(try await found("hospital-a", "LAB-1") == ([first.id], nil))
+            #expect(try await found("hospital-b", "LAB-1") == ([second.id], nil))
+            #expect(try await found(nil, "LAB-1").0 == [first.id, second.id].sorted())
+
+            // A deleted holder is no longer found; the remaining one still is.
+            _ = try await store.delete(.observation, id: second.id, access: access("hospital-b"), audit: audit("hospital-b"))
+            #expect(try await found("hospital-b", "LAB-1") == ([], nil))
+            #expect(try await found(nil, "LAB-1").0 == [first.id])
+
+            // A record that no longer holds the identifier is found by its new one only.
+            var renumbered = try result("hospital-a", patientA.id, accession: "LAB-2")
+            renumbered["id"] = .string(first.id)
+            _ = try await store.update(
+                renumbered, type: .observation, id: first.id, ifMatch: nil, access: access("hospital-a"), audit: audit("hospital-a"))
+            #expect(try await found("hospital-a", "LAB-1") == ([], nil))
+            #expect(try await found("hospital-a", "LAB-2") == ([first.id], nil))
         }
     }
 
