@@ -20,10 +20,12 @@ extension PostgresResourceStore {
         for clause in query.clauses {
             conditions.append(try await self.condition(clause, type: type, typeName: typeName, access: access, sql: &sql))
         }
-        if let candidates = try await self.identifierCandidates(query), candidates.count < 2 {
-            // No candidate: pinned to no record (`""` is no id), so that the statement still runs
-            // and the answer takes as long as for a record the caller may not see.
-            conditions.append("r.id = \(sql.bind(candidates.first ?? ""))")
+        if let candidates = try await self.identifierCandidates(query), candidates.count <= Self.pinnedSlots {
+            // Always all the slots, the free ones pinned to no record (`""` is no id): one text
+            // and one plan for none, one or several holders, so that neither the statement's
+            // cost nor its plan tells how many records elsewhere hold the identifier.
+            let slots = (0..<Self.pinnedSlots).map { slot in sql.bind(slot < candidates.count ? candidates[slot] : "") }
+            conditions.append("r.id IN (\(slots.joined(separator: ", ")))")
         }
         let whereClause = conditions.joined(separator: "\n  AND ")
         let logger = self.logger
@@ -260,17 +262,19 @@ extension PostgresResourceStore {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Whether `query` asks for one record by what names it — its id or one full identifier —
-    /// and nothing else: the one kind of search whose best plan does not depend on its values
-    /// (the key's index, then the page), so it is prepared once per connection rather than
-    /// planned per call. A search over a code or a date is not: a plan kept for the average
-    /// value can be ruinous for a rare one (docs/performance.md).
+    /// How many holders of one identifier a search pins its statement to (``identifierCandidates``).
+    /// An identifier held by more records is searched unpinned, which costs PostgreSQL a planning
+    /// of the access rule (about 2 ms): that is all the time tells — that more than this many
+    /// records on the hub hold the identifier — and resident ID numbers are unique.
+    static let pinnedSlots = 8
+
     /// For a search by one identifier with its system (``namesOneRecord``): the ids of the
-    /// current records holding it, at most two, found without the access rule; nil for any other
-    /// search.
+    /// current records holding it, at most ``pinnedSlots`` + 1, found without the access rule;
+    /// nil for any other search.
     ///
-    /// Pinning the access-checked statement to its one candidate's id makes its plan a probe by
-    /// key, which PostgreSQL keeps as a generic plan whatever its statistics say. Without the pin,
+    /// Pinning the access-checked statement to those ids (`r.id IN (…)` over a fixed number of
+    /// slots) makes its plan probes by key, which PostgreSQL keeps as a generic plan whatever its
+    /// statistics say: the custom plan's estimate is the generic one's. Without the pin,
     /// the plan starts from the identifier's index rows, and PostgreSQL's estimate of how many
     /// rows one code matches comes from `search_token.code`'s distinct count — which `ANALYZE`
     /// underestimates thirtyfold where unique identifier indexes sit beside a few common codes
@@ -278,13 +282,15 @@ extension PostgresResourceStore {
     /// planning each call, and every identifier search planned the access rule again (1.9 ms of
     /// PostgreSQL per search; docs/performance.md). This probe touches one table and plans in
     /// about 0.1 ms. The candidates are never shown to the caller: the pinned statement applies
-    /// the access rule and the identifier condition again.
+    /// the access rule and the identifier condition again. The two statements see the database
+    /// each at its own moment: a record that gains the identifier between them is found by the
+    /// next search.
     func identifierCandidates(_ query: SearchQuery) async throws -> [String]? {
         guard Self.namesOneRecord(query), case .token(let param, let values, _, let isBlind) = query.clauses[0] else { return nil }
         var sql = SQLBuilder()
         let type = sql.bind(query.type.rawValue)
         let condition = try await self.tokenCondition(param, values, isBlind: isBlind, type: type, typeName: query.type.rawValue, sql: &sql)
-        let statement = sql.query("SELECT DISTINCT t.id FROM search_token t WHERE \(condition) ORDER BY t.id LIMIT 2")
+        let statement = sql.query("SELECT DISTINCT t.id FROM search_token t WHERE \(condition) ORDER BY t.id LIMIT \(Self.pinnedSlots + 1)")
         let logger = self.logger
         return try await self.database.withConnection("search candidates") { connection in
             let rows = try await connection.query(statement, logger: logger)
@@ -294,6 +300,11 @@ extension PostgresResourceStore {
         }
     }
 
+    /// Whether `query` asks for one record by what names it — its id or one full identifier —
+    /// and nothing else: the one kind of search whose best plan does not depend on its values
+    /// (the key's index, then the page), so it is prepared once per connection rather than
+    /// planned per call. A search over a code or a date is not: a plan kept for the average
+    /// value can be ruinous for a rare one (docs/performance.md).
     static func namesOneRecord(_ query: SearchQuery) -> Bool {
         guard query.clauses.count == 1, query.sort == .id(descending: false) else { return false }
         switch query.clauses[0] {

@@ -307,7 +307,7 @@ import Testing
             func audit(_ organization: String) -> AuditContext {
                 AuditContext(caller: Caller(client: "\(organization)-his", organization: organization), interaction: "create")
             }
-            func result(_ organization: String, _ patient: String, accession: String) throws -> JSONObject {
+            func result(_ patient: String, accession: String) throws -> JSONObject {
                 var observation = try Self.object(Self.observation(patient, loinc: "2345-7", date: "2024-05-01"))
                 observation["identifier"] = .array([.object(JSONObject([("system", .string("urn:oid:2.16.156.1")), ("value", .string(accession))]))])
                 return observation
@@ -329,7 +329,7 @@ import Testing
 
             // One holder: its writer finds it; the other hospital finds nothing, count included.
             let first = try await store.create(
-                try result("hospital-a", patientA.id, accession: "LAB-1"), type: .observation, access: access("hospital-a"),
+                try result(patientA.id, accession: "LAB-1"), type: .observation, access: access("hospital-a"),
                 audit: audit("hospital-a"))
             #expect(try await found("hospital-a", "LAB-1", total: true) == ([first.id], 1))
             #expect(try await found("hospital-b", "LAB-1", total: true) == ([], 0))
@@ -337,7 +337,7 @@ import Testing
 
             // Two holders: each hospital finds its own, the hub's own jobs both.
             let second = try await store.create(
-                try result("hospital-b", patientB.id, accession: "LAB-1"), type: .observation, access: access("hospital-b"),
+                try result(patientB.id, accession: "LAB-1"), type: .observation, access: access("hospital-b"),
                 audit: audit("hospital-b"))
             #expect(try await found("hospital-a", "LAB-1") == ([first.id], nil))
             #expect(try await found("hospital-b", "LAB-1") == ([second.id], nil))
@@ -349,12 +349,36 @@ import Testing
             #expect(try await found(nil, "LAB-1").0 == [first.id])
 
             // A record that no longer holds the identifier is found by its new one only.
-            var renumbered = try result("hospital-a", patientA.id, accession: "LAB-2")
+            var renumbered = try result(patientA.id, accession: "LAB-2")
             renumbered["id"] = .string(first.id)
             _ = try await store.update(
                 renumbered, type: .observation, id: first.id, ifMatch: nil, access: access("hospital-a"), audit: audit("hospital-a"))
             #expect(try await found("hospital-a", "LAB-1") == ([], nil))
             #expect(try await found("hospital-a", "LAB-2") == ([first.id], nil))
+
+            // The probe itself: only for one identifier with its system, at most one more id
+            // than the slots; held by more than the slots, the search runs unpinned and still
+            // finds every holder it may see.
+            func candidates(_ parameters: [(String, String)]) async throws -> [String]? {
+                try await store.identifierCandidates(try SearchQuery(type: .observation, parameters: parameters, lenient: false))
+            }
+            #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-2")]) == [first.id])
+            #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-1")]) == [])
+            #expect(try await candidates([("identifier", "LAB-2")]) == nil)
+            #expect(try await candidates([("identifier:not", "urn:oid:2.16.156.1|LAB-2")]) == nil)
+            #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-2"), ("status", "final")]) == nil)
+            var many: [String] = []
+            for _ in 0...PostgresResourceStore.pinnedSlots {
+                many.append(
+                    try await store.create(
+                        try result(patientA.id, accession: "LAB-M"), type: .observation, access: access("hospital-a"), audit: audit("hospital-a")
+                    ).id)
+            }
+            #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-M")])?.count == PostgresResourceStore.pinnedSlots + 1)
+            #expect(try await found("hospital-a", "LAB-M", total: true) == (many.sorted(), many.count))
+            #expect(try await found("hospital-b", "LAB-M", total: true) == ([], 0))
+            _ = try await store.delete(.observation, id: many[0], access: access("hospital-a"), audit: audit("hospital-a"))
+            #expect(try await found("hospital-a", "LAB-M", total: true) == (Array(many.dropFirst()).sorted(), many.count - 1))
         }
     }
 
