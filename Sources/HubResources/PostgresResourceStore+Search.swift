@@ -12,6 +12,8 @@ extension PostgresResourceStore {
     /// page. Every value is a bound parameter; many OR'd values are one array parameter.
     public func search(_ query: SearchQuery, access: RecordAccess) async throws -> SearchResult {
         access.targets?.note(query.namedPatients)
+        var query = query
+        let pinned = try await self.identifierCandidates(&query)
         var sql = SQLBuilder()
         let typeName = query.type.rawValue
         let type = sql.bind(typeName)
@@ -20,7 +22,7 @@ extension PostgresResourceStore {
         for clause in query.clauses {
             conditions.append(try await self.condition(clause, type: type, typeName: typeName, access: access, sql: &sql))
         }
-        if let candidates = try await self.identifierCandidates(query), candidates.count <= Self.pinnedSlots {
+        if let candidates = pinned, candidates.count <= Self.pinnedSlots {
             // Always all the slots, the free ones pinned to no record (`""` is no id): one text
             // and one plan for none, one or several holders, so that neither the statement's
             // cost nor its plan tells how many records elsewhere hold the identifier.
@@ -270,7 +272,8 @@ extension PostgresResourceStore {
 
     /// For a search by one identifier with its system (``namesOneRecord``): the ids of the
     /// current records holding it, at most ``pinnedSlots`` + 1, found without the access rule;
-    /// nil for any other search.
+    /// nil for any other search. The identifier in `query` is left as stored (its blind index),
+    /// so that the search does not compute it again.
     ///
     /// Pinning the access-checked statement to those ids (`r.id IN (…)` over a fixed number of
     /// slots) makes its plan probes by key, which PostgreSQL keeps as a generic plan whatever its
@@ -285,11 +288,13 @@ extension PostgresResourceStore {
     /// the access rule and the identifier condition again. The two statements see the database
     /// each at its own moment: a record that gains the identifier between them is found by the
     /// next search.
-    func identifierCandidates(_ query: SearchQuery) async throws -> [String]? {
-        guard Self.namesOneRecord(query), case .token(let param, let values, _, let isBlind) = query.clauses[0] else { return nil }
+    func identifierCandidates(_ query: inout SearchQuery) async throws -> [String]? {
+        guard Self.namesOneRecord(query), case .token(let param, let values, let negated, let isBlind) = query.clauses[0] else { return nil }
+        let stored = try await self.storedTokens(param, values, isBlind: isBlind, typeName: query.type.rawValue)
+        query.clauses[0] = .token(param: param, values: stored, negated: negated, isBlind: false)
         var sql = SQLBuilder()
         let type = sql.bind(query.type.rawValue)
-        let condition = try await self.tokenCondition(param, values, isBlind: isBlind, type: type, typeName: query.type.rawValue, sql: &sql)
+        let condition = Self.tokenCondition(param, stored, type: type, sql: &sql)
         let statement = sql.query("SELECT DISTINCT t.id FROM search_token t WHERE \(condition) ORDER BY t.id LIMIT \(Self.pinnedSlots + 1)")
         let logger = self.logger
         return try await self.database.withConnection("search candidates") { connection in

@@ -27,7 +27,8 @@ extension PostgresResourceStore {
             }
             return "(" + alternatives.joined(separator: " OR ") + ")"
         case .token(let param, let values, let negated, let isBlind):
-            let condition = try await self.tokenCondition(param, values, isBlind: isBlind, type: type, typeName: typeName, sql: &sql)
+            let stored = try await self.storedTokens(param, values, isBlind: isBlind, typeName: typeName)
+            let condition = Self.tokenCondition(param, stored, type: type, sql: &sql)
             // `:not` as a correlated NOT EXISTS: PostgreSQL checks each candidate's own rows by
             // (type, id), where NOT IN would first gather every resource with the code (tens of
             // thousands for a common test) to rule a handful out.
@@ -135,19 +136,27 @@ extension PostgresResourceStore {
         }
     }
 
-    /// The rows of `search_token t` a token clause matches (without `:not`): its values'
-    /// codes as stored (blind indexes for blind parameters).
-    func tokenCondition(
-        _ param: String, _ values: [(system: String?, code: String?)], isBlind: Bool, type: String, typeName: String, sql: inout SQLBuilder
-    ) async throws -> String {
+    /// A token clause's values with their codes as `search_token` holds them: blind indexes for
+    /// blind parameters, as given otherwise.
+    func storedTokens(
+        _ param: String, _ values: [(system: String?, code: String?)], isBlind: Bool, typeName: String
+    ) async throws -> [(system: String?, code: String?)] {
+        guard isBlind else { return values }
+        var stored: [(system: String?, code: String?)] = []
+        for (system, code) in values {
+            stored.append((system, try await code.asyncMap { try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) }))
+        }
+        return stored
+    }
+
+    /// The rows of `search_token t` a token clause matches (without `:not`), from its values as
+    /// stored (``storedTokens(_:_:isBlind:typeName:)``).
+    static func tokenCondition(_ param: String, _ values: [(system: String?, code: String?)], type: String, sql: inout SQLBuilder) -> String {
         var alternatives: [String] = []
         var pairs: [(String, String)] = []
         var codes: [String] = []
         var systems: [String] = []
-        for (system, code) in values {
-            let stored = try await code.asyncMap {
-                isBlind ? try await self.indexer.blindToken($0, domain: SearchIndexer.domain(typeName, param)) : $0
-            }
+        for (system, stored) in values {
             switch (system, stored) {
             case (let system?, let code?): pairs.append((system, code))
             case (nil, let code?): codes.append(code)

@@ -360,7 +360,8 @@ import Testing
             // than the slots; held by more than the slots, the search runs unpinned and still
             // finds every holder it may see.
             func candidates(_ parameters: [(String, String)]) async throws -> [String]? {
-                try await store.identifierCandidates(try SearchQuery(type: .observation, parameters: parameters, lenient: false))
+                var query = try SearchQuery(type: .observation, parameters: parameters, lenient: false)
+                return try await store.identifierCandidates(&query)
             }
             #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-2")]) == [first.id])
             #expect(try await candidates([("identifier", "urn:oid:2.16.156.1|LAB-1")]) == [])
